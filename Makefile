@@ -1,0 +1,107 @@
+# lineage - offline artifact lineage over an LMDB store.
+# Targets: all check install clean deps demo bench fuzz
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = zlib lmdb msgpack
+DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config
+
+OPT ?= -O2 -g
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+
+BUILD = build
+# Library: every module except the programs' entry points.
+LIB_SRC = $(wildcard format/*.c) \
+	$(filter-out indexer/main.c, $(wildcard indexer/*.c)) \
+	$(filter-out query/main.c, $(wildcard query/*.c))
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB = $(BUILD)/liblineage.a
+GEN_SRC = $(wildcard fixtures/gen/*.c)
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+PROGS = lineage-index lineage-query lineage-gen
+TEST_BIN = $(BUILD)/tests/run-tests
+
+.PHONY: all check test install uninstall clean deps demo bench fuzz
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+lineage-index: $(BUILD)/indexer/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+lineage-query: $(BUILD)/query/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+lineage-gen: $(GEN_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS) $(LDFLAGS)
+
+# The whole test suite: unit tests and end-to-end tests on the fixtures.
+check: all $(TEST_BIN)
+	./$(TEST_BIN) --jobs 2
+test: check
+
+deps:
+	@missing=""; \
+	for p in $(PKGS) criterion; do \
+	  $(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
+	done; \
+	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: missing:$$missing; installing $(DEBIAN_PKGS)"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    $(DEBIAN_PKGS) >/dev/null; \
+	fi
+
+DEMO_STORE = $(BUILD)/demo.lmdb
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@rm -f $(DEMO_STORE) $(DEMO_STORE)-lock
+	./lineage-index --store $(DEMO_STORE) fixtures/sample
+	@sh fixtures/demo.sh ./lineage-query $(DEMO_STORE)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(COMPLETIONDIR)
+	install -m 755 lineage-index lineage-query $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 query/lineage.bash-completion \
+		$(DESTDIR)$(COMPLETIONDIR)/lineage-query
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lineage-index $(DESTDIR)$(BINDIR)/lineage-query
+	rm -f $(DESTDIR)$(MANDIR)/man1/lineage-index.1 \
+		$(DESTDIR)$(MANDIR)/man1/lineage-query.1
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/lineage-query
+
+bench: all
+	sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(PROGS)
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

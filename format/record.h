@@ -1,0 +1,83 @@
+/* record.h - the lineage record that every log reader produces.
+ *
+ * Both readers (runlog, .wandb) turn their input into this one shape, so
+ * the indexer has a single path. A record borrows all of its strings and
+ * arrays from the reader that filled it: they stay valid until the next
+ * call on that reader, or until the reader is closed. Strings are
+ * NUL-terminated UTF-8 (as given; not validated). Absent optional fields
+ * are NULL, LIN_TIME_NONE or -1 as noted. */
+#ifndef LIN_RECORD_H
+#define LIN_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Times are nanoseconds since the Unix epoch, UTC. */
+#define LIN_TIME_NONE INT64_MIN
+
+enum lin_rec_kind {
+	LIN_REC_RUN = 1,    /* a run starts or its attributes update */
+	LIN_REC_LOG = 2,    /* a run logged (produced) an artifact version */
+	LIN_REC_USE = 3,    /* a run used (consumed) an artifact version */
+	LIN_REC_ALIAS = 4,  /* aliases move outside a run */
+	LIN_REC_FINISH = 5  /* a run ended */
+};
+
+struct lin_strv {            /* a borrowed array of strings */
+	const char *const *v;
+	size_t n;
+};
+
+struct lin_record {
+	enum lin_rec_kind kind;
+	uint64_t offset;    /* byte offset of the record: in the uncompressed
+			       stream for runlog, in the file for .wandb */
+
+	/* Whose record this is. RUN: the run's own id, entity, project.
+	 * LOG/USE/FINISH: the run named by the record, or NULL when the record
+	 * names none (the indexer then applies the file's latest RUN).
+	 * entity/project NULL: the run's, else the indexer's defaults. */
+	const char *run_id;
+	const char *entity;
+	const char *project;
+
+	/* RUN */
+	const char *name;       /* display name */
+	const char *job_type;
+	const char *group;
+	const char *host;
+	const char *notes;
+	struct lin_strv tags;
+	int64_t started_at;
+
+	/* LOG: type, coll (collection name), digest required.
+	 * USE: ref required ("[entity/project/]name:alias|vN"), type and
+	 *      digest optional (a digest pins the exact version).
+	 * ALIAS: ref ("name:vN") required, add/remove lists. */
+	const char *type;
+	const char *coll;
+	const char *digest;
+	const char *ref;
+	const char *description;
+	int64_t version;        /* LOG: explicit version number, or -1 */
+	struct lin_strv aliases;/* LOG: aliases to point at this version */
+	struct lin_strv add;    /* ALIAS */
+	struct lin_strv remove; /* ALIAS */
+	int64_t size;           /* LOG: bytes, or -1 */
+	int64_t files;          /* LOG: file count, or -1 */
+	const void *metadata;   /* LOG: MessagePack encoding of one value */
+	size_t metadata_len;    /*      (a map for runlog, a JSON str for
+				        .wandb), 0 when absent */
+	const char *server_id;  /* USE from .wandb: W&B's artifact id */
+	int64_t at;             /* LOG created_at, USE at, ALIAS at,
+				   FINISH ended_at; LIN_TIME_NONE if absent */
+
+	/* FINISH */
+	const char *state;      /* "finished", "failed", "crashed" or NULL */
+	int64_t exit_code;      /* or INT64_MIN when absent */
+};
+
+/* Reset every field to "absent". */
+void lin_record_clear(struct lin_record *r);
+
+#endif

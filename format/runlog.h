@@ -1,0 +1,87 @@
+/* runlog.h - streaming reader and small writer for runlog v1 files
+ * (FORMAT.md): concatenated MessagePack objects, optionally gzip. */
+#ifndef LIN_RUNLOG_H
+#define LIN_RUNLOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "record.h"
+
+#define LIN_RUNLOG_VERSION 1
+
+/* Hard limits that bound memory on hostile input. A record that exceeds
+ * one is reported as LIN_ELIMIT with its offset. */
+struct lin_runlog_limits {
+	size_t max_record;   /* bytes of one MessagePack object (16 MiB) */
+	size_t max_string;   /* bytes of one str/bin/ext (1 MiB) */
+	size_t max_items;    /* entries of one array or map (65536) */
+	unsigned max_depth;  /* nesting of arrays and maps (32) */
+	uint64_t max_inflated; /* total uncompressed bytes (64 GiB); stops
+				  gzip bombs from running forever */
+};
+
+/* The defaults given in parentheses above. */
+void lin_runlog_limits_default(struct lin_runlog_limits *l);
+
+struct lin_runlog;
+
+/* Open `path` for reading (gzip detected by magic bytes 1f 8b) and read
+ * the header. `limits` may be NULL for the defaults.
+ * Errors: LIN_EIO (cannot open/read), LIN_EFORMAT (first object is not a
+ * runlog header map), LIN_EVERSION (runlog version newer than ours),
+ * LIN_ECORRUPT, LIN_ETRUNC, LIN_ELIMIT, LIN_ENOMEM. On error *out is NULL
+ * and `err` names the file and offset. The caller frees with
+ * lin_runlog_close(). */
+int lin_runlog_open(struct lin_runlog **out, const char *path,
+		    const struct lin_runlog_limits *limits,
+		    struct lin_err *err);
+
+/* Read the next lineage record into `rec` (whose strings borrow from the
+ * reader until the next call). Records of unknown kind are skipped and
+ * counted (lin_runlog_skipped). Returns 1 with a record, 0 at a clean end
+ * of input, LIN_ERECORD for one invalid record (err says which key; the
+ * next call continues after it), or a fatal code (LIN_ECORRUPT, LIN_ETRUNC,
+ * LIN_ELIMIT, LIN_EIO, LIN_ENOMEM) after which the stream cannot go on. */
+int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
+		    struct lin_err *err);
+
+/* Header fields; NULL/LIN_TIME_NONE when absent. Valid until close. */
+const char *lin_runlog_producer(const struct lin_runlog *r);
+int64_t lin_runlog_created_at(const struct lin_runlog *r);
+
+/* Records of unknown kind skipped so far. */
+uint64_t lin_runlog_skipped(const struct lin_runlog *r);
+
+/* Uncompressed bytes consumed so far (== file size when not gzip). */
+uint64_t lin_runlog_bytes(const struct lin_runlog *r);
+
+void lin_runlog_close(struct lin_runlog *r);
+
+/* ---- writer ----------------------------------------------------------
+ * Writes runlog v1 to a stdio stream, plain or gzip. Used by the fixture
+ * generator and the tests. Every function returns 0 or a negative LIN_E*
+ * code (LIN_EIO when the stream fails). */
+struct lin_runlog_writer;
+
+/* Start a file on `fp` (not closed by the writer). `gzip` non-zero
+ * compresses the whole file as one gzip member. Writes the header with
+ * `producer` (may be NULL) and `created_at` (LIN_TIME_NONE to omit). */
+int lin_runlog_writer_open(struct lin_runlog_writer **out, FILE *fp,
+			   int gzip, const char *producer,
+			   int64_t created_at);
+
+/* Write one record from the fields of `rec` that are set (the same
+ * absent-value conventions as the reader). */
+int lin_runlog_write(struct lin_runlog_writer *w,
+		     const struct lin_record *rec);
+
+/* Write raw bytes as they are (for tests that build broken files). */
+int lin_runlog_write_raw(struct lin_runlog_writer *w, const void *p,
+			 size_t n);
+
+/* Flush (and finish the gzip member), free the writer. */
+int lin_runlog_writer_close(struct lin_runlog_writer *w);
+
+#endif

@@ -1,0 +1,174 @@
+/* schema.h - the store's byte layout, written as a specification.
+ *
+ * The store is one LMDB environment (MDB_NOSUBDIR: a single file plus its
+ * "-lock" file) holding the named databases below. STORE.md explains the
+ * design; this header is the normative list.
+ *
+ * Conventions
+ *  - Integers in keys are big-endian so byte order == numeric order.
+ *  - Ids are u64. The top byte says what an id names (LIN_ID_*), the low
+ *    56 bits are a sequence number from meta "seq.<kind>".
+ *  - Times in keys are signed ns since the epoch stored as u64 with the
+ *    sign bit flipped (lin_time_key), so they sort in time order.
+ *  - Values with attributes are one MessagePack map (attribute names
+ *    below). Unknown attributes must be ignored by readers.
+ *
+ * Database        key                                  value
+ * --------------  -----------------------------------  --------------------
+ * meta            ascii name                           see LIN_META_*
+ * sources         file path (as given, no NUL)         msgpack map, source
+ * source_ids      src id u32                           file path
+ * facts           fact id u64 = src<<32 | seq          msgpack array, fact
+ * runs            "entity/project/run_id"              node id u64
+ * colls           "entity/project/name"                coll id u64
+ * nodes           node id u64                          msgpack map, node
+ * coll_info       coll id u64                          msgpack map, coll
+ * coll_ver        coll id u64 . number u32             version node id u64
+ * coll_dig        coll id u64 . digest bytes           version node id u64
+ * node_facts      node id u64 (DUPSORT, DUPFIXED)      fact id u64
+ * edges           node id u64 (DUPSORT, DUPFIXED)      edge, 17 bytes
+ * use_sel         coll u64 . selector . 0 . time . fact    (empty)
+ * use_res         use fact id u64                      version node id u64
+ * pending         use fact id u64                      (empty)
+ * alias_ev        coll u64 . alias . 0 . time . fact   (empty)
+ * alias_tl        coll u64 . alias                     timeline entries
+ *
+ * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
+ * numbered so that each direction is one contiguous range:
+ *   down (towards consumers/descendants): LOGGED (run -> version it
+ *   logged), USED_BY (version -> run that used it);
+ *   up (towards producers/ancestors): LOGGED_BY (version -> run that
+ *   logged it), USES (run -> version it used).
+ * timeline entry: time key u64 . version node id u64 (0: alias removed),
+ * 16 bytes each, in time order; the alias names at time t the vid of the
+ * last entry whose time <= t.
+ * One edge per fact: a run that used a version twice has two entries with
+ * the same kind and other id (adjacent, since values are sorted).
+ */
+#ifndef LIN_SCHEMA_H
+#define LIN_SCHEMA_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define LIN_SCHEMA_VERSION 1
+
+/* id kinds, in the top byte */
+#define LIN_ID_RUN     0x01u
+#define LIN_ID_VERSION 0x02u
+#define LIN_ID_COLL    0x03u
+#define LIN_ID_KIND(id) ((unsigned)((id) >> 56))
+#define LIN_ID_MAKE(kind, seq) (((uint64_t)(kind) << 56) | (seq))
+
+/* edge kinds */
+#define LIN_EDGE_LOGGED    0x10u  /* down: run -> version */
+#define LIN_EDGE_USED_BY   0x11u  /* down: version -> run */
+#define LIN_EDGE_LOGGED_BY 0x20u  /* up:   version -> run */
+#define LIN_EDGE_USES      0x21u  /* up:   run -> version */
+#define LIN_EDGE_DOWN_FIRST 0x10u
+#define LIN_EDGE_DOWN_LAST  0x1fu
+#define LIN_EDGE_UP_FIRST   0x20u
+#define LIN_EDGE_UP_LAST    0x2fu
+#define LIN_EDGE_SIZE 17
+
+/* meta keys */
+#define LIN_META_SCHEMA "schema"      /* u32: LIN_SCHEMA_VERSION */
+#define LIN_META_CREATED "created_at" /* i64 ns */
+#define LIN_META_SEQ_RUN "seq.run"    /* u64: last run seq used */
+#define LIN_META_SEQ_VERSION "seq.version"
+#define LIN_META_SEQ_COLL "seq.coll"
+#define LIN_META_SEQ_SRC "seq.source" /* u32 */
+#define LIN_META_DEFAULTS "defaults"  /* msgpack {entity, project} last used */
+
+/* Fact kinds (first element of a fact array). Layouts, all msgpack:
+ * RUN:    [1, run, pos, attrs-map]         attrs as given by the record
+ * LOG:    [2, run, pos, time, version, coll, digest, explicit|nil,
+ *          aliases[], attrs-map]
+ * USE:    [3, run, pos, time, coll, selector, attrs-map]
+ * ALIAS:  [4, 0, pos, time, coll, selector, add[], remove[]]
+ * FINISH: [5, run, pos, time, attrs-map]
+ * run/version/coll are ids; pos is the record's byte offset in its file;
+ * time is i64 ns or nil. */
+#define LIN_FACT_RUN 1
+#define LIN_FACT_LOG 2
+#define LIN_FACT_USE 3
+#define LIN_FACT_ALIAS 4
+#define LIN_FACT_FINISH 5
+
+/* Node attribute names (nodes database).
+ * run:      kind="run", entity, project, run_id, name, job_type, group,
+ *           host, notes, tags[], started_at, state, exit_code, ended_at
+ * version:  kind="artifact", entity, project, name (collection), coll
+ *           (coll id), type, version (N of vN), digest, aliases[] (current,
+ *           "latest" included), size, files, description, metadata,
+ *           created_at (first logged), first [time, path, pos]
+ * coll_info: entity, project, name, type, count (versions), last
+ *           ([time, path, pos] of the highest-numbered version)
+ * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino,
+ *           indexed_at (ns), records, facts, skipped, warnings
+ * Times are i64 ns since the epoch, UTC. */
+
+static inline void lin_be64_put(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t lin_be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void lin_be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static inline uint32_t lin_be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Signed time -> order-preserving unsigned key. */
+static inline uint64_t lin_time_key(int64_t t)
+{
+	return (uint64_t)t ^ 0x8000000000000000ull;
+}
+
+static inline int64_t lin_time_unkey(uint64_t k)
+{
+	return (int64_t)(k ^ 0x8000000000000000ull);
+}
+
+/* Decoded edge value. */
+struct lin_edge {
+	unsigned kind;
+	uint64_t other;
+	uint64_t fact;
+};
+
+static inline void lin_edge_decode(const void *v, struct lin_edge *e)
+{
+	const unsigned char *p = v;
+	e->kind = p[0];
+	e->other = lin_be64_get(p + 1);
+	e->fact = lin_be64_get(p + 9);
+}
+
+static inline void lin_edge_encode(unsigned char *p, const struct lin_edge *e)
+{
+	p[0] = (unsigned char)e->kind;
+	lin_be64_put(p + 1, e->other);
+	lin_be64_put(p + 9, e->fact);
+}
+
+#endif

@@ -1,0 +1,330 @@
+/* store.c - opening the LMDB environment and the shared lookups. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char *const lin_db_names[LIN_DB_COUNT] = {
+	"meta", "sources", "source_ids", "facts", "runs", "colls", "nodes",
+	"coll_info", "coll_ver", "coll_dig", "node_facts", "edges",
+	"use_sel", "use_res", "pending", "alias_ev", "alias_tl",
+};
+
+/* Address space reserved for the map. LMDB files are sparse, so this
+ * only bounds how large the store may grow. */
+#define MAP_SIZE ((size_t)1 << 40)
+
+const char *lin_store_default_path(void)
+{
+	const char *p = getenv("LINEAGE_STORE");
+	return p && *p ? p : "lineage.lmdb";
+}
+
+int lin_store_fail(struct lin_err *err, int rc, const char *what)
+{
+	lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET, "%s: %s", what,
+		    mdb_strerror(rc));
+	if (err)
+		err->sys = rc;
+	return LIN_ESTORE;
+}
+
+static unsigned db_flags(enum lin_db db)
+{
+	if (db == LIN_DB_NODE_FACTS || db == LIN_DB_EDGES)
+		return MDB_DUPSORT | MDB_DUPFIXED;
+	return 0;
+}
+
+static int check_schema(struct lin_store *s, MDB_txn *txn, int fresh,
+			struct lin_err *err)
+{
+	MDB_val k = { strlen(LIN_META_SCHEMA), (void *)LIN_META_SCHEMA }, v;
+	unsigned char buf[8];
+	int rc = mdb_get(txn, s->dbi[LIN_DB_META], &k, &v);
+
+	if (rc == MDB_NOTFOUND && fresh && !s->readonly) {
+		lin_be32_put(buf, LIN_SCHEMA_VERSION);
+		v.mv_data = buf;
+		v.mv_size = 4;
+		rc = mdb_put(txn, s->dbi[LIN_DB_META], &k, &v, 0);
+		if (rc)
+			return lin_store_fail(err, rc, "cannot write schema");
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		lin_be64_put(buf, (uint64_t)ts.tv_sec * 1000000000ull +
+				  (uint64_t)ts.tv_nsec);
+		MDB_val ck = { strlen(LIN_META_CREATED),
+			       (void *)LIN_META_CREATED };
+		v.mv_size = 8;
+		rc = mdb_put(txn, s->dbi[LIN_DB_META], &ck, &v, 0);
+		return rc ? lin_store_fail(err, rc, "cannot write meta") : 0;
+	}
+	if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 4))
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "not a lineage store");
+	if (rc)
+		return lin_store_fail(err, rc, "cannot read schema");
+	uint32_t ver = lin_be32_get(v.mv_data);
+	if (ver > LIN_SCHEMA_VERSION)
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "store schema %u is newer than this "
+				   "program's %u", ver, LIN_SCHEMA_VERSION);
+	if (ver < LIN_SCHEMA_VERSION)
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "store schema %u is older than this "
+				   "program's %u; re-index into a new store",
+				   ver, LIN_SCHEMA_VERSION);
+	return 0;
+}
+
+static int open_dbs(struct lin_store *s, struct lin_err *err)
+{
+	MDB_txn *txn;
+	unsigned create = s->readonly ? 0 : MDB_CREATE;
+	int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0,
+			       &txn);
+	int fresh = 0;
+
+	if (rc)
+		return lin_store_fail(err, rc, "cannot begin transaction");
+	for (int i = 0; i < LIN_DB_COUNT; i++) {
+		rc = mdb_dbi_open(txn, lin_db_names[i], create | db_flags(i),
+				  &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+					   "not a lineage store (no '%s' "
+					   "database)", lin_db_names[i]);
+		}
+		if (rc) {
+			mdb_txn_abort(txn);
+			return lin_store_fail(err, rc, "cannot open database");
+		}
+	}
+	MDB_stat st;
+	if (mdb_stat(txn, s->dbi[LIN_DB_META], &st) == 0 && st.ms_entries == 0)
+		fresh = 1;
+	rc = check_schema(s, txn, fresh, err);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
+}
+
+int lin_store_open(struct lin_store *s, const char *path, int flags,
+		   struct lin_err *err)
+{
+	struct stat st;
+	unsigned envflags = MDB_NOSUBDIR;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	s->readonly = !!(flags & LIN_STORE_RDONLY);
+	snprintf(s->path, sizeof s->path, "%s", path);
+	lin_err_path(err, path);
+	if (s->readonly && stat(path, &st) != 0) {
+		int e = errno;
+		lin_err_set(err, e == ENOENT ? LIN_ENOTFOUND : LIN_EIO,
+			    LIN_NO_OFFSET, "cannot open store: %s",
+			    e == ENOENT ? "no such file (run lineage-index "
+			    "first, or give --store)" : strerror(e));
+		if (err)
+			err->sys = e;
+		return err ? err->code : LIN_EIO;
+	}
+	if (s->readonly)
+		envflags |= MDB_RDONLY;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = mdb_env_create(&s->env);
+		if (rc)
+			return lin_store_fail(err, rc, "cannot create env");
+		mdb_env_set_maxdbs(s->env, LIN_DB_COUNT + 2);
+		mdb_env_set_mapsize(s->env, MAP_SIZE);
+		rc = mdb_env_open(s->env, path, envflags, 0644);
+		if (rc == 0)
+			break;
+		mdb_env_close(s->env);
+		s->env = NULL;
+		/* Read-only media: no lock file can be made; nobody can be
+		 * writing there, so reading without locks is safe. */
+		if (!(s->readonly && (rc == EACCES || rc == EROFS)) ||
+		    (envflags & MDB_NOLOCK))
+			break;
+		envflags |= MDB_NOLOCK;
+	}
+	if (rc) {
+		lin_store_fail(err, rc, "cannot open store");
+		if (rc == EINVAL || rc == MDB_INVALID)
+			lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				    "not a lineage store (%s)",
+				    mdb_strerror(rc));
+		return err ? err->code : LIN_ESTORE;
+	}
+	rc = open_dbs(s, err);
+	if (rc) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
+}
+
+void lin_store_close(struct lin_store *s)
+{
+	if (s && s->env) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+}
+
+int lin_store_begin(struct lin_store *s, int rdonly, MDB_txn **txn,
+		    struct lin_err *err)
+{
+	int rc = mdb_txn_begin(s->env, NULL,
+			       rdonly || s->readonly ? MDB_RDONLY : 0, txn);
+	return rc ? lin_store_fail(err, rc, "cannot begin transaction") : 0;
+}
+
+int lin_store_get(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		  const void *key, size_t klen, MDB_val *val,
+		  struct lin_err *err)
+{
+	MDB_val k = { klen, (void *)key };
+	int rc = mdb_get(txn, s->dbi[db], &k, val);
+
+	if (rc == MDB_NOTFOUND)
+		return LIN_ENOTFOUND;
+	return rc ? lin_store_fail(err, rc, "cannot read") : 0;
+}
+
+static int get_id(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		  const char *a, const char *b, const char *c, uint64_t *id,
+		  struct lin_err *err)
+{
+	char key[1536];
+	int n = snprintf(key, sizeof key, "%s/%s/%s", a, b, c);
+	MDB_val v;
+	int rc;
+
+	if (n < 0 || (size_t)n >= sizeof key || n > 511)
+		return LIN_ENOTFOUND;
+	rc = lin_store_get(txn, s, db, key, (size_t)n, &v, err);
+	if (rc)
+		return rc;
+	if (v.mv_size != 8)
+		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "bad id value for '%s'", key);
+	*id = lin_be64_get(v.mv_data);
+	return 0;
+}
+
+int lin_store_run(MDB_txn *txn, const struct lin_store *s,
+		  const char *entity, const char *project, const char *run_id,
+		  uint64_t *node, struct lin_err *err)
+{
+	return get_id(txn, s, LIN_DB_RUNS, entity, project, run_id, node, err);
+}
+
+int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
+		   const char *entity, const char *project, const char *name,
+		   uint64_t *coll, struct lin_err *err)
+{
+	return get_id(txn, s, LIN_DB_COLLS, entity, project, name, coll, err);
+}
+
+size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
+			uint32_t number)
+{
+	lin_be64_put(out, coll);
+	lin_be32_put(out + 8, number);
+	return 12;
+}
+
+size_t lin_key_id(unsigned char out[8], uint64_t id)
+{
+	lin_be64_put(out, id);
+	return 8;
+}
+
+int lin_store_version(MDB_txn *txn, const struct lin_store *s,
+		      uint64_t coll, uint32_t number, uint64_t *node,
+		      struct lin_err *err)
+{
+	unsigned char k[12];
+	MDB_val v;
+	int rc = lin_store_get(txn, s, LIN_DB_COLL_VER, k,
+			       lin_key_coll_num(k, coll, number), &v, err);
+	if (rc)
+		return rc;
+	*node = lin_be64_get(v.mv_data);
+	return 0;
+}
+
+static int latest_version(MDB_txn *txn, const struct lin_store *s,
+			  uint64_t coll, uint64_t *node, struct lin_err *err)
+{
+	MDB_cursor *c;
+	unsigned char k[12];
+	MDB_val key = { lin_key_coll_num(k, coll, UINT32_MAX), k }, v;
+	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
+
+	if (rc)
+		return lin_store_fail(err, rc, "cannot open cursor");
+	/* Position after the collection's last key, then step back. */
+	rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+	if (rc == 0 && key.mv_size == 12 && lin_be64_get(key.mv_data) == coll)
+		; /* exactly number UINT32_MAX: unlikely but valid */
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &key, &v,
+				    rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && key.mv_size == 12 &&
+	    lin_be64_get(key.mv_data) == coll) {
+		*node = lin_be64_get(v.mv_data);
+		mdb_cursor_close(c);
+		return 0;
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return lin_store_fail(err, rc, "cannot read versions");
+	return LIN_ENOTFOUND;
+}
+
+int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
+		    const char *alias, uint64_t *node, struct lin_err *err)
+{
+	unsigned char k[8 + 256];
+	size_t n = strlen(alias);
+	MDB_val v;
+	const unsigned char *p, *end;
+	uint64_t vid = 0;
+	int rc;
+
+	if (strcmp(alias, "latest") == 0)
+		return latest_version(txn, s, coll, node, err);
+	if (n > 255)
+		return LIN_ENOTFOUND;
+	lin_be64_put(k, coll);
+	memcpy(k + 8, alias, n);
+	rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, 8 + n, &v, err);
+	if (rc)
+		return rc;
+	/* The timeline is a sorted run of 16-byte entries; the last one is
+	 * the alias's current target (vid 0: removed). */
+	p = v.mv_data;
+	end = p + v.mv_size;
+	if (v.mv_size < 16 || v.mv_size % 16)
+		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "bad alias timeline for '%s'", alias);
+	p = end - 16;
+	vid = lin_be64_get(p + 8);
+	if (!vid)
+		return LIN_ENOTFOUND;
+	*node = vid;
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* store.h - the LMDB environment, its named databases and the lookups
+ * that both tools share. The byte layout is in schema.h. */
+#ifndef LIN_STORE_H
+#define LIN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lmdb.h>
+
+#include "err.h"
+#include "schema.h"
+
+enum lin_db {
+	LIN_DB_META, LIN_DB_SOURCES, LIN_DB_SOURCE_IDS, LIN_DB_FACTS,
+	LIN_DB_RUNS, LIN_DB_COLLS, LIN_DB_NODES, LIN_DB_COLL_INFO,
+	LIN_DB_COLL_VER, LIN_DB_COLL_DIG, LIN_DB_NODE_FACTS, LIN_DB_EDGES,
+	LIN_DB_USE_SEL, LIN_DB_USE_RES, LIN_DB_PENDING, LIN_DB_ALIAS_EV,
+	LIN_DB_ALIAS_TL,
+	LIN_DB_COUNT
+};
+
+/* The name of each database, indexed by enum lin_db. */
+extern const char *const lin_db_names[LIN_DB_COUNT];
+
+struct lin_store {
+	MDB_env *env;
+	MDB_dbi dbi[LIN_DB_COUNT];
+	int readonly;
+	char path[1024];
+};
+
+#define LIN_STORE_RDONLY 1  /* open read-only; the store must exist */
+
+/* The store path to use when none is given: $LINEAGE_STORE, else
+ * "lineage.lmdb". Static storage. */
+const char *lin_store_default_path(void);
+
+/* Open (and with flags 0, create when missing) the store at `path`.
+ * Read-only opens work on read-only media (retrying without the lock file
+ * when it cannot be created) and see consistent snapshots while an
+ * indexer writes. Errors: LIN_ENOTFOUND (read-only and no store),
+ * LIN_ESCHEMA (not a lineage store, or a newer schema), LIN_ESTORE.
+ * Release with lin_store_close(). */
+int lin_store_open(struct lin_store *s, const char *path, int flags,
+		   struct lin_err *err);
+
+void lin_store_close(struct lin_store *s);
+
+/* Begin a transaction (read-only when `rdonly`). LIN_ESTORE on failure. */
+int lin_store_begin(struct lin_store *s, int rdonly, MDB_txn **txn,
+		    struct lin_err *err);
+
+/* Set err from an LMDB return code `rc`, with `what` naming the action;
+ * returns LIN_ESTORE. */
+int lin_store_fail(struct lin_err *err, int rc, const char *what);
+
+/* Read the value of `key` in `db`. 0 and *val set; LIN_ENOTFOUND;
+ * LIN_ESTORE. The value is valid until the transaction ends. */
+int lin_store_get(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		  const void *key, size_t klen, MDB_val *val,
+		  struct lin_err *err);
+
+/* Id of the run / collection whose key is "entity/project/name"
+ * (LIN_ENOTFOUND when absent). */
+int lin_store_run(MDB_txn *txn, const struct lin_store *s,
+		  const char *entity, const char *project, const char *run_id,
+		  uint64_t *node, struct lin_err *err);
+int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
+		   const char *entity, const char *project, const char *name,
+		   uint64_t *coll, struct lin_err *err);
+
+/* Version node that is vN of `coll`. */
+int lin_store_version(MDB_txn *txn, const struct lin_store *s,
+		      uint64_t coll, uint32_t number, uint64_t *node,
+		      struct lin_err *err);
+
+/* Version node that alias `alias` of `coll` names now ("latest": the
+ * highest-numbered version). LIN_ENOTFOUND when it names none. */
+int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
+		    const char *alias, uint64_t *node, struct lin_err *err);
+
+/* Key builders. Return the key length. */
+size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
+			uint32_t number);
+size_t lin_key_id(unsigned char out[8], uint64_t id);
+
+#endif

@@ -1,0 +1,42 @@
+/* wandb.h - reader for Weights & Biases .wandb transaction logs:
+ * LevelDB-style log framing over protobuf Record messages. */
+#ifndef LIN_WANDB_H
+#define LIN_WANDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "record.h"
+
+#define LIN_WANDB_BLOCK 32768
+
+/* Non-zero when the first bytes (at least 7) are a .wandb header. */
+int lin_wandb_sniff(const void *head, size_t n);
+
+struct lin_wandb;
+
+/* Open `path`, check the header. `fallback_run_id` (may be NULL) is used
+ * when the file holds no RunRecord (W&B folder name's run id).
+ * Errors: LIN_EIO, LIN_EFORMAT (no :W&B header), LIN_EVERSION, LIN_ENOMEM.
+ * Free with lin_wandb_close(). */
+int lin_wandb_open(struct lin_wandb **out, const char *path,
+		   const char *fallback_run_id, struct lin_err *err);
+
+/* Read the next lineage record (run, log, use, finish) into `rec`;
+ * strings borrow from the reader until the next call. Records of kinds
+ * without lineage are skipped undecoded. Returns 1 with a record, 0 at the
+ * end, LIN_EDAMAGE when damage was skipped (bad checksum, bad length,
+ * broken chunk sequence: err has the offset; the next call resumes at the
+ * next block) or the file ends inside a record (err says so; the next call
+ * returns 0), LIN_ERECORD for one undecodable record (skipped), or a fatal
+ * LIN_EIO/LIN_ENOMEM. */
+int lin_wandb_next(struct lin_wandb *w, struct lin_record *rec,
+		   struct lin_err *err);
+
+/* Bytes of the file consumed so far. */
+uint64_t lin_wandb_bytes(const struct lin_wandb *w);
+
+void lin_wandb_close(struct lin_wandb *w);
+
+#endif
