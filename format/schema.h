@@ -23,7 +23,7 @@
  * colls           "entity/project/name"                coll id u64
  * nodes           node id u64                          msgpack map, node
  * coll_info       coll id u64                          msgpack map, coll
- * coll_ver        coll id u64 . number u32             version node id u64
+ * coll_ver        coll id u64 . number u32             vid u64 . tkey u64
  * coll_dig        coll id u64 . digest bytes           version node id u64
  * node_facts      node id u64 (DUPSORT, DUPFIXED)      fact id u64
  * edges           node id u64 (DUPSORT, DUPFIXED)      edge, 17 bytes
@@ -39,6 +39,8 @@
  *   logged), USED_BY (version -> run that used it);
  *   up (towards producers/ancestors): LOGGED_BY (version -> run that
  *   logged it), USES (run -> version it used).
+ * coll_ver value: the version node id, then the time key of its first
+ * log (so "latest at time t" is a backward scan without node reads).
  * timeline entry: time key u64 . version node id u64 (0: alias removed),
  * 16 bytes each, in time order; the alias names at time t the vid of the
  * last entry whose time <= t.

@@ -1,0 +1,205 @@
+/* db.c - the indexer's LMDB access helpers (errors into ix->err). */
+#include "indexer/ix.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int ix_get(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   MDB_val *v)
+{
+	MDB_val key = { kn, (void *)k };
+	int rc = mdb_get(x->txn, x->s->dbi[db], &key, v);
+
+	if (rc == MDB_NOTFOUND)
+		return LIN_ENOTFOUND;
+	return rc ? lin_store_fail(x->err, rc, "cannot read store") : 0;
+}
+
+int ix_put(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, 0);
+
+	return rc ? lin_store_fail(x->err, rc, "cannot write store") : 0;
+}
+
+int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_del(x->txn, x->s->dbi[db], &key, v ? &val : NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? lin_store_fail(x->err, rc, "cannot delete from store") : 0;
+}
+
+int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	      uint64_t *id)
+{
+	MDB_val v;
+	int rc = ix_get(x, db, k, kn, &v);
+
+	if (rc)
+		return rc;
+	if (v.mv_size < 8)
+		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "short id value in '%s'", lin_db_names[db]);
+	*id = lin_be64_get(v.mv_data);
+	return 0;
+}
+
+static int meta_u64(struct ix *x, const char *name, uint64_t *out)
+{
+	MDB_val v;
+	int rc = ix_get(x, LIN_DB_META, name, strlen(name), &v);
+
+	*out = 0;
+	if (rc == LIN_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size == 8)
+		*out = lin_be64_get(v.mv_data);
+	return 0;
+}
+
+static int meta_put_u64(struct ix *x, const char *name, uint64_t val)
+{
+	unsigned char b[8];
+	lin_be64_put(b, val);
+	return ix_put(x, LIN_DB_META, name, strlen(name), b, 8);
+}
+
+int ix_meta_load(struct ix *x)
+{
+	uint64_t src;
+	int rc = meta_u64(x, LIN_META_SEQ_RUN, &x->seq_run);
+
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_VERSION, &x->seq_version);
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_COLL, &x->seq_coll);
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_SRC, &src);
+	x->seq_src = (uint32_t)src;
+	return rc;
+}
+
+int ix_meta_save(struct ix *x)
+{
+	uint64_t run, ver, coll, src;
+	int rc;
+
+	/* Write only what moved, so a run that changes nothing leaves the
+	 * store byte-for-byte as it was. */
+	rc = meta_u64(x, LIN_META_SEQ_RUN, &run);
+	if (!rc && run != x->seq_run)
+		rc = meta_put_u64(x, LIN_META_SEQ_RUN, x->seq_run);
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_VERSION, &ver);
+	if (!rc && ver != x->seq_version)
+		rc = meta_put_u64(x, LIN_META_SEQ_VERSION, x->seq_version);
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_COLL, &coll);
+	if (!rc && coll != x->seq_coll)
+		rc = meta_put_u64(x, LIN_META_SEQ_COLL, x->seq_coll);
+	if (!rc)
+		rc = meta_u64(x, LIN_META_SEQ_SRC, &src);
+	if (!rc && src != x->seq_src)
+		rc = meta_put_u64(x, LIN_META_SEQ_SRC, x->seq_src);
+	return rc;
+}
+
+static int edge_op(struct ix *x, uint64_t node, unsigned kind,
+		   uint64_t other, uint64_t fact, int add)
+{
+	unsigned char k[8], v[LIN_EDGE_SIZE];
+	struct lin_edge e = { kind, other, fact };
+
+	lin_be64_put(k, node);
+	lin_edge_encode(v, &e);
+	return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
+		   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
+}
+
+int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
+		uint64_t fact)
+{
+	return edge_op(x, node, kind, other, fact, 1);
+}
+
+int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
+		uint64_t fact)
+{
+	return edge_op(x, node, kind, other, fact, 0);
+}
+
+int ix_node_fact(struct ix *x, uint64_t node, uint64_t fact, int add)
+{
+	unsigned char k[8], v[8];
+
+	lin_be64_put(k, node);
+	lin_be64_put(v, fact);
+	return add ? ix_put(x, LIN_DB_NODE_FACTS, k, 8, v, 8)
+		   : ix_del(x, LIN_DB_NODE_FACTS, k, 8, v, 8);
+}
+
+const char *ix_src_path(struct ix *x, uint32_t src)
+{
+	unsigned char k[4];
+	MDB_val v;
+
+	for (size_t i = 0; i < x->npaths; i++)
+		if (x->paths[i].id == src)
+			return x->paths[i].path;
+	lin_be32_put(k, src);
+	if (ix_get(x, LIN_DB_SOURCE_IDS, k, 4, &v))
+		return "";
+	if (x->npaths == x->cappaths) {
+		size_t cap = x->cappaths ? x->cappaths * 2 : 16;
+		struct src_path *p = realloc(x->paths, cap * sizeof *p);
+		if (!p)
+			return "";
+		x->paths = p;
+		x->cappaths = cap;
+	}
+	char *s = strndup(v.mv_data, v.mv_size);
+	if (!s)
+		return "";
+	x->paths[x->npaths].id = src;
+	x->paths[x->npaths].path = s;
+	return x->paths[x->npaths++].path;
+}
+
+static void release_touched(struct touched_coll *t)
+{
+	lin_idset_release(&t->vids);
+	for (size_t i = 0; i < t->naliases; i++)
+		free(t->aliases[i]);
+	free(t->aliases);
+	for (size_t i = 0; i < t->ntasks; i++)
+		free(t->tasks[i].sel);
+	free(t->tasks);
+}
+
+void ix_release(struct ix *x)
+{
+	for (size_t i = 0; i < x->ntc; i++)
+		release_touched(&x->tc[i]);
+	free(x->tc);
+	x->tc = NULL;
+	x->ntc = x->captc = 0;
+	lin_idset_release(&x->colls);
+	lin_idset_release(&x->runs);
+	lin_idset_release(&x->numv);
+	free(x->nums);
+	x->nums = NULL;
+	x->capnums = 0;
+	for (size_t i = 0; i < x->npaths; i++)
+		free(x->paths[i].path);
+	free(x->paths);
+	x->paths = NULL;
+	x->npaths = x->cappaths = 0;
+}

@@ -1,0 +1,707 @@
+/* ingest.c - finding run logs, and indexing each one in its own write
+ * transaction together with its bookkeeping (the `sources` database). */
+#include "indexer/ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format/runlog.h"
+#include "format/wandb.h"
+#include "indexer/ix.h"
+
+#define MAX_REPORTS_PER_FILE 20
+
+enum fmt { FMT_NONE, FMT_RUNLOG, FMT_WANDB };
+
+struct ctx {
+	struct lin_store s;
+	const struct lin_index_opts *o;
+	struct lin_index_stats *st;
+	struct lin_err *err;
+	struct ix x;
+	struct lin_idset seen;   /* source ids met in this run (id + 1) */
+	uint64_t done;
+};
+
+static void report(struct ctx *c, enum lin_file_status st, const char *path,
+		   const struct lin_err *e)
+{
+	if (c->o->report)
+		c->o->report(c->o->report_ctx, st, path, e, c->done);
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+/* Absolute, symlink-free path when it exists; else made absolute. */
+static char *abs_path(const char *p)
+{
+	char *r = realpath(p, NULL);
+	char cwd[PATH_MAX];
+
+	if (r || p[0] == '/')
+		return r ? r : strdup(p);
+	if (!getcwd(cwd, sizeof cwd))
+		return strdup(p);
+	size_t n = strlen(cwd) + strlen(p) + 2;
+	r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", cwd, p);
+	return r;
+}
+
+/* LMDB keys are at most 511 bytes: long paths keep a prefix and a hash
+ * of the whole path. */
+static size_t source_key(const char *path, char *out)
+{
+	size_t n = strlen(path);
+	uint64_t h = 1469598103934665603ull;
+
+	if (n <= 500) {
+		memcpy(out, path, n);
+		return n;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
+	memcpy(out, path, 480);
+	return 480 + (size_t)sprintf(out + 480, "#%016llx",
+				     (unsigned long long)h);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static enum fmt sniff(const char *path, int named)
+{
+	unsigned char h[8];
+	FILE *f = fopen(path, "rb");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(h, 1, sizeof h, f);
+		fclose(f);
+	}
+	if (lin_wandb_sniff(h, n))
+		return FMT_WANDB;
+	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+		return FMT_RUNLOG;
+	if (n >= 1 && ((h[0] & 0xf0) == 0x80 || h[0] == 0xde || h[0] == 0xdf))
+		return FMT_RUNLOG;
+	if (named || has_suffix(path, ".runlog") ||
+	    has_suffix(path, ".runlog.gz"))
+		return FMT_RUNLOG;
+	if (has_suffix(path, ".wandb"))
+		return FMT_WANDB;
+	return FMT_NONE;
+}
+
+/* W&B keeps a run's log in wandb/[offline-]run-DATE_TIME-ID/run-ID.wandb;
+ * the run id comes from there when the log holds no run record. */
+static void wandb_run_id(const char *path, char *out, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	const char *dir_end = base;
+	out[0] = 0;
+	base = base ? base + 1 : path;
+	if (dir_end) {
+		const char *d = dir_end;
+		while (d > path && d[-1] != '/')
+			d--;
+		const char *dash = memrchr(d, '-', (size_t)(dir_end - d));
+		if (dash && (strncmp(d, "offline-run-", 12) == 0 ||
+			     strncmp(d, "run-", 4) == 0) && dash + 1 < dir_end) {
+			snprintf(out, n, "%.*s", (int)(dir_end - dash - 1),
+				 dash + 1);
+			return;
+		}
+	}
+	if (strncmp(base, "run-", 4) == 0 && has_suffix(base, ".wandb"))
+		snprintf(out, n, "%.*s", (int)(strlen(base) - 10), base + 4);
+}
+
+/* ---- readers ---------------------------------------------------------- */
+
+struct reader {
+	enum fmt fmt;
+	struct lin_runlog *rl;
+	struct lin_wandb *wb;
+};
+
+static int reader_open(struct reader *r, enum fmt fmt, const char *path,
+		       struct lin_err *err)
+{
+	char runid[256];
+
+	memset(r, 0, sizeof *r);
+	r->fmt = fmt;
+	if (fmt == FMT_WANDB) {
+		wandb_run_id(path, runid, sizeof runid);
+		return lin_wandb_open(&r->wb, path, runid[0] ? runid : NULL,
+				      err);
+	}
+	return lin_runlog_open(&r->rl, path, NULL, err);
+}
+
+static int reader_next(struct reader *r, struct lin_record *rec,
+		       struct lin_err *err)
+{
+	return r->fmt == FMT_WANDB ? lin_wandb_next(r->wb, rec, err)
+				   : lin_runlog_next(r->rl, rec, err);
+}
+
+static uint64_t reader_bytes(const struct reader *r)
+{
+	return r->fmt == FMT_WANDB ? lin_wandb_bytes(r->wb)
+				   : lin_runlog_bytes(r->rl);
+}
+
+static uint64_t reader_skipped(const struct reader *r)
+{
+	return r->fmt == FMT_RUNLOG ? lin_runlog_skipped(r->rl) : 0;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->rl)
+		lin_runlog_close(r->rl);
+	if (r->wb)
+		lin_wandb_close(r->wb);
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+struct source {
+	int known;
+	uint32_t id;
+	int64_t size, mtime, ino;
+};
+
+static int source_get(struct ix *x, const char *key, size_t kn,
+		      struct source *src)
+{
+	MDB_val v;
+	msgpack_object o;
+	int64_t id = 0;
+	int rc = ix_get(x, LIN_DB_SOURCES, key, kn, &v);
+
+	memset(src, 0, sizeof *src);
+	if (rc == LIN_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	msgpack_zone_clear(&x->zone);
+	if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &x->zone, &o) !=
+	    MSGPACK_UNPACK_SUCCESS)
+		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "bad source entry");
+	src->known = 1;
+	lin_map_i64(&o, "id", &id);
+	src->id = (uint32_t)id;
+	lin_map_i64(&o, "size", &src->size);
+	lin_map_i64(&o, "mtime", &src->mtime);
+	lin_map_i64(&o, "ino", &src->ino);
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int source_put(struct ix *x, const char *key, size_t kn,
+		      enum fmt fmt, const struct stat *sb, uint64_t records,
+		      uint64_t skipped, uint64_t problems)
+{
+	msgpack_packer *pk = &x->pk.pk;
+
+	lin_packer_reset(&x->pk);
+	msgpack_pack_map(pk, 10);
+	lin_pack_kv_i64(pk, "id", x->src);
+	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" : "runlog");
+	lin_pack_kv_i64(pk, "size", (int64_t)sb->st_size);
+	lin_pack_kv_i64(pk, "mtime", (int64_t)sb->st_mtim.tv_sec * 1000000000
+				     + sb->st_mtim.tv_nsec);
+	lin_pack_kv_i64(pk, "ino", (int64_t)sb->st_ino);
+	lin_pack_kv_i64(pk, "indexed_at", now_ns());
+	lin_pack_kv_i64(pk, "records", (int64_t)records);
+	lin_pack_kv_i64(pk, "facts", x->seq);
+	lin_pack_kv_i64(pk, "skipped", (int64_t)skipped);
+	lin_pack_kv_i64(pk, "problems", (int64_t)problems);
+	return ix_put(x, LIN_DB_SOURCES, key, kn, x->pk.sb.data,
+		      x->pk.sb.size);
+}
+
+/* ---- one transaction -------------------------------------------------- */
+
+static void ix_reset(struct ix *x)
+{
+	ix_release(x);
+	memset(&x->cur, 0, sizeof x->cur);
+	x->seq = 0;
+	x->src = 0;
+}
+
+static int begin(struct ctx *c)
+{
+	int rc = lin_store_begin(&c->s, 0, &c->x.txn, c->err);
+
+	ix_reset(&c->x);
+	if (!rc)
+		rc = ix_meta_load(&c->x);
+	if (rc && c->x.txn) {
+		mdb_txn_abort(c->x.txn);
+		c->x.txn = NULL;
+	}
+	return rc;
+}
+
+static void abort_txn(struct ctx *c)
+{
+	if (c->x.txn)
+		mdb_txn_abort(c->x.txn);
+	c->x.txn = NULL;
+	ix_reset(&c->x);
+}
+
+static int commit(struct ctx *c)
+{
+	int rc = ix_derive(&c->x);
+
+	if (!rc)
+		rc = ix_meta_save(&c->x);
+	if (rc) {
+		abort_txn(c);
+		return rc;
+	}
+	rc = mdb_txn_commit(c->x.txn);
+	c->x.txn = NULL;
+	ix_reset(&c->x);
+	return rc ? lin_store_fail(c->err, rc, "cannot commit") : 0;
+}
+
+/* Allocate the source id of a new path. */
+static int new_source(struct ix *x, const char *path)
+{
+	unsigned char k[4];
+
+	if (x->seq_src == UINT32_MAX)
+		return lin_err_set(x->err, LIN_ELIMIT, LIN_NO_OFFSET,
+				   "too many source files");
+	x->src = ++x->seq_src;
+	lin_be32_put(k, x->src);
+	return ix_put(x, LIN_DB_SOURCE_IDS, k, 4, path, strlen(path));
+}
+
+/* Read every record of an open reader into the transaction. Returns 0,
+ * a fatal reader code (the file is rejected) or a store code. */
+static int read_records(struct ctx *c, struct reader *r, const char *path,
+			uint64_t *records, uint64_t *problems)
+{
+	struct lin_record rec;
+	struct lin_err e;
+	int rc;
+
+	for (;;) {
+		lin_err_clear(&e);
+		lin_record_clear(&rec);
+		rc = reader_next(r, &rec, &e);
+		if (rc == 1) {
+			c->x.err = &e;
+			rc = ix_apply_record(&c->x, &rec);
+			c->x.err = c->err;
+			if (rc == 0) {
+				(*records)++;
+				continue;
+			}
+			if (rc != LIN_ERECORD) {
+				if (e.code)
+					*c->err = e;
+				return rc;
+			}
+		} else if (rc == 0) {
+			return 0;
+		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
+			lin_err_path(&e, path);
+			*c->err = e;
+			return rc;
+		}
+		/* one bad record or damaged stretch: report, go on */
+		lin_err_path(&e, path);
+		if (e.code == 0)
+			e.code = rc;
+		(*problems)++;
+		c->st->bad_records++;
+		if (*problems <= MAX_REPORTS_PER_FILE)
+			report(c, LIN_FILE_WARNING, path, &e);
+		else if (*problems == MAX_REPORTS_PER_FILE + 1) {
+			lin_err_set(&e, rc, LIN_NO_OFFSET,
+				    "more problems in this file not shown");
+			report(c, LIN_FILE_WARNING, path, &e);
+		}
+	}
+}
+
+/* Index one file. Returns 0 (also when the file was rejected: that is
+ * reported and counted) or a fatal store code. */
+static int index_file(struct ctx *c, const char *path, int named)
+{
+	struct stat sb;
+	struct source src;
+	struct reader r;
+	struct lin_err e;
+	char key[512];
+	size_t kn;
+	enum fmt fmt;
+	uint64_t records = 0, problems = 0;
+	int rc;
+
+	c->done++;
+	if (stat(path, &sb) != 0) {
+		lin_err_clear(&e);
+		lin_err_path(&e, path);
+		lin_err_set(&e, errno == ENOENT ? LIN_ENOTFOUND : LIN_EIO,
+			    LIN_NO_OFFSET, "cannot read: %s", strerror(errno));
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, path, &e);
+		return 0;
+	}
+	kn = source_key(path, key);
+	if ((rc = begin(c)))
+		return rc;
+	if ((rc = source_get(&c->x, key, kn, &src))) {
+		abort_txn(c);
+		return rc;
+	}
+	if (src.known) {
+		if (lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+			abort_txn(c);
+			return LIN_ENOMEM;
+		}
+		if (src.size == (int64_t)sb.st_size &&
+		    src.ino == (int64_t)sb.st_ino &&
+		    src.mtime == (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+				 sb.st_mtim.tv_nsec) {
+			abort_txn(c);
+			c->st->unchanged++;
+			report(c, LIN_FILE_UNCHANGED, path, NULL);
+			return 0;
+		}
+	}
+	fmt = sniff(path, named);
+	lin_err_clear(&e);
+	if (fmt == FMT_NONE ||
+	    (rc = reader_open(&r, fmt, path, &e)) != 0) {
+		abort_txn(c);
+		if (fmt == FMT_NONE || (rc == LIN_EFORMAT && !named &&
+		    !has_suffix(path, ".runlog") &&
+		    !has_suffix(path, ".runlog.gz") &&
+		    !has_suffix(path, ".wandb"))) {
+			c->st->ignored++;
+			report(c, LIN_FILE_IGNORED, path, NULL);
+			return 0;
+		}
+		if (rc == LIN_ENOMEM)
+			return rc;
+		lin_err_path(&e, path);
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, path, &e);
+		return 0;
+	}
+	if (src.known) {
+		c->x.src = src.id;
+		rc = ix_remove_source_facts(&c->x, src.id);
+	} else {
+		rc = new_source(&c->x, path);
+		if (!rc && lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
+			rc = LIN_ENOMEM;
+	}
+	c->x.path = path;
+	if (!rc)
+		rc = read_records(c, &r, path, &records, &problems);
+	c->st->bytes += reader_bytes(&r);
+	uint64_t skipped = reader_skipped(&r);
+	reader_close(&r);
+	if (rc == LIN_ESTORE || rc == LIN_ENOMEM) {
+		abort_txn(c);
+		return rc;
+	}
+	if (rc) {
+		/* Unreadable: keep what the file gave before. */
+		abort_txn(c);
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, path, c->err);
+		lin_err_clear(c->err);
+		return 0;
+	}
+	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems);
+	if (!rc)
+		rc = commit(c);
+	else
+		abort_txn(c);
+	if (rc)
+		return rc;
+	c->st->records += records;
+	c->st->skipped += skipped;
+	c->st->indexed++;
+	report(c, LIN_FILE_INDEXED, path, NULL);
+	return 0;
+}
+
+/* ---- folders ---------------------------------------------------------- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int index_tree(struct ctx *c, const char *path, int named,
+		      unsigned depth);
+
+static int index_dir(struct ctx *c, const char *dir, unsigned depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (!d) {
+		struct lin_err e;
+		lin_err_clear(&e);
+		lin_err_path(&e, dir);
+		lin_err_set(&e, LIN_EIO, LIN_NO_OFFSET, "cannot open folder: %s",
+			    strerror(errno));
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, dir, &e);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;  /* ".", "..", and hidden entries */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **p = realloc(names, cap * sizeof *p);
+			if (!p) {
+				rc = LIN_ENOMEM;
+				break;
+			}
+			names = p;
+		}
+		size_t len = strlen(dir) + strlen(de->d_name) + 2;
+		if (!(names[n] = malloc(len))) {
+			rc = LIN_ENOMEM;
+			break;
+		}
+		snprintf(names[n++], len, "%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	/* sorted, so runs are reproducible whatever readdir's order */
+	if (n)
+		qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = index_tree(c, names[i], 0, depth + 1);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int index_tree(struct ctx *c, const char *path, int named,
+		      unsigned depth)
+{
+	struct stat lsb, sb;
+
+	if (lstat(path, &lsb) != 0)
+		return index_file(c, path, named);
+	/* Symlinked folders are not followed inside a tree: no loops. */
+	if (S_ISLNK(lsb.st_mode) && !named) {
+		if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))
+			return 0;
+	} else if (stat(path, &sb) != 0) {
+		return index_file(c, path, named);
+	}
+	if (S_ISDIR(sb.st_mode))
+		return depth > 64 ? 0 : index_dir(c, path, depth);
+	if (!S_ISREG(sb.st_mode))
+		return 0;
+	return index_file(c, path, named);
+}
+
+/* ---- vanished files --------------------------------------------------- */
+
+static int prune_source(struct ctx *c, const char *key, size_t kn,
+			uint32_t id)
+{
+	unsigned char ik[4];
+	int rc = begin(c);
+
+	if (rc)
+		return rc;
+	c->x.src = id;
+	lin_be32_put(ik, id);
+	if (!(rc = ix_remove_source_facts(&c->x, id)) &&
+	    !(rc = ix_del(&c->x, LIN_DB_SOURCES, key, kn, NULL, 0)) &&
+	    !(rc = ix_del(&c->x, LIN_DB_SOURCE_IDS, ik, 4, NULL, 0)))
+		return commit(c);
+	abort_txn(c);
+	return rc;
+}
+
+/* Sources under `root` that this run did not meet. */
+static int find_vanished(struct ctx *c, const char *root)
+{
+	char pre[512];
+	size_t pn = source_key(root, pre);
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k = { pn, pre }, v;
+	struct { char key[512]; size_t kn; uint32_t id; } *gone = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if ((rc = lin_store_begin(&c->s, 1, &txn, c->err)))
+		return rc;
+	rc = mdb_cursor_open(txn, c->s.dbi[LIN_DB_SOURCES], &cur);
+	if (!rc)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0) {
+		const char *kp = k.mv_data;
+		msgpack_zone_clear(&c->x.zone);
+		msgpack_object o;
+		int64_t id = 0;
+		/* under the root: the root itself or below "root/" */
+		if ((k.mv_size == pn || kp[pn] == '/' ||
+		     (pn && pre[pn - 1] == '/')) &&
+		    msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) ==
+		    MSGPACK_UNPACK_SUCCESS && lin_map_i64(&o, "id", &id) &&
+		    !lin_idset_has(&c->seen, (uint64_t)id + 1)) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				void *p = realloc(gone, cap * sizeof *gone);
+				if (!p) {
+					rc = LIN_ENOMEM;
+					break;
+				}
+				gone = p;
+			}
+			memcpy(gone[n].key, kp, k.mv_size);
+			gone[n].kn = k.mv_size;
+			gone[n].id = (uint32_t)id;
+			n++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = lin_store_fail(c->err, rc, "cannot list sources");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char path[513];
+		snprintf(path, sizeof path, "%.*s", (int)gone[i].kn,
+			 gone[i].key);
+		if (!c->o->prune) {
+			c->st->vanished++;
+			report(c, LIN_FILE_VANISHED, path, NULL);
+			continue;
+		}
+		rc = prune_source(c, gone[i].key, gone[i].kn, gone[i].id);
+		if (!rc) {
+			c->st->pruned++;
+			report(c, LIN_FILE_PRUNED, path, NULL);
+		}
+	}
+	free(gone);
+	return rc;
+}
+
+static uint64_t db_entries(struct ctx *c, MDB_txn *txn, enum lin_db db)
+{
+	MDB_stat ms;
+	return mdb_stat(txn, c->s.dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+}
+
+static int totals(struct ctx *c)
+{
+	MDB_txn *txn;
+	int rc = lin_store_begin(&c->s, 1, &txn, c->err);
+
+	if (rc)
+		return rc;
+	c->st->runs = db_entries(c, txn, LIN_DB_RUNS);
+	c->st->versions = db_entries(c, txn, LIN_DB_COLL_DIG);
+	c->st->edges = db_entries(c, txn, LIN_DB_EDGES) / 2;
+	c->st->pending = db_entries(c, txn, LIN_DB_PENDING);
+	c->st->sources = db_entries(c, txn, LIN_DB_SOURCES);
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int lin_index_paths(const char *store_path, const char *const *paths,
+		    size_t npaths, const struct lin_index_opts *opts,
+		    struct lin_index_stats *st, struct lin_err *err)
+{
+	struct ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	memset(st, 0, sizeof *st);
+	c.o = opts;
+	c.st = st;
+	c.err = err;
+	lin_err_clear(err);
+	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
+		return rc;
+	/* Each file's commit is written before the next begins; only the
+	 * meta page flush waits for the end: a crash may lose the last
+	 * commit, never the store's integrity. */
+	mdb_env_set_flags(c.s.env, MDB_NOMETASYNC, 1);
+	c.x.s = &c.s;
+	c.x.err = err;
+	c.x.entity_default = opts->entity ? opts->entity : "local";
+	c.x.project_default = opts->project ? opts->project : "default";
+	lin_packer_init(&c.x.pk);
+	msgpack_zone_init(&c.x.zone, 4096);
+	lin_idset_init(&c.seen);
+
+	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
+	if (!roots)
+		rc = LIN_ENOMEM;
+	for (size_t i = 0; i < npaths && rc == 0; i++) {
+		if (!(roots[i] = abs_path(paths[i]))) {
+			rc = LIN_ENOMEM;
+			break;
+		}
+		rc = index_tree(&c, roots[i], 1, 0);
+	}
+	for (size_t i = 0; i < npaths && rc == 0; i++)
+		rc = find_vanished(&c, roots[i]);
+	for (size_t i = 0; roots && i < npaths; i++)
+		free(roots[i]);
+	free(roots);
+	if (!rc)
+		rc = totals(&c);
+	if (!rc) {
+		int src = mdb_env_sync(c.s.env, 1);
+		if (src)
+			rc = lin_store_fail(err, src, "cannot sync store");
+	}
+	ix_release(&c.x);
+	lin_idset_release(&c.seen);
+	lin_packer_release(&c.x.pk);
+	msgpack_zone_destroy(&c.x.zone);
+	lin_store_close(&c.s);
+	return rc;
+}

@@ -1,0 +1,118 @@
+/* ix.h - state shared by the indexer's modules while one file is
+ * indexed inside one write transaction (internal to indexer/). */
+#ifndef LIN_IX_H
+#define LIN_IX_H
+
+#include <stdint.h>
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "format/record.h"
+#include "format/store.h"
+#include "indexer/facts.h"
+#include "indexer/idset.h"
+#include "indexer/ingest.h"
+
+/* Times of records without one sort after every timed record. */
+#define LIN_TIME_LAST INT64_MAX
+static inline int64_t lin_eff_time(int64_t t)
+{
+	return t == LIN_TIME_NONE ? LIN_TIME_LAST : t;
+}
+
+#define LIN_MAX_KEY 480  /* longest entity/project/name key we accept */
+
+enum task_kind { TASK_SINGLE, TASK_SEL };
+
+/* A use re-resolution request: one use fact, or every use of a selector
+ * at or after a time. */
+struct coll_task {
+	enum task_kind kind;
+	uint64_t fact;
+	char *sel;
+	int64_t from;
+};
+
+/* A collection whose facts changed in this transaction. */
+struct touched_coll {
+	uint64_t coll;
+	struct lin_idset vids;   /* versions whose log facts changed */
+	char **aliases;          /* aliases whose events changed */
+	size_t naliases, capaliases;
+	struct coll_task *tasks;
+	size_t ntasks, captasks;
+	int all_aliases;         /* recompute every alias timeline */
+	int full;                /* re-resolve every use */
+};
+
+struct cur_run {
+	int set;
+	uint64_t node;
+	char entity[LIN_MAX_KEY], project[LIN_MAX_KEY], id[LIN_MAX_KEY];
+	int64_t started_at;
+};
+
+struct src_path {
+	uint32_t id;
+	char *path;
+};
+
+struct ix {
+	struct lin_store *s;
+	MDB_txn *txn;
+	struct lin_err *err;
+	const char *entity_default, *project_default;
+	struct lin_packer pk;
+	msgpack_zone zone;
+
+	uint32_t src;            /* source being indexed */
+	const char *path;
+	uint32_t seq;            /* next fact seq in this source */
+	uint64_t seq_run, seq_version, seq_coll;
+	uint32_t seq_src;
+
+	struct cur_run cur;
+	struct lin_idset runs;   /* runs to rebuild */
+	struct lin_idset colls;  /* touched collections, index into tc */
+	struct touched_coll *tc;
+	size_t ntc, captc;
+
+	struct lin_idset numv;   /* versions numbered in this transaction */
+	int64_t *nums;           /* their numbers, by position in numv */
+	size_t capnums;
+
+	struct src_path *paths;  /* cache for tie-breaks by path */
+	size_t npaths, cappaths;
+};
+
+/* db.c: thin wrappers that fill ix->err on failure. */
+int ix_get(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   MDB_val *v);            /* 0, LIN_ENOTFOUND or LIN_ESTORE */
+int ix_put(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   const void *v, size_t vn);
+int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	   const void *v, size_t vn); /* v NULL: whole key; NOTFOUND is ok */
+int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
+	      uint64_t *id);
+int ix_meta_load(struct ix *x);
+int ix_meta_save(struct ix *x);
+int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
+		uint64_t fact);
+int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
+		uint64_t fact);
+int ix_node_fact(struct ix *x, uint64_t node, uint64_t fact, int add);
+const char *ix_src_path(struct ix *x, uint32_t src);
+void ix_release(struct ix *x);
+
+/* apply.c: facts in and out */
+int ix_apply_record(struct ix *x, const struct lin_record *r);
+int ix_remove_source_facts(struct ix *x, uint32_t src);
+struct touched_coll *ix_touch_coll(struct ix *x, uint64_t coll);
+int ix_touch_alias(struct touched_coll *t, const char *a, size_t n);
+int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
+		const char *sel, size_t seln, int64_t from);
+
+/* derive.c: rebuild what follows from the facts of touched things */
+int ix_derive(struct ix *x);
+
+#endif

@@ -1,0 +1,230 @@
+/* main.c - lineage-index: options, progress and the summary. The work
+ * is in ingest.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "format/store.h"
+#include "indexer/ingest.h"
+
+#define PROG "lineage-index"
+#ifndef LIN_VERSION_STRING
+#define LIN_VERSION_STRING "0.1.0"
+#endif
+
+/* Exit codes (README, lineage-index(1)); never renumbered. */
+enum {
+	EXIT_OK = 0,       /* every file indexed or unchanged */
+	EXIT_USAGE = 64,   /* bad option or argument */
+	EXIT_DATA = 65,    /* a file rejected, or records skipped */
+	EXIT_NOINPUT = 66, /* a path given does not exist */
+	EXIT_SOFTWARE = 70,/* internal error (out of memory) */
+	EXIT_IO = 74       /* the store cannot be opened or written */
+};
+
+struct cli {
+	int verbose, quiet, json, tty, progress_shown;
+	int missing;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " [--store PATH] [--entity E] [--project P] [--prune]\n"
+"                     [--json] [-v|-q] PATH...\n"
+"\n"
+"Index run logs (runlog files, plain or gzip, and W&B .wandb transaction\n"
+"logs) into a lineage store. PATHs are files or folders (searched\n"
+"recursively; files are recognised by their content). Re-running skips\n"
+"unchanged files, re-reads changed ones and reports vanished ones.\n"
+"\n"
+"  -s, --store PATH    store file (default $LINEAGE_STORE, else\n"
+"                      ./lineage.lmdb); created when missing\n"
+"  -e, --entity E      entity for records that name none (default local)\n"
+"  -p, --project P     project for records that name none (default\n"
+"                      default)\n"
+"      --prune         remove what vanished files contributed\n"
+"      --json          print the summary as one JSON object\n"
+"  -v, --verbose       list every file and what happened to it\n"
+"  -q, --quiet         print nothing but errors\n"
+"  -h, --help          show this help\n"
+"  -V, --version       show the version\n"
+"\n"
+"exit status: 0 all indexed, 65 a file rejected or records skipped,\n"
+"66 a PATH does not exist, 64 usage error, 70 internal error,\n"
+"74 store cannot be opened or written\n");
+}
+
+static void clear_progress(struct cli *c)
+{
+	if (c->progress_shown) {
+		fputs("\r\033[K", stderr);
+		c->progress_shown = 0;
+	}
+}
+
+static void on_file(void *ctx, enum lin_file_status st, const char *path,
+		    const struct lin_err *err, uint64_t done)
+{
+	struct cli *c = ctx;
+	char buf[1200];
+	static const char *const verb[] = {
+		"indexed", "unchanged", "rejected", "warning", "vanished",
+		"pruned", "ignored"
+	};
+
+	if (st == LIN_FILE_REJECTED || st == LIN_FILE_WARNING) {
+		clear_progress(c);
+		if (err && err->code == LIN_ENOTFOUND)
+			c->missing = 1;
+		fprintf(stderr, PROG ": %s%s\n",
+			st == LIN_FILE_WARNING ? "warning: " : "",
+			err ? lin_err_format(err, buf, sizeof buf) : path);
+		return;
+	}
+	if (st == LIN_FILE_VANISHED && !c->quiet) {
+		clear_progress(c);
+		fprintf(stderr, PROG ": %s: vanished since it was indexed "
+			"(--prune removes what it contributed)\n", path);
+		return;
+	}
+	if (c->verbose && !c->json) {
+		clear_progress(c);
+		printf("%-9s %s\n", verb[st], path);
+		return;
+	}
+	if (c->tty && !c->quiet && (st == LIN_FILE_INDEXED ||
+				    st == LIN_FILE_UNCHANGED)) {
+		const char *shown = path;
+		size_t n = strlen(path);
+		if (n > 60)
+			shown = path + n - 60;
+		fprintf(stderr, "\r\033[K%llu files  %s%s",
+			(unsigned long long)done, n > 60 ? "..." : "", shown);
+		c->progress_shown = 1;
+	}
+}
+
+static void print_summary(const struct lin_index_stats *s, int json)
+{
+	if (json) {
+		printf("{\"indexed\":%llu,\"unchanged\":%llu,\"rejected\":%llu,"
+		       "\"vanished\":%llu,\"pruned\":%llu,\"ignored\":%llu,"
+		       "\"records\":%llu,\"bad_records\":%llu,"
+		       "\"unknown_records\":%llu,\"bytes\":%llu,"
+		       "\"runs\":%llu,\"versions\":%llu,\"edges\":%llu,"
+		       "\"pending\":%llu,\"sources\":%llu}\n",
+		       (unsigned long long)s->indexed,
+		       (unsigned long long)s->unchanged,
+		       (unsigned long long)s->rejected,
+		       (unsigned long long)s->vanished,
+		       (unsigned long long)s->pruned,
+		       (unsigned long long)s->ignored,
+		       (unsigned long long)s->records,
+		       (unsigned long long)s->bad_records,
+		       (unsigned long long)s->skipped,
+		       (unsigned long long)s->bytes,
+		       (unsigned long long)s->runs,
+		       (unsigned long long)s->versions,
+		       (unsigned long long)s->edges,
+		       (unsigned long long)s->pending,
+		       (unsigned long long)s->sources);
+		return;
+	}
+	printf("files:  %llu indexed, %llu unchanged, %llu rejected, "
+	       "%llu vanished, %llu pruned\n",
+	       (unsigned long long)s->indexed,
+	       (unsigned long long)s->unchanged,
+	       (unsigned long long)s->rejected,
+	       (unsigned long long)s->vanished,
+	       (unsigned long long)s->pruned);
+	printf("records: %llu indexed, %llu skipped as invalid, "
+	       "%llu of unknown kind\n",
+	       (unsigned long long)s->records,
+	       (unsigned long long)s->bad_records,
+	       (unsigned long long)s->skipped);
+	printf("store:  %llu runs, %llu versions, %llu edges, "
+	       "%llu pending uses\n",
+	       (unsigned long long)s->runs,
+	       (unsigned long long)s->versions,
+	       (unsigned long long)s->edges,
+	       (unsigned long long)s->pending);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "entity", required_argument, NULL, 'e' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "prune", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lin_index_opts o = { 0 };
+	struct lin_index_stats st;
+	struct lin_err err;
+	struct cli c = { 0 };
+	const char *store = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "s:e:p:vqhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': store = optarg; break;
+		case 'e': o.entity = optarg; break;
+		case 'p': o.project = optarg; break;
+		case 'P': o.prune = 1; break;
+		case 'j': c.json = 1; break;
+		case 'v': c.verbose = 1; break;
+		case 'q': c.quiet = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf(PROG " %s\n", LIN_VERSION_STRING);
+			  return EXIT_OK;
+		default:
+			fprintf(stderr, PROG ": try '" PROG " --help'\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, PROG ": no PATH to index\n"
+			PROG ": try '" PROG " --help'\n");
+		return EXIT_USAGE;
+	}
+	if ((o.entity && !*o.entity) || (o.project && !*o.project)) {
+		fprintf(stderr, PROG ": --entity and --project cannot be "
+			"empty\n");
+		return EXIT_USAGE;
+	}
+	if (!store)
+		store = lin_store_default_path();
+	c.tty = isatty(STDERR_FILENO);
+	o.report = on_file;
+	o.report_ctx = &c;
+	rc = lin_index_paths(store, (const char *const *)argv + optind,
+			     (size_t)(argc - optind), &o, &st, &err);
+	clear_progress(&c);
+	if (rc) {
+		char buf[1200];
+		fprintf(stderr, PROG ": %s\n",
+			lin_err_format(&err, buf, sizeof buf));
+		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
+		       rc == LIN_ESCHEMA ? EXIT_DATA : EXIT_IO;
+	}
+	if (!c.quiet)
+		print_summary(&st, c.json);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write output: %s\n",
+			strerror(errno));
+		return EXIT_IO;
+	}
+	if (c.missing)
+		return EXIT_NOINPUT;
+	return st.rejected || st.bad_records ? EXIT_DATA : EXIT_OK;
+}
