@@ -89,10 +89,10 @@ static int decode_value(struct ix *x, enum lin_db db, uint64_t id,
 	return 0;
 }
 
-static int get_okey(struct ix *x, const msgpack_object *m, struct okey *k,
-		    char **path_out)
+static int get_okey(const msgpack_object *m, const char *name,
+		    struct okey *k, char **path_out)
 {
-	const msgpack_object *f = lin_map_get(m, "first");
+	const msgpack_object *f = lin_map_get(m, name);
 
 	if (!f || f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3)
 		return 0;
@@ -108,7 +108,6 @@ static int get_okey(struct ix *x, const msgpack_object *m, struct okey *k,
 	if (!*path_out)
 		return LIN_ENOMEM;
 	k->path = *path_out;
-	(void)x;
 	return 1;
 }
 
@@ -144,7 +143,7 @@ static int load_coll(struct ix *x, uint64_t coll, struct coll_state *c)
 	if (lin_map_str(&o, "type", &s))
 		c->type = slice_dup(s);
 	lin_map_i64(&o, "count", &c->count);
-	rc = get_okey(x, &o, &c->last, &c->last_path);
+	rc = get_okey(&o, "last", &c->last, &c->last_path);
 	if (rc < 0)
 		return rc;
 	c->has_last = rc;
@@ -366,6 +365,8 @@ static int load_all_versions(struct ix *x, uint64_t coll,
 	size_t n = 0, cap = 0;
 	int rc;
 
+	*out = NULL;
+	*nout = 0;
 	lin_be64_put(k, coll);
 	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_COLL_DIG], &c);
 	if (rc)
@@ -555,7 +556,7 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 			rc = decode_value(x, LIN_DB_NODES, v[i].vid, &o, &found);
 			if (rc)
 				break;
-			int has = found ? get_okey(x, &o, &old, &p) : 0;
+			int has = found ? get_okey(&o, "first", &old, &p) : 0;
 			if (has < 0) {
 				rc = has;
 				break;
