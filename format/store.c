@@ -328,3 +328,42 @@ int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 	*node = vid;
 	return 0;
 }
+
+static void hex(FILE *out, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%02x", b[i]);
+}
+
+int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err)
+{
+	MDB_txn *txn;
+	int rc = lin_store_begin(s, 1, &txn, err);
+
+	if (rc)
+		return rc;
+	for (int i = 0; i < LIN_DB_COUNT && rc == 0; i++) {
+		MDB_cursor *c;
+		MDB_val k, v;
+		fprintf(out, "db %s\n", lin_db_names[i]);
+		if ((rc = mdb_cursor_open(txn, s->dbi[i], &c))) {
+			rc = lin_store_fail(err, rc, "cannot open cursor");
+			break;
+		}
+		while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+			hex(out, k.mv_data, k.mv_size);
+			fputc(' ', out);
+			hex(out, v.mv_data, v.mv_size);
+			fputc('\n', out);
+		}
+		mdb_cursor_close(c);
+		rc = rc == MDB_NOTFOUND ? 0 :
+		     lin_store_fail(err, rc, "cannot read store");
+	}
+	mdb_txn_abort(txn);
+	if (!rc && (fflush(out) || ferror(out)))
+		rc = lin_err_set(err, LIN_EIO, LIN_NO_OFFSET,
+				 "cannot write the dump");
+	return rc;
+}

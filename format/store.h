@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <lmdb.h>
 
 #include "err.h"
@@ -83,5 +84,12 @@ int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
 			uint32_t number);
 size_t lin_key_id(unsigned char out[8], uint64_t id);
+
+
+/* Write every database of the store to `out` as text, one entry a line
+ * ("db NAME" headers, then "hex(key) hex(value)"), in key order, from one
+ * read snapshot: two stores with equal content give equal dumps. Returns
+ * 0, LIN_ESTORE or LIN_EIO (writing failed). */
+int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err);
 
 #endif

@@ -1,0 +1,674 @@
+/* test_ingest.c - the indexer: version, alias and pending-use rules,
+ * order independence, and incremental re-indexing. */
+#include <criterion/criterion.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "format/runlog.h"
+#include "format/store.h"
+#include "indexer/facts.h"
+#include "indexer/ingest.h"
+
+static char dir[256];
+
+static void mk_dir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/lin-ingest-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_dir(void)
+{
+	char cmd[320];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+TestSuite(ingest, .init = mk_dir, .fini = rm_dir);
+
+static const char *P(const char *fmt, ...)
+{
+	static char buf[8][512];
+	static int i;
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+	return buf[i];
+}
+
+/* ---- writing runlogs --------------------------------------------------- */
+
+static FILE *fp;
+static struct lin_runlog_writer *w;
+
+#define S(t) ((int64_t)(t) * 1000000000)
+
+static void rl_open(const char *path, int gz)
+{
+	char *slash = strrchr(path, '/');
+	char d[512];
+	snprintf(d, sizeof d, "%.*s", (int)(slash - path), path);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", d);
+	cr_assert_eq(system(cmd), 0);
+	fp = fopen(path, "wb");
+	cr_assert_not_null(fp);
+	cr_assert_eq(lin_runlog_writer_open(&w, fp, gz, "test", LIN_TIME_NONE),
+		     0);
+}
+
+static void rl_close(void)
+{
+	cr_assert_eq(lin_runlog_writer_close(w), 0);
+	cr_assert_eq(fclose(fp), 0);
+}
+
+static void put(struct lin_record *r)
+{
+	cr_assert_eq(lin_runlog_write(w, r), 0);
+}
+
+static void rl_run(const char *id, const char *job, int64_t t)
+{
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = id;
+	r.entity = "acme";
+	r.project = "mnist";
+	r.name = id;
+	r.job_type = job;
+	r.started_at = t == LIN_TIME_NONE ? t : S(t);
+	put(&r);
+}
+
+static void rl_log(const char *type, const char *name, const char *digest,
+		   int64_t t, const char *alias)
+{
+	struct lin_record r;
+	const char *a[1] = { alias };
+	lin_record_clear(&r);
+	r.kind = LIN_REC_LOG;
+	r.type = type;
+	r.coll = name;
+	r.digest = digest;
+	r.at = t == LIN_TIME_NONE ? t : S(t);
+	if (alias) {
+		r.aliases.v = a;
+		r.aliases.n = 1;
+	}
+	put(&r);
+}
+
+static void rl_use(const char *ref, int64_t t, const char *digest)
+{
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = LIN_REC_USE;
+	r.ref = ref;
+	r.digest = digest;
+	r.at = t == LIN_TIME_NONE ? t : S(t);
+	put(&r);
+}
+
+static void rl_alias(const char *ref, const char *add, const char *rm,
+		     int64_t t)
+{
+	struct lin_record r;
+	const char *a[1] = { add }, *b[1] = { rm };
+	lin_record_clear(&r);
+	r.kind = LIN_REC_ALIAS;
+	r.ref = ref;
+	if (add) {
+		r.add.v = a;
+		r.add.n = 1;
+	}
+	if (rm) {
+		r.remove.v = b;
+		r.remove.n = 1;
+	}
+	r.at = S(t);
+	put(&r);
+}
+
+static void rl_finish(const char *state, int code)
+{
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = LIN_REC_FINISH;
+	r.state = state;
+	r.exit_code = code;
+	put(&r);
+}
+
+/* ---- indexing and reading back ---------------------------------------- */
+
+static struct lin_index_stats st;
+static char reports[8192];
+
+static void on_report(void *ctx, enum lin_file_status s, const char *path,
+		      const struct lin_err *e, uint64_t done)
+{
+	char buf[1200];
+	(void)ctx;
+	(void)done;
+	if (s == LIN_FILE_INDEXED || s == LIN_FILE_UNCHANGED)
+		return;
+	size_t n = strlen(reports);
+	snprintf(reports + n, sizeof reports - n, "%d %s\n", (int)s,
+		 e ? lin_err_format(e, buf, sizeof buf) : path);
+}
+
+static void index_paths(const char *store, int prune, int n, ...)
+{
+	const char *paths[8];
+	struct lin_index_opts o = { 0 };
+	struct lin_err err;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		paths[i] = va_arg(ap, const char *);
+	va_end(ap);
+	o.prune = prune;
+	o.report = on_report;
+	reports[0] = 0;
+	int rc = lin_index_paths(store, paths, (size_t)n, &o, &st, &err);
+	cr_assert_eq(rc, 0, "index failed: %s", err.msg);
+}
+
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static void add_line(struct lines *l, const char *fmt, ...)
+{
+	va_list ap;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+	}
+	va_start(ap, fmt);
+	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
+	va_end(ap);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static msgpack_zone zone;
+
+static msgpack_object node_attrs(MDB_txn *txn, struct lin_store *s,
+				 uint64_t id)
+{
+	unsigned char k[8];
+	MDB_val v;
+	msgpack_object o;
+	lin_be64_put(k, id);
+	cr_assert_eq(lin_store_get(txn, s, LIN_DB_NODES, k, 8, &v, NULL), 0);
+	cr_assert_eq(msgpack_unpack(v.mv_data, v.mv_size, NULL, &zone, &o),
+		     MSGPACK_UNPACK_SUCCESS);
+	return o;
+}
+
+static char *node_name(MDB_txn *txn, struct lin_store *s, uint64_t id)
+{
+	msgpack_object o = node_attrs(txn, s, id);
+	struct lin_slice e, p, n;
+	int64_t v;
+	char *out;
+	lin_map_str(&o, "entity", &e);
+	lin_map_str(&o, "project", &p);
+	if (LIN_ID_KIND(id) == LIN_ID_RUN) {
+		lin_map_str(&o, "run_id", &n);
+		cr_assert_gt(asprintf(&out, "%.*s/%.*s/%.*s", (int)e.n, e.p,
+				      (int)p.n, p.p, (int)n.n, n.p), 0);
+	} else {
+		lin_map_str(&o, "name", &n);
+		lin_map_i64(&o, "version", &v);
+		cr_assert_gt(asprintf(&out, "%.*s/%.*s/%.*s:v%lld", (int)e.n,
+				      e.p, (int)p.n, p.p, (int)n.n, n.p,
+				      (long long)v), 0);
+	}
+	return out;
+}
+
+/* The lineage as sorted text lines, independent of internal ids. */
+static char *canon(const char *store)
+{
+	struct lin_store s;
+	struct lin_err err;
+	struct lines l = { 0 };
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+
+	cr_assert_eq(lin_store_open(&s, store, LIN_STORE_RDONLY, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(lin_store_begin(&s, 1, &txn, &err), 0);
+	msgpack_zone_init(&zone, 4096);
+	/* versions with their aliases */
+	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_COLL_DIG], &c), 0);
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		uint64_t vid = lin_be64_get(v.mv_data);
+		msgpack_object o = node_attrs(txn, &s, vid);
+		const msgpack_object *al = lin_map_get(&o, "aliases");
+		char *nm = node_name(txn, &s, vid);
+		char aliases[256] = "";
+		for (uint32_t i = 0; al && i < al->via.array.size; i++) {
+			size_t n = strlen(aliases);
+			snprintf(aliases + n, sizeof aliases - n, "%s%.*s",
+				 i ? "," : "", (int)al->via.array.ptr[i].via.str.size,
+				 al->via.array.ptr[i].via.str.ptr);
+		}
+		add_line(&l, "version %s digest=%.*s aliases=%s", nm,
+			 (int)(k.mv_size - 8), (char *)k.mv_data + 8, aliases);
+		free(nm);
+	}
+	mdb_cursor_close(c);
+	/* edges, once per fact, by names */
+	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_EDGES], &c), 0);
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		struct lin_edge e;
+		lin_edge_decode(v.mv_data, &e);
+		uint64_t from = lin_be64_get(k.mv_data);
+		char *a = node_name(txn, &s, from), *b = node_name(txn, &s,
+								   e.other);
+		add_line(&l, "edge %02x %s %s", e.kind, a, b);
+		free(a);
+		free(b);
+	}
+	mdb_cursor_close(c);
+	/* runs */
+	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_RUNS], &c), 0);
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		msgpack_object o = node_attrs(txn, &s,
+					      lin_be64_get(v.mv_data));
+		struct lin_slice state = { "-", 1 };
+		int64_t started = -1;
+		lin_map_str(&o, "state", &state);
+		lin_map_i64(&o, "started_at", &started);
+		add_line(&l, "run %.*s state=%.*s started=%lld",
+			 (int)k.mv_size, (char *)k.mv_data, (int)state.n,
+			 state.p, (long long)started);
+	}
+	mdb_cursor_close(c);
+	MDB_stat ms;
+	mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms);
+	add_line(&l, "pending %zu", ms.ms_entries);
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+	msgpack_zone_destroy(&zone);
+
+	qsort(l.v, l.n, sizeof *l.v, cmp_str);
+	size_t total = 1;
+	for (size_t i = 0; i < l.n; i++)
+		total += strlen(l.v[i]) + 1;
+	char *out = malloc(total);
+	out[0] = 0;
+	char *p = out;
+	for (size_t i = 0; i < l.n; i++) {
+		p += sprintf(p, "%s\n", l.v[i]);
+		free(l.v[i]);
+	}
+	free(l.v);
+	return out;
+}
+
+static int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+#define assert_line(text, line) \
+	cr_assert(has_line(text, line), "missing line '%s' in:\n%s", line, text)
+#define refute_line(text, line) \
+	cr_assert(!has_line(text, line), "unexpected line '%s' in:\n%s", \
+		  line, text)
+
+static char *dump(const char *store)
+{
+	struct lin_store s;
+	struct lin_err err;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+
+	cr_assert_eq(lin_store_open(&s, store, LIN_STORE_RDONLY, &err), 0);
+	cr_assert_eq(lin_store_dump(&s, m, &err), 0);
+	lin_store_close(&s);
+	fclose(m);
+	return buf;
+}
+
+/* ---- the sample used by several tests ---------------------------------- */
+
+/* up (t100) logs ds d0 [prod]; train-a (t200) uses ds:prod and ds:latest,
+ * logs model m1 [best]; up2 (t250) logs ds d1 [prod], fails. */
+static void write_a(const char *path)
+{
+	rl_open(path, 0);
+	rl_run("up", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, "prod");
+	rl_finish("finished", 0);
+	rl_run("train-a", "train", 200);
+	rl_use("ds:prod", LIN_TIME_NONE, NULL);
+	rl_use("ds:latest", LIN_TIME_NONE, NULL);
+	rl_log("model", "m", "m1", 210, "best");
+	rl_finish("finished", 0);
+	rl_run("up2", "upload", 250);
+	rl_log("dataset", "ds", "d1", 251, "prod");
+	rl_finish("failed", 1);
+	rl_close();
+}
+
+/* train-b (t300) uses ds:prod, logs m2 [best]; also uses ds:v5 (never). */
+static void write_b(const char *path, int gz)
+{
+	rl_open(path, gz);
+	rl_run("train-b", "train", 300);
+	rl_use("ds:prod", LIN_TIME_NONE, NULL);
+	rl_use("ds:v5", LIN_TIME_NONE, NULL);
+	rl_log("model", "m", "m2", 310, "best");
+	rl_finish("finished", 0);
+	rl_close();
+}
+
+#define DS "acme/mnist/ds"
+#define M "acme/mnist/m"
+
+Test(ingest, versions_aliases_and_time_resolution)
+{
+	const char *store = P("s.lmdb");
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/sub/b.runlog.gz"), 1);
+	index_paths(store, 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 2);
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.runs, 4);
+	cr_assert_eq(st.versions, 4);
+	cr_assert_eq(st.pending, 1);
+	char *c = canon(store);
+	assert_line(c, "version " DS ":v0 digest=d0 aliases=");
+	assert_line(c, "version " DS ":v1 digest=d1 aliases=latest,prod");
+	assert_line(c, "version " M ":v0 digest=m1 aliases=");
+	assert_line(c, "version " M ":v1 digest=m2 aliases=latest,best");
+	/* train-a at t200: prod and latest both named v0 then */
+	assert_line(c, "edge 11 " DS ":v0 acme/mnist/train-a");
+	refute_line(c, "edge 11 " DS ":v1 acme/mnist/train-a");
+	/* train-b at t300: prod had moved to v1 */
+	assert_line(c, "edge 11 " DS ":v1 acme/mnist/train-b");
+	assert_line(c, "edge 21 acme/mnist/train-b " DS ":v1");
+	assert_line(c, "edge 10 acme/mnist/up2 " DS ":v1");
+	assert_line(c, "edge 20 " DS ":v1 acme/mnist/up2");
+	assert_line(c, "run acme/mnist/up2 state=failed started=250000000000");
+	assert_line(c, "pending 1");
+	free(c);
+}
+
+Test(ingest, order_of_files_and_passes_does_not_matter)
+{
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/sub/b.runlog.gz"), 1);
+	index_paths(P("one.lmdb"), 0, 1, P("arch"));
+	index_paths(P("two.lmdb"), 0, 1, P("arch/sub/b.runlog.gz"));
+	cr_assert_eq(st.pending, 2, "prod and v5 wait for their versions");
+	index_paths(P("two.lmdb"), 0, 1, P("arch/a.runlog"));
+	char *a = canon(P("one.lmdb")), *b = canon(P("two.lmdb"));
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(ingest, out_of_order_versions_are_renumbered)
+{
+	/* the later digest is indexed first; the earlier one arrives after */
+	rl_open(P("late.runlog"), 0);
+	rl_run("r2", "train", 500);
+	rl_log("model", "m", "second", 510, NULL);
+	rl_close();
+	rl_open(P("early.runlog"), 0);
+	rl_run("r1", "train", 100);
+	rl_log("model", "m", "first", 110, NULL);
+	rl_use("m:v1", 120, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("late.runlog"));
+	index_paths(P("s.lmdb"), 0, 1, P("early.runlog"));
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "version " M ":v0 digest=first aliases=");
+	assert_line(c, "version " M ":v1 digest=second aliases=latest");
+	assert_line(c, "edge 21 acme/mnist/r1 " M ":v1");
+	free(c);
+}
+
+Test(ingest, pending_use_links_when_the_version_arrives)
+{
+	rl_open(P("use.runlog"), 0);
+	rl_run("consumer", "train", 100);
+	rl_use("other/proj/ds:v0", 100, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("use.runlog"));
+	cr_assert_eq(st.pending, 1);
+	rl_open(P("log.runlog"), 0);
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "producer";
+	r.entity = "other";
+	r.project = "proj";
+	r.started_at = S(50);
+	put(&r);
+	rl_log("dataset", "ds", "x", 50, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("log.runlog"));
+	cr_assert_eq(st.pending, 0);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "edge 11 other/proj/ds:v0 acme/mnist/consumer");
+	free(c);
+}
+
+Test(ingest, digest_dedup_and_digest_pins)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("r1", "up", 100);
+	rl_log("dataset", "ds", "same", 100, NULL);
+	rl_run("r2", "up", 200);
+	rl_log("dataset", "ds", "same", 200, NULL);
+	rl_log("dataset", "ds", "new", 210, NULL);
+	rl_run("r3", "train", 300);
+	rl_use("ds:latest", 300, "same");
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.versions, 2);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "version " DS ":v0 digest=same aliases=");
+	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r1");
+	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r2");
+	/* the digest pins v0 although latest is v1 */
+	assert_line(c, "edge 21 acme/mnist/r3 " DS ":v0");
+	free(c);
+}
+
+Test(ingest, alias_records_move_and_remove)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("r1", "up", 100);
+	rl_log("dataset", "ds", "d0", 100, NULL);
+	rl_log("dataset", "ds", "d1", 110, NULL);
+	rl_alias("ds:v0", "gold", NULL, 120);
+	rl_run("r2", "train", 130);
+	rl_use("ds:gold", 130, NULL);
+	rl_alias("ds:v1", "gold", NULL, 140);
+	rl_run("r3", "train", 150);
+	rl_use("ds:gold", 150, NULL);
+	rl_alias("ds:v1", NULL, "gold", 160);
+	rl_run("r4", "train", 170);
+	rl_use("ds:gold", 170, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "edge 21 acme/mnist/r2 " DS ":v0");
+	assert_line(c, "edge 21 acme/mnist/r3 " DS ":v1");
+	assert_line(c, "version " DS ":v1 digest=d1 aliases=latest");
+	assert_line(c, "pending 1");   /* r4: gold names nothing at t170 */
+	free(c);
+}
+
+Test(ingest, record_without_run_is_skipped_alone)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_log("dataset", "orphan", "x", 100, NULL);
+	rl_run("r1", "up", 100);
+	rl_log("dataset", "ds", "d0", 100, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.indexed, 1);
+	cr_assert_eq(st.bad_records, 1);
+	cr_assert(strstr(reports, "names no run"), "%s", reports);
+	cr_assert(strstr(reports, "at byte "), "%s", reports);
+	cr_assert_eq(st.versions, 1);
+}
+
+Test(ingest, resumed_run_merges)
+{
+	rl_open(P("part1.runlog"), 0);
+	rl_run("r1", "train", 100);
+	rl_log("model", "m", "a", 110, NULL);
+	rl_close();
+	rl_open(P("part2.runlog"), 0);
+	rl_run("r1", "train", 200);
+	rl_log("model", "m", "b", 210, NULL);
+	rl_finish("finished", 0);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, dir);
+	cr_assert_eq(st.runs, 1);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/r1 state=finished started=100000000000");
+	assert_line(c, "edge 10 acme/mnist/r1 " M ":v1");
+	free(c);
+}
+
+Test(ingest, unchanged_rerun_leaves_store_identical)
+{
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/b.runlog.gz"), 1);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	char *before = dump(P("s.lmdb"));
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.unchanged, 2);
+	cr_assert_eq(st.indexed, 0);
+	char *after = dump(P("s.lmdb"));
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+
+Test(ingest, changed_file_replaces_its_contribution)
+{
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/b.runlog"), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	/* b changes: train-b now uses ds:v0 and logs another model */
+	sleep(0);
+	rl_open(P("arch/b.runlog"), 0);
+	rl_run("train-b", "train", 300);
+	rl_use("ds:v0", LIN_TIME_NONE, NULL);
+	rl_log("model", "m", "m3", 320, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 1);
+	cr_assert_eq(st.unchanged, 1);
+	/* a fresh store of the same files must say the same */
+	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
+	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	cr_assert_str_eq(inc, fresh);
+	refute_line(inc, "version " M ":v1 digest=m2 aliases=latest,best");
+	assert_line(inc, "version " M ":v1 digest=m3 aliases=latest");
+	assert_line(inc, "pending 0");
+	free(inc);
+	free(fresh);
+}
+
+Test(ingest, vanished_file_is_reported_then_pruned)
+{
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/b.runlog"), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(unlink(P("arch/b.runlog")), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.vanished, 1);
+	cr_assert_eq(st.runs, 4, "kept until pruned");
+	index_paths(P("s.lmdb"), 1, 1, P("arch"));
+	cr_assert_eq(st.pruned, 1);
+	cr_assert_eq(st.runs, 3);
+	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
+	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	cr_assert_str_eq(inc, fresh);
+	free(inc);
+	free(fresh);
+}
+
+Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
+{
+	write_a(P("arch/a.runlog"));
+	write_b(P("arch/b.runlog"), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	char *before = canon(P("s.lmdb"));
+	/* b is overwritten by a truncated copy of itself */
+	FILE *f = fopen(P("arch/b.runlog"), "r+b");
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	cr_assert_eq(truncate(P("arch/b.runlog"), n - 3), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.rejected, 1);
+	cr_assert(strstr(reports, "b.runlog: at byte "), "%s", reports);
+	char *after = canon(P("s.lmdb"));
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+
+Test(ingest, explicit_versions_are_kept)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("r1", "up", 100);
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = LIN_REC_LOG;
+	r.type = "dataset";
+	r.coll = "ds";
+	r.digest = "x";
+	r.version = 3;
+	r.at = S(100);
+	put(&r);
+	rl_log("dataset", "ds", "y", 200, NULL);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	char *c = canon(P("s.lmdb"));
+	/* "latest" is the highest number, explicit or not */
+	assert_line(c, "version " DS ":v3 digest=x aliases=latest");
+	assert_line(c, "version " DS ":v0 digest=y aliases=");
+	free(c);
+}
