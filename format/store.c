@@ -14,9 +14,10 @@ const char *const lin_db_names[LIN_DB_COUNT] = {
 	"use_sel", "use_res", "pending", "alias_ev", "alias_tl",
 };
 
-/* Address space reserved for the map. LMDB files are sparse, so this
- * only bounds how large the store may grow. */
-#define MAP_SIZE ((size_t)1 << 40)
+/* Address space reserved for the map at open: LMDB files are sparse, so
+ * this costs nothing on disk; writers grow it when full
+ * (lin_store_grow). Kept modest so tools such as valgrind can map it. */
+#define MAP_MIN ((size_t)4 << 30)
 
 const char *lin_store_default_path(void)
 {
@@ -141,12 +142,19 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 	}
 	if (s->readonly)
 		envflags |= MDB_RDONLY;
+	s->mapsize = MAP_MIN;
+	/* For tests of growth: a smaller starting map. */
+	const char *knob = getenv("LINEAGE_MAP_MIN");
+	if (knob && strtoull(knob, NULL, 10) >= 65536)
+		s->mapsize = (size_t)strtoull(knob, NULL, 10);
+	if (stat(path, &st) == 0 && (size_t)st.st_size * 2 > s->mapsize)
+		s->mapsize = (size_t)st.st_size * 2;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = mdb_env_create(&s->env);
 		if (rc)
 			return lin_store_fail(err, rc, "cannot create env");
 		mdb_env_set_maxdbs(s->env, LIN_DB_COUNT + 2);
-		mdb_env_set_mapsize(s->env, MAP_SIZE);
+		mdb_env_set_mapsize(s->env, s->mapsize);
 		rc = mdb_env_open(s->env, path, envflags, 0644);
 		if (rc == 0)
 			break;
@@ -161,7 +169,7 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 	}
 	if (rc) {
 		lin_store_fail(err, rc, "cannot open store");
-		if (rc == EINVAL || rc == MDB_INVALID)
+		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
 			lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
 				    "not a lineage store (%s)",
 				    mdb_strerror(rc));
@@ -173,6 +181,21 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 		s->env = NULL;
 	}
 	return rc;
+}
+
+int lin_store_grow(struct lin_store *s, struct lin_err *err)
+{
+	size_t next = s->mapsize * 2;
+	int rc;
+
+	if (next < s->mapsize)
+		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "store cannot grow further");
+	rc = mdb_env_set_mapsize(s->env, next);
+	if (rc)
+		return lin_store_fail(err, rc, "cannot grow the store map");
+	s->mapsize = next;
+	return 0;
 }
 
 void lin_store_close(struct lin_store *s)

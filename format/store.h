@@ -27,6 +27,7 @@ struct lin_store {
 	MDB_env *env;
 	MDB_dbi dbi[LIN_DB_COUNT];
 	int readonly;
+	size_t mapsize;
 	char path[1024];
 };
 
@@ -46,6 +47,10 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 		   struct lin_err *err);
 
 void lin_store_close(struct lin_store *s);
+
+/* Double the map size after a write failed with MDB_MAP_FULL; call with
+ * no transaction open, then retry the work. LIN_ESTORE on failure. */
+int lin_store_grow(struct lin_store *s, struct lin_err *err);
 
 /* Begin a transaction (read-only when `rdonly`). LIN_ESTORE on failure. */
 int lin_store_begin(struct lin_store *s, int rdonly, MDB_txn **txn,

@@ -341,7 +341,6 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 		if (e.code == 0)
 			e.code = rc;
 		(*problems)++;
-		c->st->bad_records++;
 		if (*problems <= MAX_REPORTS_PER_FILE)
 			report(c, LIN_FILE_WARNING, path, &e);
 		else if (*problems == MAX_REPORTS_PER_FILE + 1) {
@@ -354,7 +353,7 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 
 /* Index one file. Returns 0 (also when the file was rejected: that is
  * reported and counted) or a fatal store code. */
-static int index_file(struct ctx *c, const char *path, int named)
+static int index_file_once(struct ctx *c, const char *path, int named)
 {
 	struct stat sb;
 	struct source src;
@@ -453,9 +452,24 @@ static int index_file(struct ctx *c, const char *path, int named)
 		return rc;
 	c->st->records += records;
 	c->st->skipped += skipped;
+	c->st->bad_records += problems;
 	c->st->indexed++;
 	report(c, LIN_FILE_INDEXED, path, NULL);
 	return 0;
+}
+
+static int index_file(struct ctx *c, const char *path, int named)
+{
+	for (;;) {
+		int rc = index_file_once(c, path, named);
+		if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
+			return rc;
+		/* the file's transaction was aborted: grow and redo it */
+		c->done--;
+		lin_err_clear(c->err);
+		if ((rc = lin_store_grow(&c->s, c->err)))
+			return rc;
+	}
 }
 
 /* ---- folders ---------------------------------------------------------- */
@@ -565,7 +579,7 @@ static int find_vanished(struct ctx *c, const char *root)
 	char pre[512];
 	size_t pn = source_key(root, pre);
 	MDB_txn *txn;
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val k = { pn, pre }, v;
 	struct { char key[512]; size_t kn; uint32_t id; } *gone = NULL;
 	size_t n = 0, cap = 0;
@@ -603,6 +617,8 @@ static int find_vanished(struct ctx *c, const char *root)
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
+	if (cur)
+		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
@@ -618,6 +634,12 @@ static int find_vanished(struct ctx *c, const char *root)
 			continue;
 		}
 		rc = prune_source(c, gone[i].key, gone[i].kn, gone[i].id);
+		if (rc == LIN_ESTORE && c->err->sys == MDB_MAP_FULL &&
+		    lin_store_grow(&c->s, c->err) == 0) {
+			lin_err_clear(c->err);
+			i--;
+			continue;
+		}
 		if (!rc) {
 			c->st->pruned++;
 			report(c, LIN_FILE_PRUNED, path, NULL);
