@@ -30,12 +30,28 @@ int lin_wandb_open(struct lin_wandb **out, const char *path,
  * broken chunk sequence: err has the offset; the next call resumes at the
  * next block) or the file ends inside a record (err says so; the next call
  * returns 0), LIN_ERECORD for one undecodable record (skipped), or a fatal
- * LIN_EIO/LIN_ENOMEM. */
+ * LIN_EIO/LIN_ENOMEM.
+ * err->offset of LIN_EDAMAGE: the bad chunk for a bad checksum, length or
+ * type (the rest of its block is skipped) and for a MIDDLE/LAST without a
+ * FIRST (that chunk is dropped); the start of the record for a record
+ * left unfinished by a FULL/FIRST chunk (which is then read normally), cut
+ * by zeros, cut by the end of the file, or over the size limit. A
+ * record's `offset` is that of its first chunk header. */
 int lin_wandb_next(struct lin_wandb *w, struct lin_record *rec,
 		   struct lin_err *err);
 
 /* Bytes of the file consumed so far. */
 uint64_t lin_wandb_bytes(const struct lin_wandb *w);
+
+/* Records (of any kind) read whole so far, lineage or not. */
+uint64_t lin_wandb_records(const struct lin_wandb *w);
+
+/* Largest record the reader reassembles from FIRST/MIDDLE/LAST chunks
+ * (memory bound); a longer lineage record is reported as LIN_EDAMAGE and
+ * skipped. Records of other kinds are skipped without being buffered,
+ * whatever their size. Default LIN_WANDB_MAX_RECORD; 0 restores it. */
+#define LIN_WANDB_MAX_RECORD (64u << 20)
+void lin_wandb_set_max_record(struct lin_wandb *w, size_t bytes);
 
 void lin_wandb_close(struct lin_wandb *w);
 
