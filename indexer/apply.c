@@ -245,30 +245,29 @@ struct run_ref {
 };
 
 /* The run a LOG/USE/FINISH record belongs to: its own `run`, else the
- * file's latest RUN record. */
+ * file's latest RUN record. A record's entity/project name its artifact
+ * (W&B artifact records carry them while an offline run record may
+ * not), so they name the run only when it is not the file's current one. */
 static int record_run(struct ix *x, const struct lin_record *r,
 		      struct run_ref *out)
 {
 	const char *id = r->run_id;
-	int same;
 
 	if (!id && !x->cur.set)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "record names no run and follows no run "
 				   "record");
-	if (!id)
-		id = x->cur.id;
-	same = x->cur.set && strcmp(x->cur.id, id) == 0;
-	out->entity = r->entity && *r->entity ? r->entity :
-		      same ? x->cur.entity : x->entity_default;
-	out->project = r->project && *r->project ? r->project :
-		       same ? x->cur.project : x->project_default;
-	out->started_at = same ? x->cur.started_at : LIN_TIME_NONE;
-	if (same && strcmp(out->entity, x->cur.entity) == 0 &&
-	    strcmp(out->project, x->cur.project) == 0) {
+	if (!id || (x->cur.set && strcmp(x->cur.id, id) == 0)) {
 		out->node = x->cur.node;
+		out->entity = x->cur.entity;
+		out->project = x->cur.project;
+		out->started_at = x->cur.started_at;
 		return 0;
 	}
+	out->entity = r->entity && *r->entity ? r->entity : x->entity_default;
+	out->project = r->project && *r->project ? r->project :
+		       x->project_default;
+	out->started_at = LIN_TIME_NONE;
 	return get_run(x, out->entity, out->project, id, r->offset,
 		       &out->node);
 }
@@ -431,8 +430,8 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 			return rc;
 	if ((rc = record_run(x, r, &run)))
 		return rc;
-	ce = run.entity;
-	cp = run.project;
+	ce = r->entity && *r->entity ? r->entity : run.entity;
+	cp = r->project && *r->project ? r->project : run.project;
 	if ((rc = get_coll(x, ce, cp, r->coll, r->type, r->offset, &coll)) ||
 	    (rc = get_version(x, coll, r->digest, &vid)))
 		return rc;

@@ -802,3 +802,20 @@ Test(ingest, store_grows_when_its_map_is_full, .timeout = 120)
 	free(a);
 	free(b);
 }
+
+Test(ingest, generated_wandb_archive_matches_generator_truth, .timeout = 120)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "./lineage-gen synth --runs 600 --format "
+		 "wandb --history-bytes 3000 --seed 3 --edges '%s' '%s' "
+		 ">/dev/null", P("truth.csv"), P("arch"));
+	cr_assert_eq(system(cmd), 0, "lineage-gen failed (run make first)");
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.bad_records, 0);
+	char *got = edges_as_csv(P("s.lmdb"));
+	char *want = sorted_csv_body(P("truth.csv"));
+	cr_assert(strcmp(got, want) == 0, "lineage differs from the truth");
+	free(got);
+	free(want);
+}
