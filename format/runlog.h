@@ -28,7 +28,8 @@ void lin_runlog_limits_default(struct lin_runlog_limits *l);
 struct lin_runlog;
 
 /* Open `path` for reading (gzip detected by magic bytes 1f 8b) and read
- * the header. `limits` may be NULL for the defaults.
+ * the header. `limits` may be NULL for the defaults; a zero field in it
+ * also means that limit's default.
  * Errors: LIN_EIO (cannot open/read), LIN_EFORMAT (first object is not a
  * runlog header map), LIN_EVERSION (runlog version newer than ours),
  * LIN_ECORRUPT, LIN_ETRUNC, LIN_ELIMIT, LIN_ENOMEM. On error *out is NULL
@@ -43,7 +44,9 @@ int lin_runlog_open(struct lin_runlog **out, const char *path,
  * counted (lin_runlog_skipped). Returns 1 with a record, 0 at a clean end
  * of input, LIN_ERECORD for one invalid record (err says which key; the
  * next call continues after it), or a fatal code (LIN_ECORRUPT, LIN_ETRUNC,
- * LIN_ELIMIT, LIN_EIO, LIN_ENOMEM) after which the stream cannot go on. */
+ * LIN_ELIMIT, LIN_EIO, LIN_ENOMEM, or LIN_EVERSION for the header of a
+ * newer file concatenated onto this one) after which the stream cannot go
+ * on: later calls return the same code and error. `err` may be NULL. */
 int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		    struct lin_err *err);
 
@@ -80,6 +83,11 @@ int lin_runlog_write(struct lin_runlog_writer *w,
 /* Write raw bytes as they are (for tests that build broken files). */
 int lin_runlog_write_raw(struct lin_runlog_writer *w, const void *p,
 			 size_t n);
+
+/* Gzip only: finish the current gzip member and start a new one, so
+ * the file becomes several concatenated members (RFC 1952 allows this;
+ * readers must accept it). No header is repeated. A no-op when plain. */
+int lin_runlog_writer_new_member(struct lin_runlog_writer *w);
 
 /* Flush (and finish the gzip member), free the writer. */
 int lin_runlog_writer_close(struct lin_runlog_writer *w);
