@@ -34,7 +34,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 PROGS = lineage-index lineage-query lineage-gen
 TEST_BIN = $(BUILD)/tests/run-tests
 
-.PHONY: all check test install uninstall clean deps demo bench fuzz
+.PHONY: all check test install uninstall clean deps demo bench bench-deps fuzz
 
 all: $(PROGS)
 
@@ -98,10 +98,27 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/lineage-query.1
 	rm -f $(DESTDIR)$(COMPLETIONDIR)/lineage-query
 
-bench: all
+# Benchmarks need SQLite (the baseline) besides the build dependencies.
+bench-deps: deps
+	@if ! command -v sqlite3 >/dev/null || \
+	    ! $(PKG_CONFIG) --exists sqlite3 2>/dev/null; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    sqlite3 libsqlite3-dev >/dev/null; \
+	fi
+
+lineage-bench: $(BUILD)/bench/bench.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) \
+		$$($(PKG_CONFIG) --libs sqlite3) $(LDFLAGS)
+
+# Never part of check: BENCH_RUNS=1000000 make bench for the full size.
+bench: bench-deps
+	@$(MAKE) --no-print-directory all lineage-bench
 	sh bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(PROGS)
+	rm -rf $(BUILD) $(PROGS) lineage-bench
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GEN_SRC:%.c=$(BUILD)/%.d) \
+	$(BUILD)/indexer/main.d $(BUILD)/query/main.d $(BUILD)/bench/bench.d
