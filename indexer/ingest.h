@@ -30,6 +30,7 @@ struct lin_index_opts {
 	const char *entity;   /* default entity; NULL: "local" */
 	const char *project;  /* default project; NULL: "default" */
 	int prune;            /* remove what vanished files contributed */
+	int sync;             /* flush every file's commit to disk */
 	lin_index_report_fn *report;
 	void *report_ctx;
 };

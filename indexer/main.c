@@ -34,7 +34,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " [--store PATH] [--entity E] [--project P] [--prune]\n"
-"                     [--json] [-v|-q] PATH...\n"
+"                     [--sync] [--json] [-v|-q] PATH...\n"
 "\n"
 "Index run logs (runlog files, plain or gzip, and W&B .wandb transaction\n"
 "logs) into a lineage store. PATHs are files or folders (searched\n"
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 "  -p, --project P     project for records that name none (default\n"
 "                      default)\n"
 "      --prune         remove what vanished files contributed\n"
+"      --sync          flush each file's commit to disk (default: at\n"
+"                      most a second apart, and at the end)\n"
 "      --json          print the summary as one JSON object\n"
 "  -v, --verbose       list every file and what happened to it\n"
 "  -q, --quiet         print nothing but errors\n"
@@ -161,6 +163,7 @@ int main(int argc, char **argv)
 		{ "entity", required_argument, NULL, 'e' },
 		{ "project", required_argument, NULL, 'p' },
 		{ "prune", no_argument, NULL, 'P' },
+		{ "sync", no_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
 		case 'e': o.entity = optarg; break;
 		case 'p': o.project = optarg; break;
 		case 'P': o.prune = 1; break;
+		case 'S': o.sync = 1; break;
 		case 'j': c.json = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
