@@ -25,7 +25,7 @@
  * coll_info       coll id u64                          msgpack map, coll
  * coll_ver        coll id u64 . number u32             vid u64 . tkey u64
  * coll_dig        coll id u64 . digest bytes           version node id u64
- * node_facts      node id u64 (DUPSORT, DUPFIXED)      fact id u64
+ * node_facts      node id u64 (DUPSORT, DUPFIXED)      kind u8 . fact id u64
  * edges           node id u64 (DUPSORT, DUPFIXED)      edge, 17 bytes
  * use_sel         coll u64 . selector . 0 . time . fact    (empty)
  * use_res         use fact id u64                      version node id u64

@@ -67,12 +67,23 @@ int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 	task = &t->tasks[t->ntasks];
 	task->kind = k;
 	task->fact = fact;
+	task->run = 0;
 	task->from = from;
 	task->sel = NULL;
 	if (sel && !(task->sel = strndup(sel, seln)))
 		return LIN_ENOMEM;
 	t->ntasks++;
 	return 0;
+}
+
+int ix_add_new_use(struct touched_coll *t, uint64_t fact, uint64_t run,
+		   const char *sel, int64_t time)
+{
+	int rc = ix_add_task(t, TASK_SINGLE, fact, sel, strlen(sel), time);
+
+	if (!rc)
+		t->tasks[t->ntasks - 1].run = run;
+	return rc;
 }
 
 /* ---- keys ------------------------------------------------------------ */
@@ -386,7 +397,7 @@ static int apply_run(struct ix *x, const struct lin_record *r)
 	al_int(&a, "started_at", r->started_at, 3);
 	pack_head(x, LIN_FACT_RUN, node, r->offset, 4);
 	al_pack(x, &a, NULL);
-	if ((rc = put_fact(x, &fact)) || (rc = ix_node_fact(x, node, fact, 1)))
+	if ((rc = put_fact(x, &fact)) || (rc = ix_node_fact(x, node, LIN_FACT_RUN, fact, 1)))
 		return rc;
 	return lin_idset_add(&x->runs, node) < 0 ? LIN_ENOMEM : 0;
 }
@@ -454,8 +465,8 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	lin_pack_strv(&x->pk.pk, r->aliases);
 	al_pack(x, &a, r);
 	if ((rc = put_fact(x, &fact)) ||
-	    (rc = ix_node_fact(x, vid, fact, 1)) ||
-	    (rc = ix_node_fact(x, run.node, fact, 1)) ||
+	    (rc = ix_node_fact(x, vid, LIN_FACT_LOG, fact, 1)) ||
+	    (rc = ix_node_fact(x, run.node, LIN_FACT_LOG, fact, 1)) ||
 	    (rc = ix_edge_put(x, run.node, LIN_EDGE_LOGGED, vid, fact)) ||
 	    (rc = ix_edge_put(x, vid, LIN_EDGE_LOGGED_BY, run.node, fact)))
 		return rc;
@@ -561,19 +572,18 @@ static int apply_use(struct ix *x, const struct lin_record *r)
 	lin_pack_cstr(&x->pk.pk, sel);
 	al_pack(x, &a, NULL);
 
-	unsigned char k[8 + LIN_MAX_KEY + 2 + 17], fk[8];
+	unsigned char k[8 + LIN_MAX_KEY + 2 + 17];
 	size_t kn;
 	if ((rc = put_fact(x, &fact)) ||
-	    (rc = ix_node_fact(x, run.node, fact, 1)))
+	    (rc = ix_node_fact(x, run.node, LIN_FACT_USE, fact, 1)))
 		return rc;
 	kn = sel_key(k, coll, sel, strlen(sel), time, fact);
-	lin_be64_put(fk, fact);
-	if ((rc = ix_put(x, LIN_DB_USE_SEL, k, kn, "", 0)) ||
-	    (rc = ix_put(x, LIN_DB_PENDING, fk, 8, "", 0)))
+	if ((rc = ix_put(x, LIN_DB_USE_SEL, k, kn, "", 0)))
 		return rc;
 	if (!(t = ix_touch_coll(x, coll)))
 		return LIN_ENOMEM;
-	return ix_add_task(t, TASK_SINGLE, fact, NULL, 0, 0);
+	/* resolved (or made pending) in ix_derive */
+	return ix_add_new_use(t, fact, run.node, sel, time);
 }
 
 static int apply_alias(struct ix *x, const struct lin_record *r)
@@ -647,7 +657,7 @@ static int apply_finish(struct ix *x, const struct lin_record *r)
 	lin_pack_time(&x->pk.pk, r->at);
 	al_pack(x, &a, NULL);
 	if ((rc = put_fact(x, &fact)) ||
-	    (rc = ix_node_fact(x, run.node, fact, 1)))
+	    (rc = ix_node_fact(x, run.node, LIN_FACT_FINISH, fact, 1)))
 		return rc;
 	return lin_idset_add(&x->runs, run.node) < 0 ? LIN_ENOMEM : 0;
 }
@@ -722,10 +732,10 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 	switch (f->kind) {
 	case LIN_FACT_RUN:
 	case LIN_FACT_FINISH:
-		return ix_node_fact(x, f->run, f->id, 0);
+		return ix_node_fact(x, f->run, f->kind, f->id, 0);
 	case LIN_FACT_LOG:
-		if ((rc = ix_node_fact(x, f->run, f->id, 0)) ||
-		    (rc = ix_node_fact(x, f->vid, f->id, 0)) ||
+		if ((rc = ix_node_fact(x, f->run, f->kind, f->id, 0)) ||
+		    (rc = ix_node_fact(x, f->vid, f->kind, f->id, 0)) ||
 		    (rc = ix_edge_del(x, f->run, LIN_EDGE_LOGGED, f->vid,
 				      f->id)) ||
 		    (rc = ix_edge_del(x, f->vid, LIN_EDGE_LOGGED_BY, f->run,
@@ -735,7 +745,7 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 			return LIN_ENOMEM;
 		return del_alias_events(x, t, &f->aliases, f->time, f->id);
 	case LIN_FACT_USE:
-		if ((rc = ix_node_fact(x, f->run, f->id, 0)))
+		if ((rc = ix_node_fact(x, f->run, f->kind, f->id, 0)))
 			return rc;
 		return undo_use(x, f);
 	case LIN_FACT_ALIAS:

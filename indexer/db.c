@@ -74,7 +74,7 @@ static int meta_put_u64(struct ix *x, const char *name, uint64_t val)
 
 int ix_meta_load(struct ix *x)
 {
-	uint64_t src;
+	uint64_t src = 0;
 	int rc = meta_u64(x, LIN_META_SEQ_RUN, &x->seq_run);
 
 	if (!rc)
@@ -136,14 +136,16 @@ int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 	return edge_op(x, node, kind, other, fact, 0);
 }
 
-int ix_node_fact(struct ix *x, uint64_t node, uint64_t fact, int add)
+int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
+		 int add)
 {
-	unsigned char k[8], v[8];
+	unsigned char k[8], v[9];
 
 	lin_be64_put(k, node);
-	lin_be64_put(v, fact);
-	return add ? ix_put(x, LIN_DB_NODE_FACTS, k, 8, v, 8)
-		   : ix_del(x, LIN_DB_NODE_FACTS, k, 8, v, 8);
+	v[0] = (unsigned char)kind;
+	lin_be64_put(v + 1, fact);
+	return add ? ix_put(x, LIN_DB_NODE_FACTS, k, 8, v, 9)
+		   : ix_del(x, LIN_DB_NODE_FACTS, k, 8, v, 9);
 }
 
 const char *ix_src_path(struct ix *x, uint32_t src)

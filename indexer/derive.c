@@ -192,9 +192,8 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 typedef int fact_fn(struct ix *x, const struct lin_fact *f, void *ctx);
 
 /* Call fn for every fact of `node` whose kind is in `kinds` (a bit per
- * LIN_FACT_*). *total counts all facts of the node. The kind is read
- * from the value's second byte (fixarray, then fixint kind) so facts of
- * other kinds are not decoded. */
+ * LIN_FACT_*). *total counts all facts of the node. node_facts values
+ * carry the kind, so facts of other kinds are not read. */
 static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 		     fact_fn *fn, void *ctx, size_t *total)
 {
@@ -202,7 +201,7 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 	MDB_val key = { 8, k }, val;
 	MDB_cursor *c;
 	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, all = 0;
 	int rc;
 
 	lin_be64_put(k, node);
@@ -211,16 +210,20 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 		return lin_store_fail(x->err, rc, "cannot open cursor");
 	rc = mdb_cursor_get(c, &key, &val, MDB_SET_KEY);
 	while (rc == 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint64_t *p = realloc(ids, cap * sizeof *p);
-			if (!p) {
-				rc = LIN_ENOMEM;
-				break;
+		const unsigned char *v = val.mv_data;
+		all++;
+		if (val.mv_size == 9 && v[0] < 32 && (kinds & (1u << v[0]))) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				uint64_t *p = realloc(ids, cap * sizeof *p);
+				if (!p) {
+					rc = LIN_ENOMEM;
+					break;
+				}
+				ids = p;
 			}
-			ids = p;
+			ids[n++] = lin_be64_get(v + 1);
 		}
-		ids[n++] = lin_be64_get(val.mv_data);
 		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(c);
@@ -229,7 +232,7 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 	else if (rc > 0)
 		rc = lin_store_fail(x->err, rc, "cannot read node facts");
 	if (total)
-		*total = n;
+		*total = all;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		unsigned char fk[8];
 		MDB_val v;
@@ -240,9 +243,6 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 				rc = 0;
 			continue;
 		}
-		if (v.mv_size < 2 || v.mv_data == NULL ||
-		    !(kinds & (1u << ((unsigned char *)v.mv_data)[1])))
-			continue;
 		if (lin_fact_decode(v.mv_data, v.mv_size, &x->zone, &f))
 			continue;
 		f.id = ids[i];
@@ -949,12 +949,53 @@ static int lookup_sel(struct ix *x, uint64_t coll, struct lin_slice sel,
 	return alias_at(x, coll, sel, t, vid);
 }
 
+/* Point the use `fact` (of `run`, selector `sel` at time t) at what its
+ * selector names now. `fresh`: the use was just added, so it has neither
+ * a resolution nor a pending mark yet. */
+static int set_use(struct ix *x, uint64_t coll, uint64_t fact, uint64_t run,
+		   struct lin_slice sel, int64_t t, int fresh)
+{
+	unsigned char fk[8], vv[8];
+	uint64_t old = 0, now;
+	int rc;
+
+	lin_be64_put(fk, fact);
+	if ((rc = lookup_sel(x, coll, sel, lin_eff_time(t), &now)))
+		return rc;
+	if (!fresh) {
+		rc = ix_get_id(x, LIN_DB_USE_RES, fk, 8, &old);
+		if (rc == LIN_ENOTFOUND)
+			old = 0;
+		else if (rc)
+			return rc;
+		if (old == now)
+			return 0;
+		if (old) {
+			if ((rc = ix_edge_del(x, old, LIN_EDGE_USED_BY, run,
+					      fact)) ||
+			    (rc = ix_edge_del(x, run, LIN_EDGE_USES, old, fact)))
+				return rc;
+		} else if ((rc = ix_del(x, LIN_DB_PENDING, fk, 8, NULL, 0))) {
+			return rc;
+		}
+	}
+	if (!now) {
+		if (old && (rc = ix_del(x, LIN_DB_USE_RES, fk, 8, NULL, 0)))
+			return rc;
+		return ix_put(x, LIN_DB_PENDING, fk, 8, "", 0);
+	}
+	lin_be64_put(vv, now);
+	if ((rc = ix_edge_put(x, now, LIN_EDGE_USED_BY, run, fact)) ||
+	    (rc = ix_edge_put(x, run, LIN_EDGE_USES, now, fact)))
+		return rc;
+	return ix_put(x, LIN_DB_USE_RES, fk, 8, vv, 8);
+}
+
 static int resolve_use(struct ix *x, uint64_t fact)
 {
 	unsigned char fk[8];
 	MDB_val fv;
 	struct lin_fact f;
-	uint64_t old = 0, now;
 	int rc;
 
 	lin_be64_put(fk, fact);
@@ -964,33 +1005,7 @@ static int resolve_use(struct ix *x, uint64_t fact)
 	if (lin_fact_decode(fv.mv_data, fv.mv_size, &x->zone, &f) ||
 	    f.kind != LIN_FACT_USE)
 		return 0;
-	if ((rc = lookup_sel(x, f.coll, f.sel, lin_eff_time(f.time), &now)))
-		return rc;
-	rc = ix_get_id(x, LIN_DB_USE_RES, fk, 8, &old);
-	if (rc && rc != LIN_ENOTFOUND)
-		return rc;
-	if (rc == LIN_ENOTFOUND)
-		old = 0;
-	if (old == now)
-		return 0;
-	if (old) {
-		if ((rc = ix_edge_del(x, old, LIN_EDGE_USED_BY, f.run, fact)) ||
-		    (rc = ix_edge_del(x, f.run, LIN_EDGE_USES, old, fact)))
-			return rc;
-	} else if ((rc = ix_del(x, LIN_DB_PENDING, fk, 8, NULL, 0))) {
-		return rc;
-	}
-	if (!now) {
-		if ((rc = ix_del(x, LIN_DB_USE_RES, fk, 8, NULL, 0)))
-			return rc;
-		return ix_put(x, LIN_DB_PENDING, fk, 8, "", 0);
-	}
-	unsigned char vv[8];
-	lin_be64_put(vv, now);
-	if ((rc = ix_edge_put(x, now, LIN_EDGE_USED_BY, f.run, fact)) ||
-	    (rc = ix_edge_put(x, f.run, LIN_EDGE_USES, now, fact)))
-		return rc;
-	return ix_put(x, LIN_DB_USE_RES, fk, 8, vv, 8);
+	return set_use(x, f.coll, fact, f.run, f.sel, f.time, 0);
 }
 
 /* Facts of the uses of `coll` with selector `sel` (every selector when
@@ -1049,32 +1064,43 @@ static int uses_of(struct ix *x, uint64_t coll, const char *sel,
 	return rc;
 }
 
+/* Resolve again the uses of `coll` that uses_of() selects. */
+static int resolve_range(struct ix *x, uint64_t coll, const char *sel,
+			 int64_t from)
+{
+	uint64_t *ids;
+	size_t n;
+	int rc = uses_of(x, coll, sel, from, &ids, &n);
+
+	/* Uses of the file being indexed were resolved against the final
+	 * state already (run_tasks does them first). */
+	for (size_t j = 0; j < n && rc == 0; j++)
+		if (ids[j] >> 32 != x->src)
+			rc = resolve_use(x, ids[j]);
+	free(ids);
+	return rc;
+}
+
 static int run_tasks(struct ix *x, struct touched_coll *t)
 {
 	int rc = 0;
 
-	if (t->full) {
-		uint64_t *ids;
-		size_t n;
-		rc = uses_of(x, t->coll, NULL, 0, &ids, &n);
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = resolve_use(x, ids[i]);
-		free(ids);
-		return rc;
-	}
+	/* New uses first: they then have a resolution or a pending mark,
+	 * which the scans below expect of every use. */
 	for (size_t i = 0; i < t->ntasks && rc == 0; i++) {
 		struct coll_task *task = &t->tasks[i];
-		if (task->kind == TASK_SINGLE) {
-			rc = resolve_use(x, task->fact);
+		if (task->kind != TASK_SINGLE)
 			continue;
-		}
-		uint64_t *ids;
-		size_t n;
-		rc = uses_of(x, t->coll, task->sel, task->from, &ids, &n);
-		for (size_t j = 0; j < n && rc == 0; j++)
-			rc = resolve_use(x, ids[j]);
-		free(ids);
+		struct lin_slice sel = { task->sel, strlen(task->sel) };
+		rc = set_use(x, t->coll, task->fact, task->run, sel,
+			     task->from, 1);
 	}
+	if (rc || t->full)
+		return rc ? rc : resolve_range(x, t->coll, NULL, 0);
+	for (size_t i = 0; i < t->ntasks && rc == 0; i++)
+		if (t->tasks[i].kind == TASK_SEL)
+			rc = resolve_range(x, t->coll, t->tasks[i].sel,
+					   t->tasks[i].from);
 	return rc;
 }
 

@@ -29,8 +29,9 @@ enum task_kind { TASK_SINGLE, TASK_SEL };
 struct coll_task {
 	enum task_kind kind;
 	uint64_t fact;
-	char *sel;
-	int64_t from;
+	uint64_t run;    /* SINGLE: the use's run */
+	char *sel;       /* SINGLE: the use's selector; SEL: the selector */
+	int64_t from;    /* SINGLE: the use's time; SEL: from this time */
 };
 
 /* A collection whose facts changed in this transaction. */
@@ -100,7 +101,8 @@ int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
 int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
-int ix_node_fact(struct ix *x, uint64_t node, uint64_t fact, int add);
+int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
+		 int add);
 const char *ix_src_path(struct ix *x, uint32_t src);
 void ix_release(struct ix *x);
 
@@ -111,6 +113,9 @@ struct touched_coll *ix_touch_coll(struct ix *x, uint64_t coll);
 int ix_touch_alias(struct touched_coll *t, const char *a, size_t n);
 int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 		const char *sel, size_t seln, int64_t from);
+/* A use fact just added: resolved without reading it back. */
+int ix_add_new_use(struct touched_coll *t, uint64_t fact, uint64_t run,
+		   const char *sel, int64_t time);
 
 /* derive.c: rebuild what follows from the facts of touched things */
 int ix_derive(struct ix *x);

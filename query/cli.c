@@ -1,0 +1,364 @@
+/* cli.c - lineage-query's global options, subcommand table and exit
+ * statuses.
+ *
+ * Exit statuses (also in --help and the man page; never renumbered):
+ *   0   ok: the query ran (an empty answer is still 0)
+ *   1   not found: a REF, RUN or NODE names nothing (unknown or
+ *       ambiguous); batch commands: at least one root was unknown
+ *   64  usage error (bad option, argument or REF syntax)
+ *   65  the store's data is invalid (not a lineage store, bad schema,
+ *       malformed node or edge)
+ *   66  the store is missing or cannot be opened
+ *   70  internal error (out of memory)
+ *   74  I/O error: writing the output or reading the store failed
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "lineage-query"
+#define VERSION "0.1.0"
+
+static const char exit_table[] =
+	"exit status:\n"
+	"  0   ok (an empty answer is ok too)\n"
+	"  1   a REF, RUN or NODE names nothing (unknown or ambiguous)\n"
+	"  64  usage error\n"
+	"  65  the store's data is invalid\n"
+	"  66  the store is missing or cannot be opened\n"
+	"  70  internal error\n"
+	"  74  I/O error (writing the output or reading the store)\n";
+
+static const char arg_forms[] =
+	"arguments:\n"
+	"  REF   [entity/project/]name[:alias|:vN]; name alone means "
+	"name:latest\n"
+	"  RUN   [entity/project/]run_id, or a run's display name\n"
+	"  NODE  run:entity/project/run_id, "
+	"artifact:entity/project/name:vN,\n"
+	"        a REF (contains ':') or a RUN\n"
+	"  entity/project may be left out when only one project has the "
+	"name.\n";
+
+const struct lq_cmd lq_cmds[] = {
+	{ "artifact", lq_cmd_artifact, "artifact REF",
+	  "a version's attributes, aliases, producer and user count",
+	  NULL },
+	{ "logged-by", lq_cmd_logged_by, "logged-by REF",
+	  "the run(s) that logged a version", NULL },
+	{ "used-by", lq_cmd_used_by, "used-by REF",
+	  "the runs that used a version", NULL },
+	{ "run", lq_cmd_run, "run RUN",
+	  "a run's attributes and counts of what it logged and used", NULL },
+	{ "logged", lq_cmd_logged, "logged RUN",
+	  "the versions a run logged", NULL },
+	{ "used", lq_cmd_used, "used RUN",
+	  "the versions a run used", NULL },
+	{ "lineage", lq_cmd_lineage,
+	  "lineage NODE... [--down|--up|--both] [--depth N|all]\n"
+	  "         [--type T] [--job-type J] [--project P]\n"
+	  "         [--limit N] [--after CURSOR]",
+	  "walk from NODE: descendants (default), ancestors or both",
+	  "Breadth-first walk over logged/used edges. Each reached node is\n"
+	  "reported once with its depth and the edge it was first reached\n"
+	  "by. Neighbours are visited in node id order, so the order is\n"
+	  "stable for a given store.\n\n"
+	  "options:\n"
+	  "  -d, --down         towards consumers: what was made from NODE"
+	  " (default)\n"
+	  "  -u, --up           towards producers: what NODE was made from\n"
+	  "  -b, --both         ancestors and descendants\n"
+	  "  -D, --depth N|all  stop N edges from NODE (default: all)\n"
+	  "  -t, --type T       report only artifacts of type T\n"
+	  "  -J, --job-type J   report only runs of job type J\n"
+	  "                     (with --type: artifacts of T and runs of J)\n"
+	  "  -p, --project P    report only nodes in project P "
+	  "(or entity/P)\n"
+	  "  -n, --limit N      report at most N nodes, then a summary\n"
+	  "  -a, --after CURSOR continue after the node a summary named\n"
+	  "Filters choose what is reported, never what is walked.\n" },
+	{ "path", lq_cmd_path, "path FROM TO",
+	  "the shortest producer/consumer chain between two NODEs",
+	  "Looks downstream from FROM first, then upstream. Prints the chain\n"
+	  "like lineage does, FROM first; nothing (and a note on stderr)\n"
+	  "when the two are not connected that way.\n" },
+	{ "impact", lq_cmd_impact,
+	  "impact REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
+	  "everything downstream of each root, one row per reached node",
+	  "Rows are (root, distance, kind, node, edge, from); the root\n"
+	  "itself is not a row. Unknown roots are reported on stderr and\n"
+	  "give exit status 1; the others are still answered.\n\n"
+	  "options:\n"
+	  "  -f, --from FILE     also read roots (NODEs), one per line; '-' is"
+	  "\n                      stdin; blank and '#' lines are skipped\n"
+	  "  -F, --format FMT    text (default), csv (with a header) or json\n"
+	  "  -D, --depth N|all   stop N edges from each root\n"
+	  "  -t, --type T, -J, --job-type J, -p, --project P   as in lineage"
+	  "\n" },
+	{ "provenance", lq_cmd_provenance,
+	  "provenance REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
+	  "everything upstream of each root, one row per reached node",
+	  "The upstream twin of impact; the same options and rows.\n" },
+	{ "graph", lq_cmd_graph,
+	  "graph NODE... [--format dot|mermaid|json] [--down|--up|--both]\n"
+	  "         [--depth N|all] [--explode]",
+	  "the walked subgraph for Graphviz, Mermaid or as JSON",
+	  "Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
+	  "'job_type / run name'; edges point the way data flows. Five or\n"
+	  "more leaf siblings of one kind on one node become one dashed\n"
+	  "cluster box ('12 runs (eval)').\n\n"
+	  "options:\n"
+	  "  -F, --format FMT   dot (default), mermaid or json (also --json)"
+	  "\n"
+	  "  -d, -u, -b         down (default), up, both, as in lineage\n"
+	  "  -D, --depth N|all  stop N edges from NODE\n"
+	  "  -x, --explode      never collapse siblings\n" },
+	{ "ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
+	  "[--project P]",
+	  "list what the store holds",
+	  "options:\n"
+	  "  -p, --project P   only project P (or entity/P)\n" },
+	{ "stats", lq_cmd_stats, "stats",
+	  "counts of runs, collections, versions, edges and sources", NULL },
+	{ "check", lq_cmd_check, "check",
+	  "check the store's consistency; exit status 65 on problems",
+	  "Decodes every node and checks that run keys, version numbers and\n"
+	  "edges agree (every edge has its reverse). One line per problem,\n"
+	  "then a summary line.\n" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+void lq_errf(struct lq *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", q->err);
+	va_start(ap, fmt);
+	vfprintf(q->err, fmt, ap);
+	va_end(ap);
+	putc('\n', q->err);
+}
+
+int lq_usage(struct lq *q, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", q->err);
+	if (cmd)
+		fprintf(q->err, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(q->err, fmt, ap);
+	va_end(ap);
+	fprintf(q->err, "\nTry '" PROG "%s%s --help'.\n", cmd ? " " : "",
+		cmd ? cmd : "");
+	return LQ_USAGE;
+}
+
+static void version(struct lq *q)
+{
+	fprintf(q->out, PROG " " VERSION " (store schema %d)\n",
+		LIN_SCHEMA_VERSION);
+}
+
+static void help(struct lq *q)
+{
+	fputs("usage: " PROG " [--store PATH] [--json] COMMAND [ARGS]\n\n"
+	      "Answer lineage questions from a store written by "
+	      "lineage-index.\n\ncommands:\n", q->out);
+	for (const struct lq_cmd *c = lq_cmds; c->name; c++)
+		fprintf(q->out, "  %-11s%s\n", c->name, c->summary);
+	fputs("\noptions:\n"
+	      "  -s, --store PATH  the store (default: $LINEAGE_STORE, else "
+	      "./lineage.lmdb)\n"
+	      "  -j, --json        one JSON object per line\n"
+	      "  -h, --help        this help; COMMAND --help for a "
+	      "command's\n"
+	      "  -V, --version     print the version\n\n", q->out);
+	fputs(arg_forms, q->out);
+	putc('\n', q->out);
+	fputs(exit_table, q->out);
+}
+
+void lq_cmd_help(struct lq *q, const char *name)
+{
+	for (const struct lq_cmd *c = lq_cmds; c->name; c++) {
+		if (strcmp(c->name, name))
+			continue;
+		fprintf(q->out, "usage: " PROG " [--store PATH] [--json] "
+			"%s\n\n%s.\n\n", c->synopsis, c->summary);
+		if (c->help)
+			fprintf(q->out, "%s\n", c->help);
+		fputs("common options:\n"
+		      "  -j, --json      one JSON object per line\n"
+		      "  -h, --help      this help\n"
+		      "  -V, --version   print the version\n\n", q->out);
+		fputs(arg_forms, q->out);
+		putc('\n', q->out);
+		fputs(exit_table, q->out);
+		return;
+	}
+}
+
+int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
+{
+	switch (c) {
+	case 'h':
+		if (cmd)
+			lq_cmd_help(q, cmd);
+		else
+			help(q);
+		return LQ_OK;
+	case 'V':
+		version(q);
+		return LQ_OK;
+	case 'j':
+		q->json = 1;
+		return -1;
+	case ':':
+		return lq_usage(q, cmd, "option '%s' needs a value",
+				argv[optind - 1]);
+	default:
+		return lq_usage(q, cmd, "unknown option '%s'",
+				argv[optind - 1]);
+	}
+}
+
+int lq_open(struct lq *q)
+{
+	int rc;
+
+	if (q->opened)
+		return 0;
+	lin_err_clear(&q->e);
+	rc = lin_store_open(&q->store, q->store_path, LIN_STORE_RDONLY,
+			    &q->e);
+	if (rc == 0) {
+		/* One read transaction: every answer comes from one
+		 * consistent snapshot even while an indexer writes. */
+		rc = lin_store_begin(&q->store, 1, &q->txn, &q->e);
+		if (rc)
+			lin_store_close(&q->store);
+	}
+	if (rc) {
+		char buf[1200];
+		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+		return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+	}
+	q->opened = 1;
+	lin_err_clear(&q->e);
+	return 0;
+}
+
+int lq_fail(struct lq *q, int rc)
+{
+	char buf[1200];
+
+	if (q->e.code == 0)
+		lin_err_set(&q->e, rc, LIN_NO_OFFSET, "%s", lin_strerror(rc));
+	switch (rc) {
+	case LIN_ENOTFOUND:
+		lq_errf(q, "%s", q->e.msg);
+		return LQ_NOTFOUND;
+	case LIN_EINVAL:
+		return lq_usage(q, NULL, "%s", q->e.msg);
+	default:
+		break;
+	}
+	lin_err_path(&q->e, q->store_path);
+	lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+	switch (rc) {
+	case LIN_ECORRUPT: case LIN_ESCHEMA: case LIN_EFORMAT:
+		return LQ_DATAERR;
+	case LIN_ESTORE:
+		return q->e.sys == MDB_CORRUPTED ||
+		       q->e.sys == MDB_PAGE_NOTFOUND ||
+		       q->e.sys == MDB_INVALID ? LQ_DATAERR : LQ_IOERR;
+	case LIN_EIO:
+		return LQ_IOERR;
+	default:
+		return LQ_SOFTWARE;
+	}
+}
+
+static int dispatch(struct lq *q, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	/* '+': the command's own options come after its name. */
+	while ((c = getopt_long(argc, argv, "+:s:jhV", opts, NULL)) != -1) {
+		if (c == 's') {
+			q->store_path = optarg;
+			continue;
+		}
+		int r = lq_common_opt(q, NULL, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	if (optind >= argc)
+		return lq_usage(q, NULL, "no command given");
+	const char *name = argv[optind];
+	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++)
+		if (strcmp(cmd->name, name) == 0)
+			return cmd->fn(q, argc - optind, argv + optind);
+
+	const char *best = NULL;
+	size_t bd = 3;
+	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++) {
+		size_t d = lin_edit_distance(name, strlen(name), cmd->name,
+					     strlen(cmd->name), 2);
+		if (d < bd) {
+			bd = d;
+			best = cmd->name;
+		}
+	}
+	if (best)
+		return lq_usage(q, NULL, "unknown command '%s'; did you mean "
+				"'%s'?", name, best);
+	return lq_usage(q, NULL, "unknown command '%s'", name);
+}
+
+int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
+{
+	struct lq q;
+	int rc;
+
+	memset(&q, 0, sizeof q);
+	q.out = out;
+	q.err = errf;
+	q.prog = PROG;
+	q.store_path = lin_store_default_path();
+	rc = dispatch(&q, argc, argv);
+	if (q.opened) {
+		mdb_txn_abort(q.txn);
+		lin_store_close(&q.store);
+	}
+	/* A full disk or a closed pipe must not look like success. */
+	if (fflush(out) != 0 || ferror(out)) {
+		int e = errno;
+		lq_errf(&q, "cannot write output: %s",
+			e ? strerror(e) : "write error");
+		rc = LQ_IOERR;
+	}
+	fflush(errf);
+	return rc;
+}
+
+int lin_query_main(int argc, char **argv)
+{
+	return lin_query_run(argc, argv, stdout, stderr);
+}

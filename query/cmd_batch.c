@@ -1,0 +1,262 @@
+/* cmd_batch.c - impact and provenance: walks from many roots at once,
+ * one row per (root, reached node, distance, via). */
+#include "internal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINE_MAX_LEN 4096  /* longest root line read from --from */
+
+enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
+
+struct batch {
+	struct lq *q;
+	enum fmt fmt;
+	unsigned dir;
+	uint32_t depth;
+	struct lq_filter f;
+	struct lin_table t;
+	struct lin_qnode n, from;
+	int unknown;       /* some roots did not resolve */
+};
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	putc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			putc('"', f);
+		putc(*s, f);
+	}
+	putc('"', f);
+}
+
+static int row(struct batch *b, const char *root,
+	       const struct lin_walk_step *st)
+{
+	struct lq *q = b->q;
+	char *id = lin_qnode_id(&b->n, 1), *from = NULL;
+	int rc = lin_qnode_load(q->txn, &q->store, st->from, &b->from,
+				&q->e);
+
+	if (rc == 0 && !(from = lin_qnode_id(&b->from, 1)))
+		rc = LIN_ENOMEM;
+	if (rc == 0 && !id)
+		rc = LIN_ENOMEM;
+	if (rc)
+		goto out;
+	const char *kind = b->n.kind == LIN_ID_RUN ? "run" : "artifact";
+	const char *edge = lin_edge_label(st->edge);
+	switch (b->fmt) {
+	case FMT_JSON:
+		fputs("{\"root\":", q->out);
+		lin_json_cstr(q->out, root);
+		putc(',', q->out);
+		lin_json_node_fields(q->out, &b->n);
+		fprintf(q->out, ",\"distance\":%u,\"via\":{\"from\":",
+			(unsigned)st->depth);
+		lin_json_cstr(q->out, from);
+		fprintf(q->out, ",\"edge\":\"%s\"}}\n", edge);
+		break;
+	case FMT_CSV:
+		csv_field(q->out, root);
+		fprintf(q->out, ",%u,%s,", (unsigned)st->depth, kind);
+		csv_field(q->out, id);
+		fprintf(q->out, ",%s,", edge);
+		csv_field(q->out, from);
+		putc('\n', q->out);
+		break;
+	case FMT_TEXT:
+		lin_table_row(&b->t);
+		lin_table_cell(&b->t, root);
+		lin_table_cellf(&b->t, "%u", (unsigned)st->depth);
+		lin_table_cell(&b->t, kind);
+		lin_table_cell(&b->t, id);
+		lin_table_cell(&b->t, edge);
+		lin_table_cell(&b->t, from);
+		break;
+	}
+out:
+	free(id);
+	free(from);
+	return rc;
+}
+
+/* Answer one root; unknown roots are reported and counted, not fatal. */
+static int one_root(struct batch *b, const char *spec)
+{
+	struct lq *q = b->q;
+	struct lin_walk *w = NULL;
+	struct lin_walk_step st;
+	char *root = NULL;
+	uint64_t id;
+	int rc;
+
+	lin_err_clear(&q->e);
+	rc = lin_resolve_node(q->txn, &q->store, spec, &id, &q->e);
+	if (rc == LIN_ENOTFOUND || rc == LIN_EINVAL) {
+		lq_errf(q, "%s", q->e.msg);
+		b->unknown = 1;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if ((rc = lin_qnode_load(q->txn, &q->store, id, &b->n, &q->e)))
+		return rc;
+	if (!(root = lin_qnode_id(&b->n, 1)))
+		return LIN_ENOMEM;
+	rc = lin_walk_new(&w, q->txn, &q->store, b->dir, b->depth, &q->e);
+	if (rc == 0)
+		rc = lin_walk_start(w, id, &q->e);
+	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
+		rc = 0;
+		if (st.depth == 0)
+			continue;
+		rc = lin_qnode_load(q->txn, &q->store, st.node, &b->n, &q->e);
+		if (rc == 0 && lq_wanted(&b->f, &b->n))
+			rc = row(b, root, &st);
+	}
+	lin_walk_free(w);
+	free(root);
+	return rc;
+}
+
+/* Roots from FILE ("-": stdin), one per line; blank lines and lines
+ * starting with '#' are skipped. */
+static int roots_from(struct batch *b, const char *file)
+{
+	struct lq *q = b->q;
+	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned long lineno = 0;
+	int rc = 0;
+
+	if (!f) {
+		lq_errf(q, "cannot open '%s': %s", file, strerror(errno));
+		return -LQ_NOINPUT;
+	}
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n > 0 && strchr(" \t\r\n", line[n - 1]))
+			line[--n] = '\0';
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		if (n > LINE_MAX_LEN ||
+		    strlen(s) != (size_t)(n - (s - line))) {
+			lq_errf(q, "%s: line %lu: not a NODE (too long or "
+				"contains NUL)", file, lineno);
+			b->unknown = 1;
+			continue;
+		}
+		rc = one_root(b, s);
+	}
+	if (rc == 0 && ferror(f)) {
+		lq_errf(q, "cannot read '%s': %s", file, strerror(errno));
+		rc = -LQ_IOERR;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
+		     char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "type", required_argument, NULL, 't' },
+		{ "job-type", required_argument, NULL, 'J' },
+		{ "project", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct batch b;
+	const char *from = NULL, *format = NULL;
+	int c, rc;
+
+	memset(&b, 0, sizeof b);
+	b.q = q;
+	b.dir = dir;
+	b.depth = LIN_WALK_ALL;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVjf:F:D:t:J:p:", opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'f': from = optarg; continue;
+		case 'F': format = optarg; continue;
+		case 't': b.f.type = optarg; continue;
+		case 'J': b.f.job_type = optarg; continue;
+		case 'p': b.f.project = optarg; continue;
+		case 'D':
+			if (lq_parse_count(optarg, LIN_WALK_ALL, &b.depth))
+				return lq_usage(q, cmd, "bad --depth '%s': "
+						"expected a number or 'all'",
+						optarg);
+			continue;
+		}
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	b.fmt = q->json ? FMT_JSON : FMT_TEXT;
+	if (format && strcmp(format, "text") == 0)
+		b.fmt = FMT_TEXT;
+	else if (format && strcmp(format, "csv") == 0)
+		b.fmt = FMT_CSV;
+	else if (format && strcmp(format, "json") == 0)
+		b.fmt = FMT_JSON;
+	else if (format)
+		return lq_usage(q, cmd, "bad --format '%s': expected text, "
+				"csv or json", format);
+	if (optind == argc && !from)
+		return lq_usage(q, cmd, "missing REF (or --from FILE)");
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	lin_table_init(&b.t);
+	lin_qnode_init(&b.n);
+	lin_qnode_init(&b.from);
+	if (b.fmt == FMT_CSV)
+		fputs("root,distance,kind,node,edge,from\n", q->out);
+	rc = 0;
+	for (int i = optind; rc == 0 && i < argc; i++)
+		rc = one_root(&b, argv[i]);
+	if (rc == 0 && from)
+		rc = roots_from(&b, from);
+	if (rc == 0 && lin_table_flush(&b.t, q->out))
+		rc = LIN_ENOMEM;
+	lin_table_release(&b.t);
+	lin_qnode_release(&b.n);
+	lin_qnode_release(&b.from);
+	if (rc <= -LQ_USAGE)  /* an exit status, already printed */
+		return -rc;
+	if (rc)
+		return lq_fail(q, rc);
+	return b.unknown ? LQ_NOTFOUND : LQ_OK;
+}
+
+int lq_cmd_impact(struct lq *q, int argc, char **argv)
+{
+	return batch_cmd(q, "impact", LIN_WALK_DOWN, argc, argv);
+}
+
+int lq_cmd_provenance(struct lq *q, int argc, char **argv)
+{
+	return batch_cmd(q, "provenance", LIN_WALK_UP, argc, argv);
+}

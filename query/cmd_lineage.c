@@ -1,0 +1,398 @@
+/* cmd_lineage.c - the walk subcommands: lineage (a BFS from one or more
+ * nodes, with report filters and paging) and path (the shortest
+ * producer/consumer chain between two nodes). */
+#include "internal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int qstr_is(struct lin_qstr s, const char *c)
+{
+	size_t n = strlen(c);
+	return s.p && s.n == n && memcmp(s.p, c, n) == 0;
+}
+
+/* Filters choose what is reported; the walk itself goes everywhere. */
+int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n)
+{
+	if (f->type || f->job_type) {
+		int ok = n->kind == LIN_ID_RUN ?
+			 f->job_type && qstr_is(n->job_type, f->job_type) :
+			 f->type && qstr_is(n->type, f->type);
+		if (!ok)
+			return 0;
+	}
+	if (f->project) {
+		const char *slash = strchr(f->project, '/');
+		if (!slash)
+			return qstr_is(n->project, f->project);
+		size_t en = (size_t)(slash - f->project);
+		return n->entity.n == en &&
+		       memcmp(n->entity.p, f->project, en) == 0 &&
+		       qstr_is(n->project, slash + 1);
+	}
+	return 1;
+}
+
+int lq_parse_count(const char *s, uint32_t all, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (all && strcmp(s, "all") == 0) {
+		*out = all;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+struct lineage {
+	struct lq *q;
+	struct lin_table t;
+	struct lin_qnode n, from;
+	char *from_id;      /* id text of from.id, cached */
+	uint64_t from_node;
+};
+
+/* The id text of the node a step came from (loaded once per parent). */
+static int from_id(struct lineage *l, uint64_t node, const char **out)
+{
+	if (node != l->from_node || !l->from_id) {
+		int rc = lin_qnode_load(l->q->txn, &l->q->store, node,
+					&l->from, &l->q->e);
+		if (rc)
+			return rc;
+		free(l->from_id);
+		l->from_id = lin_qnode_id(&l->from, 1);
+		if (!l->from_id)
+			return LIN_ENOMEM;
+		l->from_node = node;
+	}
+	*out = l->from_id;
+	return 0;
+}
+
+static int report(struct lineage *l, const struct lin_walk_step *st)
+{
+	struct lq *q = l->q;
+	const char *from = NULL;
+	int rc;
+
+	if (st->from && (rc = from_id(l, st->from, &from)))
+		return rc;
+	if (q->json) {
+		putc('{', q->out);
+		lin_json_node_fields(q->out, &l->n);
+		fprintf(q->out, ",\"depth\":%u,\"via\":", (unsigned)st->depth);
+		if (from) {
+			fputs("{\"from\":", q->out);
+			lin_json_cstr(q->out, from);
+			fprintf(q->out, ",\"edge\":\"%s\"}",
+				lin_edge_label(st->edge));
+		} else {
+			fputs("null", q->out);
+		}
+		fputs("}\n", q->out);
+		return 0;
+	}
+	lin_table_row(&l->t);
+	lin_table_cellf(&l->t, "%u", (unsigned)st->depth);
+	lin_table_node(&l->t, &l->n);
+	if (from) {
+		if (l->n.kind != LIN_ID_RUN)  /* runs have one more column */
+			lin_table_cell(&l->t, "");
+		lin_table_cellf(&l->t, "via=%s", lin_edge_label(st->edge));
+		lin_table_cellf(&l->t, "from=%s", from);
+	}
+	return 0;
+}
+
+int lq_cmd_lineage(struct lq *q, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "down", no_argument, NULL, 'd' },
+		{ "up", no_argument, NULL, 'u' },
+		{ "both", no_argument, NULL, 'b' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "type", required_argument, NULL, 't' },
+		{ "job-type", required_argument, NULL, 'J' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "after", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd = "lineage", *after = NULL;
+	struct lq_filter f = { NULL, NULL, NULL };
+	unsigned dir = LIN_WALK_DOWN;
+	uint32_t depth = LIN_WALK_ALL, limit = 0;
+	int c, paged = 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVjdubD:t:J:p:n:a:", opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = LIN_WALK_DOWN; continue;
+		case 'u': dir = LIN_WALK_UP; continue;
+		case 'b': dir = LIN_WALK_BOTH; continue;
+		case 't': f.type = optarg; continue;
+		case 'J': f.job_type = optarg; continue;
+		case 'p': f.project = optarg; continue;
+		case 'a': after = optarg; paged = 1; continue;
+		case 'D':
+			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
+				return lq_usage(q, cmd, "bad --depth '%s': "
+						"expected a number or 'all'",
+						optarg);
+			continue;
+		case 'n':
+			if (lq_parse_count(optarg, 0, &limit) || !limit)
+				return lq_usage(q, cmd, "bad --limit '%s': "
+						"expected a number > 0",
+						optarg);
+			paged = 1;
+			continue;
+		}
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	if (optind == argc)
+		return lq_usage(q, cmd, "missing NODE");
+	int rc = lq_open(q);
+	if (rc)
+		return rc;
+
+	struct lineage l;
+	struct lin_walk *w = NULL;
+	struct lin_walk_step st;
+	uint64_t total = 0, shown = 0;
+	int skipping = after != NULL, truncated = 0;
+	char *last = NULL, *next = NULL;
+
+	memset(&l, 0, sizeof l);
+	l.q = q;
+	lin_table_init(&l.t);
+	lin_qnode_init(&l.n);
+	lin_qnode_init(&l.from);
+	rc = lin_walk_new(&w, q->txn, &q->store, dir, depth, &q->e);
+	for (int i = optind; rc == 0 && i < argc; i++) {
+		uint64_t id;
+		rc = lin_resolve_node(q->txn, &q->store, argv[i], &id,
+				      &q->e);
+		if (rc == 0)
+			rc = lin_walk_start(w, id, &q->e);
+	}
+	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
+		rc = lin_qnode_load(q->txn, &q->store, st.node, &l.n, &q->e);
+		if (rc)
+			break;
+		if (!lq_wanted(&f, &l.n))
+			continue;
+		total++;
+		char *id = lin_qnode_id(&l.n, 1);
+		if (!id) {
+			rc = LIN_ENOMEM;
+			break;
+		}
+		if (skipping) {
+			/* Page after the cursor: the order is stable. */
+			if (strcmp(id, after) == 0)
+				skipping = 0;
+			free(id);
+			continue;
+		}
+		if (limit && shown == limit) {
+			truncated = 1;
+			free(id);
+			continue;
+		}
+		shown++;
+		free(last);
+		last = id;
+		rc = report(&l, &st);
+	}
+	if (rc == 0 && skipping) {
+		lin_err_set(&q->e, LIN_ENOTFOUND, LIN_NO_OFFSET,
+			    "cursor '%s' is not in this walk", after);
+		rc = LIN_ENOTFOUND;
+	}
+	if (rc == 0 && truncated)
+		next = last;
+	if (rc == 0 && lin_table_flush(&l.t, q->out))
+		rc = LIN_ENOMEM;
+	if (rc == 0 && paged && q->json) {
+		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
+			"\"returned\":%llu,\"truncated\":%s,\"next\":",
+			(unsigned long long)total, (unsigned long long)shown,
+			truncated ? "true" : "false");
+		if (next)
+			lin_json_cstr(q->out, next);
+		else
+			fputs("null", q->out);
+		fputs("}\n", q->out);
+	} else if (rc == 0 && paged) {
+		fprintf(q->out, "# total=%llu shown=%llu truncated=%s",
+			(unsigned long long)total, (unsigned long long)shown,
+			truncated ? "yes" : "no");
+		if (next) {
+			fputs(" next=", q->out);
+			lin_text_str(q->out, next, strlen(next));
+		}
+		putc('\n', q->out);
+	}
+	free(last);
+	free(l.from_id);
+	lin_table_release(&l.t);
+	lin_qnode_release(&l.n);
+	lin_qnode_release(&l.from);
+	lin_walk_free(w);
+	return rc ? lq_fail(q, rc) : LQ_OK;
+}
+
+/* ---- path ---- */
+
+/* Walk from `a` in direction `dir` until `b`; on success *chain holds the
+ * steps from a to b (a first) and *len their number. 0, LIN_ENOTFOUND
+ * (b not reached), or an error. */
+static int find_path(struct lq *q, uint64_t a, uint64_t b, unsigned dir,
+		     struct lin_walk_step **chain, size_t *len)
+{
+	struct lin_walk *w = NULL;
+	struct lin_walk_step st, *seen = NULL;
+	size_t n = 0, cap = 0;
+	int rc = lin_walk_new(&w, q->txn, &q->store, dir, LIN_WALK_ALL,
+			      &q->e);
+
+	if (rc == 0)
+		rc = lin_walk_start(w, a, &q->e);
+	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
+		rc = 0;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *p = realloc(seen, cap * sizeof *seen);
+			if (!p) {
+				rc = lin_err_set(&q->e, LIN_ENOMEM,
+						 LIN_NO_OFFSET,
+						 "out of memory");
+				break;
+			}
+			seen = p;
+		}
+		seen[n++] = st;
+		if (st.node == b)
+			break;
+	}
+	lin_walk_free(w);
+	if (rc < 0 || n == 0 || seen[n - 1].node != b) {
+		free(seen);
+		return rc < 0 ? rc : LIN_ENOTFOUND;
+	}
+	/* Follow `from` back to a: each parent was reported before its
+	 * child, so search backwards from the child. */
+	size_t k = n - 1, out = 0;
+	struct lin_walk_step *path = malloc((seen[k].depth + 1) *
+					    sizeof *path);
+	if (!path) {
+		free(seen);
+		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
+	}
+	for (;;) {
+		path[out++] = seen[k];
+		if (!seen[k].from)
+			break;
+		size_t j = k;
+		while (j > 0 && seen[j - 1].node != seen[k].from)
+			j--;
+		if (j == 0 || out > seen[n - 1].depth)
+			break;  /* cannot happen: parents come first */
+		k = j - 1;
+	}
+	for (size_t i = 0; i < out / 2; i++) {
+		struct lin_walk_step t = path[i];
+		path[i] = path[out - 1 - i];
+		path[out - 1 - i] = t;
+	}
+	free(seen);
+	*chain = path;
+	*len = out;
+	return 0;
+}
+
+int lq_cmd_path(struct lq *q, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd = "path";
+	struct lin_walk_step *chain = NULL;
+	size_t len = 0;
+	uint64_t a, b;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVj", opts, NULL)) != -1) {
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	if (argc - optind != 2)
+		return lq_usage(q, cmd, "expects two NODEs, FROM and TO");
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	if ((rc = lin_resolve_node(q->txn, &q->store, argv[optind], &a,
+				   &q->e)) ||
+	    (rc = lin_resolve_node(q->txn, &q->store, argv[optind + 1], &b,
+				   &q->e)))
+		return lq_fail(q, rc);
+	/* FROM upstream of TO (downwards) is the usual question; else TO
+	 * may be upstream of FROM. */
+	rc = find_path(q, a, b, LIN_WALK_DOWN, &chain, &len);
+	if (rc == LIN_ENOTFOUND)
+		rc = find_path(q, a, b, LIN_WALK_UP, &chain, &len);
+	if (rc == LIN_ENOTFOUND) {
+		lq_errf(q, "no producer/consumer path between '%s' and '%s'",
+			argv[optind], argv[optind + 1]);
+		return LQ_OK;
+	}
+	if (rc)
+		return lq_fail(q, rc);
+
+	struct lineage l;
+	memset(&l, 0, sizeof l);
+	l.q = q;
+	lin_table_init(&l.t);
+	lin_qnode_init(&l.n);
+	lin_qnode_init(&l.from);
+	for (size_t i = 0; rc == 0 && i < len; i++) {
+		rc = lin_qnode_load(q->txn, &q->store, chain[i].node, &l.n,
+				    &q->e);
+		if (rc == 0)
+			rc = report(&l, &chain[i]);
+	}
+	if (rc == 0 && lin_table_flush(&l.t, q->out))
+		rc = LIN_ENOMEM;
+	free(chain);
+	free(l.from_id);
+	lin_table_release(&l.t);
+	lin_qnode_release(&l.n);
+	lin_qnode_release(&l.from);
+	return rc ? lq_fail(q, rc) : LQ_OK;
+}

@@ -1,0 +1,333 @@
+/* cmd_node.c - the one-node subcommands: artifact, run, logged-by,
+ * used-by, logged, used. */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse a command that takes only the common options and one argument
+ * (`what` names it in messages). -1 and *arg set, or an exit status. */
+static int parse_one(struct lq *q, const char *cmd, const char *what,
+		     int argc, char **argv, const char **arg)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVj", opts, NULL)) != -1) {
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	if (optind == argc)
+		return lq_usage(q, cmd, "missing %s", what);
+	if (argc - optind > 1)
+		return lq_usage(q, cmd, "expects one %s, got %d arguments",
+				what, argc - optind);
+	*arg = argv[optind];
+	return -1;
+}
+
+/* Write the nodes `ids` one per line (text rows or JSON objects). */
+static int print_nodes(struct lq *q, const struct lin_nbrs *l)
+{
+	struct lin_qnode n;
+	struct lin_table t;
+	int rc = 0;
+
+	lin_qnode_init(&n);
+	lin_table_init(&t);
+	for (size_t i = 0; i < l->n; i++) {
+		rc = lin_qnode_load(q->txn, &q->store, l->v[i].node, &n,
+				    &q->e);
+		if (rc)
+			break;
+		if (q->json) {
+			putc('{', q->out);
+			lin_json_node_fields(q->out, &n);
+			fputs("}\n", q->out);
+		} else {
+			lin_table_row(&t);
+			lin_table_node(&t, &n);
+		}
+	}
+	lin_qnode_release(&n);
+	if (rc) {
+		lin_table_release(&t);
+		return lq_fail(q, rc);
+	}
+	if (lin_table_flush(&t, q->out))
+		return lq_fail(q, LIN_ENOMEM);
+	return LQ_OK;
+}
+
+static int neighbours(struct lq *q, uint64_t node, unsigned kind,
+		      struct lin_nbrs *l)
+{
+	l->n = 0;
+	return lin_walk_neighbours(q->txn, &q->store, node, kind, kind, l,
+				   &q->e);
+}
+
+/* resolve ARG (a REF when want_version, else a RUN), then list the
+ * nodes over edges of `kind`. */
+static int list_cmd(struct lq *q, const char *cmd, int want_version,
+		    unsigned kind, int argc, char **argv)
+{
+	const char *arg = NULL;
+	struct lin_nbrs l = { NULL, 0, 0 };
+	uint64_t id;
+	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
+			   &arg);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	rc = want_version ? lin_resolve_ref(q->txn, &q->store, arg, &id,
+					    &q->e)
+			  : lin_resolve_run(q->txn, &q->store, arg, &id,
+					    &q->e);
+	if (rc)
+		return lq_fail(q, rc);
+	rc = neighbours(q, id, kind, &l);
+	rc = rc ? lq_fail(q, rc) : print_nodes(q, &l);
+	lin_nbrs_free(&l);
+	return rc;
+}
+
+int lq_cmd_logged_by(struct lq *q, int argc, char **argv)
+{
+	return list_cmd(q, "logged-by", 1, LIN_EDGE_LOGGED_BY, argc, argv);
+}
+
+int lq_cmd_used_by(struct lq *q, int argc, char **argv)
+{
+	return list_cmd(q, "used-by", 1, LIN_EDGE_USED_BY, argc, argv);
+}
+
+int lq_cmd_logged(struct lq *q, int argc, char **argv)
+{
+	return list_cmd(q, "logged", 0, LIN_EDGE_LOGGED, argc, argv);
+}
+
+int lq_cmd_used(struct lq *q, int argc, char **argv)
+{
+	return list_cmd(q, "used", 0, LIN_EDGE_USES, argc, argv);
+}
+
+static void kv_time(struct lin_table *t, const char *k, int64_t v)
+{
+	char buf[48];
+
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	lin_table_cell(t, v == LIN_QNONE ? "-" : lin_fmt_time(buf, v));
+}
+
+static void kv_int(struct lin_table *t, const char *k, int64_t v)
+{
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	if (v == LIN_QNONE)
+		lin_table_cell(t, "-");
+	else
+		lin_table_cellf(t, "%lld", (long long)v);
+}
+
+static void kv_str(struct lin_table *t, const char *k, struct lin_qstr v)
+{
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	lin_table_cellq(t, v);
+}
+
+static void kv_id(struct lin_table *t, const char *k,
+		  const struct lin_qnode *n)
+{
+	char *id = lin_qnode_id(n, 1);
+
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	lin_table_cell(t, id ? id : "?");
+	if (!id)
+		t->failed = 1;
+	free(id);
+}
+
+int lq_cmd_artifact(struct lq *q, int argc, char **argv)
+{
+	const char *arg = NULL;
+	struct lin_nbrs by = { NULL, 0, 0 }, users = { NULL, 0, 0 };
+	struct lin_qnode n, r;
+	struct lin_table t;
+	uint64_t id;
+	int rc = parse_one(q, "artifact", "REF", argc, argv, &arg);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	lin_qnode_init(&n);
+	lin_qnode_init(&r);
+	lin_table_init(&t);
+	if ((rc = lin_resolve_ref(q->txn, &q->store, arg, &id, &q->e)) ||
+	    (rc = lin_qnode_load(q->txn, &q->store, id, &n, &q->e)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_LOGGED_BY, &by)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_USED_BY, &users)))
+		goto out;
+	if (q->json) {
+		putc('{', q->out);
+		lin_json_node_fields(q->out, &n);
+		fputs(",\"collection\":", q->out);
+		char *coll = lin_qnode_id(&n, 0);
+		if (coll)  /* "e/p/name:vN" minus ":vN" */
+			*strrchr(coll, ':') = '\0';
+		lin_json_cstr(q->out, coll ? coll : "");
+		free(coll);
+		fputs(",\"logged_by\":[", q->out);
+		for (size_t i = 0; i < by.n; i++) {
+			if ((rc = lin_qnode_load(q->txn, &q->store,
+						 by.v[i].node, &r, &q->e)))
+				goto out;
+			char *rid = lin_qnode_id(&r, 1);
+			if (i)
+				putc(',', q->out);
+			lin_json_cstr(q->out, rid ? rid : "");
+			free(rid);
+		}
+		fprintf(q->out, "],\"users\":%zu}\n", users.n);
+		goto out;
+	}
+	kv_id(&t, "id", &n);
+	lin_table_row(&t);
+	lin_table_cell(&t, "collection");
+	lin_table_cellf(&t, "%.*s/%.*s/%.*s", (int)n.entity.n, n.entity.p,
+			(int)n.project.n, n.project.p, (int)n.name.n,
+			n.name.p);
+	kv_str(&t, "type", n.type);
+	lin_table_row(&t);
+	lin_table_cell(&t, "version");
+	lin_table_cellf(&t, "v%lld", (long long)n.version);
+	kv_str(&t, "digest", n.digest);
+	lin_table_row(&t);
+	lin_table_cell(&t, "aliases");
+	lin_table_joined(&t, "", n.aliases, ", ");
+	kv_int(&t, "size", n.size);
+	kv_int(&t, "files", n.files);
+	kv_str(&t, "description", n.description);
+	kv_time(&t, "created_at", n.created_at);
+	lin_table_row(&t);
+	lin_table_cell(&t, "metadata");
+	if (n.metadata) {
+		char *js = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&js, &len);
+		if (m) {
+			lin_json_msgpack(m, n.metadata);
+			fclose(m);
+		}
+		lin_table_cell(&t, js ? js : "?");
+		free(js);
+	} else {
+		lin_table_cell(&t, "-");
+	}
+	for (size_t i = 0; i < by.n || i == 0; i++) {
+		if (i == 0) {
+			lin_table_row(&t);
+			lin_table_cell(&t, "logged_by");
+		} else {
+			lin_table_row(&t);
+			lin_table_cell(&t, "");
+		}
+		if (!by.n) {
+			lin_table_cell(&t, "-");
+			break;
+		}
+		if ((rc = lin_qnode_load(q->txn, &q->store, by.v[i].node,
+					 &r, &q->e)))
+			goto out;
+		char *rid = lin_qnode_id(&r, 0);
+		if (r.name.p)
+			lin_table_cellf(&t, "%s (%.*s)", rid ? rid : "?",
+					(int)r.name.n, r.name.p);
+		else
+			lin_table_cell(&t, rid ? rid : "?");
+		free(rid);
+	}
+	lin_table_row(&t);
+	lin_table_cell(&t, "users");
+	lin_table_cellf(&t, "%zu", users.n);
+	if (lin_table_flush(&t, q->out))
+		rc = LIN_ENOMEM;
+out:
+	lin_table_release(&t);
+	lin_qnode_release(&n);
+	lin_qnode_release(&r);
+	lin_nbrs_free(&by);
+	lin_nbrs_free(&users);
+	return rc ? lq_fail(q, rc) : LQ_OK;
+}
+
+int lq_cmd_run(struct lq *q, int argc, char **argv)
+{
+	const char *arg = NULL;
+	struct lin_nbrs logged = { NULL, 0, 0 }, used = { NULL, 0, 0 };
+	struct lin_qnode n;
+	struct lin_table t;
+	uint64_t id;
+	int rc = parse_one(q, "run", "RUN", argc, argv, &arg);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	lin_qnode_init(&n);
+	lin_table_init(&t);
+	if ((rc = lin_resolve_run(q->txn, &q->store, arg, &id, &q->e)) ||
+	    (rc = lin_qnode_load(q->txn, &q->store, id, &n, &q->e)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_LOGGED, &logged)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)))
+		goto out;
+	if (q->json) {
+		putc('{', q->out);
+		lin_json_node_fields(q->out, &n);
+		fprintf(q->out, ",\"logged\":%zu,\"used\":%zu}\n", logged.n,
+			used.n);
+		goto out;
+	}
+	kv_id(&t, "id", &n);
+	kv_str(&t, "name", n.name);
+	kv_str(&t, "job_type", n.job_type);
+	kv_str(&t, "group", n.group);
+	kv_str(&t, "host", n.host);
+	kv_str(&t, "notes", n.notes);
+	lin_table_row(&t);
+	lin_table_cell(&t, "tags");
+	lin_table_joined(&t, "", n.tags, ", ");
+	kv_str(&t, "state", n.state);
+	kv_int(&t, "exit_code", n.exit_code);
+	kv_time(&t, "started_at", n.started_at);
+	kv_time(&t, "ended_at", n.ended_at);
+	lin_table_row(&t);
+	lin_table_cell(&t, "logged");
+	lin_table_cellf(&t, "%zu", logged.n);
+	lin_table_row(&t);
+	lin_table_cell(&t, "used");
+	lin_table_cellf(&t, "%zu", used.n);
+	if (lin_table_flush(&t, q->out))
+		rc = LIN_ENOMEM;
+out:
+	lin_table_release(&t);
+	lin_qnode_release(&n);
+	lin_nbrs_free(&logged);
+	lin_nbrs_free(&used);
+	return rc ? lq_fail(q, rc) : LQ_OK;
+}

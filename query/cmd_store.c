@@ -1,0 +1,654 @@
+/* cmd_store.c - whole-store subcommands: ls, stats and check. */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse the common options plus --project; -1 to go on. */
+static int parse(struct lq *q, const char *cmd, int argc, char **argv,
+		 const char **project)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "project", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, project ? ":hVjp:" : ":hVj",
+				opts, NULL)) != -1) {
+		if (c == 'p' && project) {
+			*project = optarg;
+			continue;
+		}
+		if (c == 'p')
+			c = '?';
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+static int cursor(struct lq *q, enum lin_db db, MDB_cursor **c)
+{
+	int rc = mdb_cursor_open(q->txn, q->store.dbi[db], c);
+	return rc ? lin_store_fail(&q->e, rc, "cannot open cursor") : 0;
+}
+
+static int project_ok(const char *project, const struct lin_qnode *n)
+{
+	struct lq_filter f = { NULL, NULL, project };
+	return !project || lq_wanted(&f, n);
+}
+
+/* ---- ls ---- */
+
+struct coll_sum {
+	uint64_t coll, versions, last_vid;
+};
+
+/* Count the versions of `coll` (coll_ver) and find its newest. */
+static int coll_versions(struct lq *q, uint64_t coll, struct coll_sum *cs,
+			 int (*each)(struct lq *, uint64_t, void *), void *ctx)
+{
+	MDB_cursor *c;
+	unsigned char kb[12];
+	MDB_val k = { lin_key_coll_num(kb, coll, 0), kb }, v;
+	int rc = cursor(q, LIN_DB_COLL_VER, &c);
+
+	if (rc)
+		return rc;
+	cs->coll = coll;
+	cs->versions = 0;
+	cs->last_vid = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 12 || lin_be64_get(k.mv_data) != coll)
+			break;
+		if (v.mv_size < 8) {
+			mdb_cursor_close(c);
+			return lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					   "bad coll_ver value");
+		}
+		cs->versions++;
+		cs->last_vid = lin_be64_get(v.mv_data);
+		if (each && (rc = each(q, cs->last_vid, ctx))) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 :
+	       lin_store_fail(&q->e, rc, "cannot read versions");
+}
+
+struct lsctx {
+	const char *project;
+	struct lin_table t;
+	struct lin_qnode n;
+	struct typecount {
+		char *type;
+		uint64_t colls, versions;
+	} *types;
+	size_t ntypes, typecap;
+};
+
+static int print_node(struct lq *q, uint64_t id, void *arg)
+{
+	struct lsctx *x = arg;
+	int rc = lin_qnode_load(q->txn, &q->store, id, &x->n, &q->e);
+
+	if (rc || !project_ok(x->project, &x->n))
+		return rc;
+	if (q->json) {
+		putc('{', q->out);
+		lin_json_node_fields(q->out, &x->n);
+		fputs("}\n", q->out);
+	} else {
+		lin_table_row(&x->t);
+		lin_table_node(&x->t, &x->n);
+	}
+	return 0;
+}
+
+static int add_type(struct lsctx *x, struct lin_qstr type,
+		    uint64_t versions)
+{
+	size_t i;
+	for (i = 0; i < x->ntypes; i++)
+		if (strlen(x->types[i].type) == type.n &&
+		    memcmp(x->types[i].type, type.p, type.n) == 0)
+			break;
+	if (i == x->ntypes) {
+		if (x->ntypes == x->typecap) {
+			size_t cap = x->typecap ? x->typecap * 2 : 16;
+			void *p = realloc(x->types, cap * sizeof *x->types);
+			if (!p)
+				return LIN_ENOMEM;
+			x->types = p;
+			x->typecap = cap;
+		}
+		x->types[i].type = strndup(type.p, type.n);
+		if (!x->types[i].type)
+			return LIN_ENOMEM;
+		x->types[i].colls = x->types[i].versions = 0;
+		x->ntypes++;
+	}
+	x->types[i].colls++;
+	x->types[i].versions += versions;
+	return 0;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	return strcmp(((const struct typecount *)a)->type,
+		      ((const struct typecount *)b)->type);
+}
+
+int lq_cmd_ls(struct lq *q, int argc, char **argv)
+{
+	const char *cmd = "ls", *what, *project = NULL;
+	struct lsctx x;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc = parse(q, cmd, argc, argv, &project);
+
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1)
+		return lq_usage(q, cmd, "expects one of runs, artifacts, "
+				"collections, types");
+	what = argv[optind];
+	int runs = !strcmp(what, "runs"), arts = !strcmp(what, "artifacts");
+	int colls = !strcmp(what, "collections"), types = !strcmp(what,
+								   "types");
+	if (!runs && !arts && !colls && !types)
+		return lq_usage(q, cmd, "unknown list '%s': expected runs, "
+				"artifacts, collections or types", what);
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	memset(&x, 0, sizeof x);
+	x.project = project;
+	lin_table_init(&x.t);
+	lin_qnode_init(&x.n);
+	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
+	for (int r = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	     rc == 0 && r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct coll_sum cs;
+		if (v.mv_size != 8) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "bad id value in '%s'", runs ?
+					 "runs" : "colls");
+			break;
+		}
+		uint64_t id = lin_be64_get(v.mv_data);
+		if (runs) {
+			rc = print_node(q, id, &x);
+			continue;
+		}
+		rc = coll_versions(q, id, &cs, arts ? print_node : NULL, &x);
+		if (rc || arts || !cs.last_vid)
+			continue;
+		/* The newest version speaks for the collection. */
+		rc = lin_qnode_load(q->txn, &q->store, cs.last_vid, &x.n,
+				    &q->e);
+		if (rc || !project_ok(project, &x.n))
+			continue;
+		if (types) {
+			rc = add_type(&x, x.n.type.p ? x.n.type :
+				      (struct lin_qstr){ "-", 1 },
+				      cs.versions);
+			if (rc)
+				lin_err_set(&q->e, rc, LIN_NO_OFFSET,
+					    "out of memory");
+		} else if (q->json) {
+			char *vid = lin_qnode_id(&x.n, 0), *cid = NULL;
+			if (vid)
+				*strrchr(vid, ':') = '\0';
+			if (!vid || asprintf(&cid, "collection:%s", vid) < 0) {
+				free(vid);
+				rc = lin_err_set(&q->e, LIN_ENOMEM,
+						 LIN_NO_OFFSET,
+						 "out of memory");
+				continue;
+			}
+			fputs("{\"id\":", q->out);
+			lin_json_cstr(q->out, cid);
+			fputs(",\"kind\":\"collection\",\"entity\":", q->out);
+			lin_json_qstr(q->out, x.n.entity);
+			fputs(",\"project\":", q->out);
+			lin_json_qstr(q->out, x.n.project);
+			fputs(",\"name\":", q->out);
+			lin_json_qstr(q->out, x.n.name);
+			fputs(",\"type\":", q->out);
+			lin_json_qstr(q->out, x.n.type);
+			fprintf(q->out, ",\"versions\":%llu}\n",
+				(unsigned long long)cs.versions);
+			free(vid);
+			free(cid);
+		} else {
+			lin_table_row(&x.t);
+			lin_table_cell(&x.t, "collection");
+			lin_table_cellf(&x.t, "%.*s/%.*s/%.*s",
+					(int)x.n.entity.n, x.n.entity.p,
+					(int)x.n.project.n, x.n.project.p,
+					(int)x.n.name.n, x.n.name.p);
+			lin_table_cellq(&x.t, x.n.type);
+			lin_table_cellf(&x.t, "versions=%llu",
+					(unsigned long long)cs.versions);
+		}
+	}
+	if (c)
+		mdb_cursor_close(c);
+	if (rc == 0 && types) {
+		qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
+		for (size_t i = 0; i < x.ntypes; i++) {
+			if (q->json) {
+				fputs("{\"kind\":\"type\",\"type\":", q->out);
+				lin_json_cstr(q->out, x.types[i].type);
+				fprintf(q->out, ",\"collections\":%llu,"
+					"\"versions\":%llu}\n",
+					(unsigned long long)x.types[i].colls,
+					(unsigned long long)
+					x.types[i].versions);
+				continue;
+			}
+			lin_table_row(&x.t);
+			lin_table_cell(&x.t, x.types[i].type);
+			lin_table_cellf(&x.t, "collections=%llu",
+					(unsigned long long)x.types[i].colls);
+			lin_table_cellf(&x.t, "versions=%llu",
+					(unsigned long long)
+					x.types[i].versions);
+		}
+	}
+	if (rc == 0 && lin_table_flush(&x.t, q->out))
+		rc = LIN_ENOMEM;
+	for (size_t i = 0; i < x.ntypes; i++)
+		free(x.types[i].type);
+	free(x.types);
+	lin_table_release(&x.t);
+	lin_qnode_release(&x.n);
+	return rc ? lq_fail(q, rc) : LQ_OK;
+}
+
+/* ---- stats ---- */
+
+static int entries(struct lq *q, enum lin_db db, uint64_t *n)
+{
+	MDB_stat st;
+	int rc = mdb_stat(q->txn, q->store.dbi[db], &st);
+
+	if (rc)
+		return lin_store_fail(&q->e, rc, "cannot stat database");
+	*n = st.ms_entries;
+	return 0;
+}
+
+/* Count node ids by kind and edge entries (one per fact) by kind. */
+static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
+		       uint64_t *logged, uint64_t *used)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int r, rc = cursor(q, LIN_DB_NODES, &c);
+
+	*runs = *versions = *logged = *used = 0;
+	if (rc)
+		return rc;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		unsigned kind = k.mv_size == 8 ?
+				LIN_ID_KIND(lin_be64_get(k.mv_data)) : 0;
+		*runs += kind == LIN_ID_RUN;
+		*versions += kind == LIN_ID_VERSION;
+	}
+	mdb_cursor_close(c);
+	if (r != MDB_NOTFOUND)
+		return lin_store_fail(&q->e, r, "cannot read nodes");
+	if ((rc = cursor(q, LIN_DB_EDGES, &c)))
+		return rc;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		unsigned kind = v.mv_size ? *(unsigned char *)v.mv_data : 0;
+		*logged += kind == LIN_EDGE_LOGGED;
+		*used += kind == LIN_EDGE_USES;
+	}
+	mdb_cursor_close(c);
+	if (r != MDB_NOTFOUND)
+		return lin_store_fail(&q->e, r, "cannot read edges");
+	return 0;
+}
+
+int lq_cmd_stats(struct lq *q, int argc, char **argv)
+{
+	uint64_t runs = 0, versions = 0, logged = 0, used = 0, colls = 0,
+		 sources = 0, facts = 0, pending = 0;
+	MDB_val v;
+	int64_t created = LIN_QNONE;
+	unsigned schema = 0;
+	int rc = parse(q, "stats", argc, argv, NULL);
+
+	if (rc >= 0)
+		return rc;
+	if (argc != optind)
+		return lq_usage(q, "stats", "takes no arguments");
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	if ((rc = count_kinds(q, &runs, &versions, &logged, &used)) ||
+	    (rc = entries(q, LIN_DB_COLLS, &colls)) ||
+	    (rc = entries(q, LIN_DB_SOURCES, &sources)) ||
+	    (rc = entries(q, LIN_DB_FACTS, &facts)) ||
+	    (rc = entries(q, LIN_DB_PENDING, &pending)))
+		return lq_fail(q, rc);
+	if (lin_store_get(q->txn, &q->store, LIN_DB_META, LIN_META_SCHEMA,
+			  strlen(LIN_META_SCHEMA), &v, &q->e) == 0 &&
+	    v.mv_size == 4)
+		schema = lin_be32_get(v.mv_data);
+	if (lin_store_get(q->txn, &q->store, LIN_DB_META, LIN_META_CREATED,
+			  strlen(LIN_META_CREATED), &v, &q->e) == 0 &&
+	    v.mv_size == 8)
+		created = (int64_t)lin_be64_get(v.mv_data);
+	lin_err_clear(&q->e);
+
+	const char *names[] = { "runs", "collections", "versions", "logged",
+				"used", "pending", "sources", "facts" };
+	uint64_t vals[] = { runs, colls, versions, logged, used, pending,
+			    sources, facts };
+	char tb[48];
+	if (q->json) {
+		fprintf(q->out, "{\"kind\":\"stats\",\"schema\":%u,"
+			"\"created_at\":", schema);
+		if (created == LIN_QNONE)
+			fputs("null", q->out);
+		else
+			lin_json_cstr(q->out, lin_fmt_time(tb, created));
+		for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+			fprintf(q->out, ",\"%s\":%llu", names[i],
+				(unsigned long long)vals[i]);
+		fputs("}\n", q->out);
+		return LQ_OK;
+	}
+	struct lin_table t;
+	lin_table_init(&t);
+	lin_table_row(&t);
+	lin_table_cell(&t, "schema");
+	lin_table_cellf(&t, "%u", schema);
+	lin_table_row(&t);
+	lin_table_cell(&t, "created_at");
+	lin_table_cell(&t, created == LIN_QNONE ? "-" :
+		       lin_fmt_time(tb, created));
+	for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+		lin_table_row(&t);
+		lin_table_cell(&t, names[i]);
+		lin_table_cellf(&t, "%llu", (unsigned long long)vals[i]);
+	}
+	return lin_table_flush(&t, q->out) ? lq_fail(q, LIN_ENOMEM) : LQ_OK;
+}
+
+/* ---- check ---- */
+
+struct checker {
+	struct lq *q;
+	uint64_t problems, nodes, edges;
+	struct lin_qnode n;
+};
+
+static void problem(struct checker *k, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(struct checker *k, const char *fmt, ...)
+{
+	char buf[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	k->problems++;
+	if (k->q->json) {
+		fputs("{\"kind\":\"problem\",\"message\":", k->q->out);
+		lin_json_cstr(k->q->out, buf);
+		fputs("}\n", k->q->out);
+	} else {
+		fputs("problem: ", k->q->out);
+		lin_text_str(k->q->out, buf, strlen(buf));
+		putc('\n', k->q->out);
+	}
+}
+
+/* Load node `id`; a data problem is reported, not fatal. 1 when
+ * loaded, 0 when reported, <0 on store errors. */
+static int check_load(struct checker *k, uint64_t id, const char *why)
+{
+	struct lq *q = k->q;
+	int rc = lin_qnode_load(q->txn, &q->store, id, &k->n, &q->e);
+
+	if (rc == 0)
+		return 1;
+	if (rc == LIN_ENOTFOUND || rc == LIN_ECORRUPT) {
+		problem(k, "%s: %s", why, q->e.msg);
+		lin_err_clear(&q->e);
+		return 0;
+	}
+	return rc;
+}
+
+static int check_keys(struct checker *k, enum lin_db db)
+{
+	struct lq *q = k->q;
+	MDB_cursor *c;
+	MDB_val key, v;
+	int r, rc = cursor(q, db, &c);
+
+	if (rc)
+		return rc;
+	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
+	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		int kn = key.mv_size > 200 ? 200 : (int)key.mv_size;
+		const char *ks = key.mv_data;
+		if (v.mv_size != 8) {
+			problem(k, "%s key '%.*s': value is %zu bytes, not 8",
+				lin_db_names[db], kn, ks, v.mv_size);
+			continue;
+		}
+		uint64_t id = lin_be64_get(v.mv_data);
+		if (db == LIN_DB_COLLS) {
+			if (LIN_ID_KIND(id) != LIN_ID_COLL)
+				problem(k, "colls key '%.*s' names %016llx, "
+					"not a collection id", kn, ks,
+					(unsigned long long)id);
+			continue;
+		}
+		char want[1600];
+		rc = check_load(k, id, "runs key");
+		if (rc != 1)
+			continue;
+		snprintf(want, sizeof want, "%.*s/%.*s/%.*s",
+			 (int)k->n.entity.n, k->n.entity.p,
+			 (int)k->n.project.n, k->n.project.p,
+			 (int)k->n.run_id.n, k->n.run_id.p);
+		if (k->n.kind != LIN_ID_RUN || strlen(want) != key.mv_size ||
+		    memcmp(want, ks, key.mv_size))
+			problem(k, "runs key '%.*s' names node %016llx, which "
+				"is '%s'", kn, ks, (unsigned long long)id,
+				want);
+	}
+	mdb_cursor_close(c);
+	if (rc < 0)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read keys");
+}
+
+static int check_versions(struct checker *k)
+{
+	struct lq *q = k->q;
+	MDB_cursor *c;
+	MDB_val key, v;
+	int r, rc = cursor(q, LIN_DB_COLL_VER, &c);
+
+	if (rc)
+		return rc;
+	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
+	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		if (key.mv_size != 12 || v.mv_size < 8) {
+			problem(k, "coll_ver entry of %zu/%zu bytes",
+				key.mv_size, v.mv_size);
+			continue;
+		}
+		uint64_t coll = lin_be64_get(key.mv_data);
+		uint32_t num = lin_be32_get((unsigned char *)key.mv_data + 8);
+		uint64_t vid = lin_be64_get(v.mv_data);
+		rc = check_load(k, vid, "coll_ver entry");
+		if (rc != 1)
+			continue;
+		if (k->n.kind != LIN_ID_VERSION ||
+		    k->n.version != (int64_t)num ||
+		    (k->n.coll && k->n.coll != coll))
+			problem(k, "coll_ver %016llx v%u names node %016llx, "
+				"which is v%lld of %016llx",
+				(unsigned long long)coll, num,
+				(unsigned long long)vid,
+				(long long)k->n.version,
+				(unsigned long long)k->n.coll);
+	}
+	mdb_cursor_close(c);
+	if (rc < 0)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read coll_ver");
+}
+
+static unsigned reverse_kind(unsigned kind)
+{
+	switch (kind) {
+	case LIN_EDGE_LOGGED: return LIN_EDGE_LOGGED_BY;
+	case LIN_EDGE_LOGGED_BY: return LIN_EDGE_LOGGED;
+	case LIN_EDGE_USES: return LIN_EDGE_USED_BY;
+	case LIN_EDGE_USED_BY: return LIN_EDGE_USES;
+	}
+	return 0;
+}
+
+static int check_edges(struct checker *k)
+{
+	struct lq *q = k->q;
+	MDB_cursor *c, *rev;
+	MDB_val key, v;
+	int r, rc = cursor(q, LIN_DB_EDGES, &c);
+
+	if (rc)
+		return rc;
+	if ((rc = cursor(q, LIN_DB_EDGES, &rev))) {
+		mdb_cursor_close(c);
+		return rc;
+	}
+	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		struct lin_edge e, back;
+		unsigned char kb[8], vb[LIN_EDGE_SIZE];
+		k->edges++;
+		if (key.mv_size != 8 || v.mv_size != LIN_EDGE_SIZE) {
+			problem(k, "edge entry of %zu/%zu bytes", key.mv_size,
+				v.mv_size);
+			continue;
+		}
+		uint64_t node = lin_be64_get(key.mv_data);
+		lin_edge_decode(v.mv_data, &e);
+		back.kind = reverse_kind(e.kind);
+		if (!back.kind)
+			continue;  /* a kind from a newer schema */
+		back.other = node;
+		back.fact = e.fact;
+		lin_edge_encode(vb, &back);
+		MDB_val rk = { lin_key_id(kb, e.other), kb };
+		MDB_val rv = { sizeof vb, vb };
+		int g = mdb_cursor_get(rev, &rk, &rv, MDB_GET_BOTH);
+		if (g == MDB_NOTFOUND)
+			problem(k, "edge %016llx -%s-> %016llx (fact %016llx) "
+				"has no reverse edge",
+				(unsigned long long)node,
+				lin_edge_label(e.kind),
+				(unsigned long long)e.other,
+				(unsigned long long)e.fact);
+		else if (g) {
+			rc = lin_store_fail(&q->e, g, "cannot read edges");
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	mdb_cursor_close(rev);
+	if (rc)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read edges");
+}
+
+static int check_nodes(struct checker *k)
+{
+	struct lq *q = k->q;
+	MDB_cursor *c;
+	MDB_val key, v;
+	int r, rc = cursor(q, LIN_DB_NODES, &c);
+
+	if (rc)
+		return rc;
+	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
+	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		k->nodes++;
+		if (key.mv_size != 8) {
+			problem(k, "nodes key of %zu bytes", key.mv_size);
+			continue;
+		}
+		rc = check_load(k, lin_be64_get(key.mv_data), "node");
+	}
+	mdb_cursor_close(c);
+	if (rc < 0)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read nodes");
+}
+
+int lq_cmd_check(struct lq *q, int argc, char **argv)
+{
+	struct checker k;
+	int rc = parse(q, "check", argc, argv, NULL);
+
+	if (rc >= 0)
+		return rc;
+	if (argc != optind)
+		return lq_usage(q, "check", "takes no arguments");
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	memset(&k, 0, sizeof k);
+	k.q = q;
+	lin_qnode_init(&k.n);
+	if ((rc = check_nodes(&k)) == 0 &&
+	    (rc = check_keys(&k, LIN_DB_RUNS)) == 0 &&
+	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
+	    (rc = check_versions(&k)) == 0)
+		rc = check_edges(&k);
+	lin_qnode_release(&k.n);
+	if (rc)
+		return lq_fail(q, rc);
+	if (q->json)
+		fprintf(q->out, "{\"kind\":\"summary\",\"nodes\":%llu,"
+			"\"edges\":%llu,\"problems\":%llu}\n",
+			(unsigned long long)k.nodes,
+			(unsigned long long)k.edges,
+			(unsigned long long)k.problems);
+	else
+		fprintf(q->out, "checked %llu nodes, %llu edges: %llu "
+			"problem%s\n", (unsigned long long)k.nodes,
+			(unsigned long long)k.edges,
+			(unsigned long long)k.problems,
+			k.problems == 1 ? "" : "s");
+	return k.problems ? LQ_DATAERR : LQ_OK;
+}

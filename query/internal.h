@@ -1,0 +1,226 @@
+/* internal.h - what the lineage-query modules share: decoded nodes, name
+ * resolution, output writers and the subcommand entry points. Not
+ * installed; the public API is query.h. */
+#ifndef LIN_QUERY_INTERNAL_H
+#define LIN_QUERY_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <msgpack.h>
+
+#include "query.h"
+
+/* Exit statuses (documented in cli.c and --help; never renumbered). */
+enum {
+	LQ_OK = 0, LQ_NOTFOUND = 1, LQ_USAGE = 64, LQ_DATAERR = 65,
+	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74
+};
+
+/* A borrowed string (not NUL-terminated); p == NULL when absent. */
+struct lin_qstr {
+	const char *p;
+	size_t n;
+};
+
+/* A node decoded from `nodes`. Strings and objects point into the LMDB
+ * value and the msgpack zone: valid until lin_qnode_release() or the end
+ * of the transaction, whichever comes first. Absent integers are
+ * LIN_QNONE. */
+#define LIN_QNONE INT64_MIN
+struct lin_qnode {
+	uint64_t id;
+	unsigned kind;               /* LIN_ID_RUN or LIN_ID_VERSION */
+	struct lin_qstr entity, project;
+	struct lin_qstr name;        /* collection / display name */
+	/* run */
+	struct lin_qstr run_id, job_type, group, host, notes, state;
+	const msgpack_object *tags;  /* array or NULL */
+	int64_t started_at, ended_at, exit_code;
+	/* version */
+	struct lin_qstr type, digest, description;
+	const msgpack_object *aliases; /* array or NULL */
+	const msgpack_object *metadata;/* any value or NULL */
+	int64_t version, size, files, created_at;
+	uint64_t coll;               /* 0 when absent */
+	msgpack_unpacked up;
+};
+
+/* Prepare `n` for lin_qnode_load (once). */
+void lin_qnode_init(struct lin_qnode *n);
+
+/* Decode node `id`. Errors: LIN_ENOTFOUND (no such node), LIN_ECORRUPT
+ * (not a msgpack map, wrong kind, missing entity/project/ids),
+ * LIN_ESTORE. May be called again on the same `n`. */
+int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
+		   struct lin_qnode *n, struct lin_err *err);
+
+void lin_qnode_release(struct lin_qnode *n);
+
+/* The node's id text, "run:e/p/run_id" or "artifact:e/p/name:vN" (with
+ * with_kind 0: without the "run:"/"artifact:" prefix). The caller frees
+ * the string; NULL when out of memory. */
+char *lin_qnode_id(const struct lin_qnode *n, int with_kind);
+
+/* Check that `p[0..len)` is exactly one well-formed msgpack value whose
+ * containers never claim more elements than bytes remain and nest at
+ * most 32 deep, so decoding it cannot allocate without bound.
+ * 0 or LIN_ECORRUPT. */
+int lin_mp_check(const void *p, size_t len);
+
+/* ---- resolution (resolve.c); messages in err->msg are user-facing ---- */
+
+/* REF "[entity/project/]name[:alias|:vN]" (also "[project/]name" forms
+ * and an "artifact:" prefix) to a version node. LIN_EINVAL (syntax),
+ * LIN_ENOTFOUND (unknown or ambiguous, with suggestions), LIN_ESTORE,
+ * LIN_ECORRUPT, LIN_ENOMEM. */
+int lin_resolve_ref(MDB_txn *txn, const struct lin_store *s,
+		    const char *ref, uint64_t *vid, struct lin_err *err);
+
+/* RUN "[entity/project/]run_id" (or "run:" prefix), or a run's display
+ * name when exactly one run has it. Errors as lin_resolve_ref. */
+int lin_resolve_run(MDB_txn *txn, const struct lin_store *s,
+		    const char *run, uint64_t *rid, struct lin_err *err);
+
+/* NODE: "run:..." or "artifact:...", else an artifact REF when it has a
+ * ':', else a RUN (falling back to an artifact collection's latest
+ * version when no run matches). Errors as lin_resolve_ref. */
+int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
+		     const char *spec, uint64_t *node, struct lin_err *err);
+
+/* Levenshtein distance of two byte strings, capped at `cap`+1. */
+size_t lin_edit_distance(const char *a, size_t an, const char *b,
+			 size_t bn, size_t cap);
+
+/* ---- output (out.c) ---- */
+
+/* Write p[0..n) as a JSON string: quotes, escapes, and U+FFFD for bytes
+ * that are not UTF-8. */
+void lin_json_str(FILE *f, const char *p, size_t n);
+void lin_json_cstr(FILE *f, const char *s);
+/* A JSON string, or null when s.p is NULL. */
+void lin_json_qstr(FILE *f, struct lin_qstr s);
+
+/* A msgpack value as JSON (bin/ext as base64 strings, non-string map keys
+ * as their JSON text in a string, NaN/inf as null). */
+void lin_json_msgpack(FILE *f, const msgpack_object *o);
+
+/* ns since the epoch as ISO-8601 UTC, "2023-11-14T22:13:20Z", with
+ * ".123456789" only when the nanoseconds are non-zero. Returns buf. */
+char *lin_fmt_time(char buf[48], int64_t ns);
+
+/* Write a node's fields (no braces): "id":..,"kind":.., attributes. */
+void lin_json_node_fields(FILE *f, const struct lin_qnode *n);
+
+/* Text: p[0..n) with control bytes shown as \n, \t or \xNN. */
+void lin_text_str(FILE *f, const char *p, size_t n);
+
+/* An aligned text table: cells are copied; rows may have any number of
+ * cells; columns are padded to their widest cell, separated by two
+ * spaces; trailing empty cells are dropped. */
+struct lin_table {
+	char **cell;     /* all cells, row after row */
+	size_t *rowlen;  /* cells per row */
+	size_t ncell, cellcap, nrow, rowcap;
+	int failed;      /* out of memory: rows were lost */
+};
+
+void lin_table_init(struct lin_table *t);
+/* Start a row, then add cells to it. */
+void lin_table_row(struct lin_table *t);
+void lin_table_cell(struct lin_table *t, const char *s);
+void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A cell holding p[0..n) escaped as by lin_text_str ("-" when absent
+ * or empty). */
+void lin_table_cellq(struct lin_table *t, struct lin_qstr s);
+/* Print and empty the table. Returns 0 or LIN_ENOMEM if a cell was lost. */
+int lin_table_flush(struct lin_table *t, FILE *f);
+void lin_table_release(struct lin_table *t);
+
+/* A cell: `prefix` then the strings of array `a` (may be NULL) joined
+ * by `sep`, or "-" when there are none. */
+void lin_table_joined(struct lin_table *t, const char *prefix,
+		      const msgpack_object *a, const char *sep);
+
+/* The one-line text row of a node: kind, ref, type/job_type, then
+ * aliases=... or name and state. */
+void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
+
+/* ---- the CLI (cli.c) ---- */
+
+struct lq {
+	FILE *out, *err;
+	const char *prog;        /* "lineage-query" */
+	const char *store_path;
+	int json;
+	int opened;
+	struct lin_store store;
+	MDB_txn *txn;
+	struct lin_err e;
+};
+
+/* Print "lineage-query: MSG" on q->err. */
+void lq_errf(struct lq *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Usage error: message plus "try 'lineage-query CMD --help'"; returns 64. */
+int lq_usage(struct lq *q, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Open the store and its read transaction (once); 0 or an exit status
+ * after printing why. */
+int lq_open(struct lq *q);
+
+/* Print q->e (or a library error `rc`) and map it to an exit status. */
+int lq_fail(struct lq *q, int rc);
+
+/* One subcommand: its entry point and help texts. */
+struct lq_cmd {
+	const char *name;
+	int (*fn)(struct lq *q, int argc, char **argv);
+	const char *synopsis;  /* after "lineage-query " */
+	const char *summary;
+	const char *help;      /* description and options, or NULL */
+};
+
+extern const struct lq_cmd lq_cmds[];
+
+/* Print a command's --help. */
+void lq_cmd_help(struct lq *q, const char *name);
+
+/* Handle an option returned by getopt_long that every command shares
+ * ('h', 'V', 'j', and the errors ':' and '?'; cmd NULL: the program's
+ * own options). Returns -1 to go on, else the exit status. */
+int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv);
+
+/* Report filters (lineage, impact, provenance): NULL fields are off.
+ * With type and/or job_type set, only artifacts of `type` and runs of
+ * `job_type` pass; project is "P" or "entity/P". */
+struct lq_filter {
+	const char *type, *job_type, *project;
+};
+
+/* 1 when node `n` passes filter `f`. */
+int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n);
+
+/* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
+ * when `all` is non-zero. 0 or -1. */
+int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
+
+/* Subcommands. */
+int lq_cmd_artifact(struct lq *q, int argc, char **argv);
+int lq_cmd_logged_by(struct lq *q, int argc, char **argv);
+int lq_cmd_used_by(struct lq *q, int argc, char **argv);
+int lq_cmd_run(struct lq *q, int argc, char **argv);
+int lq_cmd_logged(struct lq *q, int argc, char **argv);
+int lq_cmd_used(struct lq *q, int argc, char **argv);
+int lq_cmd_lineage(struct lq *q, int argc, char **argv);
+int lq_cmd_path(struct lq *q, int argc, char **argv);
+int lq_cmd_impact(struct lq *q, int argc, char **argv);
+int lq_cmd_provenance(struct lq *q, int argc, char **argv);
+int lq_cmd_graph(struct lq *q, int argc, char **argv);
+int lq_cmd_ls(struct lq *q, int argc, char **argv);
+int lq_cmd_stats(struct lq *q, int argc, char **argv);
+int lq_cmd_check(struct lq *q, int argc, char **argv);
+
+#endif

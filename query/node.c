@@ -1,0 +1,274 @@
+/* node.c - decoding run and version nodes from the `nodes` database. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MP_MAX_DEPTH 32  /* msgpack-c's own nesting limit */
+
+static int need(size_t pos, size_t k, size_t len)
+{
+	return k > len - pos;
+}
+
+static uint64_t be_n(const unsigned char *p, size_t k)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < k; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int lin_mp_check(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t left[MP_MAX_DEPTH + 1];
+	size_t pos = 0;
+	int d = 0;
+
+	left[0] = 1;
+	while (d >= 0) {
+		if (left[d] == 0) {
+			d--;
+			continue;
+		}
+		left[d]--;
+		if (pos >= len)
+			return LIN_ECORRUPT;
+		unsigned b = p[pos++];
+		uint64_t skip = 0, count = 0;
+		size_t lenb = 0;   /* bytes of a length field */
+		int cont = 0, map = 0, ext = 0;
+
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			;
+		else if (b <= 0x8f) {
+			count = b & 0x0f;
+			cont = map = 1;
+		} else if (b <= 0x9f) {
+			count = b & 0x0f;
+			cont = 1;
+		} else if (b <= 0xbf)
+			skip = b & 0x1f;
+		else switch (b) {
+		case 0xc4: case 0xd9: lenb = 1; break;
+		case 0xc5: case 0xda: lenb = 2; break;
+		case 0xc6: case 0xdb: lenb = 4; break;
+		case 0xc7: lenb = 1; ext = 1; break;
+		case 0xc8: lenb = 2; ext = 1; break;
+		case 0xc9: lenb = 4; ext = 1; break;
+		case 0xca: case 0xce: case 0xd2: skip = 4; break;
+		case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+		case 0xcc: case 0xd0: skip = 1; break;
+		case 0xcd: case 0xd1: skip = 2; break;
+		case 0xd4: skip = 2; break;
+		case 0xd5: skip = 3; break;
+		case 0xd6: skip = 5; break;
+		case 0xd7: skip = 9; break;
+		case 0xd8: skip = 17; break;
+		case 0xdc: lenb = 2; cont = 1; break;
+		case 0xdd: lenb = 4; cont = 1; break;
+		case 0xde: lenb = 2; cont = map = 1; break;
+		case 0xdf: lenb = 4; cont = map = 1; break;
+		default: return LIN_ECORRUPT; /* 0xc1: never used */
+		}
+		if (lenb) {
+			if (need(pos, lenb, len))
+				return LIN_ECORRUPT;
+			uint64_t n = be_n(p + pos, lenb);
+			pos += lenb;
+			if (cont)
+				count = n;
+			else
+				skip = n + (uint64_t)ext;
+		}
+		if (!cont) {
+			if (skip > len - pos)
+				return LIN_ECORRUPT;
+			pos += (size_t)skip;
+			continue;
+		}
+		if (map)
+			count *= 2;
+		/* Every element takes at least one byte. */
+		if (count > len - pos)
+			return LIN_ECORRUPT;
+		if (count) {
+			if (d == MP_MAX_DEPTH)
+				return LIN_ECORRUPT;
+			left[++d] = count;
+		}
+	}
+	return pos == len ? 0 : LIN_ECORRUPT;
+}
+
+void lin_qnode_init(struct lin_qnode *n)
+{
+	memset(n, 0, sizeof *n);
+	msgpack_unpacked_init(&n->up);
+}
+
+void lin_qnode_release(struct lin_qnode *n)
+{
+	msgpack_unpacked_destroy(&n->up);
+	msgpack_unpacked_init(&n->up);
+}
+
+static struct lin_qstr str_of(const msgpack_object *o)
+{
+	struct lin_qstr s = { NULL, 0 };
+	if (o->type == MSGPACK_OBJECT_STR) {
+		/* "" keeps a non-NULL pointer so it reads as present. */
+		s.p = o->via.str.size ? o->via.str.ptr : "";
+		s.n = o->via.str.size;
+	}
+	return s;
+}
+
+static int64_t int_of(const msgpack_object *o)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= (uint64_t)INT64_MAX)
+		return (int64_t)o->via.u64;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER &&
+	    o->via.i64 != LIN_QNONE)
+		return o->via.i64;
+	return LIN_QNONE;
+}
+
+static int is(const msgpack_object *k, const char *name)
+{
+	size_t n = strlen(name);
+	return k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+static void clear_attrs(struct lin_qnode *n)
+{
+	msgpack_unpacked up = n->up;
+	memset(n, 0, sizeof *n);
+	n->up = up;
+	n->started_at = n->ended_at = n->exit_code = LIN_QNONE;
+	n->version = n->size = n->files = n->created_at = LIN_QNONE;
+}
+
+static void take_attr(struct lin_qnode *n, const msgpack_object *k,
+		      const msgpack_object *v)
+{
+	/* Unknown attributes are skipped (schema.h); so are known ones of
+	 * an unexpected type, which then read as absent. */
+	if (is(k, "entity")) n->entity = str_of(v);
+	else if (is(k, "project")) n->project = str_of(v);
+	else if (is(k, "name")) n->name = str_of(v);
+	else if (is(k, "run_id")) n->run_id = str_of(v);
+	else if (is(k, "job_type")) n->job_type = str_of(v);
+	else if (is(k, "group")) n->group = str_of(v);
+	else if (is(k, "host")) n->host = str_of(v);
+	else if (is(k, "notes")) n->notes = str_of(v);
+	else if (is(k, "state")) n->state = str_of(v);
+	else if (is(k, "type")) n->type = str_of(v);
+	else if (is(k, "digest")) n->digest = str_of(v);
+	else if (is(k, "description")) n->description = str_of(v);
+	else if (is(k, "tags"))
+		n->tags = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
+	else if (is(k, "aliases"))
+		n->aliases = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
+	else if (is(k, "metadata"))
+		n->metadata = v->type == MSGPACK_OBJECT_NIL ? NULL : v;
+	else if (is(k, "started_at")) n->started_at = int_of(v);
+	else if (is(k, "ended_at")) n->ended_at = int_of(v);
+	else if (is(k, "exit_code")) n->exit_code = int_of(v);
+	else if (is(k, "version")) n->version = int_of(v);
+	else if (is(k, "size")) n->size = int_of(v);
+	else if (is(k, "files")) n->files = int_of(v);
+	else if (is(k, "created_at")) n->created_at = int_of(v);
+	else if (is(k, "coll") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		n->coll = v->via.u64;
+}
+
+static int bad(struct lin_err *err, uint64_t id, const char *why)
+{
+	return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+			   "node %016llx in the store is invalid: %s",
+			   (unsigned long long)id, why);
+}
+
+int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
+		   struct lin_qnode *n, struct lin_err *err)
+{
+	unsigned char kb[8];
+	MDB_val v;
+	size_t off = 0;
+	struct lin_qstr kind = { NULL, 0 };
+	int rc;
+
+	clear_attrs(n);
+	n->id = id;
+	n->kind = LIN_ID_KIND(id);
+	rc = lin_store_get(txn, s, LIN_DB_NODES, kb, lin_key_id(kb, id), &v,
+			   err);
+	if (rc == LIN_ENOTFOUND)
+		return lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
+				   "node %016llx is missing from the store",
+				   (unsigned long long)id);
+	if (rc)
+		return rc;
+	if (lin_mp_check(v.mv_data, v.mv_size))
+		return bad(err, id, "malformed msgpack");
+	if (msgpack_unpack_next(&n->up, v.mv_data, v.mv_size, &off) !=
+	    MSGPACK_UNPACK_SUCCESS || off != v.mv_size)
+		return bad(err, id, "malformed msgpack");
+	const msgpack_object *root = &n->up.data;
+	if (root->type != MSGPACK_OBJECT_MAP)
+		return bad(err, id, "not a map");
+	for (uint32_t i = 0; i < root->via.map.size; i++) {
+		const msgpack_object_kv *kv = &root->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		if (is(&kv->key, "kind"))
+			kind = str_of(&kv->val);
+		else
+			take_attr(n, &kv->key, &kv->val);
+	}
+	if (!n->entity.p || !n->project.p)
+		return bad(err, id, "no entity or project");
+	if (n->kind == LIN_ID_RUN) {
+		if (!kind.p || kind.n != 3 || memcmp(kind.p, "run", 3))
+			return bad(err, id,
+				   "a run id whose kind is not 'run'");
+		if (!n->run_id.p)
+			return bad(err, id, "run without run_id");
+	} else if (n->kind == LIN_ID_VERSION) {
+		if (!kind.p || kind.n != 8 || memcmp(kind.p, "artifact", 8))
+			return bad(err, id, "a version id whose kind is "
+				   "not 'artifact'");
+		if (!n->name.p)
+			return bad(err, id, "version without name");
+		if (n->version < 0 || n->version > (int64_t)UINT32_MAX)
+			return bad(err, id, "version without a number");
+	} else {
+		return bad(err, id, "neither a run nor a version");
+	}
+	return 0;
+}
+
+char *lin_qnode_id(const struct lin_qnode *n, int with_kind)
+{
+	char *s = NULL;
+	int rc;
+
+	if (n->kind == LIN_ID_RUN)
+		rc = asprintf(&s, "%s%.*s/%.*s/%.*s", with_kind ? "run:" : "",
+			      (int)n->entity.n, n->entity.p,
+			      (int)n->project.n, n->project.p,
+			      (int)n->run_id.n, n->run_id.p);
+	else
+		rc = asprintf(&s, "%s%.*s/%.*s/%.*s:v%lld",
+			      with_kind ? "artifact:" : "",
+			      (int)n->entity.n, n->entity.p,
+			      (int)n->project.n, n->project.p,
+			      (int)n->name.n, n->name.p,
+			      (long long)n->version);
+	return rc < 0 ? NULL : s;
+}

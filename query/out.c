@@ -1,0 +1,553 @@
+/* out.c - the text and JSON writers of lineage-query. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned b = p[0];
+	size_t len;
+	uint32_t cp, min;
+
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xc2 && b <= 0xdf) {
+		len = 2; cp = b & 0x1f; min = 0x80;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		len = 3; cp = b & 0x0f; min = 0x800;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		len = 4; cp = b & 0x07; min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void lin_json_str(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	putc('"', f);
+	while (i < n) {
+		unsigned c = p[i];
+		if (c == '"' || c == '\\') {
+			putc('\\', f);
+			putc((int)c, f);
+			i++;
+		} else if (c < 0x20) {
+			switch (c) {
+			case '\n': fputs("\\n", f); break;
+			case '\t': fputs("\\t", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\b': fputs("\\b", f); break;
+			case '\f': fputs("\\f", f); break;
+			default: fprintf(f, "\\u%04x", c);
+			}
+			i++;
+		} else {
+			size_t l = utf8_len(p + i, n - i);
+			if (l) {
+				fwrite(p + i, 1, l, f);
+				i += l;
+			} else {
+				/* Output must be valid UTF-8 whatever the
+				 * store holds. */
+				fputs("\xef\xbf\xbd", f);
+				i++;
+			}
+		}
+	}
+	putc('"', f);
+}
+
+void lin_json_cstr(FILE *f, const char *s)
+{
+	lin_json_str(f, s, strlen(s));
+}
+
+void lin_json_qstr(FILE *f, struct lin_qstr s)
+{
+	if (s.p)
+		lin_json_str(f, s.p, s.n);
+	else
+		fputs("null", f);
+}
+
+static void base64(FILE *f, const unsigned char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	putc('"', f);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		putc(tab[v >> 18 & 63], f);
+		putc(tab[v >> 12 & 63], f);
+		putc(i + 1 < n ? tab[v >> 6 & 63] : '=', f);
+		putc(i + 2 < n ? tab[v & 63] : '=', f);
+	}
+	putc('"', f);
+}
+
+/* The shortest %g text that reads back as the same double. */
+static void json_double(FILE *f, double d, int is_float)
+{
+	char buf[40];
+
+	if (!isfinite(d)) {
+		fputs("null", f);
+		return;
+	}
+	for (int prec = is_float ? 6 : 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		double back = strtod(buf, NULL);
+		if (is_float ? (float)back == (float)d : back == d)
+			break;
+	}
+	fputs(buf, f);
+}
+
+static void json_mp(FILE *f, const msgpack_object *o, int depth)
+{
+	if (depth > 64) {  /* lin_mp_check bounds it to 32 already */
+		fputs("null", f);
+		return;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		fputs("null", f);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(o->via.boolean ? "true" : "false", f);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(f, "%llu", (unsigned long long)o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		fprintf(f, "%lld", (long long)o->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+		json_double(f, o->via.f64, 1);
+		break;
+	case MSGPACK_OBJECT_FLOAT64:
+		json_double(f, o->via.f64, 0);
+		break;
+	case MSGPACK_OBJECT_STR:
+		lin_json_str(f, o->via.str.ptr, o->via.str.size);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		base64(f, (const unsigned char *)o->via.bin.ptr,
+		       o->via.bin.size);
+		break;
+	case MSGPACK_OBJECT_EXT:
+		base64(f, (const unsigned char *)o->via.ext.ptr,
+		       o->via.ext.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		putc('[', f);
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (i)
+				putc(',', f);
+			json_mp(f, &o->via.array.ptr[i], depth + 1);
+		}
+		putc(']', f);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		putc('{', f);
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+			if (i)
+				putc(',', f);
+			if (kv->key.type == MSGPACK_OBJECT_STR) {
+				json_mp(f, &kv->key, depth + 1);
+			} else {
+				/* JSON keys are strings: use the key's own
+				 * JSON text. */
+				char *txt = NULL;
+				size_t len = 0;
+				FILE *m = open_memstream(&txt, &len);
+				if (m) {
+					json_mp(m, &kv->key, depth + 1);
+					fclose(m);
+				}
+				lin_json_str(f, txt ? txt : "", txt ? len : 0);
+				free(txt);
+			}
+			putc(':', f);
+			json_mp(f, &kv->val, depth + 1);
+		}
+		putc('}', f);
+		break;
+	default:
+		fputs("null", f);
+	}
+}
+
+void lin_json_msgpack(FILE *f, const msgpack_object *o)
+{
+	json_mp(f, o, 0);
+}
+
+char *lin_fmt_time(char buf[48], int64_t ns)
+{
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	struct tm tm;
+	time_t t;
+
+	if (frac < 0) {  /* floor, so times before 1970 read right */
+		frac += 1000000000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, 48, "%lld", (long long)ns);
+		return buf;
+	}
+	int n = snprintf(buf, 48, "%04d-%02d-%02dT%02d:%02d:%02d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (frac)
+		n += snprintf(buf + n, (size_t)(48 - n), ".%09lld",
+			      (long long)frac);
+	snprintf(buf + n, (size_t)(48 - n), "Z");
+	return buf;
+}
+
+static void json_int(FILE *f, int64_t v)
+{
+	if (v == LIN_QNONE)
+		fputs("null", f);
+	else
+		fprintf(f, "%lld", (long long)v);
+}
+
+static void json_time(FILE *f, int64_t v)
+{
+	char buf[48];
+
+	if (v == LIN_QNONE)
+		fputs("null", f);
+	else
+		lin_json_cstr(f, lin_fmt_time(buf, v));
+}
+
+static void json_strs(FILE *f, const msgpack_object *a)
+{
+	if (a)
+		lin_json_msgpack(f, a);
+	else
+		fputs("[]", f);
+}
+
+static void key(FILE *f, const char *k)
+{
+	fprintf(f, ",\"%s\":", k);
+}
+
+void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
+{
+	char *id = lin_qnode_id(n, 1);
+
+	fputs("\"id\":", f);
+	lin_json_cstr(f, id ? id : "");
+	free(id);
+	key(f, "kind");
+	fputs(n->kind == LIN_ID_RUN ? "\"run\"" : "\"artifact\"", f);
+	key(f, "entity");
+	lin_json_qstr(f, n->entity);
+	key(f, "project");
+	lin_json_qstr(f, n->project);
+	if (n->kind == LIN_ID_RUN) {
+		key(f, "run_id");
+		lin_json_qstr(f, n->run_id);
+		key(f, "name");
+		lin_json_qstr(f, n->name);
+		key(f, "job_type");
+		lin_json_qstr(f, n->job_type);
+		key(f, "group");
+		lin_json_qstr(f, n->group);
+		key(f, "host");
+		lin_json_qstr(f, n->host);
+		key(f, "notes");
+		lin_json_qstr(f, n->notes);
+		key(f, "tags");
+		json_strs(f, n->tags);
+		key(f, "state");
+		lin_json_qstr(f, n->state);
+		key(f, "exit_code");
+		json_int(f, n->exit_code);
+		key(f, "started_at");
+		json_time(f, n->started_at);
+		key(f, "ended_at");
+		json_time(f, n->ended_at);
+		return;
+	}
+	key(f, "name");
+	lin_json_qstr(f, n->name);
+	key(f, "version");
+	json_int(f, n->version);
+	key(f, "type");
+	lin_json_qstr(f, n->type);
+	key(f, "digest");
+	lin_json_qstr(f, n->digest);
+	key(f, "aliases");
+	json_strs(f, n->aliases);
+	key(f, "size");
+	json_int(f, n->size);
+	key(f, "files");
+	json_int(f, n->files);
+	key(f, "description");
+	lin_json_qstr(f, n->description);
+	key(f, "metadata");
+	if (n->metadata)
+		lin_json_msgpack(f, n->metadata);
+	else
+		fputs("null", f);
+	key(f, "created_at");
+	json_time(f, n->created_at);
+}
+
+/* ---- text ---- */
+
+/* p[0..n) with control bytes escaped, as a new string (NULL: no memory). */
+static char *escape_dup(const char *p, size_t n)
+{
+	size_t len = 0;
+	char *out = NULL;
+	FILE *m = open_memstream(&out, &len);
+
+	if (!m)
+		return NULL;
+	lin_text_str(m, p, n);
+	if (fclose(m)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+void lin_text_str(FILE *f, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c >= 0x20 && c != 0x7f)
+			putc(c, f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
+void lin_table_init(struct lin_table *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+void lin_table_row(struct lin_table *t)
+{
+	if (t->nrow == t->rowcap) {
+		size_t cap = t->rowcap ? t->rowcap * 2 : 16;
+		size_t *r = realloc(t->rowlen, cap * sizeof *r);
+		if (!r) {
+			t->failed = 1;
+			return;
+		}
+		t->rowlen = r;
+		t->rowcap = cap;
+	}
+	t->rowlen[t->nrow++] = 0;
+}
+
+static void add_cell(struct lin_table *t, char *s)
+{
+	if (!s || !t->nrow) {
+		t->failed = 1;
+		free(s);
+		return;
+	}
+	if (t->ncell == t->cellcap) {
+		size_t cap = t->cellcap ? t->cellcap * 2 : 64;
+		char **c = realloc(t->cell, cap * sizeof *c);
+		if (!c) {
+			t->failed = 1;
+			free(s);
+			return;
+		}
+		t->cell = c;
+		t->cellcap = cap;
+	}
+	t->cell[t->ncell++] = s;
+	t->rowlen[t->nrow - 1]++;
+}
+
+void lin_table_cell(struct lin_table *t, const char *s)
+{
+	add_cell(t, escape_dup(s, strlen(s)));
+}
+
+void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		t->failed = 1;
+		return;
+	}
+	lin_table_cell(t, s);
+	free(s);
+}
+
+void lin_table_cellq(struct lin_table *t, struct lin_qstr s)
+{
+	if (!s.p || !s.n)
+		lin_table_cell(t, "-");
+	else
+		add_cell(t, escape_dup(s.p, s.n));
+}
+
+/* Display width: code points, not bytes. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+int lin_table_flush(struct lin_table *t, FILE *f)
+{
+	size_t maxcols = 0, *w = NULL, c = 0;
+	int failed = t->failed;
+
+	for (size_t r = 0; r < t->nrow; r++)
+		if (t->rowlen[r] > maxcols)
+			maxcols = t->rowlen[r];
+	w = calloc(maxcols ? maxcols : 1, sizeof *w);
+	if (!w)
+		failed = 1;
+	for (size_t r = 0; w && r < t->nrow; r++) {
+		for (size_t i = 0; i < t->rowlen[r]; i++, c++) {
+			size_t cw = width(t->cell[c]);
+			if (cw > w[i])
+				w[i] = cw;
+		}
+	}
+	c = 0;
+	for (size_t r = 0; r < t->nrow; r++) {
+		size_t n = t->rowlen[r];
+		while (n && !t->cell[c + n - 1][0])
+			n--;
+		for (size_t i = 0; i < n; i++) {
+			fputs(t->cell[c + i], f);
+			if (i + 1 < n) {
+				size_t pad = (w ? w[i] : 0) -
+					     width(t->cell[c + i]) + 2;
+				if (!w)
+					pad = 2;
+				fprintf(f, "%*s", (int)pad, "");
+			}
+		}
+		putc('\n', f);
+		c += t->rowlen[r];
+	}
+	free(w);
+	lin_table_release(t);
+	return failed ? LIN_ENOMEM : 0;
+}
+
+void lin_table_release(struct lin_table *t)
+{
+	for (size_t i = 0; i < t->ncell; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	free(t->rowlen);
+	lin_table_init(t);
+}
+
+/* Strings of a msgpack array joined by `sep`, or "-" when none. */
+static void cell_joined(struct lin_table *t, const char *prefix,
+			const msgpack_object *a, const char *sep)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&s, &len);
+	int any = 0;
+
+	if (!m) {
+		t->failed = 1;
+		return;
+	}
+	fputs(prefix, m);
+	for (uint32_t i = 0; a && i < a->via.array.size; i++) {
+		const msgpack_object *o = &a->via.array.ptr[i];
+		if (o->type != MSGPACK_OBJECT_STR)
+			continue;
+		if (any)
+			fputs(sep, m);
+		lin_text_str(m, o->via.str.ptr, o->via.str.size);
+		any = 1;
+	}
+	if (!any)
+		fputs("-", m);
+	if (fclose(m)) {
+		free(s);
+		t->failed = 1;
+		return;
+	}
+	add_cell(t, s);
+}
+
+void lin_table_joined(struct lin_table *t, const char *prefix,
+		      const msgpack_object *a, const char *sep)
+{
+	cell_joined(t, prefix, a, sep);
+}
+
+void lin_table_node(struct lin_table *t, const struct lin_qnode *n)
+{
+	char *ref = lin_qnode_id(n, 0);
+
+	lin_table_cell(t, n->kind == LIN_ID_RUN ? "run" : "artifact");
+	if (ref)
+		lin_table_cell(t, ref);
+	else
+		t->failed = 1;
+	free(ref);
+	if (n->kind == LIN_ID_RUN) {
+		lin_table_cellq(t, n->job_type);
+		lin_table_cellq(t, n->name);
+		lin_table_cellq(t, n->state);
+	} else {
+		lin_table_cellq(t, n->type);
+		cell_joined(t, "aliases=", n->aliases, ",");
+	}
+}
