@@ -29,7 +29,34 @@ struct ctx {
 	struct lin_idset seen;   /* source ids met in this run (id + 1) */
 	uint64_t done;
 	double last_sync;
+	/* Paths are shown as given and stored absolute: the root being
+	 * walked, in both forms. */
+	const char *given, *abs;
 };
+
+/* The absolute form of `path`, a path under the current root. */
+static const char *stored_path(const struct ctx *c, const char *path,
+			       char *buf, size_t n)
+{
+	size_t gl = strlen(c->given);
+
+	if (strncmp(path, c->given, gl) != 0)
+		return path;
+	snprintf(buf, n, "%s%s", c->abs, path + gl);
+	return buf;
+}
+
+/* The form to show of a stored path under the current root. */
+static const char *shown_path(const struct ctx *c, const char *stored,
+			      char *buf, size_t n)
+{
+	size_t al = strlen(c->abs);
+
+	if (strncmp(stored, c->abs, al) != 0)
+		return stored;
+	snprintf(buf, n, "%s%s", c->given, stored + al);
+	return buf;
+}
 
 #define SYNC_INTERVAL 1.0  /* seconds between flushes without --sync */
 
@@ -392,7 +419,9 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 		report(c, LIN_FILE_REJECTED, path, &e);
 		return 0;
 	}
-	kn = source_key(path, key);
+	char full[PATH_MAX + 512];
+	const char *spath = stored_path(c, path, full, sizeof full);
+	kn = source_key(spath, key);
 	if ((rc = begin(c)))
 		return rc;
 	if ((rc = source_get(&c->x, key, kn, &src))) {
@@ -438,7 +467,7 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 		c->x.src = src.id;
 		rc = ix_remove_source_facts(&c->x, src.id);
 	} else {
-		rc = new_source(&c->x, path);
+		rc = new_source(&c->x, spath);
 		if (!rc && lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
 			rc = LIN_ENOMEM;
 	}
@@ -642,9 +671,10 @@ static int find_vanished(struct ctx *c, const char *root)
 	else if (rc > 0)
 		rc = lin_store_fail(c->err, rc, "cannot list sources");
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char path[513];
-		snprintf(path, sizeof path, "%.*s", (int)gone[i].kn,
+		char stored[513], buf[PATH_MAX + 512];
+		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
+		const char *path = shown_path(c, stored, buf, sizeof buf);
 		if (!c->o->prune) {
 			c->st->vanished++;
 			report(c, LIN_FILE_VANISHED, path, NULL);
@@ -722,18 +752,34 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
 	if (!roots)
 		rc = LIN_ENOMEM;
+	char **given = calloc(npaths ? npaths : 1, sizeof *given);
+	if (!given)
+		rc = LIN_ENOMEM;
 	for (size_t i = 0; i < npaths && rc == 0; i++) {
-		if (!(roots[i] = abs_path(paths[i]))) {
+		/* "dir/" and "dir" are the same root */
+		size_t n = strlen(paths[i]);
+		while (n > 1 && paths[i][n - 1] == '/')
+			n--;
+		if (!(given[i] = strndup(paths[i], n)) ||
+		    !(roots[i] = abs_path(given[i]))) {
 			rc = LIN_ENOMEM;
 			break;
 		}
-		rc = index_tree(&c, roots[i], 1, 0);
+		c.given = given[i];
+		c.abs = roots[i];
+		rc = index_tree(&c, given[i], 1, 0);
 	}
-	for (size_t i = 0; i < npaths && rc == 0; i++)
+	for (size_t i = 0; i < npaths && rc == 0; i++) {
+		c.given = given[i];
+		c.abs = roots[i];
 		rc = find_vanished(&c, roots[i]);
-	for (size_t i = 0; roots && i < npaths; i++)
+	}
+	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
+		free(given[i]);
+	}
 	free(roots);
+	free(given);
 	if (!rc)
 		rc = totals(&c);
 	if (!rc) {
