@@ -419,6 +419,25 @@ static int cmd_sqlite(const char *dbpath, const char *starts_path)
 
 /* ---- processes ---------------------------------------------------------- */
 
+/* RssAnon of `pid` in KiB (heap and stacks, without the mapped store
+ * file, whose pages the kernel counts in ru_maxrss too), or -1. */
+static long rss_anon(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "RssAnon: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static long peak_anon;
+
 static double run_child(char **argv, long *maxrss_kb)
 {
 	struct rusage ru;
@@ -437,8 +456,19 @@ static double run_child(char **argv, long *maxrss_kb)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (wait4(pid, &status, 0, &ru) < 0)
-		die("wait failed");
+	peak_anon = 0;
+	for (;;) {
+		pid_t w = wait4(pid, &status, maxrss_kb ? WNOHANG : 0, &ru);
+		if (w < 0)
+			die("wait failed");
+		if (w == pid)
+			break;
+		long a = rss_anon(pid);
+		if (a > peak_anon)
+			peak_anon = a;
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
 	double t = now() - t0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
 		die("child failed to run");
@@ -495,7 +525,7 @@ static int cmd_rss(int argc, char **argv)
 	long kb = 0;
 	char **v = subst(argv, argc, "");
 	double t = run_child(v, &kb);
-	printf("seconds %.6f maxrss_kb %ld\n", t, kb);
+	printf("seconds %.6f maxrss_kb %ld anon_kb %ld\n", t, kb, peak_anon);
 	free(v);
 	return 0;
 }

@@ -45,6 +45,7 @@ END {
 	row("cold logged-by vs bare LMDB read", sprintf("%.0f/%.0f", a, e), "us", sprintf("%.2fx", r(a, e)), "<= 2x")
 	row("re-index unchanged (first s / again s)", sprintf("%.3f/%.3f", idx, v["reindex.seconds"]), "s", sprintf("%.0fx", r(idx, v["reindex.seconds"])), ">= 20x")
 	row("indexer peak RSS (10k / all runs)", sprintf("%d/%d", v["index10k.maxrss_kb"], v["index.maxrss_kb"]), "KiB", sprintf("%.2fx", r(v["index.maxrss_kb"], v["index10k.maxrss_kb"])), "<= 2x")
+	row("  of which heap (RssAnon, sampled)", sprintf("%d/%d", v["index10k.anon_kb"], v["index.anon_kb"]), "KiB", sprintf("%.2fx", r(v["index.anon_kb"], v["index10k.anon_kb"])), "")
 	row("store size (lineage / SQLite)", sprintf("%.1f/%.1f", v["size.lmdb_bytes"] / 1e6, v["size.sqlite_bytes"] / 1e6), "MB", sprintf("%.2fx", r(v["size.lmdb_bytes"], v["size.sqlite_bytes"])), "<= 1x")
 	j("runs", runs); j("wandb_runs", v["machine.wandb_runs"]); j("cpu", "\"" cpu "\""); j("cores", v["machine.cores"]); j("date", "\"" date "\"")
 	j("runlog_records", rec); j("runlog_bytes", v["parse.bytes"]); j("parse_seconds", prs); j("index_seconds", idx)
@@ -54,6 +55,7 @@ END {
 	j("wandb_index_vs_crc", r(v["crc.seconds"], v["wandbindex.seconds"]))
 	j("cold_point_lineage_median_us", a); j("cold_point_sqlite_median_us", b); j("cold_down_lineage_median_us", c); j("cold_down_sqlite_median_us", d); j("cold_bare_lmdb_median_us", e)
 	j("peak_rss_10k_kb", v["index10k.maxrss_kb"]); j("peak_rss_kb", v["index.maxrss_kb"])
+	j("peak_anon_10k_kb", v["index10k.anon_kb"]); j("peak_anon_kb", v["index.anon_kb"])
 	j("store_bytes", v["size.lmdb_bytes"]); j("sqlite_bytes", v["size.sqlite_bytes"]); j("same_answers", "\"" v["check.same_answers"] "\"")
 	print "{" json "\n}" > "bench/results.json"
 }' "$RAW"

@@ -32,6 +32,7 @@
  * pending         use fact id u64                      (empty)
  * alias_ev        coll u64 . alias . 0 . time . fact   (empty)
  * alias_tl        coll u64 . alias                     timeline entries
+ * names           tag . name . 0 . scope               id u64
  *
  * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
  * numbered so that each direction is one contiguous range:
@@ -41,6 +42,10 @@
  *   logged it), USES (run -> version it used).
  * coll_ver value: the version node id, then the time key of its first
  * log (so "latest at time t" is a backward scan without node reads).
+ * names: a lookup of bare names. Tags: 'C' collection name, scope
+ * "entity/project", value coll id; 'R' run id, scope "entity/project",
+ * value run node; 'N' run display name, scope "entity/project/run_id",
+ * value run node. A prefix scan of tag . name . 0 lists every match.
  * timeline entry: time key u64 . version node id u64 (0: alias removed),
  * 16 bytes each, in time order; the alias names at time t the vid of the
  * last entry whose time <= t.

@@ -11,7 +11,7 @@
 const char *const lin_db_names[LIN_DB_COUNT] = {
 	"meta", "sources", "source_ids", "facts", "runs", "colls", "nodes",
 	"coll_info", "coll_ver", "coll_dig", "node_facts", "edges",
-	"use_sel", "use_res", "pending", "alias_ev", "alias_tl",
+	"use_sel", "use_res", "pending", "alias_ev", "alias_tl", "names",
 };
 
 /* Address space reserved for the map at open: LMDB files are sparse, so
@@ -267,6 +267,20 @@ size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
 	lin_be64_put(out, coll);
 	lin_be32_put(out + 8, number);
 	return 12;
+}
+
+size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
+		    size_t name_len, const char *scope, size_t scope_len)
+{
+	size_t len = 2 + name_len + scope_len;
+
+	if (len > n || len > 511)
+		return 0;
+	out[0] = (unsigned char)tag;
+	memcpy(out + 1, name, name_len);
+	out[1 + name_len] = 0;
+	memcpy(out + 2 + name_len, scope, scope_len);
+	return len;
 }
 
 size_t lin_key_id(unsigned char out[8], uint64_t id)

@@ -16,7 +16,7 @@ enum lin_db {
 	LIN_DB_RUNS, LIN_DB_COLLS, LIN_DB_NODES, LIN_DB_COLL_INFO,
 	LIN_DB_COLL_VER, LIN_DB_COLL_DIG, LIN_DB_NODE_FACTS, LIN_DB_EDGES,
 	LIN_DB_USE_SEL, LIN_DB_USE_RES, LIN_DB_PENDING, LIN_DB_ALIAS_EV,
-	LIN_DB_ALIAS_TL,
+	LIN_DB_ALIAS_TL, LIN_DB_NAMES,
 	LIN_DB_COUNT
 };
 
@@ -84,6 +84,17 @@ int lin_store_version(MDB_txn *txn, const struct lin_store *s,
  * highest-numbered version). LIN_ENOTFOUND when it names none. */
 int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 		    const char *alias, uint64_t *node, struct lin_err *err);
+
+/* Tags of the `names` index (schema.h). */
+#define LIN_NAME_COLL 'C'     /* collection name -> coll id */
+#define LIN_NAME_RUN 'R'      /* run id -> run node */
+#define LIN_NAME_DISPLAY 'N'  /* run display name -> run node */
+
+/* Build a `names` key: tag . name . 0 . scope ("entity/project" for C
+ * and R, "entity/project/run_id" for N). Returns its length, or 0 when
+ * it would not fit in `n` bytes. */
+size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
+		    size_t name_len, const char *scope, size_t scope_len);
 
 /* Key builders. Return the key length. */
 size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,

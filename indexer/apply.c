@@ -131,15 +131,26 @@ static int get_run(struct ix *x, const char *e, const char *p,
 	unsigned char nk[8];
 	lin_be64_put(nk, *node);
 	rc = ix_put(x, LIN_DB_RUNS, key, (size_t)n, nk, 8);
-	lin_packer_reset(&x->pk);
-	msgpack_pack_map(&x->pk.pk, 4);
-	lin_pack_kv_str(&x->pk.pk, "kind", "run");
-	lin_pack_kv_str(&x->pk.pk, "entity", e);
-	lin_pack_kv_str(&x->pk.pk, "project", p);
-	lin_pack_kv_str(&x->pk.pk, "run_id", id);
-	if (!rc)
-		rc = ix_put(x, LIN_DB_NODES, nk, 8, x->pk.sb.data,
-			    x->pk.sb.size);
+	/* No node yet: it is written once, whole, when the run is rebuilt,
+	 * so nodes are appended in id order and pages stay full. */
+	if (!rc) {
+		if (x->newruns.n == x->capnew) {
+			size_t cap = x->capnew ? x->capnew * 2 : 64;
+			char **v = realloc(x->newkeys, cap * sizeof *v);
+			if (!v)
+				return LIN_ENOMEM;
+			x->newkeys = v;
+			x->capnew = cap;
+		}
+		if (!(x->newkeys[x->newruns.n] = strndup(key, (size_t)n)) ||
+		    lin_idset_add(&x->newruns, *node) < 0)
+			return LIN_ENOMEM;
+	}
+	if (!rc) {
+		struct lin_slice nm = { id, strlen(id) };
+		struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
+		rc = ix_name(x, LIN_NAME_RUN, nm, scope, *node, 1);
+	}
 	if (!rc && lin_idset_add(&x->runs, *node) < 0)
 		rc = LIN_ENOMEM;
 	return rc;
@@ -187,6 +198,11 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 		if (!rc)
 			rc = ix_put(x, LIN_DB_COLL_INFO, ck, 8, x->pk.sb.data,
 				    x->pk.sb.size);
+		if (!rc) {
+			struct lin_slice nm = { name, strlen(name) };
+			struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
+			rc = ix_name(x, LIN_NAME_COLL, nm, scope, *coll, 1);
+		}
 		return rc;
 	}
 	if (rc || !type)
@@ -235,16 +251,8 @@ static int get_version(struct ix *x, uint64_t coll, const char *digest,
 		return rc;
 	*vid = LIN_ID_MAKE(LIN_ID_VERSION, ++x->seq_version);
 	lin_be64_put(vk, *vid);
-	rc = ix_put(x, LIN_DB_COLL_DIG, k, 8 + n, vk, 8);
-	lin_packer_reset(&x->pk);
-	msgpack_pack_map(&x->pk.pk, 2);
-	lin_pack_kv_str(&x->pk.pk, "kind", "artifact");
-	lin_pack_cstr(&x->pk.pk, "coll");
-	msgpack_pack_uint64(&x->pk.pk, coll);
-	if (!rc)
-		rc = ix_put(x, LIN_DB_NODES, vk, 8, x->pk.sb.data,
-			    x->pk.sb.size);
-	return rc;
+	/* the node is written when the version is materialised */
+	return ix_put(x, LIN_DB_COLL_DIG, k, 8 + n, vk, 8);
 }
 
 /* ---- records --------------------------------------------------------- */

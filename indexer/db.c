@@ -195,6 +195,12 @@ void ix_release(struct ix *x)
 	x->ntc = x->captc = 0;
 	lin_idset_release(&x->colls);
 	lin_idset_release(&x->runs);
+	for (size_t i = 0; i < x->newruns.n; i++)
+		free(x->newkeys[i]);
+	free(x->newkeys);
+	x->newkeys = NULL;
+	x->capnew = 0;
+	lin_idset_release(&x->newruns);
 	lin_idset_release(&x->numv);
 	free(x->nums);
 	x->nums = NULL;
@@ -204,4 +210,19 @@ void ix_release(struct ix *x)
 	free(x->paths);
 	x->paths = NULL;
 	x->npaths = x->cappaths = 0;
+}
+
+int ix_name(struct ix *x, int tag, struct lin_slice name,
+	    struct lin_slice scope, uint64_t id, int add)
+{
+	unsigned char k[512], v[8];
+	size_t kn = lin_key_name(k, sizeof k, tag, name.p, name.n, scope.p,
+				 scope.n);
+
+	if (!kn)
+		return 0;  /* too long to index: found by scanning instead */
+	if (!add)
+		return ix_del(x, LIN_DB_NAMES, k, kn, NULL, 0);
+	lin_be64_put(v, id);
+	return ix_put(x, LIN_DB_NAMES, k, kn, v, 8);
 }

@@ -1271,21 +1271,89 @@ static const char *const finish_attrs[] = {
 #define NRUNSTR (sizeof run_str_attrs / sizeof *run_str_attrs)
 #define NFINISH (sizeof finish_attrs / sizeof *finish_attrs)
 
+/* Keep the display-name entry of `run` in `names` in step. */
+static int rename_run(struct ix *x, uint64_t run, const msgpack_object *o,
+		      const msgpack_object *now)
+{
+	struct lin_slice e, p, id, old = { NULL, 0 }, nw = { NULL, 0 };
+	char scope[3 * LIN_MAX_KEY + 3];
+	int has_old, has_new, rc = 0;
+
+	if (!lin_map_str(o, "entity", &e) || !lin_map_str(o, "project", &p) ||
+	    !lin_map_str(o, "run_id", &id))
+		return 0;
+	has_old = lin_map_str(o, "name", &old);
+	has_new = now && now->type == MSGPACK_OBJECT_STR;
+	if (has_new) {
+		nw.p = now->via.str.ptr;
+		nw.n = now->via.str.size;
+	}
+	if (has_old == has_new && (!has_old || lin_slice_cmp(old, nw) == 0))
+		return 0;
+	int n = snprintf(scope, sizeof scope, "%.*s/%.*s/%.*s", (int)e.n, e.p,
+			 (int)p.n, p.p, (int)id.n, id.p);
+	struct lin_slice sc = { scope, (size_t)n };
+	if (has_old)
+		rc = ix_name(x, LIN_NAME_DISPLAY, old, sc, run, 0);
+	if (!rc && has_new)
+		rc = ix_name(x, LIN_NAME_DISPLAY, nw, sc, run, 1);
+	return rc;
+}
+
 static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 {
 	struct lin_slice e, p, id;
 	unsigned char k[8];
 	char key[3 * LIN_MAX_KEY + 3];
-	int rc = 0;
+	int rc = rename_run(x, run, o, NULL);
 
-	if (lin_map_str(o, "entity", &e) && lin_map_str(o, "project", &p) &&
-	    lin_map_str(o, "run_id", &id)) {
+	if (!rc && lin_map_str(o, "entity", &e) &&
+	    lin_map_str(o, "project", &p) && lin_map_str(o, "run_id", &id)) {
 		int n = snprintf(key, sizeof key, "%.*s/%.*s/%.*s", (int)e.n,
 				 e.p, (int)p.n, p.p, (int)id.n, id.p);
+		struct lin_slice scope = { key, (size_t)n - id.n - 1 };
 		rc = ix_del(x, LIN_DB_RUNS, key, (size_t)n, NULL, 0);
+		if (!rc)
+			rc = ix_name(x, LIN_NAME_RUN, id, scope, run, 0);
 	}
 	lin_be64_put(k, run);
 	return rc ? rc : ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);
+}
+
+/* The identity of a run created in this transaction, as a node map. */
+static int new_run_node(struct ix *x, uint64_t run, msgpack_object *o,
+			int *found)
+{
+	long i = lin_idset_find(&x->newruns, run);
+	const char *key, *s1, *s2;
+	struct lin_packer pk;
+	int rc = 0;
+
+	*found = 0;
+	if (i < 0)
+		return 0;
+	key = x->newkeys[i];
+	if (!(s1 = strchr(key, '/')) || !(s2 = strchr(s1 + 1, '/')))
+		return 0;
+	lin_packer_init(&pk);
+	msgpack_pack_map(&pk.pk, 3);
+	lin_pack_cstr(&pk.pk, "entity");
+	lin_pack_slice(&pk.pk, (struct lin_slice){ key, (size_t)(s1 - key) });
+	lin_pack_cstr(&pk.pk, "project");
+	lin_pack_slice(&pk.pk, (struct lin_slice){ s1 + 1,
+					(size_t)(s2 - s1 - 1) });
+	lin_pack_kv_str(&pk.pk, "run_id", s2 + 1);
+	void *copy = msgpack_zone_malloc(&x->zone, pk.sb.size);
+	if (!copy)
+		rc = LIN_ENOMEM;
+	else {
+		memcpy(copy, pk.sb.data, pk.sb.size);
+		if (msgpack_unpack(copy, pk.sb.size, NULL, &x->zone, o) ==
+		    MSGPACK_UNPACK_SUCCESS)
+			*found = 1;
+	}
+	lin_packer_release(&pk);
+	return rc;
 }
 
 static int materialize_run(struct ix *x, uint64_t run)
@@ -1300,8 +1368,12 @@ static int materialize_run(struct ix *x, uint64_t run)
 	int found, rc;
 
 	msgpack_zone_clear(&x->zone);
-	if ((rc = decode_value(x, LIN_DB_NODES, run, &node, &found)) || !found)
+	if ((rc = decode_value(x, LIN_DB_NODES, run, &node, &found)))
 		return rc;
+	if (!found && (rc = new_run_node(x, run, &node, &found)))
+		return rc;
+	if (!found)
+		return 0;
 	rc = each_fact(x, run, 1u << LIN_FACT_RUN | 1u << LIN_FACT_FINISH,
 		       collect_run_fact, &rf, &total);
 	if (!rc && total == 0)
@@ -1360,6 +1432,8 @@ static int materialize_run(struct ix *x, uint64_t run)
 	}
 	if (started != LIN_TIME_NONE)
 		lin_pack_kv_i64(pk, "started_at", started);
+	if ((rc = rename_run(x, run, &node, val[0])))
+		goto out;
 	lin_be64_put(k, run);
 	rc = ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
 out:

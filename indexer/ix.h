@@ -74,6 +74,10 @@ struct ix {
 
 	struct cur_run cur;
 	struct lin_idset runs;   /* runs to rebuild */
+	struct lin_idset newruns;/* runs created in this transaction: their
+				    node is first written when rebuilt */
+	char **newkeys;          /* their "entity/project/run_id" */
+	size_t capnew;
 	struct lin_idset colls;  /* touched collections, index into tc */
 	struct touched_coll *tc;
 	size_t ntc, captc;
@@ -104,6 +108,9 @@ int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
 		 int add);
 const char *ix_src_path(struct ix *x, uint32_t src);
+/* Add or remove a `names` entry (store.h LIN_NAME_*). */
+int ix_name(struct ix *x, int tag, struct lin_slice name,
+	    struct lin_slice scope, uint64_t id, int add);
 void ix_release(struct ix *x);
 
 /* apply.c: facts in and out */
