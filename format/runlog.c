@@ -333,6 +333,8 @@ int lin_runlog_writer_close(struct lin_runlog_writer *w)
 
 #define RCHUNK (64 * 1024)
 #define WIN_INIT (256 * 1024)
+#define BOMB_FLOOR ((uint64_t)256 << 20)
+#define BOMB_RATIO 500
 
 struct lin_runlog {
 	char *path;
@@ -348,6 +350,7 @@ struct lin_runlog {
 	int zinit;
 	int zend;              /* the current gzip member is complete */
 	uint64_t total;        /* uncompressed bytes produced so far */
+	uint64_t raw;          /* file bytes read so far */
 	int over;              /* input goes on beyond max_inflated */
 	int zerr;              /* zlib error after the bytes handed out */
 	char zmsg[128];
@@ -419,6 +422,7 @@ static ssize_t raw_read(struct lin_runlog *r, void *p, size_t n,
 	}
 	if (k == 0)
 		r->eof = 1;
+	r->raw += (uint64_t)k;
 	return k;
 }
 
@@ -536,6 +540,15 @@ static int fill(struct lin_runlog *r, struct lin_err *err)
 	}
 	r->total += (uint64_t)k;
 	r->end += (size_t)k;
+	/* Deflate cannot exceed about 1032:1; real run logs stay far below
+	 * 100:1. A stream near the maximum past BOMB_FLOOR is a gzip bomb:
+	 * stop it now rather than inflate up to max_inflated. */
+	if (r->gz && r->total > BOMB_FLOOR && r->total / BOMB_RATIO > r->raw)
+		return rfail(r, err, LIN_ELIMIT, r->total,
+			     "gzip data expands more than %d:1 (%llu bytes "
+			     "from %llu): refusing a likely gzip bomb",
+			     BOMB_RATIO, (unsigned long long)r->total,
+			     (unsigned long long)r->raw);
 	return 1;
 }
 

@@ -1481,3 +1481,61 @@ Test(runlog, writer_rejects_unknown_kind)
 	expect_next(r, &rec, 0, 0, "");
 	lin_runlog_close(r);
 }
+
+/* A bomb of valid records (each a map with a 60 KB bin of zeros under an
+ * unknown key, in an unknown kind) is stopped by the expansion ratio long
+ * before max_inflated. */
+Test(runlog, gzip_bomb_of_valid_records_stopped_by_ratio, .timeout = 60)
+{
+	static unsigned char rec[6 + 5 + 60000];
+	static unsigned char out[1 << 16];
+	static const unsigned char hdr[] = { 0x81, 0xa6, 'r', 'u', 'n', 'l',
+					     'o', 'g', 0x01 };
+	const char *path = tpath("valid-bomb.runlog.gz");
+	struct lin_record r0;
+	struct lin_runlog *r;
+	struct lin_err err;
+	z_stream z;
+	FILE *fp = fopen(path, "wb");
+	size_t n = 0, records = 8000;   /* 480 MB inflated */
+	int rc, zr;
+
+	/* {"t": "x", "z": bin32(60000)} */
+	rec[n++] = 0x82;
+	rec[n++] = 0xa1; rec[n++] = 't'; rec[n++] = 0xa1; rec[n++] = 'x';
+	rec[n++] = 0xa1; rec[n++] = 'z';
+	rec[n++] = 0xc6; rec[n++] = 0; rec[n++] = 0;
+	rec[n++] = 60000 >> 8; rec[n++] = 60000 & 0xff;
+	n += 60000;
+	cr_assert_not_null(fp);
+	memset(&z, 0, sizeof z);
+	cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 8,
+				  Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)hdr;
+	z.avail_in = sizeof hdr;
+	do {
+		int flush = Z_NO_FLUSH;
+		if (z.avail_in == 0 && records) {
+			z.next_in = rec;
+			z.avail_in = (uInt)n;
+			records--;
+		}
+		if (!records && z.avail_in == 0)
+			flush = Z_FINISH;
+		z.next_out = out;
+		z.avail_out = sizeof out;
+		zr = deflate(&z, flush);
+		fwrite(out, 1, sizeof out - z.avail_out, fp);
+	} while (zr != Z_STREAM_END);
+	deflateEnd(&z);
+	fclose(fp);
+	cr_assert_lt(file_size(path), 2u << 20);
+
+	cr_assert_eq(lin_runlog_open(&r, path, NULL, &err), 0, "%s", err.msg);
+	while ((rc = lin_runlog_next(r, &r0, &err)) == 1)
+		;
+	cr_assert_eq(rc, LIN_ELIMIT, "got %d: %s", rc, err.msg);
+	cr_assert(strstr(err.msg, "gzip bomb"), "%s", err.msg);
+	cr_assert_lt(lin_runlog_bytes(r), 300u << 20);
+	lin_runlog_close(r);
+}
