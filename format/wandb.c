@@ -249,7 +249,7 @@ static int truncated(struct lin_wandb *w, uint64_t start,
 {
 	w->done = 1;
 	w->in_rec = 0;
-	return fail(w, err, LIN_EDAMAGE, start, "file ends inside a record "
+	return fail(w, err, LIN_ETRUNC, start, "file ends inside a record "
 		    "that started at byte %llu (the run may still be "
 		    "writing)", (unsigned long long)start);
 }

@@ -28,14 +28,16 @@ int lin_wandb_open(struct lin_wandb **out, const char *path,
  * without lineage are skipped undecoded. Returns 1 with a record, 0 at the
  * end, LIN_EDAMAGE when damage was skipped (bad checksum, bad length,
  * broken chunk sequence: err has the offset; the next call resumes at the
- * next block) or the file ends inside a record (err says so; the next call
+ * next block), LIN_ETRUNC when the file ends inside a record (a run still
+ * writing, or one that crashed: err has the record's start; the next call
  * returns 0), LIN_ERECORD for one undecodable record (skipped), or a fatal
  * LIN_EIO/LIN_ENOMEM.
  * err->offset of LIN_EDAMAGE: the bad chunk for a bad checksum, length or
  * type (the rest of its block is skipped) and for a MIDDLE/LAST without a
  * FIRST (that chunk is dropped); the start of the record for a record
  * left unfinished by a FULL/FIRST chunk (which is then read normally), cut
- * by zeros, cut by the end of the file, or over the size limit. A
+ * by zeros, or over the size limit; LIN_ETRUNC's is the start of the
+ * record cut by the end of the file. A
  * record's `offset` is that of its first chunk header. */
 int lin_wandb_next(struct lin_wandb *w, struct lin_record *rec,
 		   struct lin_err *err);

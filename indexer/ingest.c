@@ -348,9 +348,11 @@ static int new_source(struct ix *x, const char *path)
 }
 
 /* Read every record of an open reader into the transaction. Returns 0,
- * a fatal reader code (the file is rejected) or a store code. */
+ * a fatal reader code (the file is rejected) or a store code. A .wandb
+ * file that ends inside a record (its run is still writing) sets
+ * *partial and keeps what came before. */
 static int read_records(struct ctx *c, struct reader *r, const char *path,
-			uint64_t *records, uint64_t *problems)
+			uint64_t *records, uint64_t *problems, int *partial)
 {
 	struct lin_record rec;
 	struct lin_err e;
@@ -375,6 +377,11 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			}
 		} else if (rc == 0) {
 			return 0;
+		} else if (rc == LIN_ETRUNC && r->fmt == FMT_WANDB) {
+			lin_err_path(&e, path);
+			*partial = 1;
+			report(c, LIN_FILE_PARTIAL, path, &e);
+			continue;
 		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
 			lin_err_path(&e, path);
 			*c->err = e;
@@ -407,7 +414,7 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	size_t kn;
 	enum fmt fmt;
 	uint64_t records = 0, problems = 0;
-	int rc;
+	int rc, partial = 0;
 
 	c->done++;
 	if (stat(path, &sb) != 0) {
@@ -473,7 +480,8 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	}
 	c->x.path = path;
 	if (!rc)
-		rc = read_records(c, &r, path, &records, &problems);
+		rc = read_records(c, &r, path, &records, &problems,
+				  &partial);
 	c->st->bytes += reader_bytes(&r);
 	uint64_t skipped = reader_skipped(&r);
 	reader_close(&r);
@@ -499,6 +507,7 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	c->st->records += records;
 	c->st->skipped += skipped;
 	c->st->bad_records += problems;
+	c->st->partial += (uint64_t)partial;
 	c->st->indexed++;
 	report(c, LIN_FILE_INDEXED, path, NULL);
 	return 0;

@@ -17,7 +17,9 @@ enum lin_file_status {
 			       is indexed (reported once per problem) */
 	LIN_FILE_VANISHED,  /* indexed before, gone now (kept) */
 	LIN_FILE_PRUNED,    /* vanished, and its contribution removed */
-	LIN_FILE_IGNORED    /* found in a folder, not a run log */
+	LIN_FILE_IGNORED,   /* found in a folder, not a run log */
+	LIN_FILE_PARTIAL    /* a .wandb file ends inside a record (its run
+			       is still writing): indexed up to there */
 };
 
 /* Called for every file and every problem. `err` is NULL for INDEXED,
@@ -37,6 +39,7 @@ struct lin_index_opts {
 
 struct lin_index_stats {
 	uint64_t indexed, unchanged, rejected, vanished, pruned, ignored;
+	uint64_t partial;     /* indexed files that end inside a record */
 	uint64_t records;     /* lineage records committed */
 	uint64_t bad_records; /* records skipped as invalid or damaged */
 	uint64_t skipped;     /* records of unknown kind */

@@ -75,16 +75,22 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 	char buf[1200];
 	static const char *const verb[] = {
 		"indexed", "unchanged", "rejected", "warning", "vanished",
-		"pruned", "ignored"
+		"pruned", "ignored", "partial"
 	};
 
-	if (st == LIN_FILE_REJECTED || st == LIN_FILE_WARNING) {
+	if (st == LIN_FILE_REJECTED || st == LIN_FILE_WARNING ||
+	    st == LIN_FILE_PARTIAL) {
 		clear_progress(c);
 		if (err && err->code == LIN_ENOTFOUND)
 			c->missing = 1;
-		fprintf(stderr, PROG ": %s%s\n",
-			st == LIN_FILE_WARNING ? "warning: " : "",
-			err ? lin_err_format(err, buf, sizeof buf) : path);
+		if (st == LIN_FILE_PARTIAL && c->quiet)
+			return;
+		fprintf(stderr, PROG ": %s%s%s\n",
+			st == LIN_FILE_WARNING ? "warning: " :
+			st == LIN_FILE_PARTIAL ? "note: " : "",
+			err ? lin_err_format(err, buf, sizeof buf) : path,
+			st == LIN_FILE_PARTIAL ? "; complete records kept" :
+			"");
 		return;
 	}
 	if (st == LIN_FILE_VANISHED && !c->quiet) {
@@ -118,7 +124,7 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       "\"records\":%llu,\"bad_records\":%llu,"
 		       "\"unknown_records\":%llu,\"bytes\":%llu,"
 		       "\"runs\":%llu,\"versions\":%llu,\"edges\":%llu,"
-		       "\"pending\":%llu,\"sources\":%llu}\n",
+		       "\"pending\":%llu,\"sources\":%llu,\"partial\":%llu}\n",
 		       (unsigned long long)s->indexed,
 		       (unsigned long long)s->unchanged,
 		       (unsigned long long)s->rejected,
@@ -133,16 +139,21 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       (unsigned long long)s->versions,
 		       (unsigned long long)s->edges,
 		       (unsigned long long)s->pending,
-		       (unsigned long long)s->sources);
+		       (unsigned long long)s->sources,
+		       (unsigned long long)s->partial);
 		return;
 	}
 	printf("files:  %llu indexed, %llu unchanged, %llu rejected, "
-	       "%llu vanished, %llu pruned\n",
+	       "%llu vanished, %llu pruned",
 	       (unsigned long long)s->indexed,
 	       (unsigned long long)s->unchanged,
 	       (unsigned long long)s->rejected,
 	       (unsigned long long)s->vanished,
 	       (unsigned long long)s->pruned);
+	if (s->partial)
+		printf(" (%llu still being written)",
+		       (unsigned long long)s->partial);
+	putchar('\n');
 	printf("records: %llu indexed, %llu skipped as invalid, "
 	       "%llu of unknown kind\n",
 	       (unsigned long long)s->records,
@@ -178,6 +189,7 @@ int main(int argc, char **argv)
 	const char *store = NULL;
 	int ch, rc;
 
+	opterr = 0;  /* our own message, with the program's name */
 	while ((ch = getopt_long(argc, argv, "s:e:p:vqhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': store = optarg; break;
@@ -192,6 +204,12 @@ int main(int argc, char **argv)
 		case 'V': printf(PROG " %s\n", LIN_VERSION_STRING);
 			  return EXIT_OK;
 		default:
+			if (optopt)
+				fprintf(stderr, PROG ": bad option '-%c' or "
+					"missing argument\n", optopt);
+			else
+				fprintf(stderr, PROG ": unknown option '%s'\n",
+					argv[optind - 1]);
 			fprintf(stderr, PROG ": try '" PROG " --help'\n");
 			return EXIT_USAGE;
 		}

@@ -1069,7 +1069,7 @@ Test(wandb, truncated_inside_a_record)
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), 0);
 
 	expect_use("kept:v0", u);
-	expect_err(LIN_EDAMAGE, off, "file ends inside a record that started");
+	expect_err(LIN_ETRUNC, off, "file ends inside a record that started");
 	cr_assert(strstr(err.msg, "may still be writing"), "%s", err.msg);
 	expect_end();
 	free(desc);
@@ -1089,7 +1089,7 @@ Test(wandb, truncated_inside_a_chunk_or_header)
 							keep), 0);
 		open_reader(NULL);
 		expect_use("kept:v0", u);
-		expect_err(LIN_EDAMAGE, off, "file ends inside a record");
+		expect_err(LIN_ETRUNC, off, "file ends inside a record");
 		expect_end();
 		lin_wandb_close(R);
 		R = NULL;
@@ -1114,7 +1114,7 @@ Test(wandb, cut_record_spanning_blocks_via_writer)
 	cr_assert_eq(lin_wandb_write_record_cut(W, outer.p, outer.len,
 						BLK + 20), 0);
 	open_reader(NULL);
-	expect_err(LIN_EDAMAGE, off, "file ends inside a record");
+	expect_err(LIN_ETRUNC, off, "file ends inside a record");
 	expect_end();
 	lin_pbuf_release(&rec);
 	lin_pbuf_release(&outer);
