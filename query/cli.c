@@ -2,9 +2,11 @@
  * statuses.
  *
  * Exit statuses (also in --help and the man page; never renumbered):
- *   0   ok: the query ran (an empty answer is still 0)
+ *   0   ok: the query ran (an empty answer is still 0); diff: the two
+ *       sides are the same
  *   1   not found: a REF, RUN or NODE names nothing (unknown or
- *       ambiguous); batch commands: at least one root was unknown
+ *       ambiguous, or not yet there as of --as-of); batch commands: at
+ *       least one root was unknown; diff: the sides differ
  *   64  usage error (bad option, argument or REF syntax)
  *   65  the store's data is invalid (not a lineage store, bad schema,
  *       malformed node or edge)
@@ -25,8 +27,9 @@
 
 static const char exit_table[] =
 	"exit status:\n"
-	"  0   ok (an empty answer is ok too)\n"
-	"  1   a REF, RUN or NODE names nothing (unknown or ambiguous)\n"
+	"  0   ok (an empty answer is ok too); diff: no differences\n"
+	"  1   a REF, RUN or NODE names nothing (unknown, ambiguous, or not"
+	"\n      there yet as of --as-of); diff: differences found\n"
 	"  64  usage error\n"
 	"  65  the store's data is invalid\n"
 	"  66  the store is missing or cannot be opened\n"
@@ -45,9 +48,14 @@ static const char arg_forms[] =
 	"name.\n";
 
 const struct lq_cmd lq_cmds[] = {
-	{ "artifact", lq_cmd_artifact, "artifact REF",
+	{ "artifact", lq_cmd_artifact, "artifact REF [--history]",
 	  "a version's attributes, aliases, producer and user count",
-	  NULL },
+	  "options:\n"
+	  "  -H, --history   the versions REF's alias (NAME:ALIAS, or NAME\n"
+	  "                  for latest) named, from when until when, oldest"
+	  "\n                  first: rows ALIAS VERSION FROM UNTIL; VERSION"
+	  " is\n                  '(removed)' while the alias named nothing,"
+	  " UNTIL\n                  '-' while it still names it\n" },
 	{ "logged-by", lq_cmd_logged_by, "logged-by REF",
 	  "the run(s) that logged a version", NULL },
 	{ "used-by", lq_cmd_used_by, "used-by REF",
@@ -130,7 +138,24 @@ const struct lq_cmd lq_cmds[] = {
 	  "check the store's consistency; exit status 65 on problems",
 	  "Decodes every node and checks that run keys, version numbers and\n"
 	  "edges agree (every edge has its reverse). One line per problem,\n"
-	  "then a summary line.\n" },
+	  "then a summary line. Checks the whole store: --as-of is "
+	  "ignored.\n" },
+	{ "diff", lq_cmd_diff,
+	  "diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
+	  "runs, versions and edges added or removed between two stores or "
+	  "times",
+	  "Side A is STORE_A (default: --store) as of T1, side B is STORE_B\n"
+	  "(default: STORE_A) as of T2; a time left out is the global\n"
+	  "--as-of, else the whole store. Nodes are matched by name\n"
+	  "(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
+	  "  - run e/p/id\n"
+	  "  + artifact e/p/name:vN\n"
+	  "  + edge run:e/p/id logged|used artifact:e/p/name:vN\n"
+	  "runs first, then artifacts, then edges, each sorted by name.\n"
+	  "Exit status 0: no differences, 1: differences (like diff(1)).\n\n"
+	  "options:\n"
+	  "  -a, --as-of-a T1, --from T1   side A as of T1\n"
+	  "  -b, --as-of-b T2, --to T2     side B as of T2\n" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -168,7 +193,8 @@ static void version(struct lq *q)
 
 static void help(struct lq *q)
 {
-	fputs("usage: " PROG " [--store PATH] [--json] COMMAND [ARGS]\n\n"
+	fputs("usage: " PROG " [--store PATH] [--json] [--as-of TIME] "
+	      "COMMAND [ARGS]\n\n"
 	      "Answer lineage questions from a store written by "
 	      "lineage-index.\n\ncommands:\n", q->out);
 	for (const struct lq_cmd *c = lq_cmds; c->name; c++)
@@ -177,6 +203,11 @@ static void help(struct lq *q)
 	      "  -s, --store PATH  the store (default: $LINEAGE_STORE, else "
 	      "./lineage.lmdb)\n"
 	      "  -j, --json        one JSON object per line\n"
+	      "      --as-of TIME  answer as the archive stood at TIME: "
+	      "ISO 8601\n"
+	      "                    UTC (2024-03-01T10:30:00Z, 2024-03-01) "
+	      "or @SECONDS;\n"
+	      "                    also accepted after COMMAND\n"
 	      "  -h, --help        this help; COMMAND --help for a "
 	      "command's\n"
 	      "  -V, --version     print the version\n\n", q->out);
@@ -196,6 +227,8 @@ void lq_cmd_help(struct lq *q, const char *name)
 			fprintf(q->out, "%s\n", c->help);
 		fputs("common options:\n"
 		      "  -j, --json      one JSON object per line\n"
+		      "  --as-of TIME    answer as the archive stood at TIME"
+		      "\n                  (ISO 8601 UTC or @SECONDS)\n"
 		      "  -h, --help      this help\n"
 		      "  -V, --version   print the version\n\n", q->out);
 		fputs(arg_forms, q->out);
@@ -245,6 +278,12 @@ int lq_open(struct lq *q)
 		if (rc)
 			lin_store_close(&q->store);
 	}
+	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
+		mdb_txn_abort(q->txn);
+		lin_store_close(&q->store);
+		lq_errf(q, "%s", q->e.msg);
+		return LQ_SOFTWARE;
+	}
 	if (rc) {
 		char buf[1200];
 		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
@@ -293,6 +332,7 @@ static int dispatch(struct lq *q, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "as-of", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -305,6 +345,16 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			q->store_path = optarg;
 			continue;
 		}
+		if (c == 'T') {
+			if (lq_parse_time(optarg, &q->asof))
+				return lq_usage(q, NULL, "bad --as-of '%s': "
+						"expected ISO 8601 UTC "
+						"(2024-03-01T10:30:00Z, "
+						"2024-03-01) or @SECONDS",
+						optarg);
+			q->has_asof = 1;
+			continue;
+		}
 		int r = lq_common_opt(q, NULL, c, argv);
 		if (r >= 0)
 			return r;
@@ -312,9 +362,16 @@ static int dispatch(struct lq *q, int argc, char **argv)
 	if (optind >= argc)
 		return lq_usage(q, NULL, "no command given");
 	const char *name = argv[optind];
-	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++)
-		if (strcmp(cmd->name, name) == 0)
-			return cmd->fn(q, argc - optind, argv + optind);
+	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++) {
+		if (strcmp(cmd->name, name))
+			continue;
+		/* --as-of is global: every command takes it among its
+		 * own options too. */
+		int cargc = argc - optind, r;
+		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0)
+			return r;
+		return cmd->fn(q, cargc, argv + optind);
+	}
 
 	const char *best = NULL;
 	size_t bd = 3;
@@ -343,6 +400,7 @@ int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 	q.prog = PROG;
 	q.store_path = lin_store_default_path();
 	rc = dispatch(&q, argc, argv);
+	lq_asof_close(&q);
 	if (q.opened) {
 		mdb_txn_abort(q.txn);
 		lin_store_close(&q.store);

@@ -99,7 +99,7 @@ static int one_root(struct batch *b, const char *spec)
 	int rc;
 
 	lin_err_clear(&q->e);
-	rc = lin_resolve_node(q->txn, &q->store, spec, &id, &q->e);
+	rc = lq_resolve_node(q, spec, &id);
 	if (rc == LIN_ENOTFOUND || rc == LIN_EINVAL) {
 		lq_errf(q, "%s", q->e.msg);
 		b->unknown = 1;
@@ -111,14 +111,14 @@ static int one_root(struct batch *b, const char *spec)
 		return rc;
 	if (!(root = lin_qnode_id(&b->n, 1)))
 		return LIN_ENOMEM;
-	rc = lin_walk_new(&w, q->txn, &q->store, b->dir, b->depth, &q->e);
+	rc = lq_walk_new(q, &w, b->dir, b->depth);
 	if (rc == 0)
 		rc = lin_walk_start(w, id, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = 0;
 		if (st.depth == 0)
 			continue;
-		rc = lin_qnode_load(q->txn, &q->store, st.node, &b->n, &q->e);
+		rc = lq_node_load(q, st.node, &b->n);
 		if (rc == 0 && lq_wanted(&b->f, &b->n))
 			rc = row(b, root, &st);
 	}

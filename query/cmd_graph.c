@@ -70,11 +70,11 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
 	struct lin_nbrs nb = { NULL, 0, 0 };
-	int rc = lin_walk_new(&w, q->txn, &q->store, dir, depth, &q->e);
+	int rc = lq_walk_new(q, &w, dir, depth);
 
 	for (int i = 0; rc == 0 && i < nroots; i++) {
 		uint64_t id;
-		rc = lin_resolve_node(q->txn, &q->store, roots[i], &id, &q->e);
+		rc = lq_resolve_node(q, roots[i], &id);
 		if (rc == 0)
 			rc = lin_walk_start(w, id, &q->e);
 	}
@@ -123,9 +123,8 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 	 * those gives each edge of the induced subgraph once. */
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		nb.n = 0;
-		rc = lin_walk_neighbours(q->txn, &q->store, g->id[i],
-					 LIN_EDGE_DOWN_FIRST,
-					 LIN_EDGE_DOWN_LAST, &nb, &q->e);
+		rc = lq_neighbours(q, g->id[i], LIN_EDGE_DOWN_FIRST,
+				   LIN_EDGE_DOWN_LAST, &nb);
 		for (size_t k = 0; rc == 0 && k < nb.n; k++) {
 			long j = index_of(g, nb.v[k].node);
 			if (j < 0)
@@ -410,9 +409,16 @@ static int emit(struct graph *g)
 		return lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
 	if (g->fmt == G_DOT)
-		fputs("digraph lineage {\n  rankdir=LR;\n  node [shape=box, "
-		      "style=\"rounded,filled\", fontname=\"Helvetica\"];\n",
-		      f);
+		/* One sans-serif face throughout, muted edges so the
+		 * coloured boxes carry the picture (W&B's lineage look). */
+		fputs("digraph lineage {\n  rankdir=LR;\n"
+		      "  graph [fontname=\"Helvetica\", nodesep=0.3, "
+		      "ranksep=0.5];\n"
+		      "  node [shape=box, style=\"rounded,filled\", "
+		      "fontname=\"Helvetica\", fontsize=11];\n"
+		      "  edge [fontname=\"Helvetica\", fontsize=9, "
+		      "color=\"#6c757d\", fontcolor=\"#6c757d\", "
+		      "arrowsize=0.7];\n", f);
 	else if (g->fmt == G_MERMAID)
 		fputs("flowchart LR\n", f);
 	else

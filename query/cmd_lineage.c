@@ -187,16 +187,15 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
 	lin_qnode_init(&l.from);
-	rc = lin_walk_new(&w, q->txn, &q->store, dir, depth, &q->e);
+	rc = lq_walk_new(q, &w, dir, depth);
 	for (int i = optind; rc == 0 && i < argc; i++) {
 		uint64_t id;
-		rc = lin_resolve_node(q->txn, &q->store, argv[i], &id,
-				      &q->e);
+		rc = lq_resolve_node(q, argv[i], &id);
 		if (rc == 0)
 			rc = lin_walk_start(w, id, &q->e);
 	}
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		rc = lin_qnode_load(q->txn, &q->store, st.node, &l.n, &q->e);
+		rc = lq_node_load(q, st.node, &l.n);
 		if (rc)
 			break;
 		if (!lq_wanted(&f, &l.n))
@@ -273,8 +272,7 @@ static int find_path(struct lq *q, uint64_t a, uint64_t b, unsigned dir,
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st, *seen = NULL;
 	size_t n = 0, cap = 0;
-	int rc = lin_walk_new(&w, q->txn, &q->store, dir, LIN_WALK_ALL,
-			      &q->e);
+	int rc = lq_walk_new(q, &w, dir, LIN_WALK_ALL);
 
 	if (rc == 0)
 		rc = lin_walk_start(w, a, &q->e);
@@ -357,10 +355,8 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 		return lq_usage(q, cmd, "expects two NODEs, FROM and TO");
 	if ((rc = lq_open(q)) != 0)
 		return rc;
-	if ((rc = lin_resolve_node(q->txn, &q->store, argv[optind], &a,
-				   &q->e)) ||
-	    (rc = lin_resolve_node(q->txn, &q->store, argv[optind + 1], &b,
-				   &q->e)))
+	if ((rc = lq_resolve_node(q, argv[optind], &a)) ||
+	    (rc = lq_resolve_node(q, argv[optind + 1], &b)))
 		return lq_fail(q, rc);
 	/* FROM upstream of TO (downwards) is the usual question; else TO
 	 * may be upstream of FROM. */
@@ -382,8 +378,7 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	lin_qnode_init(&l.n);
 	lin_qnode_init(&l.from);
 	for (size_t i = 0; rc == 0 && i < len; i++) {
-		rc = lin_qnode_load(q->txn, &q->store, chain[i].node, &l.n,
-				    &q->e);
+		rc = lq_node_load(q, chain[i].node, &l.n);
 		if (rc == 0)
 			rc = report(&l, &chain[i]);
 	}

@@ -45,8 +45,7 @@ static int print_nodes(struct lq *q, const struct lin_nbrs *l)
 	lin_qnode_init(&n);
 	lin_table_init(&t);
 	for (size_t i = 0; i < l->n; i++) {
-		rc = lin_qnode_load(q->txn, &q->store, l->v[i].node, &n,
-				    &q->e);
+		rc = lq_node_load(q, l->v[i].node, &n);
 		if (rc)
 			break;
 		if (q->json) {
@@ -72,8 +71,7 @@ static int neighbours(struct lq *q, uint64_t node, unsigned kind,
 		      struct lin_nbrs *l)
 {
 	l->n = 0;
-	return lin_walk_neighbours(q->txn, &q->store, node, kind, kind, l,
-				   &q->e);
+	return lq_neighbours(q, node, kind, kind, l);
 }
 
 /* resolve ARG (a REF when want_version, else a RUN), then list the
@@ -91,10 +89,8 @@ static int list_cmd(struct lq *q, const char *cmd, int want_version,
 		return rc;
 	if ((rc = lq_open(q)) != 0)
 		return rc;
-	rc = want_version ? lin_resolve_ref(q->txn, &q->store, arg, &id,
-					    &q->e)
-			  : lin_resolve_run(q->txn, &q->store, arg, &id,
-					    &q->e);
+	rc = want_version ? lq_resolve_ref(q, arg, &id)
+			  : lq_resolve_run(q, arg, &id);
 	if (rc)
 		return lq_fail(q, rc);
 	rc = neighbours(q, id, kind, &l);
@@ -169,8 +165,14 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	struct lin_qnode n, r;
 	struct lin_table t;
 	uint64_t id;
-	int rc = parse_one(q, "artifact", "REF", argc, argv, &arg);
+	int rc;
 
+	/* --history is a different answer with its own options. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--history") == 0 ||
+		    strcmp(argv[i], "-H") == 0)
+			return lq_cmd_history(q, argc, argv);
+	rc = parse_one(q, "artifact", "REF", argc, argv, &arg);
 	if (rc >= 0)
 		return rc;
 	if ((rc = lq_open(q)) != 0)
@@ -178,8 +180,8 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	lin_qnode_init(&n);
 	lin_qnode_init(&r);
 	lin_table_init(&t);
-	if ((rc = lin_resolve_ref(q->txn, &q->store, arg, &id, &q->e)) ||
-	    (rc = lin_qnode_load(q->txn, &q->store, id, &n, &q->e)) ||
+	if ((rc = lq_resolve_ref(q, arg, &id)) ||
+	    (rc = lq_node_load(q, id, &n)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_LOGGED_BY, &by)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_USED_BY, &users)))
 		goto out;
@@ -291,8 +293,8 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 		return rc;
 	lin_qnode_init(&n);
 	lin_table_init(&t);
-	if ((rc = lin_resolve_run(q->txn, &q->store, arg, &id, &q->e)) ||
-	    (rc = lin_qnode_load(q->txn, &q->store, id, &n, &q->e)) ||
+	if ((rc = lq_resolve_run(q, arg, &id)) ||
+	    (rc = lq_node_load(q, id, &n)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_LOGGED, &logged)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)))
 		goto out;

@@ -77,8 +77,16 @@ static int coll_versions(struct lq *q, uint64_t coll, struct coll_sum *cs,
 			return lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
 					   "bad coll_ver value");
 		}
+		uint64_t vid = lin_be64_get(v.mv_data);
+		/* As of a past time: only the versions logged by then. */
+		if ((rc = lq_exists(q, vid)) <= 0) {
+			if (rc == 0)
+				continue;
+			mdb_cursor_close(c);
+			return rc;
+		}
 		cs->versions++;
-		cs->last_vid = lin_be64_get(v.mv_data);
+		cs->last_vid = vid;
 		if (each && (rc = each(q, cs->last_vid, ctx))) {
 			mdb_cursor_close(c);
 			return rc;
@@ -103,8 +111,11 @@ struct lsctx {
 static int print_node(struct lq *q, uint64_t id, void *arg)
 {
 	struct lsctx *x = arg;
-	int rc = lin_qnode_load(q->txn, &q->store, id, &x->n, &q->e);
+	int rc = lq_exists(q, id);
 
+	if (rc <= 0)  /* not there yet as of --as-of, or an error */
+		return rc;
+	rc = lq_node_load(q, id, &x->n);
 	if (rc || !project_ok(x->project, &x->n))
 		return rc;
 	if (q->json) {
@@ -305,19 +316,43 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 		return rc;
 	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
 	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		unsigned kind = k.mv_size == 8 ?
-				LIN_ID_KIND(lin_be64_get(k.mv_data)) : 0;
+		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
+		unsigned kind = LIN_ID_KIND(id);
+		/* As of a past time: only what existed then. */
+		if ((kind == LIN_ID_RUN || kind == LIN_ID_VERSION) &&
+		    (rc = lq_exists(q, id)) <= 0) {
+			if (rc == 0)
+				continue;
+			mdb_cursor_close(c);
+			return rc;
+		}
 		*runs += kind == LIN_ID_RUN;
 		*versions += kind == LIN_ID_VERSION;
 	}
 	mdb_cursor_close(c);
 	if (r != MDB_NOTFOUND)
 		return lin_store_fail(&q->e, r, "cannot read nodes");
+	rc = 0;
 	if ((rc = cursor(q, LIN_DB_EDGES, &c)))
 		return rc;
 	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
 	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		unsigned kind = v.mv_size ? *(unsigned char *)v.mv_data : 0;
+		if (q->at && (kind == LIN_EDGE_LOGGED || kind == LIN_EDGE_USES)
+		    && k.mv_size == 8 && v.mv_size == LIN_EDGE_SIZE) {
+			const struct lin_edge_filter *f;
+			struct lin_edge e;
+			f = lq_asof_filter(q->at);
+			lin_edge_decode(v.mv_data, &e);
+			rc = f->fn(f->ctx, lin_be64_get(k.mv_data), &e, &q->e);
+			if (rc < 0) {
+				mdb_cursor_close(c);
+				return rc;
+			}
+			if (!rc)
+				continue;
+			rc = 0;
+		}
 		*logged += kind == LIN_EDGE_LOGGED;
 		*used += kind == LIN_EDGE_USES;
 	}
@@ -325,6 +360,33 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 	if (r != MDB_NOTFOUND)
 		return lin_store_fail(&q->e, r, "cannot read edges");
 	return 0;
+}
+
+/* Collections with at least one version as of --as-of. */
+static int live_colls(struct lq *q, uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct coll_sum cs;
+	int r, rc = cursor(q, LIN_DB_COLLS, &c);
+
+	*n = 0;
+	if (rc)
+		return rc;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 8)
+			continue;  /* check reports it */
+		if ((rc = coll_versions(q, lin_be64_get(v.mv_data), &cs, NULL,
+					NULL))) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+		*n += cs.versions > 0;
+	}
+	mdb_cursor_close(c);
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read colls");
 }
 
 int lq_cmd_stats(struct lq *q, int argc, char **argv)
@@ -346,7 +408,8 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 	    (rc = entries(q, LIN_DB_COLLS, &colls)) ||
 	    (rc = entries(q, LIN_DB_SOURCES, &sources)) ||
 	    (rc = entries(q, LIN_DB_FACTS, &facts)) ||
-	    (rc = entries(q, LIN_DB_PENDING, &pending)))
+	    (rc = entries(q, LIN_DB_PENDING, &pending)) ||
+	    (q->at && (rc = live_colls(q, &colls))))
 		return lq_fail(q, rc);
 	if (lin_store_get(q->txn, &q->store, LIN_DB_META, LIN_META_SCHEMA,
 			  strlen(LIN_META_SCHEMA), &v, &q->e) == 0 &&
@@ -370,6 +433,10 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 			fputs("null", q->out);
 		else
 			lin_json_cstr(q->out, lin_fmt_time(tb, created));
+		if (q->has_asof) {
+			fputs(",\"as_of\":", q->out);
+			lin_json_cstr(q->out, lin_fmt_time(tb, q->asof));
+		}
 		for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
 			fprintf(q->out, ",\"%s\":%llu", names[i],
 				(unsigned long long)vals[i]);
@@ -385,6 +452,11 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 	lin_table_cell(&t, "created_at");
 	lin_table_cell(&t, created == LIN_QNONE ? "-" :
 		       lin_fmt_time(tb, created));
+	if (q->has_asof) {
+		lin_table_row(&t);
+		lin_table_cell(&t, "as_of");
+		lin_table_cell(&t, lin_fmt_time(tb, q->asof));
+	}
 	for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
 		lin_table_row(&t);
 		lin_table_cell(&t, names[i]);

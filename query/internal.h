@@ -87,6 +87,23 @@ int lin_resolve_run(MDB_txn *txn, const struct lin_store *s,
 int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
 		     const char *spec, uint64_t *node, struct lin_err *err);
 
+/* The same three as of time `*at` (at NULL: now): aliases and `latest`
+ * name what they named then (asof.c rules). Whether the node itself
+ * existed then is left to the caller (lq_resolve_*). */
+int lin_resolve_ref_at(MDB_txn *txn, const struct lin_store *s,
+		       const char *ref, const int64_t *at, uint64_t *vid,
+		       struct lin_err *err);
+int lin_resolve_node_at(MDB_txn *txn, const struct lin_store *s,
+			const char *spec, const int64_t *at, uint64_t *node,
+			struct lin_err *err);
+
+/* The collection a REF names and its selector: *sel points into `ref`
+ * (after the ':'), or is "latest" when the REF has none. Errors as
+ * lin_resolve_ref. */
+int lin_resolve_coll(MDB_txn *txn, const struct lin_store *s,
+		     const char *ref, uint64_t *coll, const char **sel,
+		     struct lin_err *err);
+
 /* Levenshtein distance of two byte strings, capped at `cap`+1. */
 size_t lin_edit_distance(const char *a, size_t an, const char *b,
 			 size_t bn, size_t cap);
@@ -148,6 +165,8 @@ void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
 
 /* ---- the CLI (cli.c) ---- */
 
+struct lq_asof;
+
 struct lq {
 	FILE *out, *err;
 	const char *prog;        /* "lineage-query" */
@@ -157,6 +176,9 @@ struct lq {
 	struct lin_store store;
 	MDB_txn *txn;
 	struct lin_err e;
+	int has_asof;            /* --as-of given: answer as of `asof` */
+	int64_t asof;            /* ns since the epoch */
+	struct lq_asof *at;      /* set up by lq_open when has_asof */
 };
 
 /* Print "lineage-query: MSG" on q->err. */
@@ -207,6 +229,66 @@ int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n);
  * when `all` is non-zero. 0 or -1. */
 int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
 
+/* ---- answers as of a past time (asof.c) ----
+ *
+ * A version exists at T when its first logging (coll_ver time key, else
+ * node "first"[0], else "created_at") is at or before T; a run when its
+ * started_at is; an edge when both ends exist and its fact's time is.
+ * Unknown times (no started_at, an untimed first log, a nil fact time)
+ * count as existing at every T. */
+
+/* Parse TIME: ISO 8601 UTC "YYYY-MM-DDThh:mm[:ss[.frac]]" followed by
+ * "Z" or "+hh:mm"/"-hh:mm", a date alone "YYYY-MM-DD" (00:00:00Z), or
+ * "@SECONDS[.frac]" since the epoch. 0 and *ns set, or -1. */
+int lq_parse_time(const char *s, int64_t *ns);
+
+/* Remove every "--as-of TIME" / "--as-of=TIME" before a "--" from a
+ * command's argv (argv[0] is the command name), setting q->asof.
+ * -1 to go on, else an exit status (usage error printed). */
+int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv);
+
+/* Set up (lq_open) and release (end of the run) q->at. 0 or LIN_ENOMEM
+ * with q->e set. */
+int lq_asof_open(struct lq *q);
+void lq_asof_close(struct lq *q);
+
+/* The state of one store as of one time, with a cache of which nodes
+ * existed. Borrows `txn` and `s`. */
+struct lq_asof *lq_asof_new(MDB_txn *txn, const struct lin_store *s,
+			    int64_t t);
+void lq_asof_free(struct lq_asof *a);
+
+/* *exists = whether node `id` existed at the time of `a`. Errors:
+ * LIN_ENOTFOUND/LIN_ECORRUPT (node), LIN_ESTORE, LIN_ENOMEM. */
+int lq_asof_node(struct lq_asof *a, uint64_t id, int *exists,
+		 struct lin_err *err);
+
+/* The edge filter of `a` (both ends and the fact existed). */
+const struct lin_edge_filter *lq_asof_filter(struct lq_asof *a);
+
+/* What alias `name` of `coll` named at time t ("latest": the highest
+ * numbered version first logged at or before t). *vid = 0 when nothing.
+ * Errors: LIN_ECORRUPT (bad timeline), LIN_ESTORE. */
+int lin_alias_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
+		 const char *name, int64_t t, uint64_t *vid,
+		 struct lin_err *err);
+
+/* The command-side helpers: as their lin_* twins, following q->asof when
+ * set. lq_resolve_* also fail with LIN_ENOTFOUND ("... not found as of
+ * T") when the node did not exist yet; lq_node_load also shows a
+ * version's aliases as of T and a run that had not ended as running. */
+int lq_resolve_ref(struct lq *q, const char *ref, uint64_t *vid);
+int lq_resolve_run(struct lq *q, const char *run, uint64_t *rid);
+int lq_resolve_node(struct lq *q, const char *spec, uint64_t *node);
+int lq_node_load(struct lq *q, uint64_t id, struct lin_qnode *n);
+int lq_neighbours(struct lq *q, uint64_t node, unsigned first_kind,
+		  unsigned last_kind, struct lin_nbrs *out);
+int lq_walk_new(struct lq *q, struct lin_walk **w, unsigned dir,
+		uint32_t max_depth);
+/* 1 when node `id` existed as of q->asof (always 1 without it), 0 when
+ * not, or a negative LIN_E* code. */
+int lq_exists(struct lq *q, uint64_t id);
+
 /* Subcommands. */
 int lq_cmd_artifact(struct lq *q, int argc, char **argv);
 int lq_cmd_logged_by(struct lq *q, int argc, char **argv);
@@ -222,5 +304,7 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv);
 int lq_cmd_ls(struct lq *q, int argc, char **argv);
 int lq_cmd_stats(struct lq *q, int argc, char **argv);
 int lq_cmd_check(struct lq *q, int argc, char **argv);
+int lq_cmd_history(struct lq *q, int argc, char **argv);
+int lq_cmd_diff(struct lq *q, int argc, char **argv);
 
 #endif

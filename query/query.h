@@ -61,6 +61,26 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 			unsigned last_kind, struct lin_nbrs *out,
 			struct lin_err *err);
 
+/* An edge predicate for answers about the past (--as-of): called with
+ * the node a scan started from and the decoded edge; returns 1 to keep
+ * the edge, 0 to skip it, or a negative LIN_E* code (after filling err)
+ * to stop the scan. */
+struct lin_edge_filter {
+	int (*fn)(void *ctx, uint64_t node, const struct lin_edge *e,
+		  struct lin_err *err);
+	void *ctx;
+};
+
+/* lin_walk_neighbours, reporting only edges that `f` keeps (f NULL:
+ * all). Of several facts giving the same (kind, node), the neighbour is
+ * reported once when `f` keeps any of them. Errors: those of `f`, and
+ * those of lin_walk_neighbours. */
+int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
+				 uint64_t node, unsigned first_kind,
+				 unsigned last_kind,
+				 const struct lin_edge_filter *f,
+				 struct lin_nbrs *out, struct lin_err *err);
+
 /* Release the list's memory and zero it. */
 void lin_nbrs_free(struct lin_nbrs *l);
 
@@ -87,6 +107,11 @@ struct lin_walk;
 int lin_walk_new(struct lin_walk **w, MDB_txn *txn,
 		 const struct lin_store *s, unsigned dir, uint32_t max_depth,
 		 struct lin_err *err);
+
+/* Follow only the edges `f` keeps (before the first lin_walk_next; f
+ * NULL: all). The filter is borrowed and must outlive the walk. */
+void lin_walk_set_filter(struct lin_walk *w,
+			 const struct lin_edge_filter *f);
 
 /* Add a start node (before the first lin_walk_next). Adding a node
  * twice is harmless. Errors: LIN_ENOMEM. */

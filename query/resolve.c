@@ -483,35 +483,57 @@ static void coll_name(MDB_txn *txn, const struct lin_store *s,
 	mdb_cursor_close(c);
 }
 
-/* As lin_resolve_ref; *no_coll is set when no collection matched at
- * all (rather than an ambiguous name or a missing version). */
-static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
-		       const char *ref, uint64_t *vid, int *no_coll,
-		       struct lin_err *err)
+/* Split REF and find its collection: *sel points into `ref` (or is
+ * "latest"), `p` holds the path parts. *no_coll is set when no
+ * collection matched at all (rather than an ambiguous name). */
+static int ref_coll(MDB_txn *txn, const struct lin_store *s,
+		    const char *ref, struct path *p, uint64_t *coll,
+		    const char **sel, int *no_coll, struct lin_err *err)
 {
-	const char *body = ref, *colon, *slash, *sel = "latest";
-	struct path p;
-	struct msg m = { .n = 0 }, full = { .n = 0 };
+	const char *body = ref, *colon, *slash;
 	char name[NAME_MAX_LEN * 3 + 3];
-	uint64_t coll = 0;
-	uint32_t num;
-	int rc;
 
+	*sel = "latest";
 	if (strncmp(body, "artifact:", 9) == 0)
 		body += 9;
 	slash = strrchr(body, '/');
 	colon = strchr(slash ? slash : body, ':');
 	size_t n = colon ? (size_t)(colon - body) : strlen(body);
 	if (colon) {
-		sel = colon + 1;
-		if (!*sel)
+		*sel = colon + 1;
+		if (!**sel)
 			return ref_syntax(err, "REF", ref, REF_FORM);
 	}
-	if (n >= sizeof name || split_path(body, n, &p))
+	if (n >= sizeof name || split_path(body, n, p))
 		return ref_syntax(err, "REF", ref, REF_FORM);
 	memcpy(name, body, n);
 	name[n] = '\0';
-	rc = find_coll(txn, s, name, &p, &coll, no_coll, err);
+	return find_coll(txn, s, name, p, coll, no_coll, err);
+}
+
+int lin_resolve_coll(MDB_txn *txn, const struct lin_store *s,
+		     const char *ref, uint64_t *coll, const char **sel,
+		     struct lin_err *err)
+{
+	struct path p;
+	int no_coll = 0;
+	return ref_coll(txn, s, ref, &p, coll, sel, &no_coll, err);
+}
+
+/* As lin_resolve_ref_at; *no_coll is set when no collection matched at
+ * all (rather than an ambiguous name or a missing version). */
+static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
+		       const char *ref, const int64_t *at, uint64_t *vid,
+		       int *no_coll, struct lin_err *err)
+{
+	const char *sel;
+	struct path p;
+	struct msg m = { .n = 0 }, full = { .n = 0 };
+	uint64_t coll = 0;
+	uint32_t num;
+	int rc;
+
+	rc = ref_coll(txn, s, ref, &p, &coll, &sel, no_coll, err);
 	if (rc)
 		return rc;
 	coll_name(txn, s, coll, &p, &full);
@@ -520,6 +542,38 @@ static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
 		if (rc != LIN_ENOTFOUND)
 			return rc;
 		msg_add(&m, "no version %s of '%s'; it has ", sel, full.buf);
+	} else if (at) {
+		/* As of a past time: what the alias named then. */
+		char tb[48];
+		unsigned char kb[8 + 256];
+		size_t sn = strlen(sel);
+		MDB_val v;
+		rc = lin_alias_at(txn, s, coll, sel, *at, vid, err);
+		if (rc || *vid)
+			return rc;
+		/* Tell "not yet (or no longer)" from "never". */
+		rc = LIN_ENOTFOUND;
+		if (sn <= 256) {
+			lin_be64_put(kb, coll);
+			memcpy(kb + 8, sel, sn);
+			rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, kb, 8 + sn,
+					   &v, err);
+			if (rc && rc != LIN_ENOTFOUND)
+				return rc;
+		}
+		lin_err_clear(err);
+		if (rc == 0 || strcmp(sel, "latest") == 0) {
+			lin_fmt_time(tb, *at);
+			if (strcmp(sel, "latest") == 0)
+				msg_add(&m, "'%s' had no versions as of %s",
+					full.buf, tb);
+			else
+				msg_add(&m, "alias '%s' of '%s' named no "
+					"version as of %s", sel, full.buf,
+					tb);
+			return msg_fail(err, LIN_ENOTFOUND, &m);
+		}
+		msg_add(&m, "no alias '%s' on '%s'; it has ", sel, full.buf);
 	} else {
 		rc = lin_store_alias(txn, s, coll, sel, vid, err);
 		if (rc != LIN_ENOTFOUND)
@@ -535,11 +589,18 @@ static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
 	return msg_fail(err, LIN_ENOTFOUND, &m);
 }
 
+int lin_resolve_ref_at(MDB_txn *txn, const struct lin_store *s,
+		       const char *ref, const int64_t *at, uint64_t *vid,
+		       struct lin_err *err)
+{
+	int no_coll = 0;
+	return resolve_ref(txn, s, ref, at, vid, &no_coll, err);
+}
+
 int lin_resolve_ref(MDB_txn *txn, const struct lin_store *s,
 		    const char *ref, uint64_t *vid, struct lin_err *err)
 {
-	int no_coll = 0;
-	return resolve_ref(txn, s, ref, vid, &no_coll, err);
+	return lin_resolve_ref_at(txn, s, ref, NULL, vid, err);
 }
 
 /* ---- RUN ---- */
@@ -661,8 +722,9 @@ int lin_resolve_run(MDB_txn *txn, const struct lin_store *s,
 	return find_run(txn, s, run, rid, &ambiguous, err);
 }
 
-int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
-		     const char *spec, uint64_t *node, struct lin_err *err)
+int lin_resolve_node_at(MDB_txn *txn, const struct lin_store *s,
+			const char *spec, const int64_t *at, uint64_t *node,
+			struct lin_err *err)
 {
 	struct lin_err saved;
 	int ambiguous, no_coll = 0, rc;
@@ -670,13 +732,13 @@ int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
 	if (strncmp(spec, "run:", 4) == 0)
 		return lin_resolve_run(txn, s, spec, node, err);
 	if (strncmp(spec, "artifact:", 9) == 0 || strchr(spec, ':'))
-		return lin_resolve_ref(txn, s, spec, node, err);
+		return lin_resolve_ref_at(txn, s, spec, at, node, err);
 	rc = find_run(txn, s, spec, node, &ambiguous, err);
 	if (rc != LIN_ENOTFOUND || ambiguous)
 		return rc;
 	saved = *err;
 	lin_err_clear(err);
-	rc = resolve_ref(txn, s, spec, node, &no_coll, err);
+	rc = resolve_ref(txn, s, spec, at, node, &no_coll, err);
 	/* Report the artifact side only when a collection has the name:
 	 * otherwise the spec was most likely meant as a run. */
 	if (rc == 0 || (rc != LIN_ENOTFOUND && rc != LIN_EINVAL) ||
@@ -684,4 +746,10 @@ int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
 		return rc;
 	*err = saved;
 	return LIN_ENOTFOUND;
+}
+
+int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
+		     const char *spec, uint64_t *node, struct lin_err *err)
+{
+	return lin_resolve_node_at(txn, s, spec, NULL, node, err);
 }

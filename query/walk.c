@@ -44,6 +44,16 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 			unsigned last_kind, struct lin_nbrs *out,
 			struct lin_err *err)
 {
+	return lin_walk_neighbours_filtered(txn, s, node, first_kind,
+					    last_kind, NULL, out, err);
+}
+
+int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
+				 uint64_t node, unsigned first_kind,
+				 unsigned last_kind,
+				 const struct lin_edge_filter *f,
+				 struct lin_nbrs *out, struct lin_err *err)
+{
 	unsigned char kb[8], vb[1] = { (unsigned char)first_kind };
 	/* A one-byte search value sorts before every edge of that kind,
 	 * whatever size the stored values have (a bad size is reported
@@ -71,10 +81,21 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 		if (e.kind > last_kind)
 			break;
 		/* One edge per fact: repeated uses are adjacent duplicates
-		 * that differ only in the fact id. */
+		 * that differ only in the fact id. `prev` is the last edge
+		 * reported, so a duplicate the filter skipped does not hide
+		 * a later one it keeps. */
 		if (lin_edge_label(e.kind) &&
 		    !(have_prev && prev.kind == e.kind &&
 		      prev.other == e.other)) {
+			int keep = f ? f->fn(f->ctx, node, &e, err) : 1;
+			if (keep < 0) {
+				mdb_cursor_close(c);
+				return keep;
+			}
+			if (!keep) {
+				rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+				continue;
+			}
 			unsigned want = e.kind == LIN_EDGE_LOGGED ||
 					e.kind == LIN_EDGE_USES ?
 					LIN_ID_VERSION : LIN_ID_RUN;
@@ -95,9 +116,9 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 						   LIN_NO_OFFSET,
 						   "out of memory");
 			}
+			prev = e;
+			have_prev = 1;
 		}
-		prev = e;
-		have_prev = 1;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(c);
@@ -185,6 +206,7 @@ struct lin_walk {
 	struct idset reported;  /* nodes already returned */
 	struct lin_nbrs nb;
 	uint64_t count;
+	const struct lin_edge_filter *filter;
 };
 
 /* Node ids use only the low bits of their top byte, so the two top bits
@@ -250,6 +272,12 @@ static int offer(struct lin_walk *w, const struct lin_walk_step *st,
 	return todo ? push(w, st, todo) : 0;
 }
 
+void lin_walk_set_filter(struct lin_walk *w,
+			 const struct lin_edge_filter *f)
+{
+	w->filter = f;
+}
+
 int lin_walk_start(struct lin_walk *w, uint64_t node, struct lin_err *err)
 {
 	struct lin_walk_step st = { node, 0, 0, 0 };
@@ -277,13 +305,15 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 		if (!(it->dir & bit))
 			continue;
 		w->nb.n = 0;
-		rc = lin_walk_neighbours(w->txn, w->s, it->step.node,
-					 bit == LIN_WALK_DOWN ?
-					 LIN_EDGE_DOWN_FIRST :
-					 LIN_EDGE_UP_FIRST,
-					 bit == LIN_WALK_DOWN ?
-					 LIN_EDGE_DOWN_LAST :
-					 LIN_EDGE_UP_LAST, &w->nb, err);
+		rc = lin_walk_neighbours_filtered(w->txn, w->s,
+						  it->step.node,
+						  bit == LIN_WALK_DOWN ?
+						  LIN_EDGE_DOWN_FIRST :
+						  LIN_EDGE_UP_FIRST,
+						  bit == LIN_WALK_DOWN ?
+						  LIN_EDGE_DOWN_LAST :
+						  LIN_EDGE_UP_LAST,
+						  w->filter, &w->nb, err);
 		if (rc)
 			return rc;
 		/* A node has neighbours of several kinds in one direction

@@ -825,7 +825,8 @@ Test(query, help_and_version_everywhere)
 {
 	const char *cmds[] = { "artifact", "logged-by", "used-by", "run",
 			       "logged", "used", "lineage", "path", "impact",
-			       "provenance", "graph", "ls", "stats", "check" };
+			       "provenance", "graph", "ls", "stats", "check",
+			       "diff" };
 	struct res r = q("--help", NULL);
 	cr_assert_eq(r.rc, 0);
 	cr_assert(strstr(r.out, "usage: lineage-query"));
@@ -1082,8 +1083,12 @@ Test(query, graph_formats_and_clusters)
 	commit();
 	struct res r = q("graph", "acme/other/x1", NULL);
 	OK_OUT(r,
-	"digraph lineage {\n  rankdir=LR;\n  node [shape=box, "
-	"style=\"rounded,filled\", fontname=\"Helvetica\"];\n"
+	"digraph lineage {\n  rankdir=LR;\n"
+	"  graph [fontname=\"Helvetica\", nodesep=0.3, ranksep=0.5];\n"
+	"  node [shape=box, style=\"rounded,filled\", "
+	"fontname=\"Helvetica\", fontsize=11];\n"
+	"  edge [fontname=\"Helvetica\", fontsize=9, color=\"#6c757d\", "
+	"fontcolor=\"#6c757d\", arrowsize=0.7];\n"
 	"  \"run:acme/other/x1\" [label=\"misc / twin\", "
 	"fillcolor=\"#d4edda\", color=\"#2e7d32\", penwidth=2];\n"
 	"  \"cluster:0\" [label=\"6 artifacts (shard)\", "
@@ -1106,6 +1111,86 @@ Test(query, graph_formats_and_clusters)
 	"\"start\":false}],\"edges\":[{\"from\":"
 	"\"artifact:acme/mnist/mnist-processed:v1\",\"to\":"
 	"\"run:acme/mnist/2x9k1\",\"edge\":\"used\"}]}\n");
+}
+
+/* Is `prog` an executable file in a $PATH folder? */
+static int on_path(const char *prog)
+{
+	const char *p = getenv("PATH");
+	char buf[4096];
+
+	while (p && *p) {
+		size_t n = strcspn(p, ":");
+		if (n && n + strlen(prog) + 2 <= sizeof buf) {
+			snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog);
+			if (access(buf, X_OK) == 0)
+				return 1;
+		}
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
+/* dot -Tsvg on the graph output: 0 and the SVG text, or the failure. */
+static char *render_svg(const char *dotsrc)
+{
+	char in[160], out[160], cmd[512];
+	static char svg[1 << 16];
+
+	snprintf(in, sizeof in, "%s/g.dot", dir);
+	snprintf(out, sizeof out, "%s/g.svg", dir);
+	FILE *f = fopen(in, "w");
+	cr_assert(f);
+	fputs(dotsrc, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "dot -Tsvg '%s' -o '%s'", in, out);
+	int st = system(cmd);
+	cr_assert_eq(st, 0, "dot failed (%d) on:\n%s", st, dotsrc);
+	f = fopen(out, "r");
+	cr_assert(f);
+	size_t n = fread(svg, 1, sizeof svg - 1, f);
+	svg[n] = '\0';
+	fclose(f);
+	unlink(in);
+	unlink(out);
+	return svg;
+}
+
+Test(query, graph_dot_renders_with_graphviz)
+{
+	static const char *const none[] = { NULL };
+
+	if (!on_path("dot"))
+		cr_skip_test("Graphviz 'dot' is not on PATH");
+	/* Labels that need escaping, and a collapsed cluster. */
+	begin();
+	run(R(9), "acme", "other", "q1", "say \"hi\" \\o/ {x}", "mi|sc",
+	    NULL, NULL);
+	coll(C(9), "acme", "other", "shard");
+	for (uint32_t i = 0; i < 6; i++) {
+		version(V(20 + i), C(9), "acme", "other", "shard", "shard", i,
+			none, 0);
+		logs(R(9), V(20 + i));
+	}
+	uses(R(9), V(7));
+	commit();
+	struct res r = q("graph", "--both", "acme/mnist/mnist-processed:v1",
+			 NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	char *svg = render_svg(r.out);
+	cr_assert(strstr(svg, "<svg"), "%s", svg);
+	cr_assert(strstr(svg, ">train / vivid&#45;snow&#45;42<") ||
+		  strstr(svg, ">train / vivid-snow-42<"), "%s", svg);
+	cr_assert(strstr(svg, ">dataset / mnist&#45;processed:v1<") ||
+		  strstr(svg, ">dataset / mnist-processed:v1<"), "%s", svg);
+	r = q("graph", "--up", "acme/other/shard:v3", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	svg = render_svg(r.out);
+	cr_assert(strstr(svg, "say &quot;hi&quot; \\o/ {x}"), "%s", svg);
+	r = q("graph", "acme/other/q1", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	svg = render_svg(r.out);
+	cr_assert(strstr(svg, ">6 artifacts (shard)<"), "%s", svg);
 }
 
 Test(query, ls_lists)

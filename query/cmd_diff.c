@@ -1,0 +1,528 @@
+/* cmd_diff.c - the diff subcommand: runs, versions and edges added or
+ * removed between two stores, or one store at two times, matched by
+ * name (internal ids differ between stores). */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { S_RUN, S_ARTIFACT, S_EDGE };
+
+static const char *const sect_name[] = { "run", "artifact", "edge" };
+
+/* One run, version or edge of a side. For nodes `a` is the name
+ * ("e/p/id", "e/p/name:vN"); for edges `a` and `b` are the ends
+ * ("run:...", "artifact:...") and `label` the edge. */
+struct item {
+	int sect;
+	char *a, *b;
+	const char *label;
+};
+
+/* A node id and its name, for naming edge ends. */
+struct named {
+	uint64_t id;
+	const char *name;  /* borrowed from an item */
+};
+
+struct side {
+	const char *path;
+	int has_time;
+	int64_t t;
+	struct lin_store store, *s;  /* s: this side's or the other's */
+	MDB_txn *txn;
+	int opened, borrowed;
+	struct lq_asof *at;
+	struct item *v;
+	size_t n, cap;
+	struct named *names;
+	size_t nn, ncap;
+};
+
+static int oom(struct lq *q)
+{
+	return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+			   "out of memory");
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *x = realloc(*p, c * size);
+	if (!x)
+		return -1;
+	*p = x;
+	*cap = c;
+	return 0;
+}
+
+static struct item *add_item(struct side *d, int sect)
+{
+	if (grow((void **)&d->v, &d->cap, d->n, sizeof *d->v))
+		return NULL;
+	struct item *it = &d->v[d->n++];
+	memset(it, 0, sizeof *it);
+	it->sect = sect;
+	return it;
+}
+
+static int add_name(struct side *d, uint64_t id, const char *name)
+{
+	if (grow((void **)&d->names, &d->ncap, d->nn, sizeof *d->names))
+		return -1;
+	d->names[d->nn].id = id;
+	d->names[d->nn].name = name;
+	d->nn++;
+	return 0;
+}
+
+static int cmp_named(const void *x, const void *y)
+{
+	const struct named *a = x, *b = y;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static const char *name_of(const struct side *d, uint64_t id)
+{
+	struct named key = { id, NULL };
+	const struct named *f = bsearch(&key, d->names, d->nn,
+					sizeof *d->names, cmp_named);
+	return f ? f->name : NULL;
+}
+
+/* 1 when node id existed at the side's time (always without one). */
+static int exists(struct lq *q, struct side *d, uint64_t id)
+{
+	int ok, rc;
+
+	if (!d->at)
+		return 1;
+	rc = lq_asof_node(d->at, id, &ok, &q->e);
+	return rc ? rc : ok;
+}
+
+static int collect_runs(struct lq *q, struct side *d)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_RUNS], &c);
+
+	if (rc)
+		return lin_store_fail(&q->e, rc, "cannot open cursor");
+	rc = 0;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 8) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "bad id value in 'runs'");
+			break;
+		}
+		uint64_t id = lin_be64_get(v.mv_data);
+		if ((rc = exists(q, d, id)) <= 0)
+			continue;
+		rc = 0;
+		struct item *it = add_item(d, S_RUN);
+		/* The key is the run's name: "entity/project/run_id". */
+		if (!it || !(it->a = strndup(k.mv_data, k.mv_size)) ||
+		    add_name(d, id, it->a))
+			rc = oom(q);
+	}
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read runs");
+}
+
+/* Collection ids and names ("e/p/name"), sorted by id. */
+static int coll_names(struct lq *q, struct side *d, struct named **out,
+		      size_t *nout, char ***keep)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct named *l = NULL;
+	char **strs = NULL;
+	size_t n = 0, cap = 0, scap = 0;
+	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_COLLS], &c);
+
+	if (rc)
+		return lin_store_fail(&q->e, rc, "cannot open cursor");
+	rc = 0;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 8) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "bad id value in 'colls'");
+			break;
+		}
+		char *s = strndup(k.mv_data, k.mv_size);
+		if (!s || grow((void **)&l, &cap, n, sizeof *l) ||
+		    grow((void **)&strs, &scap, n, sizeof *strs)) {
+			free(s);
+			rc = oom(q);
+			break;
+		}
+		strs[n] = s;
+		l[n].id = lin_be64_get(v.mv_data);
+		l[n].name = s;
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && r != MDB_NOTFOUND)
+		rc = lin_store_fail(&q->e, r, "cannot read colls");
+	if (n)
+		qsort(l, n, sizeof *l, cmp_named);
+	*out = l;
+	*nout = n;
+	*keep = strs;
+	return rc;
+}
+
+static int collect_versions(struct lq *q, struct side *d)
+{
+	struct named *colls = NULL;
+	char **strs = NULL;
+	size_t ncolls = 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int r = MDB_NOTFOUND, rc;
+
+	rc = coll_names(q, d, &colls, &ncolls, &strs);
+	if (rc == 0 && (r = mdb_cursor_open(d->txn,
+					    d->s->dbi[LIN_DB_COLL_VER], &c)))
+		rc = lin_store_fail(&q->e, r, "cannot open cursor");
+	for (r = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	     r == 0 && rc == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 12 || v.mv_size < 8) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "coll_ver entry of %zu/%zu bytes",
+					 k.mv_size, v.mv_size);
+			break;
+		}
+		uint64_t vid = lin_be64_get(v.mv_data);
+		struct named key = { lin_be64_get(k.mv_data), NULL };
+		const struct named *cn = bsearch(&key, colls, ncolls,
+						 sizeof *colls, cmp_named);
+		if (!cn) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "version %016llx belongs to no "
+					 "collection in 'colls'",
+					 (unsigned long long)vid);
+			break;
+		}
+		if ((rc = exists(q, d, vid)) <= 0)
+			continue;
+		rc = 0;
+		struct item *it = add_item(d, S_ARTIFACT);
+		if (!it || asprintf(&it->a, "%s:v%u", cn->name,
+				    lin_be32_get((unsigned char *)k.mv_data +
+						 8)) < 0) {
+			if (it)
+				it->a = NULL;
+			rc = oom(q);
+		} else if (add_name(d, vid, it->a)) {
+			rc = oom(q);
+		}
+	}
+	if (c)
+		mdb_cursor_close(c);
+	if (rc == 0 && r != MDB_NOTFOUND)
+		rc = lin_store_fail(&q->e, r, "cannot read coll_ver");
+	for (size_t i = 0; i < ncolls; i++)
+		free(strs[i]);
+	free(strs);
+	free(colls);
+	return rc;
+}
+
+/* One item per (run, logged|used, version) edge; repeated uses are
+ * removed later with the other duplicates. */
+static int collect_edges(struct lq *q, struct side *d)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	const struct lin_edge_filter *f = d->at ? lq_asof_filter(d->at) :
+					  NULL;
+	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_EDGES], &c);
+
+	if (rc)
+		return lin_store_fail(&q->e, rc, "cannot open cursor");
+	qsort(d->names, d->nn, sizeof *d->names, cmp_named);
+	rc = 0;
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct lin_edge e;
+		if (k.mv_size != 8 || v.mv_size != LIN_EDGE_SIZE) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "edge entry of %zu/%zu bytes",
+					 k.mv_size, v.mv_size);
+			break;
+		}
+		lin_edge_decode(v.mv_data, &e);
+		/* The run side holds one entry per fact of each edge. */
+		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES)
+			continue;
+		uint64_t run = lin_be64_get(k.mv_data);
+		if (f && (rc = f->fn(f->ctx, run, &e, &q->e)) <= 0)
+			continue;
+		rc = 0;
+		const char *rn = name_of(d, run), *vn = name_of(d, e.other);
+		if (!rn || !vn) {
+			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "edge %016llx -%s-> %016llx names a "
+					 "node that is not in the store",
+					 (unsigned long long)run,
+					 lin_edge_label(e.kind),
+					 (unsigned long long)e.other);
+			break;
+		}
+		struct item *it = add_item(d, S_EDGE);
+		if (!it)
+			rc = oom(q);
+		else if (asprintf(&it->a, "run:%s", rn) < 0)
+			it->a = NULL, rc = oom(q);
+		else if (asprintf(&it->b, "artifact:%s", vn) < 0)
+			it->b = NULL, rc = oom(q);
+		else
+			it->label = lin_edge_label(e.kind);
+	}
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
+						      "cannot read edges");
+}
+
+static int cmp_item(const struct item *x, const struct item *y)
+{
+	int c;
+
+	if (x->sect != y->sect)
+		return x->sect - y->sect;
+	if ((c = strcmp(x->a, y->a)))
+		return c;
+	if (x->sect != S_EDGE)
+		return 0;
+	if ((c = strcmp(x->label, y->label)))
+		return c;
+	return strcmp(x->b, y->b);
+}
+
+static int cmp_items(const void *x, const void *y)
+{
+	return cmp_item(x, y);
+}
+
+static void free_item(struct item *it)
+{
+	free(it->a);
+	free(it->b);
+}
+
+/* Sort and drop duplicates (a run that used a version twice). */
+static void sort_side(struct side *d)
+{
+	size_t out = 0;
+
+	qsort(d->v, d->n, sizeof *d->v, cmp_items);
+	for (size_t i = 0; i < d->n; i++) {
+		if (out && cmp_item(&d->v[out - 1], &d->v[i]) == 0) {
+			free_item(&d->v[i]);
+			continue;
+		}
+		d->v[out++] = d->v[i];
+	}
+	d->n = out;
+}
+
+static void print_change(struct lq *q, int added, const struct item *it)
+{
+	FILE *f = q->out;
+
+	if (q->json) {
+		fprintf(f, "{\"change\":\"%s\",\"kind\":\"%s\",",
+			added ? "added" : "removed", sect_name[it->sect]);
+		if (it->sect == S_EDGE) {
+			fputs("\"from\":", f);
+			lin_json_cstr(f, it->a);
+			fprintf(f, ",\"edge\":\"%s\",\"to\":", it->label);
+			lin_json_cstr(f, it->b);
+		} else {
+			char *id = NULL;
+			fputs("\"id\":", f);
+			if (asprintf(&id, "%s:%s", sect_name[it->sect],
+				     it->a) < 0)
+				id = NULL;
+			lin_json_cstr(f, id ? id : it->a);
+			free(id);
+		}
+		fputs("}\n", f);
+		return;
+	}
+	fprintf(f, "%c %s ", added ? '+' : '-', sect_name[it->sect]);
+	lin_text_str(f, it->a, strlen(it->a));
+	if (it->sect == S_EDGE) {
+		fprintf(f, " %s ", it->label);
+		lin_text_str(f, it->b, strlen(it->b));
+	}
+	putc('\n', f);
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Open side d (sharing `other`'s store when it is the same file). 0 or
+ * an exit status after printing why. */
+static int open_side(struct lq *q, struct side *d, struct side *other)
+{
+	int rc = 0;
+
+	if (other && other->opened && same_file(d->path, other->path)) {
+		/* LMDB forbids opening one environment twice in a
+		 * process; one snapshot serves both sides. */
+		d->s = other->s;
+		d->txn = other->txn;
+		d->borrowed = 1;
+	} else {
+		rc = lin_store_open(&d->store, d->path, LIN_STORE_RDONLY,
+				    &q->e);
+		if (rc == 0) {
+			rc = lin_store_begin(&d->store, 1, &d->txn, &q->e);
+			if (rc)
+				lin_store_close(&d->store);
+		}
+		if (rc) {
+			char buf[1200];
+			lq_errf(q, "%s", lin_err_format(&q->e, buf,
+							sizeof buf));
+			return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+		}
+		d->s = &d->store;
+	}
+	d->opened = 1;
+	if (d->has_time && !(d->at = lq_asof_new(d->txn, d->s, d->t))) {
+		lq_errf(q, "out of memory");
+		return LQ_SOFTWARE;
+	}
+	return 0;
+}
+
+static void close_side(struct side *d)
+{
+	lq_asof_free(d->at);
+	for (size_t i = 0; i < d->n; i++)
+		free_item(&d->v[i]);
+	free(d->v);
+	free(d->names);
+	if (d->opened && !d->borrowed) {
+		mdb_txn_abort(d->txn);
+		lin_store_close(&d->store);
+	}
+}
+
+static int collect(struct lq *q, struct side *d)
+{
+	int rc;
+
+	if ((rc = collect_runs(q, d)) || (rc = collect_versions(q, d)) ||
+	    (rc = collect_edges(q, d)))
+		return rc;
+	sort_side(d);
+	return 0;
+}
+
+int lq_cmd_diff(struct lq *q, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "as-of-a", required_argument, NULL, 'a' },
+		{ "as-of-b", required_argument, NULL, 'b' },
+		{ "from", required_argument, NULL, 'a' },
+		{ "to", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd = "diff";
+	struct side sa, sb;
+	int c, rc, differ = 0;
+
+	memset(&sa, 0, sizeof sa);
+	memset(&sb, 0, sizeof sb);
+	/* The global --as-of is the default time of both sides. */
+	sa.has_time = sb.has_time = q->has_asof;
+	sa.t = sb.t = q->asof;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVja:b:", opts, NULL)) != -1) {
+		if (c == 'a' || c == 'b') {
+			struct side *d = c == 'a' ? &sa : &sb;
+			if (lq_parse_time(optarg, &d->t))
+				return lq_usage(q, cmd, "bad time '%s': "
+						"expected ISO 8601 UTC "
+						"(2024-03-01T10:30:00Z, "
+						"2024-03-01) or @SECONDS",
+						optarg);
+			d->has_time = 1;
+			continue;
+		}
+		int r = lq_common_opt(q, cmd, c, argv);
+		if (r >= 0)
+			return r;
+	}
+	int nstores = argc - optind;
+	if (nstores > 2)
+		return lq_usage(q, cmd, "expects at most two stores, got %d",
+				nstores);
+	sa.path = nstores >= 1 ? argv[optind] : q->store_path;
+	sb.path = nstores == 2 ? argv[optind + 1] : sa.path;
+	if (nstores < 2 && sa.has_time == sb.has_time && sa.t == sb.t)
+		return lq_usage(q, cmd, "nothing to compare: give two "
+				"stores, or --as-of-a and/or --as-of-b");
+	rc = open_side(q, &sa, NULL);
+	if (rc == 0)
+		rc = open_side(q, &sb, &sa);
+	if (rc == 0) {
+		const char *failed = sa.path;
+		int r = collect(q, &sa);
+		if (r == 0) {
+			failed = sb.path;
+			r = collect(q, &sb);
+		}
+		if (r) {
+			/* lq_fail names q->store_path: the failed side. */
+			q->store_path = failed;
+			rc = lq_fail(q, r);
+		}
+	}
+	for (size_t i = 0, j = 0; rc == 0 && (i < sa.n || j < sb.n);) {
+		int k = i == sa.n ? 1 : j == sb.n ? -1 :
+			cmp_item(&sa.v[i], &sb.v[j]);
+		if (k == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		differ = 1;
+		if (k < 0)
+			print_change(q, 0, &sa.v[i++]);
+		else
+			print_change(q, 1, &sb.v[j++]);
+	}
+	close_side(&sb);
+	close_side(&sa);
+	if (rc)
+		return rc;
+	return differ ? LQ_NOTFOUND : LQ_OK;
+}
