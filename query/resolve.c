@@ -204,14 +204,19 @@ static int path_match(const struct path *k, const struct path *want)
 struct found {
 	int n;
 	uint64_t id;
+	char full[NAME_MAX_LEN + 1];  /* "e/p/last" of the first match */
 	struct msg where;  /* "e/p, e/p" of the matches, for ambiguity */
 };
 
 static void found_add(struct found *f, uint64_t id, const struct path *k,
 		      int with_last)
 {
-	if (f->n == 0)
+	if (f->n == 0) {
 		f->id = id;
+		snprintf(f->full, sizeof f->full, "%.*s/%.*s/%.*s",
+			 (int)k->en, k->entity, (int)k->pn, k->project,
+			 (int)k->ln, k->last);
+	}
 	if (f->n < LIST_MAX) {
 		msg_add(&f->where, "%s'%.*s/%.*s", f->n ? ", " : "",
 			(int)k->en, k->entity, (int)k->pn, k->project);
@@ -255,6 +260,58 @@ static int scan_keys(MDB_txn *txn, const struct lin_store *s,
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : lin_store_fail(err, rc,
 						       "cannot read keys");
+}
+
+/* Matches of a bare name in the `names` index (schema.h): one prefix
+ * scan of tag . name . 0, keeping entries whose scope matches `want`.
+ * For run display names (LIN_NAME_DISPLAY) the scope is the run's key
+ * and the match is reported with it. */
+static int scan_names(MDB_txn *txn, const struct lin_store *s, int tag,
+		      const struct path *want, struct found *f,
+		      struct lin_err *err)
+{
+	unsigned char pre[NAME_MAX_LEN + 1];
+	size_t pn = lin_key_name(pre, sizeof pre, tag, want->last, want->ln,
+				 "", 0);
+	MDB_cursor *c;
+	MDB_val k = { pn, pre }, v;
+	int rc;
+
+	if (!pn)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->dbi[LIN_DB_NAMES], &c)))
+		return lin_store_fail(err, rc, "cannot open cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		MDB_val scope = { k.mv_size - pn, (char *)k.mv_data + pn };
+		struct path kp;
+		if (v.mv_size != 8)
+			continue;
+		if (tag == LIN_NAME_DISPLAY) {
+			if (split_key(&scope, &kp))
+				continue;
+		} else {
+			const char *sp = scope.mv_data;
+			const char *sl = memchr(sp, '/', scope.mv_size);
+			if (!sl)
+				continue;
+			kp.entity = sp;
+			kp.en = (size_t)(sl - sp);
+			kp.project = sl + 1;
+			kp.pn = scope.mv_size - kp.en - 1;
+			kp.last = want->last;
+			kp.ln = want->ln;
+		}
+		struct path in_scope = *want;
+		in_scope.last = NULL;
+		if (path_match(&kp, &in_scope))
+			found_add(f, lin_be64_get(v.mv_data), &kp,
+				  tag == LIN_NAME_DISPLAY);
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 :
+	       lin_store_fail(err, rc, "cannot read names");
 }
 
 struct lookup {
@@ -427,7 +484,7 @@ static int ref_syntax(struct lin_err *err, const char *what,
 /* The collection that `p` names; exactly one, or an error message. */
 static int find_coll(MDB_txn *txn, const struct lin_store *s,
 		     const char *text, const struct path *p, uint64_t *coll,
-		     int *no_coll, struct lin_err *err)
+		     char *full, int *no_coll, struct lin_err *err)
 {
 	struct lookup *l = calloc(1, sizeof *l);
 	struct msg m = { .n = 0 };
@@ -438,11 +495,17 @@ static int find_coll(MDB_txn *txn, const struct lin_store *s,
 				   "out of memory");
 	l->want = p;
 	l->wanted = text;
-	rc = scan_keys(txn, s, LIN_DB_COLLS, lookup_key, l, err);
+	/* The index answers; the scan is for names it cannot hold and for
+	 * suggestions when nothing matched. */
+	rc = scan_names(txn, s, LIN_NAME_COLL, p, &l->found, err);
+	if (!rc && l->found.n == 0)
+		rc = scan_keys(txn, s, LIN_DB_COLLS, lookup_key, l, err);
 	if (rc)
 		goto out;
 	if (l->found.n == 1) {
 		*coll = l->found.id;
+		if (full)
+			snprintf(full, NAME_MAX_LEN + 1, "%s", l->found.full);
 		goto out;
 	}
 	if (l->found.n > 1) {
@@ -460,35 +523,13 @@ out:
 	return rc;
 }
 
-/* The full "e/p/name" of collection `coll` that matched `p`, for
- * messages: the key in `colls`, as users type it. */
-static void coll_name(MDB_txn *txn, const struct lin_store *s,
-		      uint64_t coll, const struct path *p, struct msg *out)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct path kp;
-
-	if (mdb_cursor_open(txn, s->dbi[LIN_DB_COLLS], &c))
-		return;
-	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size == 8 && lin_be64_get(v.mv_data) == coll &&
-		    !split_key(&k, &kp) && path_match(&kp, p)) {
-			msg_add(out, "%.*s", (int)k.mv_size,
-				(const char *)k.mv_data);
-			break;
-		}
-	}
-	mdb_cursor_close(c);
-}
-
 /* Split REF and find its collection: *sel points into `ref` (or is
  * "latest"), `p` holds the path parts. *no_coll is set when no
  * collection matched at all (rather than an ambiguous name). */
 static int ref_coll(MDB_txn *txn, const struct lin_store *s,
 		    const char *ref, struct path *p, uint64_t *coll,
-		    const char **sel, int *no_coll, struct lin_err *err)
+		    char *full, const char **sel, int *no_coll,
+		    struct lin_err *err)
 {
 	const char *body = ref, *colon, *slash;
 	char name[NAME_MAX_LEN * 3 + 3];
@@ -508,7 +549,7 @@ static int ref_coll(MDB_txn *txn, const struct lin_store *s,
 		return ref_syntax(err, "REF", ref, REF_FORM);
 	memcpy(name, body, n);
 	name[n] = '\0';
-	return find_coll(txn, s, name, p, coll, no_coll, err);
+	return find_coll(txn, s, name, p, coll, full, no_coll, err);
 }
 
 int lin_resolve_coll(MDB_txn *txn, const struct lin_store *s,
@@ -517,7 +558,7 @@ int lin_resolve_coll(MDB_txn *txn, const struct lin_store *s,
 {
 	struct path p;
 	int no_coll = 0;
-	return ref_coll(txn, s, ref, &p, coll, sel, &no_coll, err);
+	return ref_coll(txn, s, ref, &p, coll, NULL, sel, &no_coll, err);
 }
 
 /* As lin_resolve_ref_at; *no_coll is set when no collection matched at
@@ -533,10 +574,9 @@ static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
 	uint32_t num;
 	int rc;
 
-	rc = ref_coll(txn, s, ref, &p, &coll, &sel, no_coll, err);
+	rc = ref_coll(txn, s, ref, &p, &coll, full.buf, &sel, no_coll, err);
 	if (rc)
 		return rc;
-	coll_name(txn, s, coll, &p, &full);
 	if (is_vnum(sel, &num)) {
 		rc = lin_store_version(txn, s, coll, num, vid, err);
 		if (rc != LIN_ENOTFOUND)
@@ -669,7 +709,15 @@ static int find_run(MDB_txn *txn, const struct lin_store *s,
 	}
 	l->want = &p;
 	l->wanted = body;
-	rc = scan_keys(txn, s, LIN_DB_RUNS, lookup_key, l, err);
+	rc = scan_names(txn, s, LIN_NAME_RUN, &p, &l->found, err);
+	if (!rc && l->found.n == 0)
+		rc = scan_names(txn, s, LIN_NAME_DISPLAY, &p, &r->found, err);
+	if (!rc && l->found.n == 0 && r->found.n == 1) {
+		*rid = r->found.id;
+		goto out;
+	}
+	if (!rc && l->found.n == 0 && r->found.n == 0)
+		rc = scan_keys(txn, s, LIN_DB_RUNS, lookup_key, l, err);
 	if (rc)
 		goto out;
 	if (l->found.n == 1) {
@@ -685,6 +733,7 @@ static int find_run(MDB_txn *txn, const struct lin_store *s,
 		goto out;
 	}
 	/* No run has that id: try display names. */
+	memset(&r->found, 0, sizeof r->found);
 	r->txn = txn;
 	r->s = s;
 	r->want = &p;
