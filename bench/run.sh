@@ -41,6 +41,8 @@ $BENCH rss ./lineage-index -q --store "$W/s.lmdb" "$W/runlog" | record index
 $BENCH rss ./lineage-index -q --store "$W/s.lmdb" "$W/runlog" | record reindex
 $BENCH rss ./lineage-index -q --store "$W/s10k.lmdb" "$W/runlog10k" \
 	| record index10k
+$BENCH rss ./lineage-index -q --store "$W/s10k.lmdb" "$W/runlog10k" \
+	| record reindex10k
 
 say "bench: .wandb crc floor and indexing"
 $BENCH crc "$W/wandb" >/dev/null
