@@ -29,6 +29,17 @@ struct ctx {
 	struct lin_idset seen;   /* source ids met in this run (id + 1) */
 	uint64_t done;
 	double last_sync;
+	/* Group commit: files are nested transactions inside `group`,
+	 * committed GROUP_INTERVAL apart (unless opts->sync). */
+	MDB_txn *group;
+	double group_start;
+	/* Files handled since the last group commit, and the counters as
+	 * they were then: a group that finds the map full is redone whole
+	 * after the map grows. */
+	struct group_file { char *path; int named; } *gfiles;
+	size_t ngfiles, capgfiles;
+	struct lin_index_stats gstats;
+	uint64_t gdone;
 	/* Paths are shown as given and stored absolute: the root being
 	 * walked, in both forms. */
 	const char *given, *abs;
@@ -59,6 +70,7 @@ static const char *shown_path(const struct ctx *c, const char *stored,
 }
 
 #define SYNC_INTERVAL 1.0  /* seconds between flushes without --sync */
+#define GROUP_INTERVAL 0.5 /* seconds of files per group commit */
 
 static double mono_now(void)
 {
@@ -289,14 +301,80 @@ static void ix_reset(struct ix *x)
 	x->src = 0;
 }
 
+static void forget_group(struct ctx *c)
+{
+	for (size_t i = 0; i < c->ngfiles; i++)
+		free(c->gfiles[i].path);
+	c->ngfiles = 0;
+	c->gstats = *c->st;
+	c->gdone = c->done;
+}
+
+static int remember_file(struct ctx *c, const char *path, int named)
+{
+	if (c->ngfiles == c->capgfiles) {
+		size_t cap = c->capgfiles ? c->capgfiles * 2 : 64;
+		struct group_file *v = realloc(c->gfiles, cap * sizeof *v);
+		if (!v)
+			return LIN_ENOMEM;
+		c->gfiles = v;
+		c->capgfiles = cap;
+	}
+	if (!(c->gfiles[c->ngfiles].path = strdup(path)))
+		return LIN_ENOMEM;
+	c->gfiles[c->ngfiles++].named = named;
+	return 0;
+}
+
+/* Commit the group of files indexed so far (if any); flush it to disk
+ * when the last flush is SYNC_INTERVAL old; grow the map when it is
+ * half used, so that a group never finds it full. */
+static int end_group(struct ctx *c)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	int rc;
+
+	if (!c->group)
+		return 0;
+	rc = mdb_txn_commit(c->group);
+	c->group = NULL;
+	if (rc)
+		return lin_store_fail(c->err, rc, "cannot commit");
+	forget_group(c);
+	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
+		if ((rc = mdb_env_sync(c->s.env, 1)))
+			return lin_store_fail(c->err, rc, "cannot sync store");
+		c->last_sync = mono_now();
+	}
+	if (mdb_env_info(c->s.env, &info) == 0 &&
+	    mdb_env_stat(c->s.env, &ms) == 0 &&
+	    (size_t)(info.me_last_pgno + 1) * ms.ms_psize > c->s.mapsize / 2)
+		return lin_store_grow(&c->s, c->err);
+	return 0;
+}
+
+/* Start one file's transaction: nested in the current group, so that a
+ * rejected file is undone alone while commits are shared. */
 static int begin(struct ctx *c)
 {
-	int rc = lin_store_begin(&c->s, 0, &c->x.txn, c->err);
+	int rc = 0;
 
 	ix_reset(&c->x);
-	if (!rc)
-		rc = ix_meta_load(&c->x);
-	if (rc && c->x.txn) {
+	if (!c->o->sync && !c->group) {
+		rc = mdb_txn_begin(c->s.env, NULL, 0, &c->group);
+		if (rc)
+			return lin_store_fail(c->err, rc,
+					      "cannot begin transaction");
+		c->group_start = mono_now();
+	}
+	rc = mdb_txn_begin(c->s.env, c->group, 0, &c->x.txn);
+	if (rc) {
+		c->x.txn = NULL;
+		return lin_store_fail(c->err, rc, "cannot begin transaction");
+	}
+	rc = ix_meta_load(&c->x);
+	if (rc) {
 		mdb_txn_abort(c->x.txn);
 		c->x.txn = NULL;
 	}
@@ -326,11 +404,8 @@ static int commit(struct ctx *c)
 	ix_reset(&c->x);
 	if (rc)
 		return lin_store_fail(c->err, rc, "cannot commit");
-	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
-		if ((rc = mdb_env_sync(c->s.env, 1)))
-			return lin_store_fail(c->err, rc, "cannot sync store");
-		c->last_sync = mono_now();
-	}
+	if (!c->group || mono_now() - c->group_start > GROUP_INTERVAL)
+		return end_group(c);
 	return 0;
 }
 
@@ -515,16 +590,32 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 
 static int index_file(struct ctx *c, const char *path, int named)
 {
-	for (;;) {
-		int rc = index_file_once(c, path, named);
-		if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
-			return rc;
-		/* the file's transaction was aborted: grow and redo it */
-		c->done--;
-		lin_err_clear(c->err);
-		if ((rc = lin_store_grow(&c->s, c->err)))
-			return rc;
+	int rc = index_file_once(c, path, named);
+
+	if (rc == 0 && c->group)
+		return remember_file(c, path, named);
+	if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
+		return rc;
+	/* The map is full: drop the open group, grow, and redo its files
+	 * and this one (their reports repeat; the counters do not). */
+	struct group_file *redo = c->gfiles;
+	size_t n = c->ngfiles;
+	c->gfiles = NULL;
+	c->ngfiles = c->capgfiles = 0;
+	if (c->group)
+		mdb_txn_abort(c->group);
+	c->group = NULL;
+	*c->st = c->gstats;
+	c->done = c->gdone;
+	lin_err_clear(c->err);
+	rc = lin_store_grow(&c->s, c->err);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = index_file(c, redo[i].path, redo[i].named);
+		free(redo[i].path);
 	}
+	free(redo);
+	return rc ? rc : index_file(c, path, named);
 }
 
 /* ---- folders ---------------------------------------------------------- */
@@ -690,8 +781,16 @@ static int find_vanished(struct ctx *c, const char *root)
 			continue;
 		}
 		rc = prune_source(c, gone[i].key, gone[i].kn, gone[i].id);
-		if (rc == LIN_ESTORE && c->err->sys == MDB_MAP_FULL &&
-		    lin_store_grow(&c->s, c->err) == 0) {
+		if (!rc)
+			rc = end_group(c);
+		if (rc == LIN_ESTORE && c->err->sys == MDB_MAP_FULL) {
+			/* the group holds only this prune: drop it, grow */
+			if (c->group)
+				mdb_txn_abort(c->group);
+			c->group = NULL;
+			forget_group(c);
+			if (lin_store_grow(&c->s, c->err))
+				break;
 			lin_err_clear(c->err);
 			i--;
 			continue;
@@ -742,14 +841,16 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	lin_err_clear(err);
 	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
 		return rc;
-	/* Every file is committed on its own, so killing the indexer loses
-	 * nothing committed. Flushing each commit to disk would cost more
-	 * than the indexing itself on small files, so unless opts->sync
-	 * asks for it, commits are flushed at most SYNC_INTERVAL apart and
-	 * at the end: a power failure can lose the last second of files. */
+	/* Every file is its own (nested) transaction. Committing and
+	 * flushing each one would cost more than indexing small files, so
+	 * unless opts->sync asks for that, files are committed in groups
+	 * GROUP_INTERVAL apart and flushed at most SYNC_INTERVAL apart and
+	 * at the end: killing the indexer loses at most the last group,
+	 * a power failure the last second; never a part of a file. */
 	if (!opts->sync)
 		mdb_env_set_flags(c.s.env, MDB_NOSYNC, 1);
 	c.last_sync = mono_now();
+	c.gstats = *st;
 	c.x.s = &c.s;
 	c.x.err = err;
 	c.x.entity_default = opts->entity ? opts->entity : "local";
@@ -778,10 +879,15 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 		c.abs = roots[i];
 		rc = index_tree(&c, given[i], 1, 0);
 	}
+	/* the read transactions below need the group committed */
+	if (!rc)
+		rc = end_group(&c);
 	for (size_t i = 0; i < npaths && rc == 0; i++) {
 		c.given = given[i];
 		c.abs = roots[i];
 		rc = find_vanished(&c, roots[i]);
+		if (!rc)
+			rc = end_group(&c);
 	}
 	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
@@ -796,6 +902,11 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 		if (src)
 			rc = lin_store_fail(err, src, "cannot sync store");
 	}
+	if (c.group)  /* only after an error: keep the last group out */
+		mdb_txn_abort(c.group);
+	c.st = st;
+	forget_group(&c);
+	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
 	lin_packer_release(&c.x.pk);
