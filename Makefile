@@ -35,6 +35,7 @@ PROGS = lineage-index lineage-query lineage-gen
 TEST_BIN = $(BUILD)/tests/run-tests
 
 .PHONY: all check test install uninstall clean deps demo bench bench-deps fuzz
+.PHONY: fuzz-deps
 
 all: $(PROGS)
 
@@ -117,8 +118,95 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory all lineage-bench
 	sh bench/run.sh
 
+# ---- fuzzing: libFuzzer targets in tests/fuzz/ (never part of check) ----
+# FUZZ_SECONDS=600 make fuzz for a longer run. Crashes are saved as
+# tests/fuzz/crashes/TARGET-crash-* (reproduce: build/fuzz/TARGET FILE).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?= -max_len=65536 -rss_limit_mb=2048 -timeout=30
+FUZZ_DEBIAN_PKGS = clang libclang-rt-dev
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
+	-fno-omit-frame-pointer $(FUZZ_SAN) -I. \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+FUZZ_BUILD = $(BUILD)/fuzz
+FUZZ_TARGETS = fuzz_runlog fuzz_wandb fuzz_index
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_MAIN_OBJ = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/%.o)
+FUZZ_LIB = $(FUZZ_BUILD)/liblineage.a
+FUZZ_SEEDS = $(FUZZ_BUILD)/seeds
+
+# libFuzzer ships in compiler-rt (libclang-rt-*-dev on Debian 12).
+fuzz-deps: deps
+	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n)' \
+	    '{ (void)d; (void)n; return 0; }' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null; then \
+	  echo "fuzz-deps: $(FUZZ_CC) cannot build libFuzzer targets;" \
+	    "installing $(FUZZ_DEBIAN_PKGS)"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    $(FUZZ_DEBIAN_PKGS) >/dev/null; \
+	fi
+
+$(FUZZ_LIB_OBJ) $(FUZZ_MAIN_OBJ): $(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/tests/fuzz/%.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) \
+		$(LDFLAGS)
+
+# Seed corpora: the committed fixtures, small synthetic archives.
+$(FUZZ_SEEDS)/.done: lineage-gen
+	@rm -rf $(FUZZ_SEEDS) && mkdir -p $(FUZZ_SEEDS)/runlog \
+		$(FUZZ_SEEDS)/wandb $(FUZZ_SEEDS)/gen-runlog \
+		$(FUZZ_SEEDS)/gen-wandb
+	./lineage-gen synth --runs 50 --runs-per-file 5 --seed 11 \
+		$(FUZZ_SEEDS)/gen-runlog >/dev/null
+	./lineage-gen synth --runs 50 --format wandb --seed 12 \
+		$(FUZZ_SEEDS)/gen-wandb >/dev/null
+	@for f in $$(find fixtures/sample fixtures/bad \
+	    $(FUZZ_SEEDS)/gen-runlog -type f -name '*.runlog*'); do \
+	  cp "$$f" $(FUZZ_SEEDS)/runlog/$$(echo "$${f#$(FUZZ_SEEDS)/}" | \
+	    tr / _); \
+	done
+	@for f in $$(find fixtures $(FUZZ_SEEDS)/gen-wandb -type f \
+	    -name '*.wandb'); do \
+	  cp "$$f" $(FUZZ_SEEDS)/wandb/$$(echo "$${f#$(FUZZ_SEEDS)/}" | \
+	    tr / _); \
+	done
+	@rm -rf $(FUZZ_SEEDS)/gen-runlog $(FUZZ_SEEDS)/gen-wandb
+	@touch $@
+
+# Each target runs FUZZ_SECONDS on its corpus (kept in build/fuzz/corpus)
+# and the seeds; the first crash stops make with libFuzzer's status.
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory all $(FUZZ_SEEDS)/.done
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@mkdir -p tests/fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+	  case $$t in \
+	    fuzz_runlog) seeds="$(FUZZ_SEEDS)/runlog";; \
+	    fuzz_wandb) seeds="$(FUZZ_SEEDS)/wandb";; \
+	    *) seeds="$(FUZZ_SEEDS)/runlog $(FUZZ_SEEDS)/wandb";; \
+	  esac; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=tests/fuzz/crashes/$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t $$seeds || exit 1; \
+	done
+
 clean:
 	rm -rf $(BUILD) $(PROGS) lineage-bench
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GEN_SRC:%.c=$(BUILD)/%.d) \
 	$(BUILD)/indexer/main.d $(BUILD)/query/main.d $(BUILD)/bench/bench.d
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_MAIN_OBJ:.o=.d)

@@ -931,7 +931,7 @@ static int parse_time(const struct val *v, int64_t *out)
 		*out = (int64_t)v->u * G;
 		return 0;
 	case VT_INT:
-		if (v->i < INT64_MIN / G + 1)
+		if (v->i < INT64_MIN / G + 1 || v->i > INT64_MAX / G)
 			return -2;
 		*out = v->i * G;
 		return 0;

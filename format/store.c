@@ -140,6 +140,10 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 			err->sys = e;
 		return err ? err->code : LIN_EIO;
 	}
+	if (s->readonly && st.st_size == 0)
+		return lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
+				   "store is empty (the first lineage-index "
+				   "run was interrupted?); index again");
 	if (s->readonly)
 		envflags |= MDB_RDONLY;
 	s->mapsize = MAP_MIN;

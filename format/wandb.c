@@ -343,8 +343,10 @@ static int append(struct lin_wandb *w, const unsigned char *p, size_t n,
 		w->rec = q;
 		w->rec_cap = cap;
 	}
-	memcpy(w->rec + w->rec_len, p, n);
-	w->rec_len += n;
+	if (n) {  /* an empty chunk: w->rec may still be NULL */
+		memcpy(w->rec + w->rec_len, p, n);
+		w->rec_len += n;
+	}
 	if (!w->decided) {
 		classify_prefix(w);
 		if (!w->keep)

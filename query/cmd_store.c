@@ -259,7 +259,8 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	if (c)
 		mdb_cursor_close(c);
 	if (rc == 0 && types) {
-		qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
+		if (x.ntypes)  /* qsort(NULL, 0, ...) is undefined */
+			qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
 		for (size_t i = 0; i < x.ntypes; i++) {
 			if (q->json) {
 				fputs("{\"kind\":\"type\",\"type\":", q->out);

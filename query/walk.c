@@ -319,7 +319,8 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 		/* A node has neighbours of several kinds in one direction
 		 * only in future schemas; sort anyway so the order is by
 		 * node id whatever the kinds. */
-		qsort(w->nb.v, w->nb.n, sizeof *w->nb.v, by_node);
+		if (w->nb.n)  /* qsort(NULL, 0, ...) is undefined */
+			qsort(w->nb.v, w->nb.n, sizeof *w->nb.v, by_node);
 		for (size_t i = 0; i < w->nb.n; i++) {
 			struct lin_walk_step st = {
 				w->nb.v[i].node, it->step.node,

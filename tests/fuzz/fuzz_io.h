@@ -1,0 +1,78 @@
+/* fuzz_io.h - helpers shared by the libFuzzer targets: the input as a
+ * file the readers can open by path, and .wandb inputs with their chunk
+ * checksums made right. Header-only, static inline functions. */
+#ifndef LIN_FUZZ_IO_H
+#define LIN_FUZZ_IO_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "format/wandb.h"
+
+/* Put `data` into an anonymous memory file and write a path that opens
+ * it ("/proc/self/fd/N") into `path`. Returns the descriptor, which the
+ * caller closes; aborts when the file cannot be made, since every later
+ * result would be meaningless. */
+static inline int fuzz_memfile(const uint8_t *data, size_t size,
+			       char *path, size_t cap)
+{
+	int fd = memfd_create("fuzz-input", MFD_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0) {
+		perror("memfd_create");
+		abort();
+	}
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+		if (n <= 0) {
+			perror("write");
+			abort();
+		}
+		done += (size_t)n;
+	}
+	snprintf(path, cap, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* Recompute the checksum of every chunk of a .wandb image in place
+ * (crc32 seeded with the crc32 of the type byte, unmasked, as
+ * format/wandb.c checks it). Mutated payloads then get past the
+ * checksum and reach the record decoder, which random bytes almost
+ * never would. Chunks are walked as the reader walks them: a 7-byte file
+ * header, then 7-byte chunk headers inside LIN_WANDB_BLOCK blocks. */
+static inline void fuzz_wandb_fix_crcs(uint8_t *buf, size_t n)
+{
+	size_t pos = 7;
+
+	while (pos + 7 <= n) {
+		size_t left = LIN_WANDB_BLOCK - pos % LIN_WANDB_BLOCK;
+		if (left < 7) {
+			pos += left;
+			continue;
+		}
+		size_t len = (size_t)buf[pos + 4] | (size_t)buf[pos + 5] << 8;
+		unsigned char type = buf[pos + 6];
+		if ((type == 0 && len == 0) || 7 + len > left) {
+			pos += left;   /* padding, or the reader skips it */
+			continue;
+		}
+		if (pos + 7 + len > n)
+			break;
+		if (type >= 1 && type <= 4) {
+			uLong crc = crc32(crc32(0, &type, 1), buf + pos + 7,
+					  (uInt)len);
+			buf[pos] = (uint8_t)crc;
+			buf[pos + 1] = (uint8_t)(crc >> 8);
+			buf[pos + 2] = (uint8_t)(crc >> 16);
+			buf[pos + 3] = (uint8_t)(crc >> 24);
+		}
+		pos += 7 + len;
+	}
+}
+
+#endif
