@@ -94,10 +94,10 @@ $BENCH spawn "$SPAWNS" "$W/starts.txt" ./lineage-query --store "$W/s.lmdb" \
 $BENCH spawn "$SPAWNS" "$W/starts.txt" sqlite3 -readonly "$W/s.sqlite" \
 	"WITH RECURSIVE r(n) AS (SELECT '{}' UNION SELECT g.dst FROM g JOIN r ON g.src = r.n) SELECT n FROM r" \
 	| cut -d' ' -f2- | record coldsql_down
-$BENCH spawn "$SPAWNS" "$W/starts.txt" $BENCH lmdb-get "$W/s.lmdb" \
+$BENCH spawn "$SPAWNS" "$W/starts.txt" ./lineage-bare "$W/s.lmdb" \
 	| cut -d' ' -f2- | record coldbare
 
 echo "lmdb_bytes $(stat -c %s "$W/s.lmdb") sqlite_bytes $(stat -c %s "$W/s.sqlite")" | record size
-echo "runs $RUNS wandb_runs $WANDB_RUNS cores $(nproc) mem_kb $(awk '/MemTotal/ {print $2}' /proc/meminfo)" | record machine
+echo "static $(ldd ./lineage-query >/dev/null 2>&1 && echo 0 || echo 1) runs $RUNS wandb_runs $WANDB_RUNS cores $(nproc) mem_kb $(awk '/MemTotal/ {print $2}' /proc/meminfo)" | record machine
 
 sh bench/report.sh "$RAW" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -33,6 +33,7 @@ struct ctx {
 	 * committed GROUP_INTERVAL apart (unless opts->sync). */
 	MDB_txn *group;
 	double group_start, group_interval;
+	uint64_t group_records;
 	/* Files handled since the last group commit, and the counters as
 	 * they were then: a group that finds the map full is redone whole
 	 * after the map grows. */
@@ -71,6 +72,8 @@ static const char *shown_path(const struct ctx *c, const char *stored,
 
 #define SYNC_INTERVAL 1.0  /* seconds between flushes without --sync */
 #define GROUP_INTERVAL 0.5 /* seconds of files per group commit */
+#define GROUP_RECORDS 8192 /* records per group: LMDB keeps a group's
+			      dirty pages in memory until it commits */
 
 static double mono_now(void)
 {
@@ -367,6 +370,7 @@ static int begin(struct ctx *c)
 			return lin_store_fail(c->err, rc,
 					      "cannot begin transaction");
 		c->group_start = mono_now();
+		c->group_records = 0;
 	}
 	rc = mdb_txn_begin(c->s.env, c->group, 0, &c->x.txn);
 	if (rc) {
@@ -404,7 +408,8 @@ static int commit(struct ctx *c)
 	ix_reset(&c->x);
 	if (rc)
 		return lin_store_fail(c->err, rc, "cannot commit");
-	if (!c->group || mono_now() - c->group_start > c->group_interval)
+	if (!c->group || c->group_records >= GROUP_RECORDS ||
+	    mono_now() - c->group_start > c->group_interval)
 		return end_group(c);
 	return 0;
 }
@@ -573,6 +578,7 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 		return 0;
 	}
 	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems);
+	c->group_records += records;
 	if (!rc)
 		rc = commit(c);
 	else
