@@ -48,30 +48,45 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 					    last_kind, NULL, out, err);
 }
 
+static int neighbours(MDB_cursor *c, uint64_t node, unsigned first_kind,
+		      unsigned last_kind, const struct lin_edge_filter *f,
+		      struct lin_nbrs *out, struct lin_err *err);
+
 int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 				 uint64_t node, unsigned first_kind,
 				 unsigned last_kind,
 				 const struct lin_edge_filter *f,
 				 struct lin_nbrs *out, struct lin_err *err)
 {
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_EDGES], &c);
+
+	if (rc)
+		return lin_store_fail(err, rc, "cannot open edges cursor");
+	rc = neighbours(c, node, first_kind, last_kind, f, out, err);
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/* The work of lin_walk_neighbours_filtered on an open cursor over
+ * `edges`, which stays open (a walk reuses one for every node). */
+static int neighbours(MDB_cursor *c, uint64_t node, unsigned first_kind,
+		      unsigned last_kind, const struct lin_edge_filter *f,
+		      struct lin_nbrs *out, struct lin_err *err)
+{
 	unsigned char kb[8], vb[1] = { (unsigned char)first_kind };
 	/* A one-byte search value sorts before every edge of that kind,
 	 * whatever size the stored values have (a bad size is reported
 	 * below rather than skipped by the seek). */
 	MDB_val k = { lin_key_id(kb, node), kb }, v = { sizeof vb, vb };
-	MDB_cursor *c;
 	struct lin_edge e, prev = { 0, 0, 0 };
 	int have_prev = 0, rc;
 
-	rc = mdb_cursor_open(txn, s->dbi[LIN_DB_EDGES], &c);
-	if (rc)
-		return lin_store_fail(err, rc, "cannot open edges cursor");
 	/* Values sort by kind first, so one direction is one contiguous run
 	 * of duplicates: seek to its start and stop past its end. */
 	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
 	while (rc == 0) {
 		if (v.mv_size != LIN_EDGE_SIZE) {
-			mdb_cursor_close(c);
 			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
 					   "edge of node %016llx is %zu bytes,"
 					   " not %d", (unsigned long long)node,
@@ -89,8 +104,7 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 		      prev.other == e.other)) {
 			int keep = f ? f->fn(f->ctx, node, &e, err) : 1;
 			if (keep < 0) {
-				mdb_cursor_close(c);
-				return keep;
+					return keep;
 			}
 			if (!keep) {
 				rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
@@ -100,8 +114,7 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 					e.kind == LIN_EDGE_USES ?
 					LIN_ID_VERSION : LIN_ID_RUN;
 			if (LIN_ID_KIND(e.other) != want) {
-				mdb_cursor_close(c);
-				return lin_err_set(err, LIN_ECORRUPT,
+					return lin_err_set(err, LIN_ECORRUPT,
 						   LIN_NO_OFFSET,
 						   "edge of node %016llx "
 						   "names node %016llx of "
@@ -111,8 +124,7 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 						   e.other);
 			}
 			if (nbrs_push(out, e.other, e.kind)) {
-				mdb_cursor_close(c);
-				return lin_err_set(err, LIN_ENOMEM,
+					return lin_err_set(err, LIN_ENOMEM,
 						   LIN_NO_OFFSET,
 						   "out of memory");
 			}
@@ -121,7 +133,6 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 		}
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
-	mdb_cursor_close(c);
 	if (rc && rc != MDB_NOTFOUND)
 		return lin_store_fail(err, rc, "cannot read edges");
 	return 0;
@@ -207,6 +218,7 @@ struct lin_walk {
 	struct lin_nbrs nb;
 	uint64_t count;
 	const struct lin_edge_filter *filter;
+	MDB_cursor *cur;        /* over `edges`, opened at the first expand */
 };
 
 /* Node ids use only the low bits of their top byte, so the two top bits
@@ -305,15 +317,18 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 		if (!(it->dir & bit))
 			continue;
 		w->nb.n = 0;
-		rc = lin_walk_neighbours_filtered(w->txn, w->s,
-						  it->step.node,
-						  bit == LIN_WALK_DOWN ?
-						  LIN_EDGE_DOWN_FIRST :
-						  LIN_EDGE_UP_FIRST,
-						  bit == LIN_WALK_DOWN ?
-						  LIN_EDGE_DOWN_LAST :
-						  LIN_EDGE_UP_LAST,
-						  w->filter, &w->nb, err);
+		if (!w->cur && (rc = mdb_cursor_open(w->txn,
+				w->s->dbi[LIN_DB_EDGES], &w->cur))) {
+			w->cur = NULL;
+			return lin_store_fail(err, rc,
+					      "cannot open edges cursor");
+		}
+		rc = neighbours(w->cur, it->step.node,
+				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST :
+						       LIN_EDGE_UP_FIRST,
+				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_LAST :
+						       LIN_EDGE_UP_LAST,
+				w->filter, &w->nb, err);
 		if (rc)
 			return rc;
 		/* A node has neighbours of several kinds in one direction
@@ -370,6 +385,8 @@ void lin_walk_free(struct lin_walk *w)
 {
 	if (!w)
 		return;
+	if (w->cur)
+		mdb_cursor_close(w->cur);
 	free(w->q);
 	free(w->seen.slot);
 	free(w->reported.slot);
