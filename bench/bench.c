@@ -9,8 +9,9 @@
  *   sqlite DB STARTS       the same queries through SQLite's C API
  *   spawn N CMD...     run CMD N times, "{}" replaced by start i; cold
  *                      process latencies (needs STARTS on stdin)
- *   rss CMD...         run CMD once: wall seconds and peak RSS
- *   lmdb-get STORE     open an LMDB environment, read one key (baseline)
+ *   rss CMD...         run CMD once: wall seconds, peak RSS and peak
+ *                      anonymous (heap) RSS
+ * The cold-start floor is bare.c (lineage-bare).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -537,24 +538,6 @@ static int cmd_rss(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_lmdb_get(const char *path)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = { 6, "schema" }, v;
-
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) ||
-	    mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR, 0644) ||
-	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) ||
-	    mdb_dbi_open(txn, "meta", 0, &dbi) || mdb_get(txn, dbi, &k, &v))
-		die("lmdb read failed");
-	printf("schema %u\n", lin_be32_get(v.mv_data));
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "parse") == 0)
@@ -574,10 +557,8 @@ int main(int argc, char **argv)
 		return cmd_spawn(atol(argv[2]), argv[3], argc - 4, argv + 4);
 	if (argc >= 3 && strcmp(argv[1], "rss") == 0)
 		return cmd_rss(argc - 2, argv + 2);
-	if (argc >= 3 && strcmp(argv[1], "lmdb-get") == 0)
-		return cmd_lmdb_get(argv[2]);
 	fprintf(stderr, "usage: lineage-bench parse|crc|wandb-read DIR | "
 		"starts CSV N SEED | lineage STORE STARTS | sqlite DB STARTS | "
-		"spawn N STARTS CMD... | rss CMD... | lmdb-get STORE\n");
+		"spawn N STARTS CMD... | rss CMD...\n");
 	return 64;
 }
