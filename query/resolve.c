@@ -132,8 +132,8 @@ struct path {
 /* Split "a/b/c", "b/c" or "c" (right-aligned); LIN_EINVAL otherwise. */
 static int split_path(const char *s, size_t n, struct path *p)
 {
-	const char *part[3];
-	size_t len[3];
+	const char *part[3] = { NULL, NULL, NULL };
+	size_t len[3] = { 0, 0, 0 };
 	int k = 0;
 	const char *start = s, *end = s + n;
 
