@@ -226,3 +226,42 @@ int ix_name(struct ix *x, int tag, struct lin_slice name,
 	lin_be64_put(v, id);
 	return ix_put(x, LIN_DB_NAMES, k, kn, v, 8);
 }
+
+int ix_scan(struct ix *x, enum lin_db db, const void *prefix, size_t plen,
+	    const void *start, size_t slen, ix_visit_fn *fn, void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k = { start ? slen : plen, (void *)(start ? start : prefix) };
+	MDB_val v;
+	int rc = mdb_cursor_open(x->txn, x->s->dbi[db], &c);
+
+	if (rc)
+		return lin_store_fail(x->err, rc, "cannot open cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		int r = fn(ctx, &k, &v);
+		if (r) {
+			mdb_cursor_close(c);
+			return r;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		return 0;
+	return lin_store_fail(x->err, rc, "cannot read store");
+}
+
+int u64v_push(struct u64v *l, uint64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		uint64_t *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return LIN_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}

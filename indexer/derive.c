@@ -353,52 +353,45 @@ static int sel_task(struct touched_coll *t, const char *fmt, long long n,
 	return ix_add_task(t, TASK_SEL, 0, sel, (size_t)len, from);
 }
 
-/* Every version of the collection, for renumbering. Versions in
- * `known` (already inspected) are taken from there. */
+struct version_list {
+	struct vinfo *v;
+	size_t n, cap;
+};
+
+static int add_version(void *ctx, const MDB_val *k, const MDB_val *val)
+{
+	struct version_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct vinfo *p = realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return LIN_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	struct vinfo *vi = &l->v[l->n];
+	memset(vi, 0, sizeof *vi);
+	vi->vid = lin_be64_get(val->mv_data);
+	vi->digest = strndup((char *)k->mv_data + 8, k->mv_size - 8);
+	if (!vi->digest)
+		return LIN_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+/* Every version of the collection, for renumbering. */
 static int load_all_versions(struct ix *x, uint64_t coll,
 			     struct vinfo **out, size_t *nout)
 {
 	unsigned char k[8];
-	MDB_val key = { 8, k }, val;
-	MDB_cursor *c;
-	struct vinfo *v = NULL;
-	size_t n = 0, cap = 0;
+	struct version_list l = { NULL, 0, 0 };
 	int rc;
 
-	*out = NULL;
-	*nout = 0;
 	lin_be64_put(k, coll);
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_COLL_DIG], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size >= 8 &&
-	       lin_be64_get(key.mv_data) == coll) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct vinfo *p = realloc(v, cap * sizeof *p);
-			if (!p) {
-				rc = LIN_ENOMEM;
-				break;
-			}
-			v = p;
-		}
-		memset(&v[n], 0, sizeof v[n]);
-		v[n].vid = lin_be64_get(val.mv_data);
-		v[n].digest = strndup((char *)key.mv_data + 8,
-				      key.mv_size - 8);
-		if (!v[n].digest) {
-			rc = LIN_ENOMEM;
-			break;
-		}
-		n++;
-		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND || rc == 0)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(x->err, rc, "cannot read versions");
+	rc = ix_scan(x, LIN_DB_COLL_DIG, k, 8, NULL, 0, add_version, &l);
+	struct vinfo *v = l.v;
+	size_t n = l.n;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = inspect_version(x, &v[i]);
 	*out = v;
@@ -677,16 +670,29 @@ static int aev_cmp(const void *a, const void *b)
 			&((const struct aev *)b)->key);
 }
 
+struct alias_facts {
+	struct u64v ids;
+	size_t keylen;   /* coll . name . 0 . time . fact */
+};
+
+static int add_alias_fact(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	struct alias_facts *a = ctx;
+	(void)v;
+	if (k->mv_size != a->keylen)
+		return 0;  /* a longer alias name sharing this prefix */
+	return u64v_push(&a->ids, lin_be64_get((unsigned char *)k->mv_data +
+					       k->mv_size - 8));
+}
+
 /* Build the timeline of alias `name` of `coll` from its events into a
  * malloc'ed array of 16-byte entries. */
 static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 			  unsigned char **out, size_t *outn)
 {
-	size_t nl = strlen(name), n = 0, cap = 0, ne = 0;
+	size_t nl = strlen(name), ne = 0;
 	unsigned char k[8 + 256];
-	MDB_val key = { 9 + nl, k }, val;
-	MDB_cursor *c;
-	uint64_t *facts = NULL;
+	struct alias_facts af = { { NULL, 0, 0 }, 25 + nl };
 	struct aev *ev = NULL;
 	unsigned char *ents = NULL;
 	int rc;
@@ -696,30 +702,10 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 	lin_be64_put(k, coll);
 	memcpy(k + 8, name, nl);
 	k[8 + nl] = 0;
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_ALIAS_EV], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == 25 + nl &&
-	       memcmp(key.mv_data, k, 9 + nl) == 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			uint64_t *p = realloc(facts, cap * sizeof *p);
-			if (!p) {
-				rc = LIN_ENOMEM;
-				break;
-			}
-			facts = p;
-		}
-		facts[n++] = lin_be64_get((unsigned char *)key.mv_data + 17 +
-					  nl);
-		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(x->err, rc, "cannot read alias events");
+	rc = ix_scan(x, LIN_DB_ALIAS_EV, k, 9 + nl, NULL, 0, add_alias_fact,
+		     &af);
+	uint64_t *facts = af.ids.v;
+	size_t n = af.ids.n;
 	if (!rc && n && !(ev = calloc(n, sizeof *ev)))
 		rc = LIN_ENOMEM;
 	size_t m = 0;
@@ -843,39 +829,25 @@ static int derive_alias(struct ix *x, struct touched_coll *t,
 	return rc;
 }
 
+static int touch_alias_key(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	const char *nm = (const char *)k->mv_data + 8;
+	size_t nn = k->mv_size - 8;
+	const char *z = memchr(nm, 0, nn);
+	(void)v;
+	return ix_touch_alias(ctx, nm, z ? (size_t)(z - nm) : nn);
+}
+
 /* Every alias name with events or a timeline in the collection. */
 static int collect_alias_names(struct ix *x, struct touched_coll *t)
 {
-	static const enum lin_db dbs[2] = { LIN_DB_ALIAS_EV, LIN_DB_ALIAS_TL };
-	int rc = 0;
+	unsigned char k[8];
+	int rc;
 
-	for (int d = 0; d < 2 && rc == 0; d++) {
-		unsigned char k[8];
-		MDB_val key = { 8, k }, val;
-		MDB_cursor *c;
-		lin_be64_put(k, t->coll);
-		rc = mdb_cursor_open(x->txn, x->s->dbi[dbs[d]], &c);
-		if (rc)
-			return lin_store_fail(x->err, rc, "cannot open cursor");
-		rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-		while (rc == 0 && key.mv_size > 8 &&
-		       lin_be64_get(key.mv_data) == t->coll) {
-			const char *nm = (const char *)key.mv_data + 8;
-			size_t nn = key.mv_size - 8;
-			const char *z = memchr(nm, 0, nn);
-			if (z)
-				nn = (size_t)(z - nm);
-			if ((rc = ix_touch_alias(t, nm, nn)))
-				break;
-			rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-		}
-		mdb_cursor_close(c);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-		else if (rc > 0)
-			rc = lin_store_fail(x->err, rc, "cannot list aliases");
-	}
-	return rc;
+	lin_be64_put(k, t->coll);
+	rc = ix_scan(x, LIN_DB_ALIAS_EV, k, 8, NULL, 0, touch_alias_key, t);
+	return rc ? rc : ix_scan(x, LIN_DB_ALIAS_TL, k, 8, NULL, 0,
+				 touch_alias_key, t);
 }
 
 /* ---- uses ------------------------------------------------------------ */
@@ -1008,17 +980,21 @@ static int resolve_use(struct ix *x, uint64_t fact)
 	return set_use(x, f.coll, fact, f.run, f.sel, f.time, 0);
 }
 
+static int add_use_fact(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	(void)v;
+	return u64v_push(ctx, lin_be64_get((unsigned char *)k->mv_data +
+					   k->mv_size - 8));
+}
+
 /* Facts of the uses of `coll` with selector `sel` (every selector when
  * NULL) at or after `from`. */
 static int uses_of(struct ix *x, uint64_t coll, const char *sel,
 		   int64_t from, uint64_t **out, size_t *nout)
 {
-	size_t sn = sel ? strlen(sel) : 0, pre = sel ? 9 + sn : 8;
+	size_t sn = sel ? strlen(sel) : 0;
 	unsigned char k[8 + LIN_MAX_KEY + 2 + 17];
-	MDB_val key, val;
-	MDB_cursor *c;
-	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	struct u64v ids = { NULL, 0, 0 };
 	int rc;
 
 	*out = NULL;
@@ -1030,37 +1006,14 @@ static int uses_of(struct ix *x, uint64_t coll, const char *sel,
 		memcpy(k + 8, sel, sn);
 		k[8 + sn] = 0;
 		lin_be64_put(k + 9 + sn, lin_time_key(from));
-		key.mv_size = 17 + sn;
+		rc = ix_scan(x, LIN_DB_USE_SEL, k, 9 + sn, k, 17 + sn,
+			     add_use_fact, &ids);
 	} else {
-		key.mv_size = 8;
+		rc = ix_scan(x, LIN_DB_USE_SEL, k, 8, NULL, 0, add_use_fact,
+			     &ids);
 	}
-	key.mv_data = k;
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_USE_SEL], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size >= pre + 16 &&
-	       memcmp(key.mv_data, k, pre) == 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint64_t *p = realloc(ids, cap * sizeof *p);
-			if (!p) {
-				rc = LIN_ENOMEM;
-				break;
-			}
-			ids = p;
-		}
-		ids[n++] = lin_be64_get((unsigned char *)key.mv_data +
-					key.mv_size - 8);
-		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(x->err, rc, "cannot read uses");
-	*out = ids;
-	*nout = n;
+	*out = ids.v;
+	*nout = ids.n;
 	return rc;
 }
 
@@ -1124,36 +1077,37 @@ static int version_number(struct ix *x, uint64_t vid, int64_t *num)
 	return 0;
 }
 
+struct alias_names {
+	uint64_t vid;
+	struct lin_packer *names;
+	unsigned count;
+};
+
+static int add_alias_name(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	struct alias_names *a = ctx;
+
+	if (tl_final(v->mv_data, v->mv_size) != a->vid)
+		return 0;
+	msgpack_pack_str(&a->names->pk, k->mv_size - 8);
+	msgpack_pack_str_body(&a->names->pk, (char *)k->mv_data + 8,
+			      k->mv_size - 8);
+	a->count++;
+	return 0;
+}
+
 /* Current aliases naming `vid` (their timelines end at it). */
 static int current_aliases(struct ix *x, uint64_t coll, uint64_t vid,
 			   struct lin_packer *names, unsigned *count)
 {
 	unsigned char k[8];
-	MDB_val key = { 8, k }, val;
-	MDB_cursor *c;
+	struct alias_names a = { vid, names, 0 };
 	int rc;
 
-	*count = 0;
 	lin_be64_put(k, coll);
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_ALIAS_TL], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size > 8 &&
-	       lin_be64_get(key.mv_data) == coll) {
-		if (tl_final(val.mv_data, val.mv_size) == vid) {
-			msgpack_pack_str(&names->pk, key.mv_size - 8);
-			msgpack_pack_str_body(&names->pk,
-					      (char *)key.mv_data + 8,
-					      key.mv_size - 8);
-			(*count)++;
-		}
-		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND || rc == 0)
-		return 0;
-	return lin_store_fail(x->err, rc, "cannot read aliases");
+	rc = ix_scan(x, LIN_DB_ALIAS_TL, k, 8, NULL, 0, add_alias_name, &a);
+	*count = a.count;
+	return rc;
 }
 
 static void pack_attr(msgpack_packer *pk, const msgpack_object *attrs,

@@ -113,6 +113,22 @@ int ix_name(struct ix *x, int tag, struct lin_slice name,
 	    struct lin_slice scope, uint64_t id, int add);
 void ix_release(struct ix *x);
 
+/* Visit, in key order, the entries of `db` whose keys start with the
+ * `plen` bytes at `prefix`, beginning at the first key >= `start` (slen
+ * bytes, itself starting with the prefix; NULL: the prefix). `fn` gets
+ * each key and value, valid during the call only (it must not write to
+ * `db`), and returns 0 to go on or a LIN_E* code to stop with it. */
+typedef int ix_visit_fn(void *ctx, const MDB_val *k, const MDB_val *v);
+int ix_scan(struct ix *x, enum lin_db db, const void *prefix, size_t plen,
+	    const void *start, size_t slen, ix_visit_fn *fn, void *ctx);
+
+/* A growable list of u64. */
+struct u64v {
+	uint64_t *v;
+	size_t n, cap;
+};
+int u64v_push(struct u64v *l, uint64_t id);  /* 0 or LIN_ENOMEM */
+
 /* apply.c: facts in and out */
 int ix_apply_record(struct ix *x, const struct lin_record *r);
 int ix_remove_source_facts(struct ix *x, uint32_t src);

@@ -420,7 +420,7 @@ static int edge_keep(void *ctx, uint64_t node, const struct lin_edge *e,
 		     struct lin_err *err)
 {
 	struct lq_asof *a = ctx;
-	int64_t t;
+	int64_t t = LIN_QNONE;
 	int ok, rc;
 
 	if ((rc = lq_asof_node(a, node, &ok, err)) || !ok ||
