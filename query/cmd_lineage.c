@@ -137,7 +137,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	struct lq_filter f = { NULL, NULL, NULL };
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, limit = 0;
-	int c, paged = 0;
+	int c;
 
 	optind = 0;
 	opterr = 0;
@@ -150,7 +150,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		case 't': f.type = optarg; continue;
 		case 'J': f.job_type = optarg; continue;
 		case 'p': f.project = optarg; continue;
-		case 'a': after = optarg; paged = 1; continue;
+		case 'a': after = optarg; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
 				return lq_usage(q, cmd, "bad --depth '%s': "
@@ -162,7 +162,6 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 				return lq_usage(q, cmd, "bad --limit '%s': "
 						"expected a number > 0",
 						optarg);
-			paged = 1;
 			continue;
 		}
 		int r = lq_common_opt(q, cmd, c, argv);
@@ -232,7 +231,8 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		next = last;
 	if (rc == 0 && lin_table_flush(&l.t, q->out))
 		rc = LIN_ENOMEM;
-	if (rc == 0 && paged && q->json) {
+	/* Every answer states its total (issue: paging with totals). */
+	if (rc == 0 && q->json) {
 		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
 			"\"returned\":%llu,\"truncated\":%s,\"next\":",
 			(unsigned long long)total, (unsigned long long)shown,
@@ -242,7 +242,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		else
 			fputs("null", q->out);
 		fputs("}\n", q->out);
-	} else if (rc == 0 && paged) {
+	} else if (rc == 0) {
 		fprintf(q->out, "# total=%llu shown=%llu truncated=%s",
 			(unsigned long long)total, (unsigned long long)shown,
 			truncated ? "yes" : "no");

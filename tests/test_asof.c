@@ -456,7 +456,8 @@ Test(asof, walks_skip_what_was_not_there)
 	"2  artifact  acme/p/model:v1  model        aliases=latest     "
 	"          via=logged  from=run:acme/p/train\n"
 	"3  run       acme/p/eval      eval         eval-4             "
-	"-         via=used    from=artifact:acme/p/model:v0\n");
+	"-         via=used    from=artifact:acme/p/model:v0\n"
+	"# total=7 shown=7 truncated=no\n");
 	/* At 50: model:v1 not logged yet; late not started, so its
 	 * untimed use does not count either; train still running. */
 	r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
@@ -469,7 +470,8 @@ Test(asof, walks_skip_what_was_not_there)
 	"2  artifact  acme/p/model:v0  model        aliases=latest,best,prod"
 	"     via=logged  from=run:acme/p/train\n"
 	"3  run       acme/p/eval      eval         eval-4                  "
-	"  -  via=used    from=artifact:acme/p/model:v0\n");
+	"  -  via=used    from=artifact:acme/p/model:v0\n"
+	"# total=5 shown=5 truncated=no\n");
 	/* eval's use of model:v1 came at 110, after v1 existed. */
 	r = q("--as-of", "@1700000100", "used-by", "model:v1", NULL);
 	OK_OUT(r, "");

@@ -604,7 +604,8 @@ Test(query, lineage_down_text)
 	"from=artifact:acme/mnist/mnist-19pofeku:v1\n"
 	"4  artifact  acme/other/mnist-raw:v0        raw_dataset  "
 	"aliases=latest                 via=logged  "
-	"from=run:acme/other/ev01\n");
+	"from=run:acme/other/ev01\n"
+	"# total=7 shown=7 truncated=no\n");
 }
 
 Test(query, lineage_up_json)
@@ -634,7 +635,9 @@ Test(query, lineage_up_json)
 			  line);
 		line = nl + 1;
 	}
-	cr_assert_str_eq(line, "");
+	cr_assert_str_eq(line, "{\"kind\":\"summary\",\"total\":5,"
+			 "\"returned\":5,\"truncated\":false,"
+			 "\"next\":null}\n");
 }
 
 Test(query, lineage_depth_and_both)
@@ -647,12 +650,13 @@ Test(query, lineage_depth_and_both)
 	int lines = 0;
 	for (char *p = r.out; *p; p++)
 		lines += *p == '\n';
-	cr_assert_eq(lines, 3, "%s", r.out);
+	cr_assert_eq(lines, 4, "%s", r.out);  /* and the summary */
 	cr_assert(strstr(r.out, "run:acme/mnist/prep1"));
 	cr_assert(strstr(r.out, "run:acme/mnist/2x9k1"));
 	r = q("lineage", "-D", "0", "2x9k1", NULL);
 	OK_OUT(r,
-	       "0  run  acme/mnist/2x9k1  train  vivid-snow-42  finished\n");
+	       "0  run  acme/mnist/2x9k1  train  vivid-snow-42  finished\n"
+	       "# total=1 shown=1 truncated=no\n");
 	r = q("lineage", "--depth", "x", "2x9k1", NULL);
 	cr_assert_eq(r.rc, 64);
 }
@@ -662,7 +666,8 @@ Test(query, lineage_node_forms)
 	/* No ':' and no such run: an artifact name means name:latest. */
 	struct res r = q("lineage", "--depth", "0", "mnist-19pofeku", NULL);
 	OK_OUT(r, "0  artifact  acme/mnist/mnist-19pofeku:v1  model  "
-	       "aliases=best,latest\n");
+	       "aliases=best,latest\n"
+	       "# total=1 shown=1 truncated=no\n");
 	r = q("lineage", "nothing-like-it", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.err, "lineage-query: no run 'nothing-like-it'\n");
@@ -677,7 +682,8 @@ Test(query, lineage_filters_and_paging)
 	"4  artifact  acme/mnist/mnist-19pofeku:v0  model  "
 	"aliases=-              via=logged  from=run:acme/mnist/2x9k1\n"
 	"4  artifact  acme/mnist/mnist-19pofeku:v1  model  "
-	"aliases=best,latest    via=logged  from=run:acme/mnist/2x9k1\n");
+	"aliases=best,latest    via=logged  from=run:acme/mnist/2x9k1\n"
+	"# total=2 shown=2 truncated=no\n");
 	r = q("--json", "lineage", "--job-type", "eval", "--project", "other",
 	      "acme/mnist/mnist-raw:v0", NULL);
 	cr_assert_eq(r.rc, 0);
