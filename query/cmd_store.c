@@ -470,9 +470,43 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 
 struct checker {
 	struct lq *q;
-	uint64_t problems, nodes, edges;
+	uint64_t problems, warnings, nodes, edges;
 	struct lin_qnode n;
 };
+
+/* One finding: "problem: ..." (an inconsistency) or "note: ..." (what
+ * an audit should know), or a JSON object of that kind. */
+static void finding(struct checker *k, int is_problem, const char *msg)
+{
+	const char *kind = is_problem ? "problem" : "note";
+
+	if (is_problem)
+		k->problems++;
+	else
+		k->warnings++;
+	if (k->q->json) {
+		fprintf(k->q->out, "{\"kind\":\"%s\",\"message\":", kind);
+		lin_json_cstr(k->q->out, msg);
+		fputs("}\n", k->q->out);
+	} else {
+		fprintf(k->q->out, "%s: ", kind);
+		lin_text_str(k->q->out, msg, strlen(msg));
+		putc('\n', k->q->out);
+	}
+}
+
+static void audit_report(void *ctx, int is_problem, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void audit_report(void *ctx, int is_problem, const char *fmt, ...)
+{
+	char buf[900];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	finding(ctx, is_problem, buf);
+}
 
 static void problem(struct checker *k, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -484,16 +518,7 @@ static void problem(struct checker *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	k->problems++;
-	if (k->q->json) {
-		fputs("{\"kind\":\"problem\",\"message\":", k->q->out);
-		lin_json_cstr(k->q->out, buf);
-		fputs("}\n", k->q->out);
-	} else {
-		fputs("problem: ", k->q->out);
-		lin_text_str(k->q->out, buf, strlen(buf));
-		putc('\n', k->q->out);
-	}
+	finding(k, 1, buf);
 }
 
 /* Load node `id`; a data problem is reported, not fatal. 1 when
@@ -706,22 +731,26 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	if ((rc = check_nodes(&k)) == 0 &&
 	    (rc = check_keys(&k, LIN_DB_RUNS)) == 0 &&
 	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
-	    (rc = check_versions(&k)) == 0)
-		rc = check_edges(&k);
+	    (rc = check_versions(&k)) == 0 &&
+	    (rc = check_edges(&k)) == 0)
+		rc = lq_audit(q, audit_report, &k);
 	lin_qnode_release(&k.n);
 	if (rc)
 		return lq_fail(q, rc);
 	if (q->json)
 		fprintf(q->out, "{\"kind\":\"summary\",\"nodes\":%llu,"
-			"\"edges\":%llu,\"problems\":%llu}\n",
+			"\"edges\":%llu,\"problems\":%llu,\"notes\":%llu}\n",
 			(unsigned long long)k.nodes,
 			(unsigned long long)k.edges,
-			(unsigned long long)k.problems);
+			(unsigned long long)k.problems,
+			(unsigned long long)k.warnings);
 	else
 		fprintf(q->out, "checked %llu nodes, %llu edges: %llu "
-			"problem%s\n", (unsigned long long)k.nodes,
+			"problem%s, %llu note%s\n", (unsigned long long)k.nodes,
 			(unsigned long long)k.edges,
 			(unsigned long long)k.problems,
-			k.problems == 1 ? "" : "s");
+			k.problems == 1 ? "" : "s",
+			(unsigned long long)k.warnings,
+			k.warnings == 1 ? "" : "s");
 	return k.problems ? LQ_DATAERR : LQ_OK;
 }

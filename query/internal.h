@@ -304,6 +304,13 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv);
 int lq_cmd_ls(struct lq *q, int argc, char **argv);
 int lq_cmd_stats(struct lq *q, int argc, char **argv);
 int lq_cmd_check(struct lq *q, int argc, char **argv);
+
+/* audit.c: the lineage checks of `check`. `report` is called once per
+ * finding, with problem 1 for an inconsistency (check then fails) and 0
+ * for what an auditor should know. 0 or a LIN_E* store error. */
+typedef void lq_report_fn(void *ctx, int problem, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int lq_audit(struct lq *q, lq_report_fn *report, void *ctx);
 int lq_cmd_history(struct lq *q, int argc, char **argv);
 int lq_cmd_diff(struct lq *q, int argc, char **argv);
 

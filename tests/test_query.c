@@ -1237,8 +1237,15 @@ Test(query, stats_counts)
 
 Test(query, check_finds_missing_reverse_edge)
 {
+#define NOTES \
+	"note: run:acme/other/ev01 has no finish record (still running, " \
+	"or it crashed)\n" \
+	"note: run:acme/other/x1 has no finish record (still running, " \
+	"or it crashed)\n" \
+	"note: run:acme/other/x2 has no finish record (still running, " \
+	"or it crashed)\n"
 	struct res r = q("check", NULL);
-	OK_OUT(r, "checked 15 nodes, 28 edges: 0 problems\n");
+	OK_OUT(r, NOTES "checked 15 nodes, 28 edges: 0 problems, 3 notes\n");
 	begin();
 	edge(R(8), LIN_EDGE_USES, V(1), 999);  /* no USED_BY twin */
 	commit();
@@ -1246,6 +1253,22 @@ Test(query, check_finds_missing_reverse_edge)
 	cr_assert_eq(r.rc, 65);
 	cr_assert_str_eq(r.out, "problem: edge 0100000000000008 -used-> "
 			 "0200000000000001 (fact 00000000000003e7) has no "
-			 "reverse edge\nchecked 15 nodes, 29 edges: 1 "
-			 "problem\n");
+			 "reverse edge\n" NOTES "checked 15 nodes, 29 edges: "
+			 "1 problem, 3 notes\n");
+#undef NOTES
+}
+
+Test(query, check_finds_an_alias_on_two_versions)
+{
+	static const char *const claim[] = { "best", NULL };
+	begin();
+	/* v0 of mnist-19pofeku claims "best" too, which v1 holds */
+	version(V(5), C(3), "acme", "mnist", "mnist-19pofeku", "model", 0,
+		claim, 0);
+	commit();
+	struct res r = q("check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	cr_assert(strstr(r.out, "problem: alias 'best' names two versions at "
+			 "once: nodes 0200000000000005 and "
+			 "0200000000000006\n"), "%s", r.out);
 }

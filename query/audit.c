@@ -1,0 +1,328 @@
+/* audit.c - the lineage half of `check`: what the store says that a
+ * person auditing the archive should know (uses that never resolved,
+ * runs whose inputs W&B could not record, versions used before they were
+ * logged, runs without a finish) and what must never happen (an alias
+ * naming two versions at once). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct audit {
+	struct lq *q;
+	lq_report_fn *report;
+	void *ctx;
+	struct lin_qnode n;
+	msgpack_unpacked up;
+};
+
+static int64_t as_int(const msgpack_object *o)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 > INT64_MAX ? LIN_QNONE : (int64_t)o->via.u64;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return o->via.i64;
+	return LIN_QNONE;
+}
+
+/* Decode fact `id` into a->up; its array, or NULL when it is missing or
+ * malformed (the structural checks report those). */
+static const msgpack_object_array *fact(struct audit *a, uint64_t id)
+{
+	unsigned char k[8];
+	MDB_val v;
+	size_t off = 0;
+
+	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_FACTS, k,
+			  lin_key_id(k, id), &v, NULL) ||
+	    lin_mp_check(v.mv_data, v.mv_size) ||
+	    msgpack_unpack_next(&a->up, v.mv_data, v.mv_size, &off) !=
+	    MSGPACK_UNPACK_SUCCESS ||
+	    a->up.data.type != MSGPACK_OBJECT_ARRAY ||
+	    a->up.data.via.array.size < 4)
+		return NULL;
+	return &a->up.data.via.array;
+}
+
+/* "e/p/name" of collection `coll` into buf. */
+static void coll_text(struct audit *a, uint64_t coll, char *buf, size_t n)
+{
+	unsigned char k[8];
+	MDB_val v;
+	msgpack_unpacked up;
+	size_t off = 0;
+
+	snprintf(buf, n, "collection %016llx", (unsigned long long)coll);
+	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_COLL_INFO, k,
+			  lin_key_id(k, coll), &v, NULL) ||
+	    lin_mp_check(v.mv_data, v.mv_size))
+		return;
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, v.mv_data, v.mv_size, &off) ==
+	    MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP) {
+		const char *part[3] = { "entity", "project", "name" };
+		const msgpack_object *val[3] = { NULL, NULL, NULL };
+		for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+			const msgpack_object *key = &up.data.via.map.ptr[i].key;
+			for (int j = 0; j < 3; j++)
+				if (key->type == MSGPACK_OBJECT_STR &&
+				    key->via.str.size == strlen(part[j]) &&
+				    !memcmp(key->via.str.ptr, part[j],
+					    key->via.str.size))
+					val[j] = &up.data.via.map.ptr[i].val;
+		}
+		if (val[0] && val[1] && val[2] &&
+		    val[0]->type == MSGPACK_OBJECT_STR &&
+		    val[1]->type == MSGPACK_OBJECT_STR &&
+		    val[2]->type == MSGPACK_OBJECT_STR)
+			snprintf(buf, n, "%.*s/%.*s/%.*s",
+				 (int)val[0]->via.str.size, val[0]->via.str.ptr,
+				 (int)val[1]->via.str.size, val[1]->via.str.ptr,
+				 (int)val[2]->via.str.size, val[2]->via.str.ptr);
+	}
+	msgpack_unpacked_destroy(&up);
+}
+
+static int source_is(struct audit *a, uint64_t fact_id, const char *what)
+{
+	unsigned char k[4];
+	MDB_val v;
+
+	lin_be32_put(k, (uint32_t)(fact_id >> 32));
+	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_SOURCE_IDS, k, 4,
+			  &v, NULL))
+		return 0;
+	return memmem(v.mv_data, v.mv_size, what, strlen(what)) != NULL;
+}
+
+/* Uses that no indexed file has resolved. */
+static int pending_uses(struct audit *a)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_PENDING],
+				&c);
+
+	if (r)
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
+		const msgpack_object_array *f = fact(a, id);
+		char coll[600], *run = NULL;
+		if (!f || f->size < 6 || as_int(&f->ptr[0]) != LIN_FACT_USE ||
+		    f->ptr[5].type != MSGPACK_OBJECT_STR)
+			continue;
+		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
+		coll_text(a, (uint64_t)as_int(&f->ptr[4]), coll, sizeof coll);
+		if (lin_qnode_load(a->q->txn, &a->q->store, rid, &a->n,
+				   NULL) == 0)
+			run = lin_qnode_id(&a->n, 1);
+		const char *slash = strchr(coll, '/');
+		int other = run && slash && a->n.project.p &&
+			    !(strncmp(slash + 1, a->n.project.p,
+				      a->n.project.n) == 0 &&
+			      slash[1 + a->n.project.n] == '/');
+		a->report(a->ctx, 0, "use never resolved: %s used %s:%.*s, "
+			  "which no file in the archive logged%s%s",
+			  run ? run : "a run", coll,
+			  (int)f->ptr[5].via.str.size, f->ptr[5].via.str.ptr,
+			  other ? " (another project, not in the archive)" :
+			  "",
+			  source_is(a, id, ".wandb") ? "; W&B keeps what "
+			  "online runs log on its server, not in .wandb "
+			  "files" : "");
+		free(run);
+	}
+	mdb_cursor_close(c);
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&a->q->e, r,
+						      "cannot read pending");
+}
+
+static int has_edge_kind(struct audit *a, uint64_t node, unsigned kind)
+{
+	struct lin_nbrs nb = { 0 };
+	int rc = lin_walk_neighbours(a->q->txn, &a->q->store, node, kind,
+				     kind, &nb, NULL);
+	int has = rc == 0 && nb.n > 0;
+	lin_nbrs_free(&nb);
+	return has;
+}
+
+/* Runs from offline W&B logs, which record no uses, that have none. */
+static int offline_runs(struct audit *a)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_FACTS],
+				&c);
+
+	if (r)
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		/* a RUN fact's value starts fixarray, 1 */
+		const unsigned char *p = v.mv_data;
+		if (k.mv_size != 8 || v.mv_size < 2 || p[1] != LIN_FACT_RUN)
+			continue;
+		uint64_t id = lin_be64_get(k.mv_data);
+		if (!source_is(a, id, "/offline-run-"))
+			continue;
+		const msgpack_object_array *f = fact(a, id);
+		if (!f)
+			continue;
+		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
+		if (has_edge_kind(a, rid, LIN_EDGE_USES) ||
+		    lin_qnode_load(a->q->txn, &a->q->store, rid, &a->n, NULL))
+			continue;
+		char *run = lin_qnode_id(&a->n, 1);
+		a->report(a->ctx, 0, "%s ran offline: W&B records no uses in "
+			  "offline logs, so what it consumed is unknown",
+			  run ? run : "a run");
+		free(run);
+	}
+	mdb_cursor_close(c);
+	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&a->q->e, r,
+						      "cannot read facts");
+}
+
+struct alias_of {
+	uint64_t coll, vid;
+	char *alias;
+};
+
+static int alias_cmp(const void *x, const void *y)
+{
+	const struct alias_of *a = x, *b = y;
+	if (a->coll != b->coll)
+		return a->coll < b->coll ? -1 : 1;
+	return strcmp(a->alias, b->alias);
+}
+
+/* One pass over the nodes: runs without a finish, versions used before
+ * they were logged, and aliases on two versions of one collection. */
+static int nodes(struct audit *a)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct alias_of *al = NULL;
+	size_t nal = 0, cap = 0;
+	int rc = 0;
+	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_NODES], &c);
+
+	if (r)
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || lin_qnode_load(a->q->txn, &a->q->store,
+				lin_be64_get(k.mv_data), &a->n, NULL))
+			continue;
+		char *id = lin_qnode_id(&a->n, 1);
+		if (!id) {
+			rc = LIN_ENOMEM;
+			break;
+		}
+		if (a->n.kind == LIN_ID_RUN && !a->n.state.p)
+			a->report(a->ctx, 0, "%s has no finish record (still "
+				  "running, or it crashed)", id);
+		if (a->n.kind == LIN_ID_VERSION && a->n.aliases) {
+			const msgpack_object_array *arr =
+				&a->n.aliases->via.array;
+			for (uint32_t i = 0; i < arr->size; i++) {
+				const msgpack_object *s = &arr->ptr[i];
+				if (s->type != MSGPACK_OBJECT_STR)
+					continue;
+				if (nal == cap) {
+					cap = cap ? cap * 2 : 64;
+					void *p = realloc(al, cap * sizeof *al);
+					if (!p) {
+						rc = LIN_ENOMEM;
+						break;
+					}
+					al = p;
+				}
+				al[nal].coll = a->n.coll;
+				al[nal].vid = a->n.id;
+				al[nal].alias = strndup(s->via.str.ptr,
+							s->via.str.size);
+				if (!al[nal].alias) {
+					rc = LIN_ENOMEM;
+					break;
+				}
+				nal++;
+			}
+		}
+		if (a->n.kind == LIN_ID_VERSION &&
+		    a->n.created_at != LIN_QNONE) {
+			/* every use of it that is timed earlier */
+			int64_t logged = a->n.created_at;
+			MDB_cursor *e;
+			MDB_val ek = { 8, k.mv_data }, ev;
+			unsigned char probe = LIN_EDGE_USED_BY;
+			ev.mv_size = 1;
+			ev.mv_data = &probe;
+			if (mdb_cursor_open(a->q->txn,
+					    a->q->store.dbi[LIN_DB_EDGES], &e))
+				goto next;
+			int g = mdb_cursor_get(e, &ek, &ev, MDB_GET_BOTH_RANGE);
+			for (; g == 0; g = mdb_cursor_get(e, &ek, &ev,
+							    MDB_NEXT_DUP)) {
+				struct lin_edge ed;
+				if (ev.mv_size != LIN_EDGE_SIZE)
+					break;
+				lin_edge_decode(ev.mv_data, &ed);
+				if (ed.kind != LIN_EDGE_USED_BY)
+					break;
+				const msgpack_object_array *f = fact(a, ed.fact);
+				int64_t t = f ? as_int(&f->ptr[3]) : LIN_QNONE;
+				if (t == LIN_QNONE || t >= logged)
+					continue;
+				char tu[48], tl[48];
+				lin_fmt_time(tu, t);
+				lin_fmt_time(tl, logged);
+				a->report(a->ctx, 0, "%s was used at %s, before "
+					  "it was logged at %s (run node "
+					  "%016llx)", id, tu, tl,
+					  (unsigned long long)ed.other);
+			}
+			mdb_cursor_close(e);
+		}
+next:
+		free(id);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && r != MDB_NOTFOUND && r != 0)
+		rc = lin_store_fail(&a->q->e, r, "cannot read nodes");
+	if (rc == 0 && nal)
+		qsort(al, nal, sizeof *al, alias_cmp);
+	for (size_t i = 1; rc == 0 && i < nal; i++)
+		if (al[i].coll == al[i - 1].coll &&
+		    strcmp(al[i].alias, al[i - 1].alias) == 0 &&
+		    al[i].vid != al[i - 1].vid)
+			a->report(a->ctx, 1, "alias '%s' names two versions "
+				  "at once: nodes %016llx and %016llx",
+				  al[i].alias,
+				  (unsigned long long)al[i - 1].vid,
+				  (unsigned long long)al[i].vid);
+	for (size_t i = 0; i < nal; i++)
+		free(al[i].alias);
+	free(al);
+	return rc;
+}
+
+int lq_audit(struct lq *q, lq_report_fn *report, void *ctx)
+{
+	struct audit a = { q, report, ctx, { 0 }, { 0 } };
+	int rc;
+
+	lin_qnode_init(&a.n);
+	msgpack_unpacked_init(&a.up);
+	rc = pending_uses(&a);
+	if (!rc)
+		rc = offline_runs(&a);
+	if (!rc)
+		rc = nodes(&a);
+	msgpack_unpacked_destroy(&a.up);
+	lin_qnode_release(&a.n);
+	return rc;
+}
