@@ -89,11 +89,17 @@ const struct lq_cmd lq_cmds[] = {
 	  "  -n, --limit N      report at most N nodes, then a summary\n"
 	  "  -a, --after CURSOR continue after the node a summary named\n"
 	  "Filters choose what is reported, never what is walked.\n" },
-	{ "path", lq_cmd_path, "path FROM TO",
+	{ "path", lq_cmd_path,
+	  "path FROM TO [--all [--depth N] [--limit N]]",
 	  "the shortest producer/consumer chain between two NODEs",
 	  "Looks downstream from FROM first, then upstream. Prints the chain\n"
 	  "like lineage does, FROM first; nothing (and a note on stderr)\n"
-	  "when the two are not connected that way.\n" },
+	  "when the two are not connected that way.\n\n"
+	  "options:\n"
+	  "  -A, --all        every simple path instead, each after a\n"
+	  "                   '# path K: L edges' line, then a summary\n"
+	  "  -D, --depth N    with --all: paths of at most N edges (12)\n"
+	  "  -n, --limit N    with --all: at most N paths (100)\n" },
 	{ "impact", lq_cmd_impact,
 	  "impact REF... [--from FILE|-] [--format text|csv|json]\n"
 	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",

@@ -330,23 +330,172 @@ static int find_path(struct lq *q, uint64_t a, uint64_t b, unsigned dir,
 	return 0;
 }
 
+/* ---- every simple path (path --all) ---- */
+
+#define ALL_MAX_VISITS 1000000u  /* bound on the search itself */
+
+struct allpaths {
+	struct lq *q;
+	struct lineage *l;
+	uint64_t target;
+	unsigned dir;
+	uint32_t max_len, max_paths;
+	struct lin_walk_step *cur;  /* the path being extended */
+	size_t len;
+	uint32_t found;
+	uint64_t visits;
+	int truncated;
+};
+
+static int emit_path(struct allpaths *p)
+{
+	struct lq *q = p->q;
+	int rc = 0;
+
+	p->found++;
+	if (q->json)
+		fprintf(q->out, "{\"kind\":\"path\",\"path\":%u,"
+			"\"length\":%zu}\n", p->found, p->len - 1);
+	else
+		fprintf(q->out, "# path %u: %zu edge%s\n", p->found, p->len - 1,
+			p->len == 2 ? "" : "s");
+	for (size_t i = 0; rc == 0 && i < p->len; i++) {
+		rc = lq_node_load(q, p->cur[i].node, &p->l->n);
+		if (rc == 0)
+			rc = report(p->l, &p->cur[i]);
+	}
+	if (rc == 0 && lin_table_flush(&p->l->t, q->out))
+		rc = LIN_ENOMEM;
+	return rc;
+}
+
+static int on_path(const struct allpaths *p, uint64_t node)
+{
+	for (size_t i = 0; i < p->len; i++)
+		if (p->cur[i].node == node)
+			return 1;
+	return 0;
+}
+
+/* Depth-first: extend the current path by every neighbour not on it. */
+static int extend(struct allpaths *p)
+{
+	const struct lin_walk_step *last = &p->cur[p->len - 1];
+	struct lin_nbrs nb = { 0 };
+	int rc;
+
+	if (last->node == p->target)
+		return emit_path(p);
+	if (p->len - 1 >= p->max_len)
+		return 0;
+	if (p->found >= p->max_paths || ++p->visits > ALL_MAX_VISITS) {
+		p->truncated = 1;
+		return 0;
+	}
+	rc = lq_neighbours(p->q, last->node,
+			   p->dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST
+						   : LIN_EDGE_UP_FIRST,
+			   p->dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_LAST
+						   : LIN_EDGE_UP_LAST, &nb);
+	for (size_t i = 0; rc == 0 && i < nb.n; i++) {
+		if (on_path(p, nb.v[i].node))
+			continue;
+		if (p->found >= p->max_paths) {
+			p->truncated = 1;
+			break;
+		}
+		struct lin_walk_step st = { nb.v[i].node, last->node,
+					    nb.v[i].kind,
+					    (uint32_t)p->len };
+		p->cur[p->len++] = st;
+		rc = extend(p);
+		p->len--;
+		last = &p->cur[p->len - 1];
+	}
+	lin_nbrs_free(&nb);
+	return rc;
+}
+
+static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
+		     uint32_t max_paths)
+{
+	struct lineage l;
+	struct allpaths p;
+	int rc = 0;
+
+	memset(&l, 0, sizeof l);
+	l.q = q;
+	lin_table_init(&l.t);
+	lin_qnode_init(&l.n);
+	lin_qnode_init(&l.from);
+	memset(&p, 0, sizeof p);
+	p.q = q;
+	p.l = &l;
+	p.target = b;
+	p.max_len = max_len;
+	p.max_paths = max_paths;
+	p.cur = calloc((size_t)max_len + 2, sizeof *p.cur);
+	if (!p.cur)
+		rc = LIN_ENOMEM;
+	/* FROM upstream of TO first, as for the shortest path */
+	for (int d = 0; rc == 0 && d < 2 && p.found == 0; d++) {
+		p.dir = d == 0 ? LIN_WALK_DOWN : LIN_WALK_UP;
+		p.cur[0] = (struct lin_walk_step){ a, 0, 0, 0 };
+		p.len = 1;
+		rc = extend(&p);
+	}
+	if (rc == 0 && q->json)
+		fprintf(q->out, "{\"kind\":\"summary\",\"paths\":%u,"
+			"\"truncated\":%s}\n", p.found,
+			p.truncated ? "true" : "false");
+	else if (rc == 0)
+		fprintf(q->out, "# paths=%u truncated=%s\n", p.found,
+			p.truncated ? "yes" : "no");
+	free(p.cur);
+	free(l.from_id);
+	lin_table_release(&l.t);
+	lin_qnode_release(&l.n);
+	lin_qnode_release(&l.from);
+	return rc;
+}
+
 int lq_cmd_path(struct lq *q, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'A' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd = "path";
 	struct lin_walk_step *chain = NULL;
 	size_t len = 0;
 	uint64_t a, b;
-	int c, rc;
+	uint32_t max_len = 12, max_paths = 100;
+	int c, rc, all = 0;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hVjAD:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'A': all = 1; continue;
+		case 'D':
+			if (lq_parse_count(optarg, 0, &max_len) || !max_len ||
+			    max_len > 64)
+				return lq_usage(q, cmd, "bad --depth '%s': "
+						"expected 1 to 64", optarg);
+			continue;
+		case 'n':
+			if (lq_parse_count(optarg, 0, &max_paths) ||
+			    !max_paths)
+				return lq_usage(q, cmd, "bad --limit '%s': "
+						"expected a number > 0",
+						optarg);
+			continue;
+		}
 		int r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
@@ -358,6 +507,10 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	if ((rc = lq_resolve_node(q, argv[optind], &a)) ||
 	    (rc = lq_resolve_node(q, argv[optind + 1], &b)))
 		return lq_fail(q, rc);
+	if (all) {
+		rc = all_paths(q, a, b, max_len, max_paths);
+		return rc ? lq_fail(q, rc) : LQ_OK;
+	}
 	/* FROM upstream of TO (downwards) is the usual question; else TO
 	 * may be upstream of FROM. */
 	rc = find_path(q, a, b, LIN_WALK_DOWN, &chain, &len);

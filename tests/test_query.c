@@ -1272,3 +1272,18 @@ Test(query, check_finds_an_alias_on_two_versions)
 			 "once: nodes 0200000000000005 and "
 			 "0200000000000006\n"), "%s", r.out);
 }
+
+Test(query, path_all_lists_every_simple_path_within_bounds)
+{
+	struct res r = q("path", "--all", "acme/mnist/mnist-raw:v0",
+			 "mnist-19pofeku:v1", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "# path 1: "), "%s", r.out);
+	cr_assert(strstr(r.out, "# paths="), "%s", r.out);
+	r = q("path", "--all", "--depth", "1", "acme/mnist/mnist-raw:v0",
+	      "mnist-19pofeku:v1", NULL);
+	cr_assert_eq(r.rc, 0);
+	cr_assert_str_eq(r.out, "# paths=0 truncated=no\n");
+	r = q("path", "--all", "--depth", "0", "a", "b", NULL);
+	cr_assert_eq(r.rc, 64);
+}
