@@ -542,7 +542,7 @@ static int ref_coll(MDB_txn *txn, const struct lin_store *s,
 	size_t n = colon ? (size_t)(colon - body) : strlen(body);
 	if (colon) {
 		*sel = colon + 1;
-		if (!**sel)
+		if (!**sel || strchr(*sel, ':'))
 			return ref_syntax(err, "REF", ref, REF_FORM);
 	}
 	if (n >= sizeof name || split_path(body, n, p))

@@ -651,6 +651,10 @@ static const struct ecase query_errors[] = {
 	{ "--bogus ls runs", 64,
 	  "lineage-query: unknown option '--bogus'\n"
 	  "Try 'lineage-query --help'.\n" },
+	{ "logged-by a:b:c", 64,
+	  "lineage-query: bad REF 'a:b:c': expected "
+	  "[entity/project/]name[:alias|:vN]\n"
+	  "Try 'lineage-query --help'.\n" },
 };
 
 Test(e2e, query_errors_exit_codes_and_messages)
