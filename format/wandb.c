@@ -299,6 +299,8 @@ static void classify_prefix(struct lin_wandb *w)
 
 	size_t start = w->scan;
 
+	if (start >= w->rec_len)  /* nothing new (w->rec may be NULL) */
+		return;
 	lin_pb_init(&c, w->rec + start, w->rec_len - start);
 	while ((rc = lin_pb_next(&c, &f)) == 1) {
 		w->scan = start + lin_pb_pos(&c);
