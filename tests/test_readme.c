@@ -19,6 +19,10 @@ static void setup(void)
 	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/s.lmdb "
 		 "fixtures/sample", dir);
 	cr_assert_eq(system(cmd), 0, "indexing the sample failed");
+	/* the W&B examples run against their own store */
+	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/w.lmdb "
+		 "fixtures/wandb-sample 2>/dev/null", dir);
+	cr_assert_eq(system(cmd), 0, "indexing the W&B sample failed");
 }
 
 static void teardown(void)
@@ -54,11 +58,11 @@ static char *slurp(FILE *f)
 
 /* Output of `args` (stdout then stderr, as a terminal shows them when
  * only one of the two is used). */
-static char *run_query(const char *args)
+static char *run_query(const char *store, const char *args)
 {
 	char cmd[2400];
-	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/s.lmdb %s "
-		 "2>%s/err", dir, args, dir);
+	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/%s %s "
+		 "2>%s/err", dir, store, args, dir);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	char *out = slurp(p);
@@ -88,6 +92,10 @@ Test(readme, examples_match_the_tools)
 	FILE *f = fopen("README.md", "r");
 	char line[2048], args[2048] = "", want[65536] = "";
 	int in_code = 0, in_cmd = 0, checked = 0;
+	/* A "<!-- readme-test: store fixtures/wandb-sample -->" line before
+	 * a block runs it against the W&B sample instead of the sample
+	 * project. */
+	const char *store = "s.lmdb";
 
 	cr_assert_not_null(f);
 	for (;;) {
@@ -100,7 +108,7 @@ Test(readme, examples_match_the_tools)
 				(strncmp(line, "# ", 2) == 0 &&
 				 strncmp(line, "# total=", 8) != 0));
 		if (in_cmd && (eof || fence || next_cmd)) {
-			char *got = run_query(args);
+			char *got = run_query(store, args);
 			strip_trailing_blank(want);
 			strip_trailing_blank(got);
 			size_t gl = strlen(got);
@@ -116,8 +124,13 @@ Test(readme, examples_match_the_tools)
 			break;
 		if (fence) {
 			in_code = !in_code;
+			if (!in_code)
+				store = "s.lmdb";
 			continue;
 		}
+		if (!in_code && strstr(line, "<!-- readme-test: store "
+				       "fixtures/wandb-sample -->"))
+			store = "w.lmdb";
 		if (in_code && strncmp(line, "$ lineage-query ", 16) == 0) {
 			snprintf(args, sizeof args, "%s", line + 16);
 			args[strcspn(args, "\n")] = 0;
