@@ -766,3 +766,46 @@ Test(crash, sigkill_during_prune_then_resume, .timeout = 240)
 		    (unsigned long long)seed);
 	cr_assert_geq(kills, 3, "too few kills landed (%d)", kills);
 }
+
+/* Readers while an indexer writes: every `check` and `stats` taken
+ * during the run sees a consistent snapshot (LMDB read transactions). */
+Test(crash, queries_while_indexing_see_consistent_snapshots,
+     .timeout = 120)
+{
+	char arch[512], st[512];
+	snprintf(arch, sizeof arch, "%s", P("arch"));
+	snprintf(st, sizeof st, "%s", P("s.lmdb"));
+	gen_synth(arch);
+	/* groups of a few ms, so that commits happen during the queries */
+	setenv("LINEAGE_GROUP_MS", "3", 1);
+	char *idx[] = { INDEXER, "-q", "--store", st, arch, NULL };
+	char *check[] = { QUERY, "--store", st, "check", NULL };
+	char *stats[] = { QUERY, "--store", st, "--json", "stats", NULL };
+	pid_t pid = spawn(idx);
+	int done = 0, checks = 0;
+	long long last = -1;
+
+	while (!done) {
+		int status, code;
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		if (done)
+			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				  "indexer failed");
+		if (!store_initialised(st))
+			continue;
+		char *out = run_out(check, &code);
+		cr_assert_eq(code, 0, "check during indexing: %s", out);
+		free(out);
+		out = run_out(stats, &code);
+		cr_assert_eq(code, 0, "stats during indexing");
+		long long n = stats_sources(out);
+		free(out);
+		cr_assert_geq(n, last, "sources went from %lld to %lld", last,
+			      n);
+		last = n;
+		checks++;
+	}
+	cr_assert_geq(checks, 2, "only %d queries ran during indexing",
+		      checks);
+	cr_assert_eq(last, 100, "the final snapshot has %lld sources", last);
+}
