@@ -300,7 +300,8 @@ static int put_fact(struct ix *x, uint64_t *fact)
 				   "more than 2^32 records in one file");
 	*fact = (uint64_t)x->src << 32 | x->seq++;
 	lin_be64_put(k, *fact);
-	return ix_put(x, LIN_DB_FACTS, k, 8, x->pk.sb.data, x->pk.sb.size);
+	return ix_put_last(x, LIN_DB_FACTS, k, 8, x->pk.sb.data,
+			   x->pk.sb.size);
 }
 
 static void pack_head(struct ix *x, int kind, uint64_t run, uint64_t pos,

@@ -24,6 +24,20 @@ int ix_put(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	return rc ? lin_store_fail(x->err, rc, "cannot write store") : 0;
 }
 
+int ix_put_last(struct ix *x, enum lin_db db, const void *k, size_t kn,
+		const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	/* MDB_APPEND skips the search and, when a page splits, leaves the
+	 * full page full (a plain put halves it); LMDB refuses it with
+	 * MDB_KEYEXIST when the key is not past the last one. */
+	int rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, MDB_APPEND);
+
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, 0);
+	return rc ? lin_store_fail(x->err, rc, "cannot write store") : 0;
+}
+
 int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn)
 {

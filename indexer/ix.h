@@ -95,6 +95,10 @@ int ix_get(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   MDB_val *v);            /* 0, LIN_ENOTFOUND or LIN_ESTORE */
 int ix_put(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn);
+/* As ix_put, for keys that usually come after every key in `db`
+ * (new ids): appended when they do, put normally when not. */
+int ix_put_last(struct ix *x, enum lin_db db, const void *k, size_t kn,
+		const void *v, size_t vn);
 int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn); /* v NULL: whole key; NOTFOUND is ok */
 int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
