@@ -251,13 +251,6 @@ static int get_id(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 	return 0;
 }
 
-int lin_store_run(MDB_txn *txn, const struct lin_store *s,
-		  const char *entity, const char *project, const char *run_id,
-		  uint64_t *node, struct lin_err *err)
-{
-	return get_id(txn, s, LIN_DB_RUNS, entity, project, run_id, node, err);
-}
-
 int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
 		   const char *entity, const char *project, const char *name,
 		   uint64_t *coll, struct lin_err *err)
@@ -307,67 +300,89 @@ int lin_store_version(MDB_txn *txn, const struct lin_store *s,
 	return 0;
 }
 
-static int latest_version(MDB_txn *txn, const struct lin_store *s,
-			  uint64_t coll, uint64_t *node, struct lin_err *err)
+/* The highest-numbered version of `coll` first logged at or before the
+ * time key tk: backwards from the highest number (coll_ver values carry
+ * the first-log time key). */
+static int latest_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
+		     uint64_t tk, uint64_t *vid, struct lin_err *err)
 {
-	MDB_cursor *c;
 	unsigned char k[12];
-	MDB_val key = { lin_key_coll_num(k, coll, UINT32_MAX), k }, v;
-	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
+	MDB_val key = { 12, k }, val;
+	MDB_cursor *c;
+	int rc;
 
+	lin_key_coll_num(k, coll, UINT32_MAX);
+	rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
 	if (rc)
 		return lin_store_fail(err, rc, "cannot open cursor");
-	/* Position after the collection's last key, then step back. */
-	rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-	if (rc == 0 && key.mv_size == 12 && lin_be64_get(key.mv_data) == coll)
-		; /* exactly number UINT32_MAX: unlikely but valid */
-	else if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(c, &key, &v,
-				    rc == 0 ? MDB_PREV : MDB_LAST);
-	if (rc == 0 && key.mv_size == 12 &&
-	    lin_be64_get(key.mv_data) == coll) {
-		*node = lin_be64_get(v.mv_data);
-		mdb_cursor_close(c);
-		return 0;
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+	while (rc == 0 && key.mv_size == 12 &&
+	       lin_be64_get(key.mv_data) == coll) {
+		if (val.mv_size != 16) {
+			mdb_cursor_close(c);
+			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+					   "coll_ver value of %zu bytes, "
+					   "not 16", val.mv_size);
+		}
+		if (lin_be64_get((unsigned char *)val.mv_data + 8) <= tk) {
+			*vid = lin_be64_get(val.mv_data);
+			break;
+		}
+		rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
 	}
 	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return lin_store_fail(err, rc, "cannot read versions");
-	return LIN_ENOTFOUND;
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		return 0;
+	return lin_store_fail(err, rc, "cannot read versions");
+}
+
+int lin_timeline_at(const void *tl, size_t n, int64_t t, uint64_t *vid,
+		    struct lin_err *err)
+{
+	const unsigned char *p = tl;
+	uint64_t tk = lin_time_key(t);
+
+	*vid = 0;
+	if (n % 16)
+		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "alias timeline of %zu bytes, not a "
+				   "multiple of 16", n);
+	for (size_t i = 0; i + 16 <= n; i += 16) {
+		if (lin_be64_get(p + i) > tk)
+			break;
+		*vid = lin_be64_get(p + i + 8);
+	}
+	return 0;
+}
+
+int lin_store_alias_at(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, const char *alias, size_t len,
+		       int64_t t, uint64_t *vid, struct lin_err *err)
+{
+	unsigned char k[8 + 255];
+	MDB_val v;
+	int rc;
+
+	*vid = 0;
+	if (len == 6 && memcmp(alias, "latest", 6) == 0)
+		return latest_at(txn, s, coll, lin_time_key(t), vid, err);
+	if (len > 255)
+		return 0;
+	lin_be64_put(k, coll);
+	memcpy(k + 8, alias, len);
+	rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, 8 + len, &v, err);
+	if (rc == LIN_ENOTFOUND)
+		return 0;
+	return rc ? rc : lin_timeline_at(v.mv_data, v.mv_size, t, vid, err);
 }
 
 int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 		    const char *alias, uint64_t *node, struct lin_err *err)
 {
-	unsigned char k[8 + 256];
-	size_t n = strlen(alias);
-	MDB_val v;
-	const unsigned char *p, *end;
-	uint64_t vid = 0;
-	int rc;
-
-	if (strcmp(alias, "latest") == 0)
-		return latest_version(txn, s, coll, node, err);
-	if (n > 255)
-		return LIN_ENOTFOUND;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, alias, n);
-	rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, 8 + n, &v, err);
-	if (rc)
-		return rc;
-	/* The timeline is a sorted run of 16-byte entries; the last one is
-	 * the alias's current target (vid 0: removed). */
-	p = v.mv_data;
-	end = p + v.mv_size;
-	if (v.mv_size < 16 || v.mv_size % 16)
-		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
-				   "bad alias timeline for '%s'", alias);
-	p = end - 16;
-	vid = lin_be64_get(p + 8);
-	if (!vid)
-		return LIN_ENOTFOUND;
-	*node = vid;
-	return 0;
+	int rc = lin_store_alias_at(txn, s, coll, alias, strlen(alias),
+				    INT64_MAX, node, err);
+	return rc == 0 && *node == 0 ? LIN_ENOTFOUND : rc;
 }
 
 static void hex(FILE *out, const void *p, size_t n)

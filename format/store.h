@@ -66,11 +66,8 @@ int lin_store_get(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 		  const void *key, size_t klen, MDB_val *val,
 		  struct lin_err *err);
 
-/* Id of the run / collection whose key is "entity/project/name"
+/* Id of the collection whose key is "entity/project/name"
  * (LIN_ENOTFOUND when absent). */
-int lin_store_run(MDB_txn *txn, const struct lin_store *s,
-		  const char *entity, const char *project, const char *run_id,
-		  uint64_t *node, struct lin_err *err);
 int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
 		   const char *entity, const char *project, const char *name,
 		   uint64_t *coll, struct lin_err *err);
@@ -79,6 +76,21 @@ int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
 int lin_store_version(MDB_txn *txn, const struct lin_store *s,
 		      uint64_t coll, uint32_t number, uint64_t *node,
 		      struct lin_err *err);
+
+/* Version node that alias `alias` (`len` bytes) of `coll` named at time
+ * `t` (ns; INT64_MAX: now): the last timeline entry at or before t, or
+ * for "latest" the highest-numbered version first logged at or before t.
+ * *vid is 0 when it named none. The one place that reads alias_tl and
+ * coll_ver times: the indexer resolves uses with it, the query tool
+ * answers --as-of with it. Errors: LIN_ECORRUPT, LIN_ESTORE. */
+int lin_store_alias_at(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, const char *alias, size_t len,
+		       int64_t t, uint64_t *vid, struct lin_err *err);
+
+/* The version an alias_tl value (`n` bytes of timeline entries) names at
+ * time `t` (*vid 0: none). LIN_ECORRUPT when n is not a multiple of 16. */
+int lin_timeline_at(const void *tl, size_t n, int64_t t, uint64_t *vid,
+		    struct lin_err *err);
 
 /* Version node that alias `alias` of `coll` names now ("latest": the
  * highest-numbered version). LIN_ENOTFOUND when it names none. */

@@ -852,63 +852,6 @@ static int collect_alias_names(struct ix *x, struct touched_coll *t)
 
 /* ---- uses ------------------------------------------------------------ */
 
-static int latest_at(struct ix *x, uint64_t coll, int64_t t, uint64_t *vid)
-{
-	unsigned char k[12];
-	MDB_val key = { 12, k }, val;
-	MDB_cursor *c;
-	uint64_t tk = lin_time_key(t);
-	int rc;
-
-	*vid = 0;
-	lin_key_coll_num(k, coll, UINT32_MAX);
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_COLL_VER], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	rc = mdb_cursor_get(c, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
-	while (rc == 0 && key.mv_size == 12 &&
-	       lin_be64_get(key.mv_data) == coll) {
-		if (val.mv_size == 16 &&
-		    lin_be64_get((unsigned char *)val.mv_data + 8) <= tk) {
-			*vid = lin_be64_get(val.mv_data);
-			break;
-		}
-		rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
-	}
-	mdb_cursor_close(c);
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		return 0;
-	return lin_store_fail(x->err, rc, "cannot read versions");
-}
-
-static int alias_at(struct ix *x, uint64_t coll, struct lin_slice name,
-		    int64_t t, uint64_t *vid)
-{
-	unsigned char k[8 + 256];
-	uint64_t tk = lin_time_key(t);
-	MDB_val v;
-	int rc;
-
-	*vid = 0;
-	if (name.n > 255)
-		return 0;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, name.p, name.n);
-	rc = ix_get(x, LIN_DB_ALIAS_TL, k, 8 + name.n, &v);
-	if (rc == LIN_ENOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	const unsigned char *p = v.mv_data;
-	for (size_t i = 0; i + 16 <= v.mv_size; i += 16) {
-		if (lin_be64_get(p + i) > tk)
-			break;
-		*vid = lin_be64_get(p + i + 8);
-	}
-	return 0;
-}
-
 /* The version a use's selector names at time t (0: none yet). */
 static int lookup_sel(struct ix *x, uint64_t coll, struct lin_slice sel,
 		      int64_t t, uint64_t *vid)
@@ -916,9 +859,8 @@ static int lookup_sel(struct ix *x, uint64_t coll, struct lin_slice sel,
 	if (sel.n && (sel.p[0] == '#' || (sel.p[0] == 'v' && sel.n > 1 &&
 	    sel.p[1] >= '0' && sel.p[1] <= '9')))
 		return version_of_sel(x, coll, sel, vid);
-	if (lin_slice_eq_cstr(sel, "latest"))
-		return latest_at(x, coll, t, vid);
-	return alias_at(x, coll, sel, t, vid);
+	return lin_store_alias_at(x->txn, x->s, coll, sel.p, sel.n, t, vid,
+				  x->err);
 }
 
 /* Point the use `fact` (of `run`, selector `sel` at time t) at what its

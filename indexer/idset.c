@@ -25,13 +25,6 @@ void lin_idset_release(struct lin_idset *s)
 	memset(s, 0, sizeof *s);
 }
 
-void lin_idset_clear(struct lin_idset *s)
-{
-	if (s->slots)
-		memset(s->slots, 0, s->cap * sizeof *s->slots);
-	s->n = 0;
-}
-
 long lin_idset_find(const struct lin_idset *s, uint64_t id)
 {
 	if (!s->cap)

@@ -16,7 +16,6 @@ struct lin_idset {
 
 void lin_idset_init(struct lin_idset *s);
 void lin_idset_release(struct lin_idset *s);
-void lin_idset_clear(struct lin_idset *s);
 /* Add `id` (non-zero). Returns 1 when added, 0 when present, -1 on
  * allocation failure. */
 int lin_idset_add(struct lin_idset *s, uint64_t id);

@@ -433,86 +433,6 @@ static int edge_keep(void *ctx, uint64_t node, const struct lin_edge *e,
 
 /* ---- aliases ---- */
 
-static int latest_at(MDB_txn *txn, const struct lin_store *s,
-		     uint64_t coll, int64_t t, uint64_t *vid,
-		     struct lin_err *err)
-{
-	unsigned char k[12];
-	MDB_val key = { 12, k }, val;
-	MDB_cursor *c;
-	uint64_t tk = lin_time_key(t);
-	int rc;
-
-	*vid = 0;
-	lin_key_coll_num(k, coll, UINT32_MAX);
-	rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
-	if (rc)
-		return lin_store_fail(err, rc, "cannot open cursor");
-	/* Backwards from the highest number: the first one logged by t. */
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	rc = mdb_cursor_get(c, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
-	while (rc == 0 && key.mv_size == 12 &&
-	       lin_be64_get(key.mv_data) == coll) {
-		if (val.mv_size != 16) {
-			mdb_cursor_close(c);
-			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-					   "coll_ver value of %zu bytes, "
-					   "not 16", val.mv_size);
-		}
-		if (lin_be64_get((unsigned char *)val.mv_data + 8) <= tk) {
-			*vid = lin_be64_get(val.mv_data);
-			break;
-		}
-		rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
-	}
-	mdb_cursor_close(c);
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		return 0;
-	return lin_store_fail(err, rc, "cannot read versions");
-}
-
-/* The vid a timeline names at time key tk (0: none). */
-static int timeline_at(const MDB_val *v, uint64_t tk, uint64_t *vid,
-		       struct lin_err *err)
-{
-	const unsigned char *p = v->mv_data;
-
-	*vid = 0;
-	if (v->mv_size % 16)
-		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-				   "alias timeline of %zu bytes, not a "
-				   "multiple of 16", v->mv_size);
-	for (size_t i = 0; i + 16 <= v->mv_size; i += 16) {
-		if (lin_be64_get(p + i) > tk)
-			break;
-		*vid = lin_be64_get(p + i + 8);
-	}
-	return 0;
-}
-
-int lin_alias_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
-		 const char *name, int64_t t, uint64_t *vid,
-		 struct lin_err *err)
-{
-	unsigned char k[8 + 256];
-	size_t n = strlen(name);
-	MDB_val v;
-	int rc;
-
-	*vid = 0;
-	if (strcmp(name, "latest") == 0)
-		return latest_at(txn, s, coll, t, vid, err);
-	if (n > 256)
-		return 0;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, name, n);
-	rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, 8 + n, &v, err);
-	if (rc == LIN_ENOTFOUND) {
-		lin_err_clear(err);
-		return 0;
-	}
-	return rc ? rc : timeline_at(&v, lin_time_key(t), vid, err);
-}
 
 /* Replace version n's "aliases" with those naming it at time t:
  * "latest" first, then the others in byte order (as the indexer
@@ -529,8 +449,8 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 
 	if (!n->coll || !n->up.zone)
 		return 0;
-	if ((rc = latest_at(q->txn, &q->store, n->coll, q->asof, &vid,
-			    &q->e)))
+	if ((rc = lin_store_alias_at(q->txn, &q->store, n->coll, "latest", 6,
+				     q->asof, &vid, &q->e)))
 		return rc;
 	rc = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_ALIAS_TL], &c);
 	if (rc)
@@ -544,8 +464,8 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 		size_t an = k.mv_size - 8;
 		if (an == 6 && memcmp(a, "latest", 6) == 0)
 			continue;
-		if ((rc = timeline_at(&v, lin_time_key(q->asof), &vid,
-				      &q->e)))
+		if ((rc = lin_timeline_at(v.mv_data, v.mv_size, q->asof, &vid,
+					  &q->e)))
 			break;
 		if (vid != n->id)
 			continue;

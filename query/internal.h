@@ -81,15 +81,12 @@ int lin_resolve_ref(MDB_txn *txn, const struct lin_store *s,
 int lin_resolve_run(MDB_txn *txn, const struct lin_store *s,
 		    const char *run, uint64_t *rid, struct lin_err *err);
 
-/* NODE: "run:..." or "artifact:...", else an artifact REF when it has a
- * ':', else a RUN (falling back to an artifact collection's latest
- * version when no run matches). Errors as lin_resolve_ref. */
-int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
-		     const char *spec, uint64_t *node, struct lin_err *err);
-
-/* The same three as of time `*at` (at NULL: now): aliases and `latest`
- * name what they named then (asof.c rules). Whether the node itself
- * existed then is left to the caller (lq_resolve_*). */
+/* REF, and NODE ("run:..." or "artifact:...", else an artifact REF when
+ * it has a ':', else a RUN, falling back to an artifact collection's
+ * latest version when no run matches), as of time `*at` (at NULL: now):
+ * aliases and `latest` name what they named then (asof.c rules). Whether
+ * the node itself existed then is left to the caller (lq_resolve_*).
+ * Errors as lin_resolve_ref. */
 int lin_resolve_ref_at(MDB_txn *txn, const struct lin_store *s,
 		       const char *ref, const int64_t *at, uint64_t *vid,
 		       struct lin_err *err);
@@ -265,13 +262,6 @@ int lq_asof_node(struct lq_asof *a, uint64_t id, int *exists,
 
 /* The edge filter of `a` (both ends and the fact existed). */
 const struct lin_edge_filter *lq_asof_filter(struct lq_asof *a);
-
-/* What alias `name` of `coll` named at time t ("latest": the highest
- * numbered version first logged at or before t). *vid = 0 when nothing.
- * Errors: LIN_ECORRUPT (bad timeline), LIN_ESTORE. */
-int lin_alias_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
-		 const char *name, int64_t t, uint64_t *vid,
-		 struct lin_err *err);
 
 /* The command-side helpers: as their lin_* twins, following q->asof when
  * set. lq_resolve_* also fail with LIN_ENOTFOUND ("... not found as of

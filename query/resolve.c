@@ -588,7 +588,8 @@ static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
 		unsigned char kb[8 + 256];
 		size_t sn = strlen(sel);
 		MDB_val v;
-		rc = lin_alias_at(txn, s, coll, sel, *at, vid, err);
+		rc = lin_store_alias_at(txn, s, coll, sel, strlen(sel), *at,
+					vid, err);
 		if (rc || *vid)
 			return rc;
 		/* Tell "not yet (or no longer)" from "never". */
@@ -795,10 +796,4 @@ int lin_resolve_node_at(MDB_txn *txn, const struct lin_store *s,
 		return rc;
 	*err = saved;
 	return LIN_ENOTFOUND;
-}
-
-int lin_resolve_node(MDB_txn *txn, const struct lin_store *s,
-		     const char *spec, uint64_t *node, struct lin_err *err)
-{
-	return lin_resolve_node_at(txn, s, spec, NULL, node, err);
 }
