@@ -86,43 +86,38 @@ static int meta_put_u64(struct ix *x, const char *name, uint64_t val)
 	return ix_put(x, LIN_DB_META, name, strlen(name), b, 8);
 }
 
+static const char *const seq_names[4] = {
+	LIN_META_SEQ_RUN, LIN_META_SEQ_VERSION, LIN_META_SEQ_COLL,
+	LIN_META_SEQ_SRC
+};
+
+static uint64_t *seq_field(struct ix *x, int i)
+{
+	uint64_t *f[4] = { &x->seq_run, &x->seq_version, &x->seq_coll,
+			   &x->seq_src };
+	return f[i];
+}
+
 int ix_meta_load(struct ix *x)
 {
-	uint64_t src = 0;
-	int rc = meta_u64(x, LIN_META_SEQ_RUN, &x->seq_run);
+	int rc = 0;
 
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_VERSION, &x->seq_version);
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_COLL, &x->seq_coll);
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_SRC, &src);
-	x->seq_src = (uint32_t)src;
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		rc = meta_u64(x, seq_names[i], seq_field(x, i));
+		x->seq_loaded[i] = *seq_field(x, i);
+	}
 	return rc;
 }
 
 int ix_meta_save(struct ix *x)
 {
-	uint64_t run, ver, coll, src;
-	int rc;
+	int rc = 0;
 
 	/* Write only what moved, so a run that changes nothing leaves the
 	 * store byte-for-byte as it was. */
-	rc = meta_u64(x, LIN_META_SEQ_RUN, &run);
-	if (!rc && run != x->seq_run)
-		rc = meta_put_u64(x, LIN_META_SEQ_RUN, x->seq_run);
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_VERSION, &ver);
-	if (!rc && ver != x->seq_version)
-		rc = meta_put_u64(x, LIN_META_SEQ_VERSION, x->seq_version);
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_COLL, &coll);
-	if (!rc && coll != x->seq_coll)
-		rc = meta_put_u64(x, LIN_META_SEQ_COLL, x->seq_coll);
-	if (!rc)
-		rc = meta_u64(x, LIN_META_SEQ_SRC, &src);
-	if (!rc && src != x->seq_src)
-		rc = meta_put_u64(x, LIN_META_SEQ_SRC, x->seq_src);
+	for (int i = 0; i < 4 && rc == 0; i++)
+		if (*seq_field(x, i) != x->seq_loaded[i])
+			rc = meta_put_u64(x, seq_names[i], *seq_field(x, i));
 	return rc;
 }
 

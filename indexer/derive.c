@@ -200,8 +200,8 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 	unsigned char k[8];
 	MDB_val key = { 8, k }, val;
 	MDB_cursor *c;
-	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0, all = 0;
+	struct u64v ids = { NULL, 0, 0 };
+	size_t all = 0;
 	int rc;
 
 	lin_be64_put(k, node);
@@ -212,18 +212,9 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 	while (rc == 0) {
 		const unsigned char *v = val.mv_data;
 		all++;
-		if (val.mv_size == 9 && v[0] < 32 && (kinds & (1u << v[0]))) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				uint64_t *p = realloc(ids, cap * sizeof *p);
-				if (!p) {
-					rc = LIN_ENOMEM;
-					break;
-				}
-				ids = p;
-			}
-			ids[n++] = lin_be64_get(v + 1);
-		}
+		if (val.mv_size == 9 && v[0] < 32 && (kinds & (1u << v[0])) &&
+		    (rc = u64v_push(&ids, lin_be64_get(v + 1))))
+			break;
 		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(c);
@@ -233,11 +224,11 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 		rc = lin_store_fail(x->err, rc, "cannot read node facts");
 	if (total)
 		*total = all;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < ids.n && rc == 0; i++) {
 		unsigned char fk[8];
 		MDB_val v;
 		struct lin_fact f;
-		lin_be64_put(fk, ids[i]);
+		lin_be64_put(fk, ids.v[i]);
 		if ((rc = ix_get(x, LIN_DB_FACTS, fk, 8, &v))) {
 			if (rc == LIN_ENOTFOUND)
 				rc = 0;
@@ -245,10 +236,10 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 		}
 		if (lin_fact_decode(v.mv_data, v.mv_size, &x->zone, &f))
 			continue;
-		f.id = ids[i];
+		f.id = ids.v[i];
 		rc = fn(x, &f, ctx);
 	}
-	free(ids);
+	free(ids.v);
 	return rc;
 }
 

@@ -422,7 +422,7 @@ static int new_source(struct ix *x, const char *path)
 	if (x->seq_src == UINT32_MAX)
 		return lin_err_set(x->err, LIN_ELIMIT, LIN_NO_OFFSET,
 				   "too many source files");
-	x->src = ++x->seq_src;
+	x->src = (uint32_t)++x->seq_src;
 	lin_be32_put(k, x->src);
 	return ix_put(x, LIN_DB_SOURCE_IDS, k, 4, path, strlen(path));
 }

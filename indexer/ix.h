@@ -70,7 +70,8 @@ struct ix {
 	const char *path;
 	uint32_t seq;            /* next fact seq in this source */
 	uint64_t seq_run, seq_version, seq_coll;
-	uint32_t seq_src;
+	uint64_t seq_src;        /* source ids are u32: checked on use */
+	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
 
 	struct cur_run cur;
 	struct lin_idset runs;   /* runs to rebuild */
