@@ -144,3 +144,30 @@ Test(readme, examples_match_the_tools)
 	fclose(f);
 	cr_assert_geq(checked, 10, "only %d README examples found", checked);
 }
+
+/* "Neither program opens a socket": no object of the library or the
+ * programs refers to a socket call. */
+Test(readme, no_networking_code)
+{
+	FILE *p = popen("nm -u build/liblineage.a build/indexer/main.o "
+			"build/query/main.o 2>&1", "r");
+	char line[512];
+	int symbols = 0;
+	static const char *const net[] = {
+		"socket", "connect", "bind", "listen", "accept",
+		"getaddrinfo", "gethostbyname", "sendto", "recvfrom"
+	};
+
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof line, p)) {
+		char *sym = strrchr(line, ' ');
+		sym = sym ? sym + 1 : line;
+		sym[strcspn(sym, "@\n")] = 0;
+		symbols++;
+		for (size_t i = 0; i < sizeof net / sizeof *net; i++)
+			cr_expect_neq(strcmp(sym, net[i]), 0,
+				      "'%s' is referenced", sym);
+	}
+	cr_assert_eq(pclose(p), 0, "nm failed");
+	cr_assert_gt(symbols, 50, "nm listed only %d symbols", symbols);
+}
