@@ -149,26 +149,23 @@ static int has_edge_kind(struct audit *a, uint64_t node, unsigned kind)
 	return has;
 }
 
-/* Runs from offline W&B logs, which record no uses, that have none. */
-static int offline_runs(struct audit *a)
+/* The RUN facts of source `src` whose runs recorded no use. */
+static int offline_source(struct audit *a, MDB_cursor *facts, uint32_t src)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_FACTS],
-				&c);
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	int r;
 
-	if (r)
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	lin_be64_put(kb, (uint64_t)src << 32);
+	for (r = mdb_cursor_get(facts, &k, &v, MDB_SET_RANGE);
+	     r == 0 && k.mv_size == 8 && lin_be64_get(k.mv_data) >> 32 == src;
+	     r = mdb_cursor_get(facts, &k, &v, MDB_NEXT)) {
 		/* a RUN fact's value starts fixarray, 1 */
 		const unsigned char *p = v.mv_data;
-		if (k.mv_size != 8 || v.mv_size < 2 || p[1] != LIN_FACT_RUN)
+		if (v.mv_size < 2 || p[1] != LIN_FACT_RUN)
 			continue;
-		uint64_t id = lin_be64_get(k.mv_data);
-		if (!source_is(a, id, "/offline-run-"))
-			continue;
-		const msgpack_object_array *f = fact(a, id);
+		const msgpack_object_array *f = fact(a,
+						      lin_be64_get(k.mv_data));
 		if (!f)
 			continue;
 		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
@@ -181,9 +178,37 @@ static int offline_runs(struct audit *a)
 			  run ? run : "a run");
 		free(run);
 	}
-	mdb_cursor_close(c);
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&a->q->e, r,
-						      "cannot read facts");
+	return r == 0 || r == MDB_NOTFOUND ? 0 :
+	       lin_store_fail(&a->q->e, r, "cannot read facts");
+}
+
+/* Runs from offline W&B logs, which record no uses, that have none:
+ * only the facts of sources in offline-run-* folders are read. */
+static int offline_runs(struct audit *a)
+{
+	MDB_cursor *srcs, *facts;
+	MDB_val k, v;
+	int rc = 0, r;
+
+	if ((r = mdb_cursor_open(a->q->txn,
+				 a->q->store.dbi[LIN_DB_SOURCE_IDS], &srcs)))
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	if ((r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_FACTS],
+				 &facts))) {
+		mdb_cursor_close(srcs);
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	}
+	for (r = mdb_cursor_get(srcs, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+	     r = mdb_cursor_get(srcs, &k, &v, MDB_NEXT))
+		if (k.mv_size == 4 && memmem(v.mv_data, v.mv_size,
+					     "/offline-run-", 13))
+			rc = offline_source(a, facts, lin_be32_get(k.mv_data));
+	mdb_cursor_close(facts);
+	mdb_cursor_close(srcs);
+	if (rc)
+		return rc;
+	return r == 0 || r == MDB_NOTFOUND ? 0 :
+	       lin_store_fail(&a->q->e, r, "cannot read sources");
 }
 
 struct alias_of {
