@@ -233,10 +233,16 @@ static int nodes(struct audit *a)
 	struct alias_of *al = NULL;
 	size_t nal = 0, cap = 0;
 	int rc = 0;
+	MDB_cursor *e;  /* over edges, for the uses of each version */
 	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_NODES], &c);
 
 	if (r)
 		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	if ((r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_EDGES],
+				 &e))) {
+		mdb_cursor_close(c);
+		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	}
 	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
 	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 8 || lin_qnode_load(a->q->txn, &a->q->store,
@@ -281,14 +287,10 @@ static int nodes(struct audit *a)
 		    a->n.created_at != LIN_QNONE) {
 			/* every use of it that is timed earlier */
 			int64_t logged = a->n.created_at;
-			MDB_cursor *e;
 			MDB_val ek = { 8, k.mv_data }, ev;
 			unsigned char probe = LIN_EDGE_USED_BY;
 			ev.mv_size = 1;
 			ev.mv_data = &probe;
-			if (mdb_cursor_open(a->q->txn,
-					    a->q->store.dbi[LIN_DB_EDGES], &e))
-				goto next;
 			int g = mdb_cursor_get(e, &ek, &ev, MDB_GET_BOTH_RANGE);
 			for (; g == 0; g = mdb_cursor_get(e, &ek, &ev,
 							    MDB_NEXT_DUP)) {
@@ -310,11 +312,10 @@ static int nodes(struct audit *a)
 					  "%016llx)", id, tu, tl,
 					  (unsigned long long)ed.other);
 			}
-			mdb_cursor_close(e);
 		}
-next:
 		free(id);
 	}
+	mdb_cursor_close(e);
 	mdb_cursor_close(c);
 	if (rc == 0 && r != MDB_NOTFOUND && r != 0)
 		rc = lin_store_fail(&a->q->e, r, "cannot read nodes");
