@@ -265,6 +265,56 @@ static int pick_first(struct ix *x, const struct lin_fact *f, void *ctx)
 	return 0;
 }
 
+/* ---- producer and re-logs ---------------------------------------- */
+
+struct log_facts {
+	struct first_log first;
+	struct u64v ids, runs;
+};
+
+static int collect_log(struct ix *x, const struct lin_fact *f, void *ctx)
+{
+	struct log_facts *l = ctx;
+	int rc = pick_first(x, f, &l->first);
+
+	if (!rc && !(rc = u64v_push(&l->ids, f->id)))
+		rc = u64v_push(&l->runs, f->run);
+	return rc;
+}
+
+/* Point the edges of every log fact of `vid` the right way: the run of
+ * the first log fact is the producer (LOGGED/LOGGED_BY, as W&B's
+ * logged_by()), any other run that logged the same digest re-logged it
+ * (RELOGGED/RELOGGED_BY). The first log can move when a file comes or
+ * goes, so this runs for every version whose log facts changed. */
+static int set_log_edges(struct ix *x, uint64_t vid)
+{
+	struct log_facts l;
+	int rc;
+
+	memset(&l, 0, sizeof l);
+	msgpack_zone_clear(&x->zone);
+	rc = each_fact(x, vid, 1u << LIN_FACT_LOG, collect_log, &l, NULL);
+	/* One fact written by this file: apply_log made it the producer
+	 * already, and no other fact can be one. */
+	int fresh = l.ids.n == 1 && (l.ids.v[0] >> 32) == x->src;
+	for (size_t i = 0; i < l.ids.n && rc == 0 && !fresh; i++) {
+		uint64_t run = l.runs.v[i], f = l.ids.v[i];
+		int prod = run == l.first.fact.run;
+		unsigned on = prod ? LIN_EDGE_LOGGED : LIN_EDGE_RELOGGED;
+		unsigned onv = prod ? LIN_EDGE_LOGGED_BY : LIN_EDGE_RELOGGED_BY;
+		unsigned off = prod ? LIN_EDGE_RELOGGED : LIN_EDGE_LOGGED;
+		unsigned offv = prod ? LIN_EDGE_RELOGGED_BY : LIN_EDGE_LOGGED_BY;
+		if (!(rc = ix_edge_del(x, run, off, vid, f)) &&
+		    !(rc = ix_edge_del(x, vid, offv, run, f)) &&
+		    !(rc = ix_edge_put(x, run, on, vid, f)))
+			rc = ix_edge_put(x, vid, onv, run, f);
+	}
+	free(l.ids.v);
+	free(l.runs.v);
+	return rc;
+}
+
 /* Fill v from the version's log facts and its stored node. */
 static int inspect_version(struct ix *x, struct vinfo *v)
 {
@@ -1340,6 +1390,8 @@ static int derive_coll(struct ix *x, struct touched_coll *t,
 
 	lin_idset_init(&mat);
 	rc = load_coll(x, t->coll, &cs);
+	for (size_t i = 0; i < t->vids.n && rc == 0; i++)
+		rc = set_log_edges(x, t->vids.order[i]);
 	if (!rc && t->vids.n)
 		rc = derive_versions(x, t, &cs, &mat);
 	if (!rc && t->all_aliases)

@@ -1,6 +1,7 @@
 /* cmd_batch.c - impact and provenance: walks from many roots at once,
  * one row per (root, reached node, distance, via). */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -88,12 +89,83 @@ out:
 	return rc;
 }
 
+/* The row of an unresolved use of run `run`, reached at `depth`. */
+static int unres_row(struct batch *b, const char *root,
+		     const struct lq_unres *u, uint64_t run, uint32_t depth)
+{
+	struct lq *q = b->q;
+	char *id = lq_unres_id(u), *from = NULL;
+	int rc = lin_qnode_load(q->txn, &q->store, run, &b->from, &q->e);
+
+	if (rc == 0 && !(from = lin_qnode_id(&b->from, 1)))
+		rc = LIN_ENOMEM;
+	if (rc == 0 && !id)
+		rc = LIN_ENOMEM;
+	if (rc)
+		goto out;
+	switch (b->fmt) {
+	case FMT_JSON:
+		fputs("{\"root\":", q->out);
+		lin_json_cstr(q->out, root);
+		putc(',', q->out);
+		lq_unres_json_fields(q->out, u);
+		fprintf(q->out, ",\"distance\":%u,\"via\":{\"from\":",
+			(unsigned)depth);
+		lin_json_cstr(q->out, from);
+		fputs(",\"edge\":\"used\"}}\n", q->out);
+		break;
+	case FMT_CSV:
+		csv_field(q->out, root);
+		fprintf(q->out, ",%u,unresolved,", (unsigned)depth);
+		csv_field(q->out, id);
+		fputs(",used,", q->out);
+		csv_field(q->out, from);
+		putc('\n', q->out);
+		break;
+	case FMT_TEXT:
+		lin_table_row(&b->t);
+		lin_table_cell(&b->t, root);
+		lin_table_cellf(&b->t, "%u", (unsigned)depth);
+		lin_table_cell(&b->t, "unresolved");
+		lin_table_cell(&b->t, id);
+		lin_table_cell(&b->t, "used");
+		lin_table_cell(&b->t, from);
+		lin_table_cellf(&b->t, "(%s)", lq_unres_text(u->why));
+		break;
+	}
+out:
+	free(id);
+	free(from);
+	return rc;
+}
+
+/* Rows for the uses of run `run` that never resolved, each once per
+ * root: the run's inputs the archive lacks. */
+static int unres_rows(struct batch *b, const char *root,
+		      struct lq_unres_seen *seen, uint64_t run,
+		      uint32_t depth)
+{
+	struct lq_unres_list un = { NULL, 0, 0 };
+	int rc = lq_unresolved_of_run(b->q, run, &un);
+
+	for (size_t i = 0; i < un.n && rc == 0; i++) {
+		int fresh = lq_unres_seen_add(seen, &un.v[i]);
+		if (fresh < 0)
+			rc = fresh;
+		else if (fresh && lq_unres_wanted(&b->f, &un.v[i]))
+			rc = unres_row(b, root, &un.v[i], run, depth + 1);
+	}
+	lq_unres_free(&un);
+	return rc;
+}
+
 /* Answer one root; unknown roots are reported and counted, not fatal. */
 static int one_root(struct batch *b, const char *spec)
 {
 	struct lq *q = b->q;
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
+	struct lq_unres_seen seen = { NULL, 0, 0 };
 	char *root = NULL;
 	uint64_t id;
 	int rc;
@@ -115,13 +187,14 @@ static int one_root(struct batch *b, const char *spec)
 	if (rc == 0)
 		rc = lin_walk_start(w, id, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		rc = 0;
-		if (st.depth == 0)
-			continue;
 		rc = lq_node_load(q, st.node, &b->n);
-		if (rc == 0 && lq_wanted(&b->f, &b->n))
+		if (rc == 0 && st.depth > 0 && lq_wanted(&b->f, &b->n))
 			rc = row(b, root, &st);
+		if (rc == 0 && LIN_ID_KIND(st.node) == LIN_ID_RUN &&
+		    st.depth < b->depth)
+			rc = unres_rows(b, root, &seen, st.node, st.depth);
 	}
+	lq_unres_seen_free(&seen);
 	lin_walk_free(w);
 	free(root);
 	return rc;

@@ -176,6 +176,7 @@ struct lq {
 	int has_asof;            /* --as-of given: answer as of `asof` */
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
+	int relogs;              /* --with-relogs: walks follow re-logs */
 };
 
 /* Print "lineage-query: MSG" on q->err. */
