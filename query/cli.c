@@ -156,7 +156,7 @@ const struct lq_cmd lq_cmds[] = {
 	  "(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
 	  "  - run e/p/id\n"
 	  "  + artifact e/p/name:vN\n"
-	  "  + edge run:e/p/id logged|used artifact:e/p/name:vN\n"
+	  "  + edge run:e/p/id logged|relogged|used artifact:e/p/name:vN\n"
 	  "runs first, then artifacts, then edges, each sorted by name.\n"
 	  "Exit status 0: no differences, 1: differences (like diff(1)).\n\n"
 	  "options:\n"
