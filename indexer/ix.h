@@ -10,6 +10,7 @@
 #include "format/record.h"
 #include "format/store.h"
 #include "indexer/facts.h"
+#include "indexer/fileruns.h"
 #include "indexer/idset.h"
 #include "indexer/ingest.h"
 
@@ -74,6 +75,8 @@ struct ix {
 	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
 
 	struct cur_run cur;
+	struct ix_fileruns fr;   /* the runs this file declares */
+	int wandb;               /* the file is a .wandb log */
 	struct lin_idset runs;   /* runs to rebuild */
 	struct lin_idset newruns;/* runs created in this transaction: their
 				    node is first written when rebuilt */

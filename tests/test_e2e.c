@@ -1218,6 +1218,36 @@ Test(e2e, wandb_real_file)
 	proc_free(&p);
 }
 
+/* The offline RunRecord names no entity; the run's own ArtifactRecord
+ * names vanpelt: the run is filed there, with its artifact, not under
+ * the default entity. */
+Test(e2e, wandb_real_run_takes_its_artifacts_entity)
+{
+	const char *store = T("r.lmdb");
+	struct proc p;
+
+	if (!exists(WREAL))
+		cr_skip_test("%s is absent: W&B identity not tested", WREAL);
+	index_into(store, WREAL, 0);
+	RUN(&p, QUERY " --store %s run vanpelt/code-toad/g9dvvkua", store);
+	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
+	cr_expect(strstr(p.out, "run:vanpelt/code-toad/g9dvvkua\n") != NULL,
+		  "%s", p.out);
+	cr_expect(strstr(p.out, "logged      1\n") != NULL, "%s", p.out);
+	proc_free(&p);
+	RUN(&p, QUERY " --store %s run local/code-toad/g9dvvkua", store);
+	cr_expect_eq(p.code, 1, "a run under the default entity: %s", p.out);
+	proc_free(&p);
+	/* --entity applies only when neither record names one */
+	RUN(&p, INDEX " --store %s --entity someone " WREAL, T("e2.lmdb"));
+	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
+	proc_free(&p);
+	RUN(&p, QUERY " --store %s ls runs", T("e2.lmdb"));
+	cr_expect(strstr(p.out, "vanpelt/code-toad/g9dvvkua") != NULL, "%s",
+		  p.out);
+	proc_free(&p);
+}
+
 /* ---- 6. read-only use ------------------------------------------------- */
 
 static const struct qcase ro_cases[] = {
