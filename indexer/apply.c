@@ -281,6 +281,11 @@ static int record_run(struct ix *x, const struct lin_record *r,
 	const char *rp = r->project && *r->project ? r->project : NULL;
 	struct ix_filerun *d;
 
+	if (!id && !x->cur.set && x->cur.skipped)
+		return lin_err_set(x->err, LIN_ERECORD, r->offset,
+				   "record names no run and follows a run "
+				   "record that was skipped (at byte %llu)",
+				   (unsigned long long)x->cur.skipped_at);
 	if (!id && !x->cur.set)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "record names no run and follows no run "
@@ -435,6 +440,7 @@ static int apply_run(struct ix *x, const struct lin_record *r)
 	if (rc)
 		return rc;
 	x->cur.set = 1;
+	x->cur.skipped = 0;
 	x->cur.node = node;
 	snprintf(x->cur.entity, sizeof x->cur.entity, "%s", e);
 	snprintf(x->cur.project, sizeof x->cur.project, "%s", p);
@@ -666,6 +672,12 @@ static int apply_alias(struct ix *x, const struct lin_record *r)
 	for (size_t i = 0; i < r->remove.n; i++)
 		if ((rc = check_name(x, r->remove.v[i], "alias", r->offset)))
 			return rc;
+	if (!rp.p && x->cur.skipped)
+		return lin_err_set(x->err, LIN_ERECORD, r->offset,
+				   "alias record ref '%s' names no project and "
+				   "follows a run record that was skipped (at "
+				   "byte %llu)", r->ref,
+				   (unsigned long long)x->cur.skipped_at);
 	e = rp.e ? rp.e : x->cur.set ? x->cur.entity : x->entity_default;
 	p = rp.p ? rp.p : x->cur.set ? x->cur.project : x->project_default;
 	if ((rc = get_coll(x, e, p, rp.name, NULL, r->offset, &coll)))
@@ -716,6 +728,15 @@ static int apply_finish(struct ix *x, const struct lin_record *r)
 	    (rc = ix_node_fact(x, run.node, LIN_FACT_FINISH, fact, 1)))
 		return rc;
 	return lin_idset_add(&x->runs, run.node) < 0 ? LIN_ENOMEM : 0;
+}
+
+void ix_skipped_record(struct ix *x, const struct lin_record *r)
+{
+	if (r->kind != LIN_REC_RUN)
+		return;
+	x->cur.set = 0;
+	x->cur.skipped = 1;
+	x->cur.skipped_at = r->offset;
 }
 
 int ix_apply_record(struct ix *x, const struct lin_record *r)

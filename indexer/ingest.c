@@ -479,6 +479,7 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 					*c->err = e;
 				return rc;
 			}
+			ix_skipped_record(&c->x, &rec);
 		} else if (rc == 0) {
 			return 0;
 		} else if (rc == LIN_ETRUNC && r->fmt == FMT_WANDB) {
@@ -490,6 +491,8 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			lin_err_path(&e, path);
 			*c->err = e;
 			return rc;
+		} else if (rc == LIN_ERECORD) {
+			ix_skipped_record(&c->x, &rec);
 		}
 		/* one bad record or damaged stretch: report, go on */
 		lin_err_path(&e, path);

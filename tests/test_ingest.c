@@ -628,6 +628,28 @@ Test(ingest, runs_named_by_id_resolve_within_the_file)
 	free(c);
 }
 
+/* A RUN record skipped as invalid (here: an id that is not UTF-8) must
+ * not let the records after it fall to the run before it. */
+Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("A", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, NULL);
+	rl_run("B\xff", "train", 200);
+	rl_log("model", "m", "m0", 201, NULL);
+	rl_finish("failed", 1);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.bad_records, 3, "%s", reports);
+	cr_assert(strstr(reports, "is not valid UTF-8"), "%s", reports);
+	cr_assert(strstr(reports, "follows a run record that was skipped (at "
+			 "byte "), "%s", reports);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/A state=- started=100000000000");
+	cr_assert_null(strstr(c, M ":v0"), "m0 was filed under A:\n%s", c);
+	free(c);
+}
+
 Test(ingest, unchanged_rerun_leaves_store_identical)
 {
 	write_a(P("arch/a.runlog"));
