@@ -4,7 +4,9 @@
  * the indexer has a single path. A record borrows all of its strings and
  * arrays from the reader that filled it: they stay valid until the next
  * call on that reader, or until the reader is closed. Strings are
- * NUL-terminated UTF-8 (as given; not validated). Absent optional fields
+ * NUL-terminated, valid UTF-8 without NUL bytes inside (both readers
+ * check: a record with another string is skipped as LIN_ERECORD, with
+ * its kind and offset still set). Absent optional fields
  * are NULL, LIN_TIME_NONE or -1 as noted. */
 #ifndef LIN_RECORD_H
 #define LIN_RECORD_H

@@ -12,6 +12,8 @@
 #include <msgpack.h>
 #include <zlib.h>
 
+#include "text.h"
+
 /* ==== writer ==========================================================
  * Records are packed with msgpack_packer into an sbuffer, which is handed
  * to stdio (or to our own deflate stream) once it holds WBUF_FLUSH bytes,
@@ -1038,9 +1040,12 @@ struct dec {
 	const unsigned char *slot[K_COUNT]; /* value of each key, or NULL */
 	const char *kind;
 	uint64_t off;
+	const unsigned char *rec; /* the record's first byte (at `off`) */
 	size_t vecs;
 	char *cur;
 };
+
+#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
 static int wrong(struct dec *d, enum key k, const char *what)
 {
@@ -1054,6 +1059,29 @@ static int missing(struct dec *d, enum key k)
 	return rfail(d->r, d->err, LIN_ERECORD, d->off,
 		     "'%s' record at byte %llu lacks required key '%s'",
 		     d->kind, (unsigned long long)d->off, key_names[k]);
+}
+
+/* Every string kept must be UTF-8 without NUL: a NUL would cut the C
+ * string short (so "mnist\0bad" became "mnist"), and other bytes make
+ * names that JSON cannot show nor a query name. */
+static int check_text(struct dec *d, enum key k, const struct val *v)
+{
+	size_t at;
+	enum lin_text_problem t = lin_text_check(v->p, v->n, &at);
+	unsigned long long where;
+
+	if (t == LIN_TEXT_OK)
+		return 0;
+	where = (unsigned long long)(d->off + (uint64_t)(v->p - d->rec) + at);
+	if (t == LIN_TEXT_NUL)
+		return rfail(d->r, d->err, LIN_ERECORD, d->off,
+			     "key '%s' of '%s' record at byte %llu contains "
+			     "a NUL byte (at byte %llu)", key_names[k],
+			     d->kind, (unsigned long long)d->off, where);
+	return rfail(d->r, d->err, LIN_ERECORD, d->off,
+		     "key '%s' of '%s' record at byte %llu is not valid "
+		     "UTF-8 (byte 0x%02x at byte %llu)", key_names[k],
+		     d->kind, (unsigned long long)d->off, v->p[at], where);
 }
 
 static int get_str(struct dec *d, enum key k, const char **out,
@@ -1072,6 +1100,8 @@ static int get_str(struct dec *d, enum key k, const char **out,
 		if (v.t != VT_STR)
 			return wrong(d, k, "a string");
 	}
+	v.t = VT_STR;
+	TRY(check_text(d, k, &v));
 	memcpy(d->cur, v.p, v.n);
 	d->cur[v.n] = '\0';
 	*out = d->cur;
@@ -1099,6 +1129,7 @@ static int get_strv(struct dec *d, enum key k, struct lin_strv *out)
 		q = peek(q, &e);
 		if (e.t != VT_STR)
 			return wrong(d, k, "an array of strings");
+		TRY(check_text(d, k, &e));
 		memcpy(d->cur, e.p, e.n);
 		d->cur[e.n] = '\0';
 		vec[i] = d->cur;
@@ -1189,7 +1220,6 @@ static int get_metadata(struct dec *d, const void **out, size_t *len)
 	return 0;
 }
 
-#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
 /* Fill `rec` from the slots, per kind. */
 static int fill_record(struct dec *d, struct lin_record *rec)
@@ -1347,6 +1377,7 @@ static int decode_record(struct lin_runlog *r, const unsigned char *p,
 	d.r = r;
 	d.err = err;
 	d.off = off;
+	d.rec = p;
 	d.kind = NULL;
 	if (!((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
 		return rfail(r, err, LIN_ERECORD, off,

@@ -44,6 +44,12 @@ struct ctx {
 	/* Paths are shown as given and stored absolute: the root being
 	 * walked, in both forms. */
 	const char *given, *abs;
+	/* A file's warnings and notes, held until the file is done: a file
+	 * read twice (fileruns.h) reports only its last reading. */
+	struct held { enum lin_file_status st; struct lin_err e; }
+		held[MAX_REPORTS_PER_FILE + 2];
+	size_t nheld;
+	int redo;                /* the file must be read again */
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -87,6 +93,24 @@ static void report(struct ctx *c, enum lin_file_status st, const char *path,
 {
 	if (c->o->report)
 		c->o->report(c->o->report_ctx, st, path, e, c->done);
+}
+
+/* Hold a warning or note of the file being read. */
+static void hold(struct ctx *c, enum lin_file_status st,
+		 const struct lin_err *e)
+{
+	if (c->nheld < sizeof c->held / sizeof c->held[0]) {
+		c->held[c->nheld].st = st;
+		c->held[c->nheld++].e = *e;
+	}
+}
+
+/* Report what the file's reading held, before its own outcome. */
+static void flush_held(struct ctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nheld; i++)
+		report(c, c->held[i].st, path, &c->held[i].e);
+	c->nheld = 0;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -455,17 +479,20 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 					*c->err = e;
 				return rc;
 			}
+			ix_skipped_record(&c->x, &rec);
 		} else if (rc == 0) {
 			return 0;
 		} else if (rc == LIN_ETRUNC && r->fmt == FMT_WANDB) {
 			lin_err_path(&e, path);
 			*partial = 1;
-			report(c, LIN_FILE_PARTIAL, path, &e);
+			hold(c, LIN_FILE_PARTIAL, &e);
 			continue;
 		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
 			lin_err_path(&e, path);
 			*c->err = e;
 			return rc;
+		} else if (rc == LIN_ERECORD) {
+			ix_skipped_record(&c->x, &rec);
 		}
 		/* one bad record or damaged stretch: report, go on */
 		lin_err_path(&e, path);
@@ -473,18 +500,18 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			e.code = rc;
 		(*problems)++;
 		if (*problems <= MAX_REPORTS_PER_FILE)
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		else if (*problems == MAX_REPORTS_PER_FILE + 1) {
 			lin_err_set(&e, rc, LIN_NO_OFFSET,
 				    "more problems in this file not shown");
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		}
 	}
 }
 
-/* Index one file. Returns 0 (also when the file was rejected: that is
- * reported and counted) or a fatal store code. */
-static int index_file_once(struct ctx *c, const char *path, int named)
+/* One reading of a file (see index_file_once). */
+static int index_file_pass(struct ctx *c, const char *path, int named,
+			   int pass)
 {
 	struct stat sb;
 	struct source src;
@@ -496,7 +523,6 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
 
-	c->done++;
 	if (stat(path, &sb) != 0) {
 		lin_err_clear(&e);
 		lin_err_path(&e, path);
@@ -559,22 +585,34 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 			rc = LIN_ENOMEM;
 	}
 	c->x.path = path;
+	c->x.wandb = fmt == FMT_WANDB;
 	if (!rc)
 		rc = read_records(c, &r, path, &records, &problems,
 				  &partial);
-	c->st->bytes += reader_bytes(&r);
+	uint64_t bytes = reader_bytes(&r);
 	uint64_t skipped = reader_skipped(&r);
 	reader_close(&r);
 	if (rc == LIN_ESTORE || rc == LIN_ENOMEM) {
 		abort_txn(c);
 		return rc;
 	}
+	c->st->bytes += bytes;
 	if (rc) {
 		/* Unreadable: keep what the file gave before. */
 		abort_txn(c);
 		c->st->rejected++;
+		flush_held(c, path);
 		report(c, LIN_FILE_REJECTED, path, c->err);
 		lin_err_clear(c->err);
+		return 0;
+	}
+	if (pass == 1 && c->x.fr.redo) {
+		/* A record met before the run record it needed: read the
+		 * file again, knowing every run it declares. */
+		abort_txn(c);
+		c->st->bytes -= bytes;
+		c->nheld = 0;
+		c->redo = 1;
 		return 0;
 	}
 	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems);
@@ -590,8 +628,30 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	c->st->bad_records += problems;
 	c->st->partial += (uint64_t)partial;
 	c->st->indexed++;
+	flush_held(c, path);
 	report(c, LIN_FILE_INDEXED, path, NULL);
 	return 0;
+}
+
+/* Index one file. Returns 0 (also when the file was rejected: that is
+ * reported and counted) or a fatal store code. A file in which a record
+ * names a run whose RUN record comes later, or a .wandb run that learns
+ * its entity from its artifact records, is read a second time. */
+static int index_file_once(struct ctx *c, const char *path, int named)
+{
+	int rc;
+
+	c->done++;
+	c->nheld = 0;
+	c->redo = 0;
+	ix_fileruns_clear(&c->x.fr);
+	rc = index_file_pass(c, path, named, 1);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = index_file_pass(c, path, named, 2);
+	}
+	return rc;
 }
 
 static int index_file(struct ctx *c, const char *path, int named)
@@ -869,6 +929,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	lin_packer_init(&c.x.pk);
 	msgpack_zone_init(&c.x.zone, 4096);
 	lin_idset_init(&c.seen);
+	ix_fileruns_init(&c.x.fr);
 
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
 	if (!roots)
@@ -920,6 +981,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
+	ix_fileruns_release(&c.x.fr);
 	lin_packer_release(&c.x.pk);
 	msgpack_zone_destroy(&c.x.zone);
 	lin_store_close(&c.s);

@@ -570,6 +570,88 @@ Test(ingest, resumed_run_merges)
 	free(c);
 }
 
+/* A record naming another run of the same file by id: W&B-like writers
+ * put a run's finish after the next run's record, and may log for a run
+ * whose record comes later. */
+static void rl_named(enum lin_rec_kind kind, const char *run,
+		     const char *name_or_ref, const char *state)
+{
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = kind;
+	r.run_id = run;
+	if (kind == LIN_REC_LOG) {
+		r.type = "dataset";
+		r.coll = name_or_ref;
+		r.digest = state;
+	} else if (kind == LIN_REC_USE) {
+		r.ref = name_or_ref;
+	} else {
+		r.state = state;
+		r.exit_code = 3;
+	}
+	put(&r);
+}
+
+Test(ingest, runs_named_by_id_resolve_within_the_file)
+{
+	struct lin_record r;
+
+	rl_open(P("a.runlog"), 0);
+	rl_run("A", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, NULL);
+	rl_run("B", "train", 200);
+	/* A's finish after B's run record */
+	rl_named(LIN_REC_FINISH, "A", NULL, "failed");
+	/* C is declared further down, in another project */
+	rl_named(LIN_REC_USE, "C", "acme/mnist/ds:v0", NULL);
+	rl_named(LIN_REC_LOG, "C", "ds2", "e0");
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "C";
+	r.entity = "other";
+	r.project = "proj";
+	r.started_at = S(300);
+	put(&r);
+	rl_finish("finished", 0);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.bad_records, 0, "%s", reports);
+	cr_assert_str_eq(reports, "");
+	cr_assert_eq(st.runs, 3);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/A state=failed started=100000000000");
+	assert_line(c, "run acme/mnist/B state=- started=200000000000");
+	assert_line(c, "run other/proj/C state=finished started=300000000000");
+	assert_line(c, "version other/proj/ds2:v0 digest=e0 aliases=latest");
+	assert_line(c, "edge 10 other/proj/C other/proj/ds2:v0");
+	assert_line(c, "edge 21 other/proj/C " DS ":v0");
+	cr_assert_null(strstr(c, "local/default"), "phantom run in:\n%s", c);
+	free(c);
+}
+
+/* A RUN record skipped as invalid (here: an id that is not UTF-8) must
+ * not let the records after it fall to the run before it. */
+Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("A", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, NULL);
+	rl_run("B\xff", "train", 200);
+	rl_log("model", "m", "m0", 201, NULL);
+	rl_finish("failed", 1);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.bad_records, 3, "%s", reports);
+	cr_assert(strstr(reports, "is not valid UTF-8"), "%s", reports);
+	cr_assert(strstr(reports, "follows a run record that was skipped (at "
+			 "byte "), "%s", reports);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/A state=- started=100000000000");
+	cr_assert_null(strstr(c, M ":v0"), "m0 was filed under A:\n%s", c);
+	free(c);
+}
+
 Test(ingest, unchanged_rerun_leaves_store_identical)
 {
 	write_a(P("arch/a.runlog"));

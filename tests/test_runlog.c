@@ -1207,6 +1207,87 @@ Test(runlog, non_map_record)
 	lin_runlog_close(r);
 }
 
+/* Strings are UTF-8 without NUL: a NUL used to cut the C string short
+ * ("mnist\0bad" read as "mnist"). Each bad string skips its record, the
+ * next record is read; the message names the key and the byte. */
+Test(runlog, strings_must_be_utf8_without_nul)
+{
+	static const struct {
+		const char *kind, *key, *val;
+		size_t n;
+		int in_array;
+		const char *msg;
+	} cases[] = {
+		{ "log", "name", "mnist\0bad", 9, 0, "contains a NUL byte" },
+		{ "log", "name", "mnist-\xff\xfe-raw", 12, 0,
+		  "is not valid UTF-8 (byte 0xff" },
+		{ "run", "id", "r\0", 2, 0, "contains a NUL byte" },
+		{ "use", "ref", "m:\xc0\x80", 4, 0, "not valid UTF-8" },
+		{ "log", "aliases", "be\0st", 5, 1, "contains a NUL byte" },
+		{ "run", "tags", "\xed\xa0\x80", 3, 1, "not valid UTF-8" },
+		{ "alias", "add", "pro\xe2\x82", 5, 1, "not valid UTF-8" },
+		{ "finish", "state", "\xf4\x90\x80\x80", 4, 0,
+		  "not valid UTF-8" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mp m;
+		struct lin_record rec;
+		struct lin_runlog *r;
+		const char *path = tpath("text.runlog");
+		int is_log = !strcmp(cases[i].kind, "log");
+		int is_use = !strcmp(cases[i].kind, "use");
+		int is_alias = !strcmp(cases[i].kind, "alias");
+		int is_run = !strcmp(cases[i].kind, "run");
+		size_t extra = 1 + (is_log ? 3 : 0) +
+			       (is_run && strcmp(cases[i].key, "id") ? 1 : 0) +
+			       (is_alias ? 1 : 0);
+		char want[160];
+
+		mp_init(&m);
+		mp_header(&m);
+		mp_rec(&m, cases[i].kind, extra);
+		if (is_log) {
+			mp_kv(&m, "type", "dataset");
+			mp_kv(&m, "digest", "d0");
+			if (strcmp(cases[i].key, "name"))
+				mp_kv(&m, "name", "mnist");
+			else
+				mp_kv(&m, "run", "r1");
+		}
+		if (is_run && strcmp(cases[i].key, "id"))
+			mp_kv(&m, "id", "r1");
+		if (is_alias)
+			mp_kv(&m, "ref", "mnist:v0");
+		mp_str(&m, cases[i].key);
+		if (cases[i].in_array)
+			msgpack_pack_array(&m.pk, 1);
+		msgpack_pack_str_with_body(&m.pk, cases[i].val, cases[i].n);
+		mp_rec(&m, "run", 1);
+		mp_kv(&m, "id", "after");
+		mp_save(&m, path);
+		mp_free(&m);
+
+		r = open_ok(path, NULL);
+		snprintf(want, sizeof want, "key '%s' of '%s' record at byte 9 ",
+			 cases[i].key, cases[i].kind);
+		struct lin_err err;
+		int rc = lin_runlog_next(r, &rec, &err);
+		cr_assert_eq(rc, LIN_ERECORD, "case %zu: rc %d", i, rc);
+		cr_assert_eq(err.offset, 9, "case %zu", i);
+		cr_assert(strstr(err.msg, want) &&
+			  strstr(err.msg, cases[i].msg),
+			  "case %zu: '%s'", i, err.msg);
+		/* the kind is known, so the indexer can tell a skipped run */
+		cr_assert_eq(rec.kind, is_run ? LIN_REC_RUN : is_log ?
+			     LIN_REC_LOG : is_use ? LIN_REC_USE : is_alias ?
+			     LIN_REC_ALIAS : LIN_REC_FINISH, "case %zu", i);
+		cr_assert_eq(lin_runlog_next(r, &rec, &err), 1, "case %zu", i);
+		cr_assert_str_eq(rec.run_id, "after");
+		lin_runlog_close(r);
+	}
+}
+
 /* Each kind without each required key: an error for that record only. */
 Test(runlog, missing_required_keys)
 {
