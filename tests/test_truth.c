@@ -1,0 +1,317 @@
+/* test_truth.c - generated archives of every shape lineage-gen writes
+ * (one file per run, late finishes, resumed and crashed runs, re-logs,
+ * cross-project uses indexed first, UTF-8 names), indexed by the built
+ * programs and checked against the generator's truth: every run once
+ * under its own entity/project with its job type and final state, every
+ * version with its producer, re-loggers, consumers and aliases, and
+ * nothing the generator did not write. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+TestSuite(truth, .init = th_mkdir, .fini = th_rmdir, .timeout = 240);
+
+/* ---- sorted line sets ---------------------------------------------- */
+
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static void add(struct lines *l, const char *s, size_t n)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		cr_assert_not_null(l->v);
+	}
+	l->v[l->n] = strndup(s, n);
+	cr_assert_not_null(l->v[l->n]);
+	l->n++;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void done(struct lines *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, cmp);
+}
+
+static void release(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* Both sets equal; else report the first few lines only one has. */
+static void expect_same(const char *what, struct lines *got,
+			struct lines *want)
+{
+	size_t i = 0, j = 0, shown = 0;
+
+	done(got);
+	done(want);
+	while ((i < got->n || j < want->n) && shown < 5) {
+		int c = i == got->n ? 1 : j == want->n ? -1 :
+			strcmp(got->v[i], want->v[j]);
+		if (c == 0) {
+			i++, j++;
+			continue;
+		}
+		cr_expect(0, "%s: %s '%s'", what,
+			  c < 0 ? "not in the truth:" : "missing:",
+			  c < 0 ? got->v[i] : want->v[j]);
+		shown++;
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	cr_expect_eq(got->n, want->n, "%s: %zu lines, the truth has %zu",
+		     what, got->n, want->n);
+}
+
+/* The lines of a CSV file after its header. */
+static void csv_body(const char *path, struct lines *l)
+{
+	int code;
+	char *s = th_sh(&code, "tail -n +2 '%s'", path), *p = s;
+
+	cr_assert_eq(code, 0);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		add(l, p, n);
+		p += n + (p[n] == '\n');
+	}
+	free(s);
+}
+
+/* ---- the store's answers ------------------------------------------- */
+
+/* The JSON string value of "key" in one line of output (no escapes
+ * beyond \" and \\, which the generator's names do not need); NULL when
+ * absent or null. The caller frees. */
+static char *jstr(const char *line, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":\"", key);
+	const char *p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	const char *e = p;
+	while (*e && *e != '"')
+		e += e[0] == '\\' && e[1] ? 2 : 1;
+	return strndup(p, (size_t)(e - p));
+}
+
+/* "e/p/id,job_type,state" per run ("-": no state). */
+static void store_runs(const char *store, struct lines *l)
+{
+	int code;
+	char *out = th_sh(&code, "./lineage-query --store '%s' --json ls "
+			  "runs", store), *p = out;
+
+	cr_assert_eq(code, 0);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n);
+		char *id = jstr(line, "id"), *job = jstr(line, "job_type");
+		char *state = jstr(line, "state"), buf[1024];
+		cr_assert(id && !strncmp(id, "run:", 4), "%s", line);
+		snprintf(buf, sizeof buf, "%s,%s,%s", id + 4, job ? job : "-",
+			 state ? state : "-");
+		add(l, buf, strlen(buf));
+		free(id), free(job), free(state), free(line);
+		p += n + (p[n] == '\n');
+	}
+	free(out);
+}
+
+/* "e/p/name:vN,aliases" per version (aliases sorted, space-separated,
+ * "-" when none), and "e/p/name" per collection. */
+static void store_versions(const char *store, struct lines *l,
+			   struct lines *colls)
+{
+	int code;
+	char *out = th_sh(&code, "./lineage-query --store '%s' --json ls "
+			  "artifacts", store), *p = out;
+
+	cr_assert_eq(code, 0);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n);
+		char *id = jstr(line, "id"), buf[2048];
+		cr_assert(id && !strncmp(id, "artifact:", 9), "%s", line);
+		struct lines al = { 0 };
+		const char *a = strstr(line, "\"aliases\":[");
+		cr_assert_not_null(a, "%s", line);
+		for (a += 11; *a == '"';) {
+			const char *e = strchr(a + 1, '"');
+			add(&al, a + 1, (size_t)(e - a - 1));
+			a = e + 1 + (e[1] == ',');
+		}
+		done(&al);
+		int o = snprintf(buf, sizeof buf, "%s,", id + 9);
+		for (size_t i = 0; i < al.n; i++)
+			o += snprintf(buf + o, sizeof buf - o, "%s%s",
+				      i ? " " : "", al.v[i]);
+		if (!al.n)
+			snprintf(buf + o, sizeof buf - o, "-");
+		add(l, buf, strlen(buf));
+		release(&al);
+		free(id), free(line);
+		p += n + (p[n] == '\n');
+	}
+	free(out);
+	out = th_sh(&code, "./lineage-query --store '%s' --json ls "
+		    "collections", store);
+	for (p = out; *p;) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n), *id = jstr(line, "id");
+		cr_assert(id && !strncmp(id, "collection:", 11), "%s", line);
+		add(colls, id + 11, strlen(id + 11));
+		free(id), free(line);
+		p += n + (p[n] == '\n');
+	}
+	free(out);
+}
+
+/* Every edge as "KIND,RUN,VERSION" (KIND logged, relogged or used),
+ * once each, from diff against the empty store of 1970. */
+static void store_edges(const char *store, struct lines *l)
+{
+	int code;
+	char *out = th_sh(&code, "./lineage-query --store '%s' diff "
+			  "--as-of-a @0 | grep '^+ edge ' | sort -u", store);
+	char *p = out;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n), run[512], kind[16], art[512];
+		cr_assert_eq(sscanf(line, "+ edge run:%511s %15s artifact:%511s",
+				    run, kind, art), 3, "%s", line);
+		char buf[1100];
+		snprintf(buf, sizeof buf, "%s,%s,%s", kind, run, art);
+		add(l, buf, strlen(buf));
+		free(line);
+		p += n + (p[n] == '\n');
+	}
+	free(out);
+}
+
+/* The truth's edges, once each (a run may use a version twice). */
+static void truth_edges(const char *path, struct lines *l)
+{
+	csv_body(path, l);
+	done(l);
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (k && !strcmp(l->v[k - 1], l->v[i])) {
+			free(l->v[i]);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+}
+
+/* The collections the truth's versions belong to. */
+static void truth_colls(const struct lines *versions, struct lines *l)
+{
+	for (size_t i = 0; i < versions->n; i++) {
+		const char *v = versions->v[i];
+		const char *c = strstr(v, ":v");
+		cr_assert_not_null(c, "%s", v);
+		if (strncmp(c, ":v0,", 4) == 0)
+			add(l, v, (size_t)(c - v));
+	}
+}
+
+/* Generate an archive of `shape` in `format`, index it, and compare
+ * every answer with the truth. */
+static void check_shape(const char *shape, const char *format)
+{
+	const char *arch = th_path("arch"), *store = th_path("s.lmdb");
+	const char *e = th_path("edges.csv"), *r = th_path("runs.csv");
+	const char *v = th_path("versions.csv");
+	int code;
+	char *o;
+
+	o = th_sh(&code, "./lineage-gen synth --runs 400 --runs-per-file 12 "
+		  "--seed 21 --format %s --shape %s --edges '%s' --runs-csv "
+		  "'%s' --versions-csv '%s' '%s'", format, shape, e, r, v,
+		  arch);
+	cr_assert_eq(code, 0, "lineage-gen: %s", o);
+	free(o);
+	o = th_sh(&code, "./lineage-index -q --store '%s' '%s'", store, arch);
+	cr_assert_eq(code, 0, "lineage-index exit %d (see %s/stderr.log)",
+		     code, th_dir);
+	free(o);
+
+	struct lines got = { 0 }, want = { 0 }, gc = { 0 }, wc = { 0 };
+	store_runs(store, &got);
+	csv_body(r, &want);
+	expect_same("runs (id,job_type,state)", &got, &want);
+	release(&got);
+	release(&want);
+
+	store_versions(store, &got, &gc);
+	csv_body(v, &want);
+	done(&want);
+	truth_colls(&want, &wc);
+	expect_same("versions (id,aliases)", &got, &want);
+	expect_same("collections", &gc, &wc);
+	release(&got);
+	release(&want);
+	release(&gc);
+	release(&wc);
+
+	store_edges(store, &got);
+	truth_edges(e, &want);
+	expect_same("edges (kind,run,version)", &got, &want);
+	release(&got);
+	release(&want);
+
+	o = th_sh(&code, "./lineage-query --store '%s' check >/dev/null",
+		  store);
+	cr_expect_eq(code, 0, "check found problems");
+	free(o);
+}
+
+struct shape_case {
+	char shape[64];
+	char format[8];
+};
+
+ParameterizedTestParameters(truth, every_run_and_version_of_a_shape)
+{
+	static struct shape_case cases[] = {
+		{ "classic", "runlog" }, { "per-run", "runlog" },
+		{ "late-finish", "runlog" }, { "resumed", "runlog" },
+		{ "relogs", "runlog" }, { "cross-project", "runlog" },
+		{ "utf8", "runlog" },
+		{ "late-finish,relogs,cross-project,utf8,resumed", "runlog" },
+		{ "classic", "wandb" }, { "relogs,utf8,resumed", "wandb" },
+		{ "crashed,per-run", "wandb" },
+	};
+	return cr_make_param_array(struct shape_case, cases,
+				   sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct shape_case *c, truth,
+		  every_run_and_version_of_a_shape)
+{
+	check_shape(c->shape, c->format);
+}
