@@ -116,7 +116,8 @@
  *           (coll id), type, version (N of vN), digest, aliases[] (current,
  *           "latest" included), size, files, description, metadata,
  *           created_at (first logged), first [time, path, pos]
- * coll_info: entity, project, name, type, count (versions), last
+ * coll_info: entity, project, name, type, count (highest number + 1),
+ *           explicit (1 when a version states its number; absent: 0), last
  *           ([time, path, pos] of the highest-numbered version)
  * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino,
  *           indexed_at (ns), records, facts, skipped, warnings

@@ -40,6 +40,8 @@ struct vinfo {
 struct coll_state {
 	char *entity, *project, *name, *type;
 	int64_t count;
+	int64_t explicit;    /* a version was logged with its number: the
+				numbers may have holes */
 	int has_last;
 	struct okey last;
 	char *last_path;
@@ -143,6 +145,7 @@ static int load_coll(struct ix *x, uint64_t coll, struct coll_state *c)
 	if (lin_map_str(&o, "type", &s))
 		c->type = slice_dup(s);
 	lin_map_i64(&o, "count", &c->count);
+	lin_map_i64(&o, "explicit", &c->explicit);
 	rc = get_okey(&o, "last", &c->last, &c->last_path);
 	if (rc < 0)
 		return rc;
@@ -168,7 +171,7 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 	unsigned char k[8];
 
 	lin_packer_reset(&x->pk);
-	msgpack_pack_map(&x->pk.pk, 6);
+	msgpack_pack_map(&x->pk.pk, c->explicit ? 7 : 6);
 	lin_pack_kv_str(&x->pk.pk, "entity", c->entity);
 	lin_pack_kv_str(&x->pk.pk, "project", c->project);
 	lin_pack_kv_str(&x->pk.pk, "name", c->name);
@@ -178,6 +181,8 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 	else
 		msgpack_pack_nil(&x->pk.pk);
 	lin_pack_kv_i64(&x->pk.pk, "count", c->count);
+	if (c->explicit)
+		lin_pack_kv_i64(&x->pk.pk, "explicit", 1);
 	lin_pack_cstr(&x->pk.pk, "last");
 	if (c->has_last)
 		pack_okey(&x->pk.pk, &c->last);
@@ -505,9 +510,12 @@ static int renumber(struct ix *x, struct touched_coll *t,
 	}
 	/* Explicit numbers are honoured when unique; a clash goes to the
 	 * earlier version and the later one is numbered normally. */
+	cs->explicit = 0;
 	for (size_t i = 0; i < live; i++) {
 		v[i].number = -1;
 		int64_t e = v[i].explicit_ver;
+		if (e >= 0)
+			cs->explicit = 1;
 		if (e >= 0 && e <= UINT32_MAX - 1) {
 			int clash = 0;
 			for (size_t j = 0; j < i; j++)
@@ -601,7 +609,11 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 			continue;
 		}
 		nnew++;
-		if (v[i].explicit_ver >= 0 ||
+		/* Appending numbers count, count+1, ... is what renumbering
+		 * would give only when the numbers 0..count-1 are all taken:
+		 * explicit numbers leave holes that the next versions fill
+		 * (in any indexing order). */
+		if (v[i].explicit_ver >= 0 || cs->explicit ||
 		    (cs->has_last && okey_cmp(&v[i].first, &cs->last) <= 0))
 			full = 1;
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -291,7 +292,7 @@ static void check_shape(const char *shape, const char *format)
 }
 
 struct shape_case {
-	char shape[64];
+	char shape[80];
 	char format[8];
 };
 
@@ -301,8 +302,9 @@ ParameterizedTestParameters(truth, every_run_and_version_of_a_shape)
 		{ "classic", "runlog" }, { "per-run", "runlog" },
 		{ "late-finish", "runlog" }, { "resumed", "runlog" },
 		{ "relogs", "runlog" }, { "cross-project", "runlog" },
-		{ "utf8", "runlog" },
-		{ "late-finish,relogs,cross-project,utf8,resumed", "runlog" },
+		{ "utf8", "runlog" }, { "explicit", "runlog" },
+		{ "late-finish,relogs,cross-project,utf8,resumed,explicit",
+		  "runlog" },
 		{ "classic", "wandb" }, { "relogs,utf8,resumed", "wandb" },
 		{ "crashed,per-run", "wandb" },
 	};
@@ -314,4 +316,152 @@ ParameterizedTest(struct shape_case *c, truth,
 		  every_run_and_version_of_a_shape)
 {
 	check_shape(c->shape, c->format);
+}
+
+/* ---- order, batches and prunes ------------------------------------- */
+
+/* Everything the store answers about the archive, by name: every run
+ * and version with its attributes, every collection, every edge, the
+ * number of pending uses. Internal ids are left out. */
+static char *answers(const char *store)
+{
+	int code;
+	char *o = th_sh(&code, "Q='./lineage-query --store %s'; $Q --json ls "
+			"runs && $Q --json ls artifacts && $Q --json ls "
+			"collections && $Q diff --as-of-a @0 | sort && $Q stats "
+			"| grep '^pending'", store);
+	cr_assert_eq(code, 0, "answers of %s", store);
+	return o;
+}
+
+static void expect_same_answers(const char *what, const char *a,
+				const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return;
+	size_t i = 0, line = 1;
+	while (a[i] && a[i] == b[i])
+		line += a[i++] == '\n';
+	cr_expect(0, "%s: answers differ at line %zu:\n  %.200s\n  %.200s",
+		  what, line, a + i - (i && a[i - 1] != '\n' ? 0 : 0),
+		  b + i);
+}
+
+/* The archive's files, sorted. */
+static size_t list_files(const char *arch, char ***out)
+{
+	int code;
+	char *s = th_sh(&code, "find '%s' -type f | LC_ALL=C sort", arch);
+	char **v = NULL, *p = s;
+	size_t n = 0;
+
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		v = realloc(v, (n + 1) * sizeof *v);
+		v[n++] = strndup(p, len);
+		p += len + (p[len] == '\n');
+	}
+	free(s);
+	*out = v;
+	return n;
+}
+
+static void index_files(const char *store, char **files, size_t n)
+{
+	char *cmd = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&cmd, &len);
+	int code;
+
+	fprintf(m, "./lineage-index -q --store '%s'", store);
+	for (size_t i = 0; i < n; i++)
+		fprintf(m, " '%s'", files[i]);
+	fclose(m);
+	free(th_sh(&code, "%s", cmd));
+	cr_assert_eq(code, 0, "%s", cmd);
+	free(cmd);
+}
+
+#define ORDER_SHAPES "late-finish,relogs,cross-project,utf8,resumed,explicit"
+
+Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
+{
+	/* th_path's buffers rotate: keep what is used throughout */
+	char *arch = strdup(th_path("arch"));
+	unsigned seed = 8;
+	char **f;
+	int code;
+
+	free(th_sh(&code, "./lineage-gen synth --runs 300 --runs-per-file 6 "
+		   "--seed 4 --shape " ORDER_SHAPES " '%s'", arch));
+	cr_assert_eq(code, 0);
+	size_t n = list_files(arch, &f);
+	cr_assert_gt(n, 40);
+	index_files(th_path("fwd.lmdb"), &arch, 1);
+	char *ref = answers(th_path("fwd.lmdb"));
+	cr_assert_gt(th_count(ref, "\"kind\":\"run\""), 290, "%s", ref);
+	cr_assert_gt(th_count(ref, "+ edge "), 500, "%s", ref);
+
+	/* newest file first, one run each */
+	for (size_t i = n; i-- > 0;)
+		index_files(th_path("rev.lmdb"), &f[i], 1);
+	char *got = answers(th_path("rev.lmdb"));
+	expect_same_answers("reverse order", ref, got);
+	free(got);
+
+	/* shuffled, in random batches */
+	srand(seed);
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = (size_t)rand() % (i + 1);
+		char *t = f[i];
+		f[i] = f[j];
+		f[j] = t;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t b = 1 + (size_t)rand() % 8;
+		if (b > n - i)
+			b = n - i;
+		index_files(th_path("batch.lmdb"), f + i, b);
+		i += b;
+	}
+	got = answers(th_path("batch.lmdb"));
+	expect_same_answers("random batches (seed 8)", ref, got);
+	free(got);
+
+	/* random prunes: the pruned store answers as a fresh index of
+	 * the files that are left */
+	for (int round = 0; round < 3; round++) {
+		char a2[600], ps[600], fs[600], *a2v[1] = { a2 };
+		snprintf(a2, sizeof a2, "%s", th_path("prune%d", round));
+		snprintf(ps, sizeof ps, "%s", th_path("p%d.lmdb", round));
+		snprintf(fs, sizeof fs, "%s", th_path("f%d.lmdb", round));
+		free(th_sh(&code, "cp -a '%s' '%s'", arch, a2));
+		index_files(ps, a2v, 1);
+		char **g;
+		size_t m = list_files(a2, &g), gone = 0;
+		for (size_t i = 0; i < m; i++) {
+			if ((size_t)rand() % 5 == 0) {
+				cr_assert_eq(unlink(g[i]), 0);
+				gone++;
+			}
+			free(g[i]);
+		}
+		free(g);
+		free(th_sh(&code, "./lineage-index -q --prune --store '%s' "
+			   "'%s'", ps, a2));
+		cr_assert_eq(code, 0);
+		index_files(fs, a2v, 1);
+		char *pa = answers(ps), *fa = answers(fs);
+		char what[64];
+		snprintf(what, sizeof what, "prune round %d (%zu of %zu "
+			 "files gone)", round, gone, m);
+		expect_same_answers(what, fa, pa);
+		free(pa);
+		free(fa);
+	}
+	free(ref);
+	free(arch);
+	for (size_t i = 0; i < n; i++)
+		free(f[i]);
+	free(f);
 }
