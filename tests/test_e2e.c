@@ -1235,6 +1235,9 @@ Test(e2e, wandb_sample_end_to_end)
 		  strstr(p.out, "\"digest\":\"5f1c8e4b2a9d7c3e6b0a4f8d2c1e9b7a"
 			 "\"") &&
 		  strstr(p.out, "\"size\":4194816,\"files\":2") &&
+		  /* W&B's JSON metadata is an object, as runlog's is */
+		  strstr(p.out, "\"metadata\":{\"epochs\":10,\"val_acc\":"
+			 "0.97}") &&
 		  strstr(p.out, "\"logged_by\":[\"run:acme/wandb-demo/"
 			 "ab12cd34\"],\"users\":2"), "artifact: %s", p.out);
 	proc_free(&p);
