@@ -68,8 +68,10 @@ struct lin_record {
 	int64_t size;           /* LOG: bytes, or -1 */
 	int64_t files;          /* LOG: file count, or -1 */
 	const void *metadata;   /* LOG: MessagePack encoding of one value */
-	size_t metadata_len;    /*      (a map for runlog, a JSON str for
-				        .wandb), 0 when absent */
+	size_t metadata_len;    /*      (a map for runlog; for .wandb the
+				        JSON text converted, or the text as a
+				        str when it is not JSON), 0 when
+				        absent */
 	const char *server_id;  /* USE from .wandb: W&B's artifact id */
 	int64_t at;             /* LOG created_at, USE at, ALIAS at,
 				   FINISH ended_at; LIN_TIME_NONE if absent */

@@ -364,6 +364,9 @@ struct lin_runlog {
 	uint64_t base;
 
 	size_t *stack;         /* scan_object(): items left per level */
+	int skip_pending;      /* scan_object() hit a limit in a record */
+	size_t skip_pos;       /*   at this byte of it, */
+	uint64_t skip_left;    /*   with this many values to step over */
 
 	char *arena;           /* the current record's strings */
 	size_t acap;
@@ -554,6 +557,18 @@ static int fill(struct lin_runlog *r, struct lin_err *err)
 	return 1;
 }
 
+/* The input ends inside the record that starts at `rec_off`; `rc` is
+ * what reading more gave (LIN_ETRUNC: a gzip member without its
+ * trailer). */
+static int truncated(struct lin_runlog *r, struct lin_err *err,
+		     uint64_t rec_off, int rc)
+{
+	return rfail(r, err, LIN_ETRUNC, r->base + r->end,
+		     "file ends inside a record that started at byte %llu%s",
+		     (unsigned long long)rec_off,
+		     rc ? " (gzip stream ends without its trailer)" : "");
+}
+
 /* Make room after the object that starts at buf[start] and read more. */
 static int need_more(struct lin_runlog *r, struct lin_err *err)
 {
@@ -598,10 +613,94 @@ static inline uint64_t be64(const unsigned char *p)
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
+/* What a MessagePack header is, from its first bytes. */
+enum hkind {
+	H_BAD,      /* 0xc1, which starts no type */
+	H_NEED,     /* the header is longer than the bytes at hand */
+	H_SCALAR,   /* nil, bool, numbers, fixext: *len payload bytes */
+	H_BLOB,     /* str, bin, ext: *len payload bytes */
+	H_ARRAY,    /* *len items */
+	H_MAP       /* *len entries (2 * *len values) */
+};
+
+/* Classify the header at `p` (`avail` bytes there, at least 1): sets *hl
+ * to the header's length (also for H_NEED) and *len as above. */
+static enum hkind classify(const unsigned char *p, size_t avail, size_t *hl,
+			   uint64_t *len)
+{
+	unsigned b = p[0];
+	size_t w;           /* width of the size field after the marker */
+	enum hkind k;
+
+	*hl = 1;
+	*len = 0;
+	if (b <= 0x7f || b >= 0xe0)             /* fixint */
+		return H_SCALAR;
+	if (b >= 0xa0 && b <= 0xbf) {           /* fixstr */
+		*len = b & 0x1f;
+		return H_BLOB;
+	}
+	if (b <= 0x8f) {                        /* fixmap */
+		*len = b & 0x0f;
+		return H_MAP;
+	}
+	if (b <= 0x9f) {                        /* fixarray */
+		*len = b & 0x0f;
+		return H_ARRAY;
+	}
+	switch (b) {
+	case 0xc0: case 0xc2: case 0xc3: return H_SCALAR;
+	case 0xcc: case 0xd0: *len = 1; return H_SCALAR;
+	case 0xcd: case 0xd1: *len = 2; return H_SCALAR;
+	case 0xca: case 0xce: case 0xd2: *len = 4; return H_SCALAR;
+	case 0xcb: case 0xcf: case 0xd3: *len = 8; return H_SCALAR;
+	/* fixext 1..16: marker, type */
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		*hl = 2;
+		*len = (uint64_t)1 << (b - 0xd4);
+		return H_SCALAR;
+	case 0xc4: case 0xd9: w = 1; k = H_BLOB; break;
+	case 0xc5: case 0xda: w = 2; k = H_BLOB; break;
+	case 0xc6: case 0xdb: w = 4; k = H_BLOB; break;
+	/* ext 8/16/32: marker, length, type */
+	case 0xc7: w = 1; k = H_BLOB; *hl = 3; break;
+	case 0xc8: w = 2; k = H_BLOB; *hl = 4; break;
+	case 0xc9: w = 4; k = H_BLOB; *hl = 6; break;
+	case 0xdc: w = 2; k = H_ARRAY; break;
+	case 0xdd: w = 4; k = H_ARRAY; break;
+	case 0xde: w = 2; k = H_MAP; break;
+	case 0xdf: w = 4; k = H_MAP; break;
+	default: return H_BAD;                  /* 0xc1 */
+	}
+	if (*hl == 1)
+		*hl = 1 + w;
+	if (avail < *hl)
+		return H_NEED;
+	*len = w == 1 ? p[1] : w == 2 ? be16(p + 1) : be32(p + 1);
+	return k;
+}
+
+/* Remember, at a limit that the object at buf[start] breaks (in the
+ * value at `pos`, not yet stepped over), how many values remain, so that
+ * lin_runlog_next() can skip the record rather than give up the file. */
+static void mark_skip(struct lin_runlog *r, const size_t *stack, size_t sp,
+		      size_t pos)
+{
+	uint64_t left = 0;
+
+	for (size_t i = 0; i < sp; i++)
+		left += stack[i];
+	r->skip_pending = 1;
+	r->skip_pos = pos;
+	r->skip_left = left;
+}
+
 /* Find the extent of the next object at buf[start], reading as needed and
  * checking every limit before the bytes it declares are read. Returns 1
  * with *len set (the object is then wholly in the window), 0 at a clean
- * end of input, or a negative code (fatal). */
+ * end of input, or a negative code (fatal). A limit on strings,
+ * collections, nesting or the object's size is LIN_ELIMIT with
+ * r->skip_pending set (see mark_skip). */
 static int scan_object(struct lin_runlog *r, struct lin_err *err,
 		       size_t *len)
 {
@@ -613,13 +712,15 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 	size_t sp = 1, pos = 0;
 	int rc;
 
+	r->skip_pending = 0;
 	stack[0] = 1;
 	for (;;) {
 		const unsigned char *p = r->buf + r->start;
 		size_t avail = r->end - r->start;
 
 		while (sp) {
-			size_t hl, blen, n;
+			size_t hl;
+			uint64_t n;
 			unsigned b;
 
 			if (stack[sp - 1] == 0) {
@@ -632,123 +733,79 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 				goto more;
 			}
 			b = p[pos];
-			if (b <= 0x7f || b >= 0xe0) {   /* fixint */
+			if (b <= 0x7f || b >= 0xe0) {   /* fixint, the usual */
 				pos++;
 				stack[sp - 1]--;
 				continue;
 			}
-			if (b >= 0xa0 && b <= 0xbf) {   /* fixstr */
-				hl = 1;
-				blen = b & 0x1f;
-				goto blob;
-			}
-			if (b <= 0x8f) {                /* fixmap */
-				hl = 1;
-				n = b & 0x0f;
-				goto map;
-			}
-			if (b <= 0x9f) {                /* fixarray */
-				hl = 1;
-				n = b & 0x0f;
-				goto array;
-			}
-			switch (b) {
-			case 0xc0: case 0xc2: case 0xc3:
-				hl = 1; blen = 0; goto scalar;
-			case 0xcc: case 0xd0:
-				hl = 1; blen = 1; goto scalar;
-			case 0xcd: case 0xd1:
-				hl = 1; blen = 2; goto scalar;
-			case 0xca: case 0xce: case 0xd2:
-				hl = 1; blen = 4; goto scalar;
-			case 0xcb: case 0xcf: case 0xd3:
-				hl = 1; blen = 8; goto scalar;
-			case 0xd4: hl = 2; blen = 1; goto scalar;
-			case 0xd5: hl = 2; blen = 2; goto scalar;
-			case 0xd6: hl = 2; blen = 4; goto scalar;
-			case 0xd7: hl = 2; blen = 8; goto scalar;
-			case 0xd8: hl = 2; blen = 16; goto scalar;
-			case 0xc4: case 0xd9: hl = 2; break;
-			case 0xc5: case 0xda: hl = 3; break;
-			case 0xc6: case 0xdb: hl = 5; break;
-			/* ext 8/16/32: marker, length, type */
-			case 0xc7: hl = 3; break;
-			case 0xc8: hl = 4; break;
-			case 0xc9: hl = 6; break;
-			case 0xdc: case 0xde: hl = 3; break;
-			case 0xdd: case 0xdf: hl = 5; break;
-			default:
+			switch (classify(p + pos, avail - pos, &hl, &n)) {
+			case H_BAD:
 				return rfail(r, err, LIN_ECORRUPT,
 					     r->base + r->start + pos,
 					     "invalid MessagePack byte 0x%02x",
 					     b);
-			}
-			/* a variable-size header: it must be in the window */
-			if (pos + hl > avail) {
+			case H_NEED:
+				/* a variable-size header: it must be in the
+				 * window */
 				if (pos + hl > max_rec)
 					goto too_big;
 				goto more;
+			case H_BLOB:
+				if (n > max_str) {
+					mark_skip(r, stack, sp, pos);
+					return rfail(r, err, LIN_ELIMIT,
+						     r->base + r->start + pos,
+						     "string of %llu bytes "
+						     "exceeds the max_string "
+						     "limit of %zu",
+						     (unsigned long long)n,
+						     max_str);
+				}
+				/* fall through */
+			case H_SCALAR:
+				if (hl + n > max_rec - pos)
+					goto too_big;
+				pos += hl + (size_t)n;
+				stack[sp - 1]--;
+				continue;
+			case H_MAP:
+			case H_ARRAY: {
+				int is_map = b <= 0x8f || b >= 0xde;
+
+				if (n > max_items) {
+					mark_skip(r, stack, sp, pos);
+					return rfail(r, err, LIN_ELIMIT,
+						     r->base + r->start + pos,
+						     "%s of %llu %s exceeds "
+						     "the max_items limit of "
+						     "%zu", is_map ? "map" :
+						     "array",
+						     (unsigned long long)n,
+						     is_map ? "entries" :
+						     "items", max_items);
+				}
+				if (is_map)
+					n *= 2;
+				if (sp > max_depth) {
+					mark_skip(r, stack, sp, pos);
+					return rfail(r, err, LIN_ELIMIT,
+						     r->base + r->start + pos,
+						     "nesting exceeds the "
+						     "max_depth limit of %zu in "
+						     "record at byte %llu",
+						     max_depth,
+						     (unsigned long long)
+						     (r->base + r->start));
+				}
+				if (hl > max_rec - pos)
+					goto too_big;
+				pos += hl;
+				stack[sp - 1]--;
+				if (n)
+					stack[sp++] = (size_t)n;
+				continue;
 			}
-			switch (b) {
-			case 0xc4: case 0xd9: case 0xc7:
-				blen = p[pos + 1]; goto blob;
-			case 0xc5: case 0xda: case 0xc8:
-				blen = be16(p + pos + 1); goto blob;
-			case 0xc6: case 0xdb: case 0xc9:
-				blen = be32(p + pos + 1); goto blob;
-			case 0xdc:
-				n = be16(p + pos + 1); goto array;
-			case 0xdd:
-				n = be32(p + pos + 1); goto array;
-			case 0xde:
-				n = be16(p + pos + 1); goto map;
-			default: /* 0xdf */
-				n = be32(p + pos + 1); goto map;
 			}
-blob:
-			if (blen > max_str)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "string of %zu bytes exceeds the "
-					     "max_string limit of %zu",
-					     blen, max_str);
-scalar:
-			if (hl + blen > max_rec - pos)
-				goto too_big;
-			pos += hl + blen;
-			stack[sp - 1]--;
-			continue;
-map:
-			if (n > max_items)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "map of %zu entries exceeds the "
-					     "max_items limit of %zu",
-					     n, max_items);
-			n *= 2;
-			goto container;
-array:
-			if (n > max_items)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "array of %zu items exceeds the "
-					     "max_items limit of %zu",
-					     n, max_items);
-container:
-			if (sp > max_depth)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "nesting exceeds the max_depth "
-					     "limit of %zu in record at byte "
-					     "%llu", max_depth,
-					     (unsigned long long)
-					     (r->base + r->start));
-			if (hl > max_rec - pos)
-				goto too_big;
-			pos += hl;
-			stack[sp - 1]--;
-			if (n)
-				stack[sp++] = n;
 		}
 		if (pos <= avail) {
 			*len = pos;
@@ -761,19 +818,76 @@ more:
 		if (pos == 0 && r->start == r->end && rc <= 0)
 			return rc;      /* end of input between objects */
 		if (rc == 0 || rc == LIN_ETRUNC)
-			return rfail(r, err, LIN_ETRUNC, r->base + r->end,
-				     "file ends inside a record that started "
-				     "at byte %llu%s",
-				     (unsigned long long)(r->base + r->start),
-				     rc ? " (gzip stream ends without its "
-					  "trailer)" : "");
+			return truncated(r, err, r->base + r->start, rc);
 		return rc;
 	}
 too_big:
+	mark_skip(r, stack, sp, pos);
 	return rfail(r, err, LIN_ELIMIT, r->base + r->start,
 		     "record at byte %llu exceeds the max_record limit of "
 		     "%zu bytes", (unsigned long long)(r->base + r->start),
 		     max_rec);
+}
+
+/* Step over the rest of an object that broke a limit: `left` values
+ * from buf[start], streaming, keeping nothing (so without the limits;
+ * only max_inflated and the gzip bomb check still apply). A counter
+ * suffices, no stack: every container only adds to the values still to
+ * step over. Every value takes at least one byte, so this ends within
+ * the input. Returns 0 or a fatal code. */
+static int skip_values(struct lin_runlog *r, struct lin_err *err,
+		       uint64_t rec_off, uint64_t left)
+{
+	uint64_t drop = 0;      /* payload bytes still to pass over */
+	int rc;
+
+	while (left || drop) {
+		size_t avail = r->end - r->start;
+		size_t hl;
+		uint64_t n;
+
+		if (drop) {
+			size_t k = avail < drop ? avail : (size_t)drop;
+
+			r->start += k;
+			drop -= k;
+			if (!drop)
+				continue;
+			goto more;
+		}
+		if (!avail)
+			goto more;
+		switch (classify(r->buf + r->start, avail, &hl, &n)) {
+		case H_BAD:
+			return rfail(r, err, LIN_ECORRUPT, r->base + r->start,
+				     "invalid MessagePack byte 0x%02x",
+				     r->buf[r->start]);
+		case H_NEED:
+			goto more;
+		case H_SCALAR:
+		case H_BLOB:
+			drop = n;
+			break;
+		case H_MAP:
+			n *= 2;
+			/* fall through */
+		case H_ARRAY:
+			/* saturate: such a count only ends with the input */
+			left = n > UINT64_MAX - left ? UINT64_MAX : left + n;
+			break;
+		}
+		r->start += hl;
+		left--;
+		continue;
+more:
+		rc = need_more(r, err);
+		if (rc > 0)
+			continue;
+		if (rc == 0 || rc == LIN_ETRUNC)
+			return truncated(r, err, rec_off, rc);
+		return rc;
+	}
+	return 0;
 }
 
 /* ---- decoding validated objects ------------------------------------- */
@@ -1580,6 +1694,29 @@ fail:
 	return rc;
 }
 
+/* A record broke a limit on strings, collections, nesting or size (err
+ * says which): step over it without keeping it, and report it as one
+ * skipped record, so the records after it are read. When stepping over
+ * it fails (the input ends inside it, damage), that error is the next
+ * call's. */
+static int skip_record(struct lin_runlog *r, struct lin_err *err)
+{
+	uint64_t rec_off = r->base + r->start;
+	size_t n = strlen(err->msg);
+	int rc;
+
+	r->skip_pending = 0;
+	r->start += r->skip_pos;
+	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left);
+	if (rc < 0)
+		r->fatal = rc;
+	err->code = LIN_ERECORD;
+	snprintf(err->msg + n, sizeof err->msg - n,
+		 "; the record at byte %llu is skipped",
+		 (unsigned long long)rec_off);
+	return LIN_ERECORD;
+}
+
 int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		    struct lin_err *err)
 {
@@ -1598,6 +1735,8 @@ int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		size_t len;
 
 		rc = scan_object(r, err, &len);
+		if (rc == LIN_ELIMIT && r->skip_pending)
+			return skip_record(r, err);
 		if (rc <= 0)
 			break;
 		off = r->base + r->start;
@@ -1629,6 +1768,11 @@ int64_t lin_runlog_created_at(const struct lin_runlog *r)
 uint64_t lin_runlog_skipped(const struct lin_runlog *r)
 {
 	return r->skipped;
+}
+
+int lin_runlog_gzip(const struct lin_runlog *r)
+{
+	return r->gz;
 }
 
 uint64_t lin_runlog_bytes(const struct lin_runlog *r)

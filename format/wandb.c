@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "json.h"
 #include "pbwire.h"
 #include "text.h"
 
@@ -65,6 +66,10 @@ struct lin_wandb {
 	const char **vec;
 	size_t vec_len, vec_cap;
 
+	/* an artifact's metadata, converted from JSON */
+	msgpack_sbuffer meta;
+	msgpack_packer meta_pk;
+
 	/* the file's run, applied to records that name none */
 	char *run_id;
 	char *fallback;
@@ -115,6 +120,8 @@ int lin_wandb_open(struct lin_wandb **out, const char *path,
 		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
 	w->fd = -1;
+	msgpack_sbuffer_init(&w->meta);
+	msgpack_packer_init(&w->meta_pk, &w->meta, msgpack_sbuffer_write);
 	w->max_record = LIN_WANDB_MAX_RECORD;
 	w->started_at = LIN_TIME_NONE;
 	w->path = strdup(path);
@@ -177,6 +184,7 @@ void lin_wandb_close(struct lin_wandb *w)
 	free(w->vec);
 	free(w->run_id);
 	free(w->fallback);
+	msgpack_sbuffer_destroy(&w->meta);
 	free(w);
 }
 
@@ -843,8 +851,18 @@ static int decode_artifact(struct lin_wandb *w, const unsigned char *p,
 		return fail(w, err, LIN_ERECORD, off, "artifact record at byte "
 			    "%llu has no %s", (unsigned long long)off,
 			    !r->type ? "type" : !r->coll ? "name" : "digest");
-	if (meta_len)
-		pack_str(w, meta, meta_len, r);
+	/* W&B keeps metadata as JSON text; as a MessagePack value it is
+	 * stored and shown as runlog metadata is (a JSON object in
+	 * --json output). Text that is not JSON is kept as it is. */
+	if (meta_len) {
+		msgpack_sbuffer_clear(&w->meta);
+		if (lin_json_to_msgpack(meta, meta_len, &w->meta_pk) == 0) {
+			r->metadata = w->meta.data;
+			r->metadata_len = w->meta.size;
+		} else {
+			pack_str(w, meta, meta_len, r);
+		}
+	}
 	if (!r->run_id)
 		r->run_id = file_run(w);
 	r->kind = LIN_REC_LOG;

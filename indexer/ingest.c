@@ -452,9 +452,10 @@ static int new_source(struct ix *x, const char *path)
 }
 
 /* Read every record of an open reader into the transaction. Returns 0,
- * a fatal reader code (the file is rejected) or a store code. A .wandb
- * file that ends inside a record (its run is still writing) sets
- * *partial and keeps what came before. */
+ * a fatal reader code (the file is rejected) or a store code. A file
+ * that ends inside a record (its run is still writing, or crashed) sets
+ * *partial and keeps what came before; a gzip stream cut short keeps it
+ * too, as a problem. */
 static int read_records(struct ctx *c, struct reader *r, const char *path,
 			uint64_t *records, uint64_t *problems, int *partial)
 {
@@ -487,6 +488,26 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			*partial = 1;
 			hold(c, LIN_FILE_PARTIAL, &e);
 			continue;
+		} else if (rc == LIN_ETRUNC && !lin_runlog_gzip(r->rl)) {
+			/* A plain runlog that ends inside a record: a run
+			 * still writing, or one that crashed. Every record
+			 * before is whole: keep them, as for .wandb. */
+			lin_err_path(&e, path);
+			*partial = 1;
+			hold(c, LIN_FILE_PARTIAL, &e);
+			return 0;
+		} else if (rc == LIN_ETRUNC) {
+			/* A gzip stream cut short: nothing writes gzip in
+			 * place, so this is damage (a copy cut short, a full
+			 * disk), and a warning; the records before the cut
+			 * are whole and kept. */
+			size_t n = strlen(e.msg);
+			snprintf(e.msg + n, sizeof e.msg - n, "; the records "
+				 "before it are kept");
+			(*problems)++;
+			lin_err_path(&e, path);
+			hold(c, LIN_FILE_WARNING, &e);
+			return 0;
 		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
 			lin_err_path(&e, path);
 			*c->err = e;

@@ -844,6 +844,9 @@ static const struct {
 	  "nesting exceeds the max_depth limit of 32 in record at byte 159" },
 	{ "gzip-bomb.runlog.gz", 243,
 	  "string of 1073741824 bytes exceeds the max_string limit" },
+	{ "deep-middle.runlog", 375,
+	  "nesting exceeds the max_depth limit of 32 in record at byte 253; "
+	  "the record at byte 253 is skipped" },
 	{ "bad-record.runlog", 258,
 	  "'log' record at byte 258 lacks required key 'digest'" },
 	{ "nul-name.runlog", 251, "key 'name' of 'log' record at byte 251 "
@@ -908,7 +911,7 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 
 	RUN(&p, INDEX " --store %s " BAD, store);
 	cr_expect_eq(p.code, 65, "exit %d, expected 65", p.code);
-	cr_expect(strstr(p.out, "7 indexed, 0 unchanged, 12 rejected") !=
+	cr_expect(strstr(p.out, "13 indexed, 0 unchanged, 7 rejected") !=
 		  NULL, "summary: %s", p.out);
 
 	exp = slurp(BAD "/expected.txt", NULL);
@@ -967,7 +970,7 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 			     "%s (%s): %s", file, index, p.err);
 	}
 	free(exp);
-	cr_expect_eq(checked, 17, "%d bad files checked", checked);
+	cr_expect_eq(checked, 18, "%d bad files checked", checked);
 	proc_free(&p);
 
 	/* Names that are not text never reach the store: nul-model has one
@@ -1001,15 +1004,24 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 		"finished\n"
 		"run  acme/fixtures-bad/badutf8w  train     -              "
 		"finished\n"
+		"run  acme/fixtures-bad/deepmid1  train     deep-run       "
+		"finished\n"
+		"run  acme/fixtures-bad/deepnest  train     doomed-run     -\n"
 		"run  acme/fixtures-bad/goodaaaa  train     steady-run     "
 		"finished\n"
 		"run  acme/fixtures-bad/goodbbbb  evaluate  steady-eval    "
 		"finished\n"
 		"run  acme/fixtures-bad/goodcccc  evaluate  steady-eval-2  "
 		"finished\n"
+		"run  acme/fixtures-bad/hugearr1  train     doomed-run     -\n"
+		"run  acme/fixtures-bad/hugestr1  train     doomed-run     -\n"
 		"run  acme/fixtures-bad/nulname1  train     nul-run        "
 		"finished\n"
 		"run  acme/fixtures-bad/nulwandb  train     -              "
+		"finished\n"
+		"run  acme/fixtures-bad/trunc001  train     steady-run     "
+		"finished\n"
+		"run  acme/fixtures-bad/trunc002  train     steady-run     "
 		"finished\n");
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s used-by fixture-model:v0", store);
@@ -1039,8 +1051,20 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 			 "patchy-run  finished\n");
 	proc_free(&p);
 	/* Nothing from the rejected files (their first records were good). */
-	RUN(&p, QUERY " --store %s run trunc001", store);
+	RUN(&p, QUERY " --store %s run reserv01", store);
 	cr_expect_eq(p.code, 1);
+	proc_free(&p);
+	RUN(&p, QUERY " --store %s run bomb0001", store);
+	cr_expect_eq(p.code, 1);
+	proc_free(&p);
+	/* The over-deep record between good ones is left out, the records
+	 * after it kept: deep-model v1 is the digest logged after it. */
+	RUN(&p, QUERY " --store %s --json artifact deep-model:v1", store);
+	cr_expect(strstr(p.out, "\"digest\":\"d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2\""),
+		  "%s", p.out);
+	proc_free(&p);
+	RUN(&p, QUERY " --store %s --json artifact deep-model:v2", store);
+	cr_expect_eq(p.code, 1, "%s", p.out);
 	proc_free(&p);
 }
 
@@ -1215,6 +1239,9 @@ Test(e2e, wandb_sample_end_to_end)
 		  strstr(p.out, "\"digest\":\"5f1c8e4b2a9d7c3e6b0a4f8d2c1e9b7a"
 			 "\"") &&
 		  strstr(p.out, "\"size\":4194816,\"files\":2") &&
+		  /* W&B's JSON metadata is an object, as runlog's is */
+		  strstr(p.out, "\"metadata\":{\"epochs\":10,\"val_acc\":"
+			 "0.97}") &&
 		  strstr(p.out, "\"logged_by\":[\"run:acme/wandb-demo/"
 			 "ab12cd34\"],\"relogged_by\":[],\"users\":2"),
 		  "artifact: %s", p.out);

@@ -718,13 +718,12 @@ Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 	write_b(P("arch/b.runlog"), 0);
 	index_paths(P("s.lmdb"), 0, 1, P("arch"));
 	char *before = canon(P("s.lmdb"));
-	/* b is overwritten by a truncated copy of itself */
-	FILE *f = fopen(P("arch/b.runlog"), "r+b");
+	/* b gets a byte that starts no MessagePack type: the stream
+	 * cannot go on, so the file is unreadable */
+	FILE *f = fopen(P("arch/b.runlog"), "ab");
 	cr_assert_not_null(f);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
+	fputc(0xc1, f);
 	fclose(f);
-	cr_assert_eq(truncate(P("arch/b.runlog"), n - 3), 0);
 	index_paths(P("s.lmdb"), 0, 1, P("arch"));
 	cr_assert_eq(st.rejected, 1);
 	cr_assert(strstr(reports, "b.runlog: at byte "), "%s", reports);
@@ -732,6 +731,79 @@ Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 	cr_assert_str_eq(before, after);
 	free(before);
 	free(after);
+}
+
+static long size_of(const char *path)
+{
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0, "%s", path);
+	return (long)sb.st_size;
+}
+
+/* A run still writing (or crashed): the file ends inside a record. What
+ * came before is kept; when the file grows, indexing it again replaces
+ * what it gave, and equals a fresh index of the whole file. */
+Test(ingest, file_cut_inside_a_record_keeps_records_then_grows)
+{
+	/* the same records, the last one left out, give the cut point */
+	write_b(P("whole.runlog"), 0);
+	rl_open(P("head.runlog"), 0);
+	rl_run("train-b", "train", 300);
+	rl_use("ds:prod", LIN_TIME_NONE, NULL);
+	rl_use("ds:v5", LIN_TIME_NONE, NULL);
+	rl_log("model", "m", "m2", 310, "best");
+	rl_close();
+	long head = size_of(P("head.runlog"));
+	long whole = size_of(P("whole.runlog"));
+	cr_assert_gt(whole, head + 3);
+
+	write_b(P("arch/b.runlog"), 0);
+	cr_assert_eq(truncate(P("arch/b.runlog"), head + 3), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 1, "%s", reports);
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.partial, 1);
+	cr_assert_eq(st.bad_records, 0, "a note, not a problem: %s", reports);
+	cr_assert_eq(st.records, 4);
+	cr_assert(strstr(reports, "file ends inside a record that started at "
+			 "byte "), "%s", reports);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/train-b state=- started=300000000000");
+	assert_line(c, "version " M ":v0 digest=m2 aliases=latest,best");
+	free(c);
+
+	/* it grows to the whole file */
+	write_b(P("arch/b.runlog"), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 1);
+	cr_assert_eq(st.partial, 0);
+	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
+	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	cr_assert_str_eq(inc, fresh);
+	assert_line(inc, "run acme/mnist/train-b state=finished "
+		    "started=300000000000");
+	free(inc);
+	free(fresh);
+}
+
+/* A gzip stream cut short keeps the records before the cut too, but as
+ * a problem (exit 65): nothing writes a gzip file in place. */
+Test(ingest, gzip_cut_short_keeps_records_as_a_problem)
+{
+	/* every record whole, the gzip trailer (CRC and length) cut off */
+	write_b(P("b.runlog.gz"), 1);
+	long n = size_of(P("b.runlog.gz"));
+	cr_assert_eq(truncate(P("b.runlog.gz"), n - 8), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("b.runlog.gz"));
+	cr_assert_eq(st.indexed, 1, "%s", reports);
+	cr_assert_eq(st.bad_records, 1, "%s", reports);
+	cr_assert(strstr(reports, "gzip stream ends without its trailer; the "
+			 "records before it are kept"), "%s", reports);
+	cr_assert_gt(st.records, 0);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/train-b state=finished "
+		    "started=300000000000");
+	free(c);
 }
 
 Test(ingest, explicit_versions_are_kept)
