@@ -627,6 +627,11 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 	}
 	/* Appended in time order: number the new ones after the others. */
 	qsort(v, n, sizeof *v, vinfo_cmp);
+	/* An alias record may name this vN or digest before any file
+	 * logged it (its timeline skipped it then): build the timelines
+	 * again, as a full renumbering does, so the answer does not depend
+	 * on which file came first. */
+	t->all_aliases = 1;
 	int64_t old_latest = cs->count - 1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (!v[i].exists || v[i].old_number >= 0)

@@ -303,8 +303,8 @@ ParameterizedTestParameters(truth, every_run_and_version_of_a_shape)
 		{ "late-finish", "runlog" }, { "resumed", "runlog" },
 		{ "relogs", "runlog" }, { "cross-project", "runlog" },
 		{ "utf8", "runlog" }, { "explicit", "runlog" },
-		{ "late-finish,relogs,cross-project,utf8,resumed,explicit",
-		  "runlog" },
+		{ "crashed", "runlog" }, { "crashed,per-run", "runlog" },
+		{ "all", "runlog" },
 		{ "classic", "wandb" }, { "relogs,utf8,resumed", "wandb" },
 		{ "crashed,per-run", "wandb" },
 	};
@@ -382,7 +382,8 @@ static void index_files(const char *store, char **files, size_t n)
 	free(cmd);
 }
 
-#define ORDER_SHAPES "late-finish,relogs,cross-project,utf8,resumed,explicit"
+#define ORDER_SHAPES "late-finish,relogs,cross-project,utf8,resumed," \
+	"explicit,crashed"
 
 Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
 {
