@@ -119,7 +119,7 @@
  * coll_info: entity, project, name, type, count (highest number + 1),
  *           explicit (1 when a version states its number; absent: 0), last
  *           ([time, path, pos] of the highest-numbered version)
- * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino,
+ * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino, crc,
  *           indexed_at (ns), records, facts, skipped, warnings
  * Times are i64 ns since the epoch, UTC. */
 

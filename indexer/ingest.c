@@ -15,6 +15,7 @@
 #include "format/runlog.h"
 #include "format/wandb.h"
 #include "indexer/ix.h"
+#include "indexer/moves.h"
 
 #define MAX_REPORTS_PER_FILE 20
 
@@ -50,6 +51,7 @@ struct ctx {
 		held[MAX_REPORTS_PER_FILE + 2];
 	size_t nheld;
 	int redo;                /* the file must be read again */
+	struct ix_orphans orphans; /* sources whose file is gone (moves.h) */
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -297,12 +299,16 @@ static int64_t now_ns(void)
 
 static int source_put(struct ix *x, const char *key, size_t kn,
 		      enum fmt fmt, const struct stat *sb, uint64_t records,
-		      uint64_t skipped, uint64_t problems)
+		      uint64_t skipped, uint64_t problems, const char *path)
 {
 	msgpack_packer *pk = &x->pk.pk;
+	uint32_t crc;
+	/* the content's checksum finds the file again when it is copied
+	 * elsewhere and the original removed (moves.h) */
+	int has_crc = ix_file_crc(path, &crc) == 0;
 
 	lin_packer_reset(&x->pk);
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 10 + has_crc);
 	lin_pack_kv_i64(pk, "id", x->src);
 	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" : "runlog");
 	lin_pack_kv_i64(pk, "size", (int64_t)sb->st_size);
@@ -314,6 +320,8 @@ static int source_put(struct ix *x, const char *key, size_t kn,
 	lin_pack_kv_i64(pk, "facts", x->seq);
 	lin_pack_kv_i64(pk, "skipped", (int64_t)skipped);
 	lin_pack_kv_i64(pk, "problems", (int64_t)problems);
+	if (has_crc)
+		lin_pack_kv_i64(pk, "crc", crc);
 	return ix_put(x, LIN_DB_SOURCES, key, kn, x->pk.sb.data,
 		      x->pk.sb.size);
 }
@@ -530,6 +538,40 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 	}
 }
 
+/* A file without a source entry may be one that moved: re-key the gone
+ * file's source to it instead of reading it. 1 when it did (committed),
+ * 0 when the file is new, or a fatal code (the transaction aborted). */
+static int try_move(struct ctx *c, const char *path, const char *spath,
+		    const char *key, size_t kn, const struct stat *sb)
+{
+	uint32_t crc = 0;
+	int has_crc = 0, rc;
+	long i;
+
+	if (!c->orphans.built &&
+	    (rc = ix_orphans_build(&c->x, &c->seen, &c->orphans)))
+		return rc;
+	if (!c->orphans.n ||
+	    (i = ix_orphan_match(&c->orphans, path, sb, &crc, &has_crc)) < 0)
+		return 0;
+	struct ix_orphan *or = &c->orphans.v[i];
+	if (!has_crc && or->has_crc) {
+		/* same inode, size and mtime: the same content */
+		crc = or->crc;
+		has_crc = 1;
+	}
+	if ((rc = ix_rekey_source(&c->x, or, key, kn, spath, sb, crc,
+				  has_crc)))
+		return rc;
+	if (lin_idset_add(&c->seen, (uint64_t)or->id + 1) < 0)
+		return LIN_ENOMEM;
+	if ((rc = commit(c)))
+		return rc;
+	c->st->moved++;
+	report(c, LIN_FILE_MOVED, path, NULL);
+	return 1;
+}
+
 /* One reading of a file (see index_file_once). */
 static int index_file_pass(struct ctx *c, const char *path, int named,
 			   int pass)
@@ -561,6 +603,14 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 	if ((rc = source_get(&c->x, key, kn, &src))) {
 		abort_txn(c);
 		return rc;
+	}
+	if (!src.known && pass == 1) {
+		rc = try_move(c, path, spath, key, kn, &sb);
+		if (rc) {
+			if (rc < 0)
+				abort_txn(c);
+			return rc < 0 ? rc : 0;
+		}
 	}
 	if (src.known) {
 		if (lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
@@ -636,7 +686,8 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		c->redo = 1;
 		return 0;
 	}
-	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems);
+	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems,
+			path);
 	c->group_records += records;
 	if (!rc)
 		rc = commit(c);
@@ -806,15 +857,28 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
 	return rc;
 }
 
-/* Sources under `root` that this run did not meet. */
-static int find_vanished(struct ctx *c, const char *root)
+/* 1 when the stored key `kp` (kn bytes) is `root` or below it. */
+static int under(const char *kp, size_t kn, const char *root)
 {
 	char pre[512];
 	size_t pn = source_key(root, pre);
+
+	return kn >= pn && memcmp(kp, pre, pn) == 0 &&
+	       (kn == pn || kp[pn] == '/' || (pn && pre[pn - 1] == '/'));
+}
+
+/* Sources this run did not meet that are gone: those under one of the
+ * `n` roots (the walk did not find them), and those anywhere else whose
+ * file no longer exists (a folder not named this time, or an archive
+ * that moved away). */
+static int find_vanished(struct ctx *c, char **roots, char **given,
+			 size_t nroots)
+{
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
-	MDB_val k = { pn, pre }, v;
-	struct { char key[512]; size_t kn; uint32_t id; } *gone = NULL;
+	MDB_val k, v;
+	struct { char key[512]; size_t kn; uint32_t id; long root; } *gone =
+		NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -822,32 +886,57 @@ static int find_vanished(struct ctx *c, const char *root)
 		return rc;
 	rc = mdb_cursor_open(txn, c->s.dbi[LIN_DB_SOURCES], &cur);
 	if (!rc)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
 		const char *kp = k.mv_data;
 		msgpack_zone_clear(&c->x.zone);
 		msgpack_object o;
 		int64_t id = 0;
-		/* under the root: the root itself or below "root/" */
-		if ((k.mv_size == pn || kp[pn] == '/' ||
-		     (pn && pre[pn - 1] == '/')) &&
-		    msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) ==
-		    MSGPACK_UNPACK_SUCCESS && lin_map_i64(&o, "id", &id) &&
-		    !lin_idset_has(&c->seen, (uint64_t)id + 1)) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 8;
-				void *p = realloc(gone, cap * sizeof *gone);
-				if (!p) {
-					rc = LIN_ENOMEM;
-					break;
-				}
-				gone = p;
-			}
-			memcpy(gone[n].key, kp, k.mv_size);
-			gone[n].kn = k.mv_size;
-			gone[n].id = (uint32_t)id;
-			n++;
+		long root = -1;
+		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) !=
+		    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&o, "id", &id) ||
+		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
+		    k.mv_size > 512) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
 		}
+		for (size_t i = 0; i < nroots && root < 0; i++)
+			if (under(kp, k.mv_size, roots[i]))
+				root = (long)i;
+		if (root < 0) {
+			/* outside this run's folders: gone when its file is */
+			unsigned char ik[4];
+			MDB_val pv;
+			struct stat sb;
+			char full[PATH_MAX + 1];
+			lin_be32_put(ik, (uint32_t)id);
+			MDB_val ikv = { 4, ik };
+			if (mdb_get(txn, c->s.dbi[LIN_DB_SOURCE_IDS], &ikv,
+				    &pv) != 0 || pv.mv_size > PATH_MAX) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+			memcpy(full, pv.mv_data, pv.mv_size);
+			full[pv.mv_size] = 0;
+			if (stat(full, &sb) == 0 || errno != ENOENT) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *p = realloc(gone, cap * sizeof *gone);
+			if (!p) {
+				rc = LIN_ENOMEM;
+				break;
+			}
+			gone = p;
+		}
+		memcpy(gone[n].key, kp, k.mv_size);
+		gone[n].kn = k.mv_size;
+		gone[n].id = (uint32_t)id;
+		gone[n].root = root;
+		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	if (cur)
@@ -861,7 +950,13 @@ static int find_vanished(struct ctx *c, const char *root)
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
-		const char *path = shown_path(c, stored, buf, sizeof buf);
+		const char *path = stored;
+		if (gone[i].root >= 0) {
+			/* shown as given on the command line */
+			c->given = given[gone[i].root];
+			c->abs = roots[gone[i].root];
+			path = shown_path(c, stored, buf, sizeof buf);
+		}
 		if (!c->o->prune) {
 			c->st->vanished++;
 			report(c, LIN_FILE_VANISHED, path, NULL);
@@ -975,13 +1070,10 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	/* the read transactions below need the group committed */
 	if (!rc)
 		rc = end_group(&c);
-	for (size_t i = 0; i < npaths && rc == 0; i++) {
-		c.given = given[i];
-		c.abs = roots[i];
-		rc = find_vanished(&c, roots[i]);
-		if (!rc)
-			rc = end_group(&c);
-	}
+	if (!rc)
+		rc = find_vanished(&c, roots, given, npaths);
+	if (!rc)
+		rc = end_group(&c);
 	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
 		free(given[i]);
@@ -1002,6 +1094,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
+	ix_orphans_free(&c.orphans);
 	ix_fileruns_release(&c.x.fr);
 	lin_packer_release(&c.x.pk);
 	msgpack_zone_destroy(&c.x.zone);

@@ -75,7 +75,7 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 	char buf[1200];
 	static const char *const verb[] = {
 		"indexed", "unchanged", "rejected", "warning", "vanished",
-		"pruned", "ignored", "partial"
+		"pruned", "ignored", "partial", "moved"
 	};
 
 	if (st == LIN_FILE_REJECTED || st == LIN_FILE_WARNING ||
@@ -124,7 +124,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       "\"records\":%llu,\"bad_records\":%llu,"
 		       "\"unknown_records\":%llu,\"bytes\":%llu,"
 		       "\"runs\":%llu,\"versions\":%llu,\"edges\":%llu,"
-		       "\"pending\":%llu,\"sources\":%llu,\"partial\":%llu}\n",
+		       "\"pending\":%llu,\"sources\":%llu,\"partial\":%llu,"
+		       "\"moved\":%llu}\n",
 		       (unsigned long long)s->indexed,
 		       (unsigned long long)s->unchanged,
 		       (unsigned long long)s->rejected,
@@ -140,7 +141,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       (unsigned long long)s->edges,
 		       (unsigned long long)s->pending,
 		       (unsigned long long)s->sources,
-		       (unsigned long long)s->partial);
+		       (unsigned long long)s->partial,
+		       (unsigned long long)s->moved);
 		return;
 	}
 	printf("files:  %llu indexed, %llu unchanged, %llu rejected, "
@@ -150,6 +152,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->rejected,
 	       (unsigned long long)s->vanished,
 	       (unsigned long long)s->pruned);
+	if (s->moved)  /* rare: shown only when it happened */
+		printf(", %llu moved", (unsigned long long)s->moved);
 	if (s->partial)
 		printf(" (%llu still being written)",
 		       (unsigned long long)s->partial);

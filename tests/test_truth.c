@@ -466,3 +466,112 @@ Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
 		free(f[i]);
 	free(f);
 }
+
+/* ---- moves and vanished files -------------------------------------- */
+
+/* The JSON summary's value of `key`. */
+static long summary(const char *json, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	cr_assert_not_null(p, "no %s in %s", key, json);
+	return atol(p + strlen(pat));
+}
+
+static char *index_json(const char *store, const char *opts,
+			const char *what)
+{
+	int code;
+	char *o = th_sh(&code, "./lineage-index --json %s --store '%s' %s",
+			opts, store, what);
+	cr_assert_eq(code, 0, "lineage-index %s %s: %s", opts, what, o);
+	return o;
+}
+
+Test(truth, a_moved_archive_is_rekeyed_and_pruned)
+{
+	char a[600], b[600], c[600], s[600], w[600];
+	int code;
+	char *o;
+
+	snprintf(a, sizeof a, "%s", th_path("a"));
+	snprintf(b, sizeof b, "%s", th_path("moved/b"));
+	snprintf(c, sizeof c, "%s", th_path("copied/c"));
+	snprintf(s, sizeof s, "%s", th_path("s.lmdb"));
+	snprintf(w, sizeof w, "%s", th_path("w"));
+	free(th_sh(&code, "./lineage-gen synth --runs 200 --runs-per-file 5 "
+		   "--seed 9 --shape " ORDER_SHAPES " '%s'", a));
+	cr_assert_eq(code, 0);
+	free(index_json(s, "", a));
+
+	/* renamed (same inodes), and a few files deleted at the new place */
+	free(th_sh(&code, "mkdir -p '%s/..' && mv '%s' '%s' && find '%s' "
+		   "-name 'part-*3.runlog*' -delete", b, a, b, b));
+	cr_assert_eq(code, 0);
+	char **f;
+	size_t n = list_files(b, &f);
+	o = index_json(s, "--prune", b);
+	cr_expect_eq(summary(o, "moved"), (long)n, "%s", o);
+	cr_expect_eq(summary(o, "indexed"), 0, "%s", o);
+	cr_expect_gt(summary(o, "pruned"), 0, "%s", o);
+	cr_expect_eq(summary(o, "sources"), (long)n, "%s", o);
+	free(o);
+	char fb[600];
+	snprintf(fb, sizeof fb, "%s", th_path("fresh-b.lmdb"));
+	free(index_json(fb, "", b));
+	char *want = answers(fb), *got = answers(s);
+	expect_same_answers("renamed archive, pruned", want, got);
+	free(want);
+	free(got);
+
+	/* copied (new inodes and times) and the original removed: the
+	 * content finds the sources */
+	free(th_sh(&code, "mkdir -p '%s/..' && cp -r '%s' '%s' && rm -rf "
+		   "'%s'", c, b, c, b));
+	cr_assert_eq(code, 0);
+	o = index_json(s, "--prune", c);
+	cr_expect_eq(summary(o, "moved"), (long)n, "%s", o);
+	cr_expect_eq(summary(o, "indexed"), 0, "%s", o);
+	cr_expect_eq(summary(o, "pruned"), 0, "%s", o);
+	free(o);
+	char fc[600];
+	snprintf(fc, sizeof fc, "%s", th_path("fresh-c.lmdb"));
+	free(index_json(fc, "", c));
+	want = answers(fc);
+	got = answers(s);
+	expect_same_answers("copied archive", want, got);
+	free(want);
+	free(got);
+
+	/* a file gone from a folder not named this time is vanished too,
+	 * and --prune removes it */
+	free(th_sh(&code, "cp -r fixtures/wandb-sample '%s'", w));
+	cr_assert_eq(code, 0);
+	for (size_t i = 0; i < n; i++)
+		free(f[i]);
+	free(f);
+	n = list_files(c, &f);
+	cr_assert_eq(unlink(f[n - 1]), 0);
+	o = index_json(s, "", w);
+	cr_expect_eq(summary(o, "vanished"), 1, "%s", o);
+	cr_expect_eq(summary(o, "indexed"), 3, "%s", o);
+	free(o);
+	o = index_json(s, "--prune", w);
+	cr_expect_eq(summary(o, "pruned"), 1, "%s", o);
+	cr_expect_eq(summary(o, "unchanged"), 3, "%s", o);
+	free(o);
+	char fw[600];
+	snprintf(fw, sizeof fw, "%s", th_path("fresh-w.lmdb"));
+	free(index_json(fw, "", c));
+	free(index_json(fw, "", w));
+	want = answers(fw);
+	got = answers(s);
+	expect_same_answers("file gone outside the named folder", want,
+			    got);
+	free(want);
+	free(got);
+	for (size_t i = 0; i < n; i++)
+		free(f[i]);
+	free(f);
+}
