@@ -2,24 +2,49 @@
 #include "indexer/moves.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 int ix_file_crc(const char *path, uint32_t *crc)
 {
-	FILE *f = fopen(path, "rb");
-	unsigned char buf[65536];
+	unsigned char buf[2 * IX_CRC_SPAN];
+	struct stat sb;
 	uLong c = crc32(0L, Z_NULL, 0);
-	size_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), bad = 0;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		c = crc32(c, buf, (uInt)n);
-	int bad = ferror(f);
-	fclose(f);
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return -1;
+	}
+	/* the first and last IX_CRC_SPAN bytes (the whole of a smaller
+	 * file): a file's run record is at its start, its end records at
+	 * its end, and reading whole .wandb files again would cost more
+	 * than indexing them */
+	off_t size = sb.st_size, spans[2][2] = {
+		{ 0, size < IX_CRC_SPAN ? size : IX_CRC_SPAN },
+		{ size > 2 * IX_CRC_SPAN ? size - IX_CRC_SPAN :
+		  size < IX_CRC_SPAN ? size : IX_CRC_SPAN, size }
+	};
+	for (int i = 0; i < 2 && !bad; i++) {
+		off_t off = spans[i][0];
+		while (off < spans[i][1] && !bad) {
+			ssize_t n = pread(fd, buf, (size_t)(spans[i][1] - off),
+					  off);
+			if (n <= 0) {
+				bad = 1;
+				break;
+			}
+			c = crc32(c, buf, (uInt)n);
+			off += n;
+		}
+	}
+	close(fd);
 	if (bad)
 		return -1;
 	*crc = (uint32_t)c;
@@ -109,6 +134,7 @@ long ix_orphan_match(struct ix_orphans *o, const char *path,
 	int64_t mtime = (int64_t)sb->st_mtim.tv_sec * 1000000000 +
 			sb->st_mtim.tv_nsec;
 	long by_content = -1;
+	int ambiguous = 0;
 
 	*has_crc = 0;
 	for (size_t i = 0; i < o->n; i++) {
@@ -118,7 +144,7 @@ long ix_orphan_match(struct ix_orphans *o, const char *path,
 		/* rename(2) keeps the inode and mtime */
 		if (or->ino == (int64_t)sb->st_ino && or->mtime == mtime)
 			return (long)i;
-		if (by_content >= 0 || !or->has_crc)
+		if (!or->has_crc)
 			continue;
 		/* a copy (cp, rsync, tar) has another inode: compare the
 		 * content, reading the new file once */
@@ -127,10 +153,14 @@ long ix_orphan_match(struct ix_orphans *o, const char *path,
 				return -1;
 			*has_crc = 1;
 		}
-		if (or->crc == *crc)
+		if (or->crc == *crc) {
+			/* two gone files alike at both ends: not a guess */
+			if (by_content >= 0)
+				ambiguous = 1;
 			by_content = (long)i;
+		}
 	}
-	return by_content;
+	return ambiguous ? -1 : by_content;
 }
 
 /* The source map `old` with size, mtime, ino and crc replaced. */

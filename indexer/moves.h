@@ -1,6 +1,7 @@
 /* moves.h - files that moved: an indexed file whose path no longer
  * exists (an orphan source) is matched to a file met at a new path by
- * inode, size and modification time, or by size and content checksum,
+ * inode, size and modification time, or by size and a checksum of the
+ * file's first and last 4 KiB,
  * and its source is re-keyed to the new path without reading the file
  * again (internal to indexer/). */
 #ifndef LIN_MOVES_H
@@ -17,7 +18,7 @@ struct ix_orphan {
 	uint32_t id;
 	int64_t size, mtime, ino;
 	int has_crc;
-	uint32_t crc;        /* CRC-32 of the whole file as indexed */
+	uint32_t crc;        /* ix_file_crc of the file as indexed */
 	int used;            /* re-keyed in this run */
 };
 
@@ -38,8 +39,9 @@ int ix_orphans_build(struct ix *x, const struct lin_idset *seen,
 		     struct ix_orphans *o);
 
 /* The orphan that the file at `path` (stat `sb`) is, or -1: same size,
- * and the same inode and mtime, or the same CRC-32 (the file is then
- * read once; *crc and *has_crc are set when it was). */
+ * and the same inode and mtime, or else the same ix_file_crc when only
+ * one orphan has it (the file's ends are then read once; *crc and
+ * *has_crc are set when they were). */
 long ix_orphan_match(struct ix_orphans *o, const char *path,
 		     const struct stat *sb, uint32_t *crc, int *has_crc);
 
@@ -54,7 +56,12 @@ int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
 
 void ix_orphans_free(struct ix_orphans *o);
 
-/* CRC-32 (zlib) of the whole file at `path`. 0, or -1 with errno. */
+/* Bytes read at each end of a file for its checksum. */
+#define IX_CRC_SPAN 4096
+
+/* CRC-32 (zlib) of the first and last IX_CRC_SPAN bytes of the file at
+ * `path` (of all of it when shorter than twice that): with the size,
+ * what recognises a copy. 0, or -1 with errno. */
 int ix_file_crc(const char *path, uint32_t *crc);
 
 #endif

@@ -321,15 +321,20 @@ ParameterizedTest(struct shape_case *c, truth,
 /* ---- order, batches and prunes ------------------------------------- */
 
 /* Everything the store answers about the archive, by name: every run
- * and version with its attributes, every collection, every edge, the
- * number of pending uses. Internal ids are left out. */
+ * and version with its attributes (now and at two past times), every
+ * collection, every edge, the number of pending uses. Internal ids are
+ * left out. */
 static char *answers(const char *store)
 {
 	int code;
+	/* two past times too: alias timelines and --as-of answers */
 	char *o = th_sh(&code, "Q='./lineage-query --store %s'; $Q --json ls "
 			"runs && $Q --json ls artifacts && $Q --json ls "
 			"collections && $Q diff --as-of-a @0 | sort && $Q stats "
-			"| grep '^pending'", store);
+			"| grep '^pending' && for t in 2024-03-01T01:30:00Z "
+			"2024-03-01T03:10:00Z; do $Q --as-of $t --json ls "
+			"artifacts && $Q --as-of $t --json ls runs; done",
+			store);
 	cr_assert_eq(code, 0, "answers of %s", store);
 	return o;
 }
