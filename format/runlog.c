@@ -1329,6 +1329,33 @@ static int get_version(struct dec *d, int64_t *out)
 
 /* `metadata`: a map, kept as its raw MessagePack bytes (in the window,
  * which is left alone until the next call). */
+/* Whether the validated value at `p` nests arrays and maps deeper than
+ * `max` levels (the value itself is level 1). Stops at the first level
+ * too deep, so the stack needs only max + 1 entries. */
+static int nests_deeper(const unsigned char *p, unsigned max)
+{
+	uint64_t left[LIN_METADATA_MAX_DEPTH + 1];
+	size_t sp = 1;
+	struct val v;
+
+	left[0] = 1;
+	while (sp) {
+		if (left[sp - 1] == 0) {
+			sp--;
+			continue;
+		}
+		left[sp - 1]--;
+		p = peek(p, &v);
+		if (v.t != VT_ARRAY && v.t != VT_MAP)
+			continue;
+		if (sp > max)
+			return 1;
+		if (v.n)
+			left[sp++] = v.t == VT_MAP ? 2 * (uint64_t)v.n : v.n;
+	}
+	return 0;
+}
+
 static int get_metadata(struct dec *d, const void **out, size_t *len)
 {
 	struct val v;
@@ -1338,6 +1365,12 @@ static int get_metadata(struct dec *d, const void **out, size_t *len)
 	peek(d->slot[K_METADATA], &v);
 	if (v.t != VT_MAP)
 		return wrong(d, K_METADATA, "a map");
+	/* The store keeps metadata inside other values, which msgpack-c
+	 * unpacks only to a depth of 32: deeper metadata was indexed as a
+	 * version that then could not be read (lost without a word). */
+	if (nests_deeper(d->slot[K_METADATA], LIN_METADATA_MAX_DEPTH))
+		return wrong(d, K_METADATA, "a map nested at most "
+			     LIN_STR(LIN_METADATA_MAX_DEPTH) " levels deep");
 	*out = d->slot[K_METADATA];
 	*len = (size_t)(skip(d->slot[K_METADATA]) - d->slot[K_METADATA]);
 	return 0;
