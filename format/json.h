@@ -8,10 +8,11 @@
 
 #include <msgpack.h>
 
-/* Deepest nesting of arrays and objects converted: the stored value sits
- * a few levels deep in facts and nodes, which msgpack-c unpacks only to
- * a depth of 32. */
-#define LIN_JSON_MAX_DEPTH 24
+#include "record.h"
+
+/* Deepest nesting of arrays and objects converted: as for runlog
+ * metadata (record.h). */
+#define LIN_JSON_MAX_DEPTH LIN_METADATA_MAX_DEPTH
 
 /* Append the JSON text at `p` (`n` bytes: one value, RFC 8259, with
  * whitespace around it) to `pk` as one MessagePack value: objects as

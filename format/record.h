@@ -14,6 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Deepest nesting of arrays and maps in a LOG record's metadata (the
+ * value itself is level 1). The store keeps metadata inside facts and
+ * nodes, and msgpack-c unpacks values only to a depth of 32. */
+#define LIN_METADATA_MAX_DEPTH 24
+#define LIN_STR_(x) #x
+#define LIN_STR(x) LIN_STR_(x)
+
 /* Times are nanoseconds since the Unix epoch, UTC. */
 #define LIN_TIME_NONE INT64_MIN
 

@@ -680,19 +680,33 @@ static enum hkind classify(const unsigned char *p, size_t avail, size_t *hl,
 	return k;
 }
 
-/* Remember, at a limit that the object at buf[start] breaks (in the
- * value at `pos`, not yet stepped over), how many values remain, so that
- * lin_runlog_next() can skip the record rather than give up the file. */
-static void mark_skip(struct lin_runlog *r, const size_t *stack, size_t sp,
-		      size_t pos)
+/* A limit that the object at buf[start] breaks in the value at `pos`
+ * (not yet stepped over): LIN_ELIMIT at that byte, remembering how many
+ * values remain, so that lin_runlog_next() can skip the record rather
+ * than give up the file. */
+static int limit_hit(struct lin_runlog *r, struct lin_err *err,
+		     const size_t *stack, size_t sp, size_t pos,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int limit_hit(struct lin_runlog *r, struct lin_err *err,
+		     const size_t *stack, size_t sp, size_t pos,
+		     const char *fmt, ...)
 {
 	uint64_t left = 0;
+	char msg[256];
+	va_list ap;
 
 	for (size_t i = 0; i < sp; i++)
 		left += stack[i];
 	r->skip_pending = 1;
 	r->skip_pos = pos;
 	r->skip_left = left;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return rfail(r, err, LIN_ELIMIT, r->base + r->start + pos, "%s",
+		     msg);
 }
 
 /* Find the extent of the next object at buf[start], reading as needed and
@@ -751,16 +765,14 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 					goto too_big;
 				goto more;
 			case H_BLOB:
-				if (n > max_str) {
-					mark_skip(r, stack, sp, pos);
-					return rfail(r, err, LIN_ELIMIT,
-						     r->base + r->start + pos,
-						     "string of %llu bytes "
-						     "exceeds the max_string "
-						     "limit of %zu",
-						     (unsigned long long)n,
-						     max_str);
-				}
+				if (n > max_str)
+					return limit_hit(r, err, stack, sp,
+							 pos, "string of %llu "
+							 "bytes exceeds the "
+							 "max_string limit of "
+							 "%zu",
+							 (unsigned long long)n,
+							 max_str);
 				/* fall through */
 			case H_SCALAR:
 				if (hl + n > max_rec - pos)
@@ -772,31 +784,27 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 			case H_ARRAY: {
 				int is_map = b <= 0x8f || b >= 0xde;
 
-				if (n > max_items) {
-					mark_skip(r, stack, sp, pos);
-					return rfail(r, err, LIN_ELIMIT,
-						     r->base + r->start + pos,
-						     "%s of %llu %s exceeds "
-						     "the max_items limit of "
-						     "%zu", is_map ? "map" :
-						     "array",
-						     (unsigned long long)n,
-						     is_map ? "entries" :
-						     "items", max_items);
-				}
+				if (n > max_items)
+					return limit_hit(r, err, stack, sp,
+							 pos, "%s of %llu %s "
+							 "exceeds the "
+							 "max_items limit of "
+							 "%zu", is_map ? "map"
+							 : "array",
+							 (unsigned long long)n,
+							 is_map ? "entries" :
+							 "items", max_items);
 				if (is_map)
 					n *= 2;
-				if (sp > max_depth) {
-					mark_skip(r, stack, sp, pos);
-					return rfail(r, err, LIN_ELIMIT,
-						     r->base + r->start + pos,
-						     "nesting exceeds the "
-						     "max_depth limit of %zu in "
-						     "record at byte %llu",
-						     max_depth,
-						     (unsigned long long)
-						     (r->base + r->start));
-				}
+				if (sp > max_depth)
+					return limit_hit(r, err, stack, sp,
+							 pos, "nesting exceeds "
+							 "the max_depth limit "
+							 "of %zu in record at "
+							 "byte %llu",
+							 max_depth,
+							 (unsigned long long)
+							 (r->base + r->start));
 				if (hl > max_rec - pos)
 					goto too_big;
 				pos += hl;
@@ -822,11 +830,12 @@ more:
 		return rc;
 	}
 too_big:
-	mark_skip(r, stack, sp, pos);
-	return rfail(r, err, LIN_ELIMIT, r->base + r->start,
-		     "record at byte %llu exceeds the max_record limit of "
-		     "%zu bytes", (unsigned long long)(r->base + r->start),
-		     max_rec);
+	rc = limit_hit(r, err, stack, sp, pos, "record at byte %llu exceeds "
+		       "the max_record limit of %zu bytes",
+		       (unsigned long long)(r->base + r->start), max_rec);
+	if (err)    /* the offset of the record, not of the value */
+		err->offset = r->base + r->start;
+	return rc;
 }
 
 /* Step over the rest of an object that broke a limit: `left` values
@@ -1320,6 +1329,33 @@ static int get_version(struct dec *d, int64_t *out)
 
 /* `metadata`: a map, kept as its raw MessagePack bytes (in the window,
  * which is left alone until the next call). */
+/* Whether the validated value at `p` nests arrays and maps deeper than
+ * `max` levels (the value itself is level 1). Stops at the first level
+ * too deep, so the stack needs only max + 1 entries. */
+static int nests_deeper(const unsigned char *p, unsigned max)
+{
+	uint64_t left[LIN_METADATA_MAX_DEPTH + 1];
+	size_t sp = 1;
+	struct val v;
+
+	left[0] = 1;
+	while (sp) {
+		if (left[sp - 1] == 0) {
+			sp--;
+			continue;
+		}
+		left[sp - 1]--;
+		p = peek(p, &v);
+		if (v.t != VT_ARRAY && v.t != VT_MAP)
+			continue;
+		if (sp > max)
+			return 1;
+		if (v.n)
+			left[sp++] = v.t == VT_MAP ? 2 * (uint64_t)v.n : v.n;
+	}
+	return 0;
+}
+
 static int get_metadata(struct dec *d, const void **out, size_t *len)
 {
 	struct val v;
@@ -1329,6 +1365,12 @@ static int get_metadata(struct dec *d, const void **out, size_t *len)
 	peek(d->slot[K_METADATA], &v);
 	if (v.t != VT_MAP)
 		return wrong(d, K_METADATA, "a map");
+	/* The store keeps metadata inside other values, which msgpack-c
+	 * unpacks only to a depth of 32: deeper metadata was indexed as a
+	 * version that then could not be read (lost without a word). */
+	if (nests_deeper(d->slot[K_METADATA], LIN_METADATA_MAX_DEPTH))
+		return wrong(d, K_METADATA, "a map nested at most "
+			     LIN_STR(LIN_METADATA_MAX_DEPTH) " levels deep");
 	*out = d->slot[K_METADATA];
 	*len = (size_t)(skip(d->slot[K_METADATA]) - d->slot[K_METADATA]);
 	return 0;

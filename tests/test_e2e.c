@@ -1299,7 +1299,8 @@ Test(e2e, wandb_real_file)
 	struct proc p;
 
 	if (!exists(WREAL))
-		cr_skip_test("%s is absent", WREAL);
+		cr_skip_test("%s is absent: the real W&B log (and W&B identity) "
+			     "not tested", WREAL);
 	index_into(store, WREAL, 0);
 	RUN(&p, QUERY " --store %s --json ls runs", store);
 	cr_expect_eq(count_lines(p.out), 1, "runs: %s", p.out);
@@ -1316,33 +1317,21 @@ Test(e2e, wandb_real_file)
 			 "source-g9dvvkua:v0\"") &&
 		  strstr(p.out, "\"type\":\"code\""), "%s", p.out);
 	proc_free(&p);
-}
-
-/* The offline RunRecord names no entity; the run's own ArtifactRecord
- * names vanpelt: the run is filed there, with its artifact, not under
- * the default entity. */
-Test(e2e, wandb_real_run_takes_its_artifacts_entity)
-{
-	const char *store = T("r.lmdb");
-	struct proc p;
-
-	if (!exists(WREAL))
-		cr_skip_test("%s is absent: W&B identity not tested", WREAL);
-	index_into(store, WREAL, 0);
+	/* The offline RunRecord names no entity; the run's own
+	 * ArtifactRecord names vanpelt: the run is filed there, with its
+	 * artifact, not under the default entity, even with --entity. */
 	RUN(&p, QUERY " --store %s run vanpelt/code-toad/g9dvvkua", store);
 	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
-	cr_expect(strstr(p.out, "run:vanpelt/code-toad/g9dvvkua\n") != NULL,
-		  "%s", p.out);
-	cr_expect(strstr(p.out, "logged      1\n") != NULL, "%s", p.out);
+	cr_expect(strstr(p.out, "run:vanpelt/code-toad/g9dvvkua\n") &&
+		  strstr(p.out, "logged      1\n"), "%s", p.out);
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s run local/code-toad/g9dvvkua", store);
 	cr_expect_eq(p.code, 1, "a run under the default entity: %s", p.out);
 	proc_free(&p);
-	/* --entity applies only when neither record names one */
-	RUN(&p, INDEX " --store %s --entity someone " WREAL, T("e2.lmdb"));
+	RUN(&p, INDEX " --store %s --entity someone " WREAL, T("e.lmdb"));
 	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
 	proc_free(&p);
-	RUN(&p, QUERY " --store %s ls runs", T("e2.lmdb"));
+	RUN(&p, QUERY " --store %s ls runs", T("e.lmdb"));
 	cr_expect(strstr(p.out, "vanpelt/code-toad/g9dvvkua") != NULL, "%s",
 		  p.out);
 	proc_free(&p);

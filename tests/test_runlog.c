@@ -1329,6 +1329,45 @@ Test(runlog, strings_must_be_utf8_without_nul)
 	}
 }
 
+/* Metadata nests at most LIN_METADATA_MAX_DEPTH levels: the store keeps
+ * it inside other values, which msgpack-c reads only 32 levels deep. */
+Test(runlog, metadata_nesting_is_bounded)
+{
+	for (int extra = 0; extra < 2; extra++) {
+		struct mp m;
+		struct lin_record rec;
+		struct lin_runlog *r;
+		const char *path = tpath("meta.runlog");
+
+		mp_init(&m);
+		mp_header(&m);
+		mp_rec(&m, "log", 5);
+		mp_kv(&m, "run", "r1");
+		mp_kv(&m, "type", "model");
+		mp_kv(&m, "name", "m");
+		mp_kv(&m, "digest", "d1");
+		mp_str(&m, "metadata");
+		msgpack_pack_map(&m.pk, 1);           /* level 1 */
+		mp_str(&m, "a");
+		for (int i = 1; i < LIN_METADATA_MAX_DEPTH + extra; i++)
+			msgpack_pack_array(&m.pk, 1);
+		msgpack_pack_nil(&m.pk);
+		mp_save(&m, path);
+		mp_free(&m);
+		r = open_ok(path, NULL);
+		if (!extra) {
+			expect_next(r, &rec, 1, 9, "");
+			cr_assert_gt(rec.metadata_len, LIN_METADATA_MAX_DEPTH);
+		} else {
+			expect_next(r, &rec, LIN_ERECORD, 9, "key 'metadata' of "
+				    "'log' record at byte 9 must be a map nested "
+				    "at most 24 levels deep");
+		}
+		expect_next(r, &rec, 0, 0, "");
+		lin_runlog_close(r);
+	}
+}
+
 /* Each kind without each required key: an error for that record only. */
 Test(runlog, missing_required_keys)
 {
