@@ -163,37 +163,34 @@ long ix_orphan_match(struct ix_orphans *o, const char *path,
 	return ambiguous ? -1 : by_content;
 }
 
+/* 1 when map key `k` is one repack() writes anew. */
+static int fresh_key(const msgpack_object *k)
+{
+	static const char *const fresh[] = { "size", "mtime", "ino", "crc" };
+
+	for (size_t j = 0; j < 4; j++)
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    k->via.str.size == strlen(fresh[j]) &&
+		    !memcmp(k->via.str.ptr, fresh[j], k->via.str.size))
+			return 1;
+	return 0;
+}
+
 /* The source map `old` with size, mtime, ino and crc replaced. */
 static void repack(struct ix *x, const msgpack_object *old,
 		   const struct stat *sb, uint32_t crc, int has_crc)
 {
 	msgpack_packer *pk = &x->pk.pk;
-	static const char *const fresh[] = { "size", "mtime", "ino", "crc" };
 	uint32_t keep = 0;
 
-	for (uint32_t i = 0; i < old->via.map.size; i++) {
-		const msgpack_object *k = &old->via.map.ptr[i].key;
-		int replaced = 0;
-		for (size_t j = 0; j < 4; j++)
-			replaced |= k->type == MSGPACK_OBJECT_STR &&
-				    k->via.str.size == strlen(fresh[j]) &&
-				    !memcmp(k->via.str.ptr, fresh[j],
-					    k->via.str.size);
-		keep += !replaced;
-	}
+	for (uint32_t i = 0; i < old->via.map.size; i++)
+		keep += !fresh_key(&old->via.map.ptr[i].key);
 	lin_packer_reset(&x->pk);
 	msgpack_pack_map(pk, keep + 3 + (has_crc != 0));
 	for (uint32_t i = 0; i < old->via.map.size; i++) {
-		const msgpack_object *k = &old->via.map.ptr[i].key;
-		int replaced = 0;
-		for (size_t j = 0; j < 4; j++)
-			replaced |= k->type == MSGPACK_OBJECT_STR &&
-				    k->via.str.size == strlen(fresh[j]) &&
-				    !memcmp(k->via.str.ptr, fresh[j],
-					    k->via.str.size);
-		if (replaced)
+		if (fresh_key(&old->via.map.ptr[i].key))
 			continue;
-		msgpack_pack_object(pk, *k);
+		msgpack_pack_object(pk, old->via.map.ptr[i].key);
 		msgpack_pack_object(pk, old->via.map.ptr[i].val);
 	}
 	lin_pack_kv_i64(pk, "size", (int64_t)sb->st_size);

@@ -176,33 +176,24 @@ static int page(struct pager *p, char *id)
 	return 1;
 }
 
-/* The unresolved uses of run `run`, reached at `depth` + 1, each once
- * per walk and when the filter lets it through. */
-static int walk_unres(struct lineage *l, struct pager *pg,
-		      const struct lq_filter *f, struct lq_unres_seen *seen,
-		      uint64_t run, uint32_t depth)
-{
-	struct lq_unres_list un = { NULL, 0, 0 };
-	int rc = lq_unresolved_of_run(l->q, run, &un);
+/* The context of unres_step: one walk's pager, one level. */
+struct unres_step {
+	struct lineage *l;
+	struct pager *pg;
+	uint32_t depth;
+};
 
-	for (size_t i = 0; i < un.n && rc == 0; i++) {
-		int fresh = lq_unres_seen_add(seen, &un.v[i]);
-		if (fresh < 0) {
-			rc = fresh;
-			break;
-		}
-		if (!fresh || !lq_unres_wanted(f, &un.v[i]))
-			continue;
-		char *id = lq_unres_id(&un.v[i]);
-		if (!id) {
-			rc = LIN_ENOMEM;
-			break;
-		}
-		if (page(pg, id))
-			rc = report_unres(l, &un.v[i], run, depth + 1);
-	}
-	lq_unres_free(&un);
-	return rc;
+/* An unresolved use of run u->run, one level further than the run. */
+static int unres_step(void *ctx, const struct lq_unres *u)
+{
+	struct unres_step *us = ctx;
+	char *id = lq_unres_id(u);
+
+	if (!id)
+		return LIN_ENOMEM;
+	if (!page(us->pg, id))
+		return 0;
+	return report_unres(us->l, u, u->run, us->depth + 1);
 }
 
 int lq_cmd_lineage(struct lq *q, int argc, char **argv)
@@ -267,7 +258,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
 	struct pager pg = { after, after != NULL, 0, limit, 0, 0, NULL };
-	struct lq_unres_seen seen = { NULL, 0, 0 };
+	struct lq_unres_seen seen = { { NULL, NULL, 0, NULL, 0 } };
 	char *next = NULL;
 
 	memset(&l, 0, sizeof l);
@@ -298,8 +289,10 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		}
 		/* A run's uses that never resolved are its inputs too: shown
 		 * after it, one level further, whatever the direction. */
+		struct unres_step us = { &l, &pg, st.depth };
 		if (is_run && st.depth < depth)
-			rc = walk_unres(&l, &pg, &f, &seen, st.node, st.depth);
+			rc = lq_unres_each_new(q, st.node, &seen, &f,
+					       unres_step, &us);
 	}
 	if (rc == 0 && pg.skipping) {
 		lin_err_set(&q->e, LIN_ENOTFOUND, LIN_NO_OFFSET,

@@ -373,38 +373,32 @@ int lq_unres_seen_add(struct lq_unres_seen *s, const struct lq_unres *u)
 	 * a collection name, so the pair hashes unambiguously */
 	uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, u->coll), ":"),
 			 u->sel);
-	if (!h)
-		h = 1;
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *slot = calloc(cap, sizeof *slot);
-		if (!slot)
-			return LIN_ENOMEM;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->slot[i])
-				continue;
-			size_t j = s->slot[i] & (cap - 1);
-			while (slot[j])
-				j = (j + 1) & (cap - 1);
-			slot[j] = s->slot[i];
-		}
-		free(s->slot);
-		s->slot = slot;
-		s->cap = cap;
-	}
-	size_t j = h & (s->cap - 1);
-	while (s->slot[j]) {
-		if (s->slot[j] == h)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->slot[j] = h;
-	s->n++;
-	return 1;
+	int r = lin_idset_add(&s->set, h ? h : 1);
+
+	return r < 0 ? LIN_ENOMEM : r;
 }
 
 void lq_unres_seen_free(struct lq_unres_seen *s)
 {
-	free(s->slot);
-	memset(s, 0, sizeof *s);
+	lin_idset_release(&s->set);
+}
+
+int lq_unres_each_new(struct lq *q, uint64_t rid, struct lq_unres_seen *seen,
+		      const struct lq_filter *f,
+		      int (*fn)(void *ctx, const struct lq_unres *u),
+		      void *ctx)
+{
+	struct lq_unres_list un = { NULL, 0, 0 };
+	int rc = lq_unresolved_of_run(q, rid, &un);
+
+	for (size_t i = 0; i < un.n && rc == 0; i++) {
+		int fresh = lq_unres_seen_add(seen, &un.v[i]);
+		if (fresh < 0)
+			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					 "out of memory");
+		else if (fresh && (!f || lq_unres_wanted(f, &un.v[i])))
+			rc = fn(ctx, &un.v[i]);
+	}
+	lq_unres_free(&un);
+	return rc;
 }

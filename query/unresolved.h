@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "indexer/idset.h"
 
 /* Why a use did not resolve, most specific first. */
 enum lq_unres_why {
@@ -67,15 +68,24 @@ void lq_unres_cells(struct lin_table *t, const struct lq_unres *u);
 int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u);
 
 /* The unresolved entries a walk reported already (each once, like a
- * node reached from several runs). Zero-initialise; release with
+ * node reached from several runs), as 64-bit hashes of their ids.
+ * Zero-initialise (the set is all zeros when empty); release with
  * lq_unres_seen_free(). */
 struct lq_unres_seen {
-	uint64_t *slot;   /* 64-bit hashes of entry ids; 0: empty */
-	size_t cap, n;
+	struct lin_idset set;
 };
 
 /* 1 when `u` is new to `s` (and now in it), 0 when seen, LIN_ENOMEM. */
 int lq_unres_seen_add(struct lq_unres_seen *s, const struct lq_unres *u);
 void lq_unres_seen_free(struct lq_unres_seen *s);
+
+/* Call fn(ctx, entry) for each unresolved use of run `rid` that `seen`
+ * has not had yet (it is added) and that filter `f` (NULL: none) lets
+ * through; fn returns 0 to go on or a LIN_E* code to stop with it. The
+ * entry is valid during the call. 0 or a LIN_E* code. */
+int lq_unres_each_new(struct lq *q, uint64_t rid, struct lq_unres_seen *seen,
+		      const struct lq_filter *f,
+		      int (*fn)(void *ctx, const struct lq_unres *u),
+		      void *ctx);
 
 #endif

@@ -27,19 +27,26 @@ void th_rmdir(void)
 		fprintf(stderr, "cannot remove %s\n", th_dir);
 }
 
-const char *th_path(const char *fmt, ...)
+char *th_path(char out[TH_PATH_MAX], const char *fmt, ...)
 {
-	static char buf[8][512];
-	static int i;
-	char name[256];
+	int n = snprintf(out, TH_PATH_MAX, "%s/", th_dir);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
+	vsnprintf(out + n, TH_PATH_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", th_dir, name);
-	return buf[i];
+	return out;
+}
+
+char *th_line(const char **p)
+{
+	if (!**p)
+		return NULL;
+	size_t n = strcspn(*p, "\n");
+	char *line = strndup(*p, n);
+	cr_assert_not_null(line);
+	*p += n + ((*p)[n] == '\n');
+	return line;
 }
 
 char *th_sh(int *code, const char *fmt, ...)
@@ -54,22 +61,16 @@ char *th_sh(int *code, const char *fmt, ...)
 		 th_dir);
 	FILE *p = popen(full, "r");
 	cr_assert_not_null(p, "popen %s", cmd);
+	/* the programs never print a NUL: read up to the end at once */
 	char *out = NULL;
-	size_t n = 0, cap = 0, got;
-	char chunk[65536];
-	while ((got = fread(chunk, 1, sizeof chunk, p)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			out = realloc(out, cap);
-			cr_assert_not_null(out);
-		}
-		memcpy(out + n, chunk, got);
-		n += got;
+	size_t cap = 0;
+	if (getdelim(&out, &cap, '\0', p) < 0) {
+		free(out);
+		out = NULL;
 	}
 	int st = pclose(p);
 	if (!out)
 		out = calloc(1, 1);
-	out[n] = 0;
 	if (code)
 		*code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return out;

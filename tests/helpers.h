@@ -11,9 +11,10 @@ extern char th_dir[256];
 void th_mkdir(void);
 void th_rmdir(void);
 
-/* A path under th_dir (eight rotating static buffers). */
-const char *th_path(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+/* Write into `out` the path under th_dir named by fmt; returns out. */
+#define TH_PATH_MAX 600
+char *th_path(char out[TH_PATH_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Run `sh -c CMD` (formatted) from the repository root; returns its
  * stdout (malloc'd, NUL-terminated; the caller frees) and sets *code to
@@ -21,6 +22,10 @@ const char *th_path(const char *fmt, ...)
  * th_dir/stderr.log. */
 char *th_sh(int *code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The next line of *p (malloc'd, without its newline; the caller
+ * frees), moving *p past it; NULL at the end. */
+char *th_line(const char **p);
 
 /* The number of lines of `s` that contain `needle`. */
 size_t th_count(const char *s, const char *needle);

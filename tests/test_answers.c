@@ -16,7 +16,9 @@ TestSuite(answers, .init = th_mkdir, .fini = th_rmdir);
 
 static const char *indexed(const char *what)
 {
-	const char *store = th_path("s.lmdb");
+	static char store[TH_PATH_MAX];
+
+	th_path(store, "s.lmdb");
 	int code;
 	free(th_sh(&code, "./lineage-index -q --store '%s' %s", store, what));
 	cr_assert_eq(code, 0, "indexing %s", what);
@@ -103,7 +105,9 @@ Test(answers, use_of_a_missing_version_and_of_another_project)
 	free(o);
 	/* the sample's deployment run alone: its model's project is not
 	 * in the store */
-	const char *s2 = th_path("deploy.lmdb");
+	char s2[TH_PATH_MAX];
+
+	th_path(s2, "deploy.lmdb");
 	free(th_sh(&code, "./lineage-index -q --store '%s' "
 		   "fixtures/sample/mnist-serving", s2));
 	cr_assert_eq(code, 0);

@@ -87,13 +87,13 @@ static void expect_same(const char *what, struct lines *got,
 static void csv_body(const char *path, struct lines *l)
 {
 	int code;
-	char *s = th_sh(&code, "tail -n +2 '%s'", path), *p = s;
+	char *s = th_sh(&code, "tail -n +2 '%s'", path), *line;
+	const char *p = s;
 
 	cr_assert_eq(code, 0);
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		add(l, p, n);
-		p += n + (p[n] == '\n');
+	while ((line = th_line(&p))) {
+		add(l, line, strlen(line));
+		free(line);
 	}
 	free(s);
 }
@@ -117,17 +117,24 @@ static char *jstr(const char *line, const char *key)
 	return strndup(p, (size_t)(e - p));
 }
 
+/* The output of `lineage-query --json ls WHAT`. */
+static char *ls_json(const char *store, const char *what)
+{
+	int code;
+	char *out = th_sh(&code, "./lineage-query --store '%s' --json ls %s",
+			  store, what);
+
+	cr_assert_eq(code, 0, "ls %s", what);
+	return out;
+}
+
 /* "e/p/id,job_type,state" per run ("-": no state). */
 static void store_runs(const char *store, struct lines *l)
 {
-	int code;
-	char *out = th_sh(&code, "./lineage-query --store '%s' --json ls "
-			  "runs", store), *p = out;
+	char *out = ls_json(store, "runs"), *line;
+	const char *p = out;
 
-	cr_assert_eq(code, 0);
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n);
+	while ((line = th_line(&p))) {
 		char *id = jstr(line, "id"), *job = jstr(line, "job_type");
 		char *state = jstr(line, "state"), buf[1024];
 		cr_assert(id && !strncmp(id, "run:", 4), "%s", line);
@@ -135,7 +142,6 @@ static void store_runs(const char *store, struct lines *l)
 			 state ? state : "-");
 		add(l, buf, strlen(buf));
 		free(id), free(job), free(state), free(line);
-		p += n + (p[n] == '\n');
 	}
 	free(out);
 }
@@ -145,14 +151,10 @@ static void store_runs(const char *store, struct lines *l)
 static void store_versions(const char *store, struct lines *l,
 			   struct lines *colls)
 {
-	int code;
-	char *out = th_sh(&code, "./lineage-query --store '%s' --json ls "
-			  "artifacts", store), *p = out;
+	char *out = ls_json(store, "artifacts"), *line;
+	const char *p = out;
 
-	cr_assert_eq(code, 0);
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n);
+	while ((line = th_line(&p))) {
 		char *id = jstr(line, "id"), buf[2048];
 		cr_assert(id && !strncmp(id, "artifact:", 9), "%s", line);
 		struct lines al = { 0 };
@@ -173,18 +175,14 @@ static void store_versions(const char *store, struct lines *l,
 		add(l, buf, strlen(buf));
 		release(&al);
 		free(id), free(line);
-		p += n + (p[n] == '\n');
 	}
 	free(out);
-	out = th_sh(&code, "./lineage-query --store '%s' --json ls "
-		    "collections", store);
-	for (p = out; *p;) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n), *id = jstr(line, "id");
+	out = ls_json(store, "collections");
+	for (p = out; (line = th_line(&p));) {
+		char *id = jstr(line, "id");
 		cr_assert(id && !strncmp(id, "collection:", 11), "%s", line);
 		add(colls, id + 11, strlen(id + 11));
 		free(id), free(line);
-		p += n + (p[n] == '\n');
 	}
 	free(out);
 }
@@ -196,18 +194,17 @@ static void store_edges(const char *store, struct lines *l)
 	int code;
 	char *out = th_sh(&code, "./lineage-query --store '%s' diff "
 			  "--as-of-a @0 | grep '^+ edge ' | sort -u", store);
-	char *p = out;
+	const char *p = out;
+	char *line;
 
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n), run[512], kind[16], art[512];
+	while ((line = th_line(&p))) {
+		char run[512], kind[16], art[512];
 		cr_assert_eq(sscanf(line, "+ edge run:%511s %15s artifact:%511s",
 				    run, kind, art), 3, "%s", line);
 		char buf[1100];
 		snprintf(buf, sizeof buf, "%s,%s,%s", kind, run, art);
 		add(l, buf, strlen(buf));
 		free(line);
-		p += n + (p[n] == '\n');
 	}
 	free(out);
 }
@@ -244,9 +241,14 @@ static void truth_colls(const struct lines *versions, struct lines *l)
  * every answer with the truth. */
 static void check_shape(const char *shape, const char *format)
 {
-	const char *arch = th_path("arch"), *store = th_path("s.lmdb");
-	const char *e = th_path("edges.csv"), *r = th_path("runs.csv");
-	const char *v = th_path("versions.csv");
+	char arch[TH_PATH_MAX], store[TH_PATH_MAX], e[TH_PATH_MAX];
+	char r[TH_PATH_MAX], v[TH_PATH_MAX];
+
+	th_path(arch, "arch");
+	th_path(store, "s.lmdb");
+	th_path(e, "edges.csv");
+	th_path(r, "runs.csv");
+	th_path(v, "versions.csv");
 	int code;
 	char *o;
 
@@ -357,14 +359,13 @@ static size_t list_files(const char *arch, char ***out)
 {
 	int code;
 	char *s = th_sh(&code, "find '%s' -type f | LC_ALL=C sort", arch);
-	char **v = NULL, *p = s;
+	char **v = NULL, *line;
+	const char *p = s;
 	size_t n = 0;
 
-	while (*p) {
-		size_t len = strcspn(p, "\n");
+	while ((line = th_line(&p))) {
 		v = realloc(v, (n + 1) * sizeof *v);
-		v[n++] = strndup(p, len);
-		p += len + (p[len] == '\n');
+		v[n++] = line;
 	}
 	free(s);
 	*out = v;
@@ -392,26 +393,27 @@ static void index_files(const char *store, char **files, size_t n)
 
 Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
 {
-	/* th_path's buffers rotate: keep what is used throughout */
-	char *arch = strdup(th_path("arch"));
+	char arch[TH_PATH_MAX], fwd[TH_PATH_MAX], rev[TH_PATH_MAX];
+	char batch[TH_PATH_MAX], *archv[1] = { arch };
 	unsigned seed = 8;
 	char **f;
 	int code;
 
+	th_path(arch, "arch");
 	free(th_sh(&code, "./lineage-gen synth --runs 300 --runs-per-file 6 "
 		   "--seed 4 --shape " ORDER_SHAPES " '%s'", arch));
 	cr_assert_eq(code, 0);
 	size_t n = list_files(arch, &f);
 	cr_assert_gt(n, 40);
-	index_files(th_path("fwd.lmdb"), &arch, 1);
-	char *ref = answers(th_path("fwd.lmdb"));
+	index_files(th_path(fwd, "fwd.lmdb"), archv, 1);
+	char *ref = answers(fwd);
 	cr_assert_gt(th_count(ref, "\"kind\":\"run\""), 290, "%s", ref);
 	cr_assert_gt(th_count(ref, "+ edge "), 500, "%s", ref);
 
 	/* newest file first, one run each */
 	for (size_t i = n; i-- > 0;)
-		index_files(th_path("rev.lmdb"), &f[i], 1);
-	char *got = answers(th_path("rev.lmdb"));
+		index_files(th_path(rev, "rev.lmdb"), &f[i], 1);
+	char *got = answers(rev);
 	expect_same_answers("reverse order", ref, got);
 	free(got);
 
@@ -427,20 +429,21 @@ Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
 		size_t b = 1 + (size_t)rand() % 8;
 		if (b > n - i)
 			b = n - i;
-		index_files(th_path("batch.lmdb"), f + i, b);
+		index_files(th_path(batch, "batch.lmdb"), f + i, b);
 		i += b;
 	}
-	got = answers(th_path("batch.lmdb"));
+	got = answers(batch);
 	expect_same_answers("random batches (seed 8)", ref, got);
 	free(got);
 
 	/* random prunes: the pruned store answers as a fresh index of
 	 * the files that are left */
 	for (int round = 0; round < 3; round++) {
-		char a2[600], ps[600], fs[600], *a2v[1] = { a2 };
-		snprintf(a2, sizeof a2, "%s", th_path("prune%d", round));
-		snprintf(ps, sizeof ps, "%s", th_path("p%d.lmdb", round));
-		snprintf(fs, sizeof fs, "%s", th_path("f%d.lmdb", round));
+		char a2[TH_PATH_MAX], ps[TH_PATH_MAX], fs[TH_PATH_MAX];
+		char *a2v[1] = { a2 };
+		th_path(a2, "prune%d", round);
+		th_path(ps, "p%d.lmdb", round);
+		th_path(fs, "f%d.lmdb", round);
 		free(th_sh(&code, "cp -a '%s' '%s'", arch, a2));
 		index_files(ps, a2v, 1);
 		char **g;
@@ -466,7 +469,6 @@ Test(truth, answers_do_not_depend_on_order_batches_or_prunes)
 		free(fa);
 	}
 	free(ref);
-	free(arch);
 	for (size_t i = 0; i < n; i++)
 		free(f[i]);
 	free(f);
@@ -494,17 +496,36 @@ static char *index_json(const char *store, const char *opts,
 	return o;
 }
 
+/* `store` answers as a fresh store `fresh` that indexed dir1, then dir2
+ * (NULL: none). */
+static void expect_as_fresh(const char *what, const char *store,
+			    const char *fresh, const char *dir1,
+			    const char *dir2)
+{
+	char fs[TH_PATH_MAX];
+
+	th_path(fs, "%s", fresh);
+	free(index_json(fs, "", dir1));
+	if (dir2)
+		free(index_json(fs, "", dir2));
+	char *want = answers(fs), *got = answers(store);
+	expect_same_answers(what, want, got);
+	free(want);
+	free(got);
+}
+
 Test(truth, a_moved_archive_is_rekeyed_and_pruned)
 {
-	char a[600], b[600], c[600], s[600], w[600];
+	char a[TH_PATH_MAX], b[TH_PATH_MAX], c[TH_PATH_MAX];
+	char s[TH_PATH_MAX], w[TH_PATH_MAX];
 	int code;
 	char *o;
 
-	snprintf(a, sizeof a, "%s", th_path("a"));
-	snprintf(b, sizeof b, "%s", th_path("moved/b"));
-	snprintf(c, sizeof c, "%s", th_path("copied/c"));
-	snprintf(s, sizeof s, "%s", th_path("s.lmdb"));
-	snprintf(w, sizeof w, "%s", th_path("w"));
+	th_path(a, "a");
+	th_path(b, "moved/b");
+	th_path(c, "copied/c");
+	th_path(s, "s.lmdb");
+	th_path(w, "w");
 	free(th_sh(&code, "./lineage-gen synth --runs 200 --runs-per-file 5 "
 		   "--seed 9 --shape " ORDER_SHAPES " '%s'", a));
 	cr_assert_eq(code, 0);
@@ -522,13 +543,8 @@ Test(truth, a_moved_archive_is_rekeyed_and_pruned)
 	cr_expect_gt(summary(o, "pruned"), 0, "%s", o);
 	cr_expect_eq(summary(o, "sources"), (long)n, "%s", o);
 	free(o);
-	char fb[600];
-	snprintf(fb, sizeof fb, "%s", th_path("fresh-b.lmdb"));
-	free(index_json(fb, "", b));
-	char *want = answers(fb), *got = answers(s);
-	expect_same_answers("renamed archive, pruned", want, got);
-	free(want);
-	free(got);
+	expect_as_fresh("renamed archive, pruned", s, "fresh-b.lmdb", b,
+			NULL);
 
 	/* copied (new inodes and times) and the original removed: the
 	 * content finds the sources */
@@ -540,14 +556,7 @@ Test(truth, a_moved_archive_is_rekeyed_and_pruned)
 	cr_expect_eq(summary(o, "indexed"), 0, "%s", o);
 	cr_expect_eq(summary(o, "pruned"), 0, "%s", o);
 	free(o);
-	char fc[600];
-	snprintf(fc, sizeof fc, "%s", th_path("fresh-c.lmdb"));
-	free(index_json(fc, "", c));
-	want = answers(fc);
-	got = answers(s);
-	expect_same_answers("copied archive", want, got);
-	free(want);
-	free(got);
+	expect_as_fresh("copied archive", s, "fresh-c.lmdb", c, NULL);
 
 	/* a file gone from a folder not named this time is vanished too,
 	 * and --prune removes it */
@@ -566,16 +575,8 @@ Test(truth, a_moved_archive_is_rekeyed_and_pruned)
 	cr_expect_eq(summary(o, "pruned"), 1, "%s", o);
 	cr_expect_eq(summary(o, "unchanged"), 3, "%s", o);
 	free(o);
-	char fw[600];
-	snprintf(fw, sizeof fw, "%s", th_path("fresh-w.lmdb"));
-	free(index_json(fw, "", c));
-	free(index_json(fw, "", w));
-	want = answers(fw);
-	got = answers(s);
-	expect_same_answers("file gone outside the named folder", want,
-			    got);
-	free(want);
-	free(got);
+	expect_as_fresh("file gone outside the named folder", s,
+			"fresh-w.lmdb", c, w);
 	for (size_t i = 0; i < n; i++)
 		free(f[i]);
 	free(f);
