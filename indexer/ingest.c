@@ -918,6 +918,11 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 			}
 			memcpy(full, pv.mv_data, pv.mv_size);
 			full[pv.mv_size] = 0;
+			/* a member of an archive ("ARCHIVE//MEMBER") is
+			 * there while its archive file is */
+			char *member = strstr(full, "//");
+			if (member)
+				*member = 0;
 			if (stat(full, &sb) == 0 || errno != ENOENT) {
 				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 				continue;

@@ -72,10 +72,16 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 	    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&m, "id", &id) || id < 0 ||
 	    lin_idset_has(seen, (uint64_t)id + 1))
 		return 0;
-	/* the full path: keys of long paths are hashed */
+	/* the full path: keys of long paths are hashed. Archive members
+	 * ("ARCHIVE//MEMBER") and archives move with their archive file,
+	 * which is read again: they are never re-keyed. */
 	const char *path = ix_src_path(x, (uint32_t)id);
+	struct lin_slice fmt;
 	struct stat sb;
-	if (!*path || stat(path, &sb) == 0 || errno != ENOENT)
+	if (!*path || strstr(path, "//") ||
+	    (lin_map_str(&m, "format", &fmt) &&
+	     lin_slice_eq_cstr(fmt, "archive")) ||
+	    stat(path, &sb) == 0 || errno != ENOENT)
 		return 0;
 	if (o->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 16;
