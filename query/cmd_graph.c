@@ -263,7 +263,10 @@ static int clusters(struct graph *g)
 		const struct gedge *e = &g->e[i];
 		for (int side = 0; side < 2; side++) {
 			size_t c = side ? e->b : e->a, o = side ? e->a : e->b;
-			if (g->deg[c] != 1 || g->start[c] || c == o)
+			/* unresolved uses stay single: each names its own
+			 * missing version and reason */
+			if (g->deg[c] != 1 || g->start[c] || c == o ||
+			    IS_UNRES(g->id[c]))
 				continue;
 			l[n].node = c;
 			l[n].other = o;

@@ -581,3 +581,54 @@ Test(truth, a_moved_archive_is_rekeyed_and_pruned)
 		free(f[i]);
 	free(f);
 }
+
+/* Deploy runs of another project use this project's models by alias;
+ * indexed first, alone, those uses are shown as unresolved (the other
+ * project is not in the archive yet), then resolve as the truth says
+ * once the project is indexed. */
+Test(truth, cross_project_uses_resolve_when_their_project_comes)
+{
+	char arch[TH_PATH_MAX], s[TH_PATH_MAX], e[TH_PATH_MAX];
+	char dep[TH_PATH_MAX + 32], main_p[TH_PATH_MAX + 32];
+	int code;
+	char *o;
+
+	th_path(arch, "arch");
+	th_path(s, "s.lmdb");
+	th_path(e, "edges.csv");
+	free(th_sh(&code, "./lineage-gen synth --runs 600 --runs-per-file 20 "
+		   "--seed 3 --shape cross-project --edges '%s' '%s'", e,
+		   arch));
+	cr_assert_eq(code, 0);
+	snprintf(dep, sizeof dep, "%s/acme/deploy-synth", arch);
+	snprintf(main_p, sizeof main_p, "%s/acme/synth", arch);
+	free(index_json(s, "", dep));
+	o = th_sh(&code, "for r in $(./lineage-query --store '%s' ls runs | "
+		  "awk '{print $2}'); do ./lineage-query --store '%s' --json "
+		  "used $r; done", s, s);
+	size_t runs = th_count(o, "\"kind\":\"artifact\"");
+	cr_expect_eq(runs, 0, "%s", o);
+	cr_expect_gt(th_count(o, "\"reason\":\"other-project\""), 3, "%s",
+		     o);
+	cr_expect_eq(th_count(o, "\"kind\":\"unresolved\""),
+		     th_count(o, "\"reason\":\"other-project\""), "%s", o);
+	free(o);
+	/* the graph of a deploy run shows its missing input */
+	o = th_sh(&code, "r=$(./lineage-query --store '%s' ls runs | head -1 "
+		  "| awk '{print $2}'); ./lineage-query --store '%s' graph $r "
+		  "--up --format json", s, s);
+	cr_expect(strstr(o, "\"kind\":\"unresolved\"") &&
+		  strstr(o, "\"reason\":\"other-project\""), "%s", o);
+	free(o);
+
+	free(index_json(s, "", main_p));
+	o = th_sh(&code, "./lineage-query --store '%s' diff --as-of-a @0 | "
+		  "grep '^+ edge run:acme/deploy-synth/' | grep ' used ' | "
+		  "sed 's/^+ edge run:\\(.*\\) used artifact:\\(.*\\)$/used,"
+		  "\\1,\\2/' | sort -u > '%s.got' && grep '^used,acme/deploy' "
+		  "'%s' | sort -u | diff - '%s.got' && ./lineage-query --store "
+		  "'%s' --json stats", s, e, e, e, s);
+	cr_expect_eq(code, 0, "deploy uses differ from the truth: %s", o);
+	cr_expect_eq(summary(o, "pending"), 0, "%s", o);
+	free(o);
+}
