@@ -93,9 +93,16 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LIBS) $(ARCHIVE_LIBS) $(LIBS) \
 		$(LDFLAGS)
 
-# The whole test suite: unit tests and end-to-end tests on the fixtures.
+# The whole test suite: unit tests and end-to-end tests on the fixtures,
+# then the Python tests (tests/test_*.py: the runlog writer, the W&B
+# exporter against a stub API, archives); each runner ends with its
+# summary line, and a failure in either fails check.
 check: all $(TEST_BIN)
 	./$(TEST_BIN) --jobs 2
+	@$(PYTHON) -c 'import msgpack' 2>/dev/null || { echo "check: \
+	$(PYTHON) cannot import msgpack (make deps installs python3-msgpack)"; \
+	exit 1; }
+	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
 test: check
 
 deps:

@@ -22,7 +22,9 @@ struct lin_archive {
 	struct archive *ar;
 	char *path;
 	struct lin_stream src;       /* when read from another archive */
-	unsigned char block[BLOCK_BYTES];
+	unsigned char block[BLOCK_BYTES]; /* input from `src`, which
+					     libarchive keeps referring to */
+	unsigned char skip[BLOCK_BYTES];  /* member data passed over */
 
 	char name[4096];             /* the current member's name */
 	unsigned char head[LIN_ARCHIVE_HEAD];
@@ -198,7 +200,7 @@ int lin_archive_next(struct lin_archive *a, struct lin_archive_member *m,
 	 * inflating it: do that here, where the ratio is watched. */
 	if (a->in_member && archive_filter_count(a->ar) > 1)
 		for (;;) {
-			ssize_t k = data(a, a->block, sizeof a->block, err);
+			ssize_t k = data(a, a->skip, sizeof a->skip, err);
 			if (k == LIN_ELIMIT)
 				return LIN_ELIMIT;
 			if (k <= 0)
