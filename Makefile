@@ -5,6 +5,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+PYLIBDIR ?= $(PREFIX)/share/lineage/python
 DESTDIR ?=
 
 CC ?= cc
@@ -135,12 +136,19 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 query/lineage.bash-completion \
 		$(DESTDIR)$(COMPLETIONDIR)/lineage-query
+	install -d $(DESTDIR)$(PYLIBDIR)
+	install -m 644 python/lineage_runlog.py $(DESTDIR)$(PYLIBDIR)/
+	install -m 755 python/lineage-export-wandb $(DESTDIR)$(PYLIBDIR)/
+	ln -sf $(PYLIBDIR)/lineage-export-wandb \
+		$(DESTDIR)$(BINDIR)/lineage-export-wandb
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lineage-index $(DESTDIR)$(BINDIR)/lineage-query
 	rm -f $(DESTDIR)$(MANDIR)/man1/lineage-index.1 \
 		$(DESTDIR)$(MANDIR)/man1/lineage-query.1
 	rm -f $(DESTDIR)$(COMPLETIONDIR)/lineage-query
+	rm -f $(DESTDIR)$(BINDIR)/lineage-export-wandb
+	rm -rf $(DESTDIR)$(PYLIBDIR)
 
 # Benchmarks need SQLite (the baseline) besides the build dependencies.
 bench-deps: deps

@@ -114,3 +114,12 @@ def build(folder, edges_csv):
         projects.setdefault(r["project"], []).append(
             {k: v for k, v in r.items() if not k.startswith("_")})
     return {"projects": projects, "artifacts": arts}
+
+
+if __name__ == "__main__":
+    # python3 tests/wandb_truth.py DIR EDGES.csv > truth.json: what the
+    # stub API (tests/stub_wandb) serves for a runlog folder.
+    import json
+    import sys
+    json.dump(build(sys.argv[1], sys.argv[2]), sys.stdout, indent=1)
+    sys.stdout.write("\n")
