@@ -16,7 +16,7 @@
  * BOMB_RATIO bytes out per byte in is refused (deflate tops out near
  * 1032:1; real exports stay far below 100:1). */
 #define BOMB_FLOOR ((uint64_t)256 << 20)
-#define BOMB_RATIO 1000
+#define BOMB_RATIO 500
 
 struct lin_archive {
 	struct archive *ar;

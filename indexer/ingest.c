@@ -704,50 +704,48 @@ static int index_file(struct ctx *c, const char *path, int named)
  * mtime and inode let an unchanged archive be skipped, and an archive that
  * could not be read to its end has none, so it is read again next time. */
 
-/* Calls fn() for every source whose key starts with `spath` + "//". */
-static int each_member_source(struct ctx *c, const char *spath,
-			      int (*fn)(struct ctx *, const MDB_val *,
-					uint32_t, void *), void *arg)
+/* Calls fn() with the id of every source whose key starts with `spath`
+ * + "//", in a nested transaction of its own. */
+typedef int member_fn(struct ctx *c, uint32_t id, void *arg);
+
+struct member_scan {
+	struct ctx *c;
+	member_fn *fn;
+	void *arg;
+};
+
+static int member_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 {
+	struct member_scan *m = ctx;
+	msgpack_object o;
+	int64_t id = 0;
+
+	(void)k;
+	msgpack_zone_clear(&m->c->x.zone);
+	if (msgpack_unpack(v->mv_data, v->mv_size, NULL, &m->c->x.zone, &o) !=
+	    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&o, "id", &id))
+		return 0;
+	return m->fn(m->c, (uint32_t)id, m->arg);
+}
+
+static int each_member_source(struct ctx *c, const char *spath,
+			      member_fn *fn, void *arg)
+{
+	struct member_scan m = { c, fn, arg };
 	char pre[512];
-	size_t pn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, mrc;
+	int rc;
 
 	snprintf(pre, sizeof pre, "%s//", spath);
-	pn = strlen(pre);
 	if ((rc = begin(c)))
 		return rc;
-	if ((mrc = mdb_cursor_open(c->x.txn, c->s.dbi[LIN_DB_SOURCES], &cur))) {
-		abort_txn(c);
-		return lin_store_fail(c->err, mrc, "cannot list sources");
-	}
-	k.mv_size = pn;
-	k.mv_data = pre;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && mrc == 0 && k.mv_size >= pn &&
-	     memcmp(k.mv_data, pre, pn) == 0;
-	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		msgpack_object o;
-		int64_t id = 0;
-
-		msgpack_zone_clear(&c->x.zone);
-		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) ==
-		    MSGPACK_UNPACK_SUCCESS && lin_map_i64(&o, "id", &id))
-			rc = fn(c, &k, (uint32_t)id, arg);
-	}
-	mdb_cursor_close(cur);
+	rc = ix_scan(&c->x, LIN_DB_SOURCES, pre, strlen(pre), NULL, 0,
+		     member_visit, &m);
 	abort_txn(c);
-	if (!rc && mrc && mrc != MDB_NOTFOUND)
-		rc = lin_store_fail(c->err, mrc, "cannot list sources");
 	return rc;
 }
 
-static int mark_seen(struct ctx *c, const MDB_val *key, uint32_t id,
-		     void *arg)
+static int mark_seen(struct ctx *c, uint32_t id, void *arg)
 {
-	(void)key;
 	(void)arg;
 	return lin_idset_add(&c->seen, (uint64_t)id + 1) < 0 ? LIN_ENOMEM : 0;
 }
@@ -759,30 +757,26 @@ static int archive_seen(struct ctx *c, const char *spath)
 }
 
 /* Member sources an archive no longer holds. */
-struct gone {
-	struct { char key[512]; size_t kn; uint32_t id; } *v;
-	size_t n, cap;
-};
-
-static int note_gone(struct ctx *c, const MDB_val *key, uint32_t id,
-		     void *arg)
+static int note_gone(struct ctx *c, uint32_t id, void *arg)
 {
-	struct gone *g = arg;
+	return lin_idset_has(&c->seen, (uint64_t)id + 1) ? 0
+	       : u64v_push(arg, id);
+}
 
-	if (lin_idset_has(&c->seen, (uint64_t)id + 1))
-		return 0;
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 8;
-		void *p = realloc(g->v, cap * sizeof *g->v);
-		if (!p)
-			return LIN_ENOMEM;
-		g->v = p;
-		g->cap = cap;
-	}
-	memcpy(g->v[g->n].key, key->mv_data, key->mv_size);
-	g->v[g->n].kn = key->mv_size;
-	g->v[g->n++].id = id;
-	return 0;
+/* The stored path of source `id`, from `source_ids`. */
+static int source_path(struct ctx *c, uint32_t id, char *out, size_t n)
+{
+	unsigned char k[4];
+	MDB_val v;
+	int rc;
+
+	if ((rc = begin(c)))
+		return rc;
+	lin_be32_put(k, id);
+	if (!(rc = ix_get(&c->x, LIN_DB_SOURCE_IDS, k, 4, &v)))
+		snprintf(out, n, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+	abort_txn(c);
+	return rc;
 }
 
 static int prune_source(struct ctx *c, const char *key, size_t kn,
@@ -792,21 +786,23 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
  * removed, as a changed file's old records are. */
 static int members_gone(struct ctx *c, const char *path, const char *spath)
 {
-	struct gone g = { NULL, 0, 0 };
+	struct u64v gone = { NULL, 0, 0 };
 	size_t sl = strlen(spath);
-	int rc = each_member_source(c, spath, note_gone, &g);
+	int rc = each_member_source(c, spath, note_gone, &gone);
 
-	for (size_t i = 0; i < g.n && rc == 0; i++) {
-		char shown[PATH_MAX + 512];
+	for (size_t i = 0; i < gone.n && rc == 0; i++) {
+		char stored[PATH_MAX + 512], shown[PATH_MAX + 512], key[512];
+		uint32_t id = (uint32_t)gone.v[i];
 
-		if ((rc = prune_source(c, g.v[i].key, g.v[i].kn, g.v[i].id)))
+		if ((rc = source_path(c, id, stored, sizeof stored)) ||
+		    (rc = prune_source(c, key, source_key(stored, key), id)))
 			break;
-		snprintf(shown, sizeof shown, "%s%.*s", path,
-			 (int)(g.v[i].kn - sl), g.v[i].key + sl);
+		snprintf(shown, sizeof shown, "%s%s", path,
+			 strlen(stored) > sl ? stored + sl : "");
 		c->st->pruned++;
 		report(c, LIN_FILE_PRUNED, shown, NULL);
 	}
-	free(g.v);
+	free(gone.v);
 	return rc;
 }
 

@@ -306,23 +306,24 @@ class RunlogWriter:
                               "items" % (key, kind, MAX_ITEMS))
         return [self._str(s, key, kind) for s in v]
 
+    def _short(self, v, what, kind):
+        """Aliases and artifact names: non-empty, at most MAX_NAME."""
+        if not v:
+            raise RunlogError("'%s' record: empty %s" % (kind, what))
+        if _utf8_len(v) > MAX_NAME:
+            raise RunlogError("'%s' record: %s '%.40s...' is longer than "
+                              "%d bytes" % (kind, what, v, MAX_NAME))
+        return v
+
     def _alias(self, a, kind):
-        if not a:
-            raise RunlogError("'%s' record: empty alias" % kind)
-        if _utf8_len(a) > MAX_NAME:
-            raise RunlogError("'%s' record: alias '%.40s...' is longer "
-                              "than %d bytes" % (kind, a, MAX_NAME))
-        return a
+        return self._short(a, "alias", kind)
 
     def _coll_name(self, name, kind):
         self._name(name, "name", kind)
         if "/" in name or ":" in name:
             raise RunlogError("'%s' record: artifact name '%s' must not "
                               "hold '/' or ':'" % (kind, name))
-        if _utf8_len(name) > MAX_NAME:
-            raise RunlogError("'%s' record: artifact name '%.40s...' is "
-                              "longer than %d bytes" % (kind, name, MAX_NAME))
-        return name
+        return self._short(name, "artifact name", kind)
 
     def _ref(self, ref, kind):
         """[entity/project/]name[:sel], as the indexer splits it."""

@@ -262,3 +262,24 @@ class ArchiveTest(TmpCase):
         shutil.copy(a, os.path.join(d, "data.bin"))
         out, _ = index(store, "-v", d)
         self.assertIn("ignored", out)
+
+
+class BombTest(TmpCase):
+    def test_decompression_bomb_refused(self):
+        """600 MiB of zeros in a 0.6 MiB .tar.gz: refused past 256 MiB at
+        more than 500:1, without inflating it all."""
+        import gzip
+        a = self.path("bomb.tar.gz")
+        size = 600 << 20
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = size
+        with gzip.open(a, "wb", compresslevel=9) as g:
+            g.write(info.tobuf(tarfile.USTAR_FORMAT))
+            block = bytes(1 << 20)
+            for _ in range(size >> 20):
+                g.write(block)
+            g.write(bytes(1024))
+        self.assertLess(os.path.getsize(a), 1 << 20)
+        store = self.path("b.lmdb")
+        _, err = index(store, a, code=65)
+        self.assertIn("refusing a likely decompression bomb", err)
