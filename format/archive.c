@@ -74,6 +74,45 @@ int lin_archive_sniff(const void *head, size_t n)
 	return tar;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 :
+		     (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (!len || len > n || (len == 2 && p[0] < 0xc2))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A member name as it is shown and stored: damaged headers hold any
+ * bytes, so control characters and bytes that are not UTF-8 become '?'. */
+static void clean_name(char *out, size_t cap, const char *in)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0;
+
+	while (n && o + 5 < cap) {
+		size_t k = utf8_seq(p, n);
+
+		if (k == 1 && (*p < 0x20 || *p == 0x7f))
+			k = 0;
+		if (k) {
+			memcpy(out + o, p, k);
+			o += k;
+		} else {
+			out[o++] = '?';
+			k = 1;
+		}
+		p += k;
+		n -= k;
+	}
+	out[o] = 0;
+}
+
 static int afail(struct lin_archive *a, struct lin_err *err, int code,
 		 const char *what)
 {
@@ -133,8 +172,12 @@ int lin_archive_open(struct lin_archive **out, const char *path,
 		rc = archive_read_open_filename(a->ar, path, BLOCK_BYTES);
 	}
 	if (rc != ARCHIVE_OK) {
-		rc = afail(a, err, archive_errno(a->ar) == ENOENT ?
-			   LIN_EIO : LIN_EFORMAT, "cannot read archive");
+		int e = archive_errno(a->ar);
+
+		/* the file could not be read, or it is no archive */
+		rc = afail(a, err, e == ENOENT || e == EACCES || e == EPERM ||
+			   e == EIO || e == EISDIR ? LIN_EIO : LIN_EFORMAT,
+			   "cannot read archive");
 		lin_archive_close(a);
 		return rc;
 	}
@@ -220,9 +263,9 @@ int lin_archive_next(struct lin_archive *a, struct lin_archive_member *m,
 				     "archive");
 		if (rc == ARCHIVE_RETRY || rc == ARCHIVE_FAILED) {
 			const char *n = archive_entry_pathname(e);
+			clean_name(a->name, sizeof a->name, n ? n : "?");
 			lin_err_set(err, LIN_EDAMAGE, lin_archive_offset(a),
-				    "member '%s' skipped: %s",
-				    n ? n : "?",
+				    "member '%.200s' skipped: %s", a->name,
 				    archive_error_string(a->ar) ?
 				    archive_error_string(a->ar) : "damaged");
 			lin_err_path(err, a->path);
@@ -239,7 +282,7 @@ int lin_archive_next(struct lin_archive *a, struct lin_archive_member *m,
 			n = "";
 		while (n[0] == '/' || (n[0] == '.' && n[1] == '/'))
 			n += n[0] == '/' ? 1 : 2;
-		snprintf(a->name, sizeof a->name, "%s", n);
+		clean_name(a->name, sizeof a->name, n);
 		m->name = a->name;
 		m->size = archive_entry_size_is_set(e) ?
 			  (int64_t)archive_entry_size(e) : -1;

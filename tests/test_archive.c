@@ -4,9 +4,13 @@
  * are in tests/test_archive.py. */
 #include <criterion/criterion.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format/archive.h"
 #include "format/runlog.h"
@@ -107,6 +111,67 @@ Test(archive, tar_gz_members_as_streams)
 Test(archive, zip_members_as_streams)
 {
 	members_equal_files("fixtures/sample.zip");
+}
+
+/* .tar.zst and .tar.xz, written here with libarchive's writer (Python's
+ * tarfile has no zstd). */
+static struct archive *writer;
+
+static int add_file(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	struct archive_entry *e;
+	unsigned char *p;
+	size_t n;
+
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	p = slurp_n(path, &n);
+	e = archive_entry_new();
+	archive_entry_set_pathname(e, path + strlen("fixtures/"));
+	archive_entry_set_size(e, (la_int64_t)n);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	cr_assert_eq(archive_write_header(writer, e), ARCHIVE_OK);
+	cr_assert_eq(archive_write_data(writer, p, n), (la_ssize_t)n);
+	archive_entry_free(e);
+	free(p);
+	return 0;
+}
+
+static void write_sample(const char *path, int (*filter)(struct archive *))
+{
+	writer = archive_write_new();
+	cr_assert_eq(filter(writer), ARCHIVE_OK);
+	cr_assert_eq(archive_write_set_format_pax_restricted(writer),
+		     ARCHIVE_OK);
+	cr_assert_eq(archive_write_open_filename(writer, path), ARCHIVE_OK);
+	cr_assert_eq(nftw("fixtures/sample", add_file, 8, FTW_PHYS), 0);
+	cr_assert_eq(archive_write_close(writer), ARCHIVE_OK);
+	archive_write_free(writer);
+}
+
+Test(archive, tar_zst_and_xz_members_as_streams)
+{
+	char zst[] = "/tmp/lineage-test-XXXXXX";
+	char path[64];
+	int fd = mkstemp(zst);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s.tar.zst", zst);
+	write_sample(path, archive_write_add_filter_zstd);
+	cr_expect(sniff_file(path));
+	members_equal_files(path);
+	unlink(path);
+	snprintf(path, sizeof path, "%s.tar.xz", zst);
+	write_sample(path, archive_write_add_filter_xz);
+	cr_expect(sniff_file(path));
+	members_equal_files(path);
+	unlink(path);
+	unlink(zst);
 }
 
 /* The runlog reader over a member gives the records of the file, with
