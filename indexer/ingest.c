@@ -154,11 +154,15 @@ static enum fmt sniff_head(const unsigned char *h, size_t n,
 {
 	if (lin_wandb_sniff(h, n))
 		return FMT_WANDB;
+	/* a runlog header is a small map (fixmap), which no tar or zip
+	 * starts with; gzip is a runlog unless a tar is inside */
+	if (n >= 1 && (h[0] & 0xf0) == 0x80)
+		return FMT_RUNLOG;
 	if (lin_archive_sniff(h, n))
 		return FMT_ARCHIVE;
 	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
 		return FMT_RUNLOG;
-	if (n >= 1 && ((h[0] & 0xf0) == 0x80 || h[0] == 0xde || h[0] == 0xdf))
+	if (n >= 1 && (h[0] == 0xde || h[0] == 0xdf))
 		return FMT_RUNLOG;
 	if (archive_named(name))
 		return FMT_ARCHIVE;

@@ -189,8 +189,10 @@ class ExportTest(TmpCase):
         # the next export tries it again
         del self.truth["faults"]["always_fail"]
         self.save_truth()
-        stdout, _ = self.export(out)
-        self.assertIn("runs: 1 exported, 300 unchanged", stdout)
+        stdout, _ = self.export(out, "--json")
+        self.assertEqual(json.loads(stdout), {
+            "exported": 1, "unchanged": 300, "before_since": 0,
+            "failed": []})
 
     def test_since_and_filters(self):
         out = self.path("export")
