@@ -124,11 +124,16 @@ class ExportTest(TmpCase):
         self.assertEqual(runs["run:acme/shared/sh01"]["state"], "finished")
         self.assertEqual(len(runs), 301)
 
-        # a second export writes nothing
+        # a second export writes nothing, and downloads no run metadata
         before = snapshot(out)
+        os.unlink(self.path("stub.log"))
         stdout, _ = self.export(out)
         self.assertIn("runs: 0 exported, 301 unchanged", stdout)
         self.assertEqual(before, snapshot(out))
+        with open(self.path("stub.log")) as f:
+            fetched = [line.split()[0] for line in f]
+        self.assertNotIn("metadata", fetched)
+        self.assertNotIn("logged", fetched)
         stdout, _ = index(store, out)
         self.assertIn("0 indexed, 301 unchanged", stdout)
 

@@ -2,15 +2,16 @@
 lineage-export-wandb without a network.
 
 It follows the documented public API (wandb/apis/public: Api.runs(path,
-filters, order, per_page), Runs and Run.logged_artifacts()/
-used_artifacts() as paginators that fetch a page inside next() and keep
-their place when that fails; Run attributes id, name, entity, project,
-job_type, group, tags, state, created_at, heartbeat_at, notes, metadata;
-Artifact attributes id, entity, project, name, qualified_name, version,
-type, digest, aliases, created_at, size, file_count, description,
-metadata) and serves what the JSON file named by $LINEAGE_STUB_WANDB
-says: {"projects": {"e/p": [run, ...]}, "artifacts": {"e/p/n:vN": {...}},
-"faults": {...}}. Every page it serves is counted in $LINEAGE_STUB_LOG.
+filters, order, per_page); Runs and Run.logged_artifacts()/
+used_artifacts() as paginators that behave as W&B's do; Run attributes
+id, name, entity, project, job_type, group, tags, state, created_at,
+heartbeat_at, notes, metadata (a download per run: counted); Artifact
+attributes id, entity, project, name, qualified_name, version, source_*
+(the same: no links here), type, digest, aliases, created_at, size,
+file_count, description, metadata) and serves what the JSON file named
+by $LINEAGE_STUB_WANDB says: {"projects": {"e/p": [run, ...]},
+"artifacts": {"e/p/n:vN": {...}}, "faults": {...}}. Every page it
+serves is counted in $LINEAGE_STUB_LOG.
 
 Faults, each raised once per process as wandb.errors.CommError:
 "runs_page": N (the N-th page of run listings), "logged_artifacts": RUN
@@ -43,40 +44,55 @@ def _fault(key):
 
 
 class _Paginator:
-    """Fetches `per_page` objects per request, inside next()."""
+    """As wandb.apis.paginator.Paginator: `objects` holds what was
+    fetched; __next__ counts the item before fetching its page (so a
+    failed fetch followed by next() skips one, as in the real one);
+    __getitem__ fetches pages until the index is there, else IndexError.
+    """
 
     def __init__(self, items, per_page, what, fault=None):
         self._items = items
-        self._per_page = per_page
+        self.per_page = per_page
         self._what = what
         self._fault = fault          # (key, page) to fail once
-        self._objects = []
-        self._index = 0
+        self.objects = []
+        self.index = -1
         self._pages = 0
-        self._last = False
 
-    def __iter__(self):
-        return self
+    @property
+    def more(self):
+        return self._pages * self.per_page < len(self._items)
 
     def _load_page(self):
+        if not self.more:
+            return False
         if self._fault and self._fault[1] == self._pages + 1:
             _fault(self._fault[0])
-        start = self._pages * self._per_page
-        page = self._items[start:start + self._per_page]
+        start = self._pages * self.per_page
+        page = self._items[start:start + self.per_page]
         self._pages += 1
-        self._objects.extend(page)
-        self._last = start + self._per_page >= len(self._items)
+        self.objects.extend(page)
         _log(self._what, len(page))
-        return bool(page)
+        return True
+
+    def __iter__(self):
+        self.index = -1
+        return self
 
     def __next__(self):
-        if self._index >= len(self._objects):
-            if self._last or not self._load_page():
+        self.index += 1
+        if len(self.objects) <= self.index:
+            if not self._load_page():
                 raise StopIteration
-            if self._index >= len(self._objects):
+            if len(self.objects) <= self.index:
                 raise StopIteration
-        self._index += 1
-        return self._objects[self._index - 1]
+        return self.objects[self.index]
+
+    def __getitem__(self, index):
+        loaded = True
+        while loaded and index > len(self.objects) - 1:
+            loaded = self._load_page()
+        return self.objects[index]
 
     def __len__(self):
         return len(self._items)
@@ -92,6 +108,12 @@ class Artifact:
         self.name = "%s:%s" % (name, version)
         self.qualified_name = qualified
         self.version = version
+        # not reached through a link: the source is the version itself
+        self.source_entity = entity
+        self.source_project = project
+        self.source_name = self.name
+        self.source_qualified_name = qualified
+        self.source_version = version
         self.type = attrs["type"]
         self.digest = attrs["digest"]
         self.aliases = list(attrs.get("aliases", []))
@@ -118,7 +140,13 @@ class Run:
         self.created_at = attrs.get("created_at")
         self.heartbeat_at = attrs.get("heartbeat_at")
         self.notes = attrs.get("notes")
-        self.metadata = {"host": attrs["host"]} if attrs.get("host") else {}
+
+    @property
+    def metadata(self):
+        """wandb-metadata.json, downloaded per run by the real API."""
+        _log("metadata", 1)
+        return {"host": self._attrs["host"]} if self._attrs.get("host") \
+            else {}
 
     def _artifacts(self, key, per_page, fault=None):
         arts = self._api._truth["artifacts"]
