@@ -209,6 +209,22 @@ class ExportTest(TmpCase):
                                 '{"state": "running"}')
         self.assertIn("runs: 1 exported", stdout)
 
+    def test_damaged_previous_export(self):
+        a = self.path("x.tar.gz")
+        with open(a, "wb") as f:
+            f.write(b"\x1f\x8b garbage")
+        _, err = self.export(a, code=74)
+        self.assertIn("cannot read the previous export", err)
+        with open(a, "rb") as f:
+            self.assertEqual(f.read(), b"\x1f\x8b garbage")  # untouched
+        d = self.path("d")
+        os.makedirs(d)
+        with open(os.path.join(d, ".lineage-export-wandb.json"), "w") as f:
+            f.write("{not json")
+        stdout, err = self.export(d)
+        self.assertIn("exporting every run again", err)
+        self.assertIn("301 exported", stdout)
+
     def test_usage(self):
         _, err = run([sys.executable, EXPORT, "nonsense", "--out",
                       self.path("x")], code=64, env=self.env)
