@@ -110,13 +110,9 @@ class RunlogWriter:
         """A run starts, or its attributes change (resumed runs repeat
         it). Later records without `run` belong to this run."""
         rec = {"t": "run", "id": self._name(id, "id", "run")}
-        self._opt_str(rec, "entity", entity, "run")
-        self._opt_str(rec, "project", project, "run")
-        self._opt_str(rec, "name", name, "run")
-        self._opt_str(rec, "job_type", job_type, "run")
-        self._opt_str(rec, "group", group, "run")
-        self._opt_str(rec, "host", host, "run")
-        self._opt_str(rec, "notes", notes, "run")
+        self._opt_strs(rec, "run", entity=entity, project=project,
+                       name=name, job_type=job_type, group=group,
+                       host=host, notes=notes)
         if tags is not None:
             rec["tags"] = self._strs(tags, "tags", "run")
         if started_at is not None:
@@ -142,8 +138,7 @@ class RunlogWriter:
             raise RunlogError("'log' record: digest longer than %d bytes"
                               % (MAX_KEY - 8))
         self._run_key(rec, run, "log")
-        self._opt_str(rec, "entity", entity, "log")
-        self._opt_str(rec, "project", project, "log")
+        self._opt_strs(rec, "log", entity=entity, project=project)
         if version is not None:
             rec["version"] = self._version(version)
         if aliases is not None:
@@ -179,10 +174,8 @@ class RunlogWriter:
         pins the exact version."""
         rec = {"t": "use", "ref": self._ref(ref, "use")}
         self._run_key(rec, run, "use")
-        self._opt_str(rec, "type", type, "use")
-        self._opt_str(rec, "digest", digest, "use")
-        self._opt_str(rec, "entity", entity, "use")
-        self._opt_str(rec, "project", project, "use")
+        self._opt_strs(rec, "use", type=type, digest=digest, entity=entity,
+                       project=project)
         if at is not None:
             rec["at"] = self._time(at, "at", "use")
         self._emit(rec)
@@ -212,7 +205,7 @@ class RunlogWriter:
         """The run ended: `state` is 'finished', 'failed' or 'crashed'."""
         rec = {"t": "finish"}
         self._run_key(rec, run, "finish")
-        self._opt_str(rec, "state", state, "finish")
+        self._opt_strs(rec, "finish", state=state)
         if exit_code is not None:
             if (not isinstance(exit_code, int) or isinstance(exit_code, bool)
                     or not _NS_MIN <= exit_code <= _NS_MAX):
@@ -221,8 +214,7 @@ class RunlogWriter:
             rec["exit_code"] = exit_code
         if ended_at is not None:
             rec["ended_at"] = self._time(ended_at, "ended_at", "finish")
-        self._opt_str(rec, "entity", entity, "finish")
-        self._opt_str(rec, "project", project, "finish")
+        self._opt_strs(rec, "finish", entity=entity, project=project)
         self._emit(rec)
         return self
 
@@ -296,6 +288,11 @@ class RunlogWriter:
     def _opt_str(self, rec, key, v, kind):
         if v is not None:
             rec[key] = self._str(v, key, kind)
+
+    def _opt_strs(self, rec, kind, **values):
+        """The optional string keys of a record, in the order given."""
+        for key, v in values.items():
+            self._opt_str(rec, key, v, kind)
 
     def _strs(self, v, key, kind):
         if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
