@@ -314,3 +314,60 @@ class DamagedArchiveTest(TmpCase):
                 self.assertIn(p.returncode, (0, 65), "%s: %s" % (a, err))
                 query(store, "stats")
                 os.unlink(a)
+
+
+class ArchiveCrashTest(TmpCase):
+    def test_killed_while_reading_an_archive(self):
+        """kill -9 at random moments while an archive is indexed: the
+        next run completes it, and the store answers as a clean index."""
+        import random
+        import signal
+        import subprocess
+        import time
+        from pyhelpers import GEN, INDEX
+        src = self.path("synth")
+        run([GEN, "synth", "--runs", "3000", "--runs-per-file", "20",
+             src])
+        a = self.path("s.tar.gz")
+        make_tar(a, files_under(src), "w:gz")
+        clean = self.path("clean.lmdb")
+        t0 = time.monotonic()
+        index(clean, a)
+        took = time.monotonic() - t0
+        want = self.summary(clean)
+        store = self.path("k.lmdb")
+        env = dict(os.environ, LINEAGE_GROUP_MS="3")
+        rnd = random.Random(7)
+        killed = 0
+        for i in range(8):
+            # a changed archive is read whole again: kills land inside
+            os.utime(a, (1700000000 + i, 1700000000 + i))
+            p = subprocess.Popen([INDEX, "-q", "--store", store, a],
+                                 env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rnd.uniform(0.1, 0.9) * took)
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                killed += 1
+            p.wait()
+            query(store, "stats")        # readable after every kill
+        self.assertGreater(killed, 0)
+        index(store, a)
+        self.assertEqual(want, self.summary(store))
+
+    def summary(self, store):
+        """Runs, versions and every version's downstream, in three
+        processes (answers() asks per version, too slow here)."""
+        import json
+        arts = query(store, "--json", "ls", "artifacts")
+        roots = self.path("roots")
+        with open(roots, "w") as f:
+            for line in arts.splitlines():
+                f.write(json.loads(line)["id"] + "\n")
+        impact = query(store, "impact", "--from", roots, "--format", "csv")
+        # the edge that reached a node ("from") follows indexing order
+        rows = sorted(",".join(r.split(",")[:5])
+                      for r in impact.splitlines())
+        return (sorted(arts.splitlines()),
+                sorted(query(store, "--json", "ls", "runs").splitlines()),
+                rows, query(store, "check"))
