@@ -286,9 +286,13 @@ int lin_archive_next(struct lin_archive *a, struct lin_archive_member *m,
 		m->name = a->name;
 		m->size = archive_entry_size_is_set(e) ?
 			  (int64_t)archive_entry_size(e) : -1;
-		m->mtime = archive_entry_mtime_is_set(e) ?
-			   (int64_t)archive_entry_mtime(e) * 1000000000 +
-			   archive_entry_mtime_nsec(e) : 0;
+		/* a hostile header's time must not overflow nanoseconds */
+		m->mtime = 0;
+		if (archive_entry_mtime_is_set(e) &&
+		    archive_entry_mtime(e) > -9000000000LL &&
+		    archive_entry_mtime(e) < 9000000000LL)
+			m->mtime = (int64_t)archive_entry_mtime(e) * 1000000000 +
+				   archive_entry_mtime_nsec(e);
 		return 1;
 	}
 }
