@@ -371,3 +371,36 @@ class ArchiveCrashTest(TmpCase):
         return (sorted(arts.splitlines()),
                 sorted(query(store, "--json", "ls", "runs").splitlines()),
                 rows, query(store, "check"))
+
+
+def pack_sample():
+    """Write fixtures/sample.tar.gz and fixtures/sample.zip from
+    fixtures/sample, byte for byte reproducibly (fixed times and owners):
+    python3 tests/test_archive.py pack"""
+    import gzip
+    members = files_under(SAMPLE)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w",
+                      format=tarfile.USTAR_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 1709251200, 0o644
+            info.uname = info.gname = "root"
+            t.addfile(info, io.BytesIO(data))
+    with open(os.path.join(ROOT, "fixtures", "sample.tar.gz"), "wb") as f:
+        with gzip.GzipFile(fileobj=f, mode="wb", mtime=1709251200,
+                           filename="") as g:
+            g.write(buf.getvalue())
+    with zipfile.ZipFile(os.path.join(ROOT, "fixtures", "sample.zip"), "w",
+                         zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2024, 3, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["pack"]:
+        pack_sample()
