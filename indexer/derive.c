@@ -306,10 +306,14 @@ static int set_log_edges(struct ix *x, uint64_t vid)
 	for (size_t i = 0; i < l.ids.n && rc == 0 && !fresh; i++) {
 		uint64_t run = l.runs.v[i], f = l.ids.v[i];
 		int prod = run == l.first.fact.run;
+		/* at the run and at the version: the kinds to put, and
+		 * the other pair to take away */
 		unsigned on = prod ? LIN_EDGE_LOGGED : LIN_EDGE_RELOGGED;
-		unsigned onv = prod ? LIN_EDGE_LOGGED_BY : LIN_EDGE_RELOGGED_BY;
+		unsigned onv = prod ? LIN_EDGE_LOGGED_BY
+				    : LIN_EDGE_RELOGGED_BY;
 		unsigned off = prod ? LIN_EDGE_RELOGGED : LIN_EDGE_LOGGED;
-		unsigned offv = prod ? LIN_EDGE_RELOGGED_BY : LIN_EDGE_LOGGED_BY;
+		unsigned offv = prod ? LIN_EDGE_RELOGGED_BY
+				     : LIN_EDGE_LOGGED_BY;
 		if (!(rc = ix_edge_del(x, run, off, vid, f)) &&
 		    !(rc = ix_edge_del(x, vid, offv, run, f)) &&
 		    !(rc = ix_edge_put(x, run, on, vid, f)))

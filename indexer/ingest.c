@@ -1281,8 +1281,9 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 		msgpack_object o;
 		int64_t id = 0;
 		long root = -1;
-		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) !=
-		    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&o, "id", &id) ||
+		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone,
+				   &o) != MSGPACK_UNPACK_SUCCESS ||
+		    !lin_map_i64(&o, "id", &id) ||
 		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
 		    k.mv_size > 512) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -199,8 +199,9 @@ static void store_edges(const char *store, struct lines *l)
 
 	while ((line = th_line(&p))) {
 		char run[512], kind[16], art[512];
-		cr_assert_eq(sscanf(line, "+ edge run:%511s %15s artifact:%511s",
-				    run, kind, art), 3, "%s", line);
+		cr_assert_eq(sscanf(line, "+ edge run:%511s %15s "
+				    "artifact:%511s", run, kind, art), 3, "%s",
+			     line);
 		char buf[1100];
 		snprintf(buf, sizeof buf, "%s,%s,%s", kind, run, art);
 		add(l, buf, strlen(buf));
@@ -332,7 +333,8 @@ static char *answers(const char *store)
 	/* two past times too: alias timelines and --as-of answers */
 	char *o = th_sh(&code, "Q='./lineage-query --store %s'; $Q --json ls "
 			"runs && $Q --json ls artifacts && $Q --json ls "
-			"collections && $Q diff --as-of-a @0 | sort && $Q stats "
+			"collections && $Q diff --as-of-a @0 | sort && "
+			"$Q stats "
 			"| grep '^pending' && for t in 2024-03-01T01:30:00Z "
 			"2024-03-01T03:10:00Z; do $Q --as-of $t --json ls "
 			"artifacts && $Q --as-of $t --json ls runs; done",
