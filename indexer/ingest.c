@@ -17,6 +17,7 @@
 #include "format/wandb.h"
 #include "indexer/ix.h"
 #include "indexer/moves.h"
+#include "indexer/replay.h"
 
 #define MAX_REPORTS_PER_FILE 20
 
@@ -53,6 +54,9 @@ struct ctx {
 	size_t nheld;
 	int redo;                /* the file must be read again */
 	struct ix_orphans orphans; /* sources whose file is gone (moves.h) */
+	/* The archive member being read is copied here for a second
+	 * reading; NULL for a file, which is simply opened again. */
+	struct ix_replay *copy;
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -581,6 +585,27 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 	}
 }
 
+/* A reader could not be opened on `path`: a file that only looked like
+ * a run log is ignored, anything else rejected. Returns 0 or LIN_ENOMEM. */
+static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
+		       int named, struct lin_err *e)
+{
+	if (fmt == FMT_NONE || (rc == LIN_EFORMAT && !named &&
+	    !has_suffix(path, ".runlog") &&
+	    !has_suffix(path, ".runlog.gz") &&
+	    !has_suffix(path, ".wandb") && !archive_named(path))) {
+		c->st->ignored++;
+		report(c, LIN_FILE_IGNORED, path, NULL);
+		return 0;
+	}
+	if (rc == LIN_ENOMEM)
+		return rc;
+	lin_err_path(e, path);
+	c->st->rejected++;
+	report(c, LIN_FILE_REJECTED, path, e);
+	return 0;
+}
+
 /* A file without a source entry may be one that moved: re-key the gone
  * file's source to it instead of reading it. 1 when it did (committed),
  * 0 when the file is new, or a fatal code (the transaction aborted). */
@@ -615,39 +640,23 @@ static int try_move(struct ctx *c, const char *path, const char *spath,
 	return 1;
 }
 
-/* A reader could not be opened on `path`: a file that only looked like
- * a run log is ignored, anything else rejected. Returns 0 or LIN_ENOMEM. */
-static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
-		       int named, struct lin_err *e)
-{
-	if (fmt == FMT_NONE || (rc == LIN_EFORMAT && !named &&
-	    !has_suffix(path, ".runlog") &&
-	    !has_suffix(path, ".runlog.gz") &&
-	    !has_suffix(path, ".wandb") && !archive_named(path))) {
-		c->st->ignored++;
-		report(c, LIN_FILE_IGNORED, path, NULL);
-		return 0;
-	}
-	if (rc == LIN_ENOMEM)
-		return rc;
-	lin_err_path(e, path);
-	c->st->rejected++;
-	report(c, LIN_FILE_REJECTED, path, e);
-	return 0;
-}
+/* How index_open() reads: the first of two possible readings, or the
+ * second. */
+enum pass { PASS_FIRST, PASS_AGAIN };
 
 /* Read an open reader into the transaction begun for the source `key`
  * (`src` as found there), replacing what that source said before, and
  * commit. `path` is shown, `spath` stored; `file` is the file on disk
- * (NULL for an archive member) whose checksum is kept (moves.h). In
- * pass 1 a file whose records need a second reading (fileruns.h) sets
- * c->redo and commits nothing; pass 0 is the only reading of a stream.
- * Closes the reader. Returns 0 (also when the input was rejected: that
- * is reported and counted) or a fatal store code. */
+ * (NULL for an archive member) whose checksum is kept (moves.h). Closes
+ * the reader. Returns 0
+ * (also when the input was rejected: that is reported and counted) or a
+ * fatal store code. On PASS_FIRST, a record met before the run record it
+ * needed aborts the transaction and sets c->redo instead: the caller
+ * reads the input again. */
 static int index_open(struct ctx *c, struct reader *r, const char *path,
 		      const char *spath, const char *key, size_t kn,
 		      const struct source *src, const struct stat *sb,
-		      int pass, const char *file)
+		      enum pass pass, const char *file)
 {
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
@@ -672,24 +681,40 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 		abort_txn(c);
 		return rc;
 	}
-	c->st->bytes += bytes;
 	if (rc) {
 		/* Unreadable: keep what the file gave before. */
 		abort_txn(c);
+		c->st->bytes += bytes;
 		c->st->rejected++;
 		flush_held(c, path);
 		report(c, LIN_FILE_REJECTED, path, c->err);
 		lin_err_clear(c->err);
 		return 0;
 	}
-	if (pass == 1 && c->x.fr.redo) {
+	if (c->x.fr.redo && pass == PASS_FIRST &&
+	    (!c->copy || ix_replay_finish(c->copy))) {
 		/* A record met before the run record it needed: read the
-		 * file again, knowing every run it declares. */
+		 * input again, knowing every run it declares. */
 		abort_txn(c);
-		c->st->bytes -= bytes;
 		c->nheld = 0;
 		c->redo = 1;
 		return 0;
+	}
+	c->st->bytes += bytes;
+	if (c->x.fr.redo && pass == PASS_FIRST) {
+		/* An archive member that could not be kept for a second
+		 * reading: say what was not resolved. */
+		struct lin_err e;
+
+		lin_err_set(&e, LIN_ELIMIT, LIN_NO_OFFSET, "a record names "
+			    "a run whose run record comes later, and the "
+			    "member could not be kept for a second reading "
+			    "(over %zu MiB): such records took their run's "
+			    "entity and project from themselves or the "
+			    "defaults", IX_REPLAY_MAX >> 20);
+		lin_err_path(&e, path);
+		problems++;
+		hold(c, LIN_FILE_WARNING, &e);
 	}
 	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems,
 			file);
@@ -716,7 +741,7 @@ static int archive_seen(struct ctx *c, const char *spath);
 
 /* One reading of a file (see index_file_once). */
 static int index_file_pass(struct ctx *c, const char *path, int named,
-			   int pass)
+			   enum pass pass)
 {
 	struct stat sb;
 	struct source src;
@@ -745,7 +770,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		abort_txn(c);
 		return rc;
 	}
-	if (!src.known && pass == 1) {
+	if (!src.known && pass == PASS_FIRST) {
 		rc = try_move(c, path, spath, key, kn, &sb);
 		if (rc) {
 			if (rc < 0)
@@ -798,11 +823,11 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	c->nheld = 0;
 	c->redo = 0;
 	ix_fileruns_clear(&c->x.fr);
-	rc = index_file_pass(c, path, named, 1);
+	rc = index_file_pass(c, path, named, PASS_FIRST);
 	if (rc == 0 && c->redo) {
 		c->redo = 0;
 		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
-			rc = index_file_pass(c, path, named, 2);
+			rc = index_file_pass(c, path, named, PASS_AGAIN);
 	}
 	return rc;
 }
@@ -960,6 +985,36 @@ static int read_members(struct ctx *c, struct lin_archive *a,
 			const char *path, const char *spath, unsigned depth,
 			int *fatal);
 
+/* One reading of an archive member (run log `fmt`) from `in`. */
+static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
+		       const char *smpath, const char *key, size_t kn,
+		       const struct stat *sb, const struct lin_stream *in,
+		       enum pass pass)
+{
+	struct source src;
+	struct reader r;
+	struct lin_err e;
+	int rc;
+
+	if ((rc = begin(c)))
+		return rc;
+	if ((rc = source_get(&c->x, key, kn, &src))) {
+		abort_txn(c);
+		return rc;
+	}
+	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+		abort_txn(c);
+		return LIN_ENOMEM;
+	}
+	lin_err_clear(&e);
+	if ((rc = reader_open(&r, fmt, mpath, in, &e)) != 0) {
+		abort_txn(c);
+		return open_failed(c, fmt, rc, mpath, 0, &e);
+	}
+	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass,
+			  NULL);
+}
+
 /* Index the archive's current member `m`. */
 static int index_member(struct ctx *c, struct lin_archive *a,
 			const struct lin_archive_member *m, const char *mpath,
@@ -968,9 +1023,8 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 	const unsigned char *h;
 	size_t hn, kn;
 	struct lin_stream in = lin_archive_stream(a);
+	struct ix_replay copy;
 	struct lin_err e;
-	struct source src;
-	struct reader r;
 	struct stat sb;
 	char key[512];
 	enum fmt fmt;
@@ -1011,30 +1065,32 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 		return rc;
 	}
 	kn = source_key(smpath, key);
-	if ((rc = begin(c)))
-		return rc;
-	if ((rc = source_get(&c->x, key, kn, &src))) {
-		abort_txn(c);
-		return rc;
-	}
-	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
-		abort_txn(c);
-		return LIN_ENOMEM;
-	}
 	/* what the archive says of the member; it has no inode */
 	memset(&sb, 0, sizeof sb);
 	sb.st_size = m->size >= 0 ? m->size : 0;
 	sb.st_mtim.tv_sec = m->mtime / 1000000000;
 	sb.st_mtim.tv_nsec = m->mtime % 1000000000;
-	if ((rc = reader_open(&r, fmt, mpath, &in, &e)) != 0) {
-		abort_txn(c);
-		return open_failed(c, fmt, rc, mpath, 0, &e);
-	}
-	/* a member is read once, as a stream: a run it names before
-	 * declaring it cannot be read again (fileruns.h) */
+	/* Read it as a file is (index_file_once), twice when a record
+	 * comes before the run record it needs: the second reading is
+	 * from a copy kept in memory while the first went by (replay.h). */
 	c->nheld = 0;
+	c->redo = 0;
 	ix_fileruns_clear(&c->x.fr);
-	return index_open(c, &r, mpath, smpath, key, kn, &src, &sb, 0, NULL);
+	ix_replay_init(&copy, &in, m->size, IX_REPLAY_MAX);
+	in = ix_replay_tee(&copy);
+	c->copy = &copy;
+	rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb, &in,
+			 PASS_FIRST);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		in = ix_replay_again(&copy);
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb,
+					 &in, PASS_AGAIN);
+	}
+	c->copy = NULL;
+	ix_replay_release(&copy);
+	return rc;
 }
 
 /* Every member of `a` (shown under `path`, stored under `spath`). Sets

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <msgpack.h>
 
 #include "format/runlog.h"
@@ -593,11 +595,13 @@ static void rl_named(enum lin_rec_kind kind, const char *run,
 	put(&r);
 }
 
-Test(ingest, runs_named_by_id_resolve_within_the_file)
+/* A file whose records name runs A, B and C by id, C's run record
+ * coming after records that need it, and one record with a problem. */
+static void write_named_runs(const char *path)
 {
 	struct lin_record r;
 
-	rl_open(P("a.runlog"), 0);
+	rl_open(path, 0);
 	rl_run("A", "upload", 100);
 	rl_log("dataset", "ds", "d0", 101, NULL);
 	rl_run("B", "train", 200);
@@ -616,15 +620,24 @@ Test(ingest, runs_named_by_id_resolve_within_the_file)
 	put(&r);
 	rl_finish("finished", 0);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
-	/* the file is read twice (C comes late); its problem is reported
-	 * and counted once */
-	cr_assert_eq(st.bad_records, 1, "%s", reports);
-	const char *w1 = strstr(reports, "lacks required key 'digest'");
-	cr_assert(w1 && !strstr(w1 + 1, "lacks required key"), "%s", reports);
-	cr_assert_eq(st.records, 8);
+}
+
+/* What write_named_runs() must index to, read `times` times: the file
+ * is read twice (C comes late), its problem reported and counted once. */
+static void check_named_runs(const char *store, int times)
+{
+	const char *at = reports;
+
+	cr_assert_eq(st.bad_records, (uint64_t)times, "%s", reports);
+	for (int i = 0; i < times; i++) {
+		at = strstr(at, "lacks required key 'digest'");
+		cr_assert_not_null(at, "%s", reports);
+		at++;
+	}
+	cr_assert_null(strstr(at, "lacks required key"), "%s", reports);
+	cr_assert_eq(st.records, 8 * (uint64_t)times);
 	cr_assert_eq(st.runs, 3);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(store);
 	assert_line(c, "run acme/mnist/A state=failed started=100000000000");
 	assert_line(c, "run acme/mnist/B state=- started=200000000000");
 	assert_line(c, "run other/proj/C state=finished started=300000000000");
@@ -633,6 +646,61 @@ Test(ingest, runs_named_by_id_resolve_within_the_file)
 	assert_line(c, "edge 21 other/proj/C " DS ":v0");
 	cr_assert_null(strstr(c, "local/default"), "phantom run in:\n%s", c);
 	free(c);
+}
+
+Test(ingest, runs_named_by_id_resolve_within_the_file)
+{
+	write_named_runs(P("a.runlog"));
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	check_named_runs(P("s.lmdb"), 1);
+}
+
+/* Write the archive `path` holding `file` as its member `name`. */
+static void archive_one(const char *path, int gz, const char *name,
+			const char *file)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char buf[65536];
+	FILE *f = fopen(file, "rb");
+	size_t n;
+
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof buf, f);
+	cr_assert(n > 0 && n < sizeof buf && fclose(f) == 0);
+	if (gz)
+		cr_assert_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	cr_assert_eq(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	cr_assert_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)n);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+	cr_assert_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
+	cr_assert_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_entry_free(e);
+	archive_write_free(a);
+}
+
+/* An archive member is read as a stream, once; it must still resolve a
+ * record that comes before its run's record as the file does (ingest.c
+ * reads it again from a copy), reporting its problem once. */
+Test(ingest, archive_members_resolve_runs_named_by_id_like_files)
+{
+	write_named_runs(P("a.runlog"));
+	archive_one(P("a.tar.gz"), 1, "logs/a.runlog", P("a.runlog"));
+	index_paths(P("s.lmdb"), 0, 1, P("a.tar.gz"));
+	check_named_runs(P("s.lmdb"), 1);
+	cr_assert(strstr(reports, "a.tar.gz//logs/a.runlog"), "%s", reports);
+
+	/* a member of an archive in an archive, and a member next to it */
+	archive_one(P("in.tar"), 0, "a.runlog", P("a.runlog"));
+	archive_one(P("out.tar.gz"), 1, "in.tar", P("in.tar"));
+	index_paths(P("t.lmdb"), 0, 2, P("out.tar.gz"), P("a.tar.gz"));
+	check_named_runs(P("t.lmdb"), 2);
+	cr_assert(strstr(reports, "out.tar.gz//in.tar//a.runlog"), "%s",
+		  reports);
 }
 
 /* A RUN record skipped as invalid (here: an id that is not UTF-8) must
