@@ -13,6 +13,7 @@ const char *lq_unres_code(enum lq_unres_why why)
 	switch (why) {
 	case LQ_UNRES_OTHER_PROJECT: return "other-project";
 	case LQ_UNRES_WANDB_ONLINE: return "wandb-online";
+	case LQ_UNRES_LATER: return "later";
 	case LQ_UNRES_NO_VERSION: break;
 	}
 	return "no-version";
@@ -26,6 +27,8 @@ const char *lq_unres_text(enum lq_unres_why why)
 	case LQ_UNRES_WANDB_ONLINE:
 		return "a W&B online log: its producer lives on the W&B "
 		       "server";
+	case LQ_UNRES_LATER:
+		return "logged only after the --as-of time";
 	case LQ_UNRES_NO_VERSION: break;
 	}
 	return "no such version in the archive";
@@ -120,8 +123,9 @@ static int source_is_wandb(struct lq *q, uint32_t src)
 }
 
 /* Whether use fact `id` names a version (as of q->asof): 1 resolved,
- * 0 not, or a negative LIN_E* code. */
-static int resolved(struct lq *q, uint64_t id)
+ * 0 not (*later set when it names one logged after q->asof), or a
+ * negative LIN_E* code. */
+static int resolved(struct lq *q, uint64_t id, int *later)
 {
 	unsigned char k[8];
 	MDB_val v;
@@ -140,7 +144,9 @@ static int resolved(struct lq *q, uint64_t id)
 				   "bytes", (unsigned long long)id,
 				   v.mv_size);
 	/* as of a time, a version logged later did not exist yet */
-	return lq_exists(q, lin_be64_get(v.mv_data));
+	rc = lq_exists(q, lin_be64_get(v.mv_data));
+	*later = rc == 0;
+	return rc;
 }
 
 static char *dup_slice(struct lin_slice s)
@@ -182,7 +188,8 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 		return 0;  /* check reports malformed facts */
 	if (q->has_asof && f.time != LIN_TIME_NONE && f.time > q->asof)
 		return 0;  /* not used yet then */
-	if ((rc = resolved(q, id)) != 0)
+	int later = 0;
+	if ((rc = resolved(q, id, &later)) != 0)
 		return rc < 0 ? rc : 0;
 	char *coll = coll_name(q, f.coll, &scope);
 	if (!coll)
@@ -222,7 +229,9 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 	if (!u->sel || !u->ref)
 		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
-	if (!project_has_runs(q, coll, scope))
+	if (later)
+		u->why = LQ_UNRES_LATER;
+	else if (!project_has_runs(q, coll, scope))
 		u->why = LQ_UNRES_OTHER_PROJECT;
 	else if (source_is_wandb(q, (uint32_t)(id >> 32)))
 		u->why = LQ_UNRES_WANDB_ONLINE;

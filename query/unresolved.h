@@ -16,8 +16,10 @@
 enum lq_unres_why {
 	LQ_UNRES_NO_VERSION = 0,  /* no indexed file logged that version */
 	LQ_UNRES_OTHER_PROJECT,   /* its project has no run in the archive */
-	LQ_UNRES_WANDB_ONLINE     /* from a W&B online log: the version's
+	LQ_UNRES_WANDB_ONLINE,    /* from a W&B online log: the version's
 				     producer lives on the W&B server */
+	LQ_UNRES_LATER            /* --as-of: the version was logged only
+				     after that time */
 };
 
 /* One unresolved use (deduplicated per run by collection and selector). */
@@ -44,7 +46,8 @@ int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 
 void lq_unres_free(struct lq_unres_list *l);
 
-/* "no-version", "other-project", "wandb-online". Static storage. */
+/* "no-version", "other-project", "wandb-online", "later". Static
+ * storage. */
 const char *lq_unres_code(enum lq_unres_why why);
 
 /* A sentence for people. Static storage. */
