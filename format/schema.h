@@ -65,6 +65,15 @@
 
 #define LIN_SCHEMA_VERSION 2
 
+/* Limits on names stored in keys. A record naming something longer is
+ * refused by the indexer (LIN_ERECORD), so readers treat a longer name
+ * as one the store cannot hold. */
+#define LIN_MAX_KEY 480       /* "entity/project/name" (runs, colls) and
+				 a digest or selector after a coll id */
+#define LIN_MAX_ALIAS 200     /* an alias name, or a selector in a list */
+#define LIN_MAX_NAME_KEY 511  /* a whole names key (tag . name . 0 .
+				 scope); longer names are not indexed */
+
 /* id kinds, in the top byte */
 #define LIN_ID_RUN     0x01u
 #define LIN_ID_VERSION 0x02u

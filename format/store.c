@@ -258,34 +258,6 @@ int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
 	return get_id(txn, s, LIN_DB_COLLS, entity, project, name, coll, err);
 }
 
-size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
-			uint32_t number)
-{
-	lin_be64_put(out, coll);
-	lin_be32_put(out + 8, number);
-	return 12;
-}
-
-size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
-		    size_t name_len, const char *scope, size_t scope_len)
-{
-	size_t len = 2 + name_len + scope_len;
-
-	if (len > n || len > 511)
-		return 0;
-	out[0] = (unsigned char)tag;
-	memcpy(out + 1, name, name_len);
-	out[1 + name_len] = 0;
-	memcpy(out + 2 + name_len, scope, scope_len);
-	return len;
-}
-
-size_t lin_key_id(unsigned char out[8], uint64_t id)
-{
-	lin_be64_put(out, id);
-	return 8;
-}
-
 int lin_store_version(MDB_txn *txn, const struct lin_store *s,
 		      uint64_t coll, uint32_t number, uint64_t *node,
 		      struct lin_err *err)

@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include "err.h"
+#include "keys.h"
 #include "schema.h"
 
 enum lin_db {
@@ -101,18 +102,6 @@ int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 #define LIN_NAME_COLL 'C'     /* collection name -> coll id */
 #define LIN_NAME_RUN 'R'      /* run id -> run node */
 #define LIN_NAME_DISPLAY 'N'  /* run display name -> run node */
-
-/* Build a `names` key: tag . name . 0 . scope ("entity/project" for C
- * and R, "entity/project/run_id" for N). Returns its length, or 0 when
- * it would not fit in `n` bytes. */
-size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
-		    size_t name_len, const char *scope, size_t scope_len);
-
-/* Key builders. Return the key length. */
-size_t lin_key_coll_num(unsigned char out[12], uint64_t coll,
-			uint32_t number);
-size_t lin_key_id(unsigned char out[8], uint64_t id);
-
 
 /* Write every database of the store to `out` as text, one entry a line
  * ("db NAME" headers, then "hex(key) hex(value)"), in key order, from one

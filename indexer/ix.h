@@ -21,7 +21,6 @@ static inline int64_t lin_eff_time(int64_t t)
 	return t == LIN_TIME_NONE ? LIN_TIME_LAST : t;
 }
 
-#define LIN_MAX_KEY 480  /* longest entity/project/name key we accept */
 
 enum task_kind { TASK_SINGLE, TASK_SEL };
 

@@ -329,22 +329,16 @@ static int node_since(MDB_txn *txn, const struct lin_store *s,
 		return 0;
 	}
 	if (n->coll) {
-		unsigned char k[12];
-		MDB_val v;
-		int rc = lin_store_get(txn, s, LIN_DB_COLL_VER, k,
-				       lin_key_coll_num(k, n->coll,
-							(uint32_t)n->version),
-				       &v, err);
+		struct lin_ver ver;
+		int rc = lin_store_coll_ver(txn, s, n->coll,
+					    (uint32_t)n->version, &ver, err);
 		if (rc && rc != LIN_ENOTFOUND)
 			return rc;
 		lin_err_clear(err);
-		if (rc == 0 && v.mv_size == 16 &&
-		    lin_be64_get(v.mv_data) == n->id) {
-			uint64_t tk = lin_be64_get((unsigned char *)v.mv_data +
-						   8);
+		if (rc == 0 && ver.vid == n->id) {
 			/* The indexer keys an untimed first log last. */
-			if (tk != UINT64_MAX)
-				*since = lin_time_unkey(tk);
+			if (ver.tkey != UINT64_MAX)
+				*since = lin_time_unkey(ver.tkey);
 			return 0;
 		}
 	}
@@ -439,9 +433,8 @@ static int edge_keep(void *ctx, uint64_t node, const struct lin_edge *e,
  * writes them). The array lives in n's msgpack zone. */
 static int aliases_at(struct lq *q, struct lin_qnode *n)
 {
-	MDB_cursor *c;
-	unsigned char kb[8];
-	MDB_val k = { lin_key_id(kb, n->coll), kb }, v;
+	struct lin_scan sc;
+	struct lin_alias al;
 	msgpack_object *names = NULL, *grown;
 	size_t cnt = 0, cap = 0;
 	uint64_t vid;
@@ -452,20 +445,16 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 	if ((rc = lin_store_alias_at(q->txn, &q->store, n->coll, "latest", 6,
 				     q->asof, &vid, &q->e)))
 		return rc;
-	rc = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_ALIAS_TL], &c);
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
+	if ((rc = lin_store_aliases(&sc, q->txn, &q->store, n->coll, &q->e)))
+		return rc;
 	int is_latest = vid == n->id;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= 8 || lin_be64_get(k.mv_data) != n->coll)
-			break;
-		const char *a = (const char *)k.mv_data + 8;
-		size_t an = k.mv_size - 8;
-		if (an == 6 && memcmp(a, "latest", 6) == 0)
+	while ((rc = lin_aliases_next(&sc, &al)) == 1) {
+		const char *a = al.name;
+		size_t an = al.len;
+		if (an == 0 || (an == 6 && memcmp(a, "latest", 6) == 0))
 			continue;
-		if ((rc = lin_timeline_at(v.mv_data, v.mv_size, q->asof, &vid,
-					  &q->e)))
+		if ((rc = lin_timeline_at(al.tl, al.n * LIN_TL_ENTRY, q->asof,
+					  &vid, &q->e)))
 			break;
 		if (vid != n->id)
 			continue;
@@ -483,11 +472,7 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 		names[cnt].via.str.size = (uint32_t)an;
 		cnt++;
 	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(&q->e, rc, "cannot read aliases");
+	lin_scan_close(&sc);
 	size_t total = cnt + (size_t)is_latest;
 	msgpack_object *arr = NULL, *items = NULL;
 	if (rc == 0) {

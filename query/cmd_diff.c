@@ -107,59 +107,46 @@ static int exists(struct lq *q, struct side *d, uint64_t id)
 
 static int collect_runs(struct lq *q, struct side *d)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_RUNS], &c);
+	struct lin_scan sc;
+	uint64_t id;
+	int rc = lin_scan_open(&sc, d->txn, d->s, LIN_DB_RUNS, NULL, 0, NULL,
+			       0, &q->e);
 
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
-	rc = 0;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size != 8) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "bad id value in 'runs'");
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
+		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "runs",
+				     &q->e)))
 			break;
-		}
-		uint64_t id = lin_be64_get(v.mv_data);
 		if ((rc = exists(q, d, id)) <= 0)
 			continue;
 		rc = 0;
 		struct item *it = add_item(d, S_RUN);
 		/* The key is the run's name: "entity/project/run_id". */
-		if (!it || !(it->a = strndup(k.mv_data, k.mv_size)) ||
+		if (!it || !(it->a = strndup(sc.k.mv_data, sc.k.mv_size)) ||
 		    add_name(d, id, it->a))
 			rc = oom(q);
 	}
-	mdb_cursor_close(c);
-	if (rc)
-		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read runs");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 /* Collection ids and names ("e/p/name"), sorted by id. */
 static int coll_names(struct lq *q, struct side *d, struct named **out,
 		      size_t *nout, char ***keep)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan sc;
 	struct named *l = NULL;
 	char **strs = NULL;
 	size_t n = 0, cap = 0, scap = 0;
-	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_COLLS], &c);
+	uint64_t id;
+	int rc = lin_scan_open(&sc, d->txn, d->s, LIN_DB_COLLS, NULL, 0, NULL,
+			       0, &q->e);
 
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
-	rc = 0;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size != 8) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "bad id value in 'colls'");
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
+		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "colls",
+				     &q->e)))
 			break;
-		}
-		char *s = strndup(k.mv_data, k.mv_size);
+		rc = 0;
+		char *s = strndup(sc.k.mv_data, sc.k.mv_size);
 		if (!s || grow((void **)&l, &cap, n, sizeof *l) ||
 		    grow((void **)&strs, &scap, n, sizeof *strs)) {
 			free(s);
@@ -167,13 +154,11 @@ static int coll_names(struct lq *q, struct side *d, struct named **out,
 			break;
 		}
 		strs[n] = s;
-		l[n].id = lin_be64_get(v.mv_data);
+		l[n].id = id;
 		l[n].name = s;
 		n++;
 	}
-	mdb_cursor_close(c);
-	if (rc == 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read colls");
+	lin_scan_close(&sc);
 	if (n)
 		qsort(l, n, sizeof *l, cmp_named);
 	*out = l;
@@ -187,24 +172,16 @@ static int collect_versions(struct lq *q, struct side *d)
 	struct named *colls = NULL;
 	char **strs = NULL;
 	size_t ncolls = 0;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	int r = MDB_NOTFOUND, rc;
+	struct lin_scan sc = { 0 };
+	struct lin_ver ver;
+	int rc;
 
 	rc = coll_names(q, d, &colls, &ncolls, &strs);
-	if (rc == 0 && (r = mdb_cursor_open(d->txn,
-					    d->s->dbi[LIN_DB_COLL_VER], &c)))
-		rc = lin_store_fail(&q->e, r, "cannot open cursor");
-	for (r = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	     r == 0 && rc == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 12 || v.mv_size < 8) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "coll_ver entry of %zu/%zu bytes",
-					 k.mv_size, v.mv_size);
-			break;
-		}
-		uint64_t vid = lin_be64_get(v.mv_data);
-		struct named key = { lin_be64_get(k.mv_data), NULL };
+	if (rc == 0)
+		rc = lin_store_versions(&sc, d->txn, d->s, 0, &q->e);
+	while (rc == 0 && (rc = lin_versions_next(&sc, &ver)) == 1) {
+		uint64_t vid = ver.vid;
+		struct named key = { ver.coll, NULL };
 		const struct named *cn = bsearch(&key, colls, ncolls,
 						 sizeof *colls, cmp_named);
 		if (!cn) {
@@ -219,8 +196,7 @@ static int collect_versions(struct lq *q, struct side *d)
 		rc = 0;
 		struct item *it = add_item(d, S_ARTIFACT);
 		if (!it || asprintf(&it->a, "%s:v%u", cn->name,
-				    lin_be32_get((unsigned char *)k.mv_data +
-						 8)) < 0) {
+				    ver.number) < 0) {
 			if (it)
 				it->a = NULL;
 			rc = oom(q);
@@ -228,10 +204,7 @@ static int collect_versions(struct lq *q, struct side *d)
 			rc = oom(q);
 		}
 	}
-	if (c)
-		mdb_cursor_close(c);
-	if (rc == 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read coll_ver");
+	lin_scan_close(&sc);
 	for (size_t i = 0; i < ncolls; i++)
 		free(strs[i]);
 	free(strs);
@@ -243,31 +216,20 @@ static int collect_versions(struct lq *q, struct side *d)
  * removed later with the other duplicates. */
 static int collect_edges(struct lq *q, struct side *d)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan sc;
+	struct lin_edge e;
+	uint64_t run;
 	const struct lin_edge_filter *f = d->at ? lq_asof_filter(d->at) :
 					  NULL;
-	int r, rc = mdb_cursor_open(d->txn, d->s->dbi[LIN_DB_EDGES], &c);
+	int rc = lin_store_all_edges(&sc, d->txn, d->s, &q->e);
 
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
 	qsort(d->names, d->nn, sizeof *d->names, cmp_named);
-	rc = 0;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		struct lin_edge e;
-		if (k.mv_size != 8 || v.mv_size != LIN_EDGE_SIZE) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "edge entry of %zu/%zu bytes",
-					 k.mv_size, v.mv_size);
-			break;
-		}
-		lin_edge_decode(v.mv_data, &e);
+	while (rc == 0 && (rc = lin_all_edges_next(&sc, &run, &e)) == 1) {
+		rc = 0;
 		/* The run side holds one entry per fact of each edge. */
 		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES &&
 		    e.kind != LIN_EDGE_RELOGGED)
 			continue;
-		uint64_t run = lin_be64_get(k.mv_data);
 		if (f && (rc = f->fn(f->ctx, run, &e, &q->e)) <= 0)
 			continue;
 		rc = 0;
@@ -291,11 +253,8 @@ static int collect_edges(struct lq *q, struct side *d)
 		else
 			it->label = lin_edge_label(e.kind);
 	}
-	mdb_cursor_close(c);
-	if (rc)
-		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read edges");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 static int cmp_item(const struct item *x, const struct item *y)

@@ -42,29 +42,20 @@ static int hist_push(struct hist *h, uint64_t tk, uint64_t vid,
 static int alias_timeline(struct lq *q, uint64_t coll, const char *name,
 			  struct hist *h)
 {
-	unsigned char k[8 + 256];
-	size_t n = strlen(name);
-	MDB_val v;
-	int rc;
+	const void *tl;
+	size_t n;
+	int rc = lin_store_alias_tl(q->txn, &q->store, coll, name,
+				    strlen(name), &tl, &n, &q->e);
 
-	if (n > 256)
-		return LIN_ENOTFOUND;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, name, n);
-	rc = lin_store_get(q->txn, &q->store, LIN_DB_ALIAS_TL, k, 8 + n, &v,
-			   &q->e);
 	if (rc)
 		return rc;
-	if (v.mv_size % 16)
-		return lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-				   "alias timeline of '%s' is %zu bytes, not "
-				   "a multiple of 16", name, v.mv_size);
-	const unsigned char *p = v.mv_data;
-	for (size_t i = 0; i + 16 <= v.mv_size; i += 16)
-		if (hist_push(h, lin_be64_get(p + i),
-			      lin_be64_get(p + i + 8), 0))
+	for (size_t i = 0; i < n; i++) {
+		uint64_t tk, vid;
+		lin_tl_entry(tl, i, &tk, &vid);
+		if (hist_push(h, tk, vid, 0))
 			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
 					   "out of memory");
+	}
 	return 0;
 }
 
@@ -82,38 +73,19 @@ static int by_time(const void *a, const void *b)
 static int latest_timeline(struct lq *q, uint64_t coll, struct hist *h)
 {
 	struct hist all = { NULL, 0, 0 };
-	unsigned char kb[12];
-	MDB_val k = { lin_key_coll_num(kb, coll, 0), kb }, v;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_COLL_VER], &c);
+	struct lin_scan sc;
+	struct lin_ver ver;
+	int rc = lin_store_versions(&sc, q->txn, &q->store, coll, &q->e);
 
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 12 || lin_be64_get(k.mv_data) != coll)
-			break;
-		if (v.mv_size != 16) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "coll_ver value of %zu bytes, not "
-					 "16", v.mv_size);
-			break;
-		}
-		uint64_t tk = lin_be64_get((unsigned char *)v.mv_data + 8);
-		if (tk == UNTIMED)
+	while (rc == 0 && (rc = lin_versions_next(&sc, &ver)) == 1) {
+		rc = 0;
+		if (ver.tkey == UNTIMED)
 			continue;
-		if (hist_push(&all, tk, lin_be64_get(v.mv_data),
-			      lin_be32_get((unsigned char *)k.mv_data + 8))) {
+		if (hist_push(&all, ver.tkey, ver.vid, ver.number))
 			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
 					 "out of memory");
-			break;
-		}
 	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(&q->e, rc, "cannot read versions");
+	lin_scan_close(&sc);
 	/* Explicit version numbers need not follow time order. */
 	qsort(all.v, all.n, sizeof *all.v, by_time);
 	int64_t top = -1;

@@ -58,43 +58,25 @@ struct coll_sum {
 static int coll_versions(struct lq *q, uint64_t coll, struct coll_sum *cs,
 			 int (*each)(struct lq *, uint64_t, void *), void *ctx)
 {
-	MDB_cursor *c;
-	unsigned char kb[12];
-	MDB_val k = { lin_key_coll_num(kb, coll, 0), kb }, v;
-	int rc = cursor(q, LIN_DB_COLL_VER, &c);
+	struct lin_scan sc;
+	struct lin_ver ver;
+	int rc = lin_store_versions(&sc, q->txn, &q->store, coll, &q->e);
 
-	if (rc)
-		return rc;
 	cs->coll = coll;
 	cs->versions = 0;
 	cs->last_vid = 0;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 12 || lin_be64_get(k.mv_data) != coll)
-			break;
-		if (v.mv_size < 8) {
-			mdb_cursor_close(c);
-			return lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					   "bad coll_ver value");
-		}
-		uint64_t vid = lin_be64_get(v.mv_data);
+	while (rc == 0 && (rc = lin_versions_next(&sc, &ver)) == 1) {
 		/* As of a past time: only the versions logged by then. */
-		if ((rc = lq_exists(q, vid)) <= 0) {
-			if (rc == 0)
-				continue;
-			mdb_cursor_close(c);
-			return rc;
-		}
+		if ((rc = lq_exists(q, ver.vid)) <= 0)
+			continue;  /* 0: not yet; < 0: the error ends it */
+		rc = 0;
 		cs->versions++;
-		cs->last_vid = vid;
-		if (each && (rc = each(q, cs->last_vid, ctx))) {
-			mdb_cursor_close(c);
-			return rc;
-		}
+		cs->last_vid = ver.vid;
+		if (each)
+			rc = each(q, cs->last_vid, ctx);
 	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 :
-	       lin_store_fail(&q->e, rc, "cannot read versions");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 struct lsctx {

@@ -11,6 +11,7 @@
 #include <lmdb.h>
 
 #include "format/err.h"
+#include "format/cursor.h"
 #include "format/store.h"
 
 /* Run lineage-query with `argv` (argv[0] is the program name) and return

@@ -236,30 +236,21 @@ static int scan_keys(MDB_txn *txn, const struct lin_store *s,
 		     enum lin_db db, key_fn fn, void *ctx,
 		     struct lin_err *err)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan sc;
 	struct path kp;
-	int rc = mdb_cursor_open(txn, s->dbi[db], &c);
+	int rc = lin_scan_open(&sc, txn, s, db, NULL, 0, NULL, 0, err);
 
-	if (rc)
-		return lin_store_fail(err, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size != 8 || split_key(&k, &kp)) {
-			mdb_cursor_close(c);
-			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-					   "malformed key in '%s'",
-					   lin_db_names[db]);
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
+		if (sc.v.mv_size != 8 || split_key(&sc.k, &kp)) {
+			rc = lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+					 "malformed key in '%s'",
+					 lin_db_names[db]);
+			break;
 		}
-		int r = fn(ctx, &kp, lin_be64_get(v.mv_data));
-		if (r) {
-			mdb_cursor_close(c);
-			return r;
-		}
+		rc = fn(ctx, &kp, lin_be64_get(sc.v.mv_data));
 	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : lin_store_fail(err, rc,
-						       "cannot read keys");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 /* Matches of a bare name in the `names` index (schema.h): one prefix
@@ -270,24 +261,14 @@ static int scan_names(MDB_txn *txn, const struct lin_store *s, int tag,
 		      const struct path *want, struct found *f,
 		      struct lin_err *err)
 {
-	unsigned char pre[NAME_MAX_LEN + 1];
-	size_t pn = lin_key_name(pre, sizeof pre, tag, want->last, want->ln,
-				 "", 0);
-	MDB_cursor *c;
-	MDB_val k = { pn, pre }, v;
-	int rc;
+	struct lin_scan sc;
+	struct lin_name nm;
+	int rc = lin_store_names(&sc, txn, s, tag, want->last, want->ln, err);
 
-	if (!pn)
-		return 0;
-	if ((rc = mdb_cursor_open(txn, s->dbi[LIN_DB_NAMES], &c)))
-		return lin_store_fail(err, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		MDB_val scope = { k.mv_size - pn, (char *)k.mv_data + pn };
+	while (rc == 0 && (rc = lin_names_next(&sc, &nm)) == 1) {
+		MDB_val scope = { nm.len, (char *)nm.scope };
+		rc = 0;
 		struct path kp;
-		if (v.mv_size != 8)
-			continue;
 		if (tag == LIN_NAME_DISPLAY) {
 			if (split_key(&scope, &kp))
 				continue;
@@ -306,12 +287,10 @@ static int scan_names(MDB_txn *txn, const struct lin_store *s, int tag,
 		struct path in_scope = *want;
 		in_scope.last = NULL;
 		if (path_match(&kp, &in_scope))
-			found_add(f, lin_be64_get(v.mv_data), &kp,
-				  tag == LIN_NAME_DISPLAY);
+			found_add(f, nm.id, &kp, tag == LIN_NAME_DISPLAY);
 	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 :
-	       lin_store_fail(err, rc, "cannot read names");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 struct lookup {
@@ -352,20 +331,17 @@ static int lookup_key(void *ctx, const struct path *k, uint64_t id)
 static int list_versions(MDB_txn *txn, const struct lin_store *s,
 			 uint64_t coll, struct msg *m, struct lin_err *err)
 {
-	MDB_cursor *c;
-	unsigned char kb[12];
-	MDB_val k = { lin_key_coll_num(kb, coll, 0), kb }, v;
+	struct lin_scan sc;
+	struct lin_ver ver;
 	long long first = -1, prev = -1;
-	int segs = 0, rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
+	int segs = 0, rc = lin_store_versions(&sc, txn, s, coll, err);
 
-	if (rc)
-		return lin_store_fail(err, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); ;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (;;) {
 		long long num = -1;
-		if (rc == 0 && k.mv_size == 12 &&
-		    lin_be64_get(k.mv_data) == coll)
-			num = lin_be32_get((unsigned char *)k.mv_data + 8);
+		if (rc == 0 && (rc = lin_versions_next(&sc, &ver)) == 1) {
+			rc = 0;
+			num = ver.number;
+		}
 		if (num >= 0 && num == prev + 1 && first >= 0) {
 			prev = num;
 			continue;
@@ -384,9 +360,9 @@ static int list_versions(MDB_txn *txn, const struct lin_store *s,
 			break;
 		first = prev = num;
 	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return lin_store_fail(err, rc, "cannot read versions");
+	lin_scan_close(&sc);
+	if (rc)
+		return rc;
 	if (!segs)
 		msg_add(m, "no versions");
 	return segs;
@@ -403,36 +379,34 @@ static int list_aliases(MDB_txn *txn, const struct lin_store *s,
 			uint64_t coll, int has_versions, struct msg *m,
 			struct lin_err *err)
 {
-	MDB_cursor *c;
-	unsigned char kb[8];
-	MDB_val k = { lin_key_id(kb, coll), kb }, v;
+	struct lin_scan sc;
+	struct lin_alias al;
 	char *names[ALIAS_LIST + 1];
 	int n = 0, more = 0;
-	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_ALIAS_TL], &c);
+	int rc = lin_store_aliases(&sc, txn, s, coll, err);
 
 	if (rc)
-		return lin_store_fail(err, rc, "cannot open cursor");
+		return rc;
 	if (has_versions)
 		names[n++] = strdup("latest");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < 8 || lin_be64_get(k.mv_data) != coll)
+	while ((rc = lin_aliases_next(&sc, &al)) != 0) {
+		uint64_t tk, vid = 0;
+		if (rc < 0)
 			break;
 		/* Only aliases that name a version now. */
-		if (v.mv_size < 16 || v.mv_size % 16 ||
-		    !lin_be64_get((unsigned char *)v.mv_data + v.mv_size - 8))
+		if (al.n)
+			lin_tl_entry(al.tl, al.n - 1, &tk, &vid);
+		if (!vid)
 			continue;
-		const char *a = (const char *)k.mv_data + 8;
-		size_t an = k.mv_size - 8;
-		if (an == 6 && memcmp(a, "latest", 6) == 0)
+		if (al.len == 6 && memcmp(al.name, "latest", 6) == 0)
 			continue;
 		if (n == ALIAS_LIST) {
 			more = 1;
 			break;
 		}
-		names[n++] = strndup(a, an);
+		names[n++] = strndup(al.name, al.len);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&sc);
 	for (int i = 0; i < n; i++)
 		if (!names[i])
 			names[i] = strdup("?");
@@ -447,9 +421,7 @@ static int list_aliases(MDB_txn *txn, const struct lin_store *s,
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
-	if (rc && rc != MDB_NOTFOUND)
-		return lin_store_fail(err, rc, "cannot read aliases");
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- REF ---- */
@@ -585,23 +557,17 @@ static int resolve_ref(MDB_txn *txn, const struct lin_store *s,
 	} else if (at) {
 		/* As of a past time: what the alias named then. */
 		char tb[48];
-		unsigned char kb[8 + 256];
-		size_t sn = strlen(sel);
-		MDB_val v;
+		const void *tl;
+		size_t ntl;
 		rc = lin_store_alias_at(txn, s, coll, sel, strlen(sel), *at,
 					vid, err);
 		if (rc || *vid)
 			return rc;
 		/* Tell "not yet (or no longer)" from "never". */
-		rc = LIN_ENOTFOUND;
-		if (sn <= 256) {
-			lin_be64_put(kb, coll);
-			memcpy(kb + 8, sel, sn);
-			rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, kb, 8 + sn,
-					   &v, err);
-			if (rc && rc != LIN_ENOTFOUND)
-				return rc;
-		}
+		rc = lin_store_alias_tl(txn, s, coll, sel, strlen(sel), &tl,
+					&ntl, err);
+		if (rc && rc != LIN_ENOTFOUND)
+			return rc;
 		lin_err_clear(err);
 		if (rc == 0 || strcmp(sel, "latest") == 0) {
 			lin_fmt_time(tb, *at);

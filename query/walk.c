@@ -58,9 +58,10 @@ int lin_walk_neighbours(MDB_txn *txn, const struct lin_store *s,
 					    last_kind, NULL, out, err);
 }
 
-static int neighbours(MDB_cursor *c, uint64_t node, unsigned first_kind,
-		      unsigned last_kind, const struct lin_edge_filter *f,
-		      struct lin_nbrs *out, struct lin_err *err);
+static int neighbours(struct lin_edges *es, uint64_t node,
+		      unsigned first_kind, unsigned last_kind,
+		      const struct lin_edge_filter *f, struct lin_nbrs *out,
+		      struct lin_err *err);
 
 int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 				 uint64_t node, unsigned first_kind,
@@ -68,85 +69,58 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 				 const struct lin_edge_filter *f,
 				 struct lin_nbrs *out, struct lin_err *err)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_EDGES], &c);
+	struct lin_edges es;
+	int rc = lin_edges_open(&es, txn, s, err);
 
 	if (rc)
-		return lin_store_fail(err, rc, "cannot open edges cursor");
-	rc = neighbours(c, node, first_kind, last_kind, f, out, err);
-	mdb_cursor_close(c);
+		return rc;
+	rc = neighbours(&es, node, first_kind, last_kind, f, out, err);
+	lin_edges_close(&es);
 	return rc;
 }
 
-/* The work of lin_walk_neighbours_filtered on an open cursor over
- * `edges`, which stays open (a walk reuses one for every node). */
-static int neighbours(MDB_cursor *c, uint64_t node, unsigned first_kind,
-		      unsigned last_kind, const struct lin_edge_filter *f,
-		      struct lin_nbrs *out, struct lin_err *err)
+/* The work of lin_walk_neighbours_filtered on an open edges iterator,
+ * which stays open (a walk reuses one for every node). */
+static int neighbours(struct lin_edges *es, uint64_t node,
+		      unsigned first_kind, unsigned last_kind,
+		      const struct lin_edge_filter *f, struct lin_nbrs *out,
+		      struct lin_err *err)
 {
-	unsigned char kb[8], vb[1] = { (unsigned char)first_kind };
-	/* A one-byte search value sorts before every edge of that kind,
-	 * whatever size the stored values have (a bad size is reported
-	 * below rather than skipped by the seek). */
-	MDB_val k = { lin_key_id(kb, node), kb }, v = { sizeof vb, vb };
 	struct lin_edge e, prev = { 0, 0, 0 };
 	int have_prev = 0, rc;
 
-	/* Values sort by kind first, so one direction is one contiguous run
-	 * of duplicates: seek to its start and stop past its end. */
-	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
-	while (rc == 0) {
-		if (v.mv_size != LIN_EDGE_SIZE) {
-			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-					   "edge of node %016llx is %zu bytes,"
-					   " not %d", (unsigned long long)node,
-					   v.mv_size, LIN_EDGE_SIZE);
-		}
-		lin_edge_decode(v.mv_data, &e);
-		if (e.kind > last_kind)
-			break;
+	lin_edges_seek(es, node, first_kind, last_kind);
+	while ((rc = lin_edges_next(es, &e)) == 1) {
 		/* One edge per fact: repeated uses are adjacent duplicates
 		 * that differ only in the fact id. `prev` is the last edge
 		 * reported, so a duplicate the filter skipped does not hide
 		 * a later one it keeps. */
-		if (lin_edge_label(e.kind) &&
-		    !(have_prev && prev.kind == e.kind &&
-		      prev.other == e.other)) {
-			int keep = f ? f->fn(f->ctx, node, &e, err) : 1;
-			if (keep < 0) {
-					return keep;
-			}
-			if (!keep) {
-				rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
-				continue;
-			}
-			unsigned want = e.kind == LIN_EDGE_LOGGED ||
-					e.kind == LIN_EDGE_USES ||
-					e.kind == LIN_EDGE_RELOGGED ?
-					LIN_ID_VERSION : LIN_ID_RUN;
-			if (LIN_ID_KIND(e.other) != want) {
-					return lin_err_set(err, LIN_ECORRUPT,
-						   LIN_NO_OFFSET,
-						   "edge of node %016llx "
-						   "names node %016llx of "
-						   "the wrong kind",
-						   (unsigned long long)node,
-						   (unsigned long long)
-						   e.other);
-			}
-			if (nbrs_push(out, e.other, e.kind)) {
-					return lin_err_set(err, LIN_ENOMEM,
-						   LIN_NO_OFFSET,
-						   "out of memory");
-			}
-			prev = e;
-			have_prev = 1;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+		if (!lin_edge_label(e.kind) ||
+		    (have_prev && prev.kind == e.kind &&
+		     prev.other == e.other))
+			continue;
+		int keep = f ? f->fn(f->ctx, node, &e, err) : 1;
+		if (keep < 0)
+			return keep;
+		if (!keep)
+			continue;
+		unsigned want = e.kind == LIN_EDGE_LOGGED ||
+				e.kind == LIN_EDGE_USES ||
+				e.kind == LIN_EDGE_RELOGGED ?
+				LIN_ID_VERSION : LIN_ID_RUN;
+		if (LIN_ID_KIND(e.other) != want)
+			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+					   "edge of node %016llx names node "
+					   "%016llx of the wrong kind",
+					   (unsigned long long)node,
+					   (unsigned long long)e.other);
+		if (nbrs_push(out, e.other, e.kind))
+			return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
+					   "out of memory");
+		prev = e;
+		have_prev = 1;
 	}
-	if (rc && rc != MDB_NOTFOUND)
-		return lin_store_fail(err, rc, "cannot read edges");
-	return 0;
+	return rc;
 }
 
 /* ---- a set of u64 keys (open addressing, 0 is the empty slot) ---- */
@@ -230,7 +204,8 @@ struct lin_walk {
 	uint64_t count;
 	const struct lin_edge_filter *filter;
 	int relogs;             /* follow re-log edges too */
-	MDB_cursor *cur;        /* over `edges`, opened at the first expand */
+	struct lin_edges edges; /* opened at the first expand (open) */
+	int open;
 };
 
 /* Node ids use only the low bits of their top byte, so the two top bits
@@ -334,13 +309,13 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 		if (!(it->dir & bit))
 			continue;
 		w->nb.n = 0;
-		if (!w->cur && (rc = mdb_cursor_open(w->txn,
-				w->s->dbi[LIN_DB_EDGES], &w->cur))) {
-			w->cur = NULL;
-			return lin_store_fail(err, rc,
-					      "cannot open edges cursor");
+		if (!w->open) {
+			if ((rc = lin_edges_open(&w->edges, w->txn, w->s,
+						 err)))
+				return rc;
+			w->open = 1;
 		}
-		rc = neighbours(w->cur, it->step.node,
+		rc = neighbours(&w->edges, it->step.node,
 				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST :
 						       LIN_EDGE_UP_FIRST,
 				lin_walk_last_kind(bit, w->relogs),
@@ -401,8 +376,8 @@ void lin_walk_free(struct lin_walk *w)
 {
 	if (!w)
 		return;
-	if (w->cur)
-		mdb_cursor_close(w->cur);
+	if (w->open)
+		lin_edges_close(&w->edges);
 	free(w->q);
 	free(w->seen.slot);
 	free(w->reported.slot);

@@ -1,0 +1,395 @@
+/* cursor.c - point writes, prefix scans and typed iterators over the
+ * store's databases (the tools' only way to LMDB). */
+#include "cursor.h"
+
+#include <string.h>
+
+int lin_store_put(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		  const void *k, size_t kn, const void *v, size_t vn,
+		  struct lin_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+
+	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
+}
+
+int lin_store_put_last(MDB_txn *txn, const struct lin_store *s,
+		       enum lin_db db, const void *k, size_t kn,
+		       const void *v, size_t vn, struct lin_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	/* MDB_APPEND skips the search and, when a page splits, leaves the
+	 * full page full (a plain put halves it); LMDB refuses it with
+	 * MDB_KEYEXIST when the key is not past the last one. */
+	int rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
+
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
+}
+
+int lin_store_del(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		  const void *k, size_t kn, const void *v, size_t vn,
+		  struct lin_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_del(txn, s->dbi[db], &key, v ? &val : NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? lin_store_fail(err, rc, "cannot delete from store") : 0;
+}
+
+int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
+			 enum lin_db db, const void *pre, size_t pn,
+			 struct lin_err *err)
+{
+	MDB_cursor *c;
+	MDB_val key = { pn, (void *)pre }, val;
+	int rc = mdb_cursor_open(txn, s->dbi[db], &c);
+
+	if (rc)
+		return lin_store_fail(err, rc, "cannot open cursor");
+	/* Seek afresh after each delete: the cursor then never depends on
+	 * where LMDB leaves it after a deletion. */
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size >= pn &&
+	       memcmp(key.mv_data, pre, pn) == 0) {
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+		key.mv_size = pn;
+		key.mv_data = (void *)pre;
+		rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 :
+	       lin_store_fail(err, rc, "cannot delete from store");
+}
+
+size_t lin_store_entries(MDB_txn *txn, const struct lin_store *s,
+			 enum lin_db db)
+{
+	MDB_stat ms;
+
+	return mdb_stat(txn, s->dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+}
+
+int lin_store_commit(MDB_txn *txn, struct lin_err *err)
+{
+	int rc = mdb_txn_commit(txn);
+
+	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
+}
+
+void lin_store_abort(MDB_txn *txn)
+{
+	if (txn)
+		mdb_txn_abort(txn);
+}
+
+/* ---- scans ------------------------------------------------------------ */
+
+static int scan_init(struct lin_scan *sc, MDB_txn *txn,
+		     const struct lin_store *s, enum lin_db db,
+		     const void *pre, size_t pn, struct lin_err *err)
+{
+	int rc;
+
+	memset(sc, 0, sizeof *sc);
+	sc->err = err;
+	if (pn > sizeof sc->pre)
+		return lin_err_set(err, LIN_EINVAL, LIN_NO_OFFSET,
+				   "scan prefix of %zu bytes", pn);
+	if (pn)
+		memcpy(sc->pre, pre, pn);
+	sc->pn = pn;
+	if ((rc = mdb_cursor_open(txn, s->dbi[db], &sc->c))) {
+		sc->c = NULL;
+		return lin_store_fail(err, rc, "cannot open cursor");
+	}
+	return 0;
+}
+
+int lin_scan_open(struct lin_scan *sc, MDB_txn *txn,
+		  const struct lin_store *s, enum lin_db db, const void *pre,
+		  size_t pn, const void *start, size_t sn,
+		  struct lin_err *err)
+{
+	int rc = scan_init(sc, txn, s, db, pre, pn, err);
+
+	if (rc)
+		return rc;
+	sc->start.mv_size = start ? sn : sc->pn;
+	sc->start.mv_data = start ? (void *)start : sc->pre;
+	return 0;
+}
+
+int lin_scan_dups(struct lin_scan *sc, MDB_txn *txn,
+		  const struct lin_store *s, enum lin_db db, const void *k,
+		  size_t kn, const void *from, size_t fn,
+		  struct lin_err *err)
+{
+	int rc = scan_init(sc, txn, s, db, k, kn, err);
+
+	if (rc)
+		return rc;
+	sc->dups = 1;
+	sc->start.mv_size = from ? fn : 0;
+	sc->start.mv_data = (void *)from;
+	return 0;
+}
+
+int lin_scan_next(struct lin_scan *sc)
+{
+	int rc;
+
+	if (!sc->c)
+		return 0;
+	if (sc->started) {
+		rc = mdb_cursor_get(sc->c, &sc->k, &sc->v,
+				    sc->dups ? MDB_NEXT_DUP : MDB_NEXT);
+	} else if (sc->dups) {
+		sc->k.mv_size = sc->pn;
+		sc->k.mv_data = sc->pre;
+		sc->v = sc->start;
+		rc = mdb_cursor_get(sc->c, &sc->k, &sc->v,
+				    sc->start.mv_data ? MDB_GET_BOTH_RANGE :
+							MDB_SET_KEY);
+	} else {
+		sc->k = sc->start;
+		rc = mdb_cursor_get(sc->c, &sc->k, &sc->v,
+				    sc->k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	}
+	sc->started = 1;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return lin_store_fail(sc->err, rc, "cannot read store");
+	if (sc->k.mv_size < sc->pn || memcmp(sc->k.mv_data, sc->pre, sc->pn))
+		return 0;
+	return 1;
+}
+
+void lin_scan_close(struct lin_scan *sc)
+{
+	if (sc->c)
+		mdb_cursor_close(sc->c);
+	sc->c = NULL;
+}
+
+/* ---- versions, aliases, names ------------------------------------------ */
+
+int lin_store_coll_ver(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, uint32_t number, struct lin_ver *v,
+		       struct lin_err *err)
+{
+	unsigned char k[12];
+	MDB_val val;
+	int rc = lin_store_get(txn, s, LIN_DB_COLL_VER, k,
+			       lin_key_coll_num(k, coll, number), &val, err);
+
+	if (rc)
+		return rc;
+	v->coll = coll;
+	v->number = number;
+	return lin_val_coll_ver(val.mv_data, val.mv_size, &v->vid, &v->tkey,
+				err);
+}
+
+int lin_store_versions(struct lin_scan *sc, MDB_txn *txn,
+		       const struct lin_store *s, uint64_t coll,
+		       struct lin_err *err)
+{
+	unsigned char k[8];
+
+	return lin_scan_open(sc, txn, s, LIN_DB_COLL_VER, k,
+			     coll ? lin_key_id(k, coll) : 0, NULL, 0, err);
+}
+
+int lin_versions_next(struct lin_scan *sc, struct lin_ver *v)
+{
+	int rc;
+
+	if ((rc = lin_scan_next(sc)) != 1)
+		return rc;
+	if (sc->k.mv_size != 12)
+		return lin_err_set(sc->err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "coll_ver key of %zu bytes, not 12",
+				   sc->k.mv_size);
+	v->coll = lin_be64_get(sc->k.mv_data);
+	v->number = lin_be32_get((unsigned char *)sc->k.mv_data + 8);
+	rc = lin_val_coll_ver(sc->v.mv_data, sc->v.mv_size, &v->vid,
+			      &v->tkey, sc->err);
+	return rc ? rc : 1;
+}
+
+int lin_store_aliases(struct lin_scan *sc, MDB_txn *txn,
+		      const struct lin_store *s, uint64_t coll,
+		      struct lin_err *err)
+{
+	unsigned char k[8];
+
+	return lin_scan_open(sc, txn, s, LIN_DB_ALIAS_TL, k,
+			     lin_key_id(k, coll), NULL, 0, err);
+}
+
+int lin_aliases_next(struct lin_scan *sc, struct lin_alias *a)
+{
+	int rc = lin_scan_next(sc);
+
+	if (rc != 1)
+		return rc;
+	a->name = (const char *)sc->k.mv_data + 8;
+	a->len = sc->k.mv_size - 8;
+	a->tl = sc->v.mv_data;
+	a->n = sc->v.mv_size / LIN_TL_ENTRY;
+	if (sc->v.mv_size % LIN_TL_ENTRY)
+		return lin_err_set(sc->err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "alias timeline of '%.*s' is %zu bytes, "
+				   "not a multiple of 16", (int)a->len,
+				   a->name, sc->v.mv_size);
+	return 1;
+}
+
+int lin_store_alias_tl(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, const char *name, size_t len,
+		       const void **tl, size_t *n, struct lin_err *err)
+{
+	unsigned char k[LIN_KEY_BUF];
+	size_t kn = lin_key_coll_bytes(k, sizeof k, coll, name, len, 0);
+	MDB_val v;
+	int rc;
+
+	if (!kn)
+		return LIN_ENOTFOUND;
+	if ((rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, kn, &v, err)))
+		return rc;
+	if (v.mv_size % LIN_TL_ENTRY)
+		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "alias timeline of '%.*s' is %zu bytes, "
+				   "not a multiple of 16", (int)len, name,
+				   v.mv_size);
+	*tl = v.mv_data;
+	*n = v.mv_size / LIN_TL_ENTRY;
+	return 0;
+}
+
+int lin_store_names(struct lin_scan *sc, MDB_txn *txn,
+		    const struct lin_store *s, int tag, const char *name,
+		    size_t len, struct lin_err *err)
+{
+	unsigned char pre[LIN_MAX_NAME_KEY];
+	size_t pn = lin_key_name(pre, sizeof pre, tag, name, len, "", 0);
+
+	memset(sc, 0, sizeof *sc);
+	if (!pn)
+		return 0;  /* sc->c NULL: the scan is empty */
+	return lin_scan_open(sc, txn, s, LIN_DB_NAMES, pre, pn, NULL, 0,
+			     err);
+}
+
+int lin_names_next(struct lin_scan *sc, struct lin_name *nm)
+{
+	int rc;
+
+	while ((rc = lin_scan_next(sc)) == 1) {
+		/* Not an id: no entry the indexer wrote; leave it out. */
+		if (sc->v.mv_size != 8)
+			continue;
+		nm->scope = (const char *)sc->k.mv_data + sc->pn;
+		nm->len = sc->k.mv_size - sc->pn;
+		nm->id = lin_be64_get(sc->v.mv_data);
+		return 1;
+	}
+	return rc;
+}
+
+/* ---- edges ---------------------------------------------------------- */
+
+int lin_store_all_edges(struct lin_scan *sc, MDB_txn *txn,
+			const struct lin_store *s, struct lin_err *err)
+{
+	return lin_scan_open(sc, txn, s, LIN_DB_EDGES, NULL, 0, NULL, 0, err);
+}
+
+int lin_all_edges_next(struct lin_scan *sc, uint64_t *node,
+		       struct lin_edge *e)
+{
+	int rc = lin_scan_next(sc);
+
+	if (rc != 1)
+		return rc;
+	if (sc->k.mv_size != 8 || sc->v.mv_size != LIN_EDGE_SIZE)
+		return lin_err_set(sc->err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "edge entry of %zu/%zu bytes",
+				   sc->k.mv_size, sc->v.mv_size);
+	*node = lin_be64_get(sc->k.mv_data);
+	lin_edge_decode(sc->v.mv_data, e);
+	return 1;
+}
+
+int lin_edges_open(struct lin_edges *es, MDB_txn *txn,
+		   const struct lin_store *s, struct lin_err *err)
+{
+	int rc;
+
+	memset(es, 0, sizeof *es);
+	es->err = err;
+	es->rc = MDB_NOTFOUND;
+	if ((rc = mdb_cursor_open(txn, s->dbi[LIN_DB_EDGES], &es->c))) {
+		es->c = NULL;
+		return lin_store_fail(err, rc, "cannot open edges cursor");
+	}
+	return 0;
+}
+
+void lin_edges_seek(struct lin_edges *es, uint64_t node, unsigned first,
+		    unsigned last)
+{
+	unsigned char vb[1] = { (unsigned char)first };
+	/* A one-byte search value sorts before every edge of that kind,
+	 * whatever size the stored values have (a bad size is reported
+	 * by _next rather than skipped by the seek). Values sort by kind
+	 * first, so one direction is one contiguous run of duplicates. */
+	MDB_val k = { lin_key_id(es->kb, node), es->kb };
+	MDB_val v = { sizeof vb, vb };
+
+	es->node = node;
+	es->last = last;
+	es->rc = mdb_cursor_get(es->c, &k, &v, MDB_GET_BOTH_RANGE);
+	es->fresh = 1;
+}
+
+int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
+{
+	MDB_val k, v;
+
+	if (!es->fresh && es->rc == 0)
+		es->rc = mdb_cursor_get(es->c, &k, &v, MDB_NEXT_DUP);
+	es->fresh = 0;
+	if (es->rc == MDB_NOTFOUND)
+		return 0;
+	if (es->rc)
+		return lin_store_fail(es->err, es->rc, "cannot read edges");
+	if ((es->rc = mdb_cursor_get(es->c, &k, &v, MDB_GET_CURRENT)))
+		return lin_store_fail(es->err, es->rc, "cannot read edges");
+	if (v.mv_size != LIN_EDGE_SIZE)
+		return lin_err_set(es->err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "edge of node %016llx is %zu bytes, not %d",
+				   (unsigned long long)es->node, v.mv_size,
+				   LIN_EDGE_SIZE);
+	lin_edge_decode(v.mv_data, e);
+	if (e->kind > es->last) {
+		es->rc = MDB_NOTFOUND;
+		return 0;
+	}
+	return 1;
+}
+
+void lin_edges_close(struct lin_edges *es)
+{
+	if (es->c)
+		mdb_cursor_close(es->c);
+	es->c = NULL;
+}
