@@ -75,19 +75,6 @@ size_t lin_store_entries(MDB_txn *txn, const struct lin_store *s,
 	return mdb_stat(txn, s->dbi[db], &ms) == 0 ? ms.ms_entries : 0;
 }
 
-int lin_store_commit(MDB_txn *txn, struct lin_err *err)
-{
-	int rc = mdb_txn_commit(txn);
-
-	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
-}
-
-void lin_store_abort(MDB_txn *txn)
-{
-	if (txn)
-		mdb_txn_abort(txn);
-}
-
 /* ---- scans ------------------------------------------------------------ */
 
 static int scan_init(struct lin_scan *sc, MDB_txn *txn,
@@ -98,11 +85,11 @@ static int scan_init(struct lin_scan *sc, MDB_txn *txn,
 
 	memset(sc, 0, sizeof *sc);
 	sc->err = err;
-	if (pn > sizeof sc->pre)
-		return lin_err_set(err, LIN_EINVAL, LIN_NO_OFFSET,
-				   "scan prefix of %zu bytes", pn);
-	if (pn)
-		memcpy(sc->pre, pre, pn);
+	/* Short prefixes (every key prefix) are copied, so callers may
+	 * build them on the stack; a longer one (a path) is used in place. */
+	sc->pre = pn <= sizeof sc->buf ? sc->buf : pre;
+	if (pn && pn <= sizeof sc->buf)
+		memcpy(sc->buf, pre, pn);
 	sc->pn = pn;
 	if ((rc = mdb_cursor_open(txn, s->dbi[db], &sc->c))) {
 		sc->c = NULL;
@@ -121,7 +108,7 @@ int lin_scan_open(struct lin_scan *sc, MDB_txn *txn,
 	if (rc)
 		return rc;
 	sc->start.mv_size = start ? sn : sc->pn;
-	sc->start.mv_data = start ? (void *)start : sc->pre;
+	sc->start.mv_data = start ? (void *)start : (void *)sc->pre;
 	return 0;
 }
 
@@ -151,7 +138,7 @@ int lin_scan_next(struct lin_scan *sc)
 				    sc->dups ? MDB_NEXT_DUP : MDB_NEXT);
 	} else if (sc->dups) {
 		sc->k.mv_size = sc->pn;
-		sc->k.mv_data = sc->pre;
+		sc->k.mv_data = (void *)sc->pre;
 		sc->v = sc->start;
 		rc = mdb_cursor_get(sc->c, &sc->k, &sc->v,
 				    sc->start.mv_data ? MDB_GET_BOTH_RANGE :
@@ -169,6 +156,11 @@ int lin_scan_next(struct lin_scan *sc)
 	if (sc->k.mv_size < sc->pn || memcmp(sc->k.mv_data, sc->pre, sc->pn))
 		return 0;
 	return 1;
+}
+
+void lin_scan_restart(struct lin_scan *sc)
+{
+	sc->started = 0;
 }
 
 void lin_scan_close(struct lin_scan *sc)

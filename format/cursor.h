@@ -12,6 +12,7 @@
 #define LIN_CURSOR_H
 
 #include "store.h"
+#include "txn.h"
 
 /* Write `v` under `k` in `db` (dupsort databases: add the value).
  * LIN_ESTORE on failure. */
@@ -41,16 +42,12 @@ int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
 size_t lin_store_entries(MDB_txn *txn, const struct lin_store *s,
 			 enum lin_db db);
 
-/* End a transaction: commit (LIN_ESTORE on failure; the transaction is
- * gone either way) or abort. NULL is ignored by abort. */
-int lin_store_commit(MDB_txn *txn, struct lin_err *err);
-void lin_store_abort(MDB_txn *txn);
-
 /* A scan over the keys of one database that start with a prefix, in
  * key order; with a dupsort database every duplicate is visited. */
 struct lin_scan {
 	MDB_cursor *c;
-	unsigned char pre[LIN_KEY_BUF];
+	const void *pre;
+	unsigned char buf[LIN_KEY_BUF];
 	size_t pn;
 	int started, dups;
 	MDB_val start;
@@ -58,9 +55,10 @@ struct lin_scan {
 	MDB_val k, v;   /* the current entry, after _next returned 1 */
 };
 
-/* Scan `db` for keys starting with `pre` (`pn` bytes, at most
- * LIN_KEY_BUF; 0: every key), from the first key at or after `start`
- * (NULL: the prefix). `start` must stay valid until the first _next.
+/* Scan `db` for keys starting with `pre` (`pn` bytes; 0: every key),
+ * from the first key at or after `start` (NULL: the prefix). A prefix
+ * of up to LIN_KEY_BUF bytes is copied; a longer one, and `start`, must
+ * stay valid while the scan is open.
  * LIN_ESTORE when no cursor can be opened. */
 int lin_scan_open(struct lin_scan *sc, MDB_txn *txn,
 		  const struct lin_store *s, enum lin_db db, const void *pre,
@@ -75,6 +73,11 @@ int lin_scan_dups(struct lin_scan *sc, MDB_txn *txn,
 		  struct lin_err *err);
 
 int lin_scan_next(struct lin_scan *sc);
+
+/* Make the next _next seek afresh (to `start`, or the prefix): after
+ * writes to the database, where a cursor stands is not to be trusted. */
+void lin_scan_restart(struct lin_scan *sc);
+
 void lin_scan_close(struct lin_scan *sc);
 
 /* coll_ver: the versions of collection `coll` in number order (coll 0:

@@ -91,9 +91,9 @@ int ix_add_new_use(struct touched_coll *t, uint64_t fact, uint64_t run,
 static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 		      const char *c, uint64_t off, const char *what)
 {
-	int n = snprintf(out, LIN_MAX_KEY + 1, "%s/%s/%s", a, b, c);
+	int n = lin_key_path(out, LIN_MAX_KEY + 1, a, b, c);
 
-	if (n < 0 || n > LIN_MAX_KEY)
+	if (n < 0)
 		return lin_err_set(x->err, LIN_ERECORD, off,
 				   "%s name '%.40s...' is too long (limit %d "
 				   "bytes with entity and project)", what, c,
@@ -105,12 +105,9 @@ static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 static size_t sel_key(unsigned char *k, uint64_t coll, const char *name,
 		      size_t n, int64_t time, uint64_t fact)
 {
-	lin_be64_put(k, coll);
-	memcpy(k + 8, name, n);
-	k[8 + n] = 0;
-	lin_be64_put(k + 9 + n, lin_time_key(lin_eff_time(time)));
-	lin_be64_put(k + 17 + n, fact);
-	return 25 + n;
+	/* callers size k for 25 + n bytes */
+	return lin_key_coll_event(k, 25 + n, coll, name, n,
+				  lin_time_key(lin_eff_time(time)), fact);
 }
 
 /* ---- nodes ----------------------------------------------------------- */
@@ -129,7 +126,7 @@ static int get_run(struct ix *x, const char *e, const char *p,
 		return rc;
 	*node = LIN_ID_MAKE(LIN_ID_RUN, ++x->seq_run);
 	unsigned char nk[8];
-	lin_be64_put(nk, *node);
+	lin_key_id(nk, *node);
 	rc = ix_put(x, LIN_DB_RUNS, key, (size_t)n, nk, 8);
 	/* No node yet: it is written once, whole, when the run is rebuilt,
 	 * so nodes are appended in id order and pages stay full. */
@@ -192,7 +189,7 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 	rc = ix_get_id(x, LIN_DB_COLLS, key, (size_t)n, coll);
 	if (rc == LIN_ENOTFOUND) {
 		*coll = LIN_ID_MAKE(LIN_ID_COLL, ++x->seq_coll);
-		lin_be64_put(ck, *coll);
+		lin_key_id(ck, *coll);
 		rc = ix_put(x, LIN_DB_COLLS, key, (size_t)n, ck, 8);
 		pack_coll_info(x, e, p, name, type);
 		if (!rc)
@@ -207,7 +204,7 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 	}
 	if (rc || !type)
 		return rc;
-	lin_be64_put(ck, *coll);
+	lin_key_id(ck, *coll);
 	rc = ix_get(x, LIN_DB_COLL_INFO, ck, 8, &v);
 	if (rc)
 		return rc;
@@ -240,19 +237,22 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 static int get_version(struct ix *x, uint64_t coll, const char *digest,
 		       uint64_t *vid)
 {
-	unsigned char k[8 + LIN_MAX_KEY], vk[8];
-	size_t n = strlen(digest);
+	unsigned char k[LIN_KEY_BUF], vk[8];
+	size_t n = lin_key_coll_bytes(k, sizeof k, coll, digest,
+				      strlen(digest), 0);
 	int rc;
 
-	lin_be64_put(k, coll);
-	memcpy(k + 8, digest, n);
-	rc = ix_get_id(x, LIN_DB_COLL_DIG, k, 8 + n, vid);
+	/* digests are checked against LIN_MAX_KEY - 8 on input */
+	if (!n)
+		return lin_err_set(x->err, LIN_ERECORD, LIN_NO_OFFSET,
+				   "digest too long");
+	rc = ix_get_id(x, LIN_DB_COLL_DIG, k, n, vid);
 	if (rc != LIN_ENOTFOUND)
 		return rc;
 	*vid = LIN_ID_MAKE(LIN_ID_VERSION, ++x->seq_version);
-	lin_be64_put(vk, *vid);
+	lin_key_id(vk, *vid);
 	/* the node is written when the version is materialised */
-	return ix_put(x, LIN_DB_COLL_DIG, k, 8 + n, vk, 8);
+	return ix_put(x, LIN_DB_COLL_DIG, k, n, vk, 8);
 }
 
 /* ---- records --------------------------------------------------------- */
@@ -336,7 +336,7 @@ static int put_fact(struct ix *x, uint64_t *fact)
 		return lin_err_set(x->err, LIN_ELIMIT, LIN_NO_OFFSET,
 				   "more than 2^32 records in one file");
 	*fact = (uint64_t)x->src << 32 | x->seq++;
-	lin_be64_put(k, *fact);
+	lin_key_id(k, *fact);
 	return ix_put_last(x, LIN_DB_FACTS, k, 8, x->pk.sb.data,
 			   x->pk.sb.size);
 }
@@ -784,7 +784,7 @@ static int undo_use(struct ix *x, const struct lin_fact *f)
 	if (f->sel.n > LIN_MAX_KEY + 1)
 		return 0;
 	kn = sel_key(k, f->coll, f->sel.p, f->sel.n, f->time, f->id);
-	lin_be64_put(fk, f->id);
+	lin_key_id(fk, f->id);
 	if ((rc = ix_del(x, LIN_DB_USE_SEL, k, kn, NULL, 0)))
 		return rc;
 	rc = ix_get_id(x, LIN_DB_USE_RES, fk, 8, &vid);
@@ -841,54 +841,47 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 
 int ix_remove_source_facts(struct ix *x, uint32_t src)
 {
-	unsigned char k[8];
-	MDB_cursor *c;
-	MDB_val key, val;
+	unsigned char pre[4], k[8];
+	struct lin_scan sc;
 	char *copy = NULL;
 	size_t cap = 0;
 	int rc;
 
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_FACTS], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	for (;;) {
+	/* Fact ids are src << 32 | seq: the facts of a source are the
+	 * keys starting with its id. */
+	lin_key_src(pre, src);
+	rc = lin_scan_open(&sc, x->txn, x->s, LIN_DB_FACTS, pre, 4, NULL, 0,
+			   x->err);
+	/* Each fact is undone and deleted before the next: seek afresh,
+	 * as deletes move the cursor. */
+	while (rc == 0 && (lin_scan_restart(&sc),
+			   rc = lin_scan_next(&sc)) == 1) {
 		struct lin_fact f;
-		lin_be64_put(k, (uint64_t)src << 32);
-		key.mv_data = k;
-		key.mv_size = 8;
-		rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-		if (rc == MDB_NOTFOUND || (rc == 0 &&
-		    lin_be64_get(key.mv_data) >> 32 != src)) {
-			rc = 0;
+		uint64_t id;
+		if ((rc = lin_val_id(sc.k.mv_data, sc.k.mv_size, &id, "facts key",
+				     x->err)))
 			break;
-		}
-		if (rc) {
-			rc = lin_store_fail(x->err, rc, "cannot read facts");
-			break;
-		}
-		uint64_t id = lin_be64_get(key.mv_data);
 		/* Later writes may move the page under val: decode a copy. */
-		if (val.mv_size > cap) {
-			char *p = realloc(copy, val.mv_size);
+		if (sc.v.mv_size > cap) {
+			char *p = realloc(copy, sc.v.mv_size);
 			if (!p) {
 				rc = LIN_ENOMEM;
 				break;
 			}
 			copy = p;
-			cap = val.mv_size;
+			cap = sc.v.mv_size;
 		}
-		memcpy(copy, val.mv_data, val.mv_size);
+		size_t vn = sc.v.mv_size;
+		memcpy(copy, sc.v.mv_data, vn);
 		msgpack_zone_clear(&x->zone);
-		if (lin_fact_decode(copy, val.mv_size, &x->zone, &f) == 0) {
+		if (lin_fact_decode(copy, vn, &x->zone, &f) == 0) {
 			f.id = id;
 			if ((rc = undo_fact(x, &f)))
 				break;
 		}
-		lin_be64_put(k, id);
-		if ((rc = ix_del(x, LIN_DB_FACTS, k, 8, NULL, 0)))
-			break;
+		rc = ix_del(x, LIN_DB_FACTS, k, lin_key_id(k, id), NULL, 0);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&sc);
 	free(copy);
 	return rc;
 }

@@ -7,46 +7,25 @@
 int ix_get(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   MDB_val *v)
 {
-	MDB_val key = { kn, (void *)k };
-	int rc = mdb_get(x->txn, x->s->dbi[db], &key, v);
-
-	if (rc == MDB_NOTFOUND)
-		return LIN_ENOTFOUND;
-	return rc ? lin_store_fail(x->err, rc, "cannot read store") : 0;
+	return lin_store_get(x->txn, x->s, db, k, kn, v, x->err);
 }
 
 int ix_put(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn)
 {
-	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, 0);
-
-	return rc ? lin_store_fail(x->err, rc, "cannot write store") : 0;
+	return lin_store_put(x->txn, x->s, db, k, kn, v, vn, x->err);
 }
 
 int ix_put_last(struct ix *x, enum lin_db db, const void *k, size_t kn,
 		const void *v, size_t vn)
 {
-	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	/* MDB_APPEND skips the search and, when a page splits, leaves the
-	 * full page full (a plain put halves it); LMDB refuses it with
-	 * MDB_KEYEXIST when the key is not past the last one. */
-	int rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, MDB_APPEND);
-
-	if (rc == MDB_KEYEXIST)
-		rc = mdb_put(x->txn, x->s->dbi[db], &key, &val, 0);
-	return rc ? lin_store_fail(x->err, rc, "cannot write store") : 0;
+	return lin_store_put_last(x->txn, x->s, db, k, kn, v, vn, x->err);
 }
 
 int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn)
 {
-	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_del(x->txn, x->s->dbi[db], &key, v ? &val : NULL);
-
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return rc ? lin_store_fail(x->err, rc, "cannot delete from store") : 0;
+	return lin_store_del(x->txn, x->s, db, k, kn, v, vn, x->err);
 }
 
 int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
@@ -127,7 +106,7 @@ static int edge_op(struct ix *x, uint64_t node, unsigned kind,
 	unsigned char k[8], v[LIN_EDGE_SIZE];
 	struct lin_edge e = { kind, other, fact };
 
-	lin_be64_put(k, node);
+	lin_key_id(k, node);
 	lin_edge_encode(v, &e);
 	return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
 		   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
@@ -148,11 +127,10 @@ int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
 		 int add)
 {
-	unsigned char k[8], v[9];
+	unsigned char k[8], v[LIN_NODE_FACT_SIZE];
 
-	lin_be64_put(k, node);
-	v[0] = (unsigned char)kind;
-	lin_be64_put(v + 1, fact);
+	lin_key_id(k, node);
+	lin_val_node_fact_put(v, (unsigned)kind, fact);
 	return add ? ix_put(x, LIN_DB_NODE_FACTS, k, 8, v, 9)
 		   : ix_del(x, LIN_DB_NODE_FACTS, k, 8, v, 9);
 }
@@ -165,8 +143,7 @@ const char *ix_src_path(struct ix *x, uint32_t src)
 	for (size_t i = 0; i < x->npaths; i++)
 		if (x->paths[i].id == src)
 			return x->paths[i].path;
-	lin_be32_put(k, src);
-	if (ix_get(x, LIN_DB_SOURCE_IDS, k, 4, &v))
+	if (ix_get(x, LIN_DB_SOURCE_IDS, k, lin_key_src(k, src), &v))
 		return "";
 	if (x->npaths == x->cappaths) {
 		size_t cap = x->cappaths ? x->cappaths * 2 : 16;
@@ -224,7 +201,7 @@ void ix_release(struct ix *x)
 int ix_name(struct ix *x, int tag, struct lin_slice name,
 	    struct lin_slice scope, uint64_t id, int add)
 {
-	unsigned char k[512], v[8];
+	unsigned char k[LIN_MAX_NAME_KEY], v[8];
 	size_t kn = lin_key_name(k, sizeof k, tag, name.p, name.n, scope.p,
 				 scope.n);
 
@@ -232,33 +209,20 @@ int ix_name(struct ix *x, int tag, struct lin_slice name,
 		return 0;  /* too long to index: found by scanning instead */
 	if (!add)
 		return ix_del(x, LIN_DB_NAMES, k, kn, NULL, 0);
-	lin_be64_put(v, id);
-	return ix_put(x, LIN_DB_NAMES, k, kn, v, 8);
+	return ix_put(x, LIN_DB_NAMES, k, kn, v, lin_key_id(v, id));
 }
 
 int ix_scan(struct ix *x, enum lin_db db, const void *prefix, size_t plen,
 	    const void *start, size_t slen, ix_visit_fn *fn, void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k = { start ? slen : plen, (void *)(start ? start : prefix) };
-	MDB_val v;
-	int rc = mdb_cursor_open(x->txn, x->s->dbi[db], &c);
+	struct lin_scan sc;
+	int rc = lin_scan_open(&sc, x->txn, x->s, db, prefix, plen, start,
+			       slen, x->err);
 
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen);
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		int r = fn(ctx, &k, &v);
-		if (r) {
-			mdb_cursor_close(c);
-			return r;
-		}
-	}
-	mdb_cursor_close(c);
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		return 0;
-	return lin_store_fail(x->err, rc, "cannot read store");
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1)
+		rc = fn(ctx, &sc.k, &sc.v);
+	lin_scan_close(&sc);
+	return rc;
 }
 
 int u64v_push(struct u64v *l, uint64_t id)

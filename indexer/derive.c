@@ -71,7 +71,7 @@ static int decode_value(struct ix *x, enum lin_db db, uint64_t id,
 	MDB_val v;
 	int rc;
 
-	lin_be64_put(k, id);
+	lin_key_id(k, id);
 	rc = ix_get(x, db, k, 8, &v);
 	*found = rc == 0;
 	if (rc == LIN_ENOTFOUND)
@@ -188,7 +188,7 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 		pack_okey(&x->pk.pk, &c->last);
 	else
 		msgpack_pack_nil(&x->pk.pk);
-	lin_be64_put(k, coll);
+	lin_key_id(k, coll);
 	return ix_put(x, LIN_DB_COLL_INFO, k, 8, x->pk.sb.data, x->pk.sb.size);
 }
 
@@ -203,37 +203,31 @@ static int each_fact(struct ix *x, uint64_t node, unsigned kinds,
 		     fact_fn *fn, void *ctx, size_t *total)
 {
 	unsigned char k[8];
-	MDB_val key = { 8, k }, val;
-	MDB_cursor *c;
+	struct lin_scan sc;
 	struct u64v ids = { NULL, 0, 0 };
 	size_t all = 0;
-	int rc;
+	unsigned kind;
+	uint64_t fact;
+	int rc = lin_scan_dups(&sc, x->txn, x->s, LIN_DB_NODE_FACTS, k,
+			       lin_key_id(k, node), NULL, 0, x->err);
 
-	lin_be64_put(k, node);
-	rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_NODE_FACTS], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_KEY);
-	while (rc == 0) {
-		const unsigned char *v = val.mv_data;
-		all++;
-		if (val.mv_size == 9 && v[0] < 32 && (kinds & (1u << v[0])) &&
-		    (rc = u64v_push(&ids, lin_be64_get(v + 1))))
-			break;
-		rc = mdb_cursor_get(c, &key, &val, MDB_NEXT_DUP);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
 		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(x->err, rc, "cannot read node facts");
+		all++;
+		/* A value of another size is no fact of ours: skipped. */
+		if (lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind,
+				      &fact, NULL) == 0 &&
+		    kind < 32 && (kinds & (1u << kind)))
+			rc = u64v_push(&ids, fact);
+	}
+	lin_scan_close(&sc);
 	if (total)
 		*total = all;
 	for (size_t i = 0; i < ids.n && rc == 0; i++) {
 		unsigned char fk[8];
 		MDB_val v;
 		struct lin_fact f;
-		lin_be64_put(fk, ids.v[i]);
+		lin_key_id(fk, ids.v[i]);
 		if ((rc = ix_get(x, LIN_DB_FACTS, fk, 8, &v))) {
 			if (rc == LIN_ENOTFOUND)
 				rc = 0;
@@ -390,8 +384,7 @@ static int put_coll_ver(struct ix *x, uint64_t coll, const struct vinfo *v)
 	unsigned char k[12], val[16];
 
 	lin_key_coll_num(k, coll, (uint32_t)v->number);
-	lin_be64_put(val, v->vid);
-	lin_be64_put(val + 8, lin_time_key(v->first.time));
+	lin_val_coll_ver_put(val, v->vid, lin_time_key(v->first.time));
 	return ix_put(x, LIN_DB_COLL_VER, k, 12, val, 16);
 }
 
@@ -438,7 +431,7 @@ static int load_all_versions(struct ix *x, uint64_t coll,
 	struct version_list l = { NULL, 0, 0 };
 	int rc;
 
-	lin_be64_put(k, coll);
+	lin_key_id(k, coll);
 	rc = ix_scan(x, LIN_DB_COLL_DIG, k, 8, NULL, 0, add_version, &l);
 	struct vinfo *v = l.v;
 	size_t n = l.n;
@@ -452,27 +445,9 @@ static int load_all_versions(struct ix *x, uint64_t coll,
 static int del_prefix(struct ix *x, enum lin_db db, uint64_t coll)
 {
 	unsigned char k[8];
-	MDB_val key = { 8, k }, val;
-	MDB_cursor *c;
-	int rc;
 
-	lin_be64_put(k, coll);
-	rc = mdb_cursor_open(x->txn, x->s->dbi[db], &c);
-	if (rc)
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size >= 8 &&
-	       lin_be64_get(key.mv_data) == coll) {
-		if ((rc = mdb_cursor_del(c, 0)))
-			break;
-		key.mv_data = k;
-		key.mv_size = 8;
-		rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return rc ? lin_store_fail(x->err, rc, "cannot delete range") : 0;
+	return lin_store_del_prefix(x->txn, x->s, db, k, lin_key_id(k, coll),
+				    x->err);
 }
 
 /* Renumber the whole collection: explicit numbers are claimed first,
@@ -491,12 +466,12 @@ static int renumber(struct ix *x, struct touched_coll *t,
 			continue;
 		}
 		/* gone: its last log fact went with a re-indexed file */
-		unsigned char k[8 + LIN_MAX_KEY];
-		size_t dn = strlen(v[i].digest);
-		lin_be64_put(k, t->coll);
-		memcpy(k + 8, v[i].digest, dn);
-		if (!(rc = ix_del(x, LIN_DB_COLL_DIG, k, 8 + dn, NULL, 0))) {
-			lin_be64_put(k, v[i].vid);
+		unsigned char k[LIN_KEY_BUF];
+		size_t kn = lin_key_coll_bytes(k, sizeof k, t->coll,
+					       v[i].digest,
+					       strlen(v[i].digest), 0);
+		if (!(rc = ix_del(x, LIN_DB_COLL_DIG, k, kn, NULL, 0))) {
+			lin_key_id(k, v[i].vid);
 			rc = ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);
 		}
 		free(v[i].path);
@@ -679,15 +654,15 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 static int version_of_sel(struct ix *x, uint64_t coll, struct lin_slice sel,
 			  uint64_t *vid)
 {
-	unsigned char k[8 + LIN_MAX_KEY + 2];
+	unsigned char k[LIN_KEY_BUF];
 	MDB_val v;
 	int rc;
 
 	*vid = 0;
 	if (sel.n > 1 && sel.p[0] == '#' && sel.n - 1 <= LIN_MAX_KEY) {
-		lin_be64_put(k, coll);
-		memcpy(k + 8, sel.p + 1, sel.n - 1);
-		rc = ix_get(x, LIN_DB_COLL_DIG, k, 8 + sel.n - 1, &v);
+		size_t kn = lin_key_coll_bytes(k, sizeof k, coll, sel.p + 1,
+					       sel.n - 1, 0);
+		rc = ix_get(x, LIN_DB_COLL_DIG, k, kn, &v);
 	} else if (sel.n > 1 && sel.n < 12 && sel.p[0] == 'v') {
 		uint64_t num = 0;
 		for (size_t i = 1; i < sel.n; i++) {
@@ -753,7 +728,7 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 			  unsigned char **out, size_t *outn)
 {
 	size_t nl = strlen(name), ne = 0;
-	unsigned char k[8 + 256];
+	unsigned char k[LIN_KEY_BUF];
 	struct alias_facts af = { { NULL, 0, 0 }, 25 + nl };
 	struct aev *ev = NULL;
 	unsigned char *ents = NULL;
@@ -761,11 +736,9 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 
 	*out = NULL;
 	*outn = 0;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, name, nl);
-	k[8 + nl] = 0;
-	rc = ix_scan(x, LIN_DB_ALIAS_EV, k, 9 + nl, NULL, 0, add_alias_fact,
-		     &af);
+	rc = ix_scan(x, LIN_DB_ALIAS_EV, k,
+		     lin_key_coll_bytes(k, sizeof k, coll, name, nl, 1), NULL,
+		     0, add_alias_fact, &af);
 	uint64_t *facts = af.ids.v;
 	size_t n = af.ids.n;
 	if (!rc && n && !(ev = calloc(n, sizeof *ev)))
@@ -775,7 +748,7 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 		unsigned char fk[8];
 		MDB_val fv;
 		struct lin_fact f;
-		lin_be64_put(fk, facts[i]);
+		lin_key_id(fk, facts[i]);
 		if (ix_get(x, LIN_DB_FACTS, fk, 8, &fv) ||
 		    lin_fact_decode(fv.mv_data, fv.mv_size, &x->zone, &f))
 			continue;
@@ -816,7 +789,7 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 		state = next;
 		if (ne && lin_be64_get(ents + (ne - 1) * 16) == tk) {
 			/* same instant: the later event wins */
-			lin_be64_put(ents + (ne - 1) * 16 + 8, next);
+			lin_tl_entry_put(ents + (ne - 1) * 16, tk, next);
 			uint64_t prev = ne > 1 ?
 				lin_be64_get(ents + (ne - 2) * 16 + 8) : 0;
 			if (prev == next)
@@ -825,8 +798,7 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 			uint64_t prev = ne ?
 				lin_be64_get(ents + (ne - 1) * 16 + 8) : 0;
 			if (prev != next) {
-				lin_be64_put(ents + ne * 16, tk);
-				lin_be64_put(ents + ne * 16 + 8, next);
+				lin_tl_entry_put(ents + ne * 16, tk, next);
 				ne++;
 			}
 		}
@@ -845,19 +817,18 @@ static uint64_t tl_final(const unsigned char *p, size_t n)
 static int derive_alias(struct ix *x, struct touched_coll *t,
 			const char *name, struct lin_idset *mat)
 {
-	unsigned char k[8 + 256], *tl;
-	size_t nl = strlen(name), tn, on = 0, i;
+	unsigned char k[LIN_KEY_BUF], *tl;
+	size_t nl = strlen(name), tn, on = 0, i, kn;
 	const unsigned char *old = NULL;
 	MDB_val v;
 	int rc;
 
-	if (nl > 255)
+	/* Longer names are refused on input (LIN_MAX_ALIAS). */
+	if (!(kn = lin_key_coll_bytes(k, sizeof k, t->coll, name, nl, 0)))
 		return 0;
 	if ((rc = build_timeline(x, t->coll, name, &tl, &tn)))
 		return rc;
-	lin_be64_put(k, t->coll);
-	memcpy(k + 8, name, nl);
-	rc = ix_get(x, LIN_DB_ALIAS_TL, k, 8 + nl, &v);
+	rc = ix_get(x, LIN_DB_ALIAS_TL, k, kn, &v);
 	if (rc == 0) {
 		old = v.mv_data;
 		on = v.mv_size;
@@ -883,8 +854,8 @@ static int derive_alias(struct ix *x, struct touched_coll *t,
 	    (now && lin_idset_add(mat, now) < 0))
 		rc = LIN_ENOMEM;
 	if (!rc)
-		rc = tn ? ix_put(x, LIN_DB_ALIAS_TL, k, 8 + nl, tl, tn)
-			: ix_del(x, LIN_DB_ALIAS_TL, k, 8 + nl, NULL, 0);
+		rc = tn ? ix_put(x, LIN_DB_ALIAS_TL, k, kn, tl, tn)
+			: ix_del(x, LIN_DB_ALIAS_TL, k, kn, NULL, 0);
 	free(tl);
 	if (!rc)
 		rc = ix_add_task(t, TASK_SEL, 0, name, nl, lin_time_unkey(from));
@@ -906,7 +877,7 @@ static int collect_alias_names(struct ix *x, struct touched_coll *t)
 	unsigned char k[8];
 	int rc;
 
-	lin_be64_put(k, t->coll);
+	lin_key_id(k, t->coll);
 	rc = ix_scan(x, LIN_DB_ALIAS_EV, k, 8, NULL, 0, touch_alias_key, t);
 	return rc ? rc : ix_scan(x, LIN_DB_ALIAS_TL, k, 8, NULL, 0,
 				 touch_alias_key, t);
@@ -935,7 +906,7 @@ static int set_use(struct ix *x, uint64_t coll, uint64_t fact, uint64_t run,
 	uint64_t old = 0, now;
 	int rc;
 
-	lin_be64_put(fk, fact);
+	lin_key_id(fk, fact);
 	if ((rc = lookup_sel(x, coll, sel, lin_eff_time(t), &now)))
 		return rc;
 	if (!fresh) {
@@ -974,7 +945,7 @@ static int resolve_use(struct ix *x, uint64_t fact)
 	struct lin_fact f;
 	int rc;
 
-	lin_be64_put(fk, fact);
+	lin_key_id(fk, fact);
 	msgpack_zone_clear(&x->zone);
 	if ((rc = ix_get(x, LIN_DB_FACTS, fk, 8, &fv)))
 		return rc == LIN_ENOTFOUND ? 0 : rc;
@@ -997,24 +968,23 @@ static int uses_of(struct ix *x, uint64_t coll, const char *sel,
 		   int64_t from, uint64_t **out, size_t *nout)
 {
 	size_t sn = sel ? strlen(sel) : 0;
-	unsigned char k[8 + LIN_MAX_KEY + 2 + 17];
+	unsigned char k[LIN_KEY_BUF];
 	struct u64v ids = { NULL, 0, 0 };
+	size_t kn;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if (sn > LIN_MAX_KEY + 1)
-		return 0;
-	lin_be64_put(k, coll);
 	if (sel) {
-		memcpy(k + 8, sel, sn);
-		k[8 + sn] = 0;
-		lin_be64_put(k + 9 + sn, lin_time_key(from));
-		rc = ix_scan(x, LIN_DB_USE_SEL, k, 9 + sn, k, 17 + sn,
+		/* From the first entry at `from` (fact ids are > 0). */
+		if (!(kn = lin_key_coll_event(k, sizeof k, coll, sel, sn,
+					      lin_time_key(from), 0)))
+			return 0;
+		rc = ix_scan(x, LIN_DB_USE_SEL, k, kn - 16, k, kn,
 			     add_use_fact, &ids);
 	} else {
-		rc = ix_scan(x, LIN_DB_USE_SEL, k, 8, NULL, 0, add_use_fact,
-			     &ids);
+		rc = ix_scan(x, LIN_DB_USE_SEL, k, lin_key_id(k, coll), NULL,
+			     0, add_use_fact, &ids);
 	}
 	*out = ids.v;
 	*nout = ids.n;
@@ -1108,8 +1078,8 @@ static int current_aliases(struct ix *x, uint64_t coll, uint64_t vid,
 	struct alias_names a = { vid, names, 0 };
 	int rc;
 
-	lin_be64_put(k, coll);
-	rc = ix_scan(x, LIN_DB_ALIAS_TL, k, 8, NULL, 0, add_alias_name, &a);
+	rc = ix_scan(x, LIN_DB_ALIAS_TL, k, lin_key_id(k, coll), NULL, 0,
+		     add_alias_name, &a);
 	*count = a.count;
 	return rc;
 }
@@ -1184,7 +1154,7 @@ static int materialize_version(struct ix *x, const struct coll_state *cs,
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
 	     i++)
 		pack_attr(pk, attrs, version_attrs[i], &nattr, 0);
-	lin_be64_put(k, vid);
+	lin_key_id(k, vid);
 	return ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
 }
 
@@ -1274,7 +1244,7 @@ static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 		if (!rc)
 			rc = ix_name(x, LIN_NAME_RUN, id, scope, run, 0);
 	}
-	lin_be64_put(k, run);
+	lin_key_id(k, run);
 	return rc ? rc : ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);
 }
 
@@ -1392,7 +1362,7 @@ static int materialize_run(struct ix *x, uint64_t run)
 		lin_pack_kv_i64(pk, "started_at", started);
 	if ((rc = rename_run(x, run, &node, val[0])))
 		goto out;
-	lin_be64_put(k, run);
+	lin_key_id(k, run);
 	rc = ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
 out:
 	free(rf.f);

@@ -413,25 +413,21 @@ static int remember_file(struct ctx *c, const char *path, int named)
  * half used, so that a group never finds it full. */
 static int end_group(struct ctx *c)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
 	int rc;
 
 	if (!c->group)
 		return 0;
-	rc = mdb_txn_commit(c->group);
+	rc = lin_store_commit(c->group, c->err);
 	c->group = NULL;
 	if (rc)
-		return lin_store_fail(c->err, rc, "cannot commit");
+		return rc;
 	forget_group(c);
 	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
-		if ((rc = mdb_env_sync(c->s.env, 1)))
-			return lin_store_fail(c->err, rc, "cannot sync store");
+		if ((rc = lin_store_sync(&c->s, c->err)))
+			return rc;
 		c->last_sync = mono_now();
 	}
-	if (mdb_env_info(c->s.env, &info) == 0 &&
-	    mdb_env_stat(c->s.env, &ms) == 0 &&
-	    (size_t)(info.me_last_pgno + 1) * ms.ms_psize > c->s.mapsize / 2)
+	if (lin_store_used(&c->s) > c->s.mapsize / 2)
 		return lin_store_grow(&c->s, c->err);
 	return 0;
 }
@@ -444,21 +440,18 @@ static int begin(struct ctx *c)
 
 	ix_reset(&c->x);
 	if (!c->o->sync && !c->group) {
-		rc = mdb_txn_begin(c->s.env, NULL, 0, &c->group);
+		rc = lin_store_begin_nested(&c->s, NULL, &c->group, c->err);
 		if (rc)
-			return lin_store_fail(c->err, rc,
-					      "cannot begin transaction");
+			return rc;
 		c->group_start = mono_now();
 		c->group_records = 0;
 	}
-	rc = mdb_txn_begin(c->s.env, c->group, 0, &c->x.txn);
-	if (rc) {
-		c->x.txn = NULL;
-		return lin_store_fail(c->err, rc, "cannot begin transaction");
-	}
+	rc = lin_store_begin_nested(&c->s, c->group, &c->x.txn, c->err);
+	if (rc)
+		return rc;
 	rc = ix_meta_load(&c->x);
 	if (rc) {
-		mdb_txn_abort(c->x.txn);
+		lin_store_abort(c->x.txn);
 		c->x.txn = NULL;
 	}
 	return rc;
@@ -466,8 +459,7 @@ static int begin(struct ctx *c)
 
 static void abort_txn(struct ctx *c)
 {
-	if (c->x.txn)
-		mdb_txn_abort(c->x.txn);
+	lin_store_abort(c->x.txn);
 	c->x.txn = NULL;
 	ix_reset(&c->x);
 }
@@ -482,11 +474,11 @@ static int commit(struct ctx *c)
 		abort_txn(c);
 		return rc;
 	}
-	rc = mdb_txn_commit(c->x.txn);
+	rc = lin_store_commit(c->x.txn, c->err);
 	c->x.txn = NULL;
 	ix_reset(&c->x);
 	if (rc)
-		return lin_store_fail(c->err, rc, "cannot commit");
+		return rc;
 	if (!c->group || c->group_records >= GROUP_RECORDS ||
 	    mono_now() - c->group_start > c->group_interval)
 		return end_group(c);
@@ -502,7 +494,7 @@ static int new_source(struct ix *x, const char *path)
 		return lin_err_set(x->err, LIN_ELIMIT, LIN_NO_OFFSET,
 				   "too many source files");
 	x->src = (uint32_t)++x->seq_src;
-	lin_be32_put(k, x->src);
+	lin_key_src(k, x->src);
 	return ix_put(x, LIN_DB_SOURCE_IDS, k, 4, path, strlen(path));
 }
 
@@ -847,7 +839,7 @@ static int index_file(struct ctx *c, const char *path, int named)
 	c->gfiles = NULL;
 	c->ngfiles = c->capgfiles = 0;
 	if (c->group)
-		mdb_txn_abort(c->group);
+		lin_store_abort(c->group);
 	c->group = NULL;
 	*c->st = c->gstats;
 	c->done = c->gdone;
@@ -939,7 +931,7 @@ static int source_path(struct ctx *c, uint32_t id, char *out, size_t n)
 
 	if ((rc = begin(c)))
 		return rc;
-	lin_be32_put(k, id);
+	lin_key_src(k, id);
 	if (!(rc = ix_get(&c->x, LIN_DB_SOURCE_IDS, k, 4, &v)))
 		snprintf(out, n, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
 	abort_txn(c);
@@ -1188,7 +1180,7 @@ static int index_archive(struct ctx *c, const char *path, const char *spath,
 		if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
 			break;
 		if (c->group)
-			mdb_txn_abort(c->group);
+			lin_store_abort(c->group);
 		c->group = NULL;
 		*c->st = snap;
 		c->done = done0;
@@ -1292,7 +1284,7 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
 	if (rc)
 		return rc;
 	c->x.src = id;
-	lin_be32_put(ik, id);
+	lin_key_src(ik, id);
 	if (!(rc = ix_remove_source_facts(&c->x, id)) &&
 	    !(rc = ix_del(&c->x, LIN_DB_SOURCES, key, kn, NULL, 0)) &&
 	    !(rc = ix_del(&c->x, LIN_DB_SOURCE_IDS, ik, 4, NULL, 0)))
@@ -1319,8 +1311,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 			 size_t nroots)
 {
 	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
+	struct lin_scan sc;
 	struct { char key[512]; size_t kn; uint32_t id; long root; } *gone =
 		NULL;
 	size_t n = 0, cap = 0;
@@ -1328,11 +1319,12 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 
 	if ((rc = lin_store_begin(&c->s, 1, &txn, c->err)))
 		return rc;
-	rc = mdb_cursor_open(txn, c->s.dbi[LIN_DB_SOURCES], &cur);
-	if (!rc)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0) {
+	rc = lin_scan_open(&sc, txn, &c->s, LIN_DB_SOURCES, NULL, 0, NULL, 0,
+			   c->err);
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
+		MDB_val k = sc.k, v = sc.v;
 		const char *kp = k.mv_data;
+		rc = 0;
 		msgpack_zone_clear(&c->x.zone);
 		msgpack_object o;
 		int64_t id = 0;
@@ -1341,10 +1333,8 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 				   &o) != MSGPACK_UNPACK_SUCCESS ||
 		    !lin_map_i64(&o, "id", &id) ||
 		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
-		    k.mv_size > 512) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		    k.mv_size > 512)
 			continue;
-		}
 		for (size_t i = 0; i < nroots && root < 0; i++)
 			if (under(kp, k.mv_size, roots[i]))
 				root = (long)i;
@@ -1354,13 +1344,10 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 			MDB_val pv;
 			struct stat sb;
 			char full[PATH_MAX + 1];
-			lin_be32_put(ik, (uint32_t)id);
-			MDB_val ikv = { 4, ik };
-			if (mdb_get(txn, c->s.dbi[LIN_DB_SOURCE_IDS], &ikv,
-				    &pv) != 0 || pv.mv_size > PATH_MAX) {
-				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			if (lin_store_get(txn, &c->s, LIN_DB_SOURCE_IDS, ik,
+					  lin_key_src(ik, (uint32_t)id), &pv,
+					  NULL) != 0 || pv.mv_size > PATH_MAX)
 				continue;
-			}
 			memcpy(full, pv.mv_data, pv.mv_size);
 			full[pv.mv_size] = 0;
 			/* a member of an archive ("ARCHIVE//MEMBER") is
@@ -1368,10 +1355,8 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 			char *member = strstr(full, "//");
 			if (member)
 				*member = 0;
-			if (stat(full, &sb) == 0 || errno != ENOENT) {
-				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			if (stat(full, &sb) == 0 || errno != ENOENT)
 				continue;
-			}
 		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -1387,15 +1372,9 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 		gone[n].id = (uint32_t)id;
 		gone[n].root = root;
 		n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	if (cur)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lin_store_fail(c->err, rc, "cannot list sources");
+	lin_scan_close(&sc);
+	lin_store_abort(txn);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
@@ -1418,7 +1397,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 		if (rc == LIN_ESTORE && c->err->sys == MDB_MAP_FULL) {
 			/* the group holds only this prune: drop it, grow */
 			if (c->group)
-				mdb_txn_abort(c->group);
+				lin_store_abort(c->group);
 			c->group = NULL;
 			forget_group(c);
 			if (lin_store_grow(&c->s, c->err))
@@ -1438,8 +1417,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 
 static uint64_t db_entries(struct ctx *c, MDB_txn *txn, enum lin_db db)
 {
-	MDB_stat ms;
-	return mdb_stat(txn, c->s.dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+	return lin_store_entries(txn, &c->s, db);
 }
 
 static int totals(struct ctx *c)
@@ -1454,7 +1432,7 @@ static int totals(struct ctx *c)
 	c->st->edges = db_entries(c, txn, LIN_DB_EDGES) / 2;
 	c->st->pending = db_entries(c, txn, LIN_DB_PENDING);
 	c->st->sources = db_entries(c, txn, LIN_DB_SOURCES);
-	mdb_txn_abort(txn);
+	lin_store_abort(txn);
 	return 0;
 }
 
@@ -1480,7 +1458,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	 * at the end: killing the indexer loses at most the last group,
 	 * a power failure the last second; never a part of a file. */
 	if (!opts->sync)
-		mdb_env_set_flags(c.s.env, MDB_NOSYNC, 1);
+		lin_store_lazy_sync(&c.s);
 	c.last_sync = mono_now();
 	c.gstats = *st;
 	c.group_interval = GROUP_INTERVAL;
@@ -1533,12 +1511,10 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	if (!rc)
 		rc = totals(&c);
 	if (!rc) {
-		int src = mdb_env_sync(c.s.env, 1);
-		if (src)
-			rc = lin_store_fail(err, src, "cannot sync store");
+		rc = lin_store_sync(&c.s, err);
 	}
 	if (c.group)  /* only after an error: keep the last group out */
-		mdb_txn_abort(c.group);
+		lin_store_abort(c.group);
 	c.st = st;
 	forget_group(&c);
 	free(c.gfiles);

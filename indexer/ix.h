@@ -8,6 +8,7 @@
 #include <msgpack.h>
 
 #include "format/record.h"
+#include "format/cursor.h"
 #include "format/store.h"
 #include "indexer/facts.h"
 #include "indexer/fileruns.h"

@@ -112,26 +112,19 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 int ix_orphans_build(struct ix *x, const struct lin_idset *seen,
 		     struct ix_orphans *o)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, r;
+	struct lin_scan sc;
+	int rc;
 
 	o->built = 1;
-	if ((r = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_SOURCES], &c)))
-		return lin_store_fail(x->err, r, "cannot open cursor");
-	rc = 0;
+	rc = lin_scan_open(&sc, x->txn, x->s, LIN_DB_SOURCES, NULL, 0, NULL,
+			   0, x->err);
 	/* consider() reads source_ids through the same transaction; the
 	 * cursor over `sources` stays valid (nothing is written) */
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-		rc = consider(x, seen, o, &k, &v);
-	mdb_cursor_close(c);
-	if (rc)
-		return rc == LIN_ENOMEM ?
-		       lin_err_set(x->err, rc, LIN_NO_OFFSET,
-				   "out of memory") : rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(x->err, r,
-						      "cannot list sources");
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1)
+		rc = consider(x, seen, o, &sc.k, &sc.v);
+	lin_scan_close(&sc);
+	return rc == LIN_ENOMEM ? lin_err_set(x->err, rc, LIN_NO_OFFSET,
+					      "out of memory") : rc;
 }
 
 long ix_orphan_match(struct ix_orphans *o, const char *path,
@@ -212,37 +205,31 @@ static void repack(struct ix *x, const msgpack_object *old,
  * events (ties by path). */
 static int touch_facts(struct ix *x, uint32_t src)
 {
-	unsigned char k[8];
-	MDB_cursor *c;
-	MDB_val key, val;
-	int rc;
+	unsigned char pre[4];
+	struct lin_scan sc;
+	int rc = lin_scan_open(&sc, x->txn, x->s, LIN_DB_FACTS, pre,
+			       lin_key_src(pre, src), NULL, 0, x->err);
 
-	lin_be64_put(k, (uint64_t)src << 32);
-	key.mv_data = k;
-	key.mv_size = 8;
-	if ((rc = mdb_cursor_open(x->txn, x->s->dbi[LIN_DB_FACTS], &c)))
-		return lin_store_fail(x->err, rc, "cannot open cursor");
-	for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0 &&
-	     key.mv_size == 8 && lin_be64_get(key.mv_data) >> 32 == src;
-	     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
 		struct lin_fact f;
 		struct touched_coll *t;
+		rc = 0;
 		msgpack_zone_clear(&x->zone);
-		if (lin_fact_decode(val.mv_data, val.mv_size, &x->zone, &f) ||
+		if (lin_fact_decode(sc.v.mv_data, sc.v.mv_size, &x->zone,
+				    &f) ||
 		    (f.kind != LIN_FACT_LOG && f.kind != LIN_FACT_ALIAS))
 			continue;
 		if (!(t = ix_touch_coll(x, f.coll)))
-			return LIN_ENOMEM;
-		if (f.kind == LIN_FACT_LOG &&
-		    lin_idset_add(&t->vids, f.vid) < 0)
-			return LIN_ENOMEM;
+			rc = LIN_ENOMEM;
+		else if (f.kind == LIN_FACT_LOG &&
+			 lin_idset_add(&t->vids, f.vid) < 0)
+			rc = LIN_ENOMEM;
 		/* aliases in the same instant are ordered by path */
-		t->all_aliases = 1;
+		else
+			t->all_aliases = 1;
 	}
-	mdb_cursor_close(c);
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		return 0;
-	return lin_store_fail(x->err, rc, "cannot read facts");
+	lin_scan_close(&sc);
+	return rc;
 }
 
 int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
@@ -265,7 +252,7 @@ int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
 				   "bad source entry");
 	repack(x, &m, sb, crc, has_crc);
-	lin_be32_put(ik, or->id);
+	lin_key_src(ik, or->id);
 	if ((rc = ix_del(x, LIN_DB_SOURCES, or->key, or->kn, NULL, 0)) ||
 	    (rc = ix_put(x, LIN_DB_SOURCES, key, kn, x->pk.sb.data,
 			 x->pk.sb.size)) ||
