@@ -70,9 +70,21 @@ int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
 size_t lin_store_entries(MDB_txn *txn, const struct lin_store *s,
 			 enum lin_db db)
 {
-	MDB_stat ms;
+	uint64_t n = 0;
 
-	return mdb_stat(txn, s->dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+	return lin_store_count(txn, s, db, &n, NULL) ? 0 : (size_t)n;
+}
+
+int lin_store_count(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		    uint64_t *n, struct lin_err *err)
+{
+	MDB_stat ms;
+	int rc = mdb_stat(txn, s->dbi[db], &ms);
+
+	if (rc)
+		return lin_store_fail(err, rc, "cannot stat database");
+	*n = ms.ms_entries;
+	return 0;
 }
 
 /* ---- scans ------------------------------------------------------------ */
@@ -376,6 +388,23 @@ int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
 		es->rc = MDB_NOTFOUND;
 		return 0;
 	}
+	return 1;
+}
+
+int lin_edges_has(struct lin_edges *es, uint64_t node,
+		  const struct lin_edge *e)
+{
+	unsigned char vb[LIN_EDGE_SIZE];
+	MDB_val k = { lin_key_id(es->kb, node), es->kb };
+	MDB_val v = { sizeof vb, vb };
+
+	lin_edge_encode(vb, e);
+	es->rc = mdb_cursor_get(es->c, &k, &v, MDB_GET_BOTH);
+	es->fresh = 0;
+	if (es->rc == MDB_NOTFOUND)
+		return 0;
+	if (es->rc)
+		return lin_store_fail(es->err, es->rc, "cannot read edges");
 	return 1;
 }
 

@@ -42,6 +42,10 @@ int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
 size_t lin_store_entries(MDB_txn *txn, const struct lin_store *s,
 			 enum lin_db db);
 
+/* Number of entries in `db` into *n. LIN_ESTORE on failure. */
+int lin_store_count(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		    uint64_t *n, struct lin_err *err);
+
 /* A scan over the keys of one database that start with a prefix, in
  * key order; with a dupsort database every duplicate is visited. */
 struct lin_scan {
@@ -155,6 +159,10 @@ int lin_edges_open(struct lin_edges *es, MDB_txn *txn,
 void lin_edges_seek(struct lin_edges *es, uint64_t node, unsigned first,
 		    unsigned last);
 int lin_edges_next(struct lin_edges *es, struct lin_edge *e);
+/* 1 when `node` has edge `e` exactly, 0 when not, LIN_ESTORE. Moves
+ * the iterator: seek again before the next _next. */
+int lin_edges_has(struct lin_edges *es, uint64_t node,
+		  const struct lin_edge *e);
 void lin_edges_close(struct lin_edges *es);
 
 #endif

@@ -88,7 +88,7 @@ static int source_is(struct audit *a, uint64_t fact_id, const char *what)
 	unsigned char k[4];
 	MDB_val v;
 
-	lin_be32_put(k, (uint32_t)(fact_id >> 32));
+	lin_key_src(k, lin_fact_src(fact_id));
 	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_SOURCE_IDS, k, 4,
 			  &v, NULL))
 		return 0;
@@ -98,16 +98,14 @@ static int source_is(struct audit *a, uint64_t fact_id, const char *what)
 /* Uses that no indexed file has resolved. */
 static int pending_uses(struct audit *a)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_PENDING],
-				&c);
+	struct lin_scan sc;
+	int r = lin_scan_open(&sc, a->q->txn, &a->q->store, LIN_DB_PENDING,
+			      NULL, 0, NULL, 0, &a->q->e);
 
-	if (r)
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
+	while (r == 0 && (r = lin_scan_next(&sc)) == 1) {
+		uint64_t id = 0;
+		r = 0;
+		lin_val_id(sc.k.mv_data, sc.k.mv_size, &id, "pending", NULL);
 		const msgpack_object_array *f = fact(a, id);
 		char coll[600], *run = NULL;
 		if (!f || f->size < 6 || as_int(&f->ptr[0]) != LIN_FACT_USE ||
@@ -134,9 +132,8 @@ static int pending_uses(struct audit *a)
 			  "files" : "");
 		free(run);
 	}
-	mdb_cursor_close(c);
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&a->q->e, r,
-						      "cannot read pending");
+	lin_scan_close(&sc);
+	return r;
 }
 
 static int has_edge_kind(struct audit *a, uint64_t node, unsigned kind)
@@ -150,22 +147,23 @@ static int has_edge_kind(struct audit *a, uint64_t node, unsigned kind)
 }
 
 /* The RUN facts of source `src` whose runs recorded no use. */
-static int offline_source(struct audit *a, MDB_cursor *facts, uint32_t src)
+static int offline_source(struct audit *a, uint32_t src)
 {
-	unsigned char kb[8];
-	MDB_val k = { 8, kb }, v;
-	int r;
+	unsigned char pre[4];
+	struct lin_scan sc;
+	int r = lin_scan_open(&sc, a->q->txn, &a->q->store, LIN_DB_FACTS, pre,
+			      lin_key_src(pre, src), NULL, 0, &a->q->e);
 
-	lin_be64_put(kb, (uint64_t)src << 32);
-	for (r = mdb_cursor_get(facts, &k, &v, MDB_SET_RANGE);
-	     r == 0 && k.mv_size == 8 && lin_be64_get(k.mv_data) >> 32 == src;
-	     r = mdb_cursor_get(facts, &k, &v, MDB_NEXT)) {
+	while (r == 0 && (r = lin_scan_next(&sc)) == 1) {
 		/* a RUN fact's value starts fixarray, 1 */
-		const unsigned char *p = v.mv_data;
-		if (v.mv_size < 2 || p[1] != LIN_FACT_RUN)
+		const unsigned char *p = sc.v.mv_data;
+		uint64_t fid;
+		r = 0;
+		if (sc.v.mv_size < 2 || p[1] != LIN_FACT_RUN ||
+		    lin_val_id(sc.k.mv_data, sc.k.mv_size, &fid, "facts",
+			       NULL))
 			continue;
-		const msgpack_object_array *f = fact(a,
-						      lin_be64_get(k.mv_data));
+		const msgpack_object_array *f = fact(a, fid);
 		if (!f)
 			continue;
 		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
@@ -178,37 +176,26 @@ static int offline_source(struct audit *a, MDB_cursor *facts, uint32_t src)
 			  run ? run : "a run");
 		free(run);
 	}
-	return r == 0 || r == MDB_NOTFOUND ? 0 :
-	       lin_store_fail(&a->q->e, r, "cannot read facts");
+	lin_scan_close(&sc);
+	return r;
 }
 
 /* Runs from offline W&B logs, which record no uses, that have none:
  * only the facts of sources in offline-run-* folders are read. */
 static int offline_runs(struct audit *a)
 {
-	MDB_cursor *srcs, *facts;
-	MDB_val k, v;
-	int rc = 0, r;
+	struct lin_scan sc;
+	int r = lin_scan_open(&sc, a->q->txn, &a->q->store,
+			      LIN_DB_SOURCE_IDS, NULL, 0, NULL, 0, &a->q->e);
 
-	if ((r = mdb_cursor_open(a->q->txn,
-				 a->q->store.dbi[LIN_DB_SOURCE_IDS], &srcs)))
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
-	if ((r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_FACTS],
-				 &facts))) {
-		mdb_cursor_close(srcs);
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+	while (r == 0 && (r = lin_scan_next(&sc)) == 1) {
+		r = 0;
+		if (sc.k.mv_size == 4 && memmem(sc.v.mv_data, sc.v.mv_size,
+						"/offline-run-", 13))
+			r = offline_source(a, lin_be32_get(sc.k.mv_data));
 	}
-	for (r = mdb_cursor_get(srcs, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(srcs, &k, &v, MDB_NEXT))
-		if (k.mv_size == 4 && memmem(v.mv_data, v.mv_size,
-					     "/offline-run-", 13))
-			rc = offline_source(a, facts, lin_be32_get(k.mv_data));
-	mdb_cursor_close(facts);
-	mdb_cursor_close(srcs);
-	if (rc)
-		return rc;
-	return r == 0 || r == MDB_NOTFOUND ? 0 :
-	       lin_store_fail(&a->q->e, r, "cannot read sources");
+	lin_scan_close(&sc);
+	return r;
 }
 
 struct alias_of {
@@ -228,25 +215,26 @@ static int alias_cmp(const void *x, const void *y)
  * they were logged, and aliases on two versions of one collection. */
 static int nodes(struct audit *a)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan sc;
+	struct lin_edges es;  /* for the uses of each version */
 	struct alias_of *al = NULL;
 	size_t nal = 0, cap = 0;
+	uint64_t node;
 	int rc = 0;
-	MDB_cursor *e;  /* over edges, for the uses of each version */
-	int r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_NODES], &c);
+	int r = lin_scan_open(&sc, a->q->txn, &a->q->store, LIN_DB_NODES,
+			      NULL, 0, NULL, 0, &a->q->e);
 
 	if (r)
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
-	if ((r = mdb_cursor_open(a->q->txn, a->q->store.dbi[LIN_DB_EDGES],
-				 &e))) {
-		mdb_cursor_close(c);
-		return lin_store_fail(&a->q->e, r, "cannot open cursor");
+		return r;
+	if ((r = lin_edges_open(&es, a->q->txn, &a->q->store, &a->q->e))) {
+		lin_scan_close(&sc);
+		return r;
 	}
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || lin_qnode_load(a->q->txn, &a->q->store,
-				lin_be64_get(k.mv_data), &a->n, NULL))
+	while (rc == 0 && (r = lin_scan_next(&sc)) == 1) {
+		if (lin_val_id(sc.k.mv_data, sc.k.mv_size, &node, "nodes",
+			       NULL) ||
+		    lin_qnode_load(a->q->txn, &a->q->store, node, &a->n,
+				   NULL))
 			continue;
 		char *id = lin_qnode_id(&a->n, 1);
 		if (!id) {
@@ -287,19 +275,11 @@ static int nodes(struct audit *a)
 		    a->n.created_at != LIN_QNONE) {
 			/* every use of it that is timed earlier */
 			int64_t logged = a->n.created_at;
-			MDB_val ek = { 8, k.mv_data }, ev;
-			unsigned char probe = LIN_EDGE_USED_BY;
-			ev.mv_size = 1;
-			ev.mv_data = &probe;
-			int g = mdb_cursor_get(e, &ek, &ev, MDB_GET_BOTH_RANGE);
-			for (; g == 0; g = mdb_cursor_get(e, &ek, &ev,
-							    MDB_NEXT_DUP)) {
-				struct lin_edge ed;
-				if (ev.mv_size != LIN_EDGE_SIZE)
-					break;
-				lin_edge_decode(ev.mv_data, &ed);
-				if (ed.kind != LIN_EDGE_USED_BY)
-					break;
+			struct lin_edge ed;
+			/* a damaged edge ends the list: other checks say so */
+			lin_edges_seek(&es, node, LIN_EDGE_USED_BY,
+				       LIN_EDGE_USED_BY);
+			while (lin_edges_next(&es, &ed) == 1) {
 				const msgpack_object_array *f = fact(a, ed.fact);
 				int64_t t = f ? as_int(&f->ptr[3]) : LIN_QNONE;
 				if (t == LIN_QNONE || t >= logged)
@@ -315,10 +295,10 @@ static int nodes(struct audit *a)
 		}
 		free(id);
 	}
-	mdb_cursor_close(e);
-	mdb_cursor_close(c);
-	if (rc == 0 && r != MDB_NOTFOUND && r != 0)
-		rc = lin_store_fail(&a->q->e, r, "cannot read nodes");
+	lin_edges_close(&es);
+	lin_scan_close(&sc);
+	if (rc == 0 && r < 0)
+		rc = r;
 	if (rc == 0 && nal)
 		qsort(al, nal, sizeof *al, alias_cmp);
 	for (size_t i = 1; rc == 0 && i < nal; i++)

@@ -292,7 +292,7 @@ int lq_open(struct lq *q)
 			lin_store_close(&q->store);
 	}
 	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
-		mdb_txn_abort(q->txn);
+		lin_store_abort(q->txn);
 		lin_store_close(&q->store);
 		lq_errf(q, "%s", q->e.msg);
 		return LQ_SOFTWARE;
@@ -442,7 +442,7 @@ int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 	rc = dispatch(&q, argc, argv);
 	lq_asof_close(&q);
 	if (q.opened) {
-		mdb_txn_abort(q.txn);
+		lin_store_abort(q.txn);
 		lin_store_close(&q.store);
 	}
 	/* A full disk or a closed pipe must not look like success. */

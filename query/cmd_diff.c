@@ -386,7 +386,7 @@ static void close_side(struct side *d)
 	free(d->v);
 	free(d->names);
 	if (d->opened && !d->borrowed) {
-		mdb_txn_abort(d->txn);
+		lin_store_abort(d->txn);
 		lin_store_close(&d->store);
 	}
 }

@@ -36,10 +36,11 @@ static int parse(struct lq *q, const char *cmd, int argc, char **argv,
 	return -1;
 }
 
-static int cursor(struct lq *q, enum lin_db db, MDB_cursor **c)
+/* A scan over every entry of `db`. */
+static int cursor(struct lq *q, enum lin_db db, struct lin_scan *c)
 {
-	int rc = mdb_cursor_open(q->txn, q->store.dbi[db], c);
-	return rc ? lin_store_fail(&q->e, rc, "cannot open cursor") : 0;
+	return lin_scan_open(c, q->txn, &q->store, db, NULL, 0, NULL, 0,
+			     &q->e);
 }
 
 static int project_ok(const char *project, const struct lin_qnode *n)
@@ -149,8 +150,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 {
 	const char *cmd = "ls", *what, *project = NULL;
 	struct lsctx x;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
+	struct lin_scan c = { 0 };
 	int rc = parse(q, cmd, argc, argv, &project);
 
 	if (rc >= 0)
@@ -172,8 +172,9 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	lin_table_init(&x.t);
 	lin_qnode_init(&x.n);
 	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
-	for (int r = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	     rc == 0 && r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (int r = rc ? 0 : lin_scan_next(&c); rc == 0 && r == 1;
+	     r = lin_scan_next(&c)) {
+		MDB_val v = c.v;
 		struct coll_sum cs;
 		if (v.mv_size != 8) {
 			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
@@ -238,8 +239,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 					(unsigned long long)cs.versions);
 		}
 	}
-	if (c)
-		mdb_cursor_close(c);
+	lin_scan_close(&c);
 	if (rc == 0 && types) {
 		if (x.ntypes)  /* qsort(NULL, 0, ...) is undefined */
 			qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
@@ -277,28 +277,23 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 
 static int entries(struct lq *q, enum lin_db db, uint64_t *n)
 {
-	MDB_stat st;
-	int rc = mdb_stat(q->txn, q->store.dbi[db], &st);
-
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot stat database");
-	*n = st.ms_entries;
-	return 0;
+	return lin_store_count(q->txn, &q->store, db, n, &q->e);
 }
 
 /* Count node ids by kind and edge entries (one per fact) by kind. */
 static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 		       uint64_t *logged, uint64_t *used)
 {
-	MDB_cursor *c;
+	struct lin_scan c;
 	MDB_val k, v;
 	int r, rc = cursor(q, LIN_DB_NODES, &c);
 
 	*runs = *versions = *logged = *used = 0;
 	if (rc)
 		return rc;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1) {
+		k = c.k;
+		v = c.v;
 		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
 		unsigned kind = LIN_ID_KIND(id);
 		/* As of a past time: only what existed then. */
@@ -306,20 +301,21 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 		    (rc = lq_exists(q, id)) <= 0) {
 			if (rc == 0)
 				continue;
-			mdb_cursor_close(c);
+			lin_scan_close(&c);
 			return rc;
 		}
 		*runs += kind == LIN_ID_RUN;
 		*versions += kind == LIN_ID_VERSION;
 	}
-	mdb_cursor_close(c);
-	if (r != MDB_NOTFOUND)
-		return lin_store_fail(&q->e, r, "cannot read nodes");
+	lin_scan_close(&c);
+	if (r < 0)
+		return r;
 	rc = 0;
 	if ((rc = cursor(q, LIN_DB_EDGES, &c)))
 		return rc;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1) {
+		k = c.k;
+		v = c.v;
 		unsigned kind = v.mv_size ? *(unsigned char *)v.mv_data : 0;
 		/* a run's log edges: LOGGED when it produced the version,
 		 * RELOGGED when it logged a digest another run had */
@@ -332,7 +328,7 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 			lin_edge_decode(v.mv_data, &e);
 			rc = f->fn(f->ctx, lin_be64_get(k.mv_data), &e, &q->e);
 			if (rc < 0) {
-				mdb_cursor_close(c);
+				lin_scan_close(&c);
 				return rc;
 			}
 			if (!rc)
@@ -342,37 +338,36 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 		*logged += log;
 		*used += kind == LIN_EDGE_USES;
 	}
-	mdb_cursor_close(c);
-	if (r != MDB_NOTFOUND)
-		return lin_store_fail(&q->e, r, "cannot read edges");
+	lin_scan_close(&c);
+	if (r < 0)
+		return r;
 	return 0;
 }
 
 /* Collections with at least one version as of --as-of. */
 static int live_colls(struct lq *q, uint64_t *n)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan c;
+	MDB_val v;
 	struct coll_sum cs;
 	int r, rc = cursor(q, LIN_DB_COLLS, &c);
 
 	*n = 0;
 	if (rc)
 		return rc;
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1) {
+		v = c.v;
 		if (v.mv_size != 8)
 			continue;  /* check reports it */
 		if ((rc = coll_versions(q, lin_be64_get(v.mv_data), &cs, NULL,
 					NULL))) {
-			mdb_cursor_close(c);
+			lin_scan_close(&c);
 			return rc;
 		}
 		*n += cs.versions > 0;
 	}
-	mdb_cursor_close(c);
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read colls");
+	lin_scan_close(&c);
+	return r < 0 ? r : 0;
 }
 
 int lq_cmd_stats(struct lq *q, int argc, char **argv)
@@ -526,14 +521,15 @@ static int check_load(struct checker *k, uint64_t id, const char *why)
 static int check_keys(struct checker *k, enum lin_db db)
 {
 	struct lq *q = k->q;
-	MDB_cursor *c;
+	struct lin_scan c;
 	MDB_val key, v;
 	int r, rc = cursor(q, db, &c);
 
 	if (rc)
 		return rc;
-	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
-	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1 && rc >= 0) {
+		key = c.k;
+		v = c.v;
 		int kn = key.mv_size > 200 ? 200 : (int)key.mv_size;
 		const char *ks = key.mv_data;
 		if (v.mv_size != 8) {
@@ -563,24 +559,24 @@ static int check_keys(struct checker *k, enum lin_db db)
 				"is '%s'", kn, ks, (unsigned long long)id,
 				want);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&c);
 	if (rc < 0)
 		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read keys");
+	return r < 0 ? r : 0;
 }
 
 static int check_versions(struct checker *k)
 {
 	struct lq *q = k->q;
-	MDB_cursor *c;
+	struct lin_scan c;
 	MDB_val key, v;
 	int r, rc = cursor(q, LIN_DB_COLL_VER, &c);
 
 	if (rc)
 		return rc;
-	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
-	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1 && rc >= 0) {
+		key = c.k;
+		v = c.v;
 		if (key.mv_size != 12 || v.mv_size < 8) {
 			problem(k, "coll_ver entry of %zu/%zu bytes",
 				key.mv_size, v.mv_size);
@@ -602,11 +598,10 @@ static int check_versions(struct checker *k)
 				(long long)k->n.version,
 				(unsigned long long)k->n.coll);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&c);
 	if (rc < 0)
 		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read coll_ver");
+	return r < 0 ? r : 0;
 }
 
 static unsigned reverse_kind(unsigned kind)
@@ -625,20 +620,21 @@ static unsigned reverse_kind(unsigned kind)
 static int check_edges(struct checker *k)
 {
 	struct lq *q = k->q;
-	MDB_cursor *c, *rev;
+	struct lin_scan c;
+	struct lin_edges rev;
 	MDB_val key, v;
 	int r, rc = cursor(q, LIN_DB_EDGES, &c);
 
 	if (rc)
 		return rc;
-	if ((rc = cursor(q, LIN_DB_EDGES, &rev))) {
-		mdb_cursor_close(c);
+	if ((rc = lin_edges_open(&rev, q->txn, &q->store, &q->e))) {
+		lin_scan_close(&c);
 		return rc;
 	}
-	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1) {
+		key = c.k;
+		v = c.v;
 		struct lin_edge e, back;
-		unsigned char kb[8], vb[LIN_EDGE_SIZE];
 		k->edges++;
 		if (key.mv_size != 8 || v.mv_size != LIN_EDGE_SIZE) {
 			problem(k, "edge entry of %zu/%zu bytes", key.mv_size,
@@ -652,41 +648,37 @@ static int check_edges(struct checker *k)
 			continue;  /* a kind from a newer schema */
 		back.other = node;
 		back.fact = e.fact;
-		lin_edge_encode(vb, &back);
-		MDB_val rk = { lin_key_id(kb, e.other), kb };
-		MDB_val rv = { sizeof vb, vb };
-		int g = mdb_cursor_get(rev, &rk, &rv, MDB_GET_BOTH);
-		if (g == MDB_NOTFOUND)
+		int g = lin_edges_has(&rev, e.other, &back);
+		if (g == 0)
 			problem(k, "edge %016llx -%s-> %016llx (fact %016llx) "
 				"has no reverse edge",
 				(unsigned long long)node,
 				lin_edge_label(e.kind),
 				(unsigned long long)e.other,
 				(unsigned long long)e.fact);
-		else if (g) {
-			rc = lin_store_fail(&q->e, g, "cannot read edges");
+		else if (g < 0) {
+			rc = g;
 			break;
 		}
 	}
-	mdb_cursor_close(c);
-	mdb_cursor_close(rev);
+	lin_scan_close(&c);
+	lin_edges_close(&rev);
 	if (rc)
 		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read edges");
+	return r < 0 ? r : 0;
 }
 
 static int check_nodes(struct checker *k)
 {
 	struct lq *q = k->q;
-	MDB_cursor *c;
-	MDB_val key, v;
+	struct lin_scan c;
+	MDB_val key;
 	int r, rc = cursor(q, LIN_DB_NODES, &c);
 
 	if (rc)
 		return rc;
-	for (r = mdb_cursor_get(c, &key, &v, MDB_FIRST); r == 0 && rc >= 0;
-	     r = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+	while ((r = lin_scan_next(&c)) == 1 && rc >= 0) {
+		key = c.k;
 		k->nodes++;
 		if (key.mv_size != 8) {
 			problem(k, "nodes key of %zu bytes", key.mv_size);
@@ -694,11 +686,10 @@ static int check_nodes(struct checker *k)
 		}
 		rc = check_load(k, lin_be64_get(key.mv_data), "node");
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&c);
 	if (rc < 0)
 		return rc;
-	return r == MDB_NOTFOUND ? 0 : lin_store_fail(&q->e, r,
-						      "cannot read nodes");
+	return r < 0 ? r : 0;
 }
 
 int lq_cmd_check(struct lq *q, int argc, char **argv)

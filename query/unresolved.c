@@ -87,16 +87,15 @@ static char *coll_name(struct lq *q, uint64_t coll, size_t *scope)
 /* 1 when some run of the archive is in `scope` ("entity/project/"). */
 static int project_has_runs(struct lq *q, const char *scope, size_t n)
 {
-	MDB_cursor *c;
-	MDB_val k = { n, (void *)scope }, v;
-	int has = 0;
+	struct lin_scan sc;
+	int has;
 
-	if (mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_RUNS], &c))
+	if (lin_scan_open(&sc, q->txn, &q->store, LIN_DB_RUNS, scope, n,
+			  NULL, 0, NULL))
 		return 1;  /* unknown: do not claim the project is absent */
-	if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) == 0)
-		has = k.mv_size >= n && memcmp(k.mv_data, scope, n) == 0;
-	mdb_cursor_close(c);
-	return has;
+	has = lin_scan_next(&sc);
+	lin_scan_close(&sc);
+	return has < 0 ? 1 : has;
 }
 
 /* 1 when source `src` is a .wandb transaction log. */
@@ -108,7 +107,7 @@ static int source_is_wandb(struct lq *q, uint32_t src)
 	struct lin_slice fmt;
 	int yes = 0;
 
-	lin_be32_put(k, src);
+	lin_key_src(k, src);
 	if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, k, 4, &path,
 			  NULL) ||
 	    lin_store_get(q->txn, &q->store, LIN_DB_SOURCES, path.mv_data,
@@ -244,22 +243,23 @@ int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 			 struct lq_unres_list *out)
 {
 	unsigned char kb[8], vb[1] = { LIN_FACT_USE };
-	MDB_val k = { 8, kb }, v = { 1, vb };
-	MDB_cursor *c;
+	struct lin_scan sc;
+	unsigned kind;
+	uint64_t fid;
 	struct { uint64_t *v; size_t n, cap; } ids = { NULL, 0, 0 };
 	msgpack_zone zone;
 	size_t first = out->n;
 	int rc;
 
-	lin_key_id(kb, rid);
-	rc = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODE_FACTS], &c);
-	if (rc)
-		return lin_store_fail(&q->e, rc, "cannot open cursor");
 	/* node_facts values sort by kind: the run's use facts are one
 	 * contiguous run of duplicates */
-	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
-	while (rc == 0 && v.mv_size == 9 &&
-	       ((unsigned char *)v.mv_data)[0] == LIN_FACT_USE) {
+	rc = lin_scan_dups(&sc, q->txn, &q->store, LIN_DB_NODE_FACTS, kb,
+			   lin_key_id(kb, rid), vb, 1, &q->e);
+	if (rc)
+		return rc;
+	while ((rc = lin_scan_next(&sc)) == 1 &&
+	       lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind, &fid,
+				 NULL) == 0 && kind == LIN_FACT_USE) {
 		if (ids.n == ids.cap) {
 			size_t cap = ids.cap ? ids.cap * 2 : 16;
 			uint64_t *p = realloc(ids.v, cap * sizeof *p);
@@ -270,18 +270,17 @@ int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 			ids.v = p;
 			ids.cap = cap;
 		}
-		ids.v[ids.n++] = lin_be64_get((unsigned char *)v.mv_data + 1);
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+		ids.v[ids.n++] = fid;
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&sc);
 	if (rc == LIN_ENOMEM) {
 		free(ids.v);
 		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
 	}
-	if (rc && rc != MDB_NOTFOUND) {
+	if (rc < 0) {
 		free(ids.v);
-		return lin_store_fail(&q->e, rc, "cannot read node facts");
+		return rc;
 	}
 	msgpack_zone_init(&zone, 1024);
 	rc = 0;
