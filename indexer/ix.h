@@ -10,7 +10,7 @@
 #include "format/record.h"
 #include "format/cursor.h"
 #include "format/store.h"
-#include "indexer/facts.h"
+#include "format/facts.h"
 #include "indexer/fileruns.h"
 #include "indexer/idset.h"
 #include "indexer/ingest.h"

@@ -194,7 +194,7 @@ struct lq_asof {
 	unsigned char *val;   /* EXISTS or ABSENT */
 	size_t cap, n;
 	struct lin_qnode node;
-	msgpack_unpacked fact;
+	msgpack_zone zone;     /* for the fact last read */
 	struct lin_edge_filter filter;
 };
 
@@ -269,7 +269,7 @@ struct lq_asof *lq_asof_new(MDB_txn *txn, const struct lin_store *s,
 	a->s = s;
 	a->t = t;
 	lin_qnode_init(&a->node);
-	msgpack_unpacked_init(&a->fact);
+	msgpack_zone_init(&a->zone, 1024);
 	a->filter.fn = edge_keep;
 	a->filter.ctx = a;
 	return a;
@@ -282,7 +282,7 @@ void lq_asof_free(struct lq_asof *a)
 	free(a->key);
 	free(a->val);
 	lin_qnode_release(&a->node);
-	msgpack_unpacked_destroy(&a->fact);
+	msgpack_zone_destroy(&a->zone);
 	free(a);
 }
 
@@ -373,38 +373,23 @@ int lq_asof_node(struct lq_asof *a, uint64_t id, int *exists,
 static int fact_time(struct lq_asof *a, uint64_t fact, int64_t *t,
 		     struct lin_err *err)
 {
-	unsigned char k[8];
-	MDB_val v;
-	size_t off = 0;
-	int rc = lin_store_get(a->txn, a->s, LIN_DB_FACTS, k,
-			       lin_key_id(k, fact), &v, err);
+	struct lin_fact f;
+	int rc;
 
+	msgpack_zone_clear(&a->zone);
+	rc = lin_store_fact(a->txn, a->s, fact, &a->zone, &f, err);
 	if (rc == LIN_ENOTFOUND)
 		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
 				   "fact %016llx, named by an edge, is "
 				   "missing from the store",
 				   (unsigned long long)fact);
-	if (rc)
+	if (rc && rc != LIN_ECORRUPT)
 		return rc;
-	if (lin_mp_check(v.mv_data, v.mv_size) ||
-	    msgpack_unpack_next(&a->fact, v.mv_data, v.mv_size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS)
-		goto bad;
-	const msgpack_object *o = &a->fact.data;
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 4)
-		goto bad;
-	int64_t kind = obj_int(&o->via.array.ptr[0]);
-	const msgpack_object *tm = &o->via.array.ptr[3];
-	if (kind != LIN_FACT_LOG && kind != LIN_FACT_USE)
-		goto bad;
-	if (tm->type == MSGPACK_OBJECT_NIL) {
-		*t = LIN_QNONE;
+	if (rc == 0 && (f.kind == LIN_FACT_LOG || f.kind == LIN_FACT_USE)) {
+		/* LIN_TIME_NONE and LIN_QNONE are both INT64_MIN */
+		*t = f.time == LIN_TIME_NONE ? LIN_QNONE : f.time;
 		return 0;
 	}
-	*t = obj_int(tm);
-	if (*t != LIN_QNONE)
-		return 0;
-bad:
 	return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
 			   "fact %016llx, named by an edge, is not a valid "
 			   "LOG or USE fact", (unsigned long long)fact);

@@ -13,35 +13,20 @@ struct audit {
 	lq_report_fn *report;
 	void *ctx;
 	struct lin_qnode n;
-	msgpack_unpacked up;
+	msgpack_zone zone;
+	struct lin_fact fact;
 };
 
-static int64_t as_int(const msgpack_object *o)
+/* Decode fact `id` into a->fact (storage in a->zone, until the next
+ * call); NULL when it is missing or malformed (the structural checks
+ * report those). */
+static const struct lin_fact *fact(struct audit *a, uint64_t id)
 {
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return o->via.u64 > INT64_MAX ? LIN_QNONE : (int64_t)o->via.u64;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return o->via.i64;
-	return LIN_QNONE;
-}
-
-/* Decode fact `id` into a->up; its array, or NULL when it is missing or
- * malformed (the structural checks report those). */
-static const msgpack_object_array *fact(struct audit *a, uint64_t id)
-{
-	unsigned char k[8];
-	MDB_val v;
-	size_t off = 0;
-
-	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_FACTS, k,
-			  lin_key_id(k, id), &v, NULL) ||
-	    lin_mp_check(v.mv_data, v.mv_size) ||
-	    msgpack_unpack_next(&a->up, v.mv_data, v.mv_size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS ||
-	    a->up.data.type != MSGPACK_OBJECT_ARRAY ||
-	    a->up.data.via.array.size < 4)
+	msgpack_zone_clear(&a->zone);
+	if (lin_store_fact(a->q->txn, &a->q->store, id, &a->zone, &a->fact,
+			   NULL))
 		return NULL;
-	return &a->up.data.via.array;
+	return &a->fact;
 }
 
 /* "e/p/name" of collection `coll` into buf. */
@@ -106,13 +91,12 @@ static int pending_uses(struct audit *a)
 		uint64_t id = 0;
 		r = 0;
 		lin_val_id(sc.k.mv_data, sc.k.mv_size, &id, "pending", NULL);
-		const msgpack_object_array *f = fact(a, id);
+		const struct lin_fact *f = fact(a, id);
 		char coll[600], *run = NULL;
-		if (!f || f->size < 6 || as_int(&f->ptr[0]) != LIN_FACT_USE ||
-		    f->ptr[5].type != MSGPACK_OBJECT_STR)
+		if (!f || f->kind != LIN_FACT_USE)
 			continue;
-		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
-		coll_text(a, (uint64_t)as_int(&f->ptr[4]), coll, sizeof coll);
+		uint64_t rid = f->run;
+		coll_text(a, f->coll, coll, sizeof coll);
 		if (lin_qnode_load(a->q->txn, &a->q->store, rid, &a->n,
 				   NULL) == 0)
 			run = lin_qnode_id(&a->n, 1);
@@ -124,7 +108,7 @@ static int pending_uses(struct audit *a)
 		a->report(a->ctx, 0, "use never resolved: %s used %s:%.*s, "
 			  "which no file in the archive logged%s%s",
 			  run ? run : "a run", coll,
-			  (int)f->ptr[5].via.str.size, f->ptr[5].via.str.ptr,
+			  (int)f->sel.n, f->sel.p,
 			  other ? " (another project, not in the archive)" :
 			  "",
 			  source_is(a, id, ".wandb") ? "; W&B keeps what "
@@ -163,10 +147,10 @@ static int offline_source(struct audit *a, uint32_t src)
 		    lin_val_id(sc.k.mv_data, sc.k.mv_size, &fid, "facts",
 			       NULL))
 			continue;
-		const msgpack_object_array *f = fact(a, fid);
+		const struct lin_fact *f = fact(a, fid);
 		if (!f)
 			continue;
-		uint64_t rid = (uint64_t)as_int(&f->ptr[1]);
+		uint64_t rid = f->run;
 		if (has_edge_kind(a, rid, LIN_EDGE_USES) ||
 		    lin_qnode_load(a->q->txn, &a->q->store, rid, &a->n, NULL))
 			continue;
@@ -280,8 +264,8 @@ static int nodes(struct audit *a)
 			lin_edges_seek(&es, node, LIN_EDGE_USED_BY,
 				       LIN_EDGE_USED_BY);
 			while (lin_edges_next(&es, &ed) == 1) {
-				const msgpack_object_array *f = fact(a, ed.fact);
-				int64_t t = f ? as_int(&f->ptr[3]) : LIN_QNONE;
+				const struct lin_fact *f = fact(a, ed.fact);
+				int64_t t = f ? f->time : LIN_QNONE;
 				if (t == LIN_QNONE || t >= logged)
 					continue;
 				char tu[48], tl[48];
@@ -318,17 +302,17 @@ static int nodes(struct audit *a)
 
 int lq_audit(struct lq *q, lq_report_fn *report, void *ctx)
 {
-	struct audit a = { q, report, ctx, { 0 }, { 0 } };
+	struct audit a = { .q = q, .report = report, .ctx = ctx };
 	int rc;
 
 	lin_qnode_init(&a.n);
-	msgpack_unpacked_init(&a.up);
+	msgpack_zone_init(&a.zone, 1024);
 	rc = pending_uses(&a);
 	if (!rc)
 		rc = offline_runs(&a);
 	if (!rc)
 		rc = nodes(&a);
-	msgpack_unpacked_destroy(&a.up);
+	msgpack_zone_destroy(&a.zone);
 	lin_qnode_release(&a.n);
 	return rc;
 }

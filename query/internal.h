@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <msgpack.h>
 
+#include "format/facts.h"
+#include "format/mpcheck.h"
 #include "query.h"
 
 /* Exit statuses (documented in cli.c and --help; never renumbered). */
@@ -61,11 +63,6 @@ void lin_qnode_release(struct lin_qnode *n);
  * the string; NULL when out of memory. */
 char *lin_qnode_id(const struct lin_qnode *n, int with_kind);
 
-/* Check that `p[0..len)` is exactly one well-formed msgpack value whose
- * containers never claim more elements than bytes remain and nest at
- * most 32 deep, so decoding it cannot allocate without bound.
- * 0 or LIN_ECORRUPT. */
-int lin_mp_check(const void *p, size_t len);
 
 /* ---- resolution (resolve.c); messages in err->msg are user-facing ---- */
 

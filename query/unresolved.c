@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "indexer/facts.h"
+#include "format/facts.h"
 
 const char *lq_unres_code(enum lq_unres_why why)
 {

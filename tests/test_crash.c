@@ -21,7 +21,7 @@
 
 #include "format/schema.h"
 #include "format/store.h"
-#include "indexer/facts.h"
+#include "format/facts.h"
 
 extern char **environ;
 

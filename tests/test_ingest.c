@@ -15,7 +15,7 @@
 
 #include "format/runlog.h"
 #include "format/store.h"
-#include "indexer/facts.h"
+#include "format/facts.h"
 #include "indexer/ingest.h"
 
 static char dir[256];

@@ -8,6 +8,7 @@
 #include <msgpack.h>
 
 #include "format/record.h"
+#include "format/store.h"
 
 /* A borrowed string slice (not NUL-terminated). */
 struct lin_slice {
@@ -58,6 +59,15 @@ void lin_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
  * Returns 0, or -1 when the bytes are not a valid fact. */
 int lin_fact_decode(const void *p, size_t n, msgpack_zone *zone,
 		    struct lin_fact *f);
+
+/* Read fact `id` from the store and decode it into `f` (storage from
+ * `zone`, and the value: valid until the zone is cleared or the
+ * transaction ends). LIN_ENOTFOUND; LIN_ECORRUPT (the value is not a
+ * fact, named in err); LIN_ESTORE. The read path's one fact decoder: the
+ * indexer wrote the value with the packers above. */
+int lin_store_fact(MDB_txn *txn, const struct lin_store *s, uint64_t id,
+		   msgpack_zone *zone, struct lin_fact *f,
+		   struct lin_err *err);
 
 /* Look up `key` in a msgpack map object; NULL when absent or not a map. */
 const msgpack_object *lin_map_get(const msgpack_object *map, const char *key);

@@ -1,5 +1,6 @@
 /* facts.c - MessagePack encoding of facts and node attributes. */
 #include "facts.h"
+#include "mpcheck.h"
 
 #include <string.h>
 
@@ -153,6 +154,26 @@ int lin_fact_decode(const void *p, size_t n, msgpack_zone *zone,
 		return bad ? -1 : 0;
 	}
 	return -1;
+}
+
+int lin_store_fact(MDB_txn *txn, const struct lin_store *s, uint64_t id,
+		   msgpack_zone *zone, struct lin_fact *f,
+		   struct lin_err *err)
+{
+	unsigned char k[8];
+	MDB_val v;
+	int rc = lin_store_get(txn, s, LIN_DB_FACTS, k, lin_key_id(k, id), &v,
+			       err);
+
+	if (rc)
+		return rc;
+	if (lin_mp_check(v.mv_data, v.mv_size) ||
+	    lin_fact_decode(v.mv_data, v.mv_size, zone, f))
+		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "fact %016llx is not a valid fact",
+				   (unsigned long long)id);
+	f->id = id;
+	return 0;
 }
 
 const msgpack_object *lin_map_get(const msgpack_object *map, const char *key)

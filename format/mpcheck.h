@@ -1,0 +1,13 @@
+/* mpcheck.h - bounds check of stored MessagePack before decoding. */
+#ifndef LIN_MPCHECK_H
+#define LIN_MPCHECK_H
+
+#include <stddef.h>
+
+/* Check that `p[0..len)` is exactly one well-formed msgpack value whose
+ * containers never claim more elements than bytes remain and nest at
+ * most 32 deep, so decoding it cannot allocate without bound.
+ * 0 or LIN_ECORRUPT. */
+int lin_mp_check(const void *p, size_t len);
+
+#endif
