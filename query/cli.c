@@ -405,9 +405,9 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			continue;
 		/* --as-of is global: every command takes it among its
 		 * own options too. */
-		int cargc = argc - optind, r;
-		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0)
-			return r;
+		int cargc = argc - optind;
+		if (lq_take_asof(q, &cargc, argv + optind))
+			return lq_usage(q, name, "%s", q->e.msg);
 		q->relogs |= take_flag("--with-relogs", &cargc,
 				       argv + optind);
 		return cmd->fn(q, cargc, argv + optind);

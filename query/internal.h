@@ -10,6 +10,7 @@
 
 #include "format/facts.h"
 #include "format/mpcheck.h"
+#include "qtime.h"
 #include "query.h"
 
 /* Exit statuses (documented in cli.c and --help; never renumbered). */
@@ -115,9 +116,6 @@ void lin_json_qstr(FILE *f, struct lin_qstr s);
  * as their JSON text in a string, NaN/inf as null). */
 void lin_json_msgpack(FILE *f, const msgpack_object *o);
 
-/* ns since the epoch as ISO-8601 UTC, "2023-11-14T22:13:20Z", with
- * ".123456789" only when the nanoseconds are non-zero. Returns buf. */
-char *lin_fmt_time(char buf[48], int64_t ns);
 
 /* Write a node's fields (no braces): "id":..,"kind":.., attributes. */
 void lin_json_node_fields(FILE *f, const struct lin_qnode *n);
@@ -232,20 +230,22 @@ int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
  * Unknown times (no started_at, an untimed first log, a nil fact time)
  * count as existing at every T. */
 
-/* Parse TIME: ISO 8601 UTC "YYYY-MM-DDThh:mm[:ss[.frac]]" followed by
- * "Z" or "+hh:mm"/"-hh:mm", a date alone "YYYY-MM-DD" (00:00:00Z), or
- * "@SECONDS[.frac]" since the epoch. 0 and *ns set, or -1. */
-int lq_parse_time(const char *s, int64_t *ns);
 
 /* Remove every "--as-of TIME" / "--as-of=TIME" before a "--" from a
- * command's argv (argv[0] is the command name), setting q->asof.
- * -1 to go on, else an exit status (usage error printed). */
-int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv);
+ * command's argv (argv[0] is the command name), setting q->asof. 0, or
+ * LIN_EINVAL with the usage message in q->e (asof_cmd.c). */
+int lq_take_asof(struct lq *q, int *argc, char **argv);
 
 /* Set up (lq_open) and release (end of the run) q->at. 0 or LIN_ENOMEM
  * with q->e set. */
 int lq_asof_open(struct lq *q);
 void lq_asof_close(struct lq *q);
+
+/* When node n came to be: a run's started_at, a version's first
+ * logging (*since LIN_QNONE when unknown). LIN_ESTORE, LIN_ECORRUPT. */
+int lq_asof_since(MDB_txn *txn, const struct lin_store *s,
+		  const struct lin_qnode *n, int64_t *since,
+		  struct lin_err *err);
 
 /* The state of one store as of one time, with a cache of which nodes
  * existed. Borrows `txn` and `s`. */

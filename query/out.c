@@ -208,31 +208,6 @@ void lin_json_msgpack(FILE *f, const msgpack_object *o)
 	json_mp(f, o, 0);
 }
 
-char *lin_fmt_time(char buf[48], int64_t ns)
-{
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	struct tm tm;
-	time_t t;
-
-	if (frac < 0) {  /* floor, so times before 1970 read right */
-		frac += 1000000000;
-		sec--;
-	}
-	t = (time_t)sec;
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, 48, "%lld", (long long)ns);
-		return buf;
-	}
-	int n = snprintf(buf, 48, "%04d-%02d-%02dT%02d:%02d:%02d",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (frac)
-		n += snprintf(buf + n, (size_t)(48 - n), ".%09lld",
-			      (long long)frac);
-	snprintf(buf + n, (size_t)(48 - n), "Z");
-	return buf;
-}
-
 static void json_int(FILE *f, int64_t v)
 {
 	if (v == LIN_QNONE)
