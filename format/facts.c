@@ -156,6 +156,16 @@ int lin_fact_decode(const void *p, size_t n, msgpack_zone *zone,
 	return -1;
 }
 
+int lin_val_map(const void *p, size_t n, msgpack_zone *zone,
+		msgpack_object *out)
+{
+	if (lin_mp_check(p, n) ||
+	    msgpack_unpack(p, n, NULL, zone, out) != MSGPACK_UNPACK_SUCCESS ||
+	    out->type != MSGPACK_OBJECT_MAP)
+		return LIN_ECORRUPT;
+	return 0;
+}
+
 int lin_store_fact(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		   msgpack_zone *zone, struct lin_fact *f,
 		   struct lin_err *err)

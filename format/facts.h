@@ -60,6 +60,12 @@ void lin_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
 int lin_fact_decode(const void *p, size_t n, msgpack_zone *zone,
 		    struct lin_fact *f);
 
+/* Decode a stored map value (node, coll_info, source) of `n` bytes into
+ * `out`, storage from `zone`: 0, or LIN_ECORRUPT when it is not one
+ * bounded (lin_mp_check) MessagePack map. */
+int lin_val_map(const void *p, size_t n, msgpack_zone *zone,
+		msgpack_object *out);
+
 /* Read fact `id` from the store and decode it into `f` (storage from
  * `zone`, and the value: valid until the zone is cleared or the
  * transaction ends). LIN_ENOTFOUND; LIN_ECORRUPT (the value is not a

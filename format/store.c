@@ -1,5 +1,6 @@
 /* store.c - opening the LMDB environment and the shared lookups. */
 #include "store.h"
+#include "cursor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -262,14 +263,12 @@ int lin_store_version(MDB_txn *txn, const struct lin_store *s,
 		      uint64_t coll, uint32_t number, uint64_t *node,
 		      struct lin_err *err)
 {
-	unsigned char k[12];
-	MDB_val v;
-	int rc = lin_store_get(txn, s, LIN_DB_COLL_VER, k,
-			       lin_key_coll_num(k, coll, number), &v, err);
-	if (rc)
-		return rc;
-	*node = lin_be64_get(v.mv_data);
-	return 0;
+	struct lin_ver v;
+	int rc = lin_store_coll_ver(txn, s, coll, number, &v, err);
+
+	if (rc == 0)
+		*node = v.vid;
+	return rc;
 }
 
 /* The highest-numbered version of `coll` first logged at or before the
@@ -291,14 +290,14 @@ static int latest_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 	rc = mdb_cursor_get(c, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
 	while (rc == 0 && key.mv_size == 12 &&
 	       lin_be64_get(key.mv_data) == coll) {
-		if (val.mv_size != 16) {
+		uint64_t v, t;
+		if ((rc = lin_val_coll_ver(val.mv_data, val.mv_size, &v, &t,
+					   err))) {
 			mdb_cursor_close(c);
-			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-					   "coll_ver value of %zu bytes, "
-					   "not 16", val.mv_size);
+			return rc;
 		}
-		if (lin_be64_get((unsigned char *)val.mv_data + 8) <= tk) {
-			*vid = lin_be64_get(val.mv_data);
+		if (t <= tk) {
+			*vid = v;
 			break;
 		}
 		rc = mdb_cursor_get(c, &key, &val, MDB_PREV);
@@ -332,21 +331,17 @@ int lin_store_alias_at(MDB_txn *txn, const struct lin_store *s,
 		       uint64_t coll, const char *alias, size_t len,
 		       int64_t t, uint64_t *vid, struct lin_err *err)
 {
-	unsigned char k[8 + 255];
-	MDB_val v;
+	const void *tl;
+	size_t n;
 	int rc;
 
 	*vid = 0;
 	if (len == 6 && memcmp(alias, "latest", 6) == 0)
 		return latest_at(txn, s, coll, lin_time_key(t), vid, err);
-	if (len > 255)
-		return 0;
-	lin_be64_put(k, coll);
-	memcpy(k + 8, alias, len);
-	rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, 8 + len, &v, err);
+	rc = lin_store_alias_tl(txn, s, coll, alias, len, &tl, &n, err);
 	if (rc == LIN_ENOTFOUND)
 		return 0;
-	return rc ? rc : lin_timeline_at(v.mv_data, v.mv_size, t, vid, err);
+	return rc ? rc : lin_timeline_at(tl, n * LIN_TL_ENTRY, t, vid, err);
 }
 
 int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,

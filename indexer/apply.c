@@ -211,8 +211,7 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 	msgpack_object o;
 	struct lin_slice old;
 	msgpack_zone_clear(&x->zone);
-	if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &x->zone, &o) !=
-	    MSGPACK_UNPACK_SUCCESS)
+	if (lin_val_map(v.mv_data, v.mv_size, &x->zone, &o))
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
 				   "bad coll_info for '%s'", key);
 	if (!lin_map_str(&o, "type", &old)) {
@@ -858,8 +857,8 @@ int ix_remove_source_facts(struct ix *x, uint32_t src)
 			   rc = lin_scan_next(&sc)) == 1) {
 		struct lin_fact f;
 		uint64_t id;
-		if ((rc = lin_val_id(sc.k.mv_data, sc.k.mv_size, &id, "facts key",
-				     x->err)))
+		if ((rc = lin_val_id(sc.k.mv_data, sc.k.mv_size, &id,
+				     "facts key", x->err)))
 			break;
 		/* Later writes may move the page under val: decode a copy. */
 		if (sc.v.mv_size > cap) {

@@ -83,8 +83,7 @@ static int decode_value(struct ix *x, enum lin_db db, uint64_t id,
 	if (!copy)
 		return LIN_ENOMEM;
 	memcpy(copy, v.mv_data, v.mv_size);
-	if (msgpack_unpack(copy, v.mv_size, NULL, &x->zone, o) !=
-	    MSGPACK_UNPACK_SUCCESS || o->type != MSGPACK_OBJECT_MAP)
+	if (lin_val_map(copy, v.mv_size, &x->zone, o))
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
 				   "bad value for id %016llx in '%s'",
 				   (unsigned long long)id, lin_db_names[db]);

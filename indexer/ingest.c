@@ -318,8 +318,7 @@ static int source_get(struct ix *x, const char *key, size_t kn,
 	if (rc)
 		return rc;
 	msgpack_zone_clear(&x->zone);
-	if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &x->zone, &o) !=
-	    MSGPACK_UNPACK_SUCCESS)
+	if (lin_val_map(v.mv_data, v.mv_size, &x->zone, &o))
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
 				   "bad source entry");
 	src->known = 1;
@@ -881,8 +880,8 @@ static int member_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 
 	(void)k;
 	msgpack_zone_clear(&m->c->x.zone);
-	if (msgpack_unpack(v->mv_data, v->mv_size, NULL, &m->c->x.zone, &o) !=
-	    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&o, "id", &id))
+	if (lin_val_map(v->mv_data, v->mv_size, &m->c->x.zone, &o) ||
+	    !lin_map_i64(&o, "id", &id))
 		return 0;
 	return m->fn(m->c, (uint32_t)id, m->arg);
 }
@@ -1329,8 +1328,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 		msgpack_object o;
 		int64_t id = 0;
 		long root = -1;
-		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone,
-				   &o) != MSGPACK_UNPACK_SUCCESS ||
+		if (lin_val_map(v.mv_data, v.mv_size, &c->x.zone, &o) ||
 		    !lin_map_i64(&o, "id", &id) ||
 		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
 		    k.mv_size > 512)

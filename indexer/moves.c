@@ -68,8 +68,8 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 	int64_t id = -1, crc = 0;
 
 	msgpack_zone_clear(&x->zone);
-	if (msgpack_unpack(val->mv_data, val->mv_size, NULL, &x->zone, &m) !=
-	    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&m, "id", &id) || id < 0 ||
+	if (lin_val_map(val->mv_data, val->mv_size, &x->zone, &m) ||
+	    !lin_map_i64(&m, "id", &id) || id < 0 ||
 	    lin_idset_has(seen, (uint64_t)id + 1))
 		return 0;
 	/* the full path: keys of long paths are hashed. Archive members
@@ -247,8 +247,7 @@ int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
 				   "source %u vanished while re-keyed",
 				   or->id) : rc;
 	msgpack_zone_clear(&x->zone);
-	if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &x->zone, &m) !=
-	    MSGPACK_UNPACK_SUCCESS || m.type != MSGPACK_OBJECT_MAP)
+	if (lin_val_map(v.mv_data, v.mv_size, &x->zone, &m))
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
 				   "bad source entry");
 	repack(x, &m, sb, crc, has_crc);

@@ -17,8 +17,8 @@ int lq_take_asof(struct lq *q, int *argc, char **argv)
 		if (strcmp(argv[i], opt) == 0) {
 			if (i + 1 >= *argc)
 				return lin_err_set(&q->e, LIN_EINVAL,
-						   LIN_NO_OFFSET, "option '%s' "
-						   "needs a value", opt);
+						   LIN_NO_OFFSET, "option "
+						   "'%s' needs a value", opt);
 			val = argv[i + 1];
 			take = 2;
 		} else if (strncmp(argv[i], opt, sizeof opt - 1) == 0 &&

@@ -34,38 +34,21 @@ static void coll_text(struct audit *a, uint64_t coll, char *buf, size_t n)
 {
 	unsigned char k[8];
 	MDB_val v;
-	msgpack_unpacked up;
-	size_t off = 0;
+	msgpack_zone zone;
+	msgpack_object m;
+	struct lin_slice e, p, nm;
 
 	snprintf(buf, n, "collection %016llx", (unsigned long long)coll);
 	if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_COLL_INFO, k,
-			  lin_key_id(k, coll), &v, NULL) ||
-	    lin_mp_check(v.mv_data, v.mv_size))
+			  lin_key_id(k, coll), &v, NULL))
 		return;
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, v.mv_data, v.mv_size, &off) ==
-	    MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP) {
-		const char *part[3] = { "entity", "project", "name" };
-		const msgpack_object *val[3] = { NULL, NULL, NULL };
-		for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-			const msgpack_object *key = &up.data.via.map.ptr[i].key;
-			for (int j = 0; j < 3; j++)
-				if (key->type == MSGPACK_OBJECT_STR &&
-				    key->via.str.size == strlen(part[j]) &&
-				    !memcmp(key->via.str.ptr, part[j],
-					    key->via.str.size))
-					val[j] = &up.data.via.map.ptr[i].val;
-		}
-		if (val[0] && val[1] && val[2] &&
-		    val[0]->type == MSGPACK_OBJECT_STR &&
-		    val[1]->type == MSGPACK_OBJECT_STR &&
-		    val[2]->type == MSGPACK_OBJECT_STR)
-			snprintf(buf, n, "%.*s/%.*s/%.*s",
-				 (int)val[0]->via.str.size, val[0]->via.str.ptr,
-				 (int)val[1]->via.str.size, val[1]->via.str.ptr,
-				 (int)val[2]->via.str.size, val[2]->via.str.ptr);
-	}
-	msgpack_unpacked_destroy(&up);
+	msgpack_zone_init(&zone, 512);
+	if (lin_val_map(v.mv_data, v.mv_size, &zone, &m) == 0 &&
+	    lin_map_str(&m, "entity", &e) && lin_map_str(&m, "project", &p) &&
+	    lin_map_str(&m, "name", &nm))
+		snprintf(buf, n, "%.*s/%.*s/%.*s", (int)e.n, e.p, (int)p.n,
+			 p.p, (int)nm.n, nm.p);
+	msgpack_zone_destroy(&zone);
 }
 
 static int source_is(struct audit *a, uint64_t fact_id, const char *what)

@@ -46,16 +46,11 @@ void lq_unres_free(struct lq_unres_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* Decode a msgpack map value into `up`; NULL when it is not one. */
-static const msgpack_object *map_of(const MDB_val *v, msgpack_unpacked *up)
+/* Decode a stored map value into `zone`; NULL when it is not one. */
+static const msgpack_object *map_of(const MDB_val *v, msgpack_zone *zone,
+				    msgpack_object *o)
 {
-	size_t off = 0;
-
-	if (lin_mp_check(v->mv_data, v->mv_size) ||
-	    msgpack_unpack_next(up, v->mv_data, v->mv_size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS || up->data.type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	return &up->data;
+	return lin_val_map(v->mv_data, v->mv_size, zone, o) ? NULL : o;
 }
 
 /* "entity/project/name" of `coll` (malloc'd) and the length of its
@@ -64,15 +59,16 @@ static char *coll_name(struct lq *q, uint64_t coll, size_t *scope)
 {
 	unsigned char k[8];
 	MDB_val v;
-	msgpack_unpacked up;
+	msgpack_zone up;
+	msgpack_object mo;
 	struct lin_slice e, p, n;
 	char *out = NULL;
 
 	if (lin_store_get(q->txn, &q->store, LIN_DB_COLL_INFO, k,
 			  lin_key_id(k, coll), &v, NULL))
 		return NULL;
-	msgpack_unpacked_init(&up);
-	const msgpack_object *m = map_of(&v, &up);
+	msgpack_zone_init(&up, 512);
+	const msgpack_object *m = map_of(&v, &up, &mo);
 	if (m && lin_map_str(m, "entity", &e) &&
 	    lin_map_str(m, "project", &p) && lin_map_str(m, "name", &n) &&
 	    (out = malloc(e.n + p.n + n.n + 3))) {
@@ -80,7 +76,7 @@ static char *coll_name(struct lq *q, uint64_t coll, size_t *scope)
 			(int)n.n, n.p);
 		*scope = e.n + p.n + 2;
 	}
-	msgpack_unpacked_destroy(&up);
+	msgpack_zone_destroy(&up);
 	return out;
 }
 
@@ -103,7 +99,8 @@ static int source_is_wandb(struct lq *q, uint32_t src)
 {
 	unsigned char k[4];
 	MDB_val path, v;
-	msgpack_unpacked up;
+	msgpack_zone up;
+	msgpack_object mo;
 	struct lin_slice fmt;
 	int yes = 0;
 
@@ -113,11 +110,11 @@ static int source_is_wandb(struct lq *q, uint32_t src)
 	    lin_store_get(q->txn, &q->store, LIN_DB_SOURCES, path.mv_data,
 			  path.mv_size, &v, NULL))
 		return 0;
-	msgpack_unpacked_init(&up);
-	const msgpack_object *m = map_of(&v, &up);
+	msgpack_zone_init(&up, 512);
+	const msgpack_object *m = map_of(&v, &up, &mo);
 	yes = m && lin_map_str(m, "format", &fmt) &&
 	      lin_slice_eq_cstr(fmt, "wandb");
-	msgpack_unpacked_destroy(&up);
+	msgpack_zone_destroy(&up);
 	return yes;
 }
 
