@@ -86,6 +86,9 @@ const struct lq_cmd lq_cmds[] = {
 	  "                     (with --type: artifacts of T and runs of J)\n"
 	  "  -p, --project P    report only nodes in project P "
 	  "(or entity/P)\n"
+	  "  Each filter may be repeated or take a comma-separated list\n"
+	  "  (--type model,deployment); a value the store has never seen\n"
+	  "  is an error (exit status 1) naming the nearest ones.\n"
 	  "  -n, --limit N      report at most N nodes, then a summary\n"
 	  "  -a, --after CURSOR continue after the node a summary named\n"
 	  "Filters choose what is reported, never what is walked.\n" },
@@ -134,10 +137,14 @@ const struct lq_cmd lq_cmds[] = {
 	  "  -D, --depth N|all  stop N edges from NODE\n"
 	  "  -x, --explode      never collapse siblings\n" },
 	{ "ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
-	  "[--project P]",
+	  "[--project P]\n         [--type T] [--job-type J]",
 	  "list what the store holds",
 	  "options:\n"
-	  "  -p, --project P   only project P (or entity/P)\n" },
+	  "  -p, --project P   only project P (or entity/P)\n"
+	  "  -t, --type T      only artifacts (collections) of type T\n"
+	  "  -J, --job-type J  only runs of job type J\n"
+	  "Filters are repeatable and take comma-separated lists, as in\n"
+	  "lineage.\n" },
 	{ "stats", lq_cmd_stats, "stats",
 	  "counts of runs, collections, versions, edges and sources", NULL },
 	{ "check", lq_cmd_check, "check",

@@ -198,12 +198,15 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hVjf:F:D:t:J:p:", opts,
 				NULL)) != -1) {
+		int r = lq_filter_opt(q, cmd, &b.f, c, optarg);
+		if (r != -2) {
+			if (r >= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'f': from = optarg; continue;
 		case 'F': format = optarg; continue;
-		case 't': b.f.type = optarg; continue;
-		case 'J': b.f.job_type = optarg; continue;
-		case 'p': b.f.project = optarg; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &b.depth))
 				return lq_usage(q, cmd, "bad --depth '%s': "
@@ -211,7 +214,7 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
@@ -227,7 +230,7 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 				"csv or json", format);
 	if (optind == argc && !from)
 		return lq_usage(q, cmd, "missing REF (or --from FILE)");
-	if ((rc = lq_open(q)) != 0)
+	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &b.f)))
 		return rc;
 	lin_table_init(&b.t);
 	lin_qnode_init(&b.n);

@@ -8,34 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int qstr_is(struct lin_qstr s, const char *c)
-{
-	size_t n = strlen(c);
-	return s.p && s.n == n && memcmp(s.p, c, n) == 0;
-}
-
-/* Filters choose what is reported; the walk itself goes everywhere. */
-int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n)
-{
-	if (f->type || f->job_type) {
-		int ok = n->kind == LIN_ID_RUN ?
-			 f->job_type && qstr_is(n->job_type, f->job_type) :
-			 f->type && qstr_is(n->type, f->type);
-		if (!ok)
-			return 0;
-	}
-	if (f->project) {
-		const char *slash = strchr(f->project, '/');
-		if (!slash)
-			return qstr_is(n->project, f->project);
-		size_t en = (size_t)(slash - f->project);
-		return n->entity.n == en &&
-		       memcmp(n->entity.p, f->project, en) == 0 &&
-		       qstr_is(n->project, slash + 1);
-	}
-	return 1;
-}
-
 int lq_parse_count(const char *s, uint32_t all, uint32_t *out)
 {
 	char *end;
@@ -134,22 +106,26 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd = "lineage", *after = NULL;
-	struct lq_filter f = { NULL, NULL, NULL };
+	struct lq_filter f;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, limit = 0;
 	int c;
 
+	memset(&f, 0, sizeof f);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hVjdubD:t:J:p:n:a:", opts,
 				NULL)) != -1) {
+		int r = lq_filter_opt(q, cmd, &f, c, optarg);
+		if (r != -2) {
+			if (r >= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'd': dir = LIN_WALK_DOWN; continue;
 		case 'u': dir = LIN_WALK_UP; continue;
 		case 'b': dir = LIN_WALK_BOTH; continue;
-		case 't': f.type = optarg; continue;
-		case 'J': f.job_type = optarg; continue;
-		case 'p': f.project = optarg; continue;
 		case 'a': after = optarg; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
@@ -164,14 +140,14 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
 	if (optind == argc)
 		return lq_usage(q, cmd, "missing NODE");
 	int rc = lq_open(q);
-	if (rc)
+	if (rc || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 
 	struct lineage l;

@@ -6,30 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse the common options plus --project; -1 to go on. */
+/* Parse the common options plus the filters (f NULL: none); -1 to go
+ * on. */
 static int parse(struct lq *q, const char *cmd, int argc, char **argv,
-		 const char **project)
+		 struct lq_filter *f)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "project", required_argument, NULL, 'p' },
+		{ "type", required_argument, NULL, 't' },
+		{ "job-type", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, project ? ":hVjp:" : ":hVj",
+	while ((c = getopt_long(argc, argv, f ? ":hVjp:t:J:" : ":hVj",
 				opts, NULL)) != -1) {
-		if (c == 'p' && project) {
-			*project = optarg;
+		int r = f ? lq_filter_opt(q, cmd, f, c, optarg) : -2;
+		if (r >= 0)
+			return r;
+		if (r == -1)
 			continue;
-		}
-		if (c == 'p')
+		if (c == 'p' || c == 't' || c == 'J')
 			c = '?';
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
@@ -42,11 +46,6 @@ static int cursor(struct lq *q, enum lin_db db, MDB_cursor **c)
 	return rc ? lin_store_fail(&q->e, rc, "cannot open cursor") : 0;
 }
 
-static int project_ok(const char *project, const struct lin_qnode *n)
-{
-	struct lq_filter f = { NULL, NULL, project };
-	return !project || lq_wanted(&f, n);
-}
 
 /* ---- ls ---- */
 
@@ -98,7 +97,7 @@ static int coll_versions(struct lq *q, uint64_t coll, struct coll_sum *cs,
 }
 
 struct lsctx {
-	const char *project;
+	const struct lq_filter *f;
 	struct lin_table t;
 	struct lin_qnode n;
 	struct typecount {
@@ -116,7 +115,7 @@ static int print_node(struct lq *q, uint64_t id, void *arg)
 	if (rc <= 0)  /* not there yet as of --as-of, or an error */
 		return rc;
 	rc = lq_node_load(q, id, &x->n);
-	if (rc || !project_ok(x->project, &x->n))
+	if (rc || !lq_wanted(x->f, &x->n))
 		return rc;
 	if (q->json) {
 		putc('{', q->out);
@@ -165,13 +164,15 @@ static int cmp_type(const void *a, const void *b)
 
 int lq_cmd_ls(struct lq *q, int argc, char **argv)
 {
-	const char *cmd = "ls", *what, *project = NULL;
+	const char *cmd = "ls", *what;
+	struct lq_filter f;
 	struct lsctx x;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	int rc = parse(q, cmd, argc, argv, &project);
+	int rc;
 
-	if (rc >= 0)
+	memset(&f, 0, sizeof f);
+	if ((rc = parse(q, cmd, argc, argv, &f)) >= 0)
 		return rc;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "expects one of runs, artifacts, "
@@ -183,10 +184,10 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	if (!runs && !arts && !colls && !types)
 		return lq_usage(q, cmd, "unknown list '%s': expected runs, "
 				"artifacts, collections or types", what);
-	if ((rc = lq_open(q)) != 0)
+	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 	memset(&x, 0, sizeof x);
-	x.project = project;
+	x.f = &f;
 	lin_table_init(&x.t);
 	lin_qnode_init(&x.n);
 	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
@@ -210,7 +211,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 		/* The newest version speaks for the collection. */
 		rc = lin_qnode_load(q->txn, &q->store, cs.last_vid, &x.n,
 				    &q->e);
-		if (rc || !project_ok(project, &x.n))
+		if (rc || !lq_wanted(&f, &x.n))
 			continue;
 		if (types) {
 			rc = add_type(&x, x.n.type.p ? x.n.type :

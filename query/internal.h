@@ -212,15 +212,38 @@ void lq_cmd_help(struct lq *q, const char *name);
  * own options). Returns -1 to go on, else the exit status. */
 int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv);
 
-/* Report filters (lineage, impact, provenance): NULL fields are off.
- * With type and/or job_type set, only artifacts of `type` and runs of
- * `job_type` pass; project is "P" or "entity/P". */
+/* Report filters (filter.c): --type, --job-type and --project, each
+ * repeatable and comma-separated. Values are slices of argv (nothing to
+ * free). With types and/or job types given, only artifacts of a listed
+ * type and runs of a listed job type pass; a project is "P" or
+ * "entity/P". Zero-initialise. */
+#define LQ_FILTER_MAX 64  /* values per filter */
+struct lq_flist {
+	struct lin_qstr v[LQ_FILTER_MAX];
+	size_t n;
+};
 struct lq_filter {
-	const char *type, *job_type, *project;
+	struct lq_flist type, job_type, project;
 };
 
 /* 1 when node `n` passes filter `f`. */
 int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n);
+
+/* 1 when any filter value was given. */
+int lq_filter_active(const struct lq_filter *f);
+
+/* Take option `c` ('t' --type, 'J' --job-type, 'p' --project) with
+ * value `arg`, split at commas. -2: not a filter option; -1: taken;
+ * else the exit status of a usage error (printed). */
+int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
+		  int c, const char *arg);
+
+/* After lq_open: every value must name something the store holds (any
+ * time, whatever --as-of says); each one that does not is reported with
+ * the nearest existing values. 0, LQ_NOTFOUND, or another exit status
+ * (printed). */
+int lq_filter_check(struct lq *q, const char *cmd,
+		    const struct lq_filter *f);
 
 /* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
  * when `all` is non-zero. 0 or -1. */
