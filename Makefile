@@ -10,7 +10,9 @@ DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS = zlib lmdb msgpack
-DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config
+# graphviz: the tests render a large folded graph with dot(1).
+DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config \
+	graphviz
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -80,6 +82,7 @@ deps:
 	  $(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
 	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: missing:$$missing; installing $(DEBIAN_PKGS)"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \

@@ -124,18 +124,42 @@ const struct lq_cmd lq_cmds[] = {
 	  "The upstream twin of impact; the same options and rows.\n" },
 	{ "graph", lq_cmd_graph,
 	  "graph NODE... [--format dot|mermaid|json] [--down|--up|--both]\n"
-	  "         [--depth N|all] [--explode]",
-	  "the walked subgraph for Graphviz, Mermaid or as JSON",
+	  "         [--depth N|all] [--max-nodes N] [--explode]\n"
+	  "         [--type T] [--job-type J] [--project P]\n"
+	  "       graph --project P|--all [--explode] [--format ...]",
+	  "the walked subgraph, or a project's pipeline, as a picture",
 	  "Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
-	  "'job_type / run name'; edges point the way data flows. Five or\n"
-	  "more leaf siblings of one kind on one node become one dashed\n"
-	  "cluster box ('12 runs (eval)').\n\n"
+	  "'job_type / run name'; edges point the way data flows.\n"
+	  "Siblings (nodes of one kind and type or job type with the same\n"
+	  "producers, or the same consumers) fold into one dashed box once\n"
+	  "there are five ('12 runs (eval)'), at any depth: when 39 train\n"
+	  "runs fold, their 39 models fold too. An edge drawn for several\n"
+	  "is labelled with their number ('used (39)'). Beyond --max-nodes\n"
+	  "boxes, smaller sibling groups, siblings of mixed types and nodes\n"
+	  "with one neighbour fold as well, and a note on stderr (and in\n"
+	  "the output) says so.\n\n"
+	  "Without NODE, --project P (repeatable) or --all draws the\n"
+	  "pipeline overview: one box per job type ('train / 4 runs') and\n"
+	  "per artifact type ('model / 3 versions'), an edge where runs of\n"
+	  "that job type logged or used versions of that type, labelled\n"
+	  "with how many did. --explode draws every run and artifact of\n"
+	  "the projects instead, folded as above.\n\n"
 	  "options:\n"
 	  "  -F, --format FMT   dot (default), mermaid or json (also --json)"
 	  "\n"
 	  "  -d, -u, -b         down (default), up, both, as in lineage\n"
 	  "  -D, --depth N|all  stop N edges from NODE\n"
-	  "  -x, --explode      never collapse siblings\n" },
+	  "  -m, --max-nodes N  at most about N boxes (60; 0: no limit)\n"
+	  "  -x, --explode      with NODE: never fold; without: every node\n"
+	  "  -t, --type T, -J, --job-type J\n"
+	  "                     draw only artifacts of T and runs of J (and"
+	  "\n"
+	  "                     the start nodes); nodes joined through\n"
+	  "                     hidden ones get a dashed 'via N hidden' edge"
+	  "\n"
+	  "  -p, --project P    with NODE: draw only nodes of P; without:\n"
+	  "                     the projects to draw\n"
+	  "  -A, --all          every project\n" },
 	{ "ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
 	  "[--project P]\n         [--type T] [--job-type J]",
 	  "list what the store holds",

@@ -30,6 +30,10 @@ static void setup(void)
 	sh("./lineage-index -q --store %s/s.lmdb fixtures/sample", dir);
 	sh("./lineage-index -q --store %s/w.lmdb fixtures/wandb-sample "
 	   "2>/dev/null", dir);
+	/* a generated archive with big neighbourhoods (622 nodes below
+	 * shared-01:v0 and shared-00:v1) */
+	sh("./lineage-gen synth --runs 1000 --seed 1 %s/syn >/dev/null && "
+	   "./lineage-index -q --store %s/syn.lmdb %s/syn", dir);
 }
 
 static void teardown(void)
@@ -127,6 +131,29 @@ static const struct acase cases[] = {
 	{ "s.lmdb", "provenance mnist-19pofeku:v1 --job-type zzzzzz", 1,
 	  "filter-no-near.txt" },
 	{ "s.lmdb", "ls types --type model,", 64, "filter-empty-value.txt" },
+	/* 4. the pipeline overview */
+	{ "s.lmdb", "graph --project mnist --format mermaid", 0,
+	  "overview-mnist.mermaid" },
+	{ "s.lmdb", "graph --all", 0, "overview-all.dot" },
+	{ "s.lmdb", "graph --all --format json", 0, "overview-all.json" },
+	{ "s.lmdb", "graph --project acme/mnist-serving --explode "
+	  "--format mermaid", 0, "overview-serving-explode.mermaid" },
+	{ "s.lmdb", "graph --project mnist --type model,dataset "
+	  "--job-type train --format mermaid", 0,
+	  "overview-filtered.mermaid" },
+	{ "s.lmdb", "graph", 64, "graph-no-node.txt" },
+	{ "s.lmdb", "graph --all MNIST_raw:v0", 64, "graph-all-and-node.txt" },
+	/* 5. graphs that stay readable */
+	{ "s.lmdb", "graph MNIST_raw:v0 --type raw_dataset,model "
+	  "--format mermaid", 0, "graph-type-filter.mermaid" },
+	{ "s.lmdb", "graph MNIST_raw:v0 --job-type trian", 1,
+	  "graph-filter-misspelt.txt" },
+	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --format mermaid", 0,
+	  "graph-synth-folded.mermaid" },
+	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 20 "
+	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
+	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
+	  "--format json", 0, "graph-synth-over-budget.json" },
 };
 
 /* What a differing case printed, kept for review in build/auditor-got/
@@ -189,4 +216,50 @@ Test(auditor, every_expected_file_has_a_case)
 			  line);
 	}
 	pclose(p);
+}
+
+/* Count occurrences of `needle` in `s`. */
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* A 622-node neighbourhood folds into a picture Graphviz draws at a
+ * readable size; exploded, it has every node. */
+Test(auditor, big_neighbourhood_renders_small)
+{
+	char cmd[1024];
+	int code;
+
+	char *all = query("syn.lmdb", "graph shared-01:v0 shared-00:v1 "
+			  "--explode --format json", &code);
+	cr_assert_eq(code, 0);
+	cr_assert_eq(count(all, "\"start\":"), 622,
+		     "the exploded graph has %zu nodes, not 622",
+		     count(all, "\"start\":"));
+	free(all);
+	if (system("command -v dot >/dev/null 2>&1") != 0)
+		cr_skip_test("SKIPPED: Graphviz 'dot' is not installed "
+			     "(make deps installs it)");
+	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/syn.lmdb "
+		 "graph shared-01:v0 shared-00:v1 | dot -Tsvg > %s/g.svg",
+		 dir, dir);
+	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
+	snprintf(cmd, sizeof cmd, "%s/g.svg", dir);
+	char *svg = slurp_path(cmd);
+	cr_assert_not_null(svg);
+	const char *w = strstr(svg, "<svg width=\"");
+	cr_assert_not_null(w, "no <svg width= in the picture");
+	double width = strtod(w + 12, NULL);
+	const char *h = strstr(w, "height=\"");
+	cr_assert_not_null(h);
+	double height = strtod(h + 8, NULL);
+	/* 1472x307 pt when written; exploded it is 2331x12510 pt */
+	cr_expect_lt(width, 2000.0, "picture %gx%g pt", width, height);
+	cr_expect_lt(height, 1000.0, "picture %gx%g pt", width, height);
+	cr_expect_leq(count(svg, "class=\"node\""), 60);
+	free(svg);
 }

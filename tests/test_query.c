@@ -1100,7 +1100,7 @@ Test(query, graph_formats_and_clusters)
 	"  \"cluster:0\" [label=\"6 artifacts (shard)\", "
 	"fillcolor=\"#cfe2ff\", color=\"#1f5fbf\", "
 	"style=\"rounded,filled,dashed\"];\n"
-	"  \"run:acme/other/x1\" -> \"cluster:0\" [label=\"logged\"];\n}\n");
+	"  \"run:acme/other/x1\" -> \"cluster:0\" [label=\"logged (6)\"];\n}\n");
 	r = q("graph", "--explode", "--format", "mermaid", "acme/other/x1",
 	      NULL);
 	cr_assert_eq(r.rc, 0);
