@@ -193,6 +193,24 @@ const struct lq_cmd lq_cmds[] = {
 	  "options:\n"
 	  "  -a, --as-of-a T1, --from T1   side A as of T1\n"
 	  "  -b, --as-of-b T2, --to T2     side B as of T2\n" },
+	{ "export", lq_cmd_export,
+	  "export --format openlineage NODE...|--all",
+	  "runs with their inputs and outputs as OpenLineage RunEvents",
+	  "One OpenLineage 2-0-2 RunEvent per line (NDJSON), for Marquez,\n"
+	  "DataHub or any OpenLineage consumer. A run NODE exports that\n"
+	  "run, an artifact NODE the runs that logged and used it, --all\n"
+	  "every run. Each run gives a START event at its start time with\n"
+	  "its inputs (the versions it used) and, when it ended, COMPLETE\n"
+	  "(finished), FAIL (failed, crashed) or ABORT (killed) at its end\n"
+	  "time with inputs and outputs (the versions it logged). runId is\n"
+	  "a UUID derived from entity/project/run_id; the job is\n"
+	  "lineage://entity/project with the job type as its name; a\n"
+	  "dataset is lineage://entity/project with the collection as its\n"
+	  "name and a version facet ('v3', digest, type). Runs without a\n"
+	  "start time are left out with a note on stderr.\n\n"
+	  "options:\n"
+	  "  -F, --format openlineage   the only format (required)\n"
+	  "  -A, --all                  every run (as of --as-of)\n" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

@@ -317,6 +317,7 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv);
 int lq_cmd_ls(struct lq *q, int argc, char **argv);
 int lq_cmd_stats(struct lq *q, int argc, char **argv);
 int lq_cmd_check(struct lq *q, int argc, char **argv);
+int lq_cmd_export(struct lq *q, int argc, char **argv);
 
 /* audit.c: the lineage checks of `check`. `report` is called once per
  * finding, with problem 1 for an inconsistency (check then fails) and 0

@@ -154,6 +154,16 @@ static const struct acase cases[] = {
 	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
 	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
 	  "--format json", 0, "graph-synth-over-budget.json" },
+	/* 7. OpenLineage out */
+	{ "s.lmdb", "export --format openlineage --all", 0,
+	  "export-all.ndjson" },
+	{ "s.lmdb", "export --format openlineage mnist-19pofeku:v1", 0,
+	  "export-model-v1.ndjson" },
+	{ "s.lmdb", "--as-of 2024-03-01T10:00:00Z export --format "
+	  "openlineage 19pofeku", 0, "export-as-of-running.ndjson" },
+	{ "w.lmdb", "export --format openlineage --all", 0,
+	  "export-wandb.ndjson" },
+	{ "s.lmdb", "export --all", 64, "export-no-format.txt" },
 };
 
 /* What a differing case printed, kept for review in build/auditor-got/
@@ -262,4 +272,298 @@ Test(auditor, big_neighbourhood_renders_small)
 	cr_expect_lt(height, 1000.0, "picture %gx%g pt", width, height);
 	cr_expect_leq(count(svg, "class=\"node\""), 60);
 	free(svg);
+}
+
+/* ---- a small JSON reader, to check exported events field by field ---- */
+
+enum jt { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+	enum jt t;
+	char *s;              /* J_STR */
+	size_t n;             /* items of J_ARR / J_OBJ */
+	char **key;           /* J_OBJ */
+	struct jv **item;
+};
+
+static void jv_free(struct jv *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->key)
+			free(v->key[i]);
+		jv_free(v->item[i]);
+	}
+	free(v->key);
+	free(v->item);
+	free(v->s);
+	free(v);
+}
+
+static void ws(const char **p)
+{
+	while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+		(*p)++;
+}
+
+/* A string's text (escapes kept as written except \" and \\). */
+static char *jstr(const char **p)
+{
+	const char *s = *p + 1, *e = s;
+	while (*e && *e != '"')
+		e += *e == '\\' && e[1] ? 2 : 1;
+	if (*e != '"')
+		return NULL;
+	char *out = malloc((size_t)(e - s) + 1), *o = out;
+	for (const char *c = s; c < e; c++) {
+		if (*c == '\\' && (c[1] == '"' || c[1] == '\\'))
+			c++;
+		*o++ = *c;
+	}
+	*o = 0;
+	*p = e + 1;
+	return out;
+}
+
+static struct jv *jparse(const char **p, int depth)
+{
+	struct jv *v = calloc(1, sizeof *v);
+	ws(p);
+	if (depth > 64 || !v) {
+		free(v);
+		return NULL;
+	}
+	if (**p == '{' || **p == '[') {
+		int obj = **p == '{';
+		char close = obj ? '}' : ']';
+		v->t = obj ? J_OBJ : J_ARR;
+		(*p)++;
+		ws(p);
+		while (**p && **p != close) {
+			char *k = NULL;
+			if (obj) {
+				if (**p != '"' || !(k = jstr(p)))
+					goto bad;
+				ws(p);
+				if (*(*p)++ != ':') {
+					free(k);
+					goto bad;
+				}
+			}
+			struct jv *it = jparse(p, depth + 1);
+			if (!it) {
+				free(k);
+				goto bad;
+			}
+			v->item = realloc(v->item, (v->n + 1) * sizeof *v->item);
+			if (obj)
+				v->key = realloc(v->key,
+						 (v->n + 1) * sizeof *v->key);
+			if (obj)
+				v->key[v->n] = k;
+			v->item[v->n++] = it;
+			ws(p);
+			if (**p == ',') {
+				(*p)++;
+				ws(p);
+			} else if (**p != close) {
+				goto bad;
+			}
+		}
+		if (**p != close)
+			goto bad;
+		(*p)++;
+		return v;
+	}
+	if (**p == '"') {
+		v->t = J_STR;
+		if (!(v->s = jstr(p)))
+			goto bad;
+		return v;
+	}
+	if (!strncmp(*p, "true", 4) || !strncmp(*p, "null", 4)) {
+		v->t = **p == 't' ? J_BOOL : J_NULL;
+		*p += 4;
+		return v;
+	}
+	if (!strncmp(*p, "false", 5)) {
+		v->t = J_BOOL;
+		*p += 5;
+		return v;
+	}
+	char *end;
+	strtod(*p, &end);
+	if (end == *p)
+		goto bad;
+	v->t = J_NUM;
+	*p = end;
+	return v;
+bad:
+	jv_free(v);
+	return NULL;
+}
+
+static const struct jv *jget(const struct jv *o, const char *key)
+{
+	if (!o || o->t != J_OBJ)
+		return NULL;
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->key[i], key))
+			return o->item[i];
+	return NULL;
+}
+
+/* A string field `key` of `o`, or NULL. */
+static const char *jstring(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+	return v && v->t == J_STR ? v->s : NULL;
+}
+
+static int is_uri(const char *s)
+{
+	/* scheme ":" rest (RFC 3986) */
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	while (*s && *s != ':' && (strchr("+-.", *s) ||
+				   (*s >= '0' && *s <= '9') ||
+				   (*s >= 'a' && *s <= 'z') ||
+				   (*s >= 'A' && *s <= 'Z')))
+		s++;
+	return *s == ':' && s[1];
+}
+
+static int is_uuid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm) */
+static int is_datetime(const char *s)
+{
+	int y, mo, d, h, mi, se, n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+			 &se, &n) != 6 || n != 19)
+		return 0;
+	s += 19;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	return !strcmp(s, "Z") || (strlen(s) == 6 && (*s == '+' ||
+						       *s == '-'));
+}
+
+/* Every facet of a facets object has the BaseFacet's required fields. */
+static void check_facets(const struct jv *facets, const char *where)
+{
+	if (!facets)
+		return;
+	cr_expect_eq(facets->t, J_OBJ, "%s: facets is not an object", where);
+	for (size_t i = 0; facets->t == J_OBJ && i < facets->n; i++) {
+		const struct jv *f = facets->item[i];
+		cr_expect(is_uri(jstring(f, "_producer")),
+			  "%s facet %s: _producer", where, facets->key[i]);
+		cr_expect(is_uri(jstring(f, "_schemaURL")),
+			  "%s facet %s: _schemaURL", where, facets->key[i]);
+	}
+}
+
+static void check_datasets(const struct jv *a, const char *where)
+{
+	cr_expect(a && a->t == J_ARR, "%s is not an array", where);
+	for (size_t i = 0; a && a->t == J_ARR && i < a->n; i++) {
+		const struct jv *d = a->item[i];
+		cr_expect(jstring(d, "namespace") && jstring(d, "name"),
+			  "%s[%zu]: namespace and name are required", where, i);
+		check_facets(jget(d, "facets"), where);
+		const struct jv *ver = jget(jget(d, "facets"), "version");
+		cr_expect(ver && jstring(ver, "datasetVersion"),
+			  "%s[%zu]: no version facet with datasetVersion",
+			  where, i);
+	}
+}
+
+/* Check one RunEvent against what OpenLineage 2-0-2 requires
+ * (spec/OpenLineage.json: BaseEvent eventTime, producer, schemaURL;
+ * RunEvent run, job; Run runId (uuid); Job and Dataset namespace, name;
+ * BaseFacet _producer, _schemaURL; DatasetVersionDatasetFacet
+ * datasetVersion; JobTypeJobFacet processingType, integration). */
+static void check_event(const struct jv *e, int line)
+{
+	static const char *const types[] = {
+		"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"
+	};
+	cr_assert(e && e->t == J_OBJ, "line %d is not a JSON object", line);
+	cr_expect(is_datetime(jstring(e, "eventTime")),
+		  "line %d: eventTime", line);
+	cr_expect(is_uri(jstring(e, "producer")), "line %d: producer", line);
+	cr_expect(is_uri(jstring(e, "schemaURL")), "line %d: schemaURL",
+		  line);
+	const char *t = jstring(e, "eventType");
+	int ok = 0;
+	for (size_t i = 0; t && i < sizeof types / sizeof *types; i++)
+		ok |= !strcmp(t, types[i]);
+	cr_expect(ok, "line %d: eventType '%s'", line, t ? t : "(none)");
+	const struct jv *run = jget(e, "run"), *job = jget(e, "job");
+	cr_expect(is_uuid(jstring(run, "runId")), "line %d: run.runId",
+		  line);
+	check_facets(jget(run, "facets"), "run");
+	cr_expect(jstring(job, "namespace") && jstring(job, "name"),
+		  "line %d: job.namespace and job.name", line);
+	check_facets(jget(job, "facets"), "job");
+	const struct jv *jt = jget(jget(job, "facets"), "jobType");
+	if (jt)
+		cr_expect(jstring(jt, "processingType") &&
+			  jstring(jt, "integration"),
+			  "line %d: jobType facet", line);
+	check_datasets(jget(e, "inputs"), "inputs");
+	check_datasets(jget(e, "outputs"), "outputs");
+}
+
+/* Every exported event has what the spec requires, and every run has
+ * one START and at most one COMPLETE, ABORT or FAIL, after it. */
+Test(auditor, openlineage_events_have_the_required_fields)
+{
+	const char *stores[] = { "s.lmdb", "w.lmdb", "syn.lmdb" };
+
+	for (size_t s = 0; s < 3; s++) {
+		int code, line = 0;
+		char *out = query(stores[s], "export --format openlineage "
+				  "--all", &code);
+		cr_assert_eq(code, 0, "%s", out);
+		char prev_id[40] = "";
+		int starts = 0, ends = 0;
+		for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+			const char *p = l;
+			struct jv *e = jparse(&p, 0);
+			line++;
+			check_event(e, line);
+			const char *id = jstring(jget(e, "run"), "runId");
+			const char *t = jstring(e, "eventType");
+			if (id && strcmp(id, prev_id)) {
+				snprintf(prev_id, sizeof prev_id, "%s", id);
+				cr_expect(t && !strcmp(t, "START"),
+					  "%s line %d: a run begins with %s",
+					  stores[s], line, t);
+				starts++;
+			} else if (t) {
+				cr_expect(strcmp(t, "START"),
+					  "%s line %d: two STARTs", stores[s],
+					  line);
+				ends++;
+			}
+			jv_free(e);
+		}
+		cr_expect_gt(line, 0);
+		cr_expect_leq(ends, starts);
+		free(out);
+	}
 }
