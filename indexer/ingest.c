@@ -14,6 +14,7 @@
 
 #include "format/runlog.h"
 #include "format/wandb.h"
+#include "format/wmeta.h"
 #include "indexer/ix.h"
 
 #define MAX_REPORTS_PER_FILE 20
@@ -186,6 +187,7 @@ struct reader {
 	enum fmt fmt;
 	struct lin_runlog *rl;
 	struct lin_wandb *wb;
+	struct lin_wmeta meta;  /* .wandb: files/wandb-metadata.json */
 };
 
 static int reader_open(struct reader *r, enum fmt fmt, const char *path,
@@ -206,8 +208,26 @@ static int reader_open(struct reader *r, enum fmt fmt, const char *path,
 static int reader_next(struct reader *r, struct lin_record *rec,
 		       struct lin_err *err)
 {
-	return r->fmt == FMT_WANDB ? lin_wandb_next(r->wb, rec, err)
-				   : lin_runlog_next(r->rl, rec, err);
+	if (r->fmt != FMT_WANDB)
+		return lin_runlog_next(r->rl, rec, err);
+	int rc = lin_wandb_next(r->wb, rec, err);
+	/* The run's code context lives beside its log, not in it. */
+	if (rc == 1 && rec->kind == LIN_REC_RUN && r->meta.found) {
+		const struct lin_wmeta *m = &r->meta;
+		if (!rec->program)
+			rec->program = m->program;
+		if (!rec->git_remote)
+			rec->git_remote = m->git_remote;
+		if (!rec->git_commit)
+			rec->git_commit = m->git_commit;
+		if (!rec->host)
+			rec->host = m->host;
+		if (!rec->args.n && m->nargs) {
+			rec->args.v = (const char *const *)m->args;
+			rec->args.n = m->nargs;
+		}
+	}
+	return rc;
 }
 
 static uint64_t reader_bytes(const struct reader *r)
@@ -227,6 +247,7 @@ static void reader_close(struct reader *r)
 		lin_runlog_close(r->rl);
 	if (r->wb)
 		lin_wandb_close(r->wb);
+	lin_wmeta_release(&r->meta);
 }
 
 /* ---- sources ---------------------------------------------------------- */
@@ -559,6 +580,15 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 			rc = LIN_ENOMEM;
 	}
 	c->x.path = path;
+	if (!rc && fmt == FMT_WANDB) {
+		/* A bad metadata file costs the code context, not the log. */
+		lin_err_clear(&e);
+		int mr = lin_wmeta_load(path, &r.meta, &e);
+		if (mr == LIN_ENOMEM)
+			rc = mr;
+		else if (mr)  /* the log itself is fine: a warning only */
+			report(c, LIN_FILE_WARNING, path, &e);
+	}
 	if (!rc)
 		rc = read_records(c, &r, path, &records, &problems,
 				  &partial);

@@ -314,6 +314,14 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	lin_table_row(&t);
 	lin_table_cell(&t, "tags");
 	lin_table_joined(&t, "", n.tags, ", ");
+	if (lin_qnode_has_code(&n)) {
+		kv_str(&t, "program", n.program);
+		kv_str(&t, "git_remote", n.git_remote);
+		kv_str(&t, "git_commit", n.git_commit);
+		lin_table_row(&t);
+		lin_table_cell(&t, "args");
+		lin_table_joined(&t, "", n.args, " ");
+	}
 	kv_str(&t, "state", n.state);
 	kv_int(&t, "exit_code", n.exit_code);
 	kv_time(&t, "started_at", n.started_at);

@@ -35,6 +35,8 @@ struct lin_qnode {
 	/* run */
 	struct lin_qstr run_id, job_type, group, host, notes, state;
 	const msgpack_object *tags;  /* array or NULL */
+	struct lin_qstr program, git_remote, git_commit; /* code context */
+	const msgpack_object *args;  /* array or NULL */
 	int64_t started_at, ended_at, exit_code;
 	/* version */
 	struct lin_qstr type, digest, description;
@@ -124,6 +126,9 @@ char *lin_fmt_time(char buf[48], int64_t ns);
 
 /* Write a node's fields (no braces): "id":..,"kind":.., attributes. */
 void lin_json_node_fields(FILE *f, const struct lin_qnode *n);
+
+/* 1 when run `n` has any code context (program, git, args). */
+int lin_qnode_has_code(const struct lin_qnode *n);
 
 /* Text: p[0..n) with control bytes shown as \n, \t or \xNN. */
 void lin_text_str(FILE *f, const char *p, size_t n);

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "format/record.h"
+#include "format/runlog.h"
+
 #define EXPECTED "fixtures/auditor-expected"
 
 static char dir[64];
@@ -21,6 +24,71 @@ static void sh(const char *fmt, const char *a)
 	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
 }
 
+/* Code context: a runlog whose run records carry program, git and args
+ * (written by the project's writer), and the W&B sample with a
+ * files/wandb-metadata.json beside the offline run's log. */
+static const char wandb_metadata[] =
+	"{\"os\": \"Linux-6.1\", \"python\": \"3.11.2\", "
+	"\"startedAt\": \"2024-03-01T09:00:00\", \"docker\": null,\n"
+	" \"args\": [\"--epochs\", \"10\", \"--note\", "
+	"\"caf\\u00e9 \\\"x\\\"\"],\n"
+	" \"state\": \"running\", \"program\": \"train.py\", "
+	"\"codePath\": \"train.py\",\n"
+	" \"git\": {\"remote\": \"https://github.com/acme/wandb-demo.git\","
+	" \"commit\": \"4f1c2b9e8d7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e\"},\n"
+	" \"host\": \"gpu-07\", \"cpu_count\": 8, \"gpu_devices\": "
+	"[{\"name\": \"A100\", \"memory_total\": 85899345920}]}\n";
+
+static void code_context_fixtures(void)
+{
+	char path[256];
+	const char *args[] = { "--lr", "0.01", "--data", "mnist-processed:v0" };
+	struct lin_runlog_writer *w;
+	struct lin_record r;
+
+	snprintf(path, sizeof path, "%s/code.runlog", dir);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(lin_runlog_writer_open(&w, f, 0, "test", LIN_TIME_NONE),
+		     0);
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "c0de1234";
+	r.entity = "acme";
+	r.project = "code";
+	r.name = "tidy-tree-1";
+	r.job_type = "train";
+	r.started_at = 1709283600000000000LL;  /* 2024-03-01T09:00:00Z */
+	r.program = "src/train.py";
+	r.git_remote = "git@github.com:acme/code.git";
+	r.git_commit = "0123456789abcdef0123456789abcdef01234567";
+	r.args.v = args;
+	r.args.n = 4;
+	cr_assert_eq(lin_runlog_write(w, &r), 0);
+	lin_record_clear(&r);
+	r.kind = LIN_REC_LOG;
+	r.run_id = "c0de1234";
+	r.entity = "acme";
+	r.project = "code";
+	r.type = "model";
+	r.coll = "code-model";
+	r.digest = "d1";
+	r.at = 1709284200000000000LL;
+	cr_assert_eq(lin_runlog_write(w, &r), 0);
+	cr_assert_eq(lin_runlog_writer_close(w), 0);
+	fclose(f);
+	sh("./lineage-index -q --store %s/c.lmdb %s/code.runlog", dir);
+	sh("cp -r fixtures/wandb-sample %s/wsm && mkdir -p %s/wsm/wandb/"
+	   "offline-run-20240301_090000-ab12cd34/files", dir);
+	snprintf(path, sizeof path, "%s/wsm/wandb/offline-run-20240301_"
+		 "090000-ab12cd34/files/wandb-metadata.json", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(wandb_metadata, f);
+	fclose(f);
+	sh("./lineage-index -q --store %s/wm.lmdb %s/wsm 2>/dev/null", dir);
+}
+
 static void setup(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/lin-auditor-XXXXXX");
@@ -30,6 +98,7 @@ static void setup(void)
 	sh("./lineage-index -q --store %s/s.lmdb fixtures/sample", dir);
 	sh("./lineage-index -q --store %s/w.lmdb fixtures/wandb-sample "
 	   "2>/dev/null", dir);
+	code_context_fixtures();
 	/* a generated archive with big neighbourhoods (622 nodes below
 	 * shared-01:v0 and shared-00:v1) */
 	sh("./lineage-gen synth --runs 1000 --seed 1 %s/syn >/dev/null && "
@@ -154,6 +223,11 @@ static const struct acase cases[] = {
 	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
 	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
 	  "--format json", 0, "graph-synth-over-budget.json" },
+	/* 6. code context */
+	{ "c.lmdb", "run c0de1234", 0, "code-run-runlog.txt" },
+	{ "c.lmdb", "--json run c0de1234", 0, "code-run-runlog.json" },
+	{ "wm.lmdb", "run ab12cd34", 0, "code-run-wandb.txt" },
+	{ "wm.lmdb", "--json run ab12cd34", 0, "code-run-wandb.json" },
 	/* 7. OpenLineage out */
 	{ "s.lmdb", "export --format openlineage --all", 0,
 	  "export-all.ndjson" },
@@ -566,4 +640,38 @@ Test(auditor, openlineage_events_have_the_required_fields)
 		cr_expect_leq(ends, starts);
 		free(out);
 	}
+}
+
+/* A broken wandb-metadata.json is named with its byte offset; the run's
+ * log is still indexed, without the code context. */
+Test(auditor, bad_wandb_metadata_is_a_warning)
+{
+	char cmd[1024], path[256];
+
+	sh("cp -r fixtures/wandb-sample %s/wbad && mkdir -p %s/wbad/wandb/"
+	   "offline-run-20240301_090000-ab12cd34/files", dir);
+	snprintf(path, sizeof path, "%s/wbad/wandb/offline-run-20240301_"
+		 "090000-ab12cd34/files/wandb-metadata.json", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("{\"program\": \"x.py\", \"git\": {\"remote\": \"r\" "
+	      "\"commit\": \"c\"}}", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/wbad.lmdb "
+		 "%s/wbad 2>&1 | grep -v 'note:'", dir, dir);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char *out = slurp(p);
+	pclose(p);
+	char want[512];
+	snprintf(want, sizeof want, "lineage-index: warning: %s: at byte "
+		 "42: expected ',' or '}'\n", path);
+	cr_expect_str_eq(out, want);
+	free(out);
+	int code;
+	out = query("wbad.lmdb", "run ab12cd34", &code);
+	cr_expect_eq(code, 0);
+	cr_expect(strstr(out, "state       finished\n") &&
+		  !strstr(out, "program"), "%s", out);
+	free(out);
 }
