@@ -14,6 +14,23 @@ PKGS = zlib lmdb msgpack
 DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config \
 	graphviz
 
+# Building needs the libraries: say which are missing and how to get them
+# instead of failing on the first '#include <lmdb.h>'. The targets that
+# install them (deps, and demo, bench and fuzz, which run it first) and
+# clean are exempt.
+NEEDS_LIBS = $(filter-out deps demo bench bench-deps fuzz fuzz-deps clean \
+	uninstall,$(or $(MAKECMDGOALS),all))
+ifneq ($(NEEDS_LIBS),)
+MISSING_LIBS := $(shell for p in $(PKGS) \
+	$(if $(filter check test,$(NEEDS_LIBS)),criterion); do \
+	$(PKG_CONFIG) --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(strip $(MISSING_LIBS)),)
+$(error missing libraries: $(strip $(MISSING_LIBS)) (pkg-config finds \
+	no $(firstword $(MISSING_LIBS)).pc); run 'make deps' to install \
+	them ($(DEBIAN_PKGS)))
+endif
+endif
+
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)

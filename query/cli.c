@@ -256,7 +256,8 @@ static void help(struct lq *q)
 		fprintf(q->out, "  %-11s%s\n", c->name, c->summary);
 	fputs("\noptions:\n"
 	      "  -s, --store PATH  the store (default: $LINEAGE_STORE, else "
-	      "./lineage.lmdb)\n"
+	      "./lineage.lmdb);\n"
+	      "                    also accepted after COMMAND\n"
 	      "  -j, --json        one JSON object per line\n"
 	      "      --as-of TIME  answer as the archive stood at TIME: "
 	      "ISO 8601\n"
@@ -281,6 +282,7 @@ void lq_cmd_help(struct lq *q, const char *name)
 		if (c->help)
 			fprintf(q->out, "%s\n", c->help);
 		fputs("common options:\n"
+		      "  -s, --store PATH  the store (also before COMMAND)\n"
 		      "  -j, --json      one JSON object per line\n"
 		      "  --as-of TIME    answer as the archive stood at TIME"
 		      "\n                  (ISO 8601 UTC or @SECONDS)\n"
@@ -401,12 +403,12 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			continue;
 		}
 		if (c == 'T') {
+			char why[160];
 			if (lq_parse_time(optarg, &q->asof))
 				return lq_usage(q, NULL, "bad --as-of '%s': "
-						"expected ISO 8601 UTC "
-						"(2024-03-01T10:30:00Z, "
-						"2024-03-01) or @SECONDS",
-						optarg);
+						"%s", optarg,
+						lq_time_why(optarg, why,
+							    sizeof why));
 			q->has_asof = 1;
 			continue;
 		}

@@ -468,12 +468,11 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":hVja:b:", opts, NULL)) != -1) {
 		if (c == 'a' || c == 'b') {
 			struct side *d = c == 'a' ? &sa : &sb;
+			char why[160];
 			if (lq_parse_time(optarg, &d->t))
-				return lq_usage(q, cmd, "bad time '%s': "
-						"expected ISO 8601 UTC "
-						"(2024-03-01T10:30:00Z, "
-						"2024-03-01) or @SECONDS",
-						optarg);
+				return lq_usage(q, cmd, "bad time '%s': %s",
+						optarg, lq_time_why(optarg, why,
+								    sizeof why));
 			d->has_time = 1;
 			continue;
 		}

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Parse the common options plus the filters (f NULL: none); -1 to go
  * on. */
@@ -423,6 +424,11 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		created = (int64_t)lin_be64_get(v.mv_data);
 	lin_err_clear(&q->e);
 
+	/* The store file's size on disk, as `ls -l` shows it. */
+	struct stat sb;
+	int64_t size = stat(q->store_path, &sb) == 0 ? (int64_t)sb.st_size :
+		       LIN_QNONE;
+
 	const char *names[] = { "runs", "collections", "versions", "logged",
 				"used", "pending", "sources", "facts" };
 	uint64_t vals[] = { runs, colls, versions, logged, used, pending,
@@ -442,7 +448,11 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
 			fprintf(q->out, ",\"%s\":%llu", names[i],
 				(unsigned long long)vals[i]);
-		fputs("}\n", q->out);
+		if (size == LIN_QNONE)
+			fputs(",\"size_bytes\":null}\n", q->out);
+		else
+			fprintf(q->out, ",\"size_bytes\":%lld}\n",
+				(long long)size);
 		return LQ_OK;
 	}
 	struct lin_table t;
@@ -464,6 +474,13 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		lin_table_cell(&t, names[i]);
 		lin_table_cellf(&t, "%llu", (unsigned long long)vals[i]);
 	}
+	lin_table_row(&t);
+	lin_table_cell(&t, "size");
+	if (size == LIN_QNONE)
+		lin_table_cell(&t, "-");
+	else
+		lin_table_cellf(&t, "%lld bytes (%.1f MiB)", (long long)size,
+				(double)size / (1024.0 * 1024.0));
 	return lin_table_flush(&t, q->out) ? lq_fail(q, LIN_ENOMEM) : LQ_OK;
 }
 

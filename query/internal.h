@@ -267,8 +267,13 @@ int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
  * "@SECONDS[.frac]" since the epoch. 0 and *ns set, or -1. */
 int lq_parse_time(const char *s, int64_t *ns);
 
-/* Remove every "--as-of TIME" / "--as-of=TIME" before a "--" from a
- * command's argv (argv[0] is the command name), setting q->asof.
+/* Why lq_parse_time refused `s`, for a message ("it has no time zone:
+ * add Z ..."); may use buf[0..n). */
+const char *lq_time_why(const char *s, char *buf, size_t n);
+
+/* Remove every "--as-of TIME" / "--as-of=TIME" (setting q->asof) and
+ * "--store PATH" / "--store=PATH" / "-s PATH" (setting q->store_path)
+ * before a "--" from a command's argv (argv[0] is the command name).
  * -1 to go on, else an exit status (usage error printed). */
 int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv);
 

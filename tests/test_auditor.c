@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -673,5 +674,27 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 	cr_expect_eq(code, 0);
 	cr_expect(strstr(out, "state       finished\n") &&
 		  !strstr(out, "program"), "%s", out);
+	free(out);
+}
+
+/* stats gives the store's size: the file's, as ls -l shows it. */
+Test(auditor, stats_shows_the_store_size)
+{
+	char path[256], want[128];
+	struct stat sb;
+	int code;
+
+	snprintf(path, sizeof path, "%s/s.lmdb", dir);
+	cr_assert_eq(stat(path, &sb), 0);
+	char *out = query("s.lmdb", "stats", &code);
+	cr_assert_eq(code, 0);
+	snprintf(want, sizeof want, "\nsize         %lld bytes (%.1f MiB)\n",
+		 (long long)sb.st_size, (double)sb.st_size / 1048576.0);
+	cr_expect(strstr(out, want), "no '%s' in:\n%s", want + 1, out);
+	free(out);
+	out = query("s.lmdb", "--json stats", &code);
+	snprintf(want, sizeof want, ",\"size_bytes\":%lld}\n",
+		 (long long)sb.st_size);
+	cr_expect(strstr(out, want), "no '%s' in:\n%s", want, out);
 	free(out);
 }
