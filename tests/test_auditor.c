@@ -698,3 +698,87 @@ Test(auditor, stats_shows_the_store_size)
 	cr_expect(strstr(out, want), "no '%s' in:\n%s", want, out);
 	free(out);
 }
+
+/* ---- 8. what a newcomer hits: shell commands with exact output ---- */
+
+struct shcase {
+	const char *cmd;     /* sh -c; every %s is the test's folder */
+	int code;
+	const char *want;    /* stdout and stderr, in that order */
+};
+
+static const struct shcase newcomer[] = {
+	{ "./lineage-index --bogus", 64,
+	  "lineage-index: unknown option '--bogus'\n"
+	  "Try 'lineage-index --help'.\n" },
+	{ "./lineage-index --store", 64,
+	  "lineage-index: option '--store' needs a value\n"
+	  "Try 'lineage-index --help'.\n" },
+	{ "./lineage-index", 64,
+	  "lineage-index: no PATH to index\nTry 'lineage-index --help'.\n" },
+	{ "./lineage-query --bogus", 64,
+	  "lineage-query: unknown option '--bogus'\n"
+	  "Try 'lineage-query --help'.\n" },
+	/* --store after the command, like --json */
+	{ "./lineage-query logged-by --store %s/s.lmdb mnist-19pofeku:best",
+	  0, "run  acme/mnist/4mc8v3mn  train  sunny-sky-8  finished\n" },
+	{ "./lineage-query logged-by mnist-19pofeku:best --store=%s/s.lmdb "
+	  "--json | cut -c1-35", 0, "{\"id\":\"run:acme/mnist/4mc8v3mn\","
+	  "\"ki\n" },
+	/* --as-of says what is missing */
+	{ "./lineage-query --store %s/s.lmdb --as-of 2024-03-01T10:00:00 "
+	  "ls runs", 64,
+	  "lineage-query: bad --as-of '2024-03-01T10:00:00': it has no time "
+	  "zone: add Z for UTC (2024-03-01T10:00:00Z) or an offset (+01:00)"
+	  "\nTry 'lineage-query --help'.\n" },
+	{ "./lineage-query --store %s/s.lmdb ls runs --as-of 2024-02-30", 64,
+	  "lineage-query: ls: bad --as-of '2024-02-30': no such date\n"
+	  "Try 'lineage-query ls --help'.\n" },
+	{ "./lineage-query --store %s/s.lmdb diff --from 2024-03-01T25:00Z",
+	  64, "lineage-query: diff: bad time '2024-03-01T25:00Z': no such "
+	  "time of day\nTry 'lineage-query diff --help'.\n" },
+	/* make without the libraries says which and how to get them */
+	{ "PKG_CONFIG=/bin/false env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS "
+	  "make -n all 2>&1 | sed 's/^Makefile:[0-9]*: "
+	  "//'", 0, "*** missing libraries: zlib lmdb msgpack (pkg-config "
+	  "finds no zlib.pc); run 'make deps' to install them (zlib1g-dev "
+	  "libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config graphviz)"
+	  ".  Stop.\n" },
+	/* control characters in paths are escaped */
+	{ "mkdir -p %s/nl && cp fixtures/sample/mnist/01-upload.runlog "
+	  "\"%s/nl/a\nb.runlog\" && printf junk > \"%s/nl/c\tx.runlog\" && "
+	  "cd %s && $OLDPWD/lineage-index -v --store nl.lmdb nl >out 2>err; "
+	  "grep '^indexed' out; cat err", 0,
+	  "indexed   nl/a\\nb.runlog\n"
+	  "lineage-index: nl/c\\tx.runlog: at byte 0: not a runlog file: the "
+	  "first object is not a map\n" },
+	/* the completion works in a bash without bash-completion */
+	{ "PATH=$PWD:$PATH bash --norc --noprofile -c '"
+	  ". query/lineage.bash-completion; "
+	  "c() { COMP_LINE=\"$1\"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); "
+	  "_lineage_query; printf \"%%s\\n\" \"${COMPREPLY[*]}\"; }; "
+	  "c \"lineage-query li\"; c \"lineage-query lineage --jo\"; "
+	  "c \"lineage-query -s %s/s.lmdb used-by MNIST_r\"; "
+	  "c \"lineage-query graph --format \"'", 0,
+	  "lineage\n--job-type\nMNIST_raw\ndot mermaid json\n" },
+};
+
+Test(auditor, newcomer_commands)
+{
+	for (size_t i = 0; i < sizeof newcomer / sizeof *newcomer; i++) {
+		const struct shcase *c = &newcomer[i];
+		char cmd[4096], full[4200];
+		/* up to five %s, all the folder */
+		snprintf(cmd, sizeof cmd, c->cmd, dir, dir, dir, dir, dir);
+		snprintf(full, sizeof full, "(%s) 2>&1", cmd);
+		FILE *p = popen(full, "r");
+		cr_assert_not_null(p);
+		char *out = slurp(p);
+		int st = pclose(p);
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		cr_expect_eq(code, c->code, "'%s': exit %d, expected %d\n%s",
+			     cmd, code, c->code, out);
+		cr_expect_str_eq(out, c->want, "'%s'", cmd);
+		free(out);
+	}
+}
