@@ -782,3 +782,65 @@ Test(auditor, newcomer_commands)
 		free(out);
 	}
 }
+
+/* Every example of lineage-query(1) runs on the sample: exit status 0
+ * (1 for diff, whose examples differ), nothing on stderr, and output
+ * unless it is redirected. */
+Test(auditor, man_page_examples_run_on_the_sample)
+{
+	FILE *f = fopen("man/lineage-query.1", "r");
+	char line[1024], cwd[512];
+	int in_ex = 0, in_nf = 0, ran = 0;
+
+	cr_assert_not_null(f);
+	cr_assert_not_null(getcwd(cwd, sizeof cwd));
+	sh("./lineage-index -q --store %s/old.lmdb fixtures/sample/mnist && "
+	   "cp %s/s.lmdb %s/new.lmdb", dir);
+	while (fgets(line, sizeof line, f)) {
+		if (!strncmp(line, ".SH ", 4))
+			in_ex = !strncmp(line, ".SH EXAMPLES", 12);
+		if (!in_ex)
+			continue;
+		if (!strncmp(line, ".nf", 3) || !strncmp(line, ".fi", 3)) {
+			in_nf = line[1] == 'n';
+			continue;
+		}
+		if (!in_nf)
+			continue;
+		/* roff escapes: \- is '-', \e is '\' */
+		char cmd[1024];
+		size_t n = 0;
+		for (const char *p = line; *p && *p != '\n' &&
+		     n < sizeof cmd - 1; p++) {
+			if (p[0] == '\\' && (p[1] == '-' || p[1] == 'e')) {
+				cmd[n++] = p[1] == '-' ? '-' : '\\';
+				p++;
+			} else {
+				cmd[n++] = *p;
+			}
+		}
+		cmd[n] = '\0';
+		char full[3072];
+		snprintf(full, sizeof full, "cd %s && PATH='%s':$PATH "
+			 "LINEAGE_STORE=s.lmdb sh -c \"%s\" 2>err.txt", dir,
+			 cwd, cmd);
+		FILE *p = popen(full, "r");
+		cr_assert_not_null(p);
+		char *out = slurp(p);
+		int st = pclose(p);
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		snprintf(full, sizeof full, "%s/err.txt", dir);
+		char *err = slurp_path(full);
+		int is_diff = strstr(cmd, "lineage-query diff") != NULL;
+		cr_expect(code == 0 || (is_diff && code == 1),
+			  "'%s': exit %d; stderr: %s", cmd, code, err);
+		cr_expect_str_empty(err, "'%s': stderr: %s", cmd, err);
+		if (!strchr(cmd, '>'))
+			cr_expect_str_neq(out, "", "'%s' printed nothing", cmd);
+		free(out);
+		free(err);
+		ran++;
+	}
+	fclose(f);
+	cr_expect_geq(ran, 10, "only %d examples found", ran);
+}
