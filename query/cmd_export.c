@@ -240,30 +240,10 @@ static int one_node(struct exp *x, uint64_t id)
 	return rc;
 }
 
-static int all_runs(struct exp *x)
+static int export_run(struct lq *q, uint64_t id, void *ctx)
 {
-	struct lq *q = x->q;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, rc = 0;
-
-	if ((r = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_RUNS], &c)))
-		return lin_store_fail(&q->e, r, "cannot open cursor");
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size != 8) {
-			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "bad id value in 'runs'");
-			break;
-		}
-		uint64_t id = lin_be64_get(v.mv_data);
-		if ((rc = lq_exists(q, id)) == 1)
-			rc = one_run(x, id);
-	}
-	mdb_cursor_close(c);
-	if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read runs");
-	return rc;
+	int rc = lq_exists(q, id);
+	return rc == 1 ? one_run(ctx, id) : rc;
 }
 
 int lq_cmd_export(struct lq *q, int argc, char **argv)
@@ -309,7 +289,7 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	lin_qnode_init(&x.run);
 	lin_qnode_init(&x.v);
 	if (all)
-		rc = all_runs(&x);
+		rc = lq_each_id(q, LIN_DB_RUNS, export_run, &x);
 	for (int i = optind; rc == 0 && i < argc; i++) {
 		uint64_t id;
 		if ((rc = lq_resolve_node(q, argv[i], &id)) == 0)

@@ -121,37 +121,31 @@ static int collect_walk(struct graph *g, unsigned dir, uint32_t depth,
 	return rc == LIN_ENOMEM ? oom(g) : rc;
 }
 
+struct in_projects {
+	struct graph *g;
+	struct lq_filter pf;  /* the projects alone */
+};
+
+static int add_if_in(struct lq *q, uint64_t id, void *ctx)
+{
+	struct in_projects *p = ctx;
+	int rc = lq_exists(q, id);
+
+	if (rc <= 0 || (rc = lq_node_load(q, id, &p->g->node)))
+		return rc;
+	return lq_wanted(&p->pf, &p->g->node) ? add_node(p->g, id, 0) : 0;
+}
+
 /* Every run and version of the projects `f` names (all: every one), as
  * of --as-of. */
 static int collect_projects(struct graph *g, const struct lq_filter *f)
 {
-	struct lq *q = g->q;
-	struct lq_filter pf;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, rc = 0;
+	struct in_projects p;
 
-	memset(&pf, 0, sizeof pf);
-	pf.project = f->project;
-	if ((r = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODES], &c)))
-		return lin_store_fail(&q->e, r, "cannot open cursor");
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
-		unsigned kind = LIN_ID_KIND(id);
-		if (kind != LIN_ID_RUN && kind != LIN_ID_VERSION)
-			continue;
-		if ((rc = lq_exists(q, id)) <= 0)
-			break;
-		if ((rc = lq_node_load(q, id, &g->node)))
-			break;
-		if (lq_wanted(&pf, &g->node))
-			rc = add_node(g, id, 0);
-	}
-	mdb_cursor_close(c);
-	if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read nodes");
-	return rc;
+	memset(&p, 0, sizeof p);
+	p.g = g;
+	p.pf.project = f->project;
+	return lq_each_id(g->q, LIN_DB_NODES, add_if_in, &p);
 }
 
 static int sort_ids(struct graph *g)

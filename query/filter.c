@@ -196,6 +196,31 @@ static void unknown(struct lq *q, const char *cmd, const char *what,
 	putc('\n', q->err);
 }
 
+struct seen_all {
+	struct seen s[3];     /* types, job types, projects */
+	struct lin_qnode n;
+};
+
+static int see_node(struct lq *q, uint64_t id, void *ctx)
+{
+	struct seen_all *a = ctx;
+	int rc = lin_qnode_load(q->txn, &q->store, id, &a->n, &q->e);
+
+	if (rc)
+		return rc;
+	int run = a->n.kind == LIN_ID_RUN;
+	see(&a->s[run ? 1 : 0], run ? a->n.job_type : a->n.type);
+	see(&a->s[2], a->n.project);
+	/* "entity/project" is a value of --project too */
+	char ep[1024];
+	int len = snprintf(ep, sizeof ep, "%.*s/%.*s", (int)a->n.entity.n,
+			   a->n.entity.p, (int)a->n.project.n,
+			   a->n.project.p);
+	if (len > 0 && (size_t)len < sizeof ep)
+		see(&a->s[2], (struct lin_qstr){ ep, (size_t)len });
+	return done(&a->s[0]) && done(&a->s[1]) && done(&a->s[2]);
+}
+
 int lq_filter_check(struct lq *q, const char *cmd,
 		    const struct lq_filter *f)
 {
@@ -206,47 +231,20 @@ int lq_filter_check(struct lq *q, const char *cmd,
 	static const char *const what[3] = {
 		"artifact type", "job type", "project"
 	};
-	struct seen s[3];
-	struct lin_qnode n;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	int r, rc = 0, bad = 0;
+	struct seen_all a;
+	int rc = 0, bad = 0;
 
 	if (!lq_filter_active(f))
 		return 0;
-	memset(s, 0, sizeof s);
+	memset(&a, 0, sizeof a);
 	for (int i = 0; i < 3; i++)
-		s[i].want = lists[i];
-	lin_qnode_init(&n);
+		a.s[i].want = lists[i];
+	lin_qnode_init(&a.n);
 	/* Every node once, stopping as soon as each wanted value was seen:
 	 * a correct filter costs a few node reads, a wrong one one scan
 	 * (the whole store, never --as-of: "never seen" means never). */
-	if ((r = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODES], &c)))
-		rc = lin_store_fail(&q->e, r, "cannot open cursor");
-	for (r = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	     r == 0 && !(done(&s[0]) && done(&s[1]) && done(&s[2]));
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		uint64_t id = k.mv_size == 8 ? lin_be64_get(k.mv_data) : 0;
-		unsigned kind = LIN_ID_KIND(id);
-		if (kind != LIN_ID_RUN && kind != LIN_ID_VERSION)
-			continue;
-		if ((rc = lin_qnode_load(q->txn, &q->store, id, &n, &q->e)))
-			break;
-		see(&s[kind == LIN_ID_RUN ? 1 : 0], kind == LIN_ID_RUN ?
-		    n.job_type : n.type);
-		see(&s[2], n.project);
-		/* "entity/project" is a value of --project too */
-		char ep[1024];
-		int len = snprintf(ep, sizeof ep, "%.*s/%.*s",
-				   (int)n.entity.n, n.entity.p,
-				   (int)n.project.n, n.project.p);
-		if (len > 0 && (size_t)len < sizeof ep)
-			see(&s[2], (struct lin_qstr){ ep, (size_t)len });
-	}
-	if (c)
-		mdb_cursor_close(c);
-	if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read nodes");
+	rc = lq_each_id(q, LIN_DB_NODES, see_node, &a);
+	struct seen *s = a.s;
 	for (int i = 0; i < 3; i++)
 		if (s[i].failed && rc == 0)
 			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
@@ -264,7 +262,7 @@ int lq_filter_check(struct lq *q, const char *cmd,
 			free(s[i].have[j]);
 		free(s[i].have);
 	}
-	lin_qnode_release(&n);
+	lin_qnode_release(&a.n);
 	if (rc)
 		return lq_fail(q, rc);
 	return bad ? LQ_NOTFOUND : 0;

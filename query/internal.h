@@ -69,6 +69,19 @@ char *lin_qnode_id(const struct lin_qnode *n, int with_kind);
  * 0 or LIN_ECORRUPT. */
 int lin_mp_check(const void *p, size_t len);
 
+/* ---- whole-store scans (each.c) ---- */
+
+/* Called with each run or version id; 0 to go on, > 0 to stop (not an
+ * error), or a negative LIN_E* code (after filling q->e) to fail. */
+struct lq;
+typedef int lq_each_fn(struct lq *q, uint64_t id, void *ctx);
+
+/* Every run and version id of `db` (LIN_DB_RUNS: runs by name;
+ * LIN_DB_NODES: every node by id), in key order, whatever --as-of says.
+ * 0, or LIN_ECORRUPT (an id that is not 8 bytes), LIN_ESTORE, or what
+ * `fn` returned. */
+int lq_each_id(struct lq *q, enum lin_db db, lq_each_fn *fn, void *ctx);
+
 /* ---- resolution (resolve.c); messages in err->msg are user-facing ---- */
 
 /* REF "[entity/project/]name[:alias|:vN]" (also "[project/]name" forms

@@ -4,6 +4,8 @@
  * exact output in fixtures/auditor-expected/. */
 #include <criterion/criterion.h>
 
+#include "helpers.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,36 +118,7 @@ static void teardown(void)
 
 TestSuite(auditor, .init = setup, .fini = teardown);
 
-static char *slurp(FILE *f)
-{
-	char *buf = NULL;
-	size_t n = 0, cap = 0, got;
-	char chunk[4096];
 
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		memcpy(buf + n, chunk, got);
-		n += got;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	buf[n] = 0;
-	return buf;
-}
-
-static char *slurp_path(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *s = slurp(f);
-	fclose(f);
-	return s;
-}
 
 /* Run "./lineage-query --store DIR/STORE ARGS"; stdout, then
  * "--- stderr\n" and stderr when it said anything. *code: exit status. */
@@ -157,10 +130,10 @@ static char *query(const char *store, const char *args, int *code)
 		 dir, store, args, errp);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = slurp(p);
+	char *out = lt_slurp(p);
 	int st = pclose(p);
 	*code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	char *err = slurp_path(errp);
+	char *err = lt_slurp_path(errp);
 	cr_assert_not_null(err);
 	char *all = malloc(strlen(out) + strlen(err) + 16);
 	cr_assert_not_null(all);
@@ -267,7 +240,7 @@ Test(auditor, answers_match_expected_files)
 		int code;
 		char *got = query(c->store, c->args, &code);
 		snprintf(path, sizeof path, EXPECTED "/%s", c->file);
-		char *want = slurp_path(path);
+		char *want = lt_slurp_path(path);
 		cr_expect_not_null(want, "%s is missing", path);
 		cr_expect_eq(code, c->code, "'%s': exit %d, expected %d",
 			     c->args, code, c->code);
@@ -334,7 +307,7 @@ Test(auditor, big_neighbourhood_renders_small)
 		 dir, dir);
 	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
 	snprintf(cmd, sizeof cmd, "%s/g.svg", dir);
-	char *svg = slurp_path(cmd);
+	char *svg = lt_slurp_path(cmd);
 	cr_assert_not_null(svg);
 	const char *w = strstr(svg, "<svg width=\"");
 	cr_assert_not_null(w, "no <svg width= in the picture");
@@ -662,7 +635,7 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 		 "%s/wbad 2>&1 | grep -v 'note:'", dir, dir);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = slurp(p);
+	char *out = lt_slurp(p);
 	pclose(p);
 	char want[512];
 	snprintf(want, sizeof want, "lineage-index: warning: %s: at byte "
@@ -773,7 +746,7 @@ Test(auditor, newcomer_commands)
 		snprintf(full, sizeof full, "(%s) 2>&1", cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
-		char *out = slurp(p);
+		char *out = lt_slurp(p);
 		int st = pclose(p);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		cr_expect_eq(code, c->code, "'%s': exit %d, expected %d\n%s",
@@ -826,11 +799,11 @@ Test(auditor, man_page_examples_run_on_the_sample)
 			 cwd, cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
-		char *out = slurp(p);
+		char *out = lt_slurp(p);
 		int st = pclose(p);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		snprintf(full, sizeof full, "%s/err.txt", dir);
-		char *err = slurp_path(full);
+		char *err = lt_slurp_path(full);
 		int is_diff = strstr(cmd, "lineage-query diff") != NULL;
 		cr_expect(code == 0 || (is_diff && code == 1),
 			  "'%s': exit %d; stderr: %s", cmd, code, err);

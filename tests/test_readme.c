@@ -3,6 +3,8 @@
  * say. */
 #include <criterion/criterion.h>
 
+#include "helpers.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,26 +40,6 @@ static void teardown(void)
 
 TestSuite(readme, .init = setup, .fini = teardown, .timeout = 120);
 
-static char *slurp(FILE *f)
-{
-	char *buf = NULL;
-	size_t n = 0, cap = 0, got;
-	char chunk[4096];
-
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		memcpy(buf + n, chunk, got);
-		n += got;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	buf[n] = 0;
-	return buf;
-}
 
 /* Run one README command line as a shell would after the README's
  * earlier `$ export` lines (`env`), in the scratch folder, without
@@ -77,7 +59,7 @@ static char *run_line(const char *env, const char *line)
 			   "2>&1", dir) > 0);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = slurp(p);
+	char *out = lt_slurp(p);
 	pclose(p);
 	free(script);
 	free(cmd);
