@@ -4,7 +4,7 @@
  * exact output in fixtures/auditor-expected/. */
 #include <criterion/criterion.h>
 
-#include "helpers.h"
+#include "slurp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

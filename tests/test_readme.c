@@ -3,7 +3,7 @@
  * say. */
 #include <criterion/criterion.h>
 
-#include "helpers.h"
+#include "slurp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* helpers.c - shared test helpers (helpers.h). */
-#include "helpers.h"
+/* slurp.c - reading whole streams and files (slurp.h). */
+#include "slurp.h"
 
 #include <criterion/criterion.h>
 

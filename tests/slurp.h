@@ -1,7 +1,7 @@
-/* helpers.h - what the test suites share: reading whole streams and
- * files. Linked into the one test binary with every test file. */
-#ifndef LIN_TEST_HELPERS_H
-#define LIN_TEST_HELPERS_H
+/* slurp.h - reading whole streams and files, for the test suites
+ * (linked into the one test binary with every test file). */
+#ifndef LIN_TEST_SLURP_H
+#define LIN_TEST_SLURP_H
 
 #include <stdio.h>
 
