@@ -158,6 +158,29 @@ static void kv_id(struct lin_table *t, const char *k,
 	free(id);
 }
 
+/* The ids of the nodes of `l` as a JSON array; `tmp` is scratch. */
+static int json_ids(struct lq *q, const struct lin_nbrs *l,
+		    struct lin_qnode *tmp)
+{
+	putc('[', q->out);
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = lin_qnode_load(q->txn, &q->store, l->v[i].node, tmp,
+					&q->e);
+		if (rc)
+			return rc;
+		char *id = lin_qnode_id(tmp, 1);
+		if (!id)
+			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					   "out of memory");
+		if (i)
+			putc(',', q->out);
+		lin_json_cstr(q->out, id);
+		free(id);
+	}
+	putc(']', q->out);
+	return 0;
+}
+
 int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 {
 	const char *arg = NULL;
@@ -194,18 +217,14 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 			*strrchr(coll, ':') = '\0';
 		lin_json_cstr(q->out, coll ? coll : "");
 		free(coll);
-		fputs(",\"logged_by\":[", q->out);
-		for (size_t i = 0; i < by.n; i++) {
-			if ((rc = lin_qnode_load(q->txn, &q->store,
-						 by.v[i].node, &r, &q->e)))
-				goto out;
-			char *rid = lin_qnode_id(&r, 1);
-			if (i)
-				putc(',', q->out);
-			lin_json_cstr(q->out, rid ? rid : "");
-			free(rid);
-		}
-		fprintf(q->out, "],\"users\":%zu}\n", users.n);
+		/* W&B's names: logged_by and used_by, lists of run ids */
+		fputs(",\"logged_by\":", q->out);
+		if ((rc = json_ids(q, &by, &r)))
+			goto out;
+		fputs(",\"used_by\":", q->out);
+		if ((rc = json_ids(q, &users, &r)))
+			goto out;
+		fprintf(q->out, ",\"used_by_count\":%zu}\n", users.n);
 		goto out;
 	}
 	kv_id(&t, "id", &n);

@@ -322,8 +322,16 @@ void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 	}
 	key(f, "name");
 	lin_json_qstr(f, n->name);
+	/* W&B's forms: version "v3", qualified_name entity/project/name:v3 */
 	key(f, "version");
-	json_int(f, n->version);
+	if (n->version == LIN_QNONE)
+		fputs("null", f);
+	else
+		fprintf(f, "\"v%lld\"", (long long)n->version);
+	key(f, "qualified_name");
+	char *qn = lin_qnode_id(n, 0);
+	lin_json_cstr(f, qn ? qn : "");
+	free(qn);
 	key(f, "type");
 	lin_json_qstr(f, n->type);
 	key(f, "digest");

@@ -527,7 +527,8 @@ Test(asof, aliases_resolve_as_of)
 		  "%s", r.out);
 	/* eval used model:v0 at 45: no user yet at 35. */
 	cr_assert(strstr(r.out, "\"logged_by\":[\"run:acme/p/train\"],"
-			 "\"users\":0}\n"), "%s", r.out);
+			 "\"used_by\":[],\"used_by_count\":0}\n"), "%s",
+		  r.out);
 	r = q("--as-of", "@1700000065", "--json", "artifact", "model:best",
 	      NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -651,16 +652,19 @@ Test(asof, alias_history)
 	"best  acme/p/model:v0  2023-11-14T22:15:20Z  -\n");
 	r = q("--json", "artifact", "--history", "acme/p/model:best", NULL);
 	OK_OUT(r,
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:13:50Z\","
 	"\"until\":\"2023-11-14T22:14:20Z\"}\n"
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v1\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v1\","
 	"\"from\":\"2023-11-14T22:14:20Z\","
 	"\"until\":\"2023-11-14T22:14:40Z\"}\n"
-	"{\"alias\":\"best\",\"version\":null,"
+	"{\"kind\":\"alias\",\"alias\":\"best\",\"version\":null,"
 	"\"from\":\"2023-11-14T22:14:40Z\","
 	"\"until\":\"2023-11-14T22:15:20Z\"}\n"
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:15:20Z\",\"until\":null}\n");
 	/* As of 70: what was known then, the last row still open. */
 	r = q("--as-of", "@1700000070", "artifact", "-H", "model:best", NULL);
@@ -674,7 +678,8 @@ Test(asof, alias_history)
 	r = q("--as-of", "@1700000099", "--json", "artifact", "raw:latest",
 	      "--history", NULL);
 	OK_OUT(r,
-	"{\"alias\":\"latest\",\"version\":\"artifact:acme/p/raw:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"latest\","
+	"\"version\":\"artifact:acme/p/raw:v0\","
 	"\"from\":\"2023-11-14T22:13:30Z\",\"until\":null}\n");
 	r = q("--as-of", "@1700000000", "artifact", "raw", "--history", NULL);
 	OK_OUT(r, "");

@@ -197,6 +197,11 @@ static const struct acase cases[] = {
 	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
 	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
 	  "--format json", 0, "graph-synth-over-budget.json" },
+	/* 3. JSON for jq: nodes, then the summary line, told apart by kind */
+	{ "s.lmdb", "--json lineage MNIST_raw:v1 --depth 1", 0,
+	  "json-lineage.json" },
+	{ "s.lmdb", "--json artifact mnist-processed:prod --history", 0,
+	  "json-history.json" },
 	/* 6. code context */
 	{ "c.lmdb", "run c0de1234", 0, "code-run-runlog.txt" },
 	{ "c.lmdb", "--json run c0de1234", 0, "code-run-runlog.json" },
@@ -816,4 +821,59 @@ Test(auditor, man_page_examples_run_on_the_sample)
 	}
 	fclose(f);
 	cr_expect_geq(ran, 10, "only %d examples found", ran);
+}
+
+/* ---- 3. JSON for jq ---- */
+
+/* Every line every --json command writes is an object with a string
+ * `kind`, so select(.kind=="artifact") is the idiom; artifacts have
+ * W&B's version form "vN" and their qualified_name. */
+Test(auditor, every_json_line_has_a_kind)
+{
+	static const char *const cmds[] = {
+		"lineage MNIST_raw:v0", "lineage --up mnist-19pofeku:v1 "
+		"--limit 2", "path MNIST_raw:v0 acme/mnist-serving/"
+		"mnist-deployment:v0", "path --all MNIST_raw:v0 "
+		"mnist-19pofeku:v1", "impact MNIST_raw:v0", "provenance "
+		"mnist-19pofeku:v2", "logged-by mnist-19pofeku:best",
+		"used-by MNIST_raw:v0", "logged 19pofeku", "used 19pofeku",
+		"artifact mnist-19pofeku:v1", "artifact mnist-processed:prod "
+		"--history", "run 19pofeku", "ls runs", "ls artifacts",
+		"ls collections", "ls types", "stats", "check",
+		"diff --from 2024-03-01T11:00:00Z --to 2024-03-01T12:10:00Z",
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		char args[256];
+		int code, line = 0, artifacts = 0;
+		snprintf(args, sizeof args, "--json %s", cmds[i]);
+		char *out = query("s.lmdb", args, &code);
+		cr_expect(code == 0 || (code == 1 && !strncmp(cmds[i], "diff",
+							      4)),
+			  "'%s': exit %d", args, code);
+		for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+			const char *p = l;
+			struct jv *v = jparse(&p, 0);
+			line++;
+			cr_expect(v && v->t == J_OBJ, "'%s' line %d is not "
+				  "an object: %s", args, line, l);
+			const char *kind = jstring(v, "kind");
+			cr_expect(kind, "'%s' line %d has no kind: %s", args,
+				  line, l);
+			/* diff's lines name changes, not whole nodes */
+			if (kind && !strcmp(kind, "artifact") &&
+			    !jget(v, "change")) {
+				const char *ver = jstring(v, "version");
+				const char *qn = jstring(v, "qualified_name");
+				const char *id = jstring(v, "id");
+				cr_expect(ver && ver[0] == 'v' && qn && id &&
+					  !strcmp(id + 9, qn) &&
+					  !strcmp(strrchr(qn, ':') + 1, ver),
+					  "'%s' line %d: %s", args, line, l);
+				artifacts++;
+			}
+			jv_free(v);
+		}
+		cr_expect_gt(line, 0, "'%s' printed nothing", args);
+		free(out);
+	}
 }

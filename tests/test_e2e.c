@@ -1148,7 +1148,9 @@ Test(e2e, wandb_sample_end_to_end)
 			 "\"") &&
 		  strstr(p.out, "\"size\":4194816,\"files\":2") &&
 		  strstr(p.out, "\"logged_by\":[\"run:acme/wandb-demo/"
-			 "ab12cd34\"],\"users\":2"), "artifact: %s", p.out);
+			 "ab12cd34\"],\"used_by\":[\"run:acme/wandb-demo/"
+			 "ef56gh78\",\"run:acme/wandb-demo/mn34op56\"],"
+			 "\"used_by_count\":2"), "artifact: %s", p.out);
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s --json run ab12cd34", store);
 	cr_expect(strstr(p.out, "\"state\":\"finished\",\"exit_code\":0,"

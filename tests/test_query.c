@@ -394,13 +394,15 @@ Test(query, artifact_json)
 	OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v2\","
 	"\"kind\":\"artifact\",\"entity\":\"acme\",\"project\":\"mnist\","
-	"\"name\":\"mnist-processed\",\"version\":2,\"type\":\"dataset\","
+	"\"name\":\"mnist-processed\",\"version\":\"v2\","
+	"\"qualified_name\":\"acme/mnist/mnist-processed:v2\","
+	"\"type\":\"dataset\","
 	"\"digest\":\"d4\",\"aliases\":[\"latest\"],\"size\":3072,"
 	"\"files\":null,\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:22Z\","
 	"\"collection\":\"acme/mnist/mnist-processed\","
 	"\"logged_by\":[\"run:acme/mnist/prep1\",\"run:acme/mnist/prep2\"],"
-	"\"users\":0}\n");
+	"\"used_by\":[],\"used_by_count\":0}\n");
 }
 
 Test(query, ref_forms_resolve_alike)
@@ -573,7 +575,8 @@ Test(query, logged_and_used)
 	OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-raw:v0\",\"kind\":\"artifact\","
 	"\"entity\":\"acme\",\"project\":\"mnist\",\"name\":\"mnist-raw\","
-	"\"version\":0,\"type\":\"raw_dataset\",\"digest\":\"d1\","
+	"\"version\":\"v0\",\"qualified_name\":\"acme/mnist/mnist-raw:v0\","
+	"\"type\":\"raw_dataset\",\"digest\":\"d1\","
 	"\"aliases\":[\"latest\"],\"size\":1024,\"files\":null,"
 	"\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:20Z\"}\n");
@@ -939,7 +942,9 @@ Test(query, main_writes_stdout)
 	cr_assert_stdout_eq_str(
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v1\","
 	"\"kind\":\"artifact\",\"entity\":\"acme\",\"project\":\"mnist\","
-	"\"name\":\"mnist-processed\",\"version\":1,\"type\":\"dataset\","
+	"\"name\":\"mnist-processed\",\"version\":\"v1\","
+	"\"qualified_name\":\"acme/mnist/mnist-processed:v1\","
+	"\"type\":\"dataset\","
 	"\"digest\":\"d3\",\"aliases\":[\"prod\"],\"size\":2048,"
 	"\"files\":null,\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:21Z\"}\n");
