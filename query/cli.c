@@ -104,7 +104,7 @@ const struct lq_cmd lq_cmds[] = {
 	  "  -D, --depth N    with --all: paths of at most N edges (12)\n"
 	  "  -n, --limit N    with --all: at most N paths (100)\n" },
 	{ "impact", lq_cmd_impact,
-	  "impact REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "impact REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
 	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
 	  "everything downstream of each root, one row per reached node",
 	  "Rows are (root, distance, kind, node, edge, from); the root\n"
@@ -113,12 +113,13 @@ const struct lq_cmd lq_cmds[] = {
 	  "options:\n"
 	  "  -f, --from FILE     also read roots (NODEs), one per line; '-' is"
 	  "\n                      stdin; blank and '#' lines are skipped\n"
-	  "  -F, --format FMT    text (default), csv (with a header) or json\n"
+	  "  -F, --format FMT    text (default), tsv, csv or json; tsv and csv"
+	  "\n                      have a header row and every node column\n"
 	  "  -D, --depth N|all   stop N edges from each root\n"
 	  "  -t, --type T, -J, --job-type J, -p, --project P   as in lineage"
 	  "\n" },
 	{ "provenance", lq_cmd_provenance,
-	  "provenance REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "provenance REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
 	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
 	  "everything upstream of each root, one row per reached node",
 	  "The upstream twin of impact; the same options and rows.\n" },
@@ -281,6 +282,13 @@ void lq_cmd_help(struct lq *q, const char *name)
 			"%s\n\n%s.\n\n", c->synopsis, c->summary);
 		if (c->help)
 			fprintf(q->out, "%s\n", c->help);
+		if (lq_lists(name))
+			fputs("  -F, --format FMT  text (default), tsv, csv (a header"
+			      " row, then\n"
+			      "                  id, kind, project, type, "
+			      "collection, version,\n"
+			      "                  aliases, name, state, time, "
+			      "git_commit) or json\n\n", q->out);
 		fputs("common options:\n"
 		      "  -s, --store PATH  the store (also before COMMAND)\n"
 		      "  -j, --json      one JSON object per line\n"
@@ -425,7 +433,8 @@ static int dispatch(struct lq *q, int argc, char **argv)
 		/* --as-of is global: every command takes it among its
 		 * own options too. */
 		int cargc = argc - optind, r;
-		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0)
+		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0 ||
+		    (r = lq_take_format(q, name, &cargc, argv + optind)) >= 0)
 			return r;
 		return cmd->fn(q, cargc, argv + optind);
 	}

@@ -9,11 +9,8 @@
 
 #define LINE_MAX_LEN 4096  /* longest root line read from --from */
 
-enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
-
 struct batch {
 	struct lq *q;
-	enum fmt fmt;
 	unsigned dir;
 	uint32_t depth;
 	struct lq_filter f;
@@ -21,21 +18,6 @@ struct batch {
 	struct lin_qnode n, from;
 	int unknown;       /* some roots did not resolve */
 };
-
-static void csv_field(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	putc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			putc('"', f);
-		putc(*s, f);
-	}
-	putc('"', f);
-}
 
 static int row(struct batch *b, const char *root,
 	       const struct lin_walk_step *st)
@@ -53,8 +35,8 @@ static int row(struct batch *b, const char *root,
 		goto out;
 	const char *kind = b->n.kind == LIN_ID_RUN ? "run" : "artifact";
 	const char *edge = lin_edge_label(st->edge);
-	switch (b->fmt) {
-	case FMT_JSON:
+	switch (q->json ? LQ_FMT_JSON : q->fmt) {
+	case LQ_FMT_JSON:
 		fputs("{\"root\":", q->out);
 		lin_json_cstr(q->out, root);
 		putc(',', q->out);
@@ -64,15 +46,16 @@ static int row(struct batch *b, const char *root,
 		lin_json_cstr(q->out, from);
 		fprintf(q->out, ",\"edge\":\"%s\"}}\n", edge);
 		break;
-	case FMT_CSV:
-		csv_field(q->out, root);
-		fprintf(q->out, ",%u,%s,", (unsigned)st->depth, kind);
-		csv_field(q->out, id);
-		fprintf(q->out, ",%s,", edge);
-		csv_field(q->out, from);
-		putc('\n', q->out);
+	case LQ_FMT_CSV:
+	case LQ_FMT_TSV:
+		lq_field_str(q, root);
+		lq_field_fmt(q, "%u", (unsigned)st->depth);
+		lq_fields_node(q, &b->n);
+		lq_field_str(q, edge);
+		lq_field_str(q, from);
+		lq_row_end(q);
 		break;
-	case FMT_TEXT:
+	case LQ_FMT_TEXT:
 		lin_table_row(&b->t);
 		lin_table_cell(&b->t, root);
 		lin_table_cellf(&b->t, "%u", (unsigned)st->depth);
@@ -218,16 +201,11 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 		if (r >= 0)
 			return r;
 	}
-	b.fmt = q->json ? FMT_JSON : FMT_TEXT;
-	if (format && strcmp(format, "text") == 0)
-		b.fmt = FMT_TEXT;
-	else if (format && strcmp(format, "csv") == 0)
-		b.fmt = FMT_CSV;
-	else if (format && strcmp(format, "json") == 0)
-		b.fmt = FMT_JSON;
-	else if (format)
+	if (format && lq_format_parse(format, &q->fmt))
 		return lq_usage(q, cmd, "bad --format '%s': expected text, "
-				"csv or json", format);
+				"tsv, csv or json", format);
+	if (q->fmt == LQ_FMT_JSON)
+		q->json = 1;
 	if (optind == argc && !from)
 		return lq_usage(q, cmd, "missing REF (or --from FILE)");
 	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &b.f)))
@@ -235,8 +213,12 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 	lin_table_init(&b.t);
 	lin_qnode_init(&b.n);
 	lin_qnode_init(&b.from);
-	if (b.fmt == FMT_CSV)
-		fputs("root,distance,kind,node,edge,from\n", q->out);
+	if (lq_tabular(q)) {
+		char cols[256];
+		snprintf(cols, sizeof cols, "root,distance,%s,edge,from",
+			 lq_node_cols);
+		lq_header(q, cols);
+	}
 	rc = 0;
 	for (int i = optind; rc == 0 && i < argc; i++)
 		rc = one_root(&b, argv[i]);

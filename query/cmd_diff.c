@@ -363,6 +363,30 @@ static void print_change(struct lq *q, int added, const struct item *it)
 		fputs("}\n", f);
 		return;
 	}
+	if (lq_tabular(q)) {
+		/* change,kind,id,from,edge,to: id for nodes, the rest for
+		 * edges */
+		lq_field_str(q, added ? "added" : "removed");
+		lq_field_str(q, sect_name[it->sect]);
+		if (it->sect == S_EDGE) {
+			lq_field_str(q, "");
+			lq_field_str(q, it->a);
+			lq_field_str(q, it->label);
+			lq_field_str(q, it->b);
+		} else {
+			char *id = NULL;
+			if (asprintf(&id, "%s:%s", sect_name[it->sect],
+				     it->a) < 0)
+				id = NULL;
+			lq_field_str(q, id ? id : it->a);
+			free(id);
+			lq_field_str(q, "");
+			lq_field_str(q, "");
+			lq_field_str(q, "");
+		}
+		lq_row_end(q);
+		return;
+	}
 	fprintf(f, "%c %s ", added ? '+' : '-', sect_name[it->sect]);
 	lin_text_str(f, it->a, strlen(it->a));
 	if (it->sect == S_EDGE) {
@@ -505,6 +529,8 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 			rc = lq_fail(q, r);
 		}
 	}
+	if (rc == 0 && lq_tabular(q))
+		lq_header(q, "change,kind,id,from,edge,to");
 	for (size_t i = 0, j = 0; rc == 0 && (i < sa.n || j < sb.n);) {
 		int k = i == sa.n ? 1 : j == sb.n ? -1 :
 			cmp_item(&sa.v[i], &sb.v[j]);

@@ -33,7 +33,18 @@ struct lineage {
 	struct lin_qnode n, from;
 	char *from_id;      /* id text of from.id, cached */
 	uint64_t from_node;
+	unsigned path;      /* path --all: the path's number (tsv/csv) */
 };
+
+/* The tsv/csv columns of walks: the node's, with its depth before and
+ * the edge that reached it after. */
+static void walk_header(struct lq *q, int paths)
+{
+	char cols[256];
+	snprintf(cols, sizeof cols, "%sdepth,%s,edge,from",
+		 paths ? "path," : "", lq_node_cols);
+	lq_header(q, cols);
+}
 
 /* The id text of the node a step came from (loaded once per parent). */
 static int from_id(struct lineage *l, uint64_t node, const char **out)
@@ -61,6 +72,16 @@ static int report(struct lineage *l, const struct lin_walk_step *st)
 
 	if (st->from && (rc = from_id(l, st->from, &from)))
 		return rc;
+	if (lq_tabular(q)) {
+		if (l->path)
+			lq_field_fmt(q, "%u", l->path);
+		lq_field_fmt(q, "%u", (unsigned)st->depth);
+		lq_fields_node(q, &l->n);
+		lq_field_str(q, from ? lin_edge_label(st->edge) : "");
+		lq_field_str(q, from ? from : "");
+		lq_row_end(q);
+		return 0;
+	}
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &l->n);
@@ -169,6 +190,8 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		if (rc == 0)
 			rc = lin_walk_start(w, id, &q->e);
 	}
+	if (rc == 0 && lq_tabular(q))
+		walk_header(q, 0);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = lq_node_load(q, st.node, &l.n);
 		if (rc)
@@ -219,14 +242,16 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 			fputs("null", q->out);
 		fputs("}\n", q->out);
 	} else if (rc == 0) {
-		fprintf(q->out, "# total=%llu shown=%llu truncated=%s",
+		/* A table stays a table: its total goes to stderr. */
+		FILE *sf = lq_tabular(q) ? q->err : q->out;
+		fprintf(sf, "# total=%llu shown=%llu truncated=%s",
 			(unsigned long long)total, (unsigned long long)shown,
 			truncated ? "yes" : "no");
 		if (next) {
-			fputs(" next=", q->out);
-			lin_text_str(q->out, next, strlen(next));
+			fputs(" next=", sf);
+			lin_text_str(sf, next, strlen(next));
 		}
-		putc('\n', q->out);
+		putc('\n', sf);
 	}
 	free(last);
 	free(l.from_id);
@@ -329,7 +354,10 @@ static int emit_path(struct allpaths *p)
 	int rc = 0;
 
 	p->found++;
-	if (q->json)
+	p->l->path = p->found;
+	if (lq_tabular(q))
+		;  /* the path column numbers the rows */
+	else if (q->json)
 		fprintf(q->out, "{\"kind\":\"path\",\"path\":%u,"
 			"\"length\":%zu}\n", p->found, p->len - 1);
 	else
@@ -413,6 +441,8 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 	p.cur = calloc((size_t)max_len + 2, sizeof *p.cur);
 	if (!p.cur)
 		rc = LIN_ENOMEM;
+	if (rc == 0 && lq_tabular(q))
+		walk_header(q, 1);
 	/* FROM upstream of TO first, as for the shortest path */
 	for (int d = 0; rc == 0 && d < 2 && p.found == 0; d++) {
 		p.dir = d == 0 ? LIN_WALK_DOWN : LIN_WALK_UP;
@@ -425,7 +455,8 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 			"\"truncated\":%s}\n", p.found,
 			p.truncated ? "true" : "false");
 	else if (rc == 0)
-		fprintf(q->out, "# paths=%u truncated=%s\n", p.found,
+		fprintf(lq_tabular(q) ? q->err : q->out,
+			"# paths=%u truncated=%s\n", p.found,
 			p.truncated ? "yes" : "no");
 	free(p.cur);
 	free(l.from_id);
@@ -506,6 +537,8 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
 	lin_qnode_init(&l.from);
+	if (lq_tabular(q))
+		walk_header(q, 0);
 	for (size_t i = 0; rc == 0 && i < len; i++) {
 		rc = lq_node_load(q, chain[i].node, &l.n);
 		if (rc == 0)

@@ -44,6 +44,8 @@ static int print_nodes(struct lq *q, const struct lin_nbrs *l)
 
 	lin_qnode_init(&n);
 	lin_table_init(&t);
+	if (lq_tabular(q))  /* the header even when nothing follows */
+		lq_header(q, lq_node_cols);
 	for (size_t i = 0; i < l->n; i++) {
 		rc = lq_node_load(q, l->v[i].node, &n);
 		if (rc)
@@ -52,6 +54,9 @@ static int print_nodes(struct lq *q, const struct lin_nbrs *l)
 			putc('{', q->out);
 			lin_json_node_fields(q->out, &n);
 			fputs("}\n", q->out);
+		} else if (lq_tabular(q)) {
+			lq_fields_node(q, &n);
+			lq_row_end(q);
 		} else {
 			lin_table_row(&t);
 			lin_table_node(&t, &n);

@@ -122,6 +122,9 @@ static int print_node(struct lq *q, uint64_t id, void *arg)
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &x->n);
 		fputs("}\n", q->out);
+	} else if (lq_tabular(q)) {
+		lq_fields_node(q, &x->n);
+		lq_row_end(q);
 	} else {
 		lin_table_row(&x->t);
 		lin_table_node(&x->t, &x->n);
@@ -189,6 +192,10 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 		return rc;
 	memset(&x, 0, sizeof x);
 	x.f = &f;
+	if (lq_tabular(q))
+		lq_header(q, runs || arts ? lq_node_cols : colls ?
+			  "id,kind,project,collection,type,versions" :
+			  "type,collections,versions");
 	lin_table_init(&x.t);
 	lin_qnode_init(&x.n);
 	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
@@ -246,6 +253,20 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 				(unsigned long long)cs.versions);
 			free(vid);
 			free(cid);
+		} else if (lq_tabular(q)) {
+			lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
+				     (int)x.n.entity.n, x.n.entity.p,
+				     (int)x.n.project.n, x.n.project.p,
+				     (int)x.n.name.n, x.n.name.p);
+			lq_field_str(q, "collection");
+			lq_field_fmt(q, "%.*s/%.*s", (int)x.n.entity.n,
+				     x.n.entity.p, (int)x.n.project.n,
+				     x.n.project.p);
+			lq_field_q(q, x.n.name);
+			lq_field_q(q, x.n.type);
+			lq_field_fmt(q, "%llu",
+				     (unsigned long long)cs.versions);
+			lq_row_end(q);
 		} else {
 			lin_table_row(&x.t);
 			lin_table_cell(&x.t, "collection");
@@ -272,6 +293,15 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 					(unsigned long long)x.types[i].colls,
 					(unsigned long long)
 					x.types[i].versions);
+				continue;
+			}
+			if (lq_tabular(q)) {
+				lq_field_str(q, x.types[i].type);
+				lq_field_fmt(q, "%llu", (unsigned long long)
+					     x.types[i].colls);
+				lq_field_fmt(q, "%llu", (unsigned long long)
+					     x.types[i].versions);
+				lq_row_end(q);
 				continue;
 			}
 			lin_table_row(&x.t);

@@ -182,7 +182,13 @@ void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
 
 struct lq_asof;
 
+/* Output formats of the listing commands (--format). */
+enum lq_fmt { LQ_FMT_TEXT, LQ_FMT_TSV, LQ_FMT_CSV, LQ_FMT_JSON };
+
 struct lq {
+	enum lq_fmt fmt;         /* --format; json also sets `json` */
+	int header_done;         /* tsv/csv: the header row is out */
+	int row_fields;          /* tsv/csv: fields of the current row */
 	FILE *out, *err;
 	const char *prog;        /* "lineage-query" */
 	const char *store_path;
@@ -195,6 +201,44 @@ struct lq {
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
 };
+
+/* ---- --format tsv|csv (table.c) ---- */
+
+/* "text", "tsv", "csv" or "json" into *out; 0 or -1. */
+int lq_format_parse(const char *s, enum lq_fmt *out);
+
+/* Take "--format FMT" / "--format=FMT" / "-F FMT" out of the argv of a
+ * listing command (logged-by, used-by, logged, used, ls, lineage, path,
+ * diff), setting q->fmt (and q->json for json). -1 to go on, else the
+ * exit status of a usage error (printed). */
+int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv);
+
+/* 1 when `cmd` takes --format through lq_take_format. */
+int lq_lists(const char *cmd);
+
+/* 1 when q->fmt is tsv or csv. */
+int lq_tabular(const struct lq *q);
+
+/* The header row (columns separated by ','), once per answer; 1 when
+ * written now. */
+int lq_header(struct lq *q, const char *cols);
+
+/* One field of the current row (p NULL: empty), quoted or escaped as the
+ * format needs; then lq_row_end() ends the row. */
+void lq_field(struct lq *q, const char *p, size_t n);
+void lq_field_str(struct lq *q, const char *s);
+void lq_field_q(struct lq *q, struct lin_qstr s);
+void lq_field_fmt(struct lq *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void lq_row_end(struct lq *q);
+
+/* The columns of a node, and its fields in that order: id, kind
+ * (run|artifact), project (entity/project), type (artifact type or job
+ * type), collection, version (vN), aliases (comma-joined), name
+ * (display name, or collection:vN), state, time (started_at or
+ * created_at), git_commit. */
+extern const char lq_node_cols[];
+void lq_fields_node(struct lq *q, const struct lin_qnode *n);
 
 /* Print "lineage-query: MSG" on q->err. */
 void lq_errf(struct lq *q, const char *fmt, ...)

@@ -501,16 +501,18 @@ Test(asof, walks_skip_what_was_not_there)
 	r = q("--as-of", "@1700000050", "impact", "--format", "csv", "up",
 	      NULL);
 	OK_OUT(r,
-	"root,distance,kind,node,edge,from\n"
-	"run:acme/p/up,1,artifact,artifact:acme/p/raw:v0,logged,"
-	"run:acme/p/up\n"
-	"run:acme/p/up,2,run,run:acme/p/train,used,artifact:acme/p/raw:v0\n"
-	"run:acme/p/up,2,run,run:acme/p/nostart,used,"
-	"artifact:acme/p/raw:v0\n"
-	"run:acme/p/up,3,artifact,artifact:acme/p/model:v0,logged,"
-	"run:acme/p/train\n"
-	"run:acme/p/up,4,run,run:acme/p/eval,used,"
-	"artifact:acme/p/model:v0\n");
+	"root,distance,id,kind,project,type,collection,version,aliases,name,"
+	"state,time,git_commit,edge,from\n"
+	"run:acme/p/up,1,artifact:acme/p/raw:v0,artifact,acme/p,raw_dataset,"
+	"raw,v0,latest,raw:v0,,,,logged,run:acme/p/up\n"
+	"run:acme/p/up,2,run:acme/p/train,run,acme/p,train,,,,train-2,,"
+	"2023-11-14T22:13:40Z,,used,artifact:acme/p/raw:v0\n"
+	"run:acme/p/up,2,run:acme/p/nostart,run,acme/p,misc,,,,nostart-5,,,,"
+	"used,artifact:acme/p/raw:v0\n"
+	"run:acme/p/up,3,artifact:acme/p/model:v0,artifact,acme/p,model,"
+	"model,v0,\"latest,best,prod\",model:v0,,,,logged,run:acme/p/train\n"
+	"run:acme/p/up,4,run:acme/p/eval,run,acme/p,eval,,,,eval-4,,"
+	"2023-11-14T22:14:00Z,,used,artifact:acme/p/model:v0\n");
 }
 
 Test(asof, aliases_resolve_as_of)

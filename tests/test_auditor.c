@@ -78,6 +78,24 @@ static void code_context_fixtures(void)
 	r.digest = "d1";
 	r.at = 1709284200000000000LL;
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
+	/* a run whose names need CSV quoting and TSV escaping */
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "q0te5678";
+	r.entity = "acme";
+	r.project = "code";
+	r.name = "say \"hi\", then\tgo";
+	r.job_type = "eval, ad hoc";
+	r.started_at = 1709287200000000000LL;
+	cr_assert_eq(lin_runlog_write(w, &r), 0);
+	lin_record_clear(&r);
+	r.kind = LIN_REC_USE;
+	r.run_id = "q0te5678";
+	r.entity = "acme";
+	r.project = "code";
+	r.ref = "code-model:v0";
+	r.at = 1709287260000000000LL;
+	cr_assert_eq(lin_runlog_write(w, &r), 0);
 	cr_assert_eq(lin_runlog_writer_close(w), 0);
 	fclose(f);
 	sh("./lineage-index -q --store %s/c.lmdb %s/code.runlog", dir);
@@ -197,6 +215,40 @@ static const struct acase cases[] = {
 	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
 	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
 	  "--format json", 0, "graph-synth-over-budget.json" },
+	/* 2. tables: the same columns everywhere, RFC 4180 CSV, TSV */
+	{ "s.lmdb", "ls runs --format tsv --job-type train", 0,
+	  "table-ls-runs.tsv" },
+	{ "s.lmdb", "ls artifacts --format csv --type model", 0,
+	  "table-ls-artifacts.csv" },
+	{ "s.lmdb", "ls collections --format csv", 0,
+	  "table-ls-collections.csv" },
+	{ "s.lmdb", "ls types --format tsv", 0, "table-ls-types.tsv" },
+	{ "s.lmdb", "used-by MNIST_raw:v0 --format csv", 0,
+	  "table-used-by.csv" },
+	{ "s.lmdb", "logged-by mnist-19pofeku:best --format tsv", 0,
+	  "table-logged-by.tsv" },
+	{ "s.lmdb", "logged 19pofeku --format csv", 0, "table-logged.csv" },
+	{ "s.lmdb", "used 0ab5s8tu --format csv", 0, "table-used.csv" },
+	{ "s.lmdb", "used-by eval-results:v0 --format csv --store "
+	  "/nonexistent", 66, "table-bad-store.txt" },
+	{ "s.lmdb", "lineage MNIST_raw:v1 --format csv --limit 3", 0,
+	  "table-lineage.csv" },
+	{ "s.lmdb", "path MNIST_raw:v0 acme/mnist-serving/mnist-deployment:v0"
+	  " --format tsv", 0, "table-path.tsv" },
+	{ "s.lmdb", "path --all MNIST_raw:v0 mnist-19pofeku:v1 --format csv",
+	  0, "table-path-all.csv" },
+	{ "s.lmdb", "impact mnist-processed:v0 --format tsv", 0,
+	  "table-impact.tsv" },
+	{ "s.lmdb", "diff --from 2024-03-01T11:00:00Z --to "
+	  "2024-03-01T12:10:00Z --format csv", 1, "table-diff.csv" },
+	{ "s.lmdb", "ls runs --format xml", 64, "table-bad-format.txt" },
+	{ "s.lmdb", "ls runs --format csv --json --project mnist-serving", 0,
+	  "table-json-wins.json" },
+	{ "c.lmdb", "ls runs --format csv", 0, "table-quoting.csv" },
+	{ "c.lmdb", "ls runs --format tsv", 0, "table-escaping.tsv" },
+	/* 6. the commits a model rests on */
+	{ "c.lmdb", "provenance code-model:v0 --format csv", 0,
+	  "code-provenance.csv" },
 	/* 3. JSON for jq: nodes, then the summary line, told apart by kind */
 	{ "s.lmdb", "--json lineage MNIST_raw:v1 --depth 1", 0,
 	  "json-lineage.json" },

@@ -1037,13 +1037,19 @@ Test(query, impact_csv_and_unknown_roots)
 			 "acme/mnist/mnist-processed:v1", "nosuch:v1", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.out,
-	"root,distance,kind,node,edge,from\n"
-	"artifact:acme/mnist/mnist-processed:v1,1,run,run:acme/mnist/2x9k1,"
+	"root,distance,id,kind,project,type,collection,version,aliases,name,"
+	"state,time,git_commit,edge,from\n"
+	"artifact:acme/mnist/mnist-processed:v1,1,run:acme/mnist/2x9k1,run,"
+	"acme/mnist,train,,,,vivid-snow-42,finished,2023-11-14T22:13:20Z,,"
 	"used,artifact:acme/mnist/mnist-processed:v1\n"
-	"artifact:acme/mnist/mnist-processed:v1,2,artifact,"
-	"artifact:acme/mnist/mnist-19pofeku:v0,logged,run:acme/mnist/2x9k1\n"
-	"artifact:acme/mnist/mnist-processed:v1,2,artifact,"
-	"artifact:acme/mnist/mnist-19pofeku:v1,logged,run:acme/mnist/2x9k1\n");
+	"artifact:acme/mnist/mnist-processed:v1,2,"
+	"artifact:acme/mnist/mnist-19pofeku:v0,artifact,acme/mnist,model,"
+	"mnist-19pofeku,v0,,mnist-19pofeku:v0,,2023-11-14T22:13:20Z,,logged,"
+	"run:acme/mnist/2x9k1\n"
+	"artifact:acme/mnist/mnist-processed:v1,2,"
+	"artifact:acme/mnist/mnist-19pofeku:v1,artifact,acme/mnist,model,"
+	"mnist-19pofeku,v1,\"best,latest\",mnist-19pofeku:v1,,"
+	"2023-11-14T22:13:21Z,,logged,run:acme/mnist/2x9k1\n");
 	cr_assert_str_eq(r.err, "lineage-query: no artifact collection "
 			 "'nosuch'\n");
 	r = q("impact", "--format", "xml", "x", NULL);
