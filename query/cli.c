@@ -208,7 +208,8 @@ const struct lq_cmd lq_cmds[] = {
 	  "lineage://entity/project with the job type as its name; a\n"
 	  "dataset is lineage://entity/project with the collection as its\n"
 	  "name and a version facet ('v3', digest, type). Runs without a\n"
-	  "start time are left out with a note on stderr.\n\n"
+	  "start time are left out with a note on stderr; runs of offline\n"
+	  "W&B logs, which record no uses, say \"inputs_unknown\": true.\n\n"
 	  "options:\n"
 	  "  -F, --format openlineage   the only format (required)\n"
 	  "  -A, --all                  every run (as of --as-of)\n" },

@@ -37,6 +37,7 @@ struct exp {
 	uint64_t *done;       /* runs written, sorted after each add */
 	size_t ndone, cap;
 	uint64_t skipped;     /* runs without a start time */
+	int offline;          /* the current run's uses are unknown */
 };
 
 static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
@@ -139,6 +140,8 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 	lin_json_qstr(f, r->name);
 	fputs(",\"state\":", f);
 	lin_json_qstr(f, r->state);
+	if (x->offline)
+		fputs(",\"inputs_unknown\":true", f);
 	fputs("}}},\"job\":{\"namespace\":", f);
 	namespace(f, r);
 	fputs(",\"name\":", f);
@@ -162,6 +165,38 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 		fputs("[]", f);
 	fputs("}\n", f);
 	return 0;
+}
+
+/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file
+ * in an offline-run-* folder): W&B records no uses there, so an empty
+ * input list means "unknown", not "none". 0 otherwise or on error. */
+static int ran_offline(struct lq *q, uint64_t id)
+{
+	MDB_cursor *c;
+	unsigned char kb[8], vb[9];
+	MDB_val k = { 8, kb }, v = { 9, vb }, path;
+	int r, offline = 0;
+
+	if (mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODE_FACTS], &c))
+		return 0;
+	lin_be64_put(kb, id);
+	vb[0] = LIN_FACT_RUN;
+	memset(vb + 1, 0, 8);
+	for (r = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
+	     r == 0 && !offline && v.mv_size == 9 &&
+	     *(unsigned char *)v.mv_data == LIN_FACT_RUN;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		unsigned char sk[4];
+		uint32_t src = (uint32_t)(lin_be64_get((unsigned char *)
+						       v.mv_data + 1) >> 32);
+		lin_be32_put(sk, src);
+		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk, 4,
+				  &path, NULL) == 0 &&
+		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
+			offline = 1;
+	}
+	mdb_cursor_close(c);
+	return offline;
 }
 
 static int qstr_is(struct lin_qstr s, const char *c)
@@ -210,6 +245,7 @@ static int one_run(struct exp *x, uint64_t id)
 	    (rc = lq_neighbours(q, id, LIN_EDGE_LOGGED, LIN_EDGE_LOGGED,
 				&x->logged)))
 		return rc;
+	x->offline = x->used.n == 0 && ran_offline(q, id);
 	if ((rc = event(x, "START", r->started_at, 0)))
 		return rc;
 	if (r->ended_at == LIN_QNONE || !r->state.p)
