@@ -42,6 +42,17 @@ static const char wandb_metadata[] =
 	" \"host\": \"gpu-07\", \"cpu_count\": 8, \"gpu_devices\": "
 	"[{\"name\": \"A100\", \"memory_total\": 85899345920}]}\n";
 
+/* Start record `r` of `kind` for run acme/code/RUN_ID. */
+static void code_rec(struct lin_record *r, enum lin_rec_kind kind,
+		     const char *run_id)
+{
+	lin_record_clear(r);
+	r->kind = kind;
+	r->run_id = run_id;
+	r->entity = "acme";
+	r->project = "code";
+}
+
 static void code_context_fixtures(void)
 {
 	char path[256];
@@ -54,11 +65,7 @@ static void code_context_fixtures(void)
 	cr_assert_not_null(f);
 	cr_assert_eq(lin_runlog_writer_open(&w, f, 0, "test", LIN_TIME_NONE),
 		     0);
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = "c0de1234";
-	r.entity = "acme";
-	r.project = "code";
+	code_rec(&r, LIN_REC_RUN, "c0de1234");
 	r.name = "tidy-tree-1";
 	r.job_type = "train";
 	r.started_at = 1709283600000000000LL;  /* 2024-03-01T09:00:00Z */
@@ -68,31 +75,19 @@ static void code_context_fixtures(void)
 	r.args.v = args;
 	r.args.n = 4;
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
-	lin_record_clear(&r);
-	r.kind = LIN_REC_LOG;
-	r.run_id = "c0de1234";
-	r.entity = "acme";
-	r.project = "code";
+	code_rec(&r, LIN_REC_LOG, "c0de1234");
 	r.type = "model";
 	r.coll = "code-model";
 	r.digest = "d1";
 	r.at = 1709284200000000000LL;
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
 	/* a run whose names need CSV quoting and TSV escaping */
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = "q0te5678";
-	r.entity = "acme";
-	r.project = "code";
+	code_rec(&r, LIN_REC_RUN, "q0te5678");
 	r.name = "say \"hi\", then\tgo";
 	r.job_type = "eval, ad hoc";
 	r.started_at = 1709287200000000000LL;
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
-	lin_record_clear(&r);
-	r.kind = LIN_REC_USE;
-	r.run_id = "q0te5678";
-	r.entity = "acme";
-	r.project = "code";
+	code_rec(&r, LIN_REC_USE, "q0te5678");
 	r.ref = "code-model:v0";
 	r.at = 1709287260000000000LL;
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
