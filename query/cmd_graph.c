@@ -244,21 +244,25 @@ static int hide(struct graph *g, const struct lq_filter *f)
 			out[fill[old[k].a]++] = k;
 	}
 	size_t m = 0;
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		newix[i] = keep[i] ? m++ : SIZE_MAX;
+		dist[i] = SIZE_MAX;
+	}
 	g->e = NULL;
 	g->ne = g->ecap = 0;
 	for (size_t a = 0; rc == 0 && a < g->n; a++) {
 		if (!keep[a])
 			continue;
-		/* Breadth-first from a through hidden nodes only. */
+		/* Breadth-first from a through hidden nodes only; every
+		 * node reached is queued once (kept ones are not expanded),
+		 * so resetting dist[] costs what the search cost. */
 		size_t qh = 0, qt = 0;
-		for (size_t i = 0; i < g->n; i++)
-			dist[i] = SIZE_MAX;
 		dist[a] = 0;
 		queue[qt++] = a;
 		while (rc == 0 && qh < qt) {
 			size_t u = queue[qh++];
+			if (u != a && keep[u])
+				continue;
 			for (size_t x = first[u]; rc == 0 && x < first[u + 1];
 			     x++) {
 				const struct gedge *e = &old[out[x]];
@@ -273,10 +277,11 @@ static int hide(struct graph *g, const struct lq_filter *f)
 						      dist[b] > 1 ? "path" :
 						      e->label,
 						      (unsigned)dist[b] - 1);
-				else
-					queue[qt++] = b;
+				queue[qt++] = b;
 			}
 		}
+		while (qt > 0)
+			dist[queue[--qt]] = SIZE_MAX;
 	}
 	if (rc)
 		goto done;
@@ -388,9 +393,10 @@ static int fold(struct graph *g, int explode, size_t max_boxes,
 	}
 	g->nclusters = fo.nclusters;
 	if (fo.budget_folds || fo.over_budget)
-		snprintf(note, notesz, "%zu nodes drawn as %zu boxes; "
+		snprintf(note, notesz, "%zu nodes drawn as %zu box%s; "
 			 "--max-nodes %zu folded %zu more nodes%s (--max-nodes"
-			 " 0: no limit)", g->n, fo.boxes, max_boxes,
+			 " 0: no limit)", g->n, fo.boxes,
+			 fo.boxes == 1 ? "" : "es", max_boxes,
 			 fo.budget_folds, fo.over_budget ?
 			 " and could not fold enough" : "");
 out:

@@ -130,9 +130,11 @@ static size_t pass(struct st *s, int side, size_t min, int leaves_only)
 	for (size_t i = 0; i < in->n; i++)
 		s->to[i] = i;
 	for (size_t i = 0; i < in->n; i++) {
-		if (s->grp[i] != i || in->pinned[i] || s->adj_n[i] == 0)
+		if (s->grp[i] != i || in->pinned[i])
 			continue;
-		if (leaves_only && s->adj_n[i] != 1)
+		/* siblings share a neighbour; the least connected have one
+		 * neighbour or none (those fold by kind alone) */
+		if (leaves_only ? s->adj_n[i] > 1 : s->adj_n[i] == 0)
 			continue;
 		s->rep[nrep++] = i;
 	}

@@ -41,7 +41,8 @@ struct lq_fold_out {
  * runs of one dataset fold, then their 39 models). Groups of at least
  * min_group nodes fold. Then, while more than max_boxes boxes remain:
  * sibling groups down to two nodes, siblings of one kind whatever their
- * type, and nodes with one neighbour (per neighbour and kind). Pinned
+ * type, and nodes with one neighbour (per neighbour and kind) or none
+ * (per kind). Pinned
  * nodes never fold. Returns 0 or -1 when out of memory. */
 int lq_fold(const struct lq_fold_in *in, struct lq_fold_out *out);
 
