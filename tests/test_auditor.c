@@ -765,10 +765,11 @@ static const struct shcase newcomer[] = {
 	/* make without the libraries says which and how to get them */
 	{ "PKG_CONFIG=/bin/false env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS "
 	  "make -n all 2>&1 | sed 's/^Makefile:[0-9]*: "
-	  "//'", 0, "*** missing libraries: zlib lmdb msgpack (pkg-config "
-	  "finds no zlib.pc); run 'make deps' to install them (zlib1g-dev "
-	  "libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config graphviz)"
-	  ".  Stop.\n" },
+	  "//'", 0, "*** missing libraries: zlib lmdb msgpack libarchive "
+	  "(pkg-config finds no zlib.pc); run 'make deps' to install them "
+	  "(zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev "
+	  "libarchive-dev pkg-config python3 python3-msgpack graphviz).  "
+	  "Stop.\n" },
 	/* control characters in paths are escaped */
 	{ "mkdir -p %s/nl && cp fixtures/sample/mnist/01-upload.runlog "
 	  "\"%s/nl/a\nb.runlog\" && printf junk > \"%s/nl/c\tx.runlog\" && "
