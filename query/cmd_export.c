@@ -17,6 +17,7 @@
  *               a run without a start time cannot be placed in time and
  *               is left out with a note on stderr. */
 #include "internal.h"
+#include "indexer/idset.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -34,8 +35,7 @@ struct exp {
 	struct lq *q;
 	struct lin_qnode run, v;
 	struct lin_nbrs used, logged;
-	uint64_t *done;       /* runs written, sorted after each add */
-	size_t ndone, cap;
+	struct lin_idset done; /* runs written */
 	uint64_t skipped;     /* runs without a start time */
 	int offline;          /* the current run's uses are unknown */
 };
@@ -204,12 +204,6 @@ static int qstr_is(struct lin_qstr s, const char *c)
 	return s.p && s.n == strlen(c) && memcmp(s.p, c, s.n) == 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Write run `id`'s events, once per export. */
 static int one_run(struct exp *x, uint64_t id)
 {
@@ -217,19 +211,13 @@ static int one_run(struct exp *x, uint64_t id)
 	struct lin_qnode *r = &x->run;
 	int rc;
 
-	if (bsearch(&id, x->done, x->ndone, sizeof *x->done, cmp_u64))
-		return 0;
-	if (x->ndone == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 64;
-		void *p = realloc(x->done, cap * sizeof *x->done);
-		if (!p)
-			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-					   "out of memory");
-		x->done = p;
-		x->cap = cap;
+	switch (lin_idset_add(&x->done, id)) {
+	case 0:
+		return 0;  /* written already */
+	case -1:
+		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
 	}
-	x->done[x->ndone++] = id;
-	qsort(x->done, x->ndone, sizeof *x->done, cmp_u64);
 	if ((rc = lq_node_load(q, id, r)))
 		return rc;
 	if (r->started_at == LIN_QNONE) {
@@ -324,6 +312,7 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	x.q = q;
 	lin_qnode_init(&x.run);
 	lin_qnode_init(&x.v);
+	lin_idset_init(&x.done);
 	if (all)
 		rc = lq_each_id(q, LIN_DB_RUNS, export_run, &x);
 	for (int i = optind; rc == 0 && i < argc; i++) {
@@ -335,6 +324,6 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	lin_qnode_release(&x.v);
 	lin_nbrs_free(&x.used);
 	lin_nbrs_free(&x.logged);
-	free(x.done);
+	lin_idset_release(&x.done);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
