@@ -124,7 +124,8 @@ const struct lq_cmd lq_cmds[] = {
 	  "everything upstream of each root, one row per reached node",
 	  "The upstream twin of impact; the same options and rows.\n" },
 	{ "graph", lq_cmd_graph,
-	  "graph NODE... [--format dot|mermaid|json] [--down|--up|--both]\n"
+	  "graph NODE... [--format dot|mermaid|json|text] [--down|--up|--both]"
+	  "\n"
 	  "         [--depth N|all] [--max-nodes N] [--explode]\n"
 	  "         [--type T] [--job-type J] [--project P]\n"
 	  "       graph --project P|--all [--explode] [--format ...]",
@@ -146,7 +147,8 @@ const struct lq_cmd lq_cmds[] = {
 	  "with how many did. --explode draws every run and artifact of\n"
 	  "the projects instead, folded as above.\n\n"
 	  "options:\n"
-	  "  -F, --format FMT   dot (default), mermaid or json (also --json)"
+	  "  -F, --format FMT   dot (default), mermaid, json (also --json)\n"
+	  "                     or text (one 'A --edge--> B' line per edge)"
 	  "\n"
 	  "  -d, -u, -b         down (default), up, both, as in lineage\n"
 	  "  -D, --depth N|all  stop N edges from NODE\n"

@@ -12,7 +12,7 @@
 #define CLUSTER_MIN 5     /* siblings of one kind folded from this many */
 #define MAX_BOXES 60      /* default --max-nodes */
 
-enum gfmt { G_DOT, G_MERMAID, G_JSON };
+enum gfmt { G_DOT, G_MERMAID, G_JSON, G_TEXT };
 
 struct gedge {
 	size_t a, b;         /* node indexes, in data-flow direction */
@@ -578,6 +578,8 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		fprintf(f, "\"]:::%s%s\n", is_run ? "run" : "artifact",
 			dashed ? "Cluster" : "");
 		break;
+	case G_TEXT:  /* emit_text() writes text */
+		break;
 	case G_JSON:
 		fputs(first ? "" : ",", f);
 		fputs("{\"id\":", f);
@@ -690,6 +692,76 @@ static void edge_label(char *buf, size_t n, const struct bedge *e)
 		snprintf(buf + len, n - (size_t)len, " (%zu)", e->count);
 }
 
+/* The label of node i's box (its own, or its cluster's); the caller
+ * frees it. */
+static char *box_label(struct graph *g, size_t i, int *rc)
+{
+	long cl = g->cluster[i];
+	char *s;
+
+	if (cl < 0)
+		return node_label(g, i, rc);
+	*rc = 0;
+	if (!(s = strdup(g->clabel[cl])))
+		*rc = oom(g);
+	return s;
+}
+
+/* Text: one aligned line per drawn edge, "FROM  --label-->  TO", then
+ * the boxes with no edge, each alone. */
+static int emit_text(struct graph *g, const struct bedge *be, size_t nbe,
+		     const char *note)
+{
+	struct lin_table t;
+	unsigned char *linked = calloc(g->n + g->nclusters + 1, 1);
+	unsigned char *shown = calloc(g->n + g->nclusters + 1, 1);
+	char lab[128];
+	int rc = 0;
+
+	if (!linked || !shown) {
+		free(linked);
+		free(shown);
+		return oom(g);
+	}
+	if (*note)
+		fprintf(g->q->out, "# %s\n", note);
+	lin_table_init(&t);
+	for (size_t k = 0; rc == 0 && k < nbe; k++) {
+		char *a = box_label(g, be[k].na, &rc), *b = NULL;
+		if (a)
+			b = box_label(g, be[k].nb, &rc);
+		if (a && b) {
+			edge_label(lab, sizeof lab, &be[k]);
+			lin_table_row(&t);
+			lin_table_cell(&t, a);
+			lin_table_cellf(&t, "--%s-->", lab);
+			lin_table_cell(&t, b);
+			linked[be[k].a] = linked[be[k].b] = 1;
+		}
+		free(a);
+		free(b);
+	}
+	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+		long cl = g->cluster[i];
+		size_t box = cl >= 0 ? g->n + (size_t)cl : i;
+		if (linked[box] || shown[box])
+			continue;
+		shown[box] = 1;
+		char *a = box_label(g, i, &rc);
+		if (a) {
+			lin_table_row(&t);
+			lin_table_cell(&t, a);
+		}
+		free(a);
+	}
+	if (rc == 0 && lin_table_flush(&t, g->q->out))
+		rc = oom(g);
+	lin_table_release(&t);
+	free(linked);
+	free(shown);
+	return rc;
+}
+
 static int emit(struct graph *g, const char *note)
 {
 	FILE *f = g->q->out;
@@ -703,6 +775,12 @@ static int emit(struct graph *g, const char *note)
 		free(done);
 		free(be);
 		return oom(g);
+	}
+	if (g->fmt == G_TEXT) {
+		rc = emit_text(g, be, nbe, note);
+		free(done);
+		free(be);
+		return rc;
 	}
 	if (g->fmt == G_DOT) {
 		/* One sans-serif face throughout, muted edges so the
@@ -881,9 +959,11 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 		g.fmt = G_MERMAID;
 	else if (format && strcmp(format, "json") == 0)
 		g.fmt = G_JSON;
+	else if (format && strcmp(format, "text") == 0)
+		g.fmt = G_TEXT;
 	else if (format)
 		return lq_usage(q, cmd, "bad --format '%s': expected dot, "
-				"mermaid or json", format);
+				"mermaid, json or text", format);
 	/* No NODE: the overview of the projects --project names, or of
 	 * every project with --all. */
 	int projects = optind == argc;

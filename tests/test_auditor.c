@@ -197,6 +197,7 @@ static const struct acase cases[] = {
 	{ "s.lmdb", "graph --project mnist --type model,dataset "
 	  "--job-type train --format mermaid", 0,
 	  "overview-filtered.mermaid" },
+	{ "s.lmdb", "graph --all --format text", 0, "overview-all.txt" },
 	{ "s.lmdb", "graph", 64, "graph-no-node.txt" },
 	{ "s.lmdb", "graph --all MNIST_raw:v0", 64, "graph-all-and-node.txt" },
 	/* 5. graphs that stay readable */
@@ -210,6 +211,10 @@ static const struct acase cases[] = {
 	  "--format mermaid", 0, "graph-synth-max-nodes.mermaid" },
 	{ "syn.lmdb", "graph shared-01:v0 shared-00:v1 --max-nodes 5 "
 	  "--format json", 0, "graph-synth-over-budget.json" },
+	{ "syn.lmdb", "graph shared-01:v0 --max-nodes 8 --format text", 0,
+	  "graph-synth-text.txt" },
+	{ "syn.lmdb", "graph --all --explode --type model --format mermaid",
+	  0, "graph-synth-isolated.mermaid" },
 	/* 2. tables: the same columns everywhere, RFC 4180 CSV, TSV */
 	{ "s.lmdb", "ls runs --format tsv --job-type train", 0,
 	  "table-ls-runs.tsv" },
@@ -786,7 +791,7 @@ static const struct shcase newcomer[] = {
 	  "c \"lineage-query li\"; c \"lineage-query lineage --jo\"; "
 	  "c \"lineage-query -s %s/s.lmdb used-by MNIST_r\"; "
 	  "c \"lineage-query graph --format \"'", 0,
-	  "lineage\n--job-type\nMNIST_raw\ndot mermaid json\n" },
+	  "lineage\n--job-type\nMNIST_raw\ndot mermaid json text\n" },
 };
 
 Test(auditor, newcomer_commands)
