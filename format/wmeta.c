@@ -2,6 +2,7 @@
  * files/wandb-metadata.json: a bounded JSON reader that decodes the
  * strings it keeps and skips every other value. */
 #include "wmeta.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -151,6 +152,18 @@ static int string(struct js *j, char **out)
 	}
 	j->p++;
 	if (out) {
+		/* What readers pass on is UTF-8 without NUL (text.h): a
+		 * \u0000 or stray bytes make the file bad, at the string. */
+		size_t bad;
+		enum lin_text_problem t = lin_text_check(o, (size_t)(w - o),
+							 &bad);
+		if (t != LIN_TEXT_OK) {
+			free(o);
+			j->p = s - 1;
+			return fail(j, LIN_EFORMAT, t == LIN_TEXT_NUL ?
+				    "a string holds a NUL byte" :
+				    "a string is not valid UTF-8");
+		}
 		*w = '\0';
 		*out = o;
 	}

@@ -17,6 +17,7 @@
 #include "format/wandb.h"
 #include "format/wmeta.h"
 #include "indexer/ix.h"
+#include "indexer/replay.h"
 
 #define MAX_REPORTS_PER_FILE 20
 
@@ -46,6 +47,15 @@ struct ctx {
 	/* Paths are shown as given and stored absolute: the root being
 	 * walked, in both forms. */
 	const char *given, *abs;
+	/* A file's warnings and notes, held until the file is done: a file
+	 * read twice (fileruns.h) reports only its last reading. */
+	struct held { enum lin_file_status st; struct lin_err e; }
+		held[MAX_REPORTS_PER_FILE + 2];
+	size_t nheld;
+	int redo;                /* the file must be read again */
+	/* The archive member being read is copied here for a second
+	 * reading; NULL for a file, which is simply opened again. */
+	struct ix_replay *copy;
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -89,6 +99,24 @@ static void report(struct ctx *c, enum lin_file_status st, const char *path,
 {
 	if (c->o->report)
 		c->o->report(c->o->report_ctx, st, path, e, c->done);
+}
+
+/* Hold a warning or note of the file being read. */
+static void hold(struct ctx *c, enum lin_file_status st,
+		 const struct lin_err *e)
+{
+	if (c->nheld < sizeof c->held / sizeof c->held[0]) {
+		c->held[c->nheld].st = st;
+		c->held[c->nheld++].e = *e;
+	}
+}
+
+/* Report what the file's reading held, before its own outcome. */
+static void flush_held(struct ctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nheld; i++)
+		report(c, c->held[i].st, path, &c->held[i].e);
+	c->nheld = 0;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -491,9 +519,10 @@ static int new_source(struct ix *x, const char *path)
 }
 
 /* Read every record of an open reader into the transaction. Returns 0,
- * a fatal reader code (the file is rejected) or a store code. A .wandb
- * file that ends inside a record (its run is still writing) sets
- * *partial and keeps what came before. */
+ * a fatal reader code (the file is rejected) or a store code. A file
+ * that ends inside a record (its run is still writing, or crashed) sets
+ * *partial and keeps what came before; a gzip stream cut short keeps it
+ * too, as a problem. */
 static int read_records(struct ctx *c, struct reader *r, const char *path,
 			uint64_t *records, uint64_t *problems, int *partial)
 {
@@ -518,17 +547,40 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 					*c->err = e;
 				return rc;
 			}
+			ix_skipped_record(&c->x, &rec);
 		} else if (rc == 0) {
 			return 0;
 		} else if (rc == LIN_ETRUNC && r->fmt == FMT_WANDB) {
 			lin_err_path(&e, path);
 			*partial = 1;
-			report(c, LIN_FILE_PARTIAL, path, &e);
+			hold(c, LIN_FILE_PARTIAL, &e);
 			continue;
+		} else if (rc == LIN_ETRUNC && !lin_runlog_gzip(r->rl)) {
+			/* A plain runlog that ends inside a record: a run
+			 * still writing, or one that crashed. Every record
+			 * before is whole: keep them, as for .wandb. */
+			lin_err_path(&e, path);
+			*partial = 1;
+			hold(c, LIN_FILE_PARTIAL, &e);
+			return 0;
+		} else if (rc == LIN_ETRUNC) {
+			/* A gzip stream cut short: nothing writes gzip in
+			 * place, so this is damage (a copy cut short, a full
+			 * disk), and a warning; the records before the cut
+			 * are whole and kept. */
+			size_t n = strlen(e.msg);
+			snprintf(e.msg + n, sizeof e.msg - n, "; the records "
+				 "before it are kept");
+			(*problems)++;
+			lin_err_path(&e, path);
+			hold(c, LIN_FILE_WARNING, &e);
+			return 0;
 		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
 			lin_err_path(&e, path);
 			*c->err = e;
 			return rc;
+		} else if (rc == LIN_ERECORD) {
+			ix_skipped_record(&c->x, &rec);
 		}
 		/* one bad record or damaged stretch: report, go on */
 		lin_err_path(&e, path);
@@ -536,11 +588,11 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			e.code = rc;
 		(*problems)++;
 		if (*problems <= MAX_REPORTS_PER_FILE)
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		else if (*problems == MAX_REPORTS_PER_FILE + 1) {
 			lin_err_set(&e, rc, LIN_NO_OFFSET,
 				    "more problems in this file not shown");
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		}
 	}
 }
@@ -566,14 +618,21 @@ static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
 	return 0;
 }
 
+/* How index_open() reads: the first of two possible readings, or the
+ * second. */
+enum pass { PASS_FIRST, PASS_AGAIN };
+
 /* Read an open reader into the transaction begun for the source `key`
  * (`src` as found there), replacing what that source said before, and
  * commit. `path` is shown, `spath` stored. Closes the reader. Returns 0
  * (also when the input was rejected: that is reported and counted) or a
- * fatal store code. */
+ * fatal store code. On PASS_FIRST, a record met before the run record it
+ * needed aborts the transaction and sets c->redo instead: the caller
+ * reads the input again. */
 static int index_open(struct ctx *c, struct reader *r, const char *path,
 		      const char *spath, const char *key, size_t kn,
-		      const struct source *src, const struct stat *sb)
+		      const struct source *src, const struct stat *sb,
+		      enum pass pass)
 {
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
@@ -587,9 +646,10 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 			rc = LIN_ENOMEM;
 	}
 	c->x.path = path;
+	c->x.wandb = r->fmt == FMT_WANDB;
 	if (!rc)
 		rc = read_records(c, r, path, &records, &problems, &partial);
-	c->st->bytes += reader_bytes(r);
+	uint64_t bytes = reader_bytes(r);
 	uint64_t skipped = reader_skipped(r);
 	enum fmt fmt = r->fmt;
 	reader_close(r);
@@ -600,10 +660,37 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	if (rc) {
 		/* Unreadable: keep what the file gave before. */
 		abort_txn(c);
+		c->st->bytes += bytes;
 		c->st->rejected++;
+		flush_held(c, path);
 		report(c, LIN_FILE_REJECTED, path, c->err);
 		lin_err_clear(c->err);
 		return 0;
+	}
+	if (c->x.fr.redo && pass == PASS_FIRST &&
+	    (!c->copy || ix_replay_finish(c->copy))) {
+		/* A record met before the run record it needed: read the
+		 * input again, knowing every run it declares. */
+		abort_txn(c);
+		c->nheld = 0;
+		c->redo = 1;
+		return 0;
+	}
+	c->st->bytes += bytes;
+	if (c->x.fr.redo && pass == PASS_FIRST) {
+		/* An archive member that could not be kept for a second
+		 * reading: say what was not resolved. */
+		struct lin_err e;
+
+		lin_err_set(&e, LIN_ELIMIT, LIN_NO_OFFSET, "a record names "
+			    "a run whose run record comes later, and the "
+			    "member could not be kept for a second reading "
+			    "(over %zu MiB): such records took their run's "
+			    "entity and project from themselves or the "
+			    "defaults", IX_REPLAY_MAX >> 20);
+		lin_err_path(&e, path);
+		problems++;
+		hold(c, LIN_FILE_WARNING, &e);
 	}
 	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems);
 	c->group_records += records;
@@ -618,6 +705,7 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	c->st->bad_records += problems;
 	c->st->partial += (uint64_t)partial;
 	c->st->indexed++;
+	flush_held(c, path);
 	report(c, LIN_FILE_INDEXED, path, NULL);
 	return 0;
 }
@@ -626,9 +714,9 @@ static int index_archive(struct ctx *c, const char *path, const char *spath,
 			 const struct stat *sb, int named);
 static int archive_seen(struct ctx *c, const char *spath);
 
-/* Index one file. Returns 0 (also when the file was rejected: that is
- * reported and counted) or a fatal store code. */
-static int index_file_once(struct ctx *c, const char *path, int named)
+/* One reading of a file (see index_file_once). */
+static int index_file_pass(struct ctx *c, const char *path, int named,
+			   enum pass pass)
 {
 	struct stat sb;
 	struct source src;
@@ -639,7 +727,6 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	enum fmt fmt;
 	int rc;
 
-	c->done++;
 	if (stat(path, &sb) != 0) {
 		lin_err_clear(&e);
 		lin_err_path(&e, path);
@@ -690,7 +777,8 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	if (fmt == FMT_WANDB) {
 		/* The run folder's files/wandb-metadata.json (plain files
 		 * only: an archive member has no folder to look in). A bad
-		 * metadata file costs the code context, not the log. */
+		 * metadata file costs the code context, not the log; it is
+		 * reported once, not again on a second pass. */
 		lin_err_clear(&e);
 		int mr = lin_wmeta_load(path, &r.meta, &e);
 		if (mr == LIN_ENOMEM) {
@@ -698,10 +786,31 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 			abort_txn(c);
 			return mr;
 		}
-		if (mr)  /* the log itself is fine: a warning only */
+		if (mr && pass == PASS_FIRST)
 			report(c, LIN_FILE_WARNING, path, &e);
 	}
-	return index_open(c, &r, path, spath, key, kn, &src, &sb);
+	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass);
+}
+
+/* Index one file. Returns 0 (also when the file was rejected: that is
+ * reported and counted) or a fatal store code. A file in which a record
+ * names a run whose RUN record comes later, or a .wandb run that learns
+ * its entity from its artifact records, is read a second time. */
+static int index_file_once(struct ctx *c, const char *path, int named)
+{
+	int rc;
+
+	c->done++;
+	c->nheld = 0;
+	c->redo = 0;
+	ix_fileruns_clear(&c->x.fr);
+	rc = index_file_pass(c, path, named, PASS_FIRST);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = index_file_pass(c, path, named, PASS_AGAIN);
+	}
+	return rc;
 }
 
 static int index_file(struct ctx *c, const char *path, int named)
@@ -857,6 +966,35 @@ static int read_members(struct ctx *c, struct lin_archive *a,
 			const char *path, const char *spath, unsigned depth,
 			int *fatal);
 
+/* One reading of an archive member (run log `fmt`) from `in`. */
+static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
+		       const char *smpath, const char *key, size_t kn,
+		       const struct stat *sb, const struct lin_stream *in,
+		       enum pass pass)
+{
+	struct source src;
+	struct reader r;
+	struct lin_err e;
+	int rc;
+
+	if ((rc = begin(c)))
+		return rc;
+	if ((rc = source_get(&c->x, key, kn, &src))) {
+		abort_txn(c);
+		return rc;
+	}
+	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+		abort_txn(c);
+		return LIN_ENOMEM;
+	}
+	lin_err_clear(&e);
+	if ((rc = reader_open(&r, fmt, mpath, in, &e)) != 0) {
+		abort_txn(c);
+		return open_failed(c, fmt, rc, mpath, 0, &e);
+	}
+	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass);
+}
+
 /* Index the archive's current member `m`. */
 static int index_member(struct ctx *c, struct lin_archive *a,
 			const struct lin_archive_member *m, const char *mpath,
@@ -865,9 +1003,8 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 	const unsigned char *h;
 	size_t hn, kn;
 	struct lin_stream in = lin_archive_stream(a);
+	struct ix_replay copy;
 	struct lin_err e;
-	struct source src;
-	struct reader r;
 	struct stat sb;
 	char key[512];
 	enum fmt fmt;
@@ -908,26 +1045,32 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 		return rc;
 	}
 	kn = source_key(smpath, key);
-	if ((rc = begin(c)))
-		return rc;
-	if ((rc = source_get(&c->x, key, kn, &src))) {
-		abort_txn(c);
-		return rc;
-	}
-	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
-		abort_txn(c);
-		return LIN_ENOMEM;
-	}
 	/* what the archive says of the member; it has no inode */
 	memset(&sb, 0, sizeof sb);
 	sb.st_size = m->size >= 0 ? m->size : 0;
 	sb.st_mtim.tv_sec = m->mtime / 1000000000;
 	sb.st_mtim.tv_nsec = m->mtime % 1000000000;
-	if ((rc = reader_open(&r, fmt, mpath, &in, &e)) != 0) {
-		abort_txn(c);
-		return open_failed(c, fmt, rc, mpath, 0, &e);
+	/* Read it as a file is (index_file_once), twice when a record
+	 * comes before the run record it needs: the second reading is
+	 * from a copy kept in memory while the first went by (replay.h). */
+	c->nheld = 0;
+	c->redo = 0;
+	ix_fileruns_clear(&c->x.fr);
+	ix_replay_init(&copy, &in, m->size, IX_REPLAY_MAX);
+	in = ix_replay_tee(&copy);
+	c->copy = &copy;
+	rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb, &in,
+			 PASS_FIRST);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		in = ix_replay_again(&copy);
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb,
+					 &in, PASS_AGAIN);
 	}
-	return index_open(c, &r, mpath, smpath, key, kn, &src, &sb);
+	c->copy = NULL;
+	ix_replay_release(&copy);
+	return rc;
 }
 
 /* Every member of `a` (shown under `path`, stored under `spath`). Sets
@@ -1282,6 +1425,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	lin_packer_init(&c.x.pk);
 	msgpack_zone_init(&c.x.zone, 4096);
 	lin_idset_init(&c.seen);
+	ix_fileruns_init(&c.x.fr);
 
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
 	if (!roots)
@@ -1333,6 +1477,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
+	ix_fileruns_release(&c.x.fr);
 	lin_packer_release(&c.x.pk);
 	msgpack_zone_destroy(&c.x.zone);
 	lin_store_close(&c.s);

@@ -18,8 +18,9 @@ enum lin_file_status {
 	LIN_FILE_VANISHED,  /* indexed before, gone now (kept) */
 	LIN_FILE_PRUNED,    /* vanished, and its contribution removed */
 	LIN_FILE_IGNORED,   /* found in a folder, not a run log */
-	LIN_FILE_PARTIAL    /* a .wandb file ends inside a record (its run
-			       is still writing): indexed up to there */
+	LIN_FILE_PARTIAL    /* a .wandb or plain runlog file ends inside a
+			       record (its run is still writing, or
+			       crashed): indexed up to there */
 };
 
 /* Called for every file and every problem. `err` is NULL for INDEXED,
