@@ -677,34 +677,45 @@ Test(auditor, openlineage_events_have_the_required_fields)
  * log is still indexed, without the code context. */
 Test(auditor, bad_wandb_metadata_is_a_warning)
 {
+	static const struct { const char *json, *why; } bad[] = {
+		{ "{\"program\": \"x.py\", \"git\": {\"remote\": \"r\" "
+		  "\"commit\": \"c\"}}", "at byte 42: expected ',' or '}'" },
+		{ "{\"args\": [\"--a\"], \"program\": \"a\\u0000b\"}",
+		  "at byte 29: a string holds a NUL byte" },
+		{ "{\"host\": \"h\xff\"}", "at byte 9: a string is not "
+		  "valid UTF-8" },
+		{ "[1, 2]", "at byte 0: not a JSON object" },
+	};
 	char cmd[1024], path[256];
 
 	sh("cp -r fixtures/wandb-sample %s/wbad && mkdir -p %s/wbad/wandb/"
 	   "offline-run-20240301_090000-ab12cd34/files", dir);
 	snprintf(path, sizeof path, "%s/wbad/wandb/offline-run-20240301_"
 		 "090000-ab12cd34/files/wandb-metadata.json", dir);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs("{\"program\": \"x.py\", \"git\": {\"remote\": \"r\" "
-	      "\"commit\": \"c\"}}", f);
-	fclose(f);
-	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/wbad.lmdb "
-		 "%s/wbad 2>&1 | grep -v 'note:'", dir, dir);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char *out = lt_slurp(p);
-	pclose(p);
-	char want[512];
-	snprintf(want, sizeof want, "lineage-index: warning: %s: at byte "
-		 "42: expected ',' or '}'\n", path);
-	cr_expect_str_eq(out, want);
-	free(out);
-	int code;
-	out = query("wbad.lmdb", "run ab12cd34", &code);
-	cr_expect_eq(code, 0);
-	cr_expect(strstr(out, "state       finished\n") &&
-		  !strstr(out, "program"), "%s", out);
-	free(out);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs(bad[i].json, f);
+		fclose(f);
+		snprintf(cmd, sizeof cmd, "rm -f %s/wbad.lmdb*; ./lineage-index "
+			 "-q --store %s/wbad.lmdb %s/wbad 2>&1 | grep -v "
+			 "'note:'", dir, dir, dir);
+		FILE *p = popen(cmd, "r");
+		cr_assert_not_null(p);
+		char *out = lt_slurp(p);
+		pclose(p);
+		char want[512];
+		snprintf(want, sizeof want, "lineage-index: warning: %s: %s\n",
+			 path, bad[i].why);
+		cr_expect_str_eq(out, want);
+		free(out);
+		int code;
+		out = query("wbad.lmdb", "run ab12cd34", &code);
+		cr_expect_eq(code, 0);
+		cr_expect(strstr(out, "state       finished\n") &&
+			  !strstr(out, "program"), "%s", out);
+		free(out);
+	}
 }
 
 /* stats gives the store's size: the file's, as ls -l shows it. */
