@@ -533,6 +533,7 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	if ((rc = put_fact(x, &fact)) ||
 	    (rc = ix_node_fact(x, vid, LIN_FACT_LOG, fact, 1)) ||
 	    (rc = ix_node_fact(x, run.node, LIN_FACT_LOG, fact, 1)) ||
+	    /* as the producer; set_log_edges turns a re-log around */
 	    (rc = ix_edge_put(x, run.node, LIN_EDGE_LOGGED, vid, fact)) ||
 	    (rc = ix_edge_put(x, vid, LIN_EDGE_LOGGED_BY, run.node, fact)))
 		return rc;
@@ -820,6 +821,11 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 		    (rc = ix_edge_del(x, f->run, LIN_EDGE_LOGGED, f->vid,
 				      f->id)) ||
 		    (rc = ix_edge_del(x, f->vid, LIN_EDGE_LOGGED_BY, f->run,
+				      f->id)) ||
+		    /* or its re-log twins (derive.c set_log_edges) */
+		    (rc = ix_edge_del(x, f->run, LIN_EDGE_RELOGGED, f->vid,
+				      f->id)) ||
+		    (rc = ix_edge_del(x, f->vid, LIN_EDGE_RELOGGED_BY, f->run,
 				      f->id)))
 			return rc;
 		if (lin_idset_add(&t->vids, f->vid) < 0)

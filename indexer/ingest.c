@@ -17,6 +17,7 @@
 #include "format/wandb.h"
 #include "format/wmeta.h"
 #include "indexer/ix.h"
+#include "indexer/moves.h"
 #include "indexer/replay.h"
 
 #define MAX_REPORTS_PER_FILE 20
@@ -53,6 +54,7 @@ struct ctx {
 		held[MAX_REPORTS_PER_FILE + 2];
 	size_t nheld;
 	int redo;                /* the file must be read again */
+	struct ix_orphans orphans; /* sources whose file is gone (moves.h) */
 	/* The archive member being read is copied here for a second
 	 * reading; NULL for a file, which is simply opened again. */
 	struct ix_replay *copy;
@@ -362,12 +364,17 @@ static int64_t now_ns(void)
 
 static int source_put(struct ix *x, const char *key, size_t kn,
 		      enum fmt fmt, const struct stat *sb, uint64_t records,
-		      uint64_t skipped, uint64_t problems)
+		      uint64_t skipped, uint64_t problems, const char *path)
 {
 	msgpack_packer *pk = &x->pk.pk;
+	uint32_t crc;
+	/* the content's checksum finds the file again when it is copied
+	 * elsewhere and the original removed (moves.h); path NULL: an
+	 * archive member, which moves with its archive */
+	int has_crc = path && ix_file_crc(path, &crc) == 0;
 
 	lin_packer_reset(&x->pk);
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 10 + has_crc);
 	lin_pack_kv_i64(pk, "id", x->src);
 	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" :
 				      fmt == FMT_ARCHIVE ? "archive" :
@@ -381,6 +388,8 @@ static int source_put(struct ix *x, const char *key, size_t kn,
 	lin_pack_kv_i64(pk, "facts", x->seq);
 	lin_pack_kv_i64(pk, "skipped", (int64_t)skipped);
 	lin_pack_kv_i64(pk, "problems", (int64_t)problems);
+	if (has_crc)
+		lin_pack_kv_i64(pk, "crc", crc);
 	return ix_put(x, LIN_DB_SOURCES, key, kn, x->pk.sb.data,
 		      x->pk.sb.size);
 }
@@ -618,13 +627,49 @@ static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
 	return 0;
 }
 
+/* A file without a source entry may be one that moved: re-key the gone
+ * file's source to it instead of reading it. 1 when it did (committed),
+ * 0 when the file is new, or a fatal code (the transaction aborted). */
+static int try_move(struct ctx *c, const char *path, const char *spath,
+		    const char *key, size_t kn, const struct stat *sb)
+{
+	uint32_t crc = 0;
+	int has_crc = 0, rc;
+	long i;
+
+	if (!c->orphans.built &&
+	    (rc = ix_orphans_build(&c->x, &c->seen, &c->orphans)))
+		return rc;
+	if (!c->orphans.n ||
+	    (i = ix_orphan_match(&c->orphans, path, sb, &crc, &has_crc)) < 0)
+		return 0;
+	struct ix_orphan *or = &c->orphans.v[i];
+	if (!has_crc && or->has_crc) {
+		/* same inode, size and mtime: the same content */
+		crc = or->crc;
+		has_crc = 1;
+	}
+	if ((rc = ix_rekey_source(&c->x, or, key, kn, spath, sb, crc,
+				  has_crc)))
+		return rc;
+	if (lin_idset_add(&c->seen, (uint64_t)or->id + 1) < 0)
+		return LIN_ENOMEM;
+	if ((rc = commit(c)))
+		return rc;
+	c->st->moved++;
+	report(c, LIN_FILE_MOVED, path, NULL);
+	return 1;
+}
+
 /* How index_open() reads: the first of two possible readings, or the
  * second. */
 enum pass { PASS_FIRST, PASS_AGAIN };
 
 /* Read an open reader into the transaction begun for the source `key`
  * (`src` as found there), replacing what that source said before, and
- * commit. `path` is shown, `spath` stored. Closes the reader. Returns 0
+ * commit. `path` is shown, `spath` stored; `file` is the file on disk
+ * (NULL for an archive member) whose checksum is kept (moves.h). Closes
+ * the reader. Returns 0
  * (also when the input was rejected: that is reported and counted) or a
  * fatal store code. On PASS_FIRST, a record met before the run record it
  * needed aborts the transaction and sets c->redo instead: the caller
@@ -632,7 +677,7 @@ enum pass { PASS_FIRST, PASS_AGAIN };
 static int index_open(struct ctx *c, struct reader *r, const char *path,
 		      const char *spath, const char *key, size_t kn,
 		      const struct source *src, const struct stat *sb,
-		      enum pass pass)
+		      enum pass pass, const char *file)
 {
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
@@ -692,7 +737,8 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 		problems++;
 		hold(c, LIN_FILE_WARNING, &e);
 	}
-	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems);
+	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems,
+			file);
 	c->group_records += records;
 	if (!rc)
 		rc = commit(c);
@@ -745,6 +791,14 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		abort_txn(c);
 		return rc;
 	}
+	if (!src.known && pass == PASS_FIRST) {
+		rc = try_move(c, path, spath, key, kn, &sb);
+		if (rc) {
+			if (rc < 0)
+				abort_txn(c);
+			return rc < 0 ? rc : 0;
+		}
+	}
 	if (src.known) {
 		if (lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
 			abort_txn(c);
@@ -789,7 +843,8 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		if (mr && pass == PASS_FIRST)
 			report(c, LIN_FILE_WARNING, path, &e);
 	}
-	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass);
+	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass,
+			  path);
 }
 
 /* Index one file. Returns 0 (also when the file was rejected: that is
@@ -992,7 +1047,8 @@ static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
 		abort_txn(c);
 		return open_failed(c, fmt, rc, mpath, 0, &e);
 	}
-	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass);
+	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass,
+			  NULL);
 }
 
 /* Index the archive's current member `m`. */
@@ -1141,7 +1197,7 @@ static int archive_pass(struct ctx *c, const char *path, const char *spath,
 			rc = LIN_ENOMEM;
 	}
 	if (!rc)
-		rc = source_put(&c->x, key, kn, FMT_ARCHIVE, sb, 0, 0, 0);
+		rc = source_put(&c->x, key, kn, FMT_ARCHIVE, sb, 0, 0, 0, NULL);
 	if (rc) {
 		abort_txn(c);
 		return rc;
@@ -1281,15 +1337,28 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
 	return rc;
 }
 
-/* Sources under `root` that this run did not meet. */
-static int find_vanished(struct ctx *c, const char *root)
+/* 1 when the stored key `kp` (kn bytes) is `root` or below it. */
+static int under(const char *kp, size_t kn, const char *root)
 {
 	char pre[512];
 	size_t pn = source_key(root, pre);
+
+	return kn >= pn && memcmp(kp, pre, pn) == 0 &&
+	       (kn == pn || kp[pn] == '/' || (pn && pre[pn - 1] == '/'));
+}
+
+/* Sources this run did not meet that are gone: those under one of the
+ * `n` roots (the walk did not find them), and those anywhere else whose
+ * file no longer exists (a folder not named this time, or an archive
+ * that moved away). */
+static int find_vanished(struct ctx *c, char **roots, char **given,
+			 size_t nroots)
+{
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
-	MDB_val k = { pn, pre }, v;
-	struct { char key[512]; size_t kn; uint32_t id; } *gone = NULL;
+	MDB_val k, v;
+	struct { char key[512]; size_t kn; uint32_t id; long root; } *gone =
+		NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -1297,32 +1366,63 @@ static int find_vanished(struct ctx *c, const char *root)
 		return rc;
 	rc = mdb_cursor_open(txn, c->s.dbi[LIN_DB_SOURCES], &cur);
 	if (!rc)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
 		const char *kp = k.mv_data;
 		msgpack_zone_clear(&c->x.zone);
 		msgpack_object o;
 		int64_t id = 0;
-		/* under the root: the root itself or below "root/" */
-		if ((k.mv_size == pn || kp[pn] == '/' ||
-		     (pn && pre[pn - 1] == '/')) &&
-		    msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) ==
-		    MSGPACK_UNPACK_SUCCESS && lin_map_i64(&o, "id", &id) &&
-		    !lin_idset_has(&c->seen, (uint64_t)id + 1)) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 8;
-				void *p = realloc(gone, cap * sizeof *gone);
-				if (!p) {
-					rc = LIN_ENOMEM;
-					break;
-				}
-				gone = p;
-			}
-			memcpy(gone[n].key, kp, k.mv_size);
-			gone[n].kn = k.mv_size;
-			gone[n].id = (uint32_t)id;
-			n++;
+		long root = -1;
+		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone,
+				   &o) != MSGPACK_UNPACK_SUCCESS ||
+		    !lin_map_i64(&o, "id", &id) ||
+		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
+		    k.mv_size > 512) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
 		}
+		for (size_t i = 0; i < nroots && root < 0; i++)
+			if (under(kp, k.mv_size, roots[i]))
+				root = (long)i;
+		if (root < 0) {
+			/* outside this run's folders: gone when its file is */
+			unsigned char ik[4];
+			MDB_val pv;
+			struct stat sb;
+			char full[PATH_MAX + 1];
+			lin_be32_put(ik, (uint32_t)id);
+			MDB_val ikv = { 4, ik };
+			if (mdb_get(txn, c->s.dbi[LIN_DB_SOURCE_IDS], &ikv,
+				    &pv) != 0 || pv.mv_size > PATH_MAX) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+			memcpy(full, pv.mv_data, pv.mv_size);
+			full[pv.mv_size] = 0;
+			/* a member of an archive ("ARCHIVE//MEMBER") is
+			 * there while its archive file is */
+			char *member = strstr(full, "//");
+			if (member)
+				*member = 0;
+			if (stat(full, &sb) == 0 || errno != ENOENT) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *p = realloc(gone, cap * sizeof *gone);
+			if (!p) {
+				rc = LIN_ENOMEM;
+				break;
+			}
+			gone = p;
+		}
+		memcpy(gone[n].key, kp, k.mv_size);
+		gone[n].kn = k.mv_size;
+		gone[n].id = (uint32_t)id;
+		gone[n].root = root;
+		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	if (cur)
@@ -1336,7 +1436,13 @@ static int find_vanished(struct ctx *c, const char *root)
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
-		const char *path = shown_path(c, stored, buf, sizeof buf);
+		const char *path = stored;
+		if (gone[i].root >= 0) {
+			/* shown as given on the command line */
+			c->given = given[gone[i].root];
+			c->abs = roots[gone[i].root];
+			path = shown_path(c, stored, buf, sizeof buf);
+		}
 		if (!c->o->prune) {
 			c->st->vanished++;
 			report(c, LIN_FILE_VANISHED, path, NULL);
@@ -1450,13 +1556,10 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	/* the read transactions below need the group committed */
 	if (!rc)
 		rc = end_group(&c);
-	for (size_t i = 0; i < npaths && rc == 0; i++) {
-		c.given = given[i];
-		c.abs = roots[i];
-		rc = find_vanished(&c, roots[i]);
-		if (!rc)
-			rc = end_group(&c);
-	}
+	if (!rc)
+		rc = find_vanished(&c, roots, given, npaths);
+	if (!rc)
+		rc = end_group(&c);
 	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
 		free(given[i]);
@@ -1477,6 +1580,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
+	ix_orphans_free(&c.orphans);
 	ix_fileruns_release(&c.x.fr);
 	lin_packer_release(&c.x.pk);
 	msgpack_zone_destroy(&c.x.zone);

@@ -17,6 +17,7 @@
  *               a run without a start time cannot be placed in time and
  *               is left out with a note on stderr. */
 #include "internal.h"
+#include "unresolved.h"
 #include "indexer/idset.h"
 
 #include <getopt.h>
@@ -35,6 +36,7 @@ struct exp {
 	struct lq *q;
 	struct lin_qnode run, v;
 	struct lin_nbrs used, logged;
+	struct lq_unres_list unres;  /* the run's uses that never resolved */
 	struct lin_idset done; /* runs written */
 	uint64_t skipped;     /* runs without a start time */
 	int offline;          /* the current run's uses are unknown */
@@ -107,6 +109,32 @@ static int datasets(struct exp *x, const struct lin_nbrs *l)
 		if (x->v.type.p) {
 			fputs(",\"type\":", f);
 			lin_json_qstr(f, x->v.type);
+		}
+		fputs("}}}", f);
+	}
+	/* Inputs include the uses that never resolved: the collection, and
+	 * the selector as used in place of a version. */
+	for (size_t i = 0; l == &x->used && i < x->unres.n; i++) {
+		const struct lq_unres *u = &x->unres.v[i];
+		const char *name = strrchr(u->coll, '/');
+		char *ns = NULL;
+		if (asprintf(&ns, "lineage://%.*s", name ?
+			     (int)(name - u->coll) : 0, u->coll) < 0)
+			return lin_err_set(&x->q->e, LIN_ENOMEM,
+					   LIN_NO_OFFSET, "out of memory");
+		fputs(l->n || i ? ",{\"namespace\":" : "{\"namespace\":", f);
+		lin_json_cstr(f, ns);
+		free(ns);
+		fputs(",\"name\":", f);
+		lin_json_cstr(f, name ? name + 1 : u->coll);
+		fputs(",\"facets\":{\"version\":{\"_producer\":\""
+		      OL_PRODUCER "\",\"_schemaURL\":\"" OL_VERSION_FACET
+		      "\",\"datasetVersion\":", f);
+		lin_json_cstr(f, u->sel);
+		fprintf(f, ",\"unresolved\":\"%s\"", lq_unres_code(u->why));
+		if (u->type) {
+			fputs(",\"type\":", f);
+			lin_json_cstr(f, u->type);
 		}
 		fputs("}}}", f);
 	}
@@ -228,12 +256,18 @@ static int one_run(struct exp *x, uint64_t id)
 		return 0;
 	}
 	x->used.n = x->logged.n = 0;
+	lq_unres_free(&x->unres);
+	/* outputs: what it produced and what it logged again (a re-log
+	 * writes the same version) */
 	if ((rc = lq_neighbours(q, id, LIN_EDGE_USES, LIN_EDGE_USES,
 				&x->used)) ||
 	    (rc = lq_neighbours(q, id, LIN_EDGE_LOGGED, LIN_EDGE_LOGGED,
-				&x->logged)))
+				&x->logged)) ||
+	    (rc = lq_neighbours(q, id, LIN_EDGE_RELOGGED, LIN_EDGE_RELOGGED,
+				&x->logged)) ||
+	    (rc = lq_unresolved_of_run(q, id, &x->unres)))
 		return rc;
-	x->offline = x->used.n == 0 && ran_offline(q, id);
+	x->offline = x->used.n == 0 && x->unres.n == 0 && ran_offline(q, id);
 	if ((rc = event(x, "START", r->started_at, 0)))
 		return rc;
 	if (r->ended_at == LIN_QNONE || !r->state.p)
@@ -253,7 +287,7 @@ static int one_node(struct exp *x, uint64_t id)
 
 	if (LIN_ID_KIND(id) == LIN_ID_RUN)
 		return one_run(x, id);
-	rc = lq_neighbours(x->q, id, LIN_EDGE_LOGGED_BY, LIN_EDGE_LOGGED_BY,
+	rc = lq_neighbours(x->q, id, LIN_EDGE_LOGGED_BY, LIN_EDGE_RELOGGED_BY,
 			   &nb);
 	if (rc == 0)
 		rc = lq_neighbours(x->q, id, LIN_EDGE_USED_BY,
@@ -324,6 +358,7 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	lin_qnode_release(&x.v);
 	lin_nbrs_free(&x.used);
 	lin_nbrs_free(&x.logged);
+	lq_unres_free(&x.unres);
 	lin_idset_release(&x.done);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }

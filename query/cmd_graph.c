@@ -4,6 +4,7 @@
  * folded (fold.h) so that big neighbourhoods stay readable. */
 #include "internal.h"
 #include "fold.h"
+#include "unresolved.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct gedge {
 struct gclass {
 	char *name;          /* the type or job type, "-" when none */
 	int is_run;
+	int unres;           /* uses that never resolved, of that type */
 	size_t count;
 };
 
@@ -45,7 +47,18 @@ struct graph {
 	size_t nclusters;
 	char **clabel;       /* label per cluster */
 	struct lin_qnode node;
+	/* Uses that never resolved are nodes too, with ids UNRES_TAG | k
+	 * (k indexes unres); ulink holds their edges as (run id, k). */
+	struct lq_unres_list unres;
+	uint64_t *ulink;
+	size_t nulink, ulcap;
 };
+
+/* Node ids use the low values of the top byte (LIN_ID_*): this tag
+ * cannot name a stored node. */
+#define UNRES_TAG (0x7full << 56)
+#define IS_UNRES(id) (((id) >> 56) == 0x7f)
+#define UNRES_OF(g, id) (&(g)->unres.v[(id) & 0xffffffff])
 
 static int oom(struct graph *g)
 {
@@ -100,6 +113,50 @@ static int add_node(struct graph *g, uint64_t id, int start)
 	return 0;
 }
 
+/* Note the uses of run `run` that never resolved: one node per
+ * collection and selector, one edge from each run that used it. */
+static int add_unres(struct graph *g, uint64_t run)
+{
+	struct lq_unres_list un = { NULL, 0, 0 };
+	int rc = lq_unresolved_of_run(g->q, run, &un);
+
+	for (size_t i = 0; rc == 0 && i < un.n; i++) {
+		size_t k = 0;
+		while (k < g->unres.n &&
+		       (strcmp(g->unres.v[k].coll, un.v[i].coll) ||
+			strcmp(g->unres.v[k].sel, un.v[i].sel)))
+			k++;
+		if (k == g->unres.n) {
+			if (grow((void **)&g->unres.v, &g->unres.cap,
+				 g->unres.n, sizeof *g->unres.v)) {
+				rc = oom(g);
+				break;
+			}
+			/* the entry moves over; un keeps no copy */
+			g->unres.v[g->unres.n++] = un.v[i];
+			memset(&un.v[i], 0, sizeof un.v[i]);
+		}
+		if (grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
+			 sizeof *g->ulink)) {
+			rc = oom(g);
+			break;
+		}
+		g->ulink[g->nulink++] = run;
+		g->ulink[g->nulink++] = k;
+	}
+	lq_unres_free(&un);
+	return rc;
+}
+
+/* The unresolved nodes, after the others. */
+static int add_unres_nodes(struct graph *g)
+{
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < g->unres.n; k++)
+		rc = add_node(g, UNRES_TAG | k, 0);
+	return rc;
+}
+
 /* The nodes reached from `roots`. */
 static int collect_walk(struct graph *g, unsigned dir, uint32_t depth,
 			char **roots, int nroots)
@@ -115,9 +172,15 @@ static int collect_walk(struct graph *g, unsigned dir, uint32_t depth,
 		if (rc == 0)
 			rc = lin_walk_start(w, id, &q->e);
 	}
-	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1)
+	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = add_node(g, st.node, st.depth == 0);
+		if (rc == 0 && LIN_ID_KIND(st.node) == LIN_ID_RUN &&
+		    st.depth < depth)
+			rc = add_unres(g, st.node);
+	}
 	lin_walk_free(w);
+	if (rc == 0)
+		rc = add_unres_nodes(g);
 	return rc == LIN_ENOMEM ? oom(g) : rc;
 }
 
@@ -133,7 +196,12 @@ static int add_if_in(struct lq *q, uint64_t id, void *ctx)
 
 	if (rc <= 0 || (rc = lq_node_load(q, id, &p->g->node)))
 		return rc;
-	return lq_wanted(&p->pf, &p->g->node) ? add_node(p->g, id, 0) : 0;
+	if (!lq_wanted(&p->pf, &p->g->node))
+		return 0;
+	rc = add_node(p->g, id, 0);
+	if (rc == 0 && LIN_ID_KIND(id) == LIN_ID_RUN)
+		rc = add_unres(p->g, id);
+	return rc;
 }
 
 /* Every run and version of the projects `f` names (all: every one), as
@@ -145,7 +213,8 @@ static int collect_projects(struct graph *g, const struct lq_filter *f)
 	memset(&p, 0, sizeof p);
 	p.g = g;
 	p.pf.project = f->project;
-	return lq_each_id(g->q, LIN_DB_NODES, add_if_in, &p);
+	int rc = lq_each_id(g->q, LIN_DB_NODES, add_if_in, &p);
+	return rc ? rc : add_unres_nodes(g);
 }
 
 static int sort_ids(struct graph *g)
@@ -192,8 +261,11 @@ static int collect_edges(struct graph *g)
 	 * those gives each edge of the induced subgraph once. */
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		nb.n = 0;
+		if (IS_UNRES(g->id[i]))
+			continue;
 		rc = lq_neighbours(g->q, g->id[i], LIN_EDGE_DOWN_FIRST,
-				   LIN_EDGE_DOWN_LAST, &nb);
+				   lin_walk_last_kind(LIN_WALK_DOWN,
+						      g->q->relogs), &nb);
 		for (size_t k = 0; rc == 0 && k < nb.n; k++) {
 			long j = index_of(g, nb.v[k].node);
 			if (j >= 0)
@@ -202,6 +274,13 @@ static int collect_edges(struct graph *g)
 		}
 	}
 	lin_nbrs_free(&nb);
+	/* data flows from a missing version into the run that used it */
+	for (size_t k = 0; rc == 0 && k < g->nulink; k += 2) {
+		long a = index_of(g, g->ulink[k]);
+		long b = index_of(g, UNRES_TAG | g->ulink[k + 1]);
+		if (a >= 0 && b >= 0)
+			rc = add_edge(g, (size_t)b, (size_t)a, "used", 0);
+	}
 	return rc;
 }
 
@@ -220,7 +299,9 @@ static int hide(struct graph *g, const struct lq_filter *f)
 	if (!keep || !first)
 		goto nomem;
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
-		if (!(rc = lq_node_load(g->q, g->id[i], &g->node)))
+		if (IS_UNRES(g->id[i]))
+			keep[i] = lq_unres_wanted(f, UNRES_OF(g, g->id[i]));
+		else if (!(rc = lq_node_load(g->q, g->id[i], &g->node)))
 			keep[i] = g->start[i] || lq_wanted(f, &g->node);
 	}
 	if (rc)
@@ -319,17 +400,27 @@ static int classify(struct graph *g)
 	if (!g->cls)
 		return oom(g);
 	for (size_t i = 0; i < g->n; i++) {
-		int rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], n,
-					&g->q->e);
-		if (rc)
-			return rc;
-		int run = n->kind == LIN_ID_RUN;
-		struct lin_qstr t = run ? n->job_type : n->type;
+		int run = 0, unres = IS_UNRES(g->id[i]);
+		struct lin_qstr t = { NULL, 0 };
+		if (unres) {
+			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
+			if (u->type)
+				t = (struct lin_qstr){ u->type,
+						       strlen(u->type) };
+		} else {
+			int rc = lin_qnode_load(g->q->txn, &g->q->store,
+						g->id[i], n, &g->q->e);
+			if (rc)
+				return rc;
+			run = n->kind == LIN_ID_RUN;
+			t = run ? n->job_type : n->type;
+		}
 		if (!t.p || !t.n)
 			t = (struct lin_qstr){ "-", 1 };
 		size_t c;
 		for (c = 0; c < g->nclasses; c++)
 			if (g->classes[c].is_run == run &&
+			    g->classes[c].unres == unres &&
 			    strlen(g->classes[c].name) == t.n &&
 			    memcmp(g->classes[c].name, t.p, t.n) == 0)
 				break;
@@ -341,6 +432,7 @@ static int classify(struct graph *g)
 			if (!g->classes[c].name)
 				return oom(g);
 			g->classes[c].is_run = run;
+			g->classes[c].unres = unres;
 			g->classes[c].count = 0;
 			g->nclasses++;
 		}
@@ -369,20 +461,24 @@ static int fold(struct graph *g, int explode, size_t max_boxes,
 		g->cluster[i] = -1;
 	if (explode)
 		return 0;
-	unsigned char *is_run = malloc(g->n + 1);
+	unsigned char *is_run = malloc(g->n + 1), *pinned = malloc(g->n + 1);
 	struct lq_fedge *fe = malloc((g->ne + 1) * sizeof *fe);
 	struct lq_fold_out fo;
 	int rc = 0;
-	if (!is_run || !fe) {
+	if (!is_run || !pinned || !fe) {
 		rc = oom(g);
 		goto out;
 	}
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		is_run[i] = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
+		/* unresolved uses stay single: each names its own missing
+		 * version and reason */
+		pinned[i] = g->start[i] || IS_UNRES(g->id[i]);
+	}
 	for (size_t k = 0; k < g->ne; k++)
 		fe[k] = (struct lq_fedge){ g->e[k].a, g->e[k].b };
 	struct lq_fold_in fi = {
-		g->n, g->cls, is_run, g->start, fe, g->ne, CLUSTER_MIN,
+		g->n, g->cls, is_run, pinned, fe, g->ne, CLUSTER_MIN,
 		max_boxes
 	};
 	memset(&fo, 0, sizeof fo);
@@ -401,6 +497,7 @@ static int fold(struct graph *g, int explode, size_t max_boxes,
 			 " and could not fold enough" : "");
 out:
 	free(is_run);
+	free(pinned);
 	free(fe);
 	return rc;
 }
@@ -428,6 +525,18 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 	char *s = NULL;
 	int r;
 
+	if (IS_UNRES(g->id[i])) {
+		const struct lq_unres *u = UNRES_OF(g, g->id[i]);
+		const char *name = strrchr(u->coll, '/');
+		*rc = 0;
+		if (asprintf(&s, "%s / %s:%s (unresolved)",
+			     u->type ? u->type : "-", name ? name + 1 : u->coll,
+			     u->sel) < 0) {
+			*rc = oom(g);
+			return NULL;
+		}
+		return s;
+	}
 	*rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], n, &g->q->e);
 	if (*rc)
 		return NULL;
@@ -482,7 +591,11 @@ static int cluster_labels(struct graph *g)
 		int run = LIN_ID_KIND(g->id[one[k]]) == LIN_ID_RUN;
 		const char *t = cls[k] >= 0 ? g->classes[cls[k]].name : NULL;
 		int r;
-		if (g->overview)
+		if (g->overview && g->classes[cls[k]].unres)
+			r = asprintf(&g->clabel[k], "%s / %zu unresolved "
+				     "use%s", t, count[k],
+				     count[k] == 1 ? "" : "s");
+		else if (g->overview)
 			r = asprintf(&g->clabel[k], "%s / %zu %s%s", t,
 				     count[k], run ? "run" : "version",
 				     count[k] == 1 ? "" : "s");
@@ -522,12 +635,14 @@ static void ref(struct graph *g, size_t i, int own)
 	}
 	if (cl >= 0 && g->overview) {
 		const struct gclass *c = &g->classes[cl];
-		if (asprintf(&id, "%s:%s", c->is_run ? "job_type" : "type",
-			     c->name) < 0)
+		if (asprintf(&id, "%s:%s", c->unres ? "unresolved_type" :
+			     c->is_run ? "job_type" : "type", c->name) < 0)
 			id = NULL;
 	} else if (cl >= 0) {
 		if (asprintf(&id, "cluster:%ld", cl) < 0)
 			id = NULL;
+	} else if (IS_UNRES(g->id[i])) {
+		id = lq_unres_id(UNRES_OF(g, g->id[i]));
 	} else if (lin_qnode_load(g->q->txn, &g->q->store, g->id[i],
 				  &g->node, &g->q->e) == 0) {
 		id = lin_qnode_id(&g->node, 1);
@@ -548,12 +663,15 @@ static void ref(struct graph *g, size_t i, int own)
 
 static const char *const BLUE_FILL = "#cfe2ff", *const BLUE = "#1f5fbf";
 static const char *const GREEN_FILL = "#d4edda", *const GREEN = "#2e7d32";
+static const char *const GREY_FILL = "#eeeeee", *const GREY = "#6c757d";
 
 static int emit_node(struct graph *g, size_t i, long cl, int first)
 {
 	FILE *f = g->q->out;
 	int rc = 0, is_run = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
-	int dashed = cl >= 0 && !g->overview;
+	/* unresolved uses: grey and dashed, alone or as an overview box */
+	int unres = IS_UNRES(g->id[i]);
+	int dashed = (cl >= 0 && !g->overview) || unres;
 	char *own = cl >= 0 ? NULL : node_label(g, i, &rc);
 	const char *label = cl >= 0 ? g->clabel[cl] : own;
 
@@ -566,7 +684,8 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		fputs(" [label=\"", f);
 		label_str(f, G_DOT, label, strlen(label));
 		fprintf(f, "\", fillcolor=\"%s\", color=\"%s\"%s%s];\n",
-			is_run ? GREEN_FILL : BLUE_FILL, is_run ? GREEN : BLUE,
+			unres ? GREY_FILL : is_run ? GREEN_FILL : BLUE_FILL,
+			unres ? GREY : is_run ? GREEN : BLUE,
 			dashed ? ", style=\"rounded,filled,dashed\"" : "",
 			g->start[i] && cl < 0 ? ", penwidth=2" : "");
 		break;
@@ -575,8 +694,9 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		ref(g, i, 0);
 		fputs("[\"", f);
 		label_str(f, G_MERMAID, label, strlen(label));
-		fprintf(f, "\"]:::%s%s\n", is_run ? "run" : "artifact",
-			dashed ? "Cluster" : "");
+		fprintf(f, "\"]:::%s%s\n", unres ? "unresolved" :
+			is_run ? "run" : "artifact",
+			cl >= 0 && !g->overview ? "Cluster" : "");
 		break;
 	case G_TEXT:  /* emit_text() writes text */
 		break;
@@ -586,15 +706,24 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		ref(g, i, 0);
 		if (g->overview && cl >= 0)
 			fprintf(f, ",\"kind\":\"%s\",\"name\":",
+				unres ? "unresolved_type" :
 				is_run ? "job_type" : "type");
 		if (g->overview && cl >= 0)
 			lin_json_cstr(f, g->classes[cl].name);
 		else
 			fprintf(f, ",\"kind\":\"%s\"", cl >= 0 ? "cluster" :
-				is_run ? "run" : "artifact");
-		if (cl >= 0)
-			fprintf(f, ",\"of\":\"%s\"", is_run ? "run" :
+				unres ? "unresolved" : is_run ? "run" :
 				"artifact");
+		if (cl >= 0)
+			fprintf(f, ",\"of\":\"%s\"", unres ? "unresolved" :
+				is_run ? "run" : "artifact");
+		if (unres && cl < 0) {
+			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
+			fputs(",\"ref\":", f);
+			lin_json_cstr(f, u->ref);
+			fprintf(f, ",\"reason\":\"%s\"",
+				lq_unres_code(u->why));
+		}
 		fputs(",\"label\":", f);
 		lin_json_cstr(f, label);
 		if (cl >= 0) {
@@ -865,6 +994,9 @@ static int emit(struct graph *g, const char *note)
 			GREEN_FILL, GREEN);
 	else
 		fputs("]}\n", f);
+	if (g->fmt == G_MERMAID && g->unres.n)
+		fprintf(f, "  classDef unresolved fill:%s,stroke:%s,"
+			"stroke-dasharray:5 5\n", GREY_FILL, GREY);
 	free(done);
 	free(be);
 	return rc;
@@ -886,6 +1018,8 @@ static void graph_release(struct graph *g)
 		free(g->clabel[k]);
 	free(g->clabel);
 	free(g->cluster);
+	free(g->ulink);
+	lq_unres_free(&g->unres);
 }
 
 int lq_cmd_graph(struct lq *q, int argc, char **argv)

@@ -2,6 +2,7 @@
  * repeatable and comma-separated, checked against what the store holds so
  * that a misspelt filter is an error instead of an empty answer. */
 #include "internal.h"
+#include "indexer/facts.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -221,6 +222,64 @@ static int see_node(struct lq *q, uint64_t id, void *ctx)
 	return done(&a->s[0]) && done(&a->s[1]) && done(&a->s[2]);
 }
 
+/* What uses that never resolved name: the types they stated (pending
+ * use facts) and the projects of collections with no version yet
+ * (colls keys "entity/project/name"). Read only when a value was not
+ * found among the nodes. */
+static int see_unresolved(struct lq *q, struct seen_all *a)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	msgpack_zone zone;
+	int r, rc = 0;
+
+	if (!done(&a->s[0])) {
+		if ((r = mdb_cursor_open(q->txn,
+					 q->store.dbi[LIN_DB_PENDING], &c)))
+			return lin_store_fail(&q->e, r, "cannot open cursor");
+		msgpack_zone_init(&zone, 1024);
+		for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			MDB_val fv;
+			struct lin_fact fact;
+			struct lin_slice type;
+			if (k.mv_size != 8 ||
+			    lin_store_get(q->txn, &q->store, LIN_DB_FACTS,
+					  k.mv_data, 8, &fv, NULL))
+				continue;
+			msgpack_zone_clear(&zone);
+			if (lin_fact_decode(fv.mv_data, fv.mv_size, &zone,
+					    &fact) == 0 &&
+			    lin_map_str(&fact.attrs, "type", &type))
+				see(&a->s[0], (struct lin_qstr){ type.p,
+								 type.n });
+		}
+		msgpack_zone_destroy(&zone);
+		mdb_cursor_close(c);
+	}
+	if (!done(&a->s[2])) {
+		if ((r = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_COLLS],
+					 &c)))
+			return lin_store_fail(&q->e, r, "cannot open cursor");
+		for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			const char *p = k.mv_data, *e = p + k.mv_size;
+			const char *s1 = memchr(p, '/', k.mv_size);
+			const char *s2 = s1 ? memchr(s1 + 1, '/',
+						     (size_t)(e - s1 - 1))
+					    : NULL;
+			if (!s2)
+				continue;
+			see(&a->s[2], (struct lin_qstr){ s1 + 1,
+					(size_t)(s2 - s1 - 1) });
+			see(&a->s[2], (struct lin_qstr){ p,
+					(size_t)(s2 - p) });
+		}
+		mdb_cursor_close(c);
+	}
+	return rc;
+}
+
 int lq_filter_check(struct lq *q, const char *cmd,
 		    const struct lq_filter *f)
 {
@@ -244,6 +303,8 @@ int lq_filter_check(struct lq *q, const char *cmd,
 	 * a correct filter costs a few node reads, a wrong one one scan
 	 * (the whole store, never --as-of: "never seen" means never). */
 	rc = lq_each_id(q, LIN_DB_NODES, see_node, &a);
+	if (rc == 0 && !(done(&a.s[0]) && done(&a.s[2])))
+		rc = see_unresolved(q, &a);
 	struct seen *s = a.s;
 	for (int i = 0; i < 3; i++)
 		if (s[i].failed && rc == 0)

@@ -200,6 +200,7 @@ struct lq {
 	int has_asof;            /* --as-of given: answer as of `asof` */
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
+	int relogs;              /* --with-relogs: walks follow re-logs */
 };
 
 /* ---- --format tsv|csv (table.c) ---- */
@@ -239,6 +240,14 @@ void lq_row_end(struct lq *q);
  * created_at), git_commit. */
 extern const char lq_node_cols[];
 void lq_fields_node(struct lq *q, const struct lin_qnode *n);
+
+/* The same columns for a use that never resolved (unresolved.h): id
+ * unresolved:e/p/name:sel, kind "unresolved", project, the type the use
+ * stated, collection, version (the selector as used), name (the ref as
+ * written), state (why: no-version, other-project, wandb-online,
+ * later). */
+struct lq_unres;
+void lq_fields_unres(struct lq *q, const struct lq_unres *u);
 
 /* Print "lineage-query: MSG" on q->err. */
 void lq_errf(struct lq *q, const char *fmt, ...)
@@ -301,8 +310,9 @@ int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
 		  int c, const char *arg);
 
 /* After lq_open: every value must name something the store holds (any
- * time, whatever --as-of says); each one that does not is reported with
- * the nearest existing values. 0, LQ_NOTFOUND, or another exit status
+ * time, whatever --as-of says: a node's type, job type or project, or
+ * the type or project a use that never resolved names); each one that
+ * does not is reported with the nearest existing values. 0, LQ_NOTFOUND, or another exit status
  * (printed). */
 int lq_filter_check(struct lq *q, const char *cmd,
 		    const struct lq_filter *f);

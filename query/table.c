@@ -7,6 +7,7 @@
  * written \t, \n, \r and \\ (the convention of PostgreSQL's text
  * format and most TSV readers). */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <stdlib.h>
 #include <stdarg.h>
@@ -235,4 +236,24 @@ int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv)
 	}
 	/* --json after --format csv: the last one wins, as usual */
 	return -1;
+}
+
+void lq_fields_unres(struct lq *q, const struct lq_unres *u)
+{
+	/* u->coll is "entity/project/name" */
+	const char *name = strrchr(u->coll, '/');
+	char *id = lq_unres_id(u);
+
+	lq_field_str(q, id ? id : "");
+	free(id);
+	lq_field_str(q, "unresolved");
+	lq_field(q, u->coll, name ? (size_t)(name - u->coll) : 0);
+	lq_field_str(q, u->type ? u->type : "");
+	lq_field_str(q, name ? name + 1 : u->coll);
+	lq_field_str(q, u->sel);       /* version: the selector as used */
+	lq_field(q, "", 0);            /* aliases */
+	lq_field_str(q, u->ref);       /* name: the ref as written */
+	lq_field_str(q, lq_unres_code(u->why));  /* state: why */
+	lq_field(q, "", 0);            /* time */
+	lq_field(q, "", 0);            /* git_commit */
 }

@@ -1042,7 +1042,11 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 	cr_expect_eq(p.code, 0);
 	cr_expect(strstr(p.out, "\"state\":\"finished\"") &&
 		  strstr(p.out, "\"ended_at\":\"2024-03-01T11:20:00Z\"") &&
-		  strstr(p.out, "\"logged\":1,\"used\":0"),
+		  strstr(p.out, "\"logged\":1,\"relogged\":0,\"used\":0,"
+			 "\"unresolved\":[{\"id\":\"unresolved:acme/"
+			 "fixtures-bad/fixture-data:v0\",\"kind\":"
+			 "\"unresolved\",\"ref\":\"fixture-data:v0\"") &&
+		  strstr(p.out, "\"reason\":\"no-version\""),
 		  "badrec01: %s", p.out);
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s logged-by fixture-model:v1", store);
@@ -1242,9 +1246,10 @@ Test(e2e, wandb_sample_end_to_end)
 		  strstr(p.out, "\"metadata\":{\"epochs\":10,\"val_acc\":"
 			 "0.97}") &&
 		  strstr(p.out, "\"logged_by\":[\"run:acme/wandb-demo/"
-			 "ab12cd34\"],\"used_by\":[\"run:acme/wandb-demo/"
-			 "ef56gh78\",\"run:acme/wandb-demo/mn34op56\"],"
-			 "\"used_by_count\":2"), "artifact: %s", p.out);
+			 "ab12cd34\"],\"relogged_by\":[],\"used_by\":["
+			 "\"run:acme/wandb-demo/ef56gh78\",\"run:acme/"
+			 "wandb-demo/mn34op56\"],\"used_by_count\":2"),
+		  "artifact: %s", p.out);
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s --json run ab12cd34", store);
 	cr_expect(strstr(p.out, "\"state\":\"finished\",\"exit_code\":0,"
@@ -1257,7 +1262,8 @@ Test(e2e, wandb_sample_end_to_end)
 	cr_expect_eq(p.code, 0);
 	cr_expect(strstr(p.out, "\"state\":null,\"exit_code\":null,"
 			 "\"started_at\":\"2024-03-01T11:00:00Z\","
-			 "\"ended_at\":null,\"logged\":0,\"used\":1"),
+			 "\"ended_at\":null,\"logged\":0,\"relogged\":0,"
+			 "\"used\":1"),
 		  "mn34op56: %s", p.out);
 	proc_free(&p);
 	RUN(&p, QUERY " --store %s check", store);

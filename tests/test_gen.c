@@ -190,7 +190,8 @@ static void count_edges(const char *path, long *logged, long *used)
 			first = 0;
 			continue;
 		}
-		if (!strncmp(line, "logged,", 7)) {
+		if (!strncmp(line, "logged,", 7) ||
+		    !strncmp(line, "relogged,", 9)) {
 			(*logged)++;
 		} else if (!strncmp(line, "used,", 5)) {
 			(*used)++;

@@ -504,8 +504,10 @@ Test(ingest, digest_dedup_and_digest_pins)
 	cr_assert_eq(st.versions, 2);
 	char *c = canon(P("s.lmdb"));
 	assert_line(c, "version " DS ":v0 digest=same aliases=");
+	/* r1 produced v0, r2 re-logged its digest */
 	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r1");
-	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r2");
+	assert_line(c, "edge 22 " DS ":v0 acme/mnist/r2");
+	assert_line(c, "edge 12 acme/mnist/r2 " DS ":v0");
 	/* the digest pins v0 although latest is v1 */
 	assert_line(c, "edge 21 acme/mnist/r3 " DS ":v0");
 	free(c);
@@ -918,12 +920,14 @@ static char *edges_as_csv(const char *store)
 	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
 		struct lin_edge e;
 		lin_edge_decode(v.mv_data, &e);
-		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES)
+		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES &&
+		    e.kind != LIN_EDGE_RELOGGED)
 			continue;
 		char *run = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *art = node_name(txn, &s, e.other);
 		add_line(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
-				: "used", run, art);
+				: e.kind == LIN_EDGE_USES ? "used" :
+				"relogged", run, art);
 		free(run);
 		free(art);
 		msgpack_zone_clear(&zone);
