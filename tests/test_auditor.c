@@ -198,6 +198,12 @@ static const struct acase cases[] = {
 	  "--job-type train --format mermaid", 0,
 	  "overview-filtered.mermaid" },
 	{ "s.lmdb", "graph --all --format text", 0, "overview-all.txt" },
+	{ "w.lmdb", "graph --all --format text", 0,
+	  "overview-unresolved.txt" },
+	{ "w.lmdb", "graph --all --format json", 0,
+	  "overview-unresolved.json" },
+	{ "s.lmdb", "--with-relogs graph --all --format text", 0,
+	  "overview-relogs.txt" },
 	{ "s.lmdb", "graph", 64, "graph-no-node.txt" },
 	{ "s.lmdb", "graph --all MNIST_raw:v0", 64, "graph-all-and-node.txt" },
 	/* 5. graphs that stay readable */
