@@ -8,12 +8,29 @@
 
 int lq_take_asof(struct lq *q, int *argc, char **argv)
 {
-	static const char opt[] = "--as-of";
+	static const char opt[] = "--as-of", sopt[] = "--store";
 	int i = 1;
 
 	while (i < *argc && strcmp(argv[i], "--") != 0) {
 		const char *val;
 		int take;
+		/* --store is global too, like --json: accepted after the
+		 * command name (-s PATH, --store PATH, --store=PATH). */
+		if (!strcmp(argv[i], sopt) || !strcmp(argv[i], "-s") ||
+		    !strncmp(argv[i], "--store=", 8)) {
+			take = argv[i][1] == 's' || argv[i][7] == '\0' ? 2 : 1;
+			if (take == 2 && i + 1 >= *argc)
+				return lin_err_set(&q->e, LIN_EINVAL,
+						   LIN_NO_OFFSET, "option "
+						   "'%s' needs a value",
+						   argv[i]);
+			q->store_path = take == 2 ? argv[i + 1] : argv[i] + 8;
+			memmove(argv + i, argv + i + take,
+				(size_t)(*argc - i - take) * sizeof *argv);
+			*argc -= take;
+			argv[*argc] = NULL;
+			continue;
+		}
 		if (strcmp(argv[i], opt) == 0) {
 			if (i + 1 >= *argc)
 				return lin_err_set(&q->e, LIN_EINVAL,
@@ -29,11 +46,11 @@ int lq_take_asof(struct lq *q, int *argc, char **argv)
 			i++;
 			continue;
 		}
+		char why[160];
 		if (lq_parse_time(val, &q->asof))
 			return lin_err_set(&q->e, LIN_EINVAL, LIN_NO_OFFSET,
-					   "bad --as-of '%s': expected ISO "
-					   "8601 UTC (2024-03-01T10:30:00Z, "
-					   "2024-03-01) or @SECONDS", val);
+					   "bad --as-of '%s': %s", val,
+					   lq_time_why(val, why, sizeof why));
 		q->has_asof = 1;
 		memmove(argv + i, argv + i + take,
 			(size_t)(*argc - i - take) * sizeof *argv);

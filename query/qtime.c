@@ -4,6 +4,7 @@
 #include "qtime.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define NS 1000000000LL
@@ -145,6 +146,37 @@ int lq_parse_time(const char *s, int64_t *ns)
 	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
 		    sec - zsign * (zh * 3600 + zm * 60);
 	return combine(t, frac, ns);
+}
+
+const char *lq_time_why(const char *s, char *buf, size_t n)
+{
+	static const char generic[] = "expected ISO 8601 UTC "
+		"(2024-03-01T10:30:00Z, 2024-03-01) or @SECONDS";
+	char tmp[80], date[11];
+	int64_t ns;
+	int y, mo, d, h, mi;
+
+	if (*s == '@')
+		return "expected @SECONDS since the epoch (@1709287200)";
+	/* the most common slip: a time of day without its zone */
+	if (strlen(s) < sizeof tmp - 1) {
+		snprintf(tmp, sizeof tmp, "%sZ", s);
+		if (strchr(s, ':') && lq_parse_time(tmp, &ns) == 0) {
+			snprintf(buf, n, "it has no time zone: add Z for UTC "
+				 "(%s) or an offset (+01:00)", tmp);
+			return buf;
+		}
+	}
+	if (sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) == 3 && strlen(s) >= 10) {
+		memcpy(date, s, 10);
+		date[10] = '\0';
+		if (lq_parse_time(date, &ns))
+			return "no such date";
+		if (sscanf(s + 10, "T%2d:%2d", &h, &mi) == 2 &&
+		    (h > 23 || mi > 59))
+			return "no such time of day";
+	}
+	return generic;
 }
 
 char *lin_fmt_time(char buf[48], int64_t ns)
