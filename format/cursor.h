@@ -86,17 +86,6 @@ void lin_scan_close(struct lin_scan *sc);
 
 /* coll_ver: the versions of collection `coll` in number order (coll 0:
  * of every collection, in collection id order). */
-struct lin_ver {
-	uint64_t coll;
-	uint32_t number;
-	uint64_t vid;
-	uint64_t tkey;   /* time key of its first log (schema.h) */
-};
-/* Version vN of `coll` and the time key of its first log.
- * LIN_ENOTFOUND, LIN_ECORRUPT, LIN_ESTORE. */
-int lin_store_coll_ver(MDB_txn *txn, const struct lin_store *s,
-		       uint64_t coll, uint32_t number, struct lin_ver *v,
-		       struct lin_err *err);
 int lin_store_versions(struct lin_scan *sc, MDB_txn *txn,
 		       const struct lin_store *s, uint64_t coll,
 		       struct lin_err *err);
@@ -114,13 +103,6 @@ int lin_store_aliases(struct lin_scan *sc, MDB_txn *txn,
 		      const struct lin_store *s, uint64_t coll,
 		      struct lin_err *err);
 int lin_aliases_next(struct lin_scan *sc, struct lin_alias *a);
-
-/* The timeline of alias `name` (`len` bytes) of `coll`: *n entries at
- * *tl. LIN_ENOTFOUND when the collection never had the alias,
- * LIN_ECORRUPT when the value is not whole entries. */
-int lin_store_alias_tl(MDB_txn *txn, const struct lin_store *s,
-		       uint64_t coll, const char *name, size_t len,
-		       const void **tl, size_t *n, struct lin_err *err);
 
 /* names: every entry for bare name `name` of kind `tag` (LIN_NAME_*),
  * in scope order. An entry whose name is too long to index yields

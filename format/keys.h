@@ -76,6 +76,14 @@ void lin_val_coll_ver_put(unsigned char out[16], uint64_t vid,
 int lin_val_coll_ver(const void *v, size_t n, uint64_t *vid, uint64_t *tkey,
 		     struct lin_err *err);
 
+/* A decoded coll_ver entry. */
+struct lin_ver {
+	uint64_t coll;
+	uint32_t number;
+	uint64_t vid;
+	uint64_t tkey;   /* time key of its first log (schema.h) */
+};
+
 /* node_facts value: kind u8 . fact id u64. */
 #define LIN_NODE_FACT_SIZE 9
 void lin_val_node_fact_put(unsigned char out[9], unsigned kind,

@@ -1,6 +1,5 @@
 /* store.c - opening the LMDB environment and the shared lookups. */
 #include "store.h"
-#include "cursor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -389,4 +388,44 @@ int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err)
 		rc = lin_err_set(err, LIN_EIO, LIN_NO_OFFSET,
 				 "cannot write the dump");
 	return rc;
+}
+
+int lin_store_coll_ver(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, uint32_t number, struct lin_ver *v,
+		       struct lin_err *err)
+{
+	unsigned char k[12];
+	MDB_val val;
+	int rc = lin_store_get(txn, s, LIN_DB_COLL_VER, k,
+			       lin_key_coll_num(k, coll, number), &val, err);
+
+	if (rc)
+		return rc;
+	v->coll = coll;
+	v->number = number;
+	return lin_val_coll_ver(val.mv_data, val.mv_size, &v->vid, &v->tkey,
+				err);
+}
+
+int lin_store_alias_tl(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, const char *name, size_t len,
+		       const void **tl, size_t *n, struct lin_err *err)
+{
+	unsigned char k[LIN_KEY_BUF];
+	size_t kn = lin_key_coll_bytes(k, sizeof k, coll, name, len, 0);
+	MDB_val v;
+	int rc;
+
+	if (!kn)
+		return LIN_ENOTFOUND;
+	if ((rc = lin_store_get(txn, s, LIN_DB_ALIAS_TL, k, kn, &v, err)))
+		return rc;
+	if (v.mv_size % LIN_TL_ENTRY)
+		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "alias timeline of '%.*s' is %zu bytes, "
+				   "not a multiple of 16", (int)len, name,
+				   v.mv_size);
+	*tl = v.mv_data;
+	*n = v.mv_size / LIN_TL_ENTRY;
+	return 0;
 }

@@ -103,6 +103,19 @@ int lin_store_alias(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 #define LIN_NAME_RUN 'R'      /* run id -> run node */
 #define LIN_NAME_DISPLAY 'N'  /* run display name -> run node */
 
+/* Version vN of `coll` and the time key of its first log.
+ * LIN_ENOTFOUND, LIN_ECORRUPT, LIN_ESTORE. */
+int lin_store_coll_ver(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, uint32_t number, struct lin_ver *v,
+		       struct lin_err *err);
+
+/* The timeline of alias `name` (`len` bytes) of `coll`: *n entries at
+ * *tl. LIN_ENOTFOUND when the collection never had the alias,
+ * LIN_ECORRUPT when the value is not whole entries. */
+int lin_store_alias_tl(MDB_txn *txn, const struct lin_store *s,
+		       uint64_t coll, const char *name, size_t len,
+		       const void **tl, size_t *n, struct lin_err *err);
+
 /* Write every database of the store to `out` as text, one entry a line
  * ("db NAME" headers, then "hex(key) hex(value)"), in key order, from one
  * read snapshot: two stores with equal content give equal dumps. Returns

@@ -469,11 +469,10 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			continue;
 		/* --as-of is global: every command takes it among its
 		 * own options too. */
-		int cargc = argc - optind, r;
-		if (lq_take_asof(q, &cargc, argv + optind))
+		int cargc = argc - optind;
+		if (lq_take_asof(q, &cargc, argv + optind) ||
+		    lq_take_format(q, name, &cargc, argv + optind))
 			return lq_usage(q, name, "%s", q->e.msg);
-		if ((r = lq_take_format(q, name, &cargc, argv + optind)) >= 0)
-			return r;
 		q->relogs |= take_flag("--with-relogs", &cargc,
 				       argv + optind);
 		return cmd->fn(q, cargc, argv + optind);

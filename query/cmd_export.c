@@ -200,30 +200,29 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
  * input list means "unknown", not "none". 0 otherwise or on error. */
 static int ran_offline(struct lq *q, uint64_t id)
 {
-	MDB_cursor *c;
-	unsigned char kb[8], vb[9];
-	MDB_val k = { 8, kb }, v = { 9, vb }, path;
-	int r, offline = 0;
+	struct lin_scan sc;
+	unsigned char kb[8], vb[LIN_NODE_FACT_SIZE];
+	MDB_val path;
+	unsigned kind;
+	uint64_t fact;
+	int offline = 0;
 
-	if (mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODE_FACTS], &c))
+	/* node_facts values sort by kind: the RUN facts are one run */
+	lin_val_node_fact_put(vb, LIN_FACT_RUN, 0);
+	if (lin_scan_dups(&sc, q->txn, &q->store, LIN_DB_NODE_FACTS, kb,
+			  lin_key_id(kb, id), vb, sizeof vb, NULL))
 		return 0;
-	lin_be64_put(kb, id);
-	vb[0] = LIN_FACT_RUN;
-	memset(vb + 1, 0, 8);
-	for (r = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
-	     r == 0 && !offline && v.mv_size == 9 &&
-	     *(unsigned char *)v.mv_data == LIN_FACT_RUN;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+	while (!offline && lin_scan_next(&sc) == 1 &&
+	       lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind, &fact,
+				 NULL) == 0 && kind == LIN_FACT_RUN) {
 		unsigned char sk[4];
-		uint32_t src = (uint32_t)(lin_be64_get((unsigned char *)
-						       v.mv_data + 1) >> 32);
-		lin_be32_put(sk, src);
-		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk, 4,
-				  &path, NULL) == 0 &&
+		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk,
+				  lin_key_src(sk, lin_fact_src(fact)), &path,
+				  NULL) == 0 &&
 		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
 			offline = 1;
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&sc);
 	return offline;
 }
 

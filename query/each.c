@@ -5,16 +5,17 @@
 
 int lq_each_id(struct lq *q, enum lin_db db, lq_each_fn *fn, void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, rc = 0;
+	struct lin_scan sc;
+	int r, rc = lin_scan_open(&sc, q->txn, &q->store, db, NULL, 0, NULL,
+				  0, &q->e);
 
-	if ((r = mdb_cursor_open(q->txn, q->store.dbi[db], &c)))
-		return lin_store_fail(&q->e, r, "cannot open cursor");
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	while (rc == 0 && (r = lin_scan_next(&sc)) != 0) {
+		if (r < 0) {
+			rc = r;
+			break;
+		}
 		/* `runs` maps names to ids; `nodes` is keyed by id */
-		const MDB_val *idv = db == LIN_DB_NODES ? &k : &v;
+		const MDB_val *idv = db == LIN_DB_NODES ? &sc.k : &sc.v;
 		if (idv->mv_size != 8) {
 			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
 					 "bad id in '%s'", lin_db_names[db]);
@@ -26,10 +27,6 @@ int lq_each_id(struct lq *q, enum lin_db db, lq_each_fn *fn, void *ctx)
 			continue;
 		rc = fn(q, id, ctx);
 	}
-	mdb_cursor_close(c);
-	if (rc > 0)  /* the visitor asked to stop */
-		rc = 0;
-	else if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
-		rc = lin_store_fail(&q->e, r, "cannot read the store");
-	return rc;
+	lin_scan_close(&sc);
+	return rc > 0 ? 0 : rc;  /* > 0: the visitor asked to stop */
 }

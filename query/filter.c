@@ -228,41 +228,38 @@ static int see_node(struct lq *q, uint64_t id, void *ctx)
  * found among the nodes. */
 static int see_unresolved(struct lq *q, struct seen_all *a)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct lin_scan sc;
 	msgpack_zone zone;
-	int r, rc = 0;
+	int rc = 0;
 
 	if (!done(&a->s[0])) {
-		if ((r = mdb_cursor_open(q->txn,
-					 q->store.dbi[LIN_DB_PENDING], &c)))
-			return lin_store_fail(&q->e, r, "cannot open cursor");
+		if ((rc = lin_scan_open(&sc, q->txn, &q->store,
+					LIN_DB_PENDING, NULL, 0, NULL, 0,
+					&q->e)))
+			return rc;
 		msgpack_zone_init(&zone, 1024);
-		for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			MDB_val fv;
+		while (lin_scan_next(&sc) == 1) {
 			struct lin_fact fact;
 			struct lin_slice type;
-			if (k.mv_size != 8 ||
-			    lin_store_get(q->txn, &q->store, LIN_DB_FACTS,
-					  k.mv_data, 8, &fv, NULL))
-				continue;
+			uint64_t id;
 			msgpack_zone_clear(&zone);
-			if (lin_fact_decode(fv.mv_data, fv.mv_size, &zone,
-					    &fact) == 0 &&
+			if (lin_val_id(sc.k.mv_data, sc.k.mv_size, &id,
+				       "pending", NULL) == 0 &&
+			    lin_store_fact(q->txn, &q->store, id, &zone,
+					   &fact, NULL) == 0 &&
 			    lin_map_str(&fact.attrs, "type", &type))
 				see(&a->s[0], (struct lin_qstr){ type.p,
 								 type.n });
 		}
 		msgpack_zone_destroy(&zone);
-		mdb_cursor_close(c);
+		lin_scan_close(&sc);
 	}
 	if (!done(&a->s[2])) {
-		if ((r = mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_COLLS],
-					 &c)))
-			return lin_store_fail(&q->e, r, "cannot open cursor");
-		for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((rc = lin_scan_open(&sc, q->txn, &q->store, LIN_DB_COLLS,
+					NULL, 0, NULL, 0, &q->e)))
+			return rc;
+		while (lin_scan_next(&sc) == 1) {
+			MDB_val k = sc.k;
 			const char *p = k.mv_data, *e = p + k.mv_size;
 			const char *s1 = memchr(p, '/', k.mv_size);
 			const char *s2 = s1 ? memchr(s1 + 1, '/',
@@ -275,7 +272,7 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 			see(&a->s[2], (struct lin_qstr){ p,
 					(size_t)(s2 - p) });
 		}
-		mdb_cursor_close(c);
+		lin_scan_close(&sc);
 	}
 	return rc;
 }

@@ -205,8 +205,8 @@ int lq_format_parse(const char *s, enum lq_fmt *out);
 
 /* Take "--format FMT" / "--format=FMT" / "-F FMT" out of the argv of a
  * listing command (logged-by, used-by, logged, used, ls, lineage, path,
- * diff), setting q->fmt (and q->json for json). -1 to go on, else the
- * exit status of a usage error (printed). */
+ * diff), setting q->fmt (and q->json for json). 0, or LIN_EINVAL with
+ * the usage message in q->e (cli.c prints it). */
 int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv);
 
 /* 1 when `cmd` takes --format through lq_take_format. */

@@ -207,14 +207,16 @@ int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv)
 	int i = 1;
 
 	if (!lq_lists(cmd))
-		return -1;
+		return 0;
 	while (i < *argc && strcmp(argv[i], "--") != 0) {
 		const char *val;
 		int take;
 		if (!strcmp(argv[i], "--format") || !strcmp(argv[i], "-F")) {
 			if (i + 1 >= *argc)
-				return lq_usage(q, cmd, "option '%s' needs a "
-						"value", argv[i]);
+				return lin_err_set(&q->e, LIN_EINVAL,
+						   LIN_NO_OFFSET, "option "
+						   "'%s' needs a value",
+						   argv[i]);
 			val = argv[i + 1];
 			take = 2;
 		} else if (!strncmp(argv[i], "--format=", 9)) {
@@ -225,8 +227,9 @@ int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv)
 			continue;
 		}
 		if (lq_format_parse(val, &q->fmt))
-			return lq_usage(q, cmd, "bad --format '%s': expected "
-					"text, tsv, csv or json", val);
+			return lin_err_set(&q->e, LIN_EINVAL, LIN_NO_OFFSET,
+					   "bad --format '%s': expected text, "
+					   "tsv, csv or json", val);
 		if (q->fmt == LQ_FMT_JSON)
 			q->json = 1;
 		memmove(argv + i, argv + i + take,
@@ -235,7 +238,7 @@ int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv)
 		argv[*argc] = NULL;
 	}
 	/* --json after --format csv: the last one wins, as usual */
-	return -1;
+	return 0;
 }
 
 void lq_fields_unres(struct lq *q, const struct lq_unres *u)

@@ -165,23 +165,21 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 		   struct lq_unres_list *out, size_t first,
 		   msgpack_zone *zone)
 {
-	unsigned char k[8];
-	MDB_val v;
 	struct lin_fact f;
 	struct lin_slice ref, type;
 	size_t scope = 0;
 	int rc;
 
-	lin_key_id(k, id);
-	rc = lin_store_get(q->txn, &q->store, LIN_DB_FACTS, k, 8, &v, &q->e);
-	if (rc == LIN_ENOTFOUND)
-		return 0;
+	msgpack_zone_clear(zone);
+	rc = lin_store_fact(q->txn, &q->store, id, zone, &f, &q->e);
+	if (rc == LIN_ENOTFOUND || rc == LIN_ECORRUPT) {
+		lin_err_clear(&q->e);
+		return 0;  /* check reports missing and malformed facts */
+	}
 	if (rc)
 		return rc;
-	msgpack_zone_clear(zone);
-	if (lin_fact_decode(v.mv_data, v.mv_size, zone, &f) ||
-	    f.kind != LIN_FACT_USE)
-		return 0;  /* check reports malformed facts */
+	if (f.kind != LIN_FACT_USE)
+		return 0;
 	if (q->has_asof && f.time != LIN_TIME_NONE && f.time > q->asof)
 		return 0;  /* not used yet then */
 	int later = 0;
