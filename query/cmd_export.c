@@ -195,37 +195,6 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 	return 0;
 }
 
-/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file
- * in an offline-run-* folder): W&B records no uses there, so an empty
- * input list means "unknown", not "none". 0 otherwise or on error. */
-static int ran_offline(struct lq *q, uint64_t id)
-{
-	struct lin_scan sc;
-	unsigned char kb[8], vb[LIN_NODE_FACT_SIZE];
-	MDB_val path;
-	unsigned kind;
-	uint64_t fact;
-	int offline = 0;
-
-	/* node_facts values sort by kind: the RUN facts are one run */
-	lin_val_node_fact_put(vb, LIN_FACT_RUN, 0);
-	if (lin_scan_dups(&sc, q->txn, &q->store, LIN_DB_NODE_FACTS, kb,
-			  lin_key_id(kb, id), vb, sizeof vb, NULL))
-		return 0;
-	while (!offline && lin_scan_next(&sc) == 1 &&
-	       lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind, &fact,
-				 NULL) == 0 && kind == LIN_FACT_RUN) {
-		unsigned char sk[4];
-		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk,
-				  lin_key_src(sk, lin_fact_src(fact)), &path,
-				  NULL) == 0 &&
-		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
-			offline = 1;
-	}
-	lin_scan_close(&sc);
-	return offline;
-}
-
 static int qstr_is(struct lin_qstr s, const char *c)
 {
 	return s.p && s.n == strlen(c) && memcmp(s.p, c, s.n) == 0;
@@ -266,7 +235,7 @@ static int one_run(struct exp *x, uint64_t id)
 				&x->logged)) ||
 	    (rc = lq_unresolved_of_run(q, id, &x->unres)))
 		return rc;
-	x->offline = x->used.n == 0 && x->unres.n == 0 && ran_offline(q, id);
+	x->offline = x->used.n == 0 && x->unres.n == 0 && lq_run_offline(q, id);
 	if ((rc = event(x, "START", r->started_at, 0)))
 		return rc;
 	if (r->ended_at == LIN_QNONE || !r->state.p)

@@ -415,3 +415,34 @@ int lq_unres_each_new(struct lq *q, uint64_t rid, struct lq_unres_seen *seen,
 	lq_unres_free(&un);
 	return rc;
 }
+
+/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file
+ * in an offline-run-* folder): W&B records no uses there, so an empty
+ * input list means "unknown", not "none". 0 otherwise or on error. */
+int lq_run_offline(struct lq *q, uint64_t id)
+{
+	struct lin_scan sc;
+	unsigned char kb[8], vb[LIN_NODE_FACT_SIZE];
+	MDB_val path;
+	unsigned kind;
+	uint64_t fact;
+	int offline = 0;
+
+	/* node_facts values sort by kind: the RUN facts are one run */
+	lin_val_node_fact_put(vb, LIN_FACT_RUN, 0);
+	if (lin_scan_dups(&sc, q->txn, &q->store, LIN_DB_NODE_FACTS, kb,
+			  lin_key_id(kb, id), vb, sizeof vb, NULL))
+		return 0;
+	while (!offline && lin_scan_next(&sc) == 1 &&
+	       lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind, &fact,
+				 NULL) == 0 && kind == LIN_FACT_RUN) {
+		unsigned char sk[4];
+		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk,
+				  lin_key_src(sk, lin_fact_src(fact)), &path,
+				  NULL) == 0 &&
+		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
+			offline = 1;
+	}
+	lin_scan_close(&sc);
+	return offline;
+}
