@@ -67,6 +67,33 @@ int lin_key_path(char *out, size_t n, const char *a, const char *b,
 	return len;
 }
 
+size_t lin_key_source(char *out, const char *path)
+{
+	size_t n = strlen(path);
+	uint64_t h = 1469598103934665603ull;
+
+	if (n <= 500) {
+		memcpy(out, path, n);
+		return n;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
+	memcpy(out, path, 480);
+	return 480 + (size_t)sprintf(out + 480, "#%016llx",
+				     (unsigned long long)h);
+}
+
+int lin_key_path_n(char *out, size_t n, const char *a, size_t an,
+		   const char *b, size_t bn, const char *c, size_t cn)
+{
+	int len = snprintf(out, n, "%.*s/%.*s/%.*s", (int)an, a, (int)bn, b,
+			   (int)cn, c);
+
+	if (len < 0 || (size_t)len >= n || len > LIN_MAX_KEY)
+		return -1;
+	return len;
+}
+
 size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
 		    size_t name_len, const char *scope, size_t scope_len)
 {

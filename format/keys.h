@@ -56,6 +56,17 @@ size_t lin_key_coll_event(unsigned char *out, size_t n, uint64_t coll,
 int lin_key_path(char *out, size_t n, const char *a, const char *b,
 		 const char *c);
 
+/* sources key of file `path` into `out` (LIN_SOURCE_KEY bytes at
+ * most, not NUL-terminated): the path, or for a path over 500 bytes
+ * its first 480 bytes, '#' and 16 hex digits of an FNV-1a hash of the
+ * whole path (LMDB keys are at most 511 bytes). Returns the length. */
+#define LIN_SOURCE_KEY 497
+size_t lin_key_source(char *out, const char *path);
+
+/* lin_key_path from three slices of the given lengths. */
+int lin_key_path_n(char *out, size_t n, const char *a, size_t an,
+		   const char *b, size_t bn, const char *c, size_t cn);
+
 /* names key: tag . name . 0 . scope ("entity/project" for C and R,
  * "entity/project/run_id" for N); 0 when it does not fit in `n` or in
  * LIN_MAX_NAME_KEY bytes. With an empty scope it is the prefix of every

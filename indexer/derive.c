@@ -1237,12 +1237,17 @@ static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 
 	if (!rc && lin_map_str(o, "entity", &e) &&
 	    lin_map_str(o, "project", &p) && lin_map_str(o, "run_id", &id)) {
-		int n = snprintf(key, sizeof key, "%.*s/%.*s/%.*s", (int)e.n,
-				 e.p, (int)p.n, p.p, (int)id.n, id.p);
-		struct lin_slice scope = { key, (size_t)n - id.n - 1 };
-		rc = ix_del(x, LIN_DB_RUNS, key, (size_t)n, NULL, 0);
-		if (!rc)
-			rc = ix_name(x, LIN_NAME_RUN, id, scope, run, 0);
+		int n = lin_key_path_n(key, sizeof key, e.p, e.n, p.p, p.n,
+				       id.p, id.n);
+		/* n < 0: too long, refused on input, so never stored */
+		if (n >= 0) {
+			struct lin_slice scope = { key,
+						   (size_t)n - id.n - 1 };
+			rc = ix_del(x, LIN_DB_RUNS, key, (size_t)n, NULL, 0);
+			if (!rc)
+				rc = ix_name(x, LIN_NAME_RUN, id, scope, run,
+					     0);
+		}
 	}
 	lin_key_id(k, run);
 	return rc ? rc : ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);

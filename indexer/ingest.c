@@ -140,24 +140,6 @@ static char *abs_path(const char *p)
 	return r;
 }
 
-/* LMDB keys are at most 511 bytes: long paths keep a prefix and a hash
- * of the whole path. */
-static size_t source_key(const char *path, char *out)
-{
-	size_t n = strlen(path);
-	uint64_t h = 1469598103934665603ull;
-
-	if (n <= 500) {
-		memcpy(out, path, n);
-		return n;
-	}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
-	memcpy(out, path, 480);
-	return 480 + (size_t)sprintf(out + 480, "#%016llx",
-				     (unsigned long long)h);
-}
-
 static int has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -775,7 +757,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 	}
 	char full[PATH_MAX + 512];
 	const char *spath = stored_path(c, path, full, sizeof full);
-	kn = source_key(spath, key);
+	kn = lin_key_source(key, spath);
 	if ((rc = begin(c)))
 		return rc;
 	if ((rc = source_get(&c->x, key, kn, &src))) {
@@ -989,7 +971,8 @@ static int members_gone(struct ctx *c, const char *path, const char *spath)
 		uint32_t id = (uint32_t)gone.v[i];
 
 		if ((rc = source_path(c, id, stored, sizeof stored)) ||
-		    (rc = prune_source(c, key, source_key(stored, key), id)))
+		    (rc = prune_source(c, key, lin_key_source(key, stored),
+				       id)))
 			break;
 		snprintf(shown, sizeof shown, "%s%s", path,
 			 strlen(stored) > sl ? stored + sl : "");
@@ -1091,7 +1074,7 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 		lin_archive_close(inner);
 		return rc;
 	}
-	kn = source_key(smpath, key);
+	kn = lin_key_source(key, smpath);
 	/* what the archive says of the member; it has no inode */
 	memset(&sb, 0, sizeof sb);
 	sb.st_size = m->size >= 0 ? m->size : 0;
@@ -1177,7 +1160,7 @@ static int archive_pass(struct ctx *c, const char *path, const char *spath,
 		return rc;  /* unfinished: what it gave before is kept */
 	if ((rc = members_gone(c, path, spath)))
 		return rc;
-	kn = source_key(spath, key);
+	kn = lin_key_source(key, spath);
 	if ((rc = begin(c)))
 		return rc;
 	if (!(rc = source_get(&c->x, key, kn, &src))) {
@@ -1332,7 +1315,7 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
 static int under(const char *kp, size_t kn, const char *root)
 {
 	char pre[512];
-	size_t pn = source_key(root, pre);
+	size_t pn = lin_key_source(pre, root);
 
 	return kn >= pn && memcmp(kp, pre, pn) == 0 &&
 	       (kn == pn || kp[pn] == '/' || (pn && pre[pn - 1] == '/'));
