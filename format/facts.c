@@ -69,17 +69,25 @@ static int obj_u64(const msgpack_object *o, uint64_t *out)
 	return -1;
 }
 
-static int obj_time(const msgpack_object *o, int64_t *out)
+int lin_obj_i64(const msgpack_object *o, int64_t *out)
 {
-	if (o->type == MSGPACK_OBJECT_NIL)
-		*out = LIN_TIME_NONE;
-	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= (uint64_t)INT64_MAX)
 		*out = (int64_t)o->via.u64;
 	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		*out = o->via.i64;
 	else
 		return -1;
 	return 0;
+}
+
+static int obj_time(const msgpack_object *o, int64_t *out)
+{
+	if (o->type == MSGPACK_OBJECT_NIL) {
+		*out = LIN_TIME_NONE;
+		return 0;
+	}
+	return lin_obj_i64(o, out);
 }
 
 static int obj_slice(const msgpack_object *o, struct lin_slice *s)

@@ -75,6 +75,10 @@ int lin_store_fact(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		   msgpack_zone *zone, struct lin_fact *f,
 		   struct lin_err *err);
 
+/* The one reader of stored integers: 0 and *out set when `o` is an
+ * integer that fits in int64, else -1. */
+int lin_obj_i64(const msgpack_object *o, int64_t *out);
+
 /* Look up `key` in a msgpack map object; NULL when absent or not a map. */
 const msgpack_object *lin_map_get(const msgpack_object *map, const char *key);
 

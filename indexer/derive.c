@@ -98,9 +98,8 @@ static int get_okey(const msgpack_object *m, const char *name,
 	if (!f || f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3)
 		return 0;
 	const msgpack_object *e = f->via.array.ptr;
-	k->time = e[0].type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? e[0].via.i64 :
-		  e[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
-		  (int64_t)e[0].via.u64 : LIN_TIME_LAST;
+	if (lin_obj_i64(&e[0], &k->time))
+		k->time = LIN_TIME_LAST;
 	k->pos = e[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER ? e[2].via.u64
 							      : 0;
 	if (e[1].type != MSGPACK_OBJECT_STR)

@@ -116,12 +116,9 @@ const struct lin_edge_filter *lq_asof_filter(struct lq_asof *a)
 
 static int64_t obj_int(const msgpack_object *o)
 {
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    o->via.u64 <= (uint64_t)INT64_MAX)
-		return (int64_t)o->via.u64;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return o->via.i64;
-	return LIN_QNONE;
+	int64_t v;
+
+	return lin_obj_i64(o, &v) ? LIN_QNONE : v;
 }
 
 /* The node's "first" attribute's time ([time, path, pos]). */

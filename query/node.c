@@ -30,13 +30,10 @@ static struct lin_qstr str_of(const msgpack_object *o)
 
 static int64_t int_of(const msgpack_object *o)
 {
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    o->via.u64 <= (uint64_t)INT64_MAX)
-		return (int64_t)o->via.u64;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER &&
-	    o->via.i64 != LIN_QNONE)
-		return o->via.i64;
-	return LIN_QNONE;
+	int64_t v;
+
+	/* INT64_MIN is LIN_QNONE either way */
+	return lin_obj_i64(o, &v) ? LIN_QNONE : v;
 }
 
 static int is(const msgpack_object *k, const char *name)
