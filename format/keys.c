@@ -118,6 +118,11 @@ int lin_val_id(const void *v, size_t n, uint64_t *id, const char *what,
 	return 0;
 }
 
+void lin_val_u64_put(unsigned char out[8], uint64_t v)
+{
+	lin_be64_put(out, v);
+}
+
 void lin_val_coll_ver_put(unsigned char out[16], uint64_t vid,
 			  uint64_t tkey)
 {

@@ -79,6 +79,9 @@ size_t lin_key_name(unsigned char *out, size_t n, int tag, const char *name,
 int lin_val_id(const void *v, size_t n, uint64_t *id, const char *what,
 	       struct lin_err *err);
 
+/* A meta u64 value (LIN_META_SEQ_*): 8 bytes big-endian. */
+void lin_val_u64_put(unsigned char out[8], uint64_t v);
+
 /* coll_ver value: version node id . time key of its first log. */
 #define LIN_COLL_VER_SIZE 16
 void lin_val_coll_ver_put(unsigned char out[16], uint64_t vid,

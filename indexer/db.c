@@ -53,15 +53,15 @@ static int meta_u64(struct ix *x, const char *name, uint64_t *out)
 		return 0;
 	if (rc)
 		return rc;
-	if (v.mv_size == 8)
-		*out = lin_be64_get(v.mv_data);
+	/* another size: no counter of ours; start from 0 */
+	lin_val_id(v.mv_data, v.mv_size, out, "meta", NULL);
 	return 0;
 }
 
 static int meta_put_u64(struct ix *x, const char *name, uint64_t val)
 {
 	unsigned char b[8];
-	lin_be64_put(b, val);
+	lin_val_u64_put(b, val);
 	return ix_put(x, LIN_DB_META, name, strlen(name), b, 8);
 }
 

@@ -929,7 +929,7 @@ static int set_use(struct ix *x, uint64_t coll, uint64_t fact, uint64_t run,
 			return rc;
 		return ix_put(x, LIN_DB_PENDING, fk, 8, "", 0);
 	}
-	lin_be64_put(vv, now);
+	lin_key_id(vv, now);  /* use_res value: the version id */
 	if ((rc = ix_edge_put(x, now, LIN_EDGE_USED_BY, run, fact)) ||
 	    (rc = ix_edge_put(x, run, LIN_EDGE_USES, now, fact)))
 		return rc;
