@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/guard.h"
 #include "format/store.h"
 #include "indexer/ingest.h"
 
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
 	const char *store = NULL;
 	int ch, rc;
 
+	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
 	while ((ch = getopt_long(argc, argv, "s:e:p:vqhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -237,7 +239,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n",
 			lin_err_format(&err, buf, sizeof buf));
 		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
-		       rc == LIN_ESCHEMA ? EXIT_DATA : EXIT_IO;
+		       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
+		       EXIT_IO;
 	}
 	if (!c.quiet)
 		print_summary(&st, c.json);

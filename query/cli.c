@@ -15,6 +15,7 @@
  *   74  I/O error: writing the output or reading the store failed
  */
 #include "internal.h"
+#include "format/guard.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -293,7 +294,8 @@ int lq_open(struct lq *q)
 	if (rc) {
 		char buf[1200];
 		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
-		return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+		return rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? LQ_DATAERR :
+		       LQ_NOINPUT;
 	}
 	q->opened = 1;
 	lin_err_clear(&q->e);
@@ -316,14 +318,28 @@ int lq_fail(struct lq *q, int rc)
 		break;
 	}
 	lin_err_path(&q->e, q->store_path);
-	lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+	int damaged = rc == LIN_ECORRUPT ||
+		      (rc == LIN_ESTORE && (q->e.sys == MDB_CORRUPTED ||
+					    q->e.sys == MDB_PAGE_NOTFOUND ||
+					    q->e.sys == MDB_INVALID));
+	if (damaged && !strstr(q->e.msg, "--rebuild")) {
+		/* Never a partial answer that looks complete: say the store
+		 * is damaged and what to do about it. */
+		char advice[1100];
+		lq_errf(q, "%s; store damaged: %s",
+			lin_err_format(&q->e, buf, sizeof buf),
+			lin_guard_advice(advice, sizeof advice,
+					 q->store_path));
+	} else {
+		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+	}
+	if (damaged)
+		return LQ_DATAERR;
 	switch (rc) {
-	case LIN_ECORRUPT: case LIN_ESCHEMA: case LIN_EFORMAT:
+	case LIN_ESCHEMA: case LIN_EFORMAT:
 		return LQ_DATAERR;
 	case LIN_ESTORE:
-		return q->e.sys == MDB_CORRUPTED ||
-		       q->e.sys == MDB_PAGE_NOTFOUND ||
-		       q->e.sys == MDB_INVALID ? LQ_DATAERR : LQ_IOERR;
+		return LQ_IOERR;
 	case LIN_EIO:
 		return LQ_IOERR;
 	default:
@@ -424,5 +440,7 @@ int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 
 int lin_query_main(int argc, char **argv)
 {
+	/* A damaged store ends with a message, never a signal. */
+	lin_guard_init(PROG);
 	return lin_query_run(argc, argv, stdout, stderr);
 }
