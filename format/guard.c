@@ -13,6 +13,7 @@
 static const char *prog = "lineage";
 static int installed;
 static volatile sig_atomic_t armed;
+static sigjmp_buf *volatile catcher;
 /* Two prepared messages, one per signal name; the handler picks one. */
 static char msg_bus[1400], msg_segv[1400], msg_head[700], msg_tail[1200];
 static size_t len_bus, len_segv, len_head, len_tail;
@@ -45,6 +46,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		signal(sig, SIG_DFL);
 		return;
 	}
+	if (catcher)
+		siglongjmp(*catcher, sig);
 	if (sig == SIGBUS)
 		put(msg_bus, len_bus);
 	else
@@ -95,11 +98,9 @@ void lin_guard_arm(const char *path)
 		sig_atomic_t was = armed;
 		armed = 0;
 		len_bus = prepare(msg_bus, sizeof msg_bus, path,
-				  "SIGBUS while reading it: the file is "
-				  "shorter than its pages say");
+				  lin_guard_why(SIGBUS));
 		len_segv = prepare(msg_segv, sizeof msg_segv, path,
-				   "SIGSEGV while reading it: a page points "
-				   "outside the store");
+				   lin_guard_why(SIGSEGV));
 		/* An assertion: LMDB's words go between head and tail. */
 		int n = snprintf(msg_head, sizeof msg_head, "%s: %s: store "
 				 "damaged (LMDB found an impossible page: ",
@@ -123,6 +124,8 @@ void lin_guard_disarm(void)
 static void on_assert(MDB_env *env, const char *what)
 {
 	(void)env;
+	if (catcher)
+		siglongjmp(*catcher, SIGABRT);
 	if (len_head) {
 		put(msg_head, len_head);
 		put(what, strlen(what));
@@ -138,6 +141,25 @@ static void on_assert(MDB_env *env, const char *what)
 		put(")\n", 2);
 	}
 	_exit(LIN_GUARD_EXIT);
+}
+
+const char *lin_guard_why(int sig)
+{
+	switch (sig) {
+	case SIGBUS:
+		return "SIGBUS while reading it: the file is shorter than its "
+		       "pages say";
+	case SIGSEGV:
+		return "SIGSEGV while reading it: a page points outside the "
+		       "store";
+	default:
+		return "LMDB found an impossible page";
+	}
+}
+
+void lin_guard_catch(sigjmp_buf *jb)
+{
+	catcher = jb;
 }
 
 void lin_guard_env(MDB_env *env)

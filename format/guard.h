@@ -11,6 +11,8 @@
 #ifndef LIN_GUARD_H
 #define LIN_GUARD_H
 
+#include <setjmp.h>
+
 #include <lmdb.h>
 
 /* The exit status a guarded fault ends the program with (the programs'
@@ -31,6 +33,19 @@ void lin_guard_arm(const char *path);
 
 /* Undo one lin_guard_arm. */
 void lin_guard_disarm(void);
+
+/* While `jb` is set (not NULL), a guarded fault or an LMDB assertion
+ * jumps there (siglongjmp(*jb, SIGNAL); SIGABRT for an assertion)
+ * instead of ending the process: for a reader that can tell damage from
+ * a writer's concurrent commit (a store read without its lock file) or
+ * that can go on without the store (--rebuild reading what it can).
+ * After the jump the caller must only abort the store's transactions and
+ * close it, and must not use anything it read from it. */
+void lin_guard_catch(sigjmp_buf *jb);
+
+/* What a fault `sig` (SIGBUS, SIGSEGV, or SIGABRT for an assertion)
+ * says about the store, for "store damaged (...)". Static text. */
+const char *lin_guard_why(int sig);
 
 /* Route LMDB's assertion failures in `env` through the same exit
  * (they otherwise call abort()). */

@@ -832,6 +832,31 @@ static int totals(struct ctx *c)
 	return 0;
 }
 
+/* 1 when the store does not exist and none of the paths does: each is
+ * reported missing and no store is created for nothing. */
+static int nothing_to_index(struct ctx *c, const char *store_path,
+			    const char *const *paths, size_t npaths)
+{
+	struct stat sb;
+
+	if (lstat(store_path, &sb) == 0 || errno != ENOENT)
+		return 0;
+	for (size_t i = 0; i < npaths; i++)
+		if (lstat(paths[i], &sb) == 0 || errno != ENOENT)
+			return 0;
+	for (size_t i = 0; i < npaths; i++) {
+		struct lin_err e;
+		lin_err_clear(&e);
+		lin_err_path(&e, paths[i]);
+		lin_err_set(&e, LIN_ENOTFOUND, LIN_NO_OFFSET, "cannot read: %s",
+			    strerror(ENOENT));
+		c->done++;
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, paths[i], &e);
+	}
+	return 1;
+}
+
 int lin_index_paths(const char *store_path, const char *const *paths,
 		    size_t npaths, const struct lin_index_opts *opts,
 		    struct lin_index_stats *st, struct lin_err *err)
@@ -845,6 +870,8 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	c.st = st;
 	c.err = err;
 	lin_err_clear(err);
+	if (nothing_to_index(&c, store_path, paths, npaths))
+		return 0;
 	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
 		return rc;
 	/* Every file is its own (nested) transaction. Committing and

@@ -13,6 +13,8 @@
  *   66  the store is missing or cannot be opened
  *   70  internal error (out of memory)
  *   74  I/O error: writing the output or reading the store failed
+ *   75  the store was read without its lock file and a writer kept
+ *       committing meanwhile (every attempt could have been torn)
  */
 #include "internal.h"
 #include "format/guard.h"
@@ -22,6 +24,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROG "lineage-query"
 #define VERSION "0.1.0"
@@ -35,7 +38,8 @@ static const char exit_table[] =
 	"  65  the store's data is invalid\n"
 	"  66  the store is missing or cannot be opened\n"
 	"  70  internal error\n"
-	"  74  I/O error (writing the output or reading the store)\n";
+	"  74  I/O error (writing the output or reading the store)\n"
+	"  75  the store kept changing while read without its lock file\n";
 
 static const char arg_forms[] =
 	"arguments:\n"
@@ -269,6 +273,29 @@ int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
 	}
 }
 
+/* Without the lock file a writer may reuse the pages being read: hold
+ * the answer in memory until lin_query_run knows whether a commit
+ * happened meanwhile. Nothing was written to q->out before the store was
+ * opened; what went to q->err so far stays there. */
+static int hold_output(struct lq *q)
+{
+	FILE *o = open_memstream(&q->obuf, &q->olen);
+	FILE *e = o ? open_memstream(&q->ebuf, &q->elen) : NULL;
+
+	if (!e) {
+		if (o)
+			fclose(o);
+		free(q->obuf);
+		q->obuf = NULL;
+		return -1;
+	}
+	q->held_out = q->out;
+	q->held_err = q->err;
+	q->out = o;
+	q->err = e;
+	return 0;
+}
+
 int lq_open(struct lq *q)
 {
 	int rc;
@@ -284,6 +311,15 @@ int lq_open(struct lq *q)
 		rc = lin_store_begin(&q->store, 1, &q->txn, &q->e);
 		if (rc)
 			lin_store_close(&q->store);
+	}
+	if (rc == 0) {
+		q->txnid = mdb_txn_id(q->txn);
+		if (q->store.nolock && !q->held_out && hold_output(q)) {
+			mdb_txn_abort(q->txn);
+			lin_store_close(&q->store);
+			lq_errf(q, "out of memory");
+			return LQ_SOFTWARE;
+		}
 	}
 	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
 		mdb_txn_abort(q->txn);
@@ -411,30 +447,126 @@ static int dispatch(struct lq *q, int argc, char **argv)
 	return lq_usage(q, NULL, "unknown command '%s'", name);
 }
 
+/* Release what one attempt opened. */
+static void finish(struct lq *q)
+{
+	lq_asof_close(q);
+	if (q->store.env) {
+		if (q->txn)
+			mdb_txn_abort(q->txn);
+		q->txn = NULL;
+		lin_store_close(&q->store);
+	}
+	q->opened = 0;
+}
+
+/* 1 when the store was read without its lock file and a writer
+ * committed since the snapshot began: what was read may be torn. */
+static int torn(struct lq *q)
+{
+	MDB_envinfo info;
+
+	if (!q->store.env || !q->store.nolock || !q->txnid)
+		return 0;
+	return mdb_env_info(q->store.env, &info) != 0 ||
+	       info.me_last_txnid != q->txnid;
+}
+
+/* Hand held output on, or drop it. */
+static void release_held(struct lq *q, int keep)
+{
+	if (!q->held_out)
+		return;
+	fclose(q->out);
+	fclose(q->err);
+	if (keep) {
+		fwrite(q->obuf, 1, q->olen, q->held_out);
+		fwrite(q->ebuf, 1, q->elen, q->held_err);
+	}
+	free(q->obuf);
+	free(q->ebuf);
+	q->out = q->held_out;
+	q->err = q->held_err;
+	q->held_out = q->held_err = NULL;
+	q->obuf = q->ebuf = NULL;
+}
+
+/* Attempts of a query on a store read without its lock file while a
+ * writer commits, and the pause before the first retry (doubling). */
+#define NOLOCK_ATTEMPTS 12
+#define NOLOCK_PAUSE_US 2000
+
 int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 {
-	struct lq q;
-	int rc;
+	struct lq *q = calloc(1, sizeof *q);
+	char **av = calloc((size_t)argc + 1, sizeof *av);
+	sigjmp_buf jb;
+	volatile int rc = LQ_SOFTWARE;
 
-	memset(&q, 0, sizeof q);
-	q.out = out;
-	q.err = errf;
-	q.prog = PROG;
-	q.store_path = lin_store_default_path();
-	rc = dispatch(&q, argc, argv);
-	lq_asof_close(&q);
-	if (q.opened) {
-		mdb_txn_abort(q.txn);
-		lin_store_close(&q.store);
+	if (!q || !av) {
+		fprintf(errf, PROG ": out of memory\n");
+		free(q);
+		free(av);
+		return LQ_SOFTWARE;
 	}
+	for (int attempt = 1;; attempt++) {
+		memset(q, 0, sizeof *q);
+		q->out = out;
+		q->err = errf;
+		q->prog = PROG;
+		q->store_path = lin_store_default_path();
+		/* --as-of is taken out of argv in place: each attempt
+		 * parses a fresh copy. */
+		memcpy(av, argv, (size_t)argc * sizeof *av);
+		int sig = sigsetjmp(jb, 1);
+		if (sig == 0) {
+			lin_guard_catch(&jb);
+			rc = dispatch(q, argc, av);
+		}
+		lin_guard_catch(NULL);
+		int nolock = q->store.env && q->store.nolock;
+		int retry = nolock && (sig || torn(q));
+		if (sig && !nolock) {
+			/* No writer can have changed what was read: the
+			 * store itself is damaged. */
+			char advice[1100];
+			release_held(q, 1);
+			lq_errf(q, "%s: store damaged (%s); %s", q->store_path,
+				lin_guard_why(sig),
+				lin_guard_advice(advice, sizeof advice,
+						 q->store_path));
+			rc = LQ_DATAERR;
+		}
+		finish(q);
+		release_held(q, !retry);
+		if (!retry)
+			break;
+		if (attempt == NOLOCK_ATTEMPTS) {
+			char lock[1100];
+			snprintf(lock, sizeof lock, "%s-lock", q->store_path);
+			lq_errf(q, "%s: the store changed %d times while this "
+				"query read it without its lock file ('%s' "
+				"cannot be opened for writing), so the answer "
+				"could be torn; give readers write access to "
+				"the lock file, as LMDB requires, or query a "
+				"copy made with lineage-index --compact-to",
+				q->store_path, attempt, lock);
+			rc = LQ_TEMPFAIL;
+			break;
+		}
+		usleep((useconds_t)NOLOCK_PAUSE_US << (attempt < 6 ? attempt :
+							6));
+	}
+	free(av);
 	/* A full disk or a closed pipe must not look like success. */
 	if (fflush(out) != 0 || ferror(out)) {
 		int e = errno;
-		lq_errf(&q, "cannot write output: %s",
+		lq_errf(q, "cannot write output: %s",
 			e ? strerror(e) : "write error");
 		rc = LQ_IOERR;
 	}
 	fflush(errf);
+	free(q);
 	return rc;
 }
 

@@ -13,7 +13,7 @@
 /* Exit statuses (documented in cli.c and --help; never renumbered). */
 enum {
 	LQ_OK = 0, LQ_NOTFOUND = 1, LQ_USAGE = 64, LQ_DATAERR = 65,
-	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74
+	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74, LQ_TEMPFAIL = 75
 };
 
 /* A borrowed string (not NUL-terminated); p == NULL when absent. */
@@ -176,6 +176,12 @@ struct lq {
 	int has_asof;            /* --as-of given: answer as of `asof` */
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
+	/* A store read without its lock file (lin_store.nolock): output is
+	 * held in memory until the read is known untorn (cli.c). */
+	size_t txnid;            /* the snapshot's transaction id */
+	FILE *held_out, *held_err;
+	char *obuf, *ebuf;
+	size_t olen, elen;
 };
 
 /* Print "lineage-query: MSG" on q->err. */
