@@ -406,7 +406,8 @@ static int open_side(struct lq *q, struct side *d, struct side *other)
 			char buf[1200];
 			lq_errf(q, "%s", lin_err_format(&q->e, buf,
 							sizeof buf));
-			return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+			return rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ?
+			       LQ_DATAERR : LQ_NOINPUT;
 		}
 		d->s = &d->store;
 	}

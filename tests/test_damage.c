@@ -1,0 +1,403 @@
+/* test_damage.c - damaged copies of a store: every lineage-query command
+ * and lineage-index on copies cut short and copies with random or zeroed
+ * byte ranges. None may die by a signal or hang; a cut-short copy is
+ * refused with "truncated: N of M bytes" and the way out; and
+ * `check --deep` reports every damaged copy on which any query answered
+ * differently from the good store. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define INDEXER "./lineage-index"
+#define QUERY "./lineage-query"
+#define GEN "./lineage-gen"
+#define MAXARG 12
+#define TIMEOUT_S 60  /* a hang; generous for a loaded machine */
+
+static char dir[256];
+
+static void mk_dir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/lin-damage-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_dir(void)
+{
+	char cmd[320];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+TestSuite(damage, .init = mk_dir, .fini = rm_dir);
+
+static const char *P(const char *fmt, ...)
+{
+	static char buf[8][512];
+	static int i;
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+	return buf[i];
+}
+
+/* The outcome of one child: exit status or signal, and its output. */
+struct run {
+	int status;     /* exit status, or -1 */
+	int sig;        /* the signal that ended it, or 0 */
+	int hung;       /* killed after TIMEOUT_S */
+	char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* Run argv (NULL-terminated) with stdout and stderr to files. */
+static struct run run(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	struct run r = { -1, 0, 0, NULL, NULL };
+	const char *o = P("child.out"), *e = P("child.err");
+	pid_t pid;
+	int st;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT |
+					 O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT |
+					 O_TRUNC, 0644);
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0,
+		     "cannot start %s", argv[0]);
+	posix_spawn_file_actions_destroy(&fa);
+	time_t start = time(NULL);
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		cr_assert(w == 0 || errno == EINTR);
+		if (time(NULL) - start > TIMEOUT_S) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			r.hung = 1;
+			break;
+		}
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (WIFEXITED(st))
+		r.status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		r.sig = WTERMSIG(st);
+	r.out = slurp(o);
+	r.err = slurp(e);
+	return r;
+}
+
+/* ---- the queries ----------------------------------------------------- */
+
+/* Every lineage-query command, with arguments taken from the good
+ * store: words[] are filled in by pick_names(). */
+static char ref1[256], ref2[256], coll1[256], run1[256], run2[256];
+
+static const char *const commands[][MAXARG] = {
+	{ "stats" }, { "stats", "--json" }, { "check" },
+	{ "ls", "runs" }, { "ls", "artifacts" }, { "ls", "collections" },
+	{ "ls", "types" },
+	{ "artifact", ref1 }, { "artifact", "--history", coll1 },
+	{ "logged-by", ref1 }, { "used-by", ref1 },
+	{ "run", run1 }, { "logged", run1 }, { "used", run2 },
+	{ "lineage", ref1, "--both" }, { "lineage", run2, "--up" },
+	{ "path", ref1, ref2 }, { "path", "--all", ref1, ref2 },
+	{ "impact", ref1 }, { "provenance", ref2 },
+	{ "graph", ref1, "--both" }, { "graph", "--format", "json", run2 },
+	{ "diff", "--as-of-a", "2000-01-01" }, { "stats", "--as-of", "2024-01-01" },
+};
+#define NCMD (sizeof commands / sizeof *commands)
+
+static struct run query(const char *store, const char *const *cmd)
+{
+	char *argv[MAXARG + 4];
+	int n = 0;
+
+	argv[n++] = (char *)QUERY;
+	argv[n++] = (char *)"--store";
+	argv[n++] = (char *)store;
+	for (int i = 0; i < MAXARG && cmd[i]; i++)
+		argv[n++] = (char *)cmd[i];
+	argv[n] = NULL;
+	return run(argv);
+}
+
+/* The second word of the first and middle lines of a listing. */
+static void nth_word2(const char *text, int line, char *out, size_t n)
+{
+	const char *p = text;
+	for (int i = 0; i < line && p; i++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	cr_assert(p && *p, "listing too short");
+	cr_assert_eq(sscanf(p, "%*s %255s", out), 1);
+	(void)n;
+}
+
+static void pick_names(const char *store)
+{
+	const char *const ls_a[] = { "ls", "artifacts", NULL };
+	const char *const ls_r[] = { "ls", "runs", NULL };
+	struct run a = query(store, ls_a), r = query(store, ls_r);
+
+	cr_assert_eq(a.status, 0);
+	cr_assert_eq(r.status, 0);
+	nth_word2(a.out, 0, ref1, sizeof ref1);
+	nth_word2(a.out, 40, ref2, sizeof ref2);
+	nth_word2(r.out, 3, run1, sizeof run1);
+	nth_word2(r.out, 60, run2, sizeof run2);
+	snprintf(coll1, sizeof coll1, "%s", ref1);
+	char *colon = strrchr(coll1, ':');
+	if (colon)
+		*colon = '\0';
+	run_free(&a);
+	run_free(&r);
+}
+
+/* ---- copies ---------------------------------------------------------- */
+
+static void copy_file(const char *from, const char *to, off_t len)
+{
+	char *buf = slurp(from);
+	struct stat st;
+	cr_assert_eq(stat(from, &st), 0);
+	if (len < 0 || len > st.st_size)
+		len = st.st_size;
+	unlink(to);
+	FILE *f = fopen(to, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(buf, 1, (size_t)len, f), (size_t)len);
+	cr_assert_eq(fclose(f), 0);
+	free(buf);
+	char lock[600];
+	snprintf(lock, sizeof lock, "%s-lock", to);
+	unlink(lock);
+}
+
+/* xorshift64*: the damage is reproducible from its seed. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+/* Overwrite `len` bytes at a seeded offset past the two meta pages with
+ * random bytes or zeros. Returns the offset. */
+static long damage(const char *path, uint64_t seed, int zero, long len)
+{
+	struct stat st;
+	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+	cr_assert_eq(stat(path, &st), 0);
+	long lo = 8192, span = st.st_size - lo - len;
+	cr_assert_gt(span, 0, "store too small to damage");
+	long off = lo + (long)(rnd(&s) % (uint64_t)span);
+	unsigned char *b = malloc((size_t)len);
+	for (long i = 0; i < len; i++)
+		b[i] = zero ? 0 : (unsigned char)rnd(&s);
+	int fd = open(path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, b, (size_t)len, off), len);
+	close(fd);
+	free(b);
+	return off;
+}
+
+static void no_signal(const struct run *r, const char *what)
+{
+	cr_assert(!r->hung, "%s hung (killed after %d s)", what, TIMEOUT_S);
+	cr_assert_eq(r->sig, 0, "%s died by signal %d; stderr: %s", what,
+		     r->sig, r->err);
+}
+
+/* The good store, its answers, and a small file for lineage-index. */
+static struct run good[NCMD];
+
+static void setup_good(void)
+{
+	char *gen[] = { (char *)GEN, "synth", "--runs", "1500",
+			"--runs-per-file", "10", "--seed", "9",
+			(char *)P("arch"), NULL };
+	struct run g = run(gen);
+	cr_assert_eq(g.status, 0, "lineage-gen: %s", g.err);
+	run_free(&g);
+	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
+		       (char *)P("arch"), NULL };
+	g = run(ix);
+	cr_assert_eq(g.status, 0, "lineage-index: %s", g.err);
+	run_free(&g);
+	char *more[] = { (char *)GEN, "synth", "--runs", "5", "--seed", "10",
+			 (char *)P("more"), NULL };
+	g = run(more);
+	cr_assert_eq(g.status, 0);
+	run_free(&g);
+	pick_names(P("good.lmdb"));
+	for (size_t i = 0; i < NCMD; i++) {
+		good[i] = query(P("good.lmdb"), commands[i]);
+		cr_assert(good[i].status == 0 || good[i].status == 1,
+			  "good store: command %zu (%s) exit %d: %s", i,
+			  commands[i][0], good[i].status, good[i].err);
+	}
+}
+
+static struct run index_more(const char *store)
+{
+	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
+		       (char *)P("more"), NULL };
+	return run(ix);
+}
+
+Test(damage, truncated_copies_are_refused, .timeout = 600)
+{
+	char store[512];
+	struct stat st;
+
+	snprintf(store, sizeof store, "%s", P("cut.lmdb"));
+
+	setup_good();
+	cr_assert_eq(stat(P("good.lmdb"), &st), 0);
+	/* 99%, 90%, 50%, 10% and the two meta pages alone */
+	const off_t lens[] = { st.st_size * 99 / 100, st.st_size * 9 / 10,
+			       st.st_size / 2, st.st_size / 10, 8192 };
+	for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+		char want[200], how[700];
+		snprintf(want, sizeof want, "truncated: ");
+		snprintf(how, sizeof how, "rebuild it: lineage-index --store "
+			 "%s --rebuild", store);
+		for (size_t i = 0; i < NCMD; i++) {
+			copy_file(P("good.lmdb"), store, lens[l]);
+			struct run r = query(store, commands[i]);
+			no_signal(&r, commands[i][0]);
+			cr_expect_eq(r.status, 65, "%s on a copy cut to %lld "
+				     "bytes: exit %d, stderr %s",
+				     commands[i][0], (long long)lens[l],
+				     r.status, r.err);
+			cr_expect(strstr(r.err, want) && strstr(r.err, how),
+				  "%s on a copy cut to %lld bytes says: %s",
+				  commands[i][0], (long long)lens[l], r.err);
+			run_free(&r);
+		}
+		copy_file(P("good.lmdb"), store, lens[l]);
+		struct run r = index_more(store);
+		no_signal(&r, "lineage-index");
+		cr_expect_eq(r.status, 65, "lineage-index on a cut copy: "
+			     "exit %d: %s", r.status, r.err);
+		cr_expect(strstr(r.err, want) && strstr(r.err, how),
+			  "lineage-index on a cut copy says: %s", r.err);
+		struct stat cs;
+		cr_assert_eq(stat(store, &cs), 0);
+		cr_expect_eq(cs.st_size, lens[l], "the cut copy was changed");
+		run_free(&r);
+	}
+	for (size_t i = 0; i < NCMD; i++)
+		run_free(&good[i]);
+}
+
+Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
+     .timeout = 1200)
+{
+	char store[512];
+	int differing = 0, flagged = 0, copies = 0, silent = 0;
+
+	snprintf(store, sizeof store, "%s", P("bad.lmdb"));
+	setup_good();
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		for (int zero = 0; zero < 2; zero++) {
+			copy_file(P("good.lmdb"), store, -1);
+			long off = damage(store, seed, zero,
+					  zero ? 65536 : 16384);
+			int differs = 0;
+			copies++;
+			for (size_t i = 0; i < NCMD; i++) {
+				struct run r = query(store, commands[i]);
+				no_signal(&r, commands[i][0]);
+				if (r.status != good[i].status ||
+				    strcmp(r.out, good[i].out))
+					differs = 1;
+				/* a wrong answer that looks complete */
+				if (r.status == good[i].status &&
+				    strcmp(r.out, good[i].out))
+					silent++;
+				run_free(&r);
+			}
+			const char *const deep[] = { "check", "--deep", NULL };
+			struct run d = query(store, deep);
+			no_signal(&d, "check --deep");
+			if (differs) {
+				differing++;
+				cr_expect_eq(d.status, 65, "seed %llu (%s at "
+					     "%ld): a query answered "
+					     "differently, but check --deep "
+					     "exit %d: %s%s",
+					     (unsigned long long)seed,
+					     zero ? "zeros" : "random", off,
+					     d.status, d.out, d.err);
+			}
+			if (d.status == 65)
+				flagged++;
+			run_free(&d);
+			struct run ix = index_more(store);
+			no_signal(&ix, "lineage-index");
+			run_free(&ix);
+		}
+	}
+	cr_log_info("damage: %d copies, %d answered differently, %d "
+		    "flagged by check --deep; %d answers differed with the "
+		    "good store's exit status", copies, differing, flagged,
+		    silent);
+	cr_expect_gt(differing, 0, "no damage changed an answer: the test "
+		     "tests nothing");
+	for (size_t i = 0; i < NCMD; i++)
+		run_free(&good[i]);
+}
