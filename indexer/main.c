@@ -9,7 +9,9 @@
 
 #include "format/guard.h"
 #include "format/store.h"
+#include "format/compact.h"
 #include "indexer/ingest.h"
+#include "indexer/rebuild.h"
 
 #define PROG "lineage-index"
 #ifndef LIN_VERSION_STRING
@@ -29,6 +31,7 @@ enum {
 struct cli {
 	int verbose, quiet, json, tty, progress_shown;
 	int missing;
+	int rebuild;  /* --rebuild: vanished sources are left out */
 };
 
 static void usage(FILE *f)
@@ -36,6 +39,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " [--store PATH] [--entity E] [--project P] [--prune]\n"
 "                     [--sync] [--json] [-v|-q] PATH...\n"
+"       " PROG " [--store PATH] --rebuild [PATH...]\n"
+"       " PROG " [--store PATH] [PATH...] --compact-to COPY\n"
 "\n"
 "Index run logs (runlog files, plain or gzip, and W&B .wandb transaction\n"
 "logs) into a lineage store. PATHs are files or folders (searched\n"
@@ -50,6 +55,13 @@ static void usage(FILE *f)
 "      --prune         remove what vanished files contributed\n"
 "      --sync          commit and flush each file on its own (default:\n"
 "                      commits every half second, flushes every second)\n"
+"      --rebuild       re-index every source the store names (and the\n"
+"                      PATHs) into a new store, then swap it in; for a\n"
+"                      damaged store (give the PATHs again when its\n"
+"                      list of sources cannot be read)\n"
+"      --compact-to COPY  write a compacted copy of the store to COPY\n"
+"                      (a new file) for shipping; it can be read on\n"
+"                      read-only media without a lock file\n"
 "      --json          print the summary as one JSON object\n"
 "  -v, --verbose       list every file and what happened to it\n"
 "  -q, --quiet         print nothing but errors\n"
@@ -97,7 +109,8 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 	if (st == LIN_FILE_VANISHED && !c->quiet) {
 		clear_progress(c);
 		fprintf(stderr, PROG ": %s: vanished since it was indexed "
-			"(--prune removes what it contributed)\n", path);
+			"%s\n", path, c->rebuild ? "(left out of the rebuilt "
+			"store)" : "(--prune removes what it contributed)");
 		return;
 	}
 	if (c->verbose && !c->json) {
@@ -168,6 +181,55 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->pending);
 }
 
+/* --compact-to: the copy, after indexing when PATHs were given (st is
+ * then that run's summary). */
+static int compact(const char *store, const char *to, struct cli *c,
+		   const struct lin_index_stats *st)
+{
+	struct lin_err err;
+	uint64_t from_size = 0, to_size = 0;
+	int rc;
+
+	if (st && !c->quiet)
+		print_summary(st, c->json);
+	rc = lin_store_compact(store, to, &from_size, &to_size, &err);
+	if (rc) {
+		char buf[1200];
+		fprintf(stderr, PROG ": %s\n",
+			lin_err_format(&err, buf, sizeof buf));
+		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
+		       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
+		       rc == LIN_ENOTFOUND ? EXIT_NOINPUT : EXIT_IO;
+	}
+	if (c->json) {
+		fputs("{\"compacted\":\"", stdout);
+		for (const unsigned char *p = (const unsigned char *)to; *p;
+		     p++) {
+			if (*p == '"' || *p == '\\')
+				printf("\\%c", *p);
+			else if (*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		}
+		printf("\",\"bytes\":%llu,\"copy_bytes\":%llu}\n",
+		       (unsigned long long)from_size,
+		       (unsigned long long)to_size);
+	}
+	else if (!c->quiet)
+		printf("compact: %s (%llu bytes) -> %s (%llu bytes)\n", store,
+		       (unsigned long long)from_size, to,
+		       (unsigned long long)to_size);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write output: %s\n",
+			strerror(errno));
+		return EXIT_IO;
+	}
+	if (c->missing)
+		return EXIT_NOINPUT;
+	return st && (st->rejected || st->bad_records) ? EXIT_DATA : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -176,6 +238,8 @@ int main(int argc, char **argv)
 		{ "project", required_argument, NULL, 'p' },
 		{ "prune", no_argument, NULL, 'P' },
 		{ "sync", no_argument, NULL, 'S' },
+		{ "rebuild", no_argument, NULL, 'R' },
+		{ "compact-to", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -187,8 +251,8 @@ int main(int argc, char **argv)
 	struct lin_index_stats st;
 	struct lin_err err;
 	struct cli c = { 0 };
-	const char *store = NULL;
-	int ch, rc;
+	const char *store = NULL, *compact_to = NULL;
+	int ch, rc, rebuild = 0;
 
 	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
@@ -199,6 +263,8 @@ int main(int argc, char **argv)
 		case 'p': o.project = optarg; break;
 		case 'P': o.prune = 1; break;
 		case 'S': o.sync = 1; break;
+		case 'R': rebuild = c.rebuild = 1; break;
+		case 'C': compact_to = optarg; break;
 		case 'j': c.json = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
@@ -216,7 +282,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (compact_to && !*compact_to) {
+		fprintf(stderr, PROG ": --compact-to needs a file name\n"
+			PROG ": try '" PROG " --help'\n");
+		return EXIT_USAGE;
+	}
+	if (optind >= argc && !rebuild && !compact_to) {
 		fprintf(stderr, PROG ": no PATH to index\n"
 			PROG ": try '" PROG " --help'\n");
 		return EXIT_USAGE;
@@ -231,9 +302,20 @@ int main(int argc, char **argv)
 	c.tty = isatty(STDERR_FILENO);
 	o.report = on_file;
 	o.report_ctx = &c;
-	rc = lin_index_paths(store, (const char *const *)argv + optind,
-			     (size_t)(argc - optind), &o, &st, &err);
+	memset(&st, 0, sizeof st);
+	if (rebuild)
+		rc = lin_index_rebuild(store, (const char *const *)argv +
+				       optind, (size_t)(argc - optind), &o,
+				       &st, &err);
+	else if (optind < argc)
+		rc = lin_index_paths(store, (const char *const *)argv + optind,
+				     (size_t)(argc - optind), &o, &st, &err);
+	else
+		rc = 0;
 	clear_progress(&c);
+	if (rc == 0 && compact_to)
+		return compact(store, compact_to, &c,
+			       rebuild || optind < argc ? &st : NULL);
 	if (rc) {
 		char buf[1200];
 		fprintf(stderr, PROG ": %s\n",

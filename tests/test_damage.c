@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -277,7 +278,8 @@ static void setup_good(void)
 	g = run(ix);
 	cr_assert_eq(g.status, 0, "lineage-index: %s", g.err);
 	run_free(&g);
-	char *more[] = { (char *)GEN, "synth", "--runs", "5", "--seed", "10",
+	char *more[] = { (char *)GEN, "synth", "--runs", "20",
+			 "--runs-per-file", "5", "--seed", "10",
 			 (char *)P("more"), NULL };
 	g = run(more);
 	cr_assert_eq(g.status, 0);
@@ -398,6 +400,226 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 		    silent);
 	cr_expect_gt(differing, 0, "no damage changed an answer: the test "
 		     "tests nothing");
+	for (size_t i = 0; i < NCMD; i++)
+		run_free(&good[i]);
+}
+
+/* ---- --rebuild and --compact-to -------------------------------------- */
+
+/* The answer without the store's creation time, which a rebuilt store
+ * cannot share: text lines "created_at ..." and JSON fields. */
+static void drop_created(char *s)
+{
+	char *p;
+	while ((p = strstr(s, "created_at"))) {
+		char *end;
+		if (p > s && p[-1] == '"') {
+			/* "created_at":"...", */
+			end = strchr(p + 12, ',');
+			p--;
+		} else {
+			end = strchr(p, '\n');
+		}
+		if (!end)
+			end = p + strlen(p) - 1;
+		memmove(p, end + 1, strlen(end + 1) + 1);
+	}
+}
+
+/* Every command on `store` answers as on the good store. */
+static void same_answers(const char *store, const char *what)
+{
+	for (size_t i = 0; i < NCMD; i++) {
+		struct run r = query(store, commands[i]);
+		no_signal(&r, commands[i][0]);
+		drop_created(r.out);
+		char *want = strdup(good[i].out);
+		drop_created(want);
+		cr_expect_eq(r.status, good[i].status, "%s: %s exit %d, "
+			     "good store %d: %s", what, commands[i][0],
+			     r.status, good[i].status, r.err);
+		cr_expect_str_eq(r.out, want, "%s: %s answers differently",
+				 what, commands[i][0]);
+		free(want);
+		run_free(&r);
+	}
+}
+
+static struct run rebuild(const char *store, const char *path)
+{
+	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
+		       "--rebuild", (char *)path, NULL };
+	return run(ix);
+}
+
+Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
+{
+	char store[512], arch[512];
+	struct stat st;
+
+	snprintf(store, sizeof store, "%s", P("rb.lmdb"));
+	snprintf(arch, sizeof arch, "%s", P("arch"));
+	setup_good();
+	/* damaged in the middle: the list of sources is still readable,
+	 * or not (then the paths are given again) */
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		char what[80];
+		copy_file(P("good.lmdb"), store, -1);
+		damage(store, seed, seed % 2, seed % 2 ? 65536 : 16384);
+		struct run r = rebuild(store, NULL);
+		no_signal(&r, "lineage-index --rebuild");
+		if (r.status == 65) {
+			cr_expect(strstr(r.err, "give the source paths again"),
+				  "--rebuild fails without saying what to do: "
+				  "%s", r.err);
+			run_free(&r);
+			r = rebuild(store, arch);
+		}
+		cr_expect_eq(r.status, 0, "--rebuild (seed %llu): exit %d: %s",
+			     (unsigned long long)seed, r.status, r.err);
+		run_free(&r);
+		snprintf(what, sizeof what, "rebuilt after damage seed %llu",
+			 (unsigned long long)seed);
+		same_answers(store, what);
+	}
+	/* cut to its two meta pages: nothing of it can be read */
+	copy_file(P("good.lmdb"), store, 8192);
+	struct run r = rebuild(store, NULL);
+	no_signal(&r, "lineage-index --rebuild");
+	cr_expect_eq(r.status, 65, "--rebuild of an unreadable store "
+		     "without paths: exit %d", r.status);
+	cr_expect(strstr(r.err, "give the source paths again"), "%s", r.err);
+	cr_expect(stat(store, &st) == 0 && st.st_size == 8192,
+		  "a failed --rebuild changed the store");
+	run_free(&r);
+	r = rebuild(store, arch);
+	cr_expect_eq(r.status, 0, "--rebuild with the paths: %s", r.err);
+	run_free(&r);
+	same_answers(store, "rebuilt from the paths given again");
+	/* a source that vanished since is reported and left out */
+	char small[512], gone[600];
+	snprintf(small, sizeof small, "%s", P("small.lmdb"));
+	r = index_more(small);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	/* lineage-gen synth writes ENTITY/PROJECT/NNN/part-NNNNNN.runlog */
+	snprintf(gone, sizeof gone, "%s",
+		 P("more/acme/synth/000/part-000001.runlog"));
+	cr_assert(gone[0]);
+	cr_assert_eq(unlink(gone), 0);
+	r = rebuild(small, NULL);
+	cr_expect_eq(r.status, 0, "--rebuild with a vanished source: %s",
+		     r.err);
+	cr_expect(strstr(r.err, gone) && strstr(r.err, "vanished"),
+		  "the vanished source is not reported: %s", r.err);
+	cr_expect(strstr(r.out, "1 vanished"), "summary: %s", r.out);
+	run_free(&r);
+	for (size_t i = 0; i < NCMD; i++)
+		run_free(&good[i]);
+}
+
+/* Run a query as uid 65534 when root (who ignores permission bits). */
+static struct run query_as_nobody(const char *prog, const char *store,
+				  const char *const *cmd)
+{
+	char *argv[MAXARG + 4];
+	int n = 0;
+	pid_t pid;
+	int st;
+	struct run r = { -1, 0, 0, NULL, NULL };
+	const char *o = P("child.out"), *e = P("child.err");
+
+	argv[n++] = (char *)prog;
+	argv[n++] = (char *)"--store";
+	argv[n++] = (char *)store;
+	for (int i = 0; i < MAXARG && cmd[i]; i++)
+		argv[n++] = (char *)cmd[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fo < 0 || fe < 0)
+			_exit(120);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		if (geteuid() == 0 && (setgroups(0, NULL) || setgid(65534) ||
+				       setuid(65534)))
+			_exit(121);
+		execv(prog, argv);
+		_exit(122);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st))
+		r.status = WEXITSTATUS(st);
+	else
+		r.sig = WTERMSIG(st);
+	r.out = slurp(o);
+	r.err = slurp(e);
+	return r;
+}
+
+Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
+{
+	char copy[600], ro[512], prog[600];
+	struct stat a, b;
+
+	setup_good();
+	/* a store that has seen changes: files indexed again */
+	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
+		       (char *)P("more"), NULL };
+	struct run r = run(ix);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	for (size_t i = 0; i < NCMD; i++) {
+		run_free(&good[i]);
+		good[i] = query(P("good.lmdb"), commands[i]);
+	}
+	snprintf(ro, sizeof ro, "%s", P("ro"));
+	cr_assert_eq(mkdir(ro, 0755), 0);
+	snprintf(copy, sizeof copy, "%s/c.lmdb", ro);
+	char *cp[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
+		       "--compact-to", copy, NULL };
+	r = run(cp);
+	cr_assert_eq(r.status, 0, "--compact-to: %s", r.err);
+	cr_expect(strstr(r.out, "compact: "), "no summary: %s", r.out);
+	run_free(&r);
+	cr_assert_eq(stat(P("good.lmdb"), &a), 0);
+	cr_assert_eq(stat(copy, &b), 0);
+	cr_log_info("compact: %lld -> %lld bytes", (long long)a.st_size,
+		    (long long)b.st_size);
+	cr_expect_lt(b.st_size, a.st_size, "the copy is not smaller");
+	/* a second copy to the same name is refused, the first kept */
+	r = run(cp);
+	cr_expect_eq(r.status, 74, "--compact-to over a file: exit %d",
+		     r.status);
+	run_free(&r);
+	/* read-only media: no lock file, none can be made */
+	char lock[700];
+	snprintf(lock, sizeof lock, "%s-lock", copy);
+	cr_expect(access(lock, F_OK) != 0, "--compact-to left a lock file");
+	snprintf(prog, sizeof prog, "%s/lineage-query", ro);
+	char *cpq[] = { "/bin/cp", (char *)QUERY, prog, NULL };
+	r = run(cpq);
+	cr_assert_eq(r.status, 0);
+	run_free(&r);
+	cr_assert_eq(chmod(copy, 0444) | chmod(ro, 0555) |
+		     chmod(dir, 0755), 0);
+	for (size_t i = 0; i < NCMD; i++) {
+		r = query_as_nobody(prog, copy, commands[i]);
+		if (r.status >= 120 && r.status <= 122)
+			cr_skip_test("cannot run as nobody here");
+		cr_expect_eq(r.status, good[i].status, "%s on the read-only "
+			     "copy: exit %d: %s", commands[i][0], r.status,
+			     r.err);
+		cr_expect_str_eq(r.out, good[i].out, "%s answers differently "
+				 "on the copy", commands[i][0]);
+		run_free(&r);
+	}
+	cr_expect(access(lock, F_OK) != 0, "a query made a lock file");
+	chmod(ro, 0755);
 	for (size_t i = 0; i < NCMD; i++)
 		run_free(&good[i]);
 }
