@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <sys/statvfs.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +331,32 @@ static int remember_file(struct ctx *c, const char *path, int named)
 	return 0;
 }
 
+/* A commit failed. LMDB reports a short write as EIO; when the file
+ * system holding the store is (nearly) full, say so, and what was kept:
+ * the store as of the last commit. */
+static int commit_failed(struct ctx *c, int rc)
+{
+	char *copy = strdup(c->s.path);
+	struct statvfs vfs;
+	int full = rc == ENOSPC || rc == EDQUOT;
+
+	if (!full && (rc == EIO || rc == EFBIG) && copy &&
+	    statvfs(dirname(copy), &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < (uint64_t)64 << 20)
+		full = 1;
+	free(copy);
+	if (!full)
+		return lin_store_fail(c->err, rc, "cannot commit");
+	lin_err_set(c->err, LIN_EIO, LIN_NO_OFFSET, "cannot commit: no space "
+		    "left on the file system holding the store; it keeps "
+		    "what was committed before (%llu files indexed in this "
+		    "run); free some space and run again",
+		    (unsigned long long)(c->o->sync ? c->st->indexed :
+					 c->gstats.indexed));
+	c->err->sys = ENOSPC;
+	return LIN_EIO;
+}
+
 /* Commit the group of files indexed so far (if any); flush it to disk
  * when the last flush is SYNC_INTERVAL old; grow the map when it is
  * half used, so that a group never finds it full. */
@@ -343,7 +371,7 @@ static int end_group(struct ctx *c)
 	rc = mdb_txn_commit(c->group);
 	c->group = NULL;
 	if (rc)
-		return lin_store_fail(c->err, rc, "cannot commit");
+		return commit_failed(c, rc);
 	forget_group(c);
 	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
 		if ((rc = mdb_env_sync(c->s.env, 1)))
@@ -407,7 +435,7 @@ static int commit(struct ctx *c)
 	c->x.txn = NULL;
 	ix_reset(&c->x);
 	if (rc)
-		return lin_store_fail(c->err, rc, "cannot commit");
+		return commit_failed(c, rc);
 	if (!c->group || c->group_records >= GROUP_RECORDS ||
 	    mono_now() - c->group_start > c->group_interval)
 		return end_group(c);
@@ -594,8 +622,18 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	return 0;
 }
 
+/* 1 once a stop was asked for (opts->stop): no new file is started. */
+static int stopping(struct ctx *c)
+{
+	if (c->o->stop && *c->o->stop && !c->st->interrupted)
+		c->st->interrupted = *c->o->stop;
+	return c->st->interrupted != 0;
+}
+
 static int index_file(struct ctx *c, const char *path, int named)
 {
+	if (stopping(c))
+		return 0;
 	int rc = index_file_once(c, path, named);
 
 	if (rc == 0 && c->group)
@@ -776,7 +814,7 @@ static int find_vanished(struct ctx *c, const char *root)
 		rc = 0;
 	else if (rc > 0)
 		rc = lin_store_fail(c->err, rc, "cannot list sources");
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0 && !stopping(c); i++) {
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
@@ -920,7 +958,8 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	/* the read transactions below need the group committed */
 	if (!rc)
 		rc = end_group(&c);
-	for (size_t i = 0; i < npaths && rc == 0; i++) {
+	/* Vanished files are only known after a whole walk. */
+	for (size_t i = 0; i < npaths && rc == 0 && !stopping(&c); i++) {
 		c.given = given[i];
 		c.abs = roots[i];
 		rc = find_vanished(&c, roots[i]);

@@ -2,6 +2,7 @@
  * is in ingest.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,36 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->pending);
 }
 
+/* ---- stopping on a signal ---- */
+
+static volatile sig_atomic_t stop_sig;
+
+/* First SIGINT/SIGTERM/SIGHUP: finish the current file, commit, print
+ * the summary (ingest.c polls stop_sig). A second one: stop at once;
+ * the store stays as of its last commit (every commit is whole). */
+static void on_stop(int sig)
+{
+	if (stop_sig) {
+		static const char msg[] = PROG ": stopped at once; the store "
+			"keeps what was committed before\n";
+		(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+		_exit(128 + sig);
+	}
+	stop_sig = sig;
+}
+
+static void catch_stops(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* --compact-to: the copy, after indexing when PATHs were given (st is
  * then that run's summary). */
 static int compact(const char *store, const char *to, struct cli *c,
@@ -300,6 +331,8 @@ int main(int argc, char **argv)
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);
+	catch_stops();
+	o.stop = &stop_sig;
 	o.report = on_file;
 	o.report_ctx = &c;
 	memset(&st, 0, sizeof st);
@@ -313,7 +346,7 @@ int main(int argc, char **argv)
 	else
 		rc = 0;
 	clear_progress(&c);
-	if (rc == 0 && compact_to)
+	if (rc == 0 && compact_to && !st.interrupted)
 		return compact(store, compact_to, &c,
 			       rebuild || optind < argc ? &st : NULL);
 	if (rc) {
@@ -330,6 +363,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot write output: %s\n",
 			strerror(errno));
 		return EXIT_IO;
+	}
+	if (st.interrupted) {
+		const char *name = sigabbrev_np(st.interrupted);
+		if (rebuild)
+			fprintf(stderr, PROG ": interrupted by SIG%s: the "
+				"rebuild was abandoned; the store is left as "
+				"it was\n", name ? name : "NAL");
+		else
+			fprintf(stderr, PROG ": interrupted by SIG%s: %llu "
+				"files indexed and committed; run the same "
+				"command again to finish\n",
+				name ? name : "NAL",
+				(unsigned long long)st.indexed);
+		return 128 + st.interrupted;
 	}
 	if (c.missing)
 		return EXIT_NOINPUT;

@@ -237,6 +237,11 @@ int lin_index_rebuild(const char *store_path, const char *const *paths,
 			     st, err);
 	list_release(&keep);
 	st->vanished += vanished;
+	if (rc == 0 && st->interrupted) {
+		/* stopped by a signal: the old store stays */
+		remove_store(tmp);
+		return 0;
+	}
 	if (rc == 0 && st->sources == 0)
 		rc = lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
 				 "no source could be indexed again; the store "
