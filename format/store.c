@@ -18,9 +18,11 @@ const char *const lin_db_names[LIN_DB_COUNT] = {
 };
 
 /* Address space reserved for the map at open: LMDB files are sparse, so
- * this costs nothing on disk; writers grow it when full
- * (lin_store_grow). Kept modest so tools such as valgrind can map it. */
-#define MAP_MIN ((size_t)4 << 30)
+ * this costs nothing on disk; writers grow it (doubling) when half used
+ * or full (lin_store_grow), readers map twice the file. Kept small so
+ * that a process limited to 1 GiB of address space (ulimit -v) can index
+ * and query archives of tens of thousands of runs. */
+#define MAP_MIN ((size_t)64 << 20)
 
 const char *lin_store_default_path(void)
 {
@@ -370,8 +372,13 @@ void lin_store_close(struct lin_store *s)
 int lin_store_begin(struct lin_store *s, int rdonly, MDB_txn **txn,
 		    struct lin_err *err)
 {
-	int rc = mdb_txn_begin(s->env, NULL,
-			       rdonly || s->readonly ? MDB_RDONLY : 0, txn);
+	unsigned flags = rdonly || s->readonly ? MDB_RDONLY : 0;
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	/* A writer grew the store past this reader's map since it was
+	 * opened: take the writer's size and try again. */
+	if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(s->env, 0) == 0)
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	return rc ? lin_store_fail(err, rc, "cannot begin transaction") : 0;
 }
 
