@@ -6,22 +6,16 @@
  * differently from the good store. */
 #include <criterion/criterion.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "child.h"
 
 #define INDEXER "./lineage-index"
 #define QUERY "./lineage-query"
@@ -33,16 +27,12 @@ static char dir[256];
 
 static void mk_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lin-damage-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	child_mkdir(dir, "damage");
 }
 
 static void rm_dir(void)
 {
-	char cmd[320];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
+	child_rmdir(dir);
 }
 
 TestSuite(damage, .init = mk_dir, .fini = rm_dir);
@@ -62,78 +52,13 @@ static const char *P(const char *fmt, ...)
 	return buf[i];
 }
 
-/* The outcome of one child: exit status or signal, and its output. */
-struct run {
-	int status;     /* exit status, or -1 */
-	int sig;        /* the signal that ended it, or 0 */
-	int hung;       /* killed after TIMEOUT_S */
-	char *out, *err;
-};
+#define run_free child_free
+#define slurp child_slurp
 
-static char *slurp(const char *path)
+static struct child run(char *const argv[])
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-	r->out = r->err = NULL;
-}
-
-/* Run argv (NULL-terminated) with stdout and stderr to files. */
-static struct run run(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	struct run r = { -1, 0, 0, NULL, NULL };
-	const char *o = P("child.out"), *e = P("child.err");
-	pid_t pid;
-	int st;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT |
-					 O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT |
-					 O_TRUNC, 0644);
-	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0,
-		     "cannot start %s", argv[0]);
-	posix_spawn_file_actions_destroy(&fa);
-	time_t start = time(NULL);
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			break;
-		cr_assert(w == 0 || errno == EINTR);
-		if (time(NULL) - start > TIMEOUT_S) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			r.hung = 1;
-			break;
-		}
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-	}
-	if (WIFEXITED(st))
-		r.status = WEXITSTATUS(st);
-	else if (WIFSIGNALED(st))
-		r.sig = WTERMSIG(st);
-	r.out = slurp(o);
-	r.err = slurp(e);
-	return r;
+	struct child_opts o = { TIMEOUT_S, 0, 0 };
+	return child_run(dir, argv, &o);
 }
 
 /* ---- the queries ----------------------------------------------------- */
@@ -157,7 +82,7 @@ static const char *const commands[][MAXARG] = {
 };
 #define NCMD (sizeof commands / sizeof *commands)
 
-static struct run query(const char *store, const char *const *cmd)
+static struct child query(const char *store, const char *const *cmd)
 {
 	char *argv[MAXARG + 4];
 	int n = 0;
@@ -189,7 +114,7 @@ static void pick_names(const char *store)
 {
 	const char *const ls_a[] = { "ls", "artifacts", NULL };
 	const char *const ls_r[] = { "ls", "runs", NULL };
-	struct run a = query(store, ls_a), r = query(store, ls_r);
+	struct child a = query(store, ls_a), r = query(store, ls_r);
 
 	cr_assert_eq(a.status, 0);
 	cr_assert_eq(r.status, 0);
@@ -255,7 +180,7 @@ static long damage(const char *path, uint64_t seed, int zero, long len)
 	return off;
 }
 
-static void no_signal(const struct run *r, const char *what)
+static void no_signal(const struct child *r, const char *what)
 {
 	cr_assert(!r->hung, "%s hung (killed after %d s)", what, TIMEOUT_S);
 	cr_assert_eq(r->sig, 0, "%s died by signal %d; stderr: %s", what,
@@ -263,14 +188,14 @@ static void no_signal(const struct run *r, const char *what)
 }
 
 /* The good store, its answers, and a small file for lineage-index. */
-static struct run good[NCMD];
+static struct child good[NCMD];
 
 static void setup_good(void)
 {
 	char *gen[] = { (char *)GEN, "synth", "--runs", "1500",
 			"--runs-per-file", "10", "--seed", "9",
 			(char *)P("arch"), NULL };
-	struct run g = run(gen);
+	struct child g = run(gen);
 	cr_assert_eq(g.status, 0, "lineage-gen: %s", g.err);
 	run_free(&g);
 	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
@@ -293,7 +218,7 @@ static void setup_good(void)
 	}
 }
 
-static struct run index_more(const char *store)
+static struct child index_more(const char *store)
 {
 	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
 		       (char *)P("more"), NULL };
@@ -319,7 +244,7 @@ Test(damage, truncated_copies_are_refused, .timeout = 600)
 			 "%s --rebuild", store);
 		for (size_t i = 0; i < NCMD; i++) {
 			copy_file(P("good.lmdb"), store, lens[l]);
-			struct run r = query(store, commands[i]);
+			struct child r = query(store, commands[i]);
 			no_signal(&r, commands[i][0]);
 			cr_expect_eq(r.status, 65, "%s on a copy cut to %lld "
 				     "bytes: exit %d, stderr %s",
@@ -331,7 +256,7 @@ Test(damage, truncated_copies_are_refused, .timeout = 600)
 			run_free(&r);
 		}
 		copy_file(P("good.lmdb"), store, lens[l]);
-		struct run r = index_more(store);
+		struct child r = index_more(store);
 		no_signal(&r, "lineage-index");
 		cr_expect_eq(r.status, 65, "lineage-index on a cut copy: "
 			     "exit %d: %s", r.status, r.err);
@@ -362,7 +287,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 			int differs = 0;
 			copies++;
 			for (size_t i = 0; i < NCMD; i++) {
-				struct run r = query(store, commands[i]);
+				struct child r = query(store, commands[i]);
 				no_signal(&r, commands[i][0]);
 				if (r.status != good[i].status ||
 				    strcmp(r.out, good[i].out))
@@ -374,7 +299,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 				run_free(&r);
 			}
 			const char *const deep[] = { "check", "--deep", NULL };
-			struct run d = query(store, deep);
+			struct child d = query(store, deep);
 			no_signal(&d, "check --deep");
 			if (differs) {
 				differing++;
@@ -389,7 +314,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 			if (d.status == 65)
 				flagged++;
 			run_free(&d);
-			struct run ix = index_more(store);
+			struct child ix = index_more(store);
 			no_signal(&ix, "lineage-index");
 			run_free(&ix);
 		}
@@ -430,7 +355,7 @@ static void drop_created(char *s)
 static void same_answers(const char *store, const char *what)
 {
 	for (size_t i = 0; i < NCMD; i++) {
-		struct run r = query(store, commands[i]);
+		struct child r = query(store, commands[i]);
 		no_signal(&r, commands[i][0]);
 		drop_created(r.out);
 		char *want = strdup(good[i].out);
@@ -445,7 +370,7 @@ static void same_answers(const char *store, const char *what)
 	}
 }
 
-static struct run rebuild(const char *store, const char *path)
+static struct child rebuild(const char *store, const char *path)
 {
 	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
 		       "--rebuild", (char *)path, NULL };
@@ -466,7 +391,7 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 		char what[80];
 		copy_file(P("good.lmdb"), store, -1);
 		damage(store, seed, seed % 2, seed % 2 ? 65536 : 16384);
-		struct run r = rebuild(store, NULL);
+		struct child r = rebuild(store, NULL);
 		no_signal(&r, "lineage-index --rebuild");
 		if (r.status == 65) {
 			cr_expect(strstr(r.err, "give the source paths again"),
@@ -484,7 +409,7 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 	}
 	/* cut to its two meta pages: nothing of it can be read */
 	copy_file(P("good.lmdb"), store, 8192);
-	struct run r = rebuild(store, NULL);
+	struct child r = rebuild(store, NULL);
 	no_signal(&r, "lineage-index --rebuild");
 	cr_expect_eq(r.status, 65, "--rebuild of an unreadable store "
 		     "without paths: exit %d", r.status);
@@ -519,15 +444,12 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 }
 
 /* Run a query as uid 65534 when root (who ignores permission bits). */
-static struct run query_as_nobody(const char *prog, const char *store,
-				  const char *const *cmd)
+static struct child query_as_nobody(const char *prog, const char *store,
+				    const char *const *cmd)
 {
+	struct child_opts o = { TIMEOUT_S, 1, 0 };
 	char *argv[MAXARG + 4];
 	int n = 0;
-	pid_t pid;
-	int st;
-	struct run r = { -1, 0, 0, NULL, NULL };
-	const char *o = P("child.out"), *e = P("child.err");
 
 	argv[n++] = (char *)prog;
 	argv[n++] = (char *)"--store";
@@ -535,30 +457,7 @@ static struct run query_as_nobody(const char *prog, const char *store,
 	for (int i = 0; i < MAXARG && cmd[i]; i++)
 		argv[n++] = (char *)cmd[i];
 	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		if (fo < 0 || fe < 0)
-			_exit(120);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		if (geteuid() == 0 && (setgroups(0, NULL) || setgid(65534) ||
-				       setuid(65534)))
-			_exit(121);
-		execv(prog, argv);
-		_exit(122);
-	}
-	waitpid(pid, &st, 0);
-	if (WIFEXITED(st))
-		r.status = WEXITSTATUS(st);
-	else
-		r.sig = WTERMSIG(st);
-	r.out = slurp(o);
-	r.err = slurp(e);
-	return r;
+	return child_run(dir, argv, &o);
 }
 
 Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
@@ -570,7 +469,7 @@ Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 	/* a store that has seen changes: files indexed again */
 	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
 		       (char *)P("more"), NULL };
-	struct run r = run(ix);
+	struct child r = run(ix);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	run_free(&r);
 	for (size_t i = 0; i < NCMD; i++) {
@@ -609,7 +508,7 @@ Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 		     chmod(dir, 0755), 0);
 	for (size_t i = 0; i < NCMD; i++) {
 		r = query_as_nobody(prog, copy, commands[i]);
-		if (r.status >= 120 && r.status <= 122)
+		if (r.setup)
 			cr_skip_test("cannot run as nobody here");
 		cr_expect_eq(r.status, good[i].status, "%s on the read-only "
 			     "copy: exit %d: %s", commands[i][0], r.status,

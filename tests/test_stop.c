@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
+
 extern char **environ;
 
 #define INDEXER "./lineage-index"
@@ -27,16 +29,12 @@ static char dir[256];
 
 static void mk_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lin-stop-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	child_mkdir(dir, "stop");
 }
 
 static void rm_dir(void)
 {
-	char cmd[320];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
+	child_rmdir(dir);
 }
 
 TestSuite(stop, .init = mk_dir, .fini = rm_dir);
@@ -50,19 +48,7 @@ static const char *P(const char *name)
 	return buf[i];
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
+#define slurp child_slurp
 
 static pid_t start(char *const argv[], const char *out, const char *err)
 {
