@@ -14,6 +14,7 @@ static const char *prog = "lineage";
 static int installed;
 static volatile sig_atomic_t armed;
 static sigjmp_buf *volatile catcher;
+static volatile sig_atomic_t caught;
 /* Two prepared messages, one per signal name; the handler picks one. */
 static char msg_bus[1400], msg_segv[1400], msg_head[700], msg_tail[1200];
 static size_t len_bus, len_segv, len_head, len_tail;
@@ -46,8 +47,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		signal(sig, SIG_DFL);
 		return;
 	}
-	if (catcher)
+	if (catcher) {
+		caught++;
 		siglongjmp(*catcher, sig);
+	}
 	if (sig == SIGBUS)
 		put(msg_bus, len_bus);
 	else
@@ -124,8 +127,10 @@ void lin_guard_disarm(void)
 static void on_assert(MDB_env *env, const char *what)
 {
 	(void)env;
-	if (catcher)
+	if (catcher) {
+		caught++;
 		siglongjmp(*catcher, SIGABRT);
+	}
 	if (len_head) {
 		put(msg_head, len_head);
 		put(what, strlen(what));
@@ -155,6 +160,11 @@ const char *lin_guard_why(int sig)
 	default:
 		return "LMDB found an impossible page";
 	}
+}
+
+int lin_guard_caught(void)
+{
+	return caught;
 }
 
 void lin_guard_catch(sigjmp_buf *jb)

@@ -43,6 +43,11 @@ void lin_guard_disarm(void);
  * close it, and must not use anything it read from it. */
 void lin_guard_catch(sigjmp_buf *jb);
 
+/* How many faults were caught by lin_guard_catch so far. What the
+ * abandoned work had allocated is never freed: the programs end with
+ * _exit(2) after one, so that no leak checker mistakes it for a leak. */
+int lin_guard_caught(void);
+
 /* What a fault `sig` (SIGBUS, SIGSEGV, or SIGABRT for an assertion)
  * says about the store, for "store damaged (...)". Static text. */
 const char *lin_guard_why(int sig);

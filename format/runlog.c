@@ -380,6 +380,15 @@ void lin_runlog_limits_default(struct lin_runlog_limits *l)
 	l->max_items = 65536;
 	l->max_depth = 32;
 	l->max_inflated = (uint64_t)64 << 30;
+#ifdef LIN_FUZZ_LIMITS
+	/* Fuzz builds (make fuzz): small limits, so that no input spends
+	 * an execution inflating or buffering hundreds of MiB and the
+	 * fuzzer explores the reader instead. */
+	l->max_record = (size_t)1 << 20;
+	l->max_string = (size_t)64 << 10;
+	l->max_items = 4096;
+	l->max_inflated = (uint64_t)1 << 20;
+#endif
 }
 
 /* Any failure carries the file name. */

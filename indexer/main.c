@@ -261,7 +261,23 @@ static int compact(const char *store, const char *to, struct cli *c,
 	return st && (st->rejected || st->bad_records) ? EXIT_DATA : EXIT_OK;
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+
+	if (lin_guard_caught()) {
+		/* --rebuild abandoned a read of a damaged store mid-way:
+		 * end without exit handlers over what it left allocated */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },

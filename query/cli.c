@@ -145,12 +145,17 @@ const struct lq_cmd lq_cmds[] = {
 	  "  -p, --project P   only project P (or entity/P)\n" },
 	{ "stats", lq_cmd_stats, "stats",
 	  "counts of runs, collections, versions, edges and sources", NULL },
-	{ "check", lq_cmd_check, "check",
+	{ "check", lq_cmd_check, "check [--deep]",
 	  "check the store's consistency; exit status 65 on problems",
 	  "Decodes every node and checks that run keys, version numbers and\n"
 	  "edges agree (every edge has its reverse). One line per problem,\n"
 	  "then a summary line. Checks the whole store: --as-of is "
-	  "ignored.\n" },
+	  "ignored.\n\n"
+	  "options:\n"
+	  "      --deep   also read every entry of every database: placed\n"
+	  "               inside the file and in order, decoded, every id\n"
+	  "               it holds present, counts equal to LMDB's records,\n"
+	  "               every node reachable from the indexes\n" },
 	{ "diff", lq_cmd_diff,
 	  "diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
 	  "runs, versions and edges added or removed between two stores or "
@@ -574,5 +579,13 @@ int lin_query_main(int argc, char **argv)
 {
 	/* A damaged store ends with a message, never a signal. */
 	lin_guard_init(PROG);
-	return lin_query_run(argc, argv, stdout, stderr);
+	int rc = lin_query_run(argc, argv, stdout, stderr);
+	if (lin_guard_caught()) {
+		/* an attempt was abandoned mid-way: end without running
+		 * exit handlers over what it left allocated */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	return rc;
 }
