@@ -5,20 +5,31 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+PYLIBDIR ?= $(PREFIX)/share/lineage/python
 DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS = zlib lmdb msgpack
-DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev pkg-config
+DEBIAN_PKGS = zlib1g-dev libmsgpack-dev liblmdb-dev libcriterion-dev \
+	libarchive-dev pkg-config python3 python3-msgpack
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+# libarchive (archives read in place) only where format/archive.c is
+# linked: lineage-index, the tests, the generator and the benchmark.
+ARCHIVE_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
+ARCHIVE_STATIC_LIBS = $(shell $(PKG_CONFIG) --static --libs libarchive \
+	2>/dev/null)
+# Python: the first python3 that has msgpack (python3-msgpack), so that
+# a python3 of one's own earlier on PATH does not hide Debian's.
+PYTHON ?= $(firstword $(foreach p,python3 /usr/bin/python3,$(shell \
+	$(p) -c 'import msgpack' >/dev/null 2>&1 && echo $(p))) python3)
 
 # The programs are linked statically when the static libraries are there
 # (Debian's -dev packages ship them): a store and two binaries are then
@@ -29,6 +40,18 @@ FOUND_STATIC = $(foreach l,$(STATIC_LIBS),\
 	$(wildcard $(shell $(CC) -print-file-name=$(l))))
 STATIC ?= $(if $(filter $(words $(STATIC_LIBS)),$(words $(FOUND_STATIC))),1,0)
 PROG_LDFLAGS = $(if $(filter 1,$(STATIC)),-static)
+# lineage-index also links libarchive, whose static link needs the static
+# libraries of everything it was built with (pkg-config --static: nettle,
+# acl, lzma, zstd, lz4, bz2, xml2 on Debian 12). When one is missing,
+# lineage-index alone is linked dynamically; lineage-query stays static.
+ARCHIVE_A = $(patsubst -l%,lib%.a,$(filter -l%,$(ARCHIVE_STATIC_LIBS)))
+FOUND_ARCHIVE_A = $(foreach l,$(ARCHIVE_A),\
+	$(wildcard $(shell $(CC) -print-file-name=$(l))))
+INDEX_STATIC ?= $(if $(filter 1,$(STATIC)),$(if $(ARCHIVE_A),$(if \
+	$(filter $(words $(ARCHIVE_A)),$(words $(FOUND_ARCHIVE_A))),1,0),0),0)
+INDEX_LDFLAGS = $(if $(filter 1,$(INDEX_STATIC)),-static)
+INDEX_LIBS = $(if $(filter 1,$(INDEX_STATIC)),$(ARCHIVE_STATIC_LIBS),\
+	$(ARCHIVE_LIBS))
 
 BUILD = build
 # Library: every module except the programs' entry points.
@@ -59,22 +82,31 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 lineage-index: $(BUILD)/indexer/main.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(INDEX_LDFLAGS) -o $@ $^ $(INDEX_LIBS) $(LIBS) \
+		$(LDFLAGS)
 
 lineage-query: $(BUILD)/query/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 lineage-gen: $(GEN_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LIBS) $(ARCHIVE_LIBS) $(LIBS) \
+		$(LDFLAGS)
 
 # The whole test suite: unit tests and end-to-end tests on the fixtures,
-# then the whole suite again under AddressSanitizer and
-# UndefinedBehaviorSanitizer (check-san).
+# then the Python tests (tests/test_*.py: the runlog writer, the W&B
+# exporter against a stub API, archives); each runner ends with its
+# summary line, and a failure in either fails check; then the whole C
+# suite again under AddressSanitizer and UndefinedBehaviorSanitizer
+# (check-san).
 check: all $(TEST_BIN)
 	./$(TEST_BIN) --jobs 2
+	@$(PYTHON) -c 'import msgpack' 2>/dev/null || { echo "check: \
+	$(PYTHON) cannot import msgpack (make deps installs python3-msgpack)"; \
+	exit 1; }
+	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
 	@$(MAKE) --no-print-directory check-san
 test: check
 
@@ -87,7 +119,7 @@ SAN = $(BUILD)/san
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 SAN_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -I. \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
 SAN_LIB_OBJ = $(LIB_SRC:%.c=$(SAN)/%.o)
 SAN_TEST_OBJ = $(TEST_SRC:%.c=$(SAN)/%.o)
 SAN_MAIN_OBJ = $(SAN)/indexer/main.o $(SAN)/query/main.o \
@@ -108,13 +140,14 @@ $(SAN_LIB): $(SAN_LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(SAN)/lineage-index: $(SAN)/indexer/main.o $(SAN_LIB)
-	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
 $(SAN)/lineage-query: $(SAN)/query/main.o $(SAN_LIB)
-	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
 $(SAN)/lineage-gen: $(GEN_SRC:%.c=$(SAN)/%.o) $(SAN_LIB)
-	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
 $(SAN)/run-tests: $(SAN_TEST_OBJ) $(SAN_LIB)
-	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS) $(LDFLAGS)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(TEST_LIBS) $(ARCHIVE_LIBS) \
+		$(LIBS) $(LDFLAGS)
 
 check-san: $(SAN_PROGS) $(SAN)/run-tests
 	@rm -rf $(SAN_ROOT) $(SAN_REPORTS) $(SAN)/shared
@@ -136,10 +169,12 @@ check-san: $(SAN_PROGS) $(SAN)/run-tests
 
 deps:
 	@missing=""; \
-	for p in $(PKGS) criterion; do \
+	for p in $(PKGS) criterion libarchive; do \
 	  $(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
 	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
+	$(PYTHON) -c 'import msgpack' 2>/dev/null || \
+	  missing="$$missing python3-msgpack"; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: missing:$$missing; installing $(DEBIAN_PKGS)"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
@@ -162,12 +197,19 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 query/lineage.bash-completion \
 		$(DESTDIR)$(COMPLETIONDIR)/lineage-query
+	install -d $(DESTDIR)$(PYLIBDIR)
+	install -m 644 python/lineage_runlog.py $(DESTDIR)$(PYLIBDIR)/
+	install -m 755 python/lineage-export-wandb $(DESTDIR)$(PYLIBDIR)/
+	ln -sf $(PYLIBDIR)/lineage-export-wandb \
+		$(DESTDIR)$(BINDIR)/lineage-export-wandb
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lineage-index $(DESTDIR)$(BINDIR)/lineage-query
 	rm -f $(DESTDIR)$(MANDIR)/man1/lineage-index.1 \
 		$(DESTDIR)$(MANDIR)/man1/lineage-query.1
 	rm -f $(DESTDIR)$(COMPLETIONDIR)/lineage-query
+	rm -f $(DESTDIR)$(BINDIR)/lineage-export-wandb
+	rm -rf $(DESTDIR)$(PYLIBDIR)
 
 # Benchmarks need SQLite (the baseline) besides the build dependencies.
 bench-deps: deps
@@ -180,7 +222,7 @@ bench-deps: deps
 	fi
 
 lineage-bench: $(BUILD)/bench/bench.o $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) \
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) \
 		$$($(PKG_CONFIG) --libs sqlite3) $(LDFLAGS)
 
 # The cold-start floor: open an LMDB environment, read one key; linked
@@ -238,7 +280,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/tests/fuzz/%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) \
-		$(LDFLAGS)
+		$(ARCHIVE_LIBS) $(LDFLAGS)
 
 # Seed corpora: the committed fixtures, small synthetic archives.
 $(FUZZ_SEEDS)/.done: lineage-gen

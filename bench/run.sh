@@ -44,6 +44,18 @@ $BENCH rss ./lineage-index -q --store "$W/s10k.lmdb" "$W/runlog10k" \
 $BENCH rss ./lineage-index -q --store "$W/s10k.lmdb" "$W/runlog10k" \
 	| record reindex10k
 
+say "bench: the 10,000-run archive as .tar.gz and .tar, read in place"
+tar -C "$W" -czf "$W/runlog10k.tar.gz" runlog10k
+tar -C "$W" -cf "$W/runlog10k.tar" runlog10k
+$BENCH rss ./lineage-index -q --store "$W/a10k-tgz.lmdb" \
+	"$W/runlog10k.tar.gz" | record archtgz
+$BENCH rss ./lineage-index -q --store "$W/a10k-tgz.lmdb" \
+	"$W/runlog10k.tar.gz" | record rearchtgz
+$BENCH rss ./lineage-index -q --store "$W/a10k-tar.lmdb" \
+	"$W/runlog10k.tar" | record archtar
+echo "tgz_bytes $(stat -c %s "$W/runlog10k.tar.gz") tar_bytes $(stat -c %s "$W/runlog10k.tar") dir_bytes $(du -sb "$W/runlog10k" | cut -f1)" \
+	| record archsize
+
 say "bench: .wandb crc floor and indexing"
 $BENCH crc "$W/wandb" >/dev/null
 $BENCH crc "$W/wandb" | record crc

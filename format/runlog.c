@@ -339,6 +339,7 @@ int lin_runlog_writer_close(struct lin_runlog_writer *w)
 struct lin_runlog {
 	char *path;
 	int fd;
+	struct lin_stream src;  /* read from here instead when src.read */
 	struct lin_runlog_limits lim;
 
 	/* raw input: `in` holds bytes read but not yet used */
@@ -417,9 +418,18 @@ static ssize_t raw_read(struct lin_runlog *r, void *p, size_t n,
 {
 	ssize_t k;
 
-	do
-		k = read(r->fd, p, n);
-	while (k < 0 && errno == EINTR);
+	if (r->src.read) {
+		char m[256] = "";
+
+		k = r->src.read(r->src.ctx, p, n, m, sizeof m);
+		if (k < 0)
+			return rfail(r, err, LIN_EIO, r->total,
+				     "cannot read: %s", m);
+	} else {
+		do
+			k = read(r->fd, p, n);
+		while (k < 0 && errno == EINTR);
+	}
 	if (k < 0) {
 		int e = errno;
 
@@ -1485,9 +1495,11 @@ static void set_limits(struct lin_runlog_limits *l,
 		l->max_inflated = in->max_inflated;
 }
 
-int lin_runlog_open(struct lin_runlog **out, const char *path,
-		    const struct lin_runlog_limits *limits,
-		    struct lin_err *err)
+/* Open `path` (or read `src` when it is not NULL, naming it `path`). */
+static int runlog_open(struct lin_runlog **out, const char *path,
+		       const struct lin_stream *src,
+		       const struct lin_runlog_limits *limits,
+		       struct lin_err *err)
 {
 	struct lin_runlog *r;
 	ssize_t k;
@@ -1517,8 +1529,11 @@ int lin_runlog_open(struct lin_runlog **out, const char *path,
 		rc = rfail(r, err, LIN_ENOMEM, LIN_NO_OFFSET, "out of memory");
 		goto fail;
 	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
+	if (src)
+		r->src = *src;
+	else
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!src && r->fd < 0) {
 		int e = errno;
 
 		rc = rfail(r, err, LIN_EIO, LIN_NO_OFFSET, "cannot open: %s",
@@ -1556,6 +1571,21 @@ fail:
 	lin_err_path(err, path);
 	lin_runlog_close(r);
 	return rc;
+}
+
+int lin_runlog_open(struct lin_runlog **out, const char *path,
+		    const struct lin_runlog_limits *limits,
+		    struct lin_err *err)
+{
+	return runlog_open(out, path, NULL, limits, err);
+}
+
+int lin_runlog_open_stream(struct lin_runlog **out, const char *name,
+			   const struct lin_stream *src,
+			   const struct lin_runlog_limits *limits,
+			   struct lin_err *err)
+{
+	return runlog_open(out, name, src, limits, err);
 }
 
 int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,

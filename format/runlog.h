@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "record.h"
+#include "stream.h"
 
 #define LIN_RUNLOG_VERSION 1
 
@@ -38,6 +39,15 @@ struct lin_runlog;
 int lin_runlog_open(struct lin_runlog **out, const char *path,
 		    const struct lin_runlog_limits *limits,
 		    struct lin_err *err);
+
+/* The same over a stream (an archive member) read once from its start;
+ * `name` is what errors call it (e.g. "a.tar.gz//x.runlog"). `src` is
+ * copied; its context must outlive the reader. A failing read is
+ * LIN_EIO with the stream's message. */
+int lin_runlog_open_stream(struct lin_runlog **out, const char *name,
+			   const struct lin_stream *src,
+			   const struct lin_runlog_limits *limits,
+			   struct lin_err *err);
 
 /* Read the next lineage record into `rec` (whose strings borrow from the
  * reader until the next call). Records of unknown kind are skipped and

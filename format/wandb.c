@@ -36,6 +36,9 @@ enum {
 struct lin_wandb {
 	int fd;
 	char *path;
+	struct lin_stream src;  /* read from here instead when src.read */
+	uint64_t src_pos;       /* bytes of the stream read so far */
+	unsigned char src_head[HEADER_LEN]; /* read again after open() */
 
 	unsigned char *buf;     /* whole blocks of the file from buf_off */
 	size_t buf_len;
@@ -97,13 +100,64 @@ static int fail(struct lin_wandb *w, struct lin_err *err, int code,
 	return code;
 }
 
-int lin_wandb_open(struct lin_wandb **out, const char *path,
-		   const char *fallback_run_id, struct lin_err *err)
+/* pread(), or for a stream (read once, in order) the bytes at `off`,
+ * passing over those before it: the framing only ever moves forward.
+ * Returns the count, 0 at the end, or -1 with `msg` set. */
+static ssize_t read_at(struct lin_wandb *w, unsigned char *p, size_t n,
+		       uint64_t off, char *msg, size_t mlen)
+{
+	ssize_t k;
+
+	if (!w->src.read) {
+		do
+			k = pread(w->fd, p, n, (off_t)off);
+		while (k < 0 && errno == EINTR);
+		if (k < 0)
+			snprintf(msg, mlen, "%s", strerror(errno));
+		return k;
+	}
+	if (off < w->src_pos) {
+		/* only the header, which open() read, is read again */
+		if (w->src_pos > HEADER_LEN) {
+			snprintf(msg, mlen, "cannot go back to byte %llu of a "
+				 "stream", (unsigned long long)off);
+			return -1;
+		}
+		k = (ssize_t)(w->src_pos - off);
+		if ((size_t)k > n)
+			k = (ssize_t)n;
+		memcpy(p, w->src_head + off, (size_t)k);
+		return k;
+	}
+	while (w->src_pos < off) {
+		uint64_t gap = off - w->src_pos;
+
+		k = w->src.read(w->src.ctx, p, gap < n ? (size_t)gap : n, msg,
+				mlen);
+		if (k <= 0)
+			return k;
+		w->src_pos += (uint64_t)k;
+	}
+	k = w->src.read(w->src.ctx, p, n, msg, mlen);
+	if (k > 0 && w->src_pos < HEADER_LEN)
+		memcpy(w->src_head + w->src_pos, p,
+		       (size_t)k < HEADER_LEN - w->src_pos ?
+		       (size_t)k : HEADER_LEN - (size_t)w->src_pos);
+	if (k > 0)
+		w->src_pos += (uint64_t)k;
+	return k;
+}
+
+/* Open `path`, or read `src` when it is not NULL (naming it `path`). */
+static int wandb_open(struct lin_wandb **out, const char *path,
+		      const char *fallback_run_id,
+		      const struct lin_stream *src, struct lin_err *err)
 {
 	struct lin_wandb *w;
 	unsigned char h[HEADER_LEN];
+	char msg[256];
 	ssize_t got = 0;
-	int rc;
+	int rc, e;
 
 	*out = NULL;
 	lin_err_clear(err);
@@ -124,14 +178,19 @@ int lin_wandb_open(struct lin_wandb **out, const char *path,
 				 "out of memory");
 		goto fail;
 	}
-	w->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (w->fd < 0)
-		goto io;
-	(void)posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (src) {
+		w->src = *src;
+	} else {
+		w->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (w->fd < 0) {
+			snprintf(msg, sizeof msg, "%s", strerror(errno));
+			goto io;
+		}
+		(void)posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
 	while ((size_t)got < sizeof h) {
-		ssize_t n = pread(w->fd, h + got, sizeof h - (size_t)got, got);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_at(w, h + got, sizeof h - (size_t)got,
+				    (uint64_t)got, msg, sizeof msg);
 		if (n < 0)
 			goto io;
 		if (n == 0)
@@ -152,13 +211,26 @@ int lin_wandb_open(struct lin_wandb **out, const char *path,
 	*out = w;
 	return 0;
 io:
-	rc = fail(w, err, LIN_EIO, LIN_NO_OFFSET, "cannot read: %s",
-		  strerror(errno));
-	if (err)
-		err->sys = errno;
+	e = errno;
+	rc = fail(w, err, LIN_EIO, LIN_NO_OFFSET, "cannot read: %s", msg);
+	if (err && !src)
+		err->sys = e;
 fail:
 	lin_wandb_close(w);
 	return rc;
+}
+
+int lin_wandb_open(struct lin_wandb **out, const char *path,
+		   const char *fallback_run_id, struct lin_err *err)
+{
+	return wandb_open(out, path, fallback_run_id, NULL, err);
+}
+
+int lin_wandb_open_stream(struct lin_wandb **out, const char *name,
+			  const char *fallback_run_id,
+			  const struct lin_stream *src, struct lin_err *err)
+{
+	return wandb_open(out, name, fallback_run_id, src, err);
 }
 
 void lin_wandb_close(struct lin_wandb *w)
@@ -214,16 +286,15 @@ static int load(struct lin_wandb *w, size_t *avail, struct lin_err *err)
 		w->buf_off = bstart;
 		w->eof = 0;
 		while (got < BUF_SIZE) {
-			ssize_t n = pread(w->fd, w->buf + got, BUF_SIZE - got,
-					  (off_t)(bstart + got));
-			if (n < 0 && errno == EINTR)
-				continue;
+			char msg[256];
+			ssize_t n = read_at(w, w->buf + got, BUF_SIZE - got,
+					    bstart + got, msg, sizeof msg);
 			if (n < 0) {
 				int e = errno;
 				w->buf_len = 0;
 				fail(w, err, LIN_EIO, bstart, "cannot read: %s",
-				     strerror(e));
-				if (err)
+				     msg);
+				if (err && !w->src.read)
 					err->sys = e;
 				return LIN_EIO;
 			}

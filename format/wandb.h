@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "record.h"
+#include "stream.h"
 
 #define LIN_WANDB_BLOCK 32768
 
@@ -22,6 +23,13 @@ struct lin_wandb;
  * Free with lin_wandb_close(). */
 int lin_wandb_open(struct lin_wandb **out, const char *path,
 		   const char *fallback_run_id, struct lin_err *err);
+
+/* The same over a stream (an archive member) read once, in order;
+ * `name` is what errors call it. `src` is copied; its context must
+ * outlive the reader. A failing read is LIN_EIO with its message. */
+int lin_wandb_open_stream(struct lin_wandb **out, const char *name,
+			  const char *fallback_run_id,
+			  const struct lin_stream *src, struct lin_err *err);
 
 /* Read the next lineage record (run, log, use, finish) into `rec`;
  * strings borrow from the reader until the next call. Records of kinds

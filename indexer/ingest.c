@@ -14,13 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format/archive.h"
 #include "format/runlog.h"
 #include "format/wandb.h"
 #include "indexer/ix.h"
 
 #define MAX_REPORTS_PER_FILE 20
 
-enum fmt { FMT_NONE, FMT_RUNLOG, FMT_WANDB };
+enum fmt { FMT_NONE, FMT_RUNLOG, FMT_WANDB, FMT_ARCHIVE };
 
 struct ctx {
 	struct lin_store s;
@@ -134,9 +135,50 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
+/* Names that say "archive" when the content does not (an empty tar). */
+static int archive_named(const char *name)
+{
+	static const char *const suf[] = {
+		".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst",
+		".zip"
+	};
+
+	for (size_t i = 0; i < sizeof suf / sizeof *suf; i++)
+		if (has_suffix(name, suf[i]))
+			return 1;
+	return 0;
+}
+
+/* What the first `n` bytes of a file (or archive member) named `name`
+ * say it is; `named` when the user named it. */
+static enum fmt sniff_head(const unsigned char *h, size_t n,
+			   const char *name, int named)
+{
+	if (lin_wandb_sniff(h, n))
+		return FMT_WANDB;
+	/* a runlog header is a small map (fixmap), which no tar or zip
+	 * starts with; gzip is a runlog unless a tar is inside */
+	if (n >= 1 && (h[0] & 0xf0) == 0x80)
+		return FMT_RUNLOG;
+	if (lin_archive_sniff(h, n))
+		return FMT_ARCHIVE;
+	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+		return FMT_RUNLOG;
+	if (n >= 1 && (h[0] == 0xde || h[0] == 0xdf))
+		return FMT_RUNLOG;
+	if (archive_named(name))
+		return FMT_ARCHIVE;
+	if (named || has_suffix(name, ".runlog") ||
+	    has_suffix(name, ".runlog.gz"))
+		return FMT_RUNLOG;
+	if (has_suffix(name, ".wandb"))
+		return FMT_WANDB;
+	return FMT_NONE;
+}
+
 static enum fmt sniff(const char *path, int named)
 {
-	unsigned char h[8];
+	unsigned char h[LIN_ARCHIVE_HEAD];
 	FILE *f = fopen(path, "rb");
 	size_t n = 0;
 
@@ -144,18 +186,7 @@ static enum fmt sniff(const char *path, int named)
 		n = fread(h, 1, sizeof h, f);
 		fclose(f);
 	}
-	if (lin_wandb_sniff(h, n))
-		return FMT_WANDB;
-	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-		return FMT_RUNLOG;
-	if (n >= 1 && ((h[0] & 0xf0) == 0x80 || h[0] == 0xde || h[0] == 0xdf))
-		return FMT_RUNLOG;
-	if (named || has_suffix(path, ".runlog") ||
-	    has_suffix(path, ".runlog.gz"))
-		return FMT_RUNLOG;
-	if (has_suffix(path, ".wandb"))
-		return FMT_WANDB;
-	return FMT_NONE;
+	return sniff_head(h, n, path, named);
 }
 
 /* W&B keeps a run's log in wandb/[offline-]run-DATE_TIME-ID/run-ID.wandb;
@@ -190,8 +221,9 @@ struct reader {
 	struct lin_wandb *wb;
 };
 
+/* Open `path`, or read `src` (an archive member named `path`). */
 static int reader_open(struct reader *r, enum fmt fmt, const char *path,
-		       struct lin_err *err)
+		       const struct lin_stream *src, struct lin_err *err)
 {
 	char runid[256];
 
@@ -199,10 +231,14 @@ static int reader_open(struct reader *r, enum fmt fmt, const char *path,
 	r->fmt = fmt;
 	if (fmt == FMT_WANDB) {
 		wandb_run_id(path, runid, sizeof runid);
-		return lin_wandb_open(&r->wb, path, runid[0] ? runid : NULL,
-				      err);
+		return src ? lin_wandb_open_stream(&r->wb, path,
+						   runid[0] ? runid : NULL,
+						   src, err)
+			   : lin_wandb_open(&r->wb, path,
+					    runid[0] ? runid : NULL, err);
 	}
-	return lin_runlog_open(&r->rl, path, NULL, err);
+	return src ? lin_runlog_open_stream(&r->rl, path, src, NULL, err)
+		   : lin_runlog_open(&r->rl, path, NULL, err);
 }
 
 static int reader_next(struct reader *r, struct lin_record *rec,
@@ -235,6 +271,7 @@ static void reader_close(struct reader *r)
 
 struct source {
 	int known;
+	int archive;             /* the entry of an archive, not a log */
 	uint32_t id;
 	int64_t size, mtime, ino;
 };
@@ -263,6 +300,9 @@ static int source_get(struct ix *x, const char *key, size_t kn,
 	lin_map_i64(&o, "size", &src->size);
 	lin_map_i64(&o, "mtime", &src->mtime);
 	lin_map_i64(&o, "ino", &src->ino);
+	struct lin_slice fmt;
+	src->archive = lin_map_str(&o, "format", &fmt) &&
+		       lin_slice_eq_cstr(fmt, "archive");
 	return 0;
 }
 
@@ -282,7 +322,9 @@ static int source_put(struct ix *x, const char *key, size_t kn,
 	lin_packer_reset(&x->pk);
 	msgpack_pack_map(pk, 10);
 	lin_pack_kv_i64(pk, "id", x->src);
-	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" : "runlog");
+	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" :
+				      fmt == FMT_ARCHIVE ? "archive" :
+				      "runlog");
 	lin_pack_kv_i64(pk, "size", (int64_t)sb->st_size);
 	lin_pack_kv_i64(pk, "mtime", (int64_t)sb->st_mtim.tv_sec * 1000000000
 				     + sb->st_mtim.tv_nsec);
@@ -510,6 +552,87 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 	}
 }
 
+/* A reader could not be opened on `path`: a file that only looked like
+ * a run log is ignored, anything else rejected. Returns 0 or LIN_ENOMEM. */
+static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
+		       int named, struct lin_err *e)
+{
+	if (fmt == FMT_NONE || (rc == LIN_EFORMAT && !named &&
+	    !has_suffix(path, ".runlog") &&
+	    !has_suffix(path, ".runlog.gz") &&
+	    !has_suffix(path, ".wandb") && !archive_named(path))) {
+		c->st->ignored++;
+		report(c, LIN_FILE_IGNORED, path, NULL);
+		return 0;
+	}
+	if (rc == LIN_ENOMEM)
+		return rc;
+	lin_err_path(e, path);
+	c->st->rejected++;
+	report(c, LIN_FILE_REJECTED, path, e);
+	return 0;
+}
+
+/* Read an open reader into the transaction begun for the source `key`
+ * (`src` as found there), replacing what that source said before, and
+ * commit. `path` is shown, `spath` stored. Closes the reader. Returns 0
+ * (also when the input was rejected: that is reported and counted) or a
+ * fatal store code. */
+static int index_open(struct ctx *c, struct reader *r, const char *path,
+		      const char *spath, const char *key, size_t kn,
+		      const struct source *src, const struct stat *sb)
+{
+	uint64_t records = 0, problems = 0;
+	int rc, partial = 0;
+
+	if (src->known) {
+		c->x.src = src->id;
+		rc = ix_remove_source_facts(&c->x, src->id);
+	} else {
+		rc = new_source(&c->x, spath);
+		if (!rc && lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
+			rc = LIN_ENOMEM;
+	}
+	c->x.path = path;
+	if (!rc)
+		rc = read_records(c, r, path, &records, &problems, &partial);
+	c->st->bytes += reader_bytes(r);
+	uint64_t skipped = reader_skipped(r);
+	enum fmt fmt = r->fmt;
+	reader_close(r);
+	if (rc == LIN_ESTORE || rc == LIN_ENOMEM) {
+		abort_txn(c);
+		return rc;
+	}
+	if (rc) {
+		/* Unreadable: keep what the file gave before. */
+		abort_txn(c);
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, path, c->err);
+		lin_err_clear(c->err);
+		return 0;
+	}
+	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems);
+	c->group_records += records;
+	if (!rc)
+		rc = commit(c);
+	else
+		abort_txn(c);
+	if (rc)
+		return rc;
+	c->st->records += records;
+	c->st->skipped += skipped;
+	c->st->bad_records += problems;
+	c->st->partial += (uint64_t)partial;
+	c->st->indexed++;
+	report(c, LIN_FILE_INDEXED, path, NULL);
+	return 0;
+}
+
+static int index_archive(struct ctx *c, const char *path, const char *spath,
+			 const struct stat *sb, int named);
+static int archive_seen(struct ctx *c, const char *spath);
+
 /* Index one file. Returns 0 (also when the file was rejected: that is
  * reported and counted) or a fatal store code. */
 static int index_file_once(struct ctx *c, const char *path, int named)
@@ -521,8 +644,7 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	char key[512];
 	size_t kn;
 	enum fmt fmt;
-	uint64_t records = 0, problems = 0;
-	int rc, partial = 0;
+	int rc;
 
 	c->done++;
 	if (stat(path, &sb) != 0) {
@@ -553,73 +675,26 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 		    src.mtime == (int64_t)sb.st_mtim.tv_sec * 1000000000 +
 				 sb.st_mtim.tv_nsec) {
 			abort_txn(c);
+			/* an unchanged archive: its members are still there */
+			if (src.archive && (rc = archive_seen(c, spath)))
+				return rc;
 			c->st->unchanged++;
 			report(c, LIN_FILE_UNCHANGED, path, NULL);
 			return 0;
 		}
 	}
 	fmt = sniff(path, named);
+	if (fmt == FMT_ARCHIVE) {
+		abort_txn(c);
+		return index_archive(c, path, spath, &sb, named);
+	}
 	lin_err_clear(&e);
 	if (fmt == FMT_NONE ||
-	    (rc = reader_open(&r, fmt, path, &e)) != 0) {
+	    (rc = reader_open(&r, fmt, path, NULL, &e)) != 0) {
 		abort_txn(c);
-		if (fmt == FMT_NONE || (rc == LIN_EFORMAT && !named &&
-		    !has_suffix(path, ".runlog") &&
-		    !has_suffix(path, ".runlog.gz") &&
-		    !has_suffix(path, ".wandb"))) {
-			c->st->ignored++;
-			report(c, LIN_FILE_IGNORED, path, NULL);
-			return 0;
-		}
-		if (rc == LIN_ENOMEM)
-			return rc;
-		lin_err_path(&e, path);
-		c->st->rejected++;
-		report(c, LIN_FILE_REJECTED, path, &e);
-		return 0;
+		return open_failed(c, fmt, rc, path, named, &e);
 	}
-	if (src.known) {
-		c->x.src = src.id;
-		rc = ix_remove_source_facts(&c->x, src.id);
-	} else {
-		rc = new_source(&c->x, spath);
-		if (!rc && lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
-			rc = LIN_ENOMEM;
-	}
-	c->x.path = path;
-	if (!rc)
-		rc = read_records(c, &r, path, &records, &problems,
-				  &partial);
-	c->st->bytes += reader_bytes(&r);
-	uint64_t skipped = reader_skipped(&r);
-	reader_close(&r);
-	if (rc == LIN_ESTORE || rc == LIN_ENOMEM) {
-		abort_txn(c);
-		return rc;
-	}
-	if (rc) {
-		/* Unreadable: keep what the file gave before. */
-		abort_txn(c);
-		c->st->rejected++;
-		report(c, LIN_FILE_REJECTED, path, c->err);
-		lin_err_clear(c->err);
-		return 0;
-	}
-	rc = source_put(&c->x, key, kn, fmt, &sb, records, skipped, problems);
-	c->group_records += records;
-	if (!rc)
-		rc = commit(c);
-	else
-		abort_txn(c);
-	if (rc)
-		return rc;
-	c->st->records += records;
-	c->st->skipped += skipped;
-	c->st->bad_records += problems;
-	c->st->partial += (uint64_t)partial;
-	c->st->indexed++;
-	report(c, LIN_FILE_INDEXED, path, NULL);
-	return 0;
+	return index_open(c, &r, path, spath, key, kn, &src, &sb);
 }
 
 /* 1 once a stop was asked for (opts->stop): no new file is started. */
@@ -660,6 +735,309 @@ static int index_file(struct ctx *c, const char *path, int named)
 	}
 	free(redo);
 	return rc ? rc : index_file(c, path, named);
+}
+
+/* ---- archives ---------------------------------------------------------
+ * An archive's members are sources of their own, stored as
+ * "ARCHIVE//MEMBER" (a member of an archive inside it as
+ * "ARCHIVE//INNER//MEMBER"), each indexed in its own transaction like a
+ * file, read as a stream and never written to disk. The archive itself
+ * has an entry of format "archive" without facts, written last: its size,
+ * mtime and inode let an unchanged archive be skipped, and an archive that
+ * could not be read to its end has none, so it is read again next time. */
+
+/* Calls fn() with the id of every source whose key starts with `spath`
+ * + "//", in a nested transaction of its own. */
+typedef int member_fn(struct ctx *c, uint32_t id, void *arg);
+
+struct member_scan {
+	struct ctx *c;
+	member_fn *fn;
+	void *arg;
+};
+
+static int member_visit(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	struct member_scan *m = ctx;
+	msgpack_object o;
+	int64_t id = 0;
+
+	(void)k;
+	msgpack_zone_clear(&m->c->x.zone);
+	if (msgpack_unpack(v->mv_data, v->mv_size, NULL, &m->c->x.zone, &o) !=
+	    MSGPACK_UNPACK_SUCCESS || !lin_map_i64(&o, "id", &id))
+		return 0;
+	return m->fn(m->c, (uint32_t)id, m->arg);
+}
+
+static int each_member_source(struct ctx *c, const char *spath,
+			      member_fn *fn, void *arg)
+{
+	struct member_scan m = { c, fn, arg };
+	char pre[512];
+	int rc;
+
+	snprintf(pre, sizeof pre, "%s//", spath);
+	if ((rc = begin(c)))
+		return rc;
+	rc = ix_scan(&c->x, LIN_DB_SOURCES, pre, strlen(pre), NULL, 0,
+		     member_visit, &m);
+	abort_txn(c);
+	return rc;
+}
+
+static int mark_seen(struct ctx *c, uint32_t id, void *arg)
+{
+	(void)arg;
+	return lin_idset_add(&c->seen, (uint64_t)id + 1) < 0 ? LIN_ENOMEM : 0;
+}
+
+/* An unchanged archive: its members count as met. */
+static int archive_seen(struct ctx *c, const char *spath)
+{
+	return each_member_source(c, spath, mark_seen, NULL);
+}
+
+/* Member sources an archive no longer holds. */
+static int note_gone(struct ctx *c, uint32_t id, void *arg)
+{
+	return lin_idset_has(&c->seen, (uint64_t)id + 1) ? 0
+	       : u64v_push(arg, id);
+}
+
+/* The stored path of source `id`, from `source_ids`. */
+static int source_path(struct ctx *c, uint32_t id, char *out, size_t n)
+{
+	unsigned char k[4];
+	MDB_val v;
+	int rc;
+
+	if ((rc = begin(c)))
+		return rc;
+	lin_be32_put(k, id);
+	if (!(rc = ix_get(&c->x, LIN_DB_SOURCE_IDS, k, 4, &v)))
+		snprintf(out, n, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+	abort_txn(c);
+	return rc;
+}
+
+static int prune_source(struct ctx *c, const char *key, size_t kn,
+			uint32_t id);
+
+/* A changed archive read to its end: members it no longer holds are
+ * removed, as a changed file's old records are. */
+static int members_gone(struct ctx *c, const char *path, const char *spath)
+{
+	struct u64v gone = { NULL, 0, 0 };
+	size_t sl = strlen(spath);
+	int rc = each_member_source(c, spath, note_gone, &gone);
+
+	for (size_t i = 0; i < gone.n && rc == 0; i++) {
+		char stored[PATH_MAX + 512], shown[PATH_MAX + 512], key[512];
+		uint32_t id = (uint32_t)gone.v[i];
+
+		if ((rc = source_path(c, id, stored, sizeof stored)) ||
+		    (rc = prune_source(c, key, source_key(stored, key), id)))
+			break;
+		snprintf(shown, sizeof shown, "%s%s", path,
+			 strlen(stored) > sl ? stored + sl : "");
+		c->st->pruned++;
+		report(c, LIN_FILE_PRUNED, shown, NULL);
+	}
+	free(gone.v);
+	return rc;
+}
+
+static int hidden_member(const char *name)
+{
+	for (const char *p = name; p; p = strchr(p, '/'))
+		if (*(p += *p == '/') == '.')
+			return 1;
+	return 0;
+}
+
+static int read_members(struct ctx *c, struct lin_archive *a,
+			const char *path, const char *spath, unsigned depth,
+			int *fatal);
+
+/* Index the archive's current member `m`. */
+static int index_member(struct ctx *c, struct lin_archive *a,
+			const struct lin_archive_member *m, const char *mpath,
+			const char *smpath, unsigned depth, int *fatal)
+{
+	const unsigned char *h;
+	size_t hn, kn;
+	struct lin_stream in = lin_archive_stream(a);
+	struct lin_err e;
+	struct source src;
+	struct reader r;
+	struct stat sb;
+	char key[512];
+	enum fmt fmt;
+	int rc;
+
+	c->done++;
+	lin_err_clear(&e);
+	if ((rc = lin_archive_head(a, &h, &hn, &e)) != 0) {
+		char why[sizeof e.msg];
+
+		snprintf(why, sizeof why, "%s", e.msg);
+		lin_err_set(&e, rc, e.offset, "cannot read: %.480s", why);
+		lin_err_path(&e, mpath);
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, mpath, &e);
+		return 0;
+	}
+	fmt = sniff_head(h, hn, m->name, 0);
+	if (fmt == FMT_NONE)
+		return open_failed(c, fmt, 0, mpath, 0, &e);
+	if (fmt == FMT_ARCHIVE) {
+		struct lin_archive *inner;
+
+		if (depth > 0) {
+			lin_err_set(&e, LIN_EFORMAT, LIN_NO_OFFSET, "not read: "
+				    "an archive in an archive in an archive "
+				    "(archives are read one level deep)");
+			lin_err_path(&e, mpath);
+			c->st->ignored++;
+			report(c, LIN_FILE_WARNING, mpath, &e);
+			return 0;
+		}
+		c->done--;  /* its members are the files */
+		if ((rc = lin_archive_open(&inner, mpath, &in, &e)) != 0)
+			return open_failed(c, fmt, rc, mpath, 0, &e);
+		rc = read_members(c, inner, mpath, smpath, depth + 1, fatal);
+		lin_archive_close(inner);
+		return rc;
+	}
+	kn = source_key(smpath, key);
+	if ((rc = begin(c)))
+		return rc;
+	if ((rc = source_get(&c->x, key, kn, &src))) {
+		abort_txn(c);
+		return rc;
+	}
+	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+		abort_txn(c);
+		return LIN_ENOMEM;
+	}
+	/* what the archive says of the member; it has no inode */
+	memset(&sb, 0, sizeof sb);
+	sb.st_size = m->size >= 0 ? m->size : 0;
+	sb.st_mtim.tv_sec = m->mtime / 1000000000;
+	sb.st_mtim.tv_nsec = m->mtime % 1000000000;
+	if ((rc = reader_open(&r, fmt, mpath, &in, &e)) != 0) {
+		abort_txn(c);
+		return open_failed(c, fmt, rc, mpath, 0, &e);
+	}
+	return index_open(c, &r, mpath, smpath, key, kn, &src, &sb);
+}
+
+/* Every member of `a` (shown under `path`, stored under `spath`). Sets
+ * *fatal when the archive could not be read to its end. */
+static int read_members(struct ctx *c, struct lin_archive *a,
+			const char *path, const char *spath, unsigned depth,
+			int *fatal)
+{
+	struct lin_archive_member m;
+	struct lin_err e;
+	char mpath[PATH_MAX + 512], smpath[PATH_MAX + 512];
+	int rc;
+
+	for (;;) {
+		lin_err_clear(&e);
+		rc = lin_archive_next(a, &m, &e);
+		if (rc == 0)
+			return 0;
+		if (rc == LIN_ENOMEM)
+			return rc;
+		if (rc < 0) {
+			/* a member lost, or the rest of the archive */
+			lin_err_path(&e, path);
+			c->st->rejected++;
+			report(c, LIN_FILE_REJECTED, path, &e);
+			if (rc == LIN_EDAMAGE)
+				continue;
+			*fatal = 1;
+			return 0;
+		}
+		if (hidden_member(m.name) || !m.name[0])
+			continue;  /* as hidden files in folders */
+		snprintf(mpath, sizeof mpath, "%s//%s", path, m.name);
+		snprintf(smpath, sizeof smpath, "%s//%s", spath, m.name);
+		if ((rc = index_member(c, a, &m, mpath, smpath, depth, fatal)))
+			return rc;
+	}
+}
+
+/* One reading of the archive at `path`. */
+static int archive_pass(struct ctx *c, const char *path, const char *spath,
+			const struct stat *sb, int named)
+{
+	struct lin_archive *a;
+	struct source src;
+	struct lin_err e;
+	char key[512];
+	size_t kn;
+	int rc, fatal = 0;
+
+	lin_err_clear(&e);
+	if ((rc = lin_archive_open(&a, path, NULL, &e)) != 0)
+		return open_failed(c, FMT_ARCHIVE, rc, path, named, &e);
+	rc = read_members(c, a, path, spath, 0, &fatal);
+	lin_archive_close(a);
+	if (rc || fatal)
+		return rc;  /* unfinished: what it gave before is kept */
+	if ((rc = members_gone(c, path, spath)))
+		return rc;
+	kn = source_key(spath, key);
+	if ((rc = begin(c)))
+		return rc;
+	if (!(rc = source_get(&c->x, key, kn, &src))) {
+		if (src.known)
+			c->x.src = src.id;
+		else if (!(rc = new_source(&c->x, spath)) &&
+			 lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
+			rc = LIN_ENOMEM;
+	}
+	if (!rc)
+		rc = source_put(&c->x, key, kn, FMT_ARCHIVE, sb, 0, 0, 0);
+	if (rc) {
+		abort_txn(c);
+		return rc;
+	}
+	return commit(c);
+}
+
+/* Index the archive at `path`: each member a file. Earlier files are
+ * committed first, and the archive's last group after it, so that a full
+ * map redoes only this archive (index_file() redoes groups of files). */
+static int index_archive(struct ctx *c, const char *path, const char *spath,
+			 const struct stat *sb, int named)
+{
+	struct lin_index_stats snap;
+	uint64_t done0;
+	int rc = end_group(c);
+
+	if (rc)
+		return rc;
+	snap = *c->st;
+	done0 = c->done;
+	for (;;) {
+		rc = archive_pass(c, path, spath, sb, named);
+		if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
+			break;
+		if (c->group)
+			mdb_txn_abort(c->group);
+		c->group = NULL;
+		*c->st = snap;
+		c->done = done0;
+		forget_group(c);
+		lin_err_clear(c->err);
+		if ((rc = lin_store_grow(&c->s, c->err)))
+			return rc;
+	}
+	return rc ? rc : end_group(c);
 }
 
 /* ---- folders ---------------------------------------------------------- */
