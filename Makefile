@@ -129,6 +129,7 @@ SAN_PROGS = $(PROGS:%=$(SAN)/%)
 SAN_ROOT = $(SAN)/root
 SAN_REPORTS = $(CURDIR)/$(SAN)/reports
 SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_REPORTS)/asan:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=log_path=$(SAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1
 
 $(SAN_LIB_OBJ) $(SAN_TEST_OBJ) $(SAN_MAIN_OBJ): $(SAN)/%.o: %.c

@@ -48,9 +48,10 @@ struct lin_qnode {
 /* Prepare `n` for lin_qnode_load (once). */
 void lin_qnode_init(struct lin_qnode *n);
 
-/* Decode node `id`. Errors: LIN_ENOTFOUND (no such node), LIN_ECORRUPT
- * (not a msgpack map, wrong kind, missing entity/project/ids),
- * LIN_ESTORE. May be called again on the same `n`. */
+/* Decode node `id` (an id read from the store). Errors: LIN_ECORRUPT
+ * (no such node, not a msgpack map, wrong kind, missing
+ * entity/project/ids), LIN_ESTORE. May be called again on the same
+ * `n`. */
 int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		   struct lin_qnode *n, struct lin_err *err);
 
