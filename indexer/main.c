@@ -184,6 +184,17 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->pending);
 }
 
+/* Print why the run could not go on; its exit status. */
+static int failed(const struct lin_err *err, int rc)
+{
+	char buf[1200];
+
+	fprintf(stderr, PROG ": %s\n", lin_err_format(err, buf, sizeof buf));
+	return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
+	       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
+	       rc == LIN_ENOTFOUND ? EXIT_NOINPUT : EXIT_IO;
+}
+
 /* ---- stopping on a signal ---- */
 
 static volatile sig_atomic_t stop_sig;
@@ -226,14 +237,8 @@ static int compact(const char *store, const char *to, struct cli *c,
 	if (st && !c->quiet)
 		print_summary(st, c->json);
 	rc = lin_store_compact(store, to, &from_size, &to_size, &err);
-	if (rc) {
-		char buf[1200];
-		fprintf(stderr, PROG ": %s\n",
-			lin_err_format(&err, buf, sizeof buf));
-		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
-		       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
-		       rc == LIN_ENOTFOUND ? EXIT_NOINPUT : EXIT_IO;
-	}
+	if (rc)
+		return failed(&err, rc);
 	if (c->json) {
 		fputs("{\"compacted\":\"", stdout);
 		for (const unsigned char *p = (const unsigned char *)to; *p;
@@ -367,14 +372,8 @@ static int run(int argc, char **argv)
 	if (rc == 0 && compact_to && !st.interrupted)
 		return compact(store, compact_to, &c,
 			       rebuild || optind < argc ? &st : NULL);
-	if (rc) {
-		char buf[1200];
-		fprintf(stderr, PROG ": %s\n",
-			lin_err_format(&err, buf, sizeof buf));
-		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
-		       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
-		       EXIT_IO;
-	}
+	if (rc)
+		return failed(&err, rc);
 	if (!c.quiet)
 		print_summary(&st, c.json);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

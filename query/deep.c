@@ -219,15 +219,12 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 	case LIN_DB_COLL_INFO:
 		return sizes(d, k, v, 8, 8, 1, SIZE_MAX) &&
 		       msgpack_value(d, v, 'm');
-	case LIN_DB_COLL_VER:
-		return sizes(d, k, v, 12, 12, 16, 16) &&
-		       node_exists(d, txn, lin_be64_get(kb), LIN_ID_COLL,
-				   "collection") == 1 &&
-		       node_exists(d, txn, lin_be64_get(vb), LIN_ID_VERSION,
-				   "version");
-	case LIN_DB_COLL_DIG:
-		return sizes(d, k, v, 9, 511, 8, 8) &&
-		       node_exists(d, txn, lin_be64_get(kb), LIN_ID_COLL,
+	case LIN_DB_COLL_VER:  /* coll . number -> version . time */
+	case LIN_DB_COLL_DIG:  /* coll . digest -> version */
+		if (d->db == LIN_DB_COLL_VER ? !sizes(d, k, v, 12, 12, 16, 16) :
+		    !sizes(d, k, v, 9, 511, 8, 8))
+			return 0;
+		return node_exists(d, txn, lin_be64_get(kb), LIN_ID_COLL,
 				   "collection") == 1 &&
 		       node_exists(d, txn, lin_be64_get(vb), LIN_ID_VERSION,
 				   "version");

@@ -24,6 +24,24 @@ struct child_opts {
 	rlim_t as_limit; /* RLIMIT_AS in bytes; 0: none */
 };
 
+/* The programs under test, run from the repository root (make check
+ * builds them first). */
+#define CHILD_INDEXER "./lineage-index"
+#define CHILD_QUERY "./lineage-query"
+#define CHILD_GEN "./lineage-gen"
+
+/* A Criterion suite NAME with a fresh folder `dir` per test. */
+#define CHILD_SUITE(name) \
+	static char dir[256]; \
+	static void mk_dir(void) { child_mkdir(dir, #name); } \
+	static void rm_dir(void) { child_rmdir(dir); } \
+	TestSuite(name, .init = mk_dir, .fini = rm_dir)
+
+/* "DIR/NAME" with NAME printf-formatted, in one of 8 rotating buffers
+ * (so several can be used in one expression; copy one to keep it). */
+const char *child_path(const char *dir, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Make a fresh folder /tmp/lin-NAME-XXXXXX into `dir` (256 bytes), and
  * remove it with everything in it. */
 void child_mkdir(char *dir, const char *name);

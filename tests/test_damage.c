@@ -17,41 +17,15 @@
 
 #include "child.h"
 
-#define INDEXER "./lineage-index"
-#define QUERY "./lineage-query"
-#define GEN "./lineage-gen"
+#define INDEXER CHILD_INDEXER
+#define QUERY CHILD_QUERY
+#define GEN CHILD_GEN
 #define MAXARG 12
 #define TIMEOUT_S 60  /* a hang; generous for a loaded machine */
 
-static char dir[256];
+CHILD_SUITE(damage);
 
-static void mk_dir(void)
-{
-	child_mkdir(dir, "damage");
-}
-
-static void rm_dir(void)
-{
-	child_rmdir(dir);
-}
-
-TestSuite(damage, .init = mk_dir, .fini = rm_dir);
-
-static const char *P(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static int i;
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
-
+#define P(...) child_path(dir, __VA_ARGS__)
 #define run_free child_free
 #define slurp child_slurp
 
@@ -82,18 +56,27 @@ static const char *const commands[][MAXARG] = {
 };
 #define NCMD (sizeof commands / sizeof *commands)
 
-static struct child query(const char *store, const char *const *cmd)
+/* `prog --store STORE CMD...` (as uid 65534 when `nobody` and root,
+ * who ignores permission bits). */
+static struct child query_with(const char *prog, int nobody,
+			       const char *store, const char *const *cmd)
 {
+	struct child_opts o = { TIMEOUT_S, nobody, 0 };
 	char *argv[MAXARG + 4];
 	int n = 0;
 
-	argv[n++] = (char *)QUERY;
+	argv[n++] = (char *)prog;
 	argv[n++] = (char *)"--store";
 	argv[n++] = (char *)store;
 	for (int i = 0; i < MAXARG && cmd[i]; i++)
 		argv[n++] = (char *)cmd[i];
 	argv[n] = NULL;
-	return run(argv);
+	return child_run(dir, argv, &o);
+}
+
+static struct child query(const char *store, const char *const *cmd)
+{
+	return query_with(QUERY, 0, store, cmd);
 }
 
 /* The second word of the first and middle lines of a listing. */
@@ -473,23 +456,6 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 		run_free(&good[i]);
 }
 
-/* Run a query as uid 65534 when root (who ignores permission bits). */
-static struct child query_as_nobody(const char *prog, const char *store,
-				    const char *const *cmd)
-{
-	struct child_opts o = { TIMEOUT_S, 1, 0 };
-	char *argv[MAXARG + 4];
-	int n = 0;
-
-	argv[n++] = (char *)prog;
-	argv[n++] = (char *)"--store";
-	argv[n++] = (char *)store;
-	for (int i = 0; i < MAXARG && cmd[i]; i++)
-		argv[n++] = (char *)cmd[i];
-	argv[n] = NULL;
-	return child_run(dir, argv, &o);
-}
-
 Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 {
 	char copy[600], ro[512], prog[600];
@@ -537,7 +503,7 @@ Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 	cr_assert_eq(chmod(copy, 0444) | chmod(ro, 0555) |
 		     chmod(dir, 0755), 0);
 	for (size_t i = 0; i < NCMD; i++) {
-		r = query_as_nobody(prog, copy, commands[i]);
+		r = query_with(prog, 1, copy, commands[i]);
 		if (r.setup)
 			cr_skip_test("cannot run as nobody here");
 		cr_expect_eq(r.status, good[i].status, "%s on the read-only "

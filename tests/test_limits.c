@@ -8,24 +8,12 @@
 
 #include "child.h"
 
-#define INDEXER "./lineage-index"
-#define QUERY "./lineage-query"
-#define GEN "./lineage-gen"
+#define INDEXER CHILD_INDEXER
+#define QUERY CHILD_QUERY
+#define GEN CHILD_GEN
 #define SAMPLE "fixtures/sample"
 
-static char dir[256];
-
-static void mk_dir(void)
-{
-	child_mkdir(dir, "limits");
-}
-
-static void rm_dir(void)
-{
-	child_rmdir(dir);
-}
-
-TestSuite(limits, .init = mk_dir, .fini = rm_dir);
+CHILD_SUITE(limits);
 
 /* Run argv in `limit` bytes of address space (0: no limit); 0 when it
  * exited 0, else fails the test with its stderr. */

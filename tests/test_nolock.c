@@ -22,23 +22,11 @@
 
 extern char **environ;
 
-#define INDEXER "./lineage-index"
-#define QUERY "./lineage-query"
-#define GEN "./lineage-gen"
+#define INDEXER CHILD_INDEXER
+#define QUERY CHILD_QUERY
+#define GEN CHILD_GEN
 
-static char dir[256];
-
-static void mk_dir(void)
-{
-	child_mkdir(dir, "nolock");
-}
-
-static void rm_dir(void)
-{
-	child_rmdir(dir);
-}
-
-TestSuite(nolock, .init = mk_dir, .fini = rm_dir);
+CHILD_SUITE(nolock);
 
 /* "sources" of a stats --json answer, or -1. */
 static long sources_of(const char *json)

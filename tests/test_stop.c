@@ -21,33 +21,13 @@
 
 extern char **environ;
 
-#define INDEXER "./lineage-index"
-#define QUERY "./lineage-query"
-#define GEN "./lineage-gen"
+#define INDEXER CHILD_INDEXER
+#define QUERY CHILD_QUERY
+#define GEN CHILD_GEN
 
-static char dir[256];
+CHILD_SUITE(stop);
 
-static void mk_dir(void)
-{
-	child_mkdir(dir, "stop");
-}
-
-static void rm_dir(void)
-{
-	child_rmdir(dir);
-}
-
-TestSuite(stop, .init = mk_dir, .fini = rm_dir);
-
-static const char *P(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
-
+#define P(name) child_path(dir, "%s", name)
 #define slurp child_slurp
 
 static pid_t start(char *const argv[], const char *out, const char *err)
