@@ -128,8 +128,8 @@ SAN_LIB = $(SAN)/liblineage.a
 SAN_PROGS = $(PROGS:%=$(SAN)/%)
 SAN_ROOT = $(SAN)/root
 SAN_REPORTS = $(CURDIR)/$(SAN)/reports
-SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_REPORTS)/asan:detect_leaks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_REPORTS)/asan:detect_leaks=1:print_suppressions=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=log_path=$(SAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1
 
 $(SAN_LIB_OBJ) $(SAN_TEST_OBJ) $(SAN_MAIN_OBJ): $(SAN)/%.o: %.c

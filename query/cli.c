@@ -359,10 +359,13 @@ int lq_fail(struct lq *q, int rc)
 		break;
 	}
 	lin_err_path(&q->e, q->store_path);
+	/* MDB_BAD_TXN: an earlier read in this (read-only) snapshot failed
+	 * on a damaged page, and LMDB refuses every read after it. */
 	int damaged = rc == LIN_ECORRUPT ||
 		      (rc == LIN_ESTORE && (q->e.sys == MDB_CORRUPTED ||
 					    q->e.sys == MDB_PAGE_NOTFOUND ||
-					    q->e.sys == MDB_INVALID));
+					    q->e.sys == MDB_INVALID ||
+					    q->e.sys == MDB_BAD_TXN));
 	if (damaged && !strstr(q->e.msg, "--rebuild")) {
 		/* Never a partial answer that looks complete: say the store
 		 * is damaged and what to do about it. */
