@@ -63,8 +63,10 @@ $BENCH wandb-read "$W/wandb" | record wandbread
 $BENCH rss ./lineage-index -q --store "$W/w.lmdb" "$W/wandb" | record wandbindex
 
 say "bench: SQLite load"
+# producer and use edges, as lineage walks them (re-logs are left out)
 awk -F, 'NR > 1 { if ($1 == "logged") print $2 "," $3 ",logged";
-		  else print $3 "," $2 ",used" }' "$W/truth.csv" > "$W/g.csv"
+		  else if ($1 == "used") print $3 "," $2 ",used" }' \
+	"$W/truth.csv" > "$W/g.csv"
 cat > "$W/load.sql" <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;

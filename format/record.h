@@ -4,13 +4,22 @@
  * the indexer has a single path. A record borrows all of its strings and
  * arrays from the reader that filled it: they stay valid until the next
  * call on that reader, or until the reader is closed. Strings are
- * NUL-terminated UTF-8 (as given; not validated). Absent optional fields
+ * NUL-terminated, valid UTF-8 without NUL bytes inside (both readers
+ * check: a record with another string is skipped as LIN_ERECORD, with
+ * its kind and offset still set). Absent optional fields
  * are NULL, LIN_TIME_NONE or -1 as noted. */
 #ifndef LIN_RECORD_H
 #define LIN_RECORD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Deepest nesting of arrays and maps in a LOG record's metadata (the
+ * value itself is level 1). The store keeps metadata inside facts and
+ * nodes, and msgpack-c unpacks values only to a depth of 32. */
+#define LIN_METADATA_MAX_DEPTH 24
+#define LIN_STR_(x) #x
+#define LIN_STR(x) LIN_STR_(x)
 
 /* Times are nanoseconds since the Unix epoch, UTC. */
 #define LIN_TIME_NONE INT64_MIN
@@ -66,8 +75,10 @@ struct lin_record {
 	int64_t size;           /* LOG: bytes, or -1 */
 	int64_t files;          /* LOG: file count, or -1 */
 	const void *metadata;   /* LOG: MessagePack encoding of one value */
-	size_t metadata_len;    /*      (a map for runlog, a JSON str for
-				        .wandb), 0 when absent */
+	size_t metadata_len;    /*      (a map for runlog; for .wandb the
+				        JSON text converted, or the text as a
+				        str when it is not JSON), 0 when
+				        absent */
 	const char *server_id;  /* USE from .wandb: W&B's artifact id */
 	int64_t at;             /* LOG created_at, USE at, ALIAS at,
 				   FINISH ended_at; LIN_TIME_NONE if absent */

@@ -12,6 +12,8 @@
 #include <msgpack.h>
 #include <zlib.h>
 
+#include "text.h"
+
 /* ==== writer ==========================================================
  * Records are packed with msgpack_packer into an sbuffer, which is handed
  * to stdio (or to our own deflate stream) once it holds WBUF_FLUSH bytes,
@@ -363,6 +365,9 @@ struct lin_runlog {
 	uint64_t base;
 
 	size_t *stack;         /* scan_object(): items left per level */
+	int skip_pending;      /* scan_object() hit a limit in a record */
+	size_t skip_pos;       /*   at this byte of it, */
+	uint64_t skip_left;    /*   with this many values to step over */
 
 	char *arena;           /* the current record's strings */
 	size_t acap;
@@ -571,6 +576,18 @@ static int fill(struct lin_runlog *r, struct lin_err *err)
 	return 1;
 }
 
+/* The input ends inside the record that starts at `rec_off`; `rc` is
+ * what reading more gave (LIN_ETRUNC: a gzip member without its
+ * trailer). */
+static int truncated(struct lin_runlog *r, struct lin_err *err,
+		     uint64_t rec_off, int rc)
+{
+	return rfail(r, err, LIN_ETRUNC, r->base + r->end,
+		     "file ends inside a record that started at byte %llu%s",
+		     (unsigned long long)rec_off,
+		     rc ? " (gzip stream ends without its trailer)" : "");
+}
+
 /* Make room after the object that starts at buf[start] and read more. */
 static int need_more(struct lin_runlog *r, struct lin_err *err)
 {
@@ -615,10 +632,108 @@ static inline uint64_t be64(const unsigned char *p)
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
+/* What a MessagePack header is, from its first bytes. */
+enum hkind {
+	H_BAD,      /* 0xc1, which starts no type */
+	H_NEED,     /* the header is longer than the bytes at hand */
+	H_SCALAR,   /* nil, bool, numbers, fixext: *len payload bytes */
+	H_BLOB,     /* str, bin, ext: *len payload bytes */
+	H_ARRAY,    /* *len items */
+	H_MAP       /* *len entries (2 * *len values) */
+};
+
+/* Classify the header at `p` (`avail` bytes there, at least 1): sets *hl
+ * to the header's length (also for H_NEED) and *len as above. */
+static enum hkind classify(const unsigned char *p, size_t avail, size_t *hl,
+			   uint64_t *len)
+{
+	unsigned b = p[0];
+	size_t w;           /* width of the size field after the marker */
+	enum hkind k;
+
+	*hl = 1;
+	*len = 0;
+	if (b <= 0x7f || b >= 0xe0)             /* fixint */
+		return H_SCALAR;
+	if (b >= 0xa0 && b <= 0xbf) {           /* fixstr */
+		*len = b & 0x1f;
+		return H_BLOB;
+	}
+	if (b <= 0x8f) {                        /* fixmap */
+		*len = b & 0x0f;
+		return H_MAP;
+	}
+	if (b <= 0x9f) {                        /* fixarray */
+		*len = b & 0x0f;
+		return H_ARRAY;
+	}
+	switch (b) {
+	case 0xc0: case 0xc2: case 0xc3: return H_SCALAR;
+	case 0xcc: case 0xd0: *len = 1; return H_SCALAR;
+	case 0xcd: case 0xd1: *len = 2; return H_SCALAR;
+	case 0xca: case 0xce: case 0xd2: *len = 4; return H_SCALAR;
+	case 0xcb: case 0xcf: case 0xd3: *len = 8; return H_SCALAR;
+	/* fixext 1..16: marker, type */
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		*hl = 2;
+		*len = (uint64_t)1 << (b - 0xd4);
+		return H_SCALAR;
+	case 0xc4: case 0xd9: w = 1; k = H_BLOB; break;
+	case 0xc5: case 0xda: w = 2; k = H_BLOB; break;
+	case 0xc6: case 0xdb: w = 4; k = H_BLOB; break;
+	/* ext 8/16/32: marker, length, type */
+	case 0xc7: w = 1; k = H_BLOB; *hl = 3; break;
+	case 0xc8: w = 2; k = H_BLOB; *hl = 4; break;
+	case 0xc9: w = 4; k = H_BLOB; *hl = 6; break;
+	case 0xdc: w = 2; k = H_ARRAY; break;
+	case 0xdd: w = 4; k = H_ARRAY; break;
+	case 0xde: w = 2; k = H_MAP; break;
+	case 0xdf: w = 4; k = H_MAP; break;
+	default: return H_BAD;                  /* 0xc1 */
+	}
+	if (*hl == 1)
+		*hl = 1 + w;
+	if (avail < *hl)
+		return H_NEED;
+	*len = w == 1 ? p[1] : w == 2 ? be16(p + 1) : be32(p + 1);
+	return k;
+}
+
+/* A limit that the object at buf[start] breaks in the value at `pos`
+ * (not yet stepped over): LIN_ELIMIT at that byte, remembering how many
+ * values remain, so that lin_runlog_next() can skip the record rather
+ * than give up the file. */
+static int limit_hit(struct lin_runlog *r, struct lin_err *err,
+		     const size_t *stack, size_t sp, size_t pos,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int limit_hit(struct lin_runlog *r, struct lin_err *err,
+		     const size_t *stack, size_t sp, size_t pos,
+		     const char *fmt, ...)
+{
+	uint64_t left = 0;
+	char msg[256];
+	va_list ap;
+
+	for (size_t i = 0; i < sp; i++)
+		left += stack[i];
+	r->skip_pending = 1;
+	r->skip_pos = pos;
+	r->skip_left = left;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return rfail(r, err, LIN_ELIMIT, r->base + r->start + pos, "%s",
+		     msg);
+}
+
 /* Find the extent of the next object at buf[start], reading as needed and
  * checking every limit before the bytes it declares are read. Returns 1
  * with *len set (the object is then wholly in the window), 0 at a clean
- * end of input, or a negative code (fatal). */
+ * end of input, or a negative code (fatal). A limit on strings,
+ * collections, nesting or the object's size is LIN_ELIMIT with
+ * r->skip_pending set (see mark_skip). */
 static int scan_object(struct lin_runlog *r, struct lin_err *err,
 		       size_t *len)
 {
@@ -630,13 +745,15 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 	size_t sp = 1, pos = 0;
 	int rc;
 
+	r->skip_pending = 0;
 	stack[0] = 1;
 	for (;;) {
 		const unsigned char *p = r->buf + r->start;
 		size_t avail = r->end - r->start;
 
 		while (sp) {
-			size_t hl, blen, n;
+			size_t hl;
+			uint64_t n;
 			unsigned b;
 
 			if (stack[sp - 1] == 0) {
@@ -649,123 +766,73 @@ static int scan_object(struct lin_runlog *r, struct lin_err *err,
 				goto more;
 			}
 			b = p[pos];
-			if (b <= 0x7f || b >= 0xe0) {   /* fixint */
+			if (b <= 0x7f || b >= 0xe0) {   /* fixint, the usual */
 				pos++;
 				stack[sp - 1]--;
 				continue;
 			}
-			if (b >= 0xa0 && b <= 0xbf) {   /* fixstr */
-				hl = 1;
-				blen = b & 0x1f;
-				goto blob;
-			}
-			if (b <= 0x8f) {                /* fixmap */
-				hl = 1;
-				n = b & 0x0f;
-				goto map;
-			}
-			if (b <= 0x9f) {                /* fixarray */
-				hl = 1;
-				n = b & 0x0f;
-				goto array;
-			}
-			switch (b) {
-			case 0xc0: case 0xc2: case 0xc3:
-				hl = 1; blen = 0; goto scalar;
-			case 0xcc: case 0xd0:
-				hl = 1; blen = 1; goto scalar;
-			case 0xcd: case 0xd1:
-				hl = 1; blen = 2; goto scalar;
-			case 0xca: case 0xce: case 0xd2:
-				hl = 1; blen = 4; goto scalar;
-			case 0xcb: case 0xcf: case 0xd3:
-				hl = 1; blen = 8; goto scalar;
-			case 0xd4: hl = 2; blen = 1; goto scalar;
-			case 0xd5: hl = 2; blen = 2; goto scalar;
-			case 0xd6: hl = 2; blen = 4; goto scalar;
-			case 0xd7: hl = 2; blen = 8; goto scalar;
-			case 0xd8: hl = 2; blen = 16; goto scalar;
-			case 0xc4: case 0xd9: hl = 2; break;
-			case 0xc5: case 0xda: hl = 3; break;
-			case 0xc6: case 0xdb: hl = 5; break;
-			/* ext 8/16/32: marker, length, type */
-			case 0xc7: hl = 3; break;
-			case 0xc8: hl = 4; break;
-			case 0xc9: hl = 6; break;
-			case 0xdc: case 0xde: hl = 3; break;
-			case 0xdd: case 0xdf: hl = 5; break;
-			default:
+			switch (classify(p + pos, avail - pos, &hl, &n)) {
+			case H_BAD:
 				return rfail(r, err, LIN_ECORRUPT,
 					     r->base + r->start + pos,
 					     "invalid MessagePack byte 0x%02x",
 					     b);
-			}
-			/* a variable-size header: it must be in the window */
-			if (pos + hl > avail) {
+			case H_NEED:
+				/* a variable-size header: it must be in the
+				 * window */
 				if (pos + hl > max_rec)
 					goto too_big;
 				goto more;
+			case H_BLOB:
+				if (n > max_str)
+					return limit_hit(r, err, stack, sp,
+							 pos, "string of %llu "
+							 "bytes exceeds the "
+							 "max_string limit of "
+							 "%zu",
+							 (unsigned long long)n,
+							 max_str);
+				/* fall through */
+			case H_SCALAR:
+				if (hl + n > max_rec - pos)
+					goto too_big;
+				pos += hl + (size_t)n;
+				stack[sp - 1]--;
+				continue;
+			case H_MAP:
+			case H_ARRAY: {
+				int is_map = b <= 0x8f || b >= 0xde;
+
+				if (n > max_items)
+					return limit_hit(r, err, stack, sp,
+							 pos, "%s of %llu %s "
+							 "exceeds the "
+							 "max_items limit of "
+							 "%zu", is_map ? "map"
+							 : "array",
+							 (unsigned long long)n,
+							 is_map ? "entries" :
+							 "items", max_items);
+				if (is_map)
+					n *= 2;
+				if (sp > max_depth)
+					return limit_hit(r, err, stack, sp,
+							 pos, "nesting exceeds "
+							 "the max_depth limit "
+							 "of %zu in record at "
+							 "byte %llu",
+							 max_depth,
+							 (unsigned long long)
+							 (r->base + r->start));
+				if (hl > max_rec - pos)
+					goto too_big;
+				pos += hl;
+				stack[sp - 1]--;
+				if (n)
+					stack[sp++] = (size_t)n;
+				continue;
 			}
-			switch (b) {
-			case 0xc4: case 0xd9: case 0xc7:
-				blen = p[pos + 1]; goto blob;
-			case 0xc5: case 0xda: case 0xc8:
-				blen = be16(p + pos + 1); goto blob;
-			case 0xc6: case 0xdb: case 0xc9:
-				blen = be32(p + pos + 1); goto blob;
-			case 0xdc:
-				n = be16(p + pos + 1); goto array;
-			case 0xdd:
-				n = be32(p + pos + 1); goto array;
-			case 0xde:
-				n = be16(p + pos + 1); goto map;
-			default: /* 0xdf */
-				n = be32(p + pos + 1); goto map;
 			}
-blob:
-			if (blen > max_str)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "string of %zu bytes exceeds the "
-					     "max_string limit of %zu",
-					     blen, max_str);
-scalar:
-			if (hl + blen > max_rec - pos)
-				goto too_big;
-			pos += hl + blen;
-			stack[sp - 1]--;
-			continue;
-map:
-			if (n > max_items)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "map of %zu entries exceeds the "
-					     "max_items limit of %zu",
-					     n, max_items);
-			n *= 2;
-			goto container;
-array:
-			if (n > max_items)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "array of %zu items exceeds the "
-					     "max_items limit of %zu",
-					     n, max_items);
-container:
-			if (sp > max_depth)
-				return rfail(r, err, LIN_ELIMIT,
-					     r->base + r->start + pos,
-					     "nesting exceeds the max_depth "
-					     "limit of %zu in record at byte "
-					     "%llu", max_depth,
-					     (unsigned long long)
-					     (r->base + r->start));
-			if (hl > max_rec - pos)
-				goto too_big;
-			pos += hl;
-			stack[sp - 1]--;
-			if (n)
-				stack[sp++] = n;
 		}
 		if (pos <= avail) {
 			*len = pos;
@@ -778,19 +845,77 @@ more:
 		if (pos == 0 && r->start == r->end && rc <= 0)
 			return rc;      /* end of input between objects */
 		if (rc == 0 || rc == LIN_ETRUNC)
-			return rfail(r, err, LIN_ETRUNC, r->base + r->end,
-				     "file ends inside a record that started "
-				     "at byte %llu%s",
-				     (unsigned long long)(r->base + r->start),
-				     rc ? " (gzip stream ends without its "
-					  "trailer)" : "");
+			return truncated(r, err, r->base + r->start, rc);
 		return rc;
 	}
 too_big:
-	return rfail(r, err, LIN_ELIMIT, r->base + r->start,
-		     "record at byte %llu exceeds the max_record limit of "
-		     "%zu bytes", (unsigned long long)(r->base + r->start),
-		     max_rec);
+	rc = limit_hit(r, err, stack, sp, pos, "record at byte %llu exceeds "
+		       "the max_record limit of %zu bytes",
+		       (unsigned long long)(r->base + r->start), max_rec);
+	if (err)    /* the offset of the record, not of the value */
+		err->offset = r->base + r->start;
+	return rc;
+}
+
+/* Step over the rest of an object that broke a limit: `left` values
+ * from buf[start], streaming, keeping nothing (so without the limits;
+ * only max_inflated and the gzip bomb check still apply). A counter
+ * suffices, no stack: every container only adds to the values still to
+ * step over. Every value takes at least one byte, so this ends within
+ * the input. Returns 0 or a fatal code. */
+static int skip_values(struct lin_runlog *r, struct lin_err *err,
+		       uint64_t rec_off, uint64_t left)
+{
+	uint64_t drop = 0;      /* payload bytes still to pass over */
+	int rc;
+
+	while (left || drop) {
+		size_t avail = r->end - r->start;
+		size_t hl;
+		uint64_t n;
+
+		if (drop) {
+			size_t k = avail < drop ? avail : (size_t)drop;
+
+			r->start += k;
+			drop -= k;
+			if (!drop)
+				continue;
+			goto more;
+		}
+		if (!avail)
+			goto more;
+		switch (classify(r->buf + r->start, avail, &hl, &n)) {
+		case H_BAD:
+			return rfail(r, err, LIN_ECORRUPT, r->base + r->start,
+				     "invalid MessagePack byte 0x%02x",
+				     r->buf[r->start]);
+		case H_NEED:
+			goto more;
+		case H_SCALAR:
+		case H_BLOB:
+			drop = n;
+			break;
+		case H_MAP:
+			n *= 2;
+			/* fall through */
+		case H_ARRAY:
+			/* saturate: such a count only ends with the input */
+			left = n > UINT64_MAX - left ? UINT64_MAX : left + n;
+			break;
+		}
+		r->start += hl;
+		left--;
+		continue;
+more:
+		rc = need_more(r, err);
+		if (rc > 0)
+			continue;
+		if (rc == 0 || rc == LIN_ETRUNC)
+			return truncated(r, err, rec_off, rc);
+		return rc;
+	}
+	return 0;
 }
 
 /* ---- decoding validated objects ------------------------------------- */
@@ -1057,9 +1182,12 @@ struct dec {
 	const unsigned char *slot[K_COUNT]; /* value of each key, or NULL */
 	const char *kind;
 	uint64_t off;
+	const unsigned char *rec; /* the record's first byte (at `off`) */
 	size_t vecs;
 	char *cur;
 };
+
+#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
 static int wrong(struct dec *d, enum key k, const char *what)
 {
@@ -1073,6 +1201,29 @@ static int missing(struct dec *d, enum key k)
 	return rfail(d->r, d->err, LIN_ERECORD, d->off,
 		     "'%s' record at byte %llu lacks required key '%s'",
 		     d->kind, (unsigned long long)d->off, key_names[k]);
+}
+
+/* Every string kept must be UTF-8 without NUL: a NUL would cut the C
+ * string short (so "mnist\0bad" became "mnist"), and other bytes make
+ * names that JSON cannot show nor a query name. */
+static int check_text(struct dec *d, enum key k, const struct val *v)
+{
+	size_t at;
+	enum lin_text_problem t = lin_text_check(v->p, v->n, &at);
+	unsigned long long where;
+
+	if (t == LIN_TEXT_OK)
+		return 0;
+	where = (unsigned long long)(d->off + (uint64_t)(v->p - d->rec) + at);
+	if (t == LIN_TEXT_NUL)
+		return rfail(d->r, d->err, LIN_ERECORD, d->off,
+			     "key '%s' of '%s' record at byte %llu contains "
+			     "a NUL byte (at byte %llu)", key_names[k],
+			     d->kind, (unsigned long long)d->off, where);
+	return rfail(d->r, d->err, LIN_ERECORD, d->off,
+		     "key '%s' of '%s' record at byte %llu is not valid "
+		     "UTF-8 (byte 0x%02x at byte %llu)", key_names[k],
+		     d->kind, (unsigned long long)d->off, v->p[at], where);
 }
 
 static int get_str(struct dec *d, enum key k, const char **out,
@@ -1091,6 +1242,8 @@ static int get_str(struct dec *d, enum key k, const char **out,
 		if (v.t != VT_STR)
 			return wrong(d, k, "a string");
 	}
+	v.t = VT_STR;
+	TRY(check_text(d, k, &v));
 	memcpy(d->cur, v.p, v.n);
 	d->cur[v.n] = '\0';
 	*out = d->cur;
@@ -1118,6 +1271,7 @@ static int get_strv(struct dec *d, enum key k, struct lin_strv *out)
 		q = peek(q, &e);
 		if (e.t != VT_STR)
 			return wrong(d, k, "an array of strings");
+		TRY(check_text(d, k, &e));
 		memcpy(d->cur, e.p, e.n);
 		d->cur[e.n] = '\0';
 		vec[i] = d->cur;
@@ -1194,6 +1348,33 @@ static int get_version(struct dec *d, int64_t *out)
 
 /* `metadata`: a map, kept as its raw MessagePack bytes (in the window,
  * which is left alone until the next call). */
+/* Whether the validated value at `p` nests arrays and maps deeper than
+ * `max` levels (the value itself is level 1). Stops at the first level
+ * too deep, so the stack needs only max + 1 entries. */
+static int nests_deeper(const unsigned char *p, unsigned max)
+{
+	uint64_t left[LIN_METADATA_MAX_DEPTH + 1];
+	size_t sp = 1;
+	struct val v;
+
+	left[0] = 1;
+	while (sp) {
+		if (left[sp - 1] == 0) {
+			sp--;
+			continue;
+		}
+		left[sp - 1]--;
+		p = peek(p, &v);
+		if (v.t != VT_ARRAY && v.t != VT_MAP)
+			continue;
+		if (sp > max)
+			return 1;
+		if (v.n)
+			left[sp++] = v.t == VT_MAP ? 2 * (uint64_t)v.n : v.n;
+	}
+	return 0;
+}
+
 static int get_metadata(struct dec *d, const void **out, size_t *len)
 {
 	struct val v;
@@ -1203,12 +1384,17 @@ static int get_metadata(struct dec *d, const void **out, size_t *len)
 	peek(d->slot[K_METADATA], &v);
 	if (v.t != VT_MAP)
 		return wrong(d, K_METADATA, "a map");
+	/* The store keeps metadata inside other values, which msgpack-c
+	 * unpacks only to a depth of 32: deeper metadata was indexed as a
+	 * version that then could not be read (lost without a word). */
+	if (nests_deeper(d->slot[K_METADATA], LIN_METADATA_MAX_DEPTH))
+		return wrong(d, K_METADATA, "a map nested at most "
+			     LIN_STR(LIN_METADATA_MAX_DEPTH) " levels deep");
 	*out = d->slot[K_METADATA];
 	*len = (size_t)(skip(d->slot[K_METADATA]) - d->slot[K_METADATA]);
 	return 0;
 }
 
-#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
 /* Fill `rec` from the slots, per kind. */
 static int fill_record(struct dec *d, struct lin_record *rec)
@@ -1366,6 +1552,7 @@ static int decode_record(struct lin_runlog *r, const unsigned char *p,
 	d.r = r;
 	d.err = err;
 	d.off = off;
+	d.rec = p;
 	d.kind = NULL;
 	if (!((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
 		return rfail(r, err, LIN_ERECORD, off,
@@ -1573,6 +1760,29 @@ fail:
 	return rc;
 }
 
+/* A record broke a limit on strings, collections, nesting or size (err
+ * says which): step over it without keeping it, and report it as one
+ * skipped record, so the records after it are read. When stepping over
+ * it fails (the input ends inside it, damage), that error is the next
+ * call's. */
+static int skip_record(struct lin_runlog *r, struct lin_err *err)
+{
+	uint64_t rec_off = r->base + r->start;
+	size_t n = strlen(err->msg);
+	int rc;
+
+	r->skip_pending = 0;
+	r->start += r->skip_pos;
+	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left);
+	if (rc < 0)
+		r->fatal = rc;
+	err->code = LIN_ERECORD;
+	snprintf(err->msg + n, sizeof err->msg - n,
+		 "; the record at byte %llu is skipped",
+		 (unsigned long long)rec_off);
+	return LIN_ERECORD;
+}
+
 int lin_runlog_open(struct lin_runlog **out, const char *path,
 		    const struct lin_runlog_limits *limits,
 		    struct lin_err *err)
@@ -1606,6 +1816,8 @@ int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		size_t len;
 
 		rc = scan_object(r, err, &len);
+		if (rc == LIN_ELIMIT && r->skip_pending)
+			return skip_record(r, err);
 		if (rc <= 0)
 			break;
 		off = r->base + r->start;
@@ -1637,6 +1849,11 @@ int64_t lin_runlog_created_at(const struct lin_runlog *r)
 uint64_t lin_runlog_skipped(const struct lin_runlog *r)
 {
 	return r->skipped;
+}
+
+int lin_runlog_gzip(const struct lin_runlog *r)
+{
+	return r->gz;
 }
 
 uint64_t lin_runlog_bytes(const struct lin_runlog *r)

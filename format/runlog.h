@@ -53,10 +53,14 @@ int lin_runlog_open_stream(struct lin_runlog **out, const char *name,
  * reader until the next call). Records of unknown kind are skipped and
  * counted (lin_runlog_skipped). Returns 1 with a record, 0 at a clean end
  * of input, LIN_ERECORD for one invalid record (err says which key; the
- * next call continues after it), or a fatal code (LIN_ECORRUPT, LIN_ETRUNC,
- * LIN_ELIMIT, LIN_EIO, LIN_ENOMEM, or LIN_EVERSION for the header of a
- * newer file concatenated onto this one) after which the stream cannot go
- * on: later calls return the same code and error. `err` may be NULL. */
+ * next call continues after it; rec->kind and rec->offset are set when
+ * known) or one over the string, collection, nesting or record size
+ * limits (stepped over without being kept), or a fatal code
+ * (LIN_ECORRUPT, LIN_ETRUNC, LIN_ELIMIT for max_inflated and gzip bombs,
+ * LIN_EIO, LIN_ENOMEM, or LIN_EVERSION for the header of a newer file
+ * concatenated onto this one) after which the stream cannot go on: later
+ * calls return the same code and error. Every complete record before a
+ * fatal error has been returned. `err` may be NULL. */
 int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		    struct lin_err *err);
 
@@ -66,6 +70,9 @@ int64_t lin_runlog_created_at(const struct lin_runlog *r);
 
 /* Records of unknown kind skipped so far. */
 uint64_t lin_runlog_skipped(const struct lin_runlog *r);
+
+/* Non-zero when the file is gzip-compressed. */
+int lin_runlog_gzip(const struct lin_runlog *r);
 
 /* Uncompressed bytes consumed so far (== file size when not gzip). */
 uint64_t lin_runlog_bytes(const struct lin_runlog *r);

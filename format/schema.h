@@ -37,9 +37,14 @@
  * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
  * numbered so that each direction is one contiguous range:
  *   down (towards consumers/descendants): LOGGED (run -> version it
- *   logged), USED_BY (version -> run that used it);
- *   up (towards producers/ancestors): LOGGED_BY (version -> run that
- *   logged it), USES (run -> version it used).
+ *   produced), USED_BY (version -> run that used it), RELOGGED (run ->
+ *   version whose digest another run logged first);
+ *   up (towards producers/ancestors): LOGGED_BY (version -> its
+ *   producer), USES (run -> version it used), RELOGGED_BY (version ->
+ *   a run that re-logged it).
+ * The producer of a version is the run of its first log fact (time, then
+ * source path, then position); every log fact of that run gives LOGGED /
+ * LOGGED_BY, a log fact of any other run RELOGGED / RELOGGED_BY.
  * coll_ver value: the version node id, then the time key of its first
  * log (so "latest at time t" is a backward scan without node reads).
  * names: a lookup of bare names. Tags: 'C' collection name, scope
@@ -58,7 +63,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 1
+#define LIN_SCHEMA_VERSION 2
 
 /* id kinds, in the top byte */
 #define LIN_ID_RUN     0x01u
@@ -68,10 +73,12 @@
 #define LIN_ID_MAKE(kind, seq) (((uint64_t)(kind) << 56) | (seq))
 
 /* edge kinds */
-#define LIN_EDGE_LOGGED    0x10u  /* down: run -> version */
+#define LIN_EDGE_LOGGED    0x10u  /* down: run -> version it produced */
 #define LIN_EDGE_USED_BY   0x11u  /* down: version -> run */
-#define LIN_EDGE_LOGGED_BY 0x20u  /* up:   version -> run */
+#define LIN_EDGE_RELOGGED  0x12u  /* down: run -> version it re-logged */
+#define LIN_EDGE_LOGGED_BY 0x20u  /* up:   version -> its producer run */
 #define LIN_EDGE_USES      0x21u  /* up:   run -> version */
+#define LIN_EDGE_RELOGGED_BY 0x22u /* up:  version -> a re-logging run */
 #define LIN_EDGE_DOWN_FIRST 0x10u
 #define LIN_EDGE_DOWN_LAST  0x1fu
 #define LIN_EDGE_UP_FIRST   0x20u
@@ -109,9 +116,10 @@
  *           (coll id), type, version (N of vN), digest, aliases[] (current,
  *           "latest" included), size, files, description, metadata,
  *           created_at (first logged), first [time, path, pos]
- * coll_info: entity, project, name, type, count (versions), last
+ * coll_info: entity, project, name, type, count (highest number + 1),
+ *           explicit (1 when a version states its number; absent: 0), last
  *           ([time, path, pos] of the highest-numbered version)
- * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino,
+ * source:   id, format ("runlog"|"wandb"), size, mtime (ns), ino, crc,
  *           indexed_at (ns), records, facts, skipped, warnings
  * Times are i64 ns since the epoch, UTC. */
 

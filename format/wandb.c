@@ -11,7 +11,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "json.h"
 #include "pbwire.h"
+#include "text.h"
 
 #define HEADER_LEN 7
 #define CHUNK_HEADER 7
@@ -67,9 +69,15 @@ struct lin_wandb {
 	const char **vec;
 	size_t vec_len, vec_cap;
 
+	/* an artifact's metadata, converted from JSON */
+	msgpack_sbuffer meta;
+	msgpack_packer meta_pk;
+
 	/* the file's run, applied to records that name none */
 	char *run_id;
 	char *fallback;
+	int run_bad;            /* the latest RunRecord was skipped: records
+				   that name no run get none */
 	int64_t started_at;
 };
 
@@ -166,6 +174,8 @@ static int wandb_open(struct lin_wandb **out, const char *path,
 		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
 	w->fd = -1;
+	msgpack_sbuffer_init(&w->meta);
+	msgpack_packer_init(&w->meta_pk, &w->meta, msgpack_sbuffer_write);
 	w->max_record = LIN_WANDB_MAX_RECORD;
 	w->started_at = LIN_TIME_NONE;
 	w->path = strdup(path);
@@ -246,6 +256,7 @@ void lin_wandb_close(struct lin_wandb *w)
 	free(w->vec);
 	free(w->run_id);
 	free(w->fallback);
+	msgpack_sbuffer_destroy(&w->meta);
 	free(w);
 }
 
@@ -624,19 +635,30 @@ static const char *arena_str(struct lin_wandb *w, const unsigned char *p,
 }
 
 /* A string field: NULL when empty (proto3's default is "absent");
- * LIN_ERECORD when it holds a NUL, which our C strings cannot carry. A
- * field of the wrong wire type is left alone, as protobuf readers treat
- * it as unknown. */
+ * LIN_ERECORD when it holds a NUL, which our C strings cannot carry, or
+ * is not UTF-8 (protobuf strings must be; such a name could not be shown
+ * nor asked for). A field of the wrong wire type is left alone, as
+ * protobuf readers treat it as unknown. */
 static int take_str(struct lin_wandb *w, const struct lin_pb_field *f,
 		    const char **out, const char *what, uint64_t off,
 		    struct lin_err *err)
 {
+	size_t at;
+	enum lin_text_problem t;
+
 	if (f->wire != LIN_PB_LEN)
 		return 0;
-	if (memchr(f->data, 0, f->len))
+	t = lin_text_check(f->data, f->len, &at);
+	if (t == LIN_TEXT_NUL)
 		return fail(w, err, LIN_ERECORD, off, "%s in the record at "
-			    "byte %llu contains a NUL byte", what,
-			    (unsigned long long)off);
+			    "byte %llu contains a NUL byte (at position %zu "
+			    "of the string)", what, (unsigned long long)off,
+			    at);
+	if (t != LIN_TEXT_OK)
+		return fail(w, err, LIN_ERECORD, off, "%s in the record at "
+			    "byte %llu is not valid UTF-8 (byte 0x%02x at "
+			    "position %zu of the string)", what,
+			    (unsigned long long)off, f->data[at], at);
 	*out = f->len ? arena_str(w, f->data, f->len) : NULL;
 	return 0;
 }
@@ -694,6 +716,8 @@ static int64_t timestamp_ns(const unsigned char *p, size_t n, int *bad)
 /* The run that records naming none belong to. */
 static const char *file_run(const struct lin_wandb *w)
 {
+	if (w->run_bad)
+		return NULL;
 	return w->run_id ? w->run_id : w->fallback;
 }
 
@@ -898,8 +922,18 @@ static int decode_artifact(struct lin_wandb *w, const unsigned char *p,
 		return fail(w, err, LIN_ERECORD, off, "artifact record at byte "
 			    "%llu has no %s", (unsigned long long)off,
 			    !r->type ? "type" : !r->coll ? "name" : "digest");
-	if (meta_len)
-		pack_str(w, meta, meta_len, r);
+	/* W&B keeps metadata as JSON text; as a MessagePack value it is
+	 * stored and shown as runlog metadata is (a JSON object in
+	 * --json output). Text that is not JSON is kept as it is. */
+	if (meta_len) {
+		msgpack_sbuffer_clear(&w->meta);
+		if (lin_json_to_msgpack(meta, meta_len, &w->meta_pk) == 0) {
+			r->metadata = w->meta.data;
+			r->metadata_len = w->meta.size;
+		} else {
+			pack_str(w, meta, meta_len, r);
+		}
+	}
 	if (!r->run_id)
 		r->run_id = file_run(w);
 	r->kind = LIN_REC_LOG;
@@ -998,9 +1032,16 @@ static int decode(struct lin_wandb *w, const unsigned char *p, size_t n,
 		return rc;
 	lin_record_clear(rec);
 	rec->offset = off;
+	/* the kind is known even when decoding fails (the indexer must
+	 * know that a run record was skipped) */
+	rec->kind = f.num == F_RUN ? LIN_REC_RUN : f.num == F_ARTIFACT ?
+		    LIN_REC_LOG : f.num == F_USE_ARTIFACT ? LIN_REC_USE :
+		    LIN_REC_FINISH;
 	switch (f.num) {
 	case F_RUN:
-		return decode_run(w, f.data, f.len, off, rec, err);
+		rc = decode_run(w, f.data, f.len, off, rec, err);
+		w->run_bad = rc < 0;
+		return rc;
 	case F_ARTIFACT:
 		return decode_artifact(w, f.data, f.len, off, rec, err);
 	case F_USE_ARTIFACT:

@@ -264,29 +264,66 @@ struct run_ref {
 };
 
 /* The run a LOG/USE/FINISH record belongs to: its own `run`, else the
- * file's latest RUN record. A record's entity/project name its artifact
- * (W&B artifact records carry them while an offline run record may
- * not), so they name the run only when it is not the file's current one. */
+ * file's latest RUN record. A run named by id takes its entity and
+ * project from a RUN record of the same file with that id, the latest
+ * one before the record, else the first one after it (known when the
+ * file is read a second time, see fileruns.h); only a run that the file
+ * does not declare falls back to the record's entity/project and then
+ * the defaults. A LOG record's entity/project name its artifact (W&B
+ * artifact records carry them while an offline run record may not), so
+ * they name the run only when the file does not declare it; those of a
+ * USE or FINISH record name the run and win over the declaration. */
 static int record_run(struct ix *x, const struct lin_record *r,
 		      struct run_ref *out)
 {
 	const char *id = r->run_id;
+	const char *re = r->entity && *r->entity ? r->entity : NULL;
+	const char *rp = r->project && *r->project ? r->project : NULL;
+	struct ix_filerun *d;
 
+	if (!id && !x->cur.set && x->cur.skipped)
+		return lin_err_set(x->err, LIN_ERECORD, r->offset,
+				   "record names no run and follows a run "
+				   "record that was skipped (at byte %llu)",
+				   (unsigned long long)x->cur.skipped_at);
 	if (!id && !x->cur.set)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "record names no run and follows no run "
 				   "record");
-	if (!id || (x->cur.set && strcmp(x->cur.id, id) == 0)) {
+	if (!id || (x->cur.set && strcmp(x->cur.id, id) == 0 &&
+		    (r->kind == LIN_REC_LOG ||
+		     ((!re || strcmp(re, x->cur.entity) == 0) &&
+		      (!rp || strcmp(rp, x->cur.project) == 0))))) {
 		out->node = x->cur.node;
 		out->entity = x->cur.entity;
 		out->project = x->cur.project;
 		out->started_at = x->cur.started_at;
 		return 0;
 	}
-	out->entity = r->entity && *r->entity ? r->entity : x->entity_default;
-	out->project = r->project && *r->project ? r->project :
-		       x->project_default;
-	out->started_at = LIN_TIME_NONE;
+	d = ix_fileruns_find(&x->fr, id);
+	if (d && (d->cur_set || d->entity)) {
+		const char *de = d->cur_set ? d->cur_entity : d->entity;
+		const char *dp = d->cur_set ? d->cur_project : d->project;
+		int own = r->kind != LIN_REC_LOG;
+
+		out->entity = own && re ? re : de;
+		out->project = own && rp ? rp : dp;
+		out->started_at = LIN_TIME_NONE;
+		if (strcmp(out->entity, de) == 0 &&
+		    strcmp(out->project, dp) == 0)
+			out->started_at = d->cur_set ? d->cur_started_at
+						     : d->started_at;
+	} else {
+		/* Not declared (yet): a run of another file, or one whose
+		 * RUN record comes later, which makes the file be read
+		 * again. */
+		if (!(d = ix_fileruns_get(&x->fr, id)))
+			return LIN_ENOMEM;
+		d->undeclared_use = 1;
+		out->entity = re ? re : x->entity_default;
+		out->project = rp ? rp : x->project_default;
+		out->started_at = LIN_TIME_NONE;
+	}
 	return get_run(x, out->entity, out->project, id, r->offset,
 		       &out->node);
 }
@@ -376,21 +413,34 @@ static void al_pack(struct ix *x, const struct attr_list *a,
 
 static int apply_run(struct ix *x, const struct lin_record *r)
 {
-	const char *e = r->entity && *r->entity ? r->entity :
-			x->entity_default;
+	const char *e = r->entity && *r->entity ? r->entity : NULL;
 	const char *p = r->project && *r->project ? r->project :
 			x->project_default;
 	struct attr_list a = { .n = 0 };
+	struct ix_filerun *d;
 	uint64_t node, fact;
 	int rc;
 
 	if (!r->run_id || !*r->run_id)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "run record has no 'id'");
+	/* An offline W&B run record names no entity; the run's own
+	 * artifact records do (issue: one project split across two
+	 * entities). The defaults apply only when neither says. */
+	if (!e && x->wandb && (d = ix_fileruns_find(&x->fr, r->run_id)) &&
+	    d->art_entity)
+		e = d->art_entity;
+	if ((rc = ix_fileruns_declare(&x->fr, r->run_id,
+				      e ? e : x->entity_default, p,
+				      r->started_at, e != NULL)))
+		return rc;
+	if (!e)
+		e = x->entity_default;
 	rc = get_run(x, e, p, r->run_id, r->offset, &node);
 	if (rc)
 		return rc;
 	x->cur.set = 1;
+	x->cur.skipped = 0;
 	x->cur.node = node;
 	snprintf(x->cur.entity, sizeof x->cur.entity, "%s", e);
 	snprintf(x->cur.project, sizeof x->cur.project, "%s", p);
@@ -448,6 +498,9 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	for (size_t i = 0; i < r->aliases.n; i++)
 		if ((rc = check_name(x, r->aliases.v[i], "alias", r->offset)))
 			return rc;
+	if (x->wandb && r->run_id && r->entity && *r->entity &&
+	    (rc = ix_fileruns_artifact_entity(&x->fr, r->run_id, r->entity)))
+		return rc;
 	if ((rc = record_run(x, r, &run)))
 		return rc;
 	ce = r->entity && *r->entity ? r->entity : run.entity;
@@ -476,6 +529,7 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	if ((rc = put_fact(x, &fact)) ||
 	    (rc = ix_node_fact(x, vid, LIN_FACT_LOG, fact, 1)) ||
 	    (rc = ix_node_fact(x, run.node, LIN_FACT_LOG, fact, 1)) ||
+	    /* as the producer; set_log_edges turns a re-log around */
 	    (rc = ix_edge_put(x, run.node, LIN_EDGE_LOGGED, vid, fact)) ||
 	    (rc = ix_edge_put(x, vid, LIN_EDGE_LOGGED_BY, run.node, fact)))
 		return rc;
@@ -619,6 +673,12 @@ static int apply_alias(struct ix *x, const struct lin_record *r)
 	for (size_t i = 0; i < r->remove.n; i++)
 		if ((rc = check_name(x, r->remove.v[i], "alias", r->offset)))
 			return rc;
+	if (!rp.p && x->cur.skipped)
+		return lin_err_set(x->err, LIN_ERECORD, r->offset,
+				   "alias record ref '%s' names no project and "
+				   "follows a run record that was skipped (at "
+				   "byte %llu)", r->ref,
+				   (unsigned long long)x->cur.skipped_at);
 	e = rp.e ? rp.e : x->cur.set ? x->cur.entity : x->entity_default;
 	p = rp.p ? rp.p : x->cur.set ? x->cur.project : x->project_default;
 	if ((rc = get_coll(x, e, p, rp.name, NULL, r->offset, &coll)))
@@ -669,6 +729,15 @@ static int apply_finish(struct ix *x, const struct lin_record *r)
 	    (rc = ix_node_fact(x, run.node, LIN_FACT_FINISH, fact, 1)))
 		return rc;
 	return lin_idset_add(&x->runs, run.node) < 0 ? LIN_ENOMEM : 0;
+}
+
+void ix_skipped_record(struct ix *x, const struct lin_record *r)
+{
+	if (r->kind != LIN_REC_RUN)
+		return;
+	x->cur.set = 0;
+	x->cur.skipped = 1;
+	x->cur.skipped_at = r->offset;
 }
 
 int ix_apply_record(struct ix *x, const struct lin_record *r)
@@ -748,6 +817,11 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 		    (rc = ix_edge_del(x, f->run, LIN_EDGE_LOGGED, f->vid,
 				      f->id)) ||
 		    (rc = ix_edge_del(x, f->vid, LIN_EDGE_LOGGED_BY, f->run,
+				      f->id)) ||
+		    /* or its re-log twins (derive.c set_log_edges) */
+		    (rc = ix_edge_del(x, f->run, LIN_EDGE_RELOGGED, f->vid,
+				      f->id)) ||
+		    (rc = ix_edge_del(x, f->vid, LIN_EDGE_RELOGGED_BY, f->run,
 				      f->id)))
 			return rc;
 		if (lin_idset_add(&t->vids, f->vid) < 0)

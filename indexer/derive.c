@@ -40,6 +40,8 @@ struct vinfo {
 struct coll_state {
 	char *entity, *project, *name, *type;
 	int64_t count;
+	int64_t explicit;    /* a version was logged with its number: the
+				numbers may have holes */
 	int has_last;
 	struct okey last;
 	char *last_path;
@@ -143,6 +145,7 @@ static int load_coll(struct ix *x, uint64_t coll, struct coll_state *c)
 	if (lin_map_str(&o, "type", &s))
 		c->type = slice_dup(s);
 	lin_map_i64(&o, "count", &c->count);
+	lin_map_i64(&o, "explicit", &c->explicit);
 	rc = get_okey(&o, "last", &c->last, &c->last_path);
 	if (rc < 0)
 		return rc;
@@ -168,7 +171,7 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 	unsigned char k[8];
 
 	lin_packer_reset(&x->pk);
-	msgpack_pack_map(&x->pk.pk, 6);
+	msgpack_pack_map(&x->pk.pk, c->explicit ? 7 : 6);
 	lin_pack_kv_str(&x->pk.pk, "entity", c->entity);
 	lin_pack_kv_str(&x->pk.pk, "project", c->project);
 	lin_pack_kv_str(&x->pk.pk, "name", c->name);
@@ -178,6 +181,8 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 	else
 		msgpack_pack_nil(&x->pk.pk);
 	lin_pack_kv_i64(&x->pk.pk, "count", c->count);
+	if (c->explicit)
+		lin_pack_kv_i64(&x->pk.pk, "explicit", 1);
 	lin_pack_cstr(&x->pk.pk, "last");
 	if (c->has_last)
 		pack_okey(&x->pk.pk, &c->last);
@@ -263,6 +268,60 @@ static int pick_first(struct ix *x, const struct lin_fact *f, void *ctx)
 		fl->fact = *f;
 	}
 	return 0;
+}
+
+/* ---- producer and re-logs ---------------------------------------- */
+
+struct log_facts {
+	struct first_log first;
+	struct u64v ids, runs;
+};
+
+static int collect_log(struct ix *x, const struct lin_fact *f, void *ctx)
+{
+	struct log_facts *l = ctx;
+	int rc = pick_first(x, f, &l->first);
+
+	if (!rc && !(rc = u64v_push(&l->ids, f->id)))
+		rc = u64v_push(&l->runs, f->run);
+	return rc;
+}
+
+/* Point the edges of every log fact of `vid` the right way: the run of
+ * the first log fact is the producer (LOGGED/LOGGED_BY, as W&B's
+ * logged_by()), any other run that logged the same digest re-logged it
+ * (RELOGGED/RELOGGED_BY). The first log can move when a file comes or
+ * goes, so this runs for every version whose log facts changed. */
+static int set_log_edges(struct ix *x, uint64_t vid)
+{
+	struct log_facts l;
+	int rc;
+
+	memset(&l, 0, sizeof l);
+	msgpack_zone_clear(&x->zone);
+	rc = each_fact(x, vid, 1u << LIN_FACT_LOG, collect_log, &l, NULL);
+	/* One fact written by this file: apply_log made it the producer
+	 * already, and no other fact can be one. */
+	int fresh = l.ids.n == 1 && (l.ids.v[0] >> 32) == x->src;
+	for (size_t i = 0; i < l.ids.n && rc == 0 && !fresh; i++) {
+		uint64_t run = l.runs.v[i], f = l.ids.v[i];
+		int prod = run == l.first.fact.run;
+		/* at the run and at the version: the kinds to put, and
+		 * the other pair to take away */
+		unsigned on = prod ? LIN_EDGE_LOGGED : LIN_EDGE_RELOGGED;
+		unsigned onv = prod ? LIN_EDGE_LOGGED_BY
+				    : LIN_EDGE_RELOGGED_BY;
+		unsigned off = prod ? LIN_EDGE_RELOGGED : LIN_EDGE_LOGGED;
+		unsigned offv = prod ? LIN_EDGE_RELOGGED_BY
+				     : LIN_EDGE_LOGGED_BY;
+		if (!(rc = ix_edge_del(x, run, off, vid, f)) &&
+		    !(rc = ix_edge_del(x, vid, offv, run, f)) &&
+		    !(rc = ix_edge_put(x, run, on, vid, f)))
+			rc = ix_edge_put(x, vid, onv, run, f);
+	}
+	free(l.ids.v);
+	free(l.runs.v);
+	return rc;
 }
 
 /* Fill v from the version's log facts and its stored node. */
@@ -462,9 +521,12 @@ static int renumber(struct ix *x, struct touched_coll *t,
 	}
 	/* Explicit numbers are honoured when unique; a clash goes to the
 	 * earlier version and the later one is numbered normally. */
+	cs->explicit = 0;
 	for (size_t i = 0; i < live; i++) {
 		v[i].number = -1;
 		int64_t e = v[i].explicit_ver;
+		if (e >= 0)
+			cs->explicit = 1;
 		if (e >= 0 && e <= UINT32_MAX - 1) {
 			int clash = 0;
 			for (size_t j = 0; j < i; j++)
@@ -558,7 +620,11 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 			continue;
 		}
 		nnew++;
-		if (v[i].explicit_ver >= 0 ||
+		/* Appending numbers count, count+1, ... is what renumbering
+		 * would give only when the numbers 0..count-1 are all taken:
+		 * explicit numbers leave holes that the next versions fill
+		 * (in any indexing order). */
+		if (v[i].explicit_ver >= 0 || cs->explicit ||
 		    (cs->has_last && okey_cmp(&v[i].first, &cs->last) <= 0))
 			full = 1;
 	}
@@ -572,6 +638,11 @@ static int derive_versions(struct ix *x, struct touched_coll *t,
 	}
 	/* Appended in time order: number the new ones after the others. */
 	qsort(v, n, sizeof *v, vinfo_cmp);
+	/* An alias record may name this vN or digest before any file
+	 * logged it (its timeline skipped it then): build the timelines
+	 * again, as a full renumbering does, so the answer does not depend
+	 * on which file came first. */
+	t->all_aliases = 1;
 	int64_t old_latest = cs->count - 1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (!v[i].exists || v[i].old_number >= 0)
@@ -1348,6 +1419,8 @@ static int derive_coll(struct ix *x, struct touched_coll *t,
 
 	lin_idset_init(&mat);
 	rc = load_coll(x, t->coll, &cs);
+	for (size_t i = 0; i < t->vids.n && rc == 0; i++)
+		rc = set_log_edges(x, t->vids.order[i]);
 	if (!rc && t->vids.n)
 		rc = derive_versions(x, t, &cs, &mat);
 	if (!rc && t->all_aliases)

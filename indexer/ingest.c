@@ -18,6 +18,8 @@
 #include "format/runlog.h"
 #include "format/wandb.h"
 #include "indexer/ix.h"
+#include "indexer/moves.h"
+#include "indexer/replay.h"
 
 #define MAX_REPORTS_PER_FILE 20
 
@@ -47,6 +49,16 @@ struct ctx {
 	/* Paths are shown as given and stored absolute: the root being
 	 * walked, in both forms. */
 	const char *given, *abs;
+	/* A file's warnings and notes, held until the file is done: a file
+	 * read twice (fileruns.h) reports only its last reading. */
+	struct held { enum lin_file_status st; struct lin_err e; }
+		held[MAX_REPORTS_PER_FILE + 2];
+	size_t nheld;
+	int redo;                /* the file must be read again */
+	struct ix_orphans orphans; /* sources whose file is gone (moves.h) */
+	/* The archive member being read is copied here for a second
+	 * reading; NULL for a file, which is simply opened again. */
+	struct ix_replay *copy;
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -90,6 +102,24 @@ static void report(struct ctx *c, enum lin_file_status st, const char *path,
 {
 	if (c->o->report)
 		c->o->report(c->o->report_ctx, st, path, e, c->done);
+}
+
+/* Hold a warning or note of the file being read. */
+static void hold(struct ctx *c, enum lin_file_status st,
+		 const struct lin_err *e)
+{
+	if (c->nheld < sizeof c->held / sizeof c->held[0]) {
+		c->held[c->nheld].st = st;
+		c->held[c->nheld++].e = *e;
+	}
+}
+
+/* Report what the file's reading held, before its own outcome. */
+static void flush_held(struct ctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nheld; i++)
+		report(c, c->held[i].st, path, &c->held[i].e);
+	c->nheld = 0;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -315,12 +345,17 @@ static int64_t now_ns(void)
 
 static int source_put(struct ix *x, const char *key, size_t kn,
 		      enum fmt fmt, const struct stat *sb, uint64_t records,
-		      uint64_t skipped, uint64_t problems)
+		      uint64_t skipped, uint64_t problems, const char *path)
 {
 	msgpack_packer *pk = &x->pk.pk;
+	uint32_t crc;
+	/* the content's checksum finds the file again when it is copied
+	 * elsewhere and the original removed (moves.h); path NULL: an
+	 * archive member, which moves with its archive */
+	int has_crc = path && ix_file_crc(path, &crc) == 0;
 
 	lin_packer_reset(&x->pk);
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 10 + has_crc);
 	lin_pack_kv_i64(pk, "id", x->src);
 	lin_pack_kv_str(pk, "format", fmt == FMT_WANDB ? "wandb" :
 				      fmt == FMT_ARCHIVE ? "archive" :
@@ -334,6 +369,8 @@ static int source_put(struct ix *x, const char *key, size_t kn,
 	lin_pack_kv_i64(pk, "facts", x->seq);
 	lin_pack_kv_i64(pk, "skipped", (int64_t)skipped);
 	lin_pack_kv_i64(pk, "problems", (int64_t)problems);
+	if (has_crc)
+		lin_pack_kv_i64(pk, "crc", crc);
 	return ix_put(x, LIN_DB_SOURCES, key, kn, x->pk.sb.data,
 		      x->pk.sb.size);
 }
@@ -498,9 +535,10 @@ static int new_source(struct ix *x, const char *path)
 }
 
 /* Read every record of an open reader into the transaction. Returns 0,
- * a fatal reader code (the file is rejected) or a store code. A .wandb
- * file that ends inside a record (its run is still writing) sets
- * *partial and keeps what came before. */
+ * a fatal reader code (the file is rejected) or a store code. A file
+ * that ends inside a record (its run is still writing, or crashed) sets
+ * *partial and keeps what came before; a gzip stream cut short keeps it
+ * too, as a problem. */
 static int read_records(struct ctx *c, struct reader *r, const char *path,
 			uint64_t *records, uint64_t *problems, int *partial)
 {
@@ -525,17 +563,40 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 					*c->err = e;
 				return rc;
 			}
+			ix_skipped_record(&c->x, &rec);
 		} else if (rc == 0) {
 			return 0;
 		} else if (rc == LIN_ETRUNC && r->fmt == FMT_WANDB) {
 			lin_err_path(&e, path);
 			*partial = 1;
-			report(c, LIN_FILE_PARTIAL, path, &e);
+			hold(c, LIN_FILE_PARTIAL, &e);
 			continue;
+		} else if (rc == LIN_ETRUNC && !lin_runlog_gzip(r->rl)) {
+			/* A plain runlog that ends inside a record: a run
+			 * still writing, or one that crashed. Every record
+			 * before is whole: keep them, as for .wandb. */
+			lin_err_path(&e, path);
+			*partial = 1;
+			hold(c, LIN_FILE_PARTIAL, &e);
+			return 0;
+		} else if (rc == LIN_ETRUNC) {
+			/* A gzip stream cut short: nothing writes gzip in
+			 * place, so this is damage (a copy cut short, a full
+			 * disk), and a warning; the records before the cut
+			 * are whole and kept. */
+			size_t n = strlen(e.msg);
+			snprintf(e.msg + n, sizeof e.msg - n, "; the records "
+				 "before it are kept");
+			(*problems)++;
+			lin_err_path(&e, path);
+			hold(c, LIN_FILE_WARNING, &e);
+			return 0;
 		} else if (rc != LIN_ERECORD && rc != LIN_EDAMAGE) {
 			lin_err_path(&e, path);
 			*c->err = e;
 			return rc;
+		} else if (rc == LIN_ERECORD) {
+			ix_skipped_record(&c->x, &rec);
 		}
 		/* one bad record or damaged stretch: report, go on */
 		lin_err_path(&e, path);
@@ -543,11 +604,11 @@ static int read_records(struct ctx *c, struct reader *r, const char *path,
 			e.code = rc;
 		(*problems)++;
 		if (*problems <= MAX_REPORTS_PER_FILE)
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		else if (*problems == MAX_REPORTS_PER_FILE + 1) {
 			lin_err_set(&e, rc, LIN_NO_OFFSET,
 				    "more problems in this file not shown");
-			report(c, LIN_FILE_WARNING, path, &e);
+			hold(c, LIN_FILE_WARNING, &e);
 		}
 	}
 }
@@ -573,14 +634,57 @@ static int open_failed(struct ctx *c, enum fmt fmt, int rc, const char *path,
 	return 0;
 }
 
+/* A file without a source entry may be one that moved: re-key the gone
+ * file's source to it instead of reading it. 1 when it did (committed),
+ * 0 when the file is new, or a fatal code (the transaction aborted). */
+static int try_move(struct ctx *c, const char *path, const char *spath,
+		    const char *key, size_t kn, const struct stat *sb)
+{
+	uint32_t crc = 0;
+	int has_crc = 0, rc;
+	long i;
+
+	if (!c->orphans.built &&
+	    (rc = ix_orphans_build(&c->x, &c->seen, &c->orphans)))
+		return rc;
+	if (!c->orphans.n ||
+	    (i = ix_orphan_match(&c->orphans, path, sb, &crc, &has_crc)) < 0)
+		return 0;
+	struct ix_orphan *or = &c->orphans.v[i];
+	if (!has_crc && or->has_crc) {
+		/* same inode, size and mtime: the same content */
+		crc = or->crc;
+		has_crc = 1;
+	}
+	if ((rc = ix_rekey_source(&c->x, or, key, kn, spath, sb, crc,
+				  has_crc)))
+		return rc;
+	if (lin_idset_add(&c->seen, (uint64_t)or->id + 1) < 0)
+		return LIN_ENOMEM;
+	if ((rc = commit(c)))
+		return rc;
+	c->st->moved++;
+	report(c, LIN_FILE_MOVED, path, NULL);
+	return 1;
+}
+
+/* How index_open() reads: the first of two possible readings, or the
+ * second. */
+enum pass { PASS_FIRST, PASS_AGAIN };
+
 /* Read an open reader into the transaction begun for the source `key`
  * (`src` as found there), replacing what that source said before, and
- * commit. `path` is shown, `spath` stored. Closes the reader. Returns 0
+ * commit. `path` is shown, `spath` stored; `file` is the file on disk
+ * (NULL for an archive member) whose checksum is kept (moves.h). Closes
+ * the reader. Returns 0
  * (also when the input was rejected: that is reported and counted) or a
- * fatal store code. */
+ * fatal store code. On PASS_FIRST, a record met before the run record it
+ * needed aborts the transaction and sets c->redo instead: the caller
+ * reads the input again. */
 static int index_open(struct ctx *c, struct reader *r, const char *path,
 		      const char *spath, const char *key, size_t kn,
-		      const struct source *src, const struct stat *sb)
+		      const struct source *src, const struct stat *sb,
+		      enum pass pass, const char *file)
 {
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
@@ -594,9 +698,10 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 			rc = LIN_ENOMEM;
 	}
 	c->x.path = path;
+	c->x.wandb = r->fmt == FMT_WANDB;
 	if (!rc)
 		rc = read_records(c, r, path, &records, &problems, &partial);
-	c->st->bytes += reader_bytes(r);
+	uint64_t bytes = reader_bytes(r);
 	uint64_t skipped = reader_skipped(r);
 	enum fmt fmt = r->fmt;
 	reader_close(r);
@@ -607,12 +712,40 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	if (rc) {
 		/* Unreadable: keep what the file gave before. */
 		abort_txn(c);
+		c->st->bytes += bytes;
 		c->st->rejected++;
+		flush_held(c, path);
 		report(c, LIN_FILE_REJECTED, path, c->err);
 		lin_err_clear(c->err);
 		return 0;
 	}
-	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems);
+	if (c->x.fr.redo && pass == PASS_FIRST &&
+	    (!c->copy || ix_replay_finish(c->copy))) {
+		/* A record met before the run record it needed: read the
+		 * input again, knowing every run it declares. */
+		abort_txn(c);
+		c->nheld = 0;
+		c->redo = 1;
+		return 0;
+	}
+	c->st->bytes += bytes;
+	if (c->x.fr.redo && pass == PASS_FIRST) {
+		/* An archive member that could not be kept for a second
+		 * reading: say what was not resolved. */
+		struct lin_err e;
+
+		lin_err_set(&e, LIN_ELIMIT, LIN_NO_OFFSET, "a record names "
+			    "a run whose run record comes later, and the "
+			    "member could not be kept for a second reading "
+			    "(over %zu MiB): such records took their run's "
+			    "entity and project from themselves or the "
+			    "defaults", IX_REPLAY_MAX >> 20);
+		lin_err_path(&e, path);
+		problems++;
+		hold(c, LIN_FILE_WARNING, &e);
+	}
+	rc = source_put(&c->x, key, kn, fmt, sb, records, skipped, problems,
+			file);
 	c->group_records += records;
 	if (!rc)
 		rc = commit(c);
@@ -625,6 +758,7 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	c->st->bad_records += problems;
 	c->st->partial += (uint64_t)partial;
 	c->st->indexed++;
+	flush_held(c, path);
 	report(c, LIN_FILE_INDEXED, path, NULL);
 	return 0;
 }
@@ -633,9 +767,9 @@ static int index_archive(struct ctx *c, const char *path, const char *spath,
 			 const struct stat *sb, int named);
 static int archive_seen(struct ctx *c, const char *spath);
 
-/* Index one file. Returns 0 (also when the file was rejected: that is
- * reported and counted) or a fatal store code. */
-static int index_file_once(struct ctx *c, const char *path, int named)
+/* One reading of a file (see index_file_once). */
+static int index_file_pass(struct ctx *c, const char *path, int named,
+			   enum pass pass)
 {
 	struct stat sb;
 	struct source src;
@@ -646,7 +780,6 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	enum fmt fmt;
 	int rc;
 
-	c->done++;
 	if (stat(path, &sb) != 0) {
 		lin_err_clear(&e);
 		lin_err_path(&e, path);
@@ -664,6 +797,14 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	if ((rc = source_get(&c->x, key, kn, &src))) {
 		abort_txn(c);
 		return rc;
+	}
+	if (!src.known && pass == PASS_FIRST) {
+		rc = try_move(c, path, spath, key, kn, &sb);
+		if (rc) {
+			if (rc < 0)
+				abort_txn(c);
+			return rc < 0 ? rc : 0;
+		}
 	}
 	if (src.known) {
 		if (lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
@@ -694,7 +835,29 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 		abort_txn(c);
 		return open_failed(c, fmt, rc, path, named, &e);
 	}
-	return index_open(c, &r, path, spath, key, kn, &src, &sb);
+	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass,
+			  path);
+}
+
+/* Index one file. Returns 0 (also when the file was rejected: that is
+ * reported and counted) or a fatal store code. A file in which a record
+ * names a run whose RUN record comes later, or a .wandb run that learns
+ * its entity from its artifact records, is read a second time. */
+static int index_file_once(struct ctx *c, const char *path, int named)
+{
+	int rc;
+
+	c->done++;
+	c->nheld = 0;
+	c->redo = 0;
+	ix_fileruns_clear(&c->x.fr);
+	rc = index_file_pass(c, path, named, PASS_FIRST);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = index_file_pass(c, path, named, PASS_AGAIN);
+	}
+	return rc;
 }
 
 /* 1 once a stop was asked for (opts->stop): no new file is started. */
@@ -860,6 +1023,36 @@ static int read_members(struct ctx *c, struct lin_archive *a,
 			const char *path, const char *spath, unsigned depth,
 			int *fatal);
 
+/* One reading of an archive member (run log `fmt`) from `in`. */
+static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
+		       const char *smpath, const char *key, size_t kn,
+		       const struct stat *sb, const struct lin_stream *in,
+		       enum pass pass)
+{
+	struct source src;
+	struct reader r;
+	struct lin_err e;
+	int rc;
+
+	if ((rc = begin(c)))
+		return rc;
+	if ((rc = source_get(&c->x, key, kn, &src))) {
+		abort_txn(c);
+		return rc;
+	}
+	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+		abort_txn(c);
+		return LIN_ENOMEM;
+	}
+	lin_err_clear(&e);
+	if ((rc = reader_open(&r, fmt, mpath, in, &e)) != 0) {
+		abort_txn(c);
+		return open_failed(c, fmt, rc, mpath, 0, &e);
+	}
+	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass,
+			  NULL);
+}
+
 /* Index the archive's current member `m`. */
 static int index_member(struct ctx *c, struct lin_archive *a,
 			const struct lin_archive_member *m, const char *mpath,
@@ -868,9 +1061,8 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 	const unsigned char *h;
 	size_t hn, kn;
 	struct lin_stream in = lin_archive_stream(a);
+	struct ix_replay copy;
 	struct lin_err e;
-	struct source src;
-	struct reader r;
 	struct stat sb;
 	char key[512];
 	enum fmt fmt;
@@ -911,26 +1103,32 @@ static int index_member(struct ctx *c, struct lin_archive *a,
 		return rc;
 	}
 	kn = source_key(smpath, key);
-	if ((rc = begin(c)))
-		return rc;
-	if ((rc = source_get(&c->x, key, kn, &src))) {
-		abort_txn(c);
-		return rc;
-	}
-	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
-		abort_txn(c);
-		return LIN_ENOMEM;
-	}
 	/* what the archive says of the member; it has no inode */
 	memset(&sb, 0, sizeof sb);
 	sb.st_size = m->size >= 0 ? m->size : 0;
 	sb.st_mtim.tv_sec = m->mtime / 1000000000;
 	sb.st_mtim.tv_nsec = m->mtime % 1000000000;
-	if ((rc = reader_open(&r, fmt, mpath, &in, &e)) != 0) {
-		abort_txn(c);
-		return open_failed(c, fmt, rc, mpath, 0, &e);
+	/* Read it as a file is (index_file_once), twice when a record
+	 * comes before the run record it needs: the second reading is
+	 * from a copy kept in memory while the first went by (replay.h). */
+	c->nheld = 0;
+	c->redo = 0;
+	ix_fileruns_clear(&c->x.fr);
+	ix_replay_init(&copy, &in, m->size, IX_REPLAY_MAX);
+	in = ix_replay_tee(&copy);
+	c->copy = &copy;
+	rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb, &in,
+			 PASS_FIRST);
+	if (rc == 0 && c->redo) {
+		c->redo = 0;
+		in = ix_replay_again(&copy);
+		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
+			rc = member_pass(c, fmt, mpath, smpath, key, kn, &sb,
+					 &in, PASS_AGAIN);
 	}
-	return index_open(c, &r, mpath, smpath, key, kn, &src, &sb);
+	c->copy = NULL;
+	ix_replay_release(&copy);
+	return rc;
 }
 
 /* Every member of `a` (shown under `path`, stored under `spath`). Sets
@@ -1001,7 +1199,7 @@ static int archive_pass(struct ctx *c, const char *path, const char *spath,
 			rc = LIN_ENOMEM;
 	}
 	if (!rc)
-		rc = source_put(&c->x, key, kn, FMT_ARCHIVE, sb, 0, 0, 0);
+		rc = source_put(&c->x, key, kn, FMT_ARCHIVE, sb, 0, 0, 0, NULL);
 	if (rc) {
 		abort_txn(c);
 		return rc;
@@ -1141,15 +1339,28 @@ static int prune_source(struct ctx *c, const char *key, size_t kn,
 	return rc;
 }
 
-/* Sources under `root` that this run did not meet. */
-static int find_vanished(struct ctx *c, const char *root)
+/* 1 when the stored key `kp` (kn bytes) is `root` or below it. */
+static int under(const char *kp, size_t kn, const char *root)
 {
 	char pre[512];
 	size_t pn = source_key(root, pre);
+
+	return kn >= pn && memcmp(kp, pre, pn) == 0 &&
+	       (kn == pn || kp[pn] == '/' || (pn && pre[pn - 1] == '/'));
+}
+
+/* Sources this run did not meet that are gone: those under one of the
+ * `n` roots (the walk did not find them), and those anywhere else whose
+ * file no longer exists (a folder not named this time, or an archive
+ * that moved away). */
+static int find_vanished(struct ctx *c, char **roots, char **given,
+			 size_t nroots)
+{
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
-	MDB_val k = { pn, pre }, v;
-	struct { char key[512]; size_t kn; uint32_t id; } *gone = NULL;
+	MDB_val k, v;
+	struct { char key[512]; size_t kn; uint32_t id; long root; } *gone =
+		NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -1157,32 +1368,63 @@ static int find_vanished(struct ctx *c, const char *root)
 		return rc;
 	rc = mdb_cursor_open(txn, c->s.dbi[LIN_DB_SOURCES], &cur);
 	if (!rc)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, pre, pn) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
 		const char *kp = k.mv_data;
 		msgpack_zone_clear(&c->x.zone);
 		msgpack_object o;
 		int64_t id = 0;
-		/* under the root: the root itself or below "root/" */
-		if ((k.mv_size == pn || kp[pn] == '/' ||
-		     (pn && pre[pn - 1] == '/')) &&
-		    msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone, &o) ==
-		    MSGPACK_UNPACK_SUCCESS && lin_map_i64(&o, "id", &id) &&
-		    !lin_idset_has(&c->seen, (uint64_t)id + 1)) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 8;
-				void *p = realloc(gone, cap * sizeof *gone);
-				if (!p) {
-					rc = LIN_ENOMEM;
-					break;
-				}
-				gone = p;
-			}
-			memcpy(gone[n].key, kp, k.mv_size);
-			gone[n].kn = k.mv_size;
-			gone[n].id = (uint32_t)id;
-			n++;
+		long root = -1;
+		if (msgpack_unpack(v.mv_data, v.mv_size, NULL, &c->x.zone,
+				   &o) != MSGPACK_UNPACK_SUCCESS ||
+		    !lin_map_i64(&o, "id", &id) ||
+		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
+		    k.mv_size > 512) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
 		}
+		for (size_t i = 0; i < nroots && root < 0; i++)
+			if (under(kp, k.mv_size, roots[i]))
+				root = (long)i;
+		if (root < 0) {
+			/* outside this run's folders: gone when its file is */
+			unsigned char ik[4];
+			MDB_val pv;
+			struct stat sb;
+			char full[PATH_MAX + 1];
+			lin_be32_put(ik, (uint32_t)id);
+			MDB_val ikv = { 4, ik };
+			if (mdb_get(txn, c->s.dbi[LIN_DB_SOURCE_IDS], &ikv,
+				    &pv) != 0 || pv.mv_size > PATH_MAX) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+			memcpy(full, pv.mv_data, pv.mv_size);
+			full[pv.mv_size] = 0;
+			/* a member of an archive ("ARCHIVE//MEMBER") is
+			 * there while its archive file is */
+			char *member = strstr(full, "//");
+			if (member)
+				*member = 0;
+			if (stat(full, &sb) == 0 || errno != ENOENT) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				continue;
+			}
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *p = realloc(gone, cap * sizeof *gone);
+			if (!p) {
+				rc = LIN_ENOMEM;
+				break;
+			}
+			gone = p;
+		}
+		memcpy(gone[n].key, kp, k.mv_size);
+		gone[n].kn = k.mv_size;
+		gone[n].id = (uint32_t)id;
+		gone[n].root = root;
+		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	if (cur)
@@ -1196,7 +1438,13 @@ static int find_vanished(struct ctx *c, const char *root)
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
-		const char *path = shown_path(c, stored, buf, sizeof buf);
+		const char *path = stored;
+		if (gone[i].root >= 0) {
+			/* shown as given on the command line */
+			c->given = given[gone[i].root];
+			c->abs = roots[gone[i].root];
+			path = shown_path(c, stored, buf, sizeof buf);
+		}
 		if (!c->o->prune) {
 			c->st->vanished++;
 			report(c, LIN_FILE_VANISHED, path, NULL);
@@ -1312,6 +1560,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	lin_packer_init(&c.x.pk);
 	msgpack_zone_init(&c.x.zone, 4096);
 	lin_idset_init(&c.seen);
+	ix_fileruns_init(&c.x.fr);
 
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
 	if (!roots)
@@ -1337,13 +1586,10 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	if (!rc)
 		rc = end_group(&c);
 	/* Vanished files are only known after a whole walk. */
-	for (size_t i = 0; i < npaths && rc == 0 && !stopping(&c); i++) {
-		c.given = given[i];
-		c.abs = roots[i];
-		rc = find_vanished(&c, roots[i]);
-		if (!rc)
-			rc = end_group(&c);
-	}
+	if (!rc && !stopping(&c))
+		rc = find_vanished(&c, roots, given, npaths);
+	if (!rc)
+		rc = end_group(&c);
 	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
 		free(given[i]);
@@ -1364,6 +1610,8 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(c.gfiles);
 	ix_release(&c.x);
 	lin_idset_release(&c.seen);
+	ix_orphans_free(&c.orphans);
+	ix_fileruns_release(&c.x.fr);
 	lin_packer_release(&c.x.pk);
 	msgpack_zone_destroy(&c.x.zone);
 	lin_store_close(&c.s);

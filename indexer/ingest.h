@@ -19,12 +19,16 @@ enum lin_file_status {
 	LIN_FILE_VANISHED,  /* indexed before, gone now (kept) */
 	LIN_FILE_PRUNED,    /* vanished, and its contribution removed */
 	LIN_FILE_IGNORED,   /* found in a folder, not a run log */
-	LIN_FILE_PARTIAL    /* a .wandb file ends inside a record (its run
-			       is still writing): indexed up to there */
+	LIN_FILE_PARTIAL,   /* a .wandb or plain runlog file ends inside a
+			       record (its run is still writing, or
+			       crashed): indexed up to there */
+	LIN_FILE_MOVED      /* a file indexed under another path that is
+			       gone (same inode, size and mtime, or same
+			       content): its source now names this path */
 };
 
 /* Called for every file and every problem. `err` is NULL for INDEXED,
- * UNCHANGED, PRUNED and VANISHED; `done` counts files handled so far. */
+ * UNCHANGED, PRUNED, VANISHED and MOVED; `done` counts files handled so far. */
 typedef void lin_index_report_fn(void *ctx, enum lin_file_status st,
 				 const char *path, const struct lin_err *err,
 				 uint64_t done);
@@ -45,6 +49,7 @@ struct lin_index_opts {
 struct lin_index_stats {
 	uint64_t indexed, unchanged, rejected, vanished, pruned, ignored;
 	uint64_t partial;     /* indexed files that end inside a record */
+	uint64_t moved;       /* files re-keyed to their new path */
 	uint64_t records;     /* lineage records committed */
 	uint64_t bad_records; /* records skipped as invalid or damaged */
 	uint64_t skipped;     /* records of unknown kind */

@@ -10,6 +10,7 @@
 #include "format/record.h"
 #include "format/store.h"
 #include "indexer/facts.h"
+#include "indexer/fileruns.h"
 #include "indexer/idset.h"
 #include "indexer/ingest.h"
 
@@ -48,6 +49,10 @@ struct touched_coll {
 
 struct cur_run {
 	int set;
+	int skipped;             /* the latest RUN record was skipped (at
+				    skipped_at): records that name no run
+				    must not fall to the run before it */
+	uint64_t skipped_at;
 	uint64_t node;
 	char entity[LIN_MAX_KEY], project[LIN_MAX_KEY], id[LIN_MAX_KEY];
 	int64_t started_at;
@@ -74,6 +79,8 @@ struct ix {
 	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
 
 	struct cur_run cur;
+	struct ix_fileruns fr;   /* the runs this file declares */
+	int wandb;               /* the file is a .wandb log */
 	struct lin_idset runs;   /* runs to rebuild */
 	struct lin_idset newruns;/* runs created in this transaction: their
 				    node is first written when rebuilt */
@@ -136,6 +143,10 @@ int u64v_push(struct u64v *l, uint64_t id);  /* 0 or LIN_ENOMEM */
 
 /* apply.c: facts in and out */
 int ix_apply_record(struct ix *x, const struct lin_record *r);
+/* A record that was skipped (unreadable, or refused by
+ * ix_apply_record): when it was a RUN record, the records after it that
+ * name no run belong to no run, not to the run before it. */
+void ix_skipped_record(struct ix *x, const struct lin_record *r);
 int ix_remove_source_facts(struct ix *x, uint32_t src);
 struct touched_coll *ix_touch_coll(struct ix *x, uint64_t coll);
 int ix_touch_alias(struct touched_coll *t, const char *a, size_t n);

@@ -48,7 +48,9 @@ static void usage(FILE *f)
 "recursively; files are recognised by their content). Archives (.tar,\n"
 ".tar.gz, .tar.bz2, .tar.xz, .tar.zst, .zip) are read in place; their\n"
 "members are named ARCHIVE//MEMBER. Re-running skips unchanged files,\n"
-"re-reads changed ones and reports vanished ones.\n"
+"re-reads changed ones, re-keys moved ones (a file whose old path is\n"
+"gone, with the same size and inode and mtime, or the same checksum)\n"
+"and reports vanished ones (also those outside the PATHs given).\n"
 "\n"
 "  -s, --store PATH    store file (default $LINEAGE_STORE, else\n"
 "                      ./lineage.lmdb); created when missing\n"
@@ -91,7 +93,7 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 	char buf[1200];
 	static const char *const verb[] = {
 		"indexed", "unchanged", "rejected", "warning", "vanished",
-		"pruned", "ignored", "partial"
+		"pruned", "ignored", "partial", "moved"
 	};
 
 	if (st == LIN_FILE_REJECTED || st == LIN_FILE_WARNING ||
@@ -141,7 +143,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       "\"records\":%llu,\"bad_records\":%llu,"
 		       "\"unknown_records\":%llu,\"bytes\":%llu,"
 		       "\"runs\":%llu,\"versions\":%llu,\"edges\":%llu,"
-		       "\"pending\":%llu,\"sources\":%llu,\"partial\":%llu}\n",
+		       "\"pending\":%llu,\"sources\":%llu,\"partial\":%llu,"
+		       "\"moved\":%llu}\n",
 		       (unsigned long long)s->indexed,
 		       (unsigned long long)s->unchanged,
 		       (unsigned long long)s->rejected,
@@ -157,7 +160,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 		       (unsigned long long)s->edges,
 		       (unsigned long long)s->pending,
 		       (unsigned long long)s->sources,
-		       (unsigned long long)s->partial);
+		       (unsigned long long)s->partial,
+		       (unsigned long long)s->moved);
 		return;
 	}
 	printf("files:  %llu indexed, %llu unchanged, %llu rejected, "
@@ -167,6 +171,8 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->rejected,
 	       (unsigned long long)s->vanished,
 	       (unsigned long long)s->pruned);
+	if (s->moved)  /* rare: shown only when it happened */
+		printf(", %llu moved", (unsigned long long)s->moved);
 	if (s->partial)
 		printf(" (%llu still being written)",
 		       (unsigned long long)s->partial);

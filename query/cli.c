@@ -166,7 +166,7 @@ const struct lq_cmd lq_cmds[] = {
 	  "(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
 	  "  - run e/p/id\n"
 	  "  + artifact e/p/name:vN\n"
-	  "  + edge run:e/p/id logged|used artifact:e/p/name:vN\n"
+	  "  + edge run:e/p/id logged|relogged|used artifact:e/p/name:vN\n"
 	  "runs first, then artifacts, then edges, each sorted by name.\n"
 	  "Exit status 0: no differences, 1: differences (like diff(1)).\n\n"
 	  "options:\n"
@@ -210,7 +210,7 @@ static void version(struct lq *q)
 static void help(struct lq *q)
 {
 	fputs("usage: " PROG " [--store PATH] [--json] [--as-of TIME] "
-	      "COMMAND [ARGS]\n\n"
+	      "[--with-relogs] COMMAND [ARGS]\n\n"
 	      "Answer lineage questions from a store written by "
 	      "lineage-index.\n\ncommands:\n", q->out);
 	for (const struct lq_cmd *c = lq_cmds; c->name; c++)
@@ -224,6 +224,12 @@ static void help(struct lq *q)
 	      "                    UTC (2024-03-01T10:30:00Z, 2024-03-01) "
 	      "or @SECONDS;\n"
 	      "                    also accepted after COMMAND\n"
+	      "      --with-relogs walks, impact, provenance, path and "
+	      "graph also follow\n"
+	      "                    re-logs (a run that logged a digest "
+	      "another run\n"
+	      "                    logged first); also accepted after "
+	      "COMMAND\n"
 	      "  -h, --help        this help; COMMAND --help for a "
 	      "command's\n"
 	      "  -V, --version     print the version\n\n", q->out);
@@ -245,6 +251,7 @@ void lq_cmd_help(struct lq *q, const char *name)
 		      "  -j, --json      one JSON object per line\n"
 		      "  --as-of TIME    answer as the archive stood at TIME"
 		      "\n                  (ISO 8601 UTC or @SECONDS)\n"
+		      "  --with-relogs   walks also follow re-log edges\n"
 		      "  -h, --help      this help\n"
 		      "  -V, --version   print the version\n\n", q->out);
 		fputs(arg_forms, q->out);
@@ -391,6 +398,26 @@ int lq_fail(struct lq *q, int rc)
 	}
 }
 
+/* Remove every `flag` before a "--" from a command's argv (argv[0] is
+ * the command name); 1 when there was one. Global flags are accepted
+ * among every command's own options, like --as-of. */
+static int take_flag(const char *flag, int *argc, char **argv)
+{
+	int found = 0;
+
+	for (int i = 1; i < *argc && strcmp(argv[i], "--") != 0;) {
+		if (strcmp(argv[i], flag)) {
+			i++;
+			continue;
+		}
+		memmove(argv + i, argv + i + 1,
+			(size_t)(*argc - i - 1) * sizeof *argv);
+		argv[--*argc] = NULL;
+		found = 1;
+	}
+	return found;
+}
+
 static int dispatch(struct lq *q, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -399,6 +426,7 @@ static int dispatch(struct lq *q, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "as-of", required_argument, NULL, 'T' },
+		{ "with-relogs", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -409,6 +437,10 @@ static int dispatch(struct lq *q, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:s:jhV", opts, NULL)) != -1) {
 		if (c == 's') {
 			q->store_path = optarg;
+			continue;
+		}
+		if (c == 'R') {
+			q->relogs = 1;
 			continue;
 		}
 		if (c == 'T') {
@@ -436,6 +468,8 @@ static int dispatch(struct lq *q, int argc, char **argv)
 		int cargc = argc - optind, r;
 		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0)
 			return r;
+		q->relogs |= take_flag("--with-relogs", &cargc,
+				       argv + optind);
 		return cmd->fn(q, cargc, argv + optind);
 	}
 

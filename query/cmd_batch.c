@@ -1,6 +1,7 @@
 /* cmd_batch.c - impact and provenance: walks from many roots at once,
  * one row per (root, reached node, distance, via). */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -37,12 +38,14 @@ static void csv_field(FILE *f, const char *s)
 	putc('"', f);
 }
 
-static int row(struct batch *b, const char *root,
-	       const struct lin_walk_step *st)
+/* One row: the node in b->n reached from `from_node` over `edge` at
+ * `depth`, or, with `u`, that unresolved use of run `from_node`. */
+static int row(struct batch *b, const char *root, uint32_t depth,
+	       uint64_t from_node, const char *edge, const struct lq_unres *u)
 {
 	struct lq *q = b->q;
-	char *id = lin_qnode_id(&b->n, 1), *from = NULL;
-	int rc = lin_qnode_load(q->txn, &q->store, st->from, &b->from,
+	char *id = u ? lq_unres_id(u) : lin_qnode_id(&b->n, 1), *from = NULL;
+	int rc = lin_qnode_load(q->txn, &q->store, from_node, &b->from,
 				&q->e);
 
 	if (rc == 0 && !(from = lin_qnode_id(&b->from, 1)))
@@ -51,22 +54,25 @@ static int row(struct batch *b, const char *root,
 		rc = LIN_ENOMEM;
 	if (rc)
 		goto out;
-	const char *kind = b->n.kind == LIN_ID_RUN ? "run" : "artifact";
-	const char *edge = lin_edge_label(st->edge);
+	const char *kind = u ? "unresolved" :
+			   b->n.kind == LIN_ID_RUN ? "run" : "artifact";
 	switch (b->fmt) {
 	case FMT_JSON:
 		fputs("{\"root\":", q->out);
 		lin_json_cstr(q->out, root);
 		putc(',', q->out);
-		lin_json_node_fields(q->out, &b->n);
+		if (u)
+			lq_unres_json_fields(q->out, u);
+		else
+			lin_json_node_fields(q->out, &b->n);
 		fprintf(q->out, ",\"distance\":%u,\"via\":{\"from\":",
-			(unsigned)st->depth);
+			(unsigned)depth);
 		lin_json_cstr(q->out, from);
 		fprintf(q->out, ",\"edge\":\"%s\"}}\n", edge);
 		break;
 	case FMT_CSV:
 		csv_field(q->out, root);
-		fprintf(q->out, ",%u,%s,", (unsigned)st->depth, kind);
+		fprintf(q->out, ",%u,%s,", (unsigned)depth, kind);
 		csv_field(q->out, id);
 		fprintf(q->out, ",%s,", edge);
 		csv_field(q->out, from);
@@ -75,11 +81,13 @@ static int row(struct batch *b, const char *root,
 	case FMT_TEXT:
 		lin_table_row(&b->t);
 		lin_table_cell(&b->t, root);
-		lin_table_cellf(&b->t, "%u", (unsigned)st->depth);
+		lin_table_cellf(&b->t, "%u", (unsigned)depth);
 		lin_table_cell(&b->t, kind);
 		lin_table_cell(&b->t, id);
 		lin_table_cell(&b->t, edge);
 		lin_table_cell(&b->t, from);
+		if (u)
+			lin_table_cellf(&b->t, "(%s)", lq_unres_text(u->why));
 		break;
 	}
 out:
@@ -88,12 +96,29 @@ out:
 	return rc;
 }
 
+/* The context of unres_row: rows of one root at one distance. */
+struct unres_rows {
+	struct batch *b;
+	const char *root;
+	uint32_t depth;
+};
+
+/* An unresolved use of run u->run: the run's input the archive lacks,
+ * one edge further than the run. */
+static int unres_row(void *ctx, const struct lq_unres *u)
+{
+	struct unres_rows *r = ctx;
+
+	return row(r->b, r->root, r->depth + 1, u->run, "used", u);
+}
+
 /* Answer one root; unknown roots are reported and counted, not fatal. */
 static int one_root(struct batch *b, const char *spec)
 {
 	struct lq *q = b->q;
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
+	struct lq_unres_seen seen = { { NULL, NULL, 0, NULL, 0 } };
 	char *root = NULL;
 	uint64_t id;
 	int rc;
@@ -115,13 +140,17 @@ static int one_root(struct batch *b, const char *spec)
 	if (rc == 0)
 		rc = lin_walk_start(w, id, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		rc = 0;
-		if (st.depth == 0)
-			continue;
 		rc = lq_node_load(q, st.node, &b->n);
-		if (rc == 0 && lq_wanted(&b->f, &b->n))
-			rc = row(b, root, &st);
+		if (rc == 0 && st.depth > 0 && lq_wanted(&b->f, &b->n))
+			rc = row(b, root, st.depth, st.from,
+				 lin_edge_label(st.edge), NULL);
+		struct unres_rows ur = { b, root, st.depth };
+		if (rc == 0 && LIN_ID_KIND(st.node) == LIN_ID_RUN &&
+		    st.depth < b->depth)
+			rc = lq_unres_each_new(q, st.node, &seen, &b->f,
+					       unres_row, &ur);
 	}
+	lq_unres_seen_free(&seen);
 	lin_walk_free(w);
 	free(root);
 	return rc;

@@ -264,7 +264,8 @@ static int collect_edges(struct lq *q, struct side *d)
 		}
 		lin_edge_decode(v.mv_data, &e);
 		/* The run side holds one entry per fact of each edge. */
-		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES)
+		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES &&
+		    e.kind != LIN_EDGE_RELOGGED)
 			continue;
 		uint64_t run = lin_be64_get(k.mv_data);
 		if (f && (rc = f->fn(f->ctx, run, &e, &q->e)) <= 0)

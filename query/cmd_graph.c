@@ -1,6 +1,7 @@
 /* cmd_graph.c - the graph subcommand: the walked subgraph as Graphviz
  * dot, Mermaid or one JSON object, with large sibling groups collapsed. */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -29,7 +30,17 @@ struct graph {
 	long *cluster;       /* cluster number per node, or -1 */
 	size_t nclusters;
 	struct lin_qnode node;
+	/* Uses that never resolved are nodes too, with ids UNRES_TAG | k
+	 * (k indexes unres); ulink holds their edges as (run id, k). */
+	struct lq_unres_list unres;
+	uint64_t *ulink;
+	size_t nulink, ulcap;
 };
+
+/* Node ids use the low values of the top byte (LIN_ID_*): this tag
+ * cannot name a stored node. */
+#define UNRES_TAG (0x7full << 56)
+#define IS_UNRES(id) (((id) >> 56) == 0x7f)
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -63,6 +74,37 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* Note the uses of run `run` that never resolved: one node per
+ * collection and selector, one edge from each run that used it. */
+static int add_unres(struct graph *g, uint64_t run)
+{
+	struct lq_unres_list un = { NULL, 0, 0 };
+	int rc = lq_unresolved_of_run(g->q, run, &un);
+
+	for (size_t i = 0; rc == 0 && i < un.n; i++) {
+		size_t k = 0;
+		while (k < g->unres.n &&
+		       (strcmp(g->unres.v[k].coll, un.v[i].coll) ||
+			strcmp(g->unres.v[k].sel, un.v[i].sel)))
+			k++;
+		if (k == g->unres.n) {
+			if ((rc = grow((void **)&g->unres.v, &g->unres.cap,
+				       g->unres.n, sizeof *g->unres.v)))
+				break;
+			/* the entry moves over; un keeps no copy */
+			g->unres.v[g->unres.n++] = un.v[i];
+			memset(&un.v[i], 0, sizeof un.v[i]);
+		}
+		if ((rc = grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
+			       sizeof *g->ulink)))
+			break;
+		g->ulink[g->nulink++] = run;
+		g->ulink[g->nulink++] = k;
+	}
+	lq_unres_free(&un);
+	return rc;
+}
+
 static int collect(struct graph *g, unsigned dir, uint32_t depth,
 		   char **roots, int nroots)
 {
@@ -91,8 +133,21 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 		g->id[g->n] = st.node;
 		g->start[g->n] = st.depth == 0;
 		g->n++;
+		if (LIN_ID_KIND(st.node) == LIN_ID_RUN && st.depth < depth)
+			rc = add_unres(g, st.node);
 	}
 	lin_walk_free(w);
+	/* the unresolved nodes after the walked ones */
+	for (size_t k = 0; rc == 0 && k < g->unres.n; k++) {
+		size_t cap = g->cap, c2 = g->cap;
+		if ((rc = grow((void **)&g->id, &cap, g->n, sizeof *g->id)) ||
+		    (rc = grow((void **)&g->start, &c2, g->n, 1)))
+			break;
+		g->cap = cap;
+		g->id[g->n] = UNRES_TAG | k;
+		g->start[g->n] = 0;
+		g->n++;
+	}
 	if (rc)
 		return rc == LIN_ENOMEM ? lin_err_set(&q->e, rc, LIN_NO_OFFSET,
 						      "out of memory") : rc;
@@ -124,7 +179,8 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		nb.n = 0;
 		rc = lq_neighbours(q, g->id[i], LIN_EDGE_DOWN_FIRST,
-				   LIN_EDGE_DOWN_LAST, &nb);
+				   lin_walk_last_kind(LIN_WALK_DOWN,
+						      q->relogs), &nb);
 		for (size_t k = 0; rc == 0 && k < nb.n; k++) {
 			long j = index_of(g, nb.v[k].node);
 			if (j < 0)
@@ -145,6 +201,24 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 		}
 	}
 	lin_nbrs_free(&nb);
+	for (size_t k = 0; rc == 0 && k < g->nulink; k += 2) {
+		long a = index_of(g, g->ulink[k]);
+		long b = index_of(g, UNRES_TAG | g->ulink[k + 1]);
+		if (a < 0 || b < 0)
+			continue;
+		if (grow((void **)&g->e, &g->ecap, g->ne, sizeof *g->e)) {
+			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					 "out of memory");
+			break;
+		}
+		/* data flows from the missing version into the run */
+		g->e[g->ne].a = (size_t)b;
+		g->e[g->ne].b = (size_t)a;
+		g->e[g->ne].label = "used";
+		g->ne++;
+		g->deg[a]++;
+		g->deg[b]++;
+	}
 	return rc;
 }
 
@@ -189,7 +263,10 @@ static int clusters(struct graph *g)
 		const struct gedge *e = &g->e[i];
 		for (int side = 0; side < 2; side++) {
 			size_t c = side ? e->b : e->a, o = side ? e->a : e->b;
-			if (g->deg[c] != 1 || g->start[c] || c == o)
+			/* unresolved uses stay single: each names its own
+			 * missing version and reason */
+			if (g->deg[c] != 1 || g->start[c] || c == o ||
+			    IS_UNRES(g->id[c]))
 				continue;
 			l[n].node = c;
 			l[n].other = o;
@@ -238,6 +315,19 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 	char *s = NULL;
 	int r;
 
+	if (IS_UNRES(g->id[i])) {
+		const struct lq_unres *u = &g->unres.v[g->id[i] & 0xffffffff];
+		const char *name = strrchr(u->coll, '/');
+		*rc = 0;
+		if (asprintf(&s, "%s / %s:%s (unresolved)",
+			     u->type ? u->type : "-", name ? name + 1 : u->coll,
+			     u->sel) < 0) {
+			*rc = lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					  "out of memory");
+			return NULL;
+		}
+		return s;
+	}
 	*rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], n, &g->q->e);
 	if (*rc)
 		return NULL;
@@ -315,11 +405,14 @@ static void ref(struct graph *g, size_t i)
 		fprintf(f, "\"cluster:%ld\"", g->cluster[i]);
 		return;
 	}
-	int rc;
+	int rc = 0;
 	char *id;
-	if ((rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], &g->node,
-				 &g->q->e)) ||
-	    !(id = lin_qnode_id(&g->node, 1))) {
+	if (IS_UNRES(g->id[i]))
+		id = lq_unres_id(&g->unres.v[g->id[i] & 0xffffffff]);
+	else if (!(rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i],
+				       &g->node, &g->q->e)))
+		id = lin_qnode_id(&g->node, 1);
+	if (rc || !id) {
 		fputs("\"?\"", f);
 		return;
 	}
@@ -335,11 +428,13 @@ static void ref(struct graph *g, size_t i)
 
 static const char *const BLUE_FILL = "#cfe2ff", *const BLUE = "#1f5fbf";
 static const char *const GREEN_FILL = "#d4edda", *const GREEN = "#2e7d32";
+static const char *const GREY_FILL = "#eeeeee", *const GREY = "#6c757d";
 
 static int emit_node(struct graph *g, size_t i, long cl, int first)
 {
 	FILE *f = g->q->out;
 	int rc, is_run = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
+	int unres = IS_UNRES(g->id[i]) && cl < 0;
 	char *label = cl >= 0 ? cluster_label(g, (size_t)cl, &rc) :
 		      node_label(g, i, &rc);
 
@@ -352,8 +447,10 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		fputs(" [label=\"", f);
 		label_str(f, G_DOT, label, strlen(label));
 		fprintf(f, "\", fillcolor=\"%s\", color=\"%s\"%s%s];\n",
-			is_run ? GREEN_FILL : BLUE_FILL, is_run ? GREEN : BLUE,
-			cl >= 0 ? ", style=\"rounded,filled,dashed\"" : "",
+			unres ? GREY_FILL : is_run ? GREEN_FILL : BLUE_FILL,
+			unres ? GREY : is_run ? GREEN : BLUE,
+			cl >= 0 || unres ? ", style=\"rounded,filled,dashed\""
+					 : "",
 			g->start[i] && cl < 0 ? ", penwidth=2" : "");
 		break;
 	case G_MERMAID:
@@ -361,7 +458,8 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		ref(g, i);
 		fputs("[\"", f);
 		label_str(f, G_MERMAID, label, strlen(label));
-		fprintf(f, "\"]:::%s%s\n", is_run ? "run" : "artifact",
+		fprintf(f, "\"]:::%s%s\n", unres ? "unresolved" :
+			is_run ? "run" : "artifact",
 			cl >= 0 ? "Cluster" : "");
 		break;
 	case G_JSON:
@@ -369,10 +467,18 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		fputs("{\"id\":", f);
 		ref(g, i);
 		fprintf(f, ",\"kind\":\"%s\"", cl >= 0 ? "cluster" :
-			is_run ? "run" : "artifact");
+			unres ? "unresolved" : is_run ? "run" : "artifact");
 		if (cl >= 0)
 			fprintf(f, ",\"of\":\"%s\"", is_run ? "run" :
 				"artifact");
+		if (unres) {
+			const struct lq_unres *u =
+				&g->unres.v[g->id[i] & 0xffffffff];
+			fputs(",\"ref\":", f);
+			lin_json_cstr(f, u->ref);
+			fprintf(f, ",\"reason\":\"%s\"",
+				lq_unres_code(u->why));
+		}
 		fputs(",\"label\":", f);
 		lin_json_cstr(f, label);
 		if (cl >= 0) {
@@ -477,6 +583,9 @@ static int emit(struct graph *g)
 			GREEN_FILL, GREEN);
 	else
 		fputs("]}\n", f);
+	if (g->fmt == G_MERMAID && g->unres.n)
+		fprintf(f, "  classDef unresolved fill:%s,stroke:%s,"
+			"stroke-dasharray:5 5\n", GREY_FILL, GREY);
 	free(done);
 	return rc;
 }
@@ -553,5 +662,7 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	free(g.e);
 	free(g.deg);
 	free(g.cluster);
+	free(g.ulink);
+	lq_unres_free(&g.unres);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }

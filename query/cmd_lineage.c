@@ -2,6 +2,7 @@
  * nodes, with report filters and paging) and path (the shortest
  * producer/consumer chain between two nodes). */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -116,6 +117,85 @@ static int report(struct lineage *l, const struct lin_walk_step *st)
 	return 0;
 }
 
+/* An unresolved use of run `run` (at depth run_depth), one level
+ * further, reached over a "used" edge. */
+static int report_unres(struct lineage *l, const struct lq_unres *u,
+			uint64_t run, uint32_t depth)
+{
+	struct lq *q = l->q;
+	const char *from = NULL;
+	int rc = from_id(l, run, &from);
+
+	if (rc)
+		return rc;
+	if (q->json) {
+		putc('{', q->out);
+		lq_unres_json_fields(q->out, u);
+		fprintf(q->out, ",\"depth\":%u,\"via\":{\"from\":",
+			(unsigned)depth);
+		lin_json_cstr(q->out, from);
+		fputs(",\"edge\":\"used\"}}\n", q->out);
+		return 0;
+	}
+	lin_table_row(&l->t);
+	lin_table_cellf(&l->t, "%u", (unsigned)depth);
+	lq_unres_cells(&l->t, u);
+	lin_table_cell(&l->t, "via=used");
+	lin_table_cellf(&l->t, "from=%s", from);
+	return 0;
+}
+
+/* Paging over a walk's reported entries: `id` is the entry's id text
+ * (taken). 1 when the entry is to be printed now, 0 when not. */
+struct pager {
+	const char *after;
+	int skipping, truncated;
+	uint32_t limit;
+	uint64_t total, shown;
+	char *last;
+};
+
+static int page(struct pager *p, char *id)
+{
+	p->total++;
+	if (p->skipping) {
+		/* Page after the cursor: the order is stable. */
+		if (strcmp(id, p->after) == 0)
+			p->skipping = 0;
+		free(id);
+		return 0;
+	}
+	if (p->limit && p->shown == p->limit) {
+		p->truncated = 1;
+		free(id);
+		return 0;
+	}
+	p->shown++;
+	free(p->last);
+	p->last = id;
+	return 1;
+}
+
+/* The context of unres_step: one walk's pager, one level. */
+struct unres_step {
+	struct lineage *l;
+	struct pager *pg;
+	uint32_t depth;
+};
+
+/* An unresolved use of run u->run, one level further than the run. */
+static int unres_step(void *ctx, const struct lq_unres *u)
+{
+	struct unres_step *us = ctx;
+	char *id = lq_unres_id(u);
+
+	if (!id)
+		return LIN_ENOMEM;
+	if (!page(us->pg, id))
+		return 0;
+	return report_unres(us->l, u, u->run, us->depth + 1);
+}
+
 int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -177,9 +257,9 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	struct lineage l;
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
-	uint64_t total = 0, shown = 0;
-	int skipping = after != NULL, truncated = 0;
-	char *last = NULL, *next = NULL;
+	struct pager pg = { after, after != NULL, 0, limit, 0, 0, NULL };
+	struct lq_unres_seen seen = { { NULL, NULL, 0, NULL, 0 } };
+	char *next = NULL;
 
 	memset(&l, 0, sizeof l);
 	l.q = q;
@@ -197,46 +277,39 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		rc = lq_node_load(q, st.node, &l.n);
 		if (rc)
 			break;
-		if (!lq_wanted(&f, &l.n))
-			continue;
-		total++;
-		char *id = lin_qnode_id(&l.n, 1);
-		if (!id) {
-			rc = LIN_ENOMEM;
-			break;
+		int is_run = l.n.kind == LIN_ID_RUN;
+		if (lq_wanted(&f, &l.n)) {
+			char *id = lin_qnode_id(&l.n, 1);
+			if (!id) {
+				rc = LIN_ENOMEM;
+				break;
+			}
+			if (page(&pg, id) && (rc = report(&l, &st)))
+				break;
 		}
-		if (skipping) {
-			/* Page after the cursor: the order is stable. */
-			if (strcmp(id, after) == 0)
-				skipping = 0;
-			free(id);
-			continue;
-		}
-		if (limit && shown == limit) {
-			truncated = 1;
-			free(id);
-			continue;
-		}
-		shown++;
-		free(last);
-		last = id;
-		rc = report(&l, &st);
+		/* A run's uses that never resolved are its inputs too: shown
+		 * after it, one level further, whatever the direction. */
+		struct unres_step us = { &l, &pg, st.depth };
+		if (is_run && st.depth < depth)
+			rc = lq_unres_each_new(q, st.node, &seen, &f,
+					       unres_step, &us);
 	}
-	if (rc == 0 && skipping) {
+	if (rc == 0 && pg.skipping) {
 		lin_err_set(&q->e, LIN_ENOTFOUND, LIN_NO_OFFSET,
 			    "cursor '%s' is not in this walk", after);
 		rc = LIN_ENOTFOUND;
 	}
-	if (rc == 0 && truncated)
-		next = last;
+	if (rc == 0 && pg.truncated)
+		next = pg.last;
 	if (rc == 0 && lin_table_flush(&l.t, q->out))
 		rc = LIN_ENOMEM;
 	/* Every answer states its total (issue: paging with totals). */
 	if (rc == 0 && q->json) {
 		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
 			"\"returned\":%llu,\"truncated\":%s,\"next\":",
-			(unsigned long long)total, (unsigned long long)shown,
-			truncated ? "true" : "false");
+			(unsigned long long)pg.total,
+			(unsigned long long)pg.shown,
+			pg.truncated ? "true" : "false");
 		if (next)
 			lin_json_cstr(q->out, next);
 		else
@@ -244,15 +317,17 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		fputs("}\n", q->out);
 	} else if (rc == 0) {
 		fprintf(q->out, "# total=%llu shown=%llu truncated=%s",
-			(unsigned long long)total, (unsigned long long)shown,
-			truncated ? "yes" : "no");
+			(unsigned long long)pg.total,
+			(unsigned long long)pg.shown,
+			pg.truncated ? "yes" : "no");
 		if (next) {
 			fputs(" next=", q->out);
 			lin_text_str(q->out, next, strlen(next));
 		}
 		putc('\n', q->out);
 	}
-	free(last);
+	lq_unres_seen_free(&seen);
+	free(pg.last);
 	free(l.from_id);
 	lin_table_release(&l.t);
 	lin_qnode_release(&l.n);
@@ -395,8 +470,7 @@ static int extend(struct allpaths *p)
 	rc = lq_neighbours(p->q, last->node,
 			   p->dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST
 						   : LIN_EDGE_UP_FIRST,
-			   p->dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_LAST
-						   : LIN_EDGE_UP_LAST, &nb);
+			   lin_walk_last_kind(p->dir, p->q->relogs), &nb);
 	for (size_t i = 0; rc == 0 && i < nb.n; i++) {
 		if (on_path(p, nb.v[i].node))
 			continue;

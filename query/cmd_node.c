@@ -1,6 +1,7 @@
 /* cmd_node.c - the one-node subcommands: artifact, run, logged-by,
  * used-by, logged, used. */
 #include "internal.h"
+#include "unresolved.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -35,36 +36,53 @@ static int parse_one(struct lq *q, const char *cmd, const char *what,
 	return -1;
 }
 
-/* Write the nodes `ids` one per line (text rows or JSON objects). */
-static int print_nodes(struct lq *q, const struct lin_nbrs *l)
+/* Write the nodes of `l` one per line (text rows or JSON objects).
+ * With `mark` set, each row also says which edge reached it: JSON
+ * "edge":"logged"|"relogged", and text rows of re-logs end in
+ * "re-logged". */
+static int print_nodes(struct lq *q, const struct lin_nbrs *l, int mark,
+		       struct lin_table *t)
 {
 	struct lin_qnode n;
-	struct lin_table t;
 	int rc = 0;
 
 	lin_qnode_init(&n);
-	lin_table_init(&t);
 	for (size_t i = 0; i < l->n; i++) {
 		rc = lq_node_load(q, l->v[i].node, &n);
 		if (rc)
 			break;
+		const char *edge = lin_edge_label(l->v[i].kind);
 		if (q->json) {
 			putc('{', q->out);
 			lin_json_node_fields(q->out, &n);
+			if (mark)
+				fprintf(q->out, ",\"edge\":\"%s\"", edge);
 			fputs("}\n", q->out);
 		} else {
-			lin_table_row(&t);
-			lin_table_node(&t, &n);
+			lin_table_row(t);
+			lin_table_node(t, &n);
+			if (mark && strcmp(edge, "relogged") == 0)
+				lin_table_cell(t, "re-logged");
 		}
 	}
 	lin_qnode_release(&n);
-	if (rc) {
-		lin_table_release(&t);
-		return lq_fail(q, rc);
+	return rc;
+}
+
+/* Write the unresolved uses of `l` after the resolved rows. */
+static void print_unresolved(struct lq *q, const struct lq_unres_list *l,
+			     struct lin_table *t)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (q->json) {
+			putc('{', q->out);
+			lq_unres_json_fields(q->out, &l->v[i]);
+			fputs("}\n", q->out);
+		} else {
+			lin_table_row(t);
+			lq_unres_cells(t, &l->v[i]);
+		}
 	}
-	if (lin_table_flush(&t, q->out))
-		return lq_fail(q, LIN_ENOMEM);
-	return LQ_OK;
 }
 
 static int neighbours(struct lq *q, uint64_t node, unsigned kind,
@@ -75,12 +93,15 @@ static int neighbours(struct lq *q, uint64_t node, unsigned kind,
 }
 
 /* resolve ARG (a REF when want_version, else a RUN), then list the
- * nodes over edges of `kind`. */
+ * nodes over edges of `kind`, then those over `relog` (0: none; the
+ * rows are marked), then for `used` the uses that never resolved. */
 static int list_cmd(struct lq *q, const char *cmd, int want_version,
-		    unsigned kind, int argc, char **argv)
+		    unsigned kind, unsigned relog, int argc, char **argv)
 {
 	const char *arg = NULL;
 	struct lin_nbrs l = { NULL, 0, 0 };
+	struct lq_unres_list un = { NULL, 0, 0 };
+	struct lin_table t;
 	uint64_t id;
 	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
 			   &arg);
@@ -93,30 +114,45 @@ static int list_cmd(struct lq *q, const char *cmd, int want_version,
 			  : lq_resolve_run(q, arg, &id);
 	if (rc)
 		return lq_fail(q, rc);
+	lin_table_init(&t);
+	/* the producer first, then the re-logs in node order */
 	rc = neighbours(q, id, kind, &l);
-	rc = rc ? lq_fail(q, rc) : print_nodes(q, &l);
+	if (rc == 0 && relog)
+		rc = lq_neighbours(q, id, relog, relog, &l);
+	if (rc == 0 && kind == LIN_EDGE_USES)
+		rc = lq_unresolved_of_run(q, id, &un);
+	if (rc == 0)
+		rc = print_nodes(q, &l, relog != 0, &t);
+	if (rc == 0)
+		print_unresolved(q, &un, &t);
+	if (rc == 0 && lin_table_flush(&t, q->out))
+		rc = LIN_ENOMEM;
+	lin_table_release(&t);
 	lin_nbrs_free(&l);
-	return rc;
+	lq_unres_free(&un);
+	return rc ? lq_fail(q, rc) : LQ_OK;
 }
 
 int lq_cmd_logged_by(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "logged-by", 1, LIN_EDGE_LOGGED_BY, argc, argv);
+	return list_cmd(q, "logged-by", 1, LIN_EDGE_LOGGED_BY,
+			LIN_EDGE_RELOGGED_BY, argc, argv);
 }
 
 int lq_cmd_used_by(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "used-by", 1, LIN_EDGE_USED_BY, argc, argv);
+	return list_cmd(q, "used-by", 1, LIN_EDGE_USED_BY, 0, argc, argv);
 }
 
 int lq_cmd_logged(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "logged", 0, LIN_EDGE_LOGGED, argc, argv);
+	return list_cmd(q, "logged", 0, LIN_EDGE_LOGGED, LIN_EDGE_RELOGGED,
+			argc, argv);
 }
 
 int lq_cmd_used(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "used", 0, LIN_EDGE_USES, argc, argv);
+	return list_cmd(q, "used", 0, LIN_EDGE_USES, 0, argc, argv);
 }
 
 static void kv_time(struct lin_table *t, const char *k, int64_t v)
@@ -158,10 +194,39 @@ static void kv_id(struct lin_table *t, const char *k,
 	free(id);
 }
 
+/* Rows "key  e/p/run_id (name)" for the runs of `l`, the key on the
+ * first; "key  -" when there are none and `dash` is set. */
+static int run_rows(struct lq *q, struct lin_table *t, const char *key,
+		    const struct lin_nbrs *l, struct lin_qnode *r, int dash)
+{
+	if (!l->n && dash) {
+		lin_table_row(t);
+		lin_table_cell(t, key);
+		lin_table_cell(t, "-");
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = lin_qnode_load(q->txn, &q->store, l->v[i].node, r,
+					&q->e);
+		if (rc)
+			return rc;
+		lin_table_row(t);
+		lin_table_cell(t, i ? "" : key);
+		char *rid = lin_qnode_id(r, 0);
+		if (r->name.p)
+			lin_table_cellf(t, "%s (%.*s)", rid ? rid : "?",
+					(int)r->name.n, r->name.p);
+		else
+			lin_table_cell(t, rid ? rid : "?");
+		free(rid);
+	}
+	return 0;
+}
+
 int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 {
 	const char *arg = NULL;
 	struct lin_nbrs by = { NULL, 0, 0 }, users = { NULL, 0, 0 };
+	struct lin_nbrs re = { NULL, 0, 0 };
 	struct lin_qnode n, r;
 	struct lin_table t;
 	uint64_t id;
@@ -183,6 +248,7 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	if ((rc = lq_resolve_ref(q, arg, &id)) ||
 	    (rc = lq_node_load(q, id, &n)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_LOGGED_BY, &by)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_RELOGGED_BY, &re)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_USED_BY, &users)))
 		goto out;
 	if (q->json) {
@@ -194,16 +260,21 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 			*strrchr(coll, ':') = '\0';
 		lin_json_cstr(q->out, coll ? coll : "");
 		free(coll);
-		fputs(",\"logged_by\":[", q->out);
-		for (size_t i = 0; i < by.n; i++) {
-			if ((rc = lin_qnode_load(q->txn, &q->store,
-						 by.v[i].node, &r, &q->e)))
-				goto out;
-			char *rid = lin_qnode_id(&r, 1);
-			if (i)
-				putc(',', q->out);
-			lin_json_cstr(q->out, rid ? rid : "");
-			free(rid);
+		for (int list = 0; list < 2; list++) {
+			const struct lin_nbrs *l = list ? &re : &by;
+			fputs(list ? "],\"relogged_by\":[" :
+				     ",\"logged_by\":[", q->out);
+			for (size_t i = 0; i < l->n; i++) {
+				if ((rc = lin_qnode_load(q->txn, &q->store,
+							 l->v[i].node, &r,
+							 &q->e)))
+					goto out;
+				char *rid = lin_qnode_id(&r, 1);
+				if (i)
+					putc(',', q->out);
+				lin_json_cstr(q->out, rid ? rid : "");
+				free(rid);
+			}
 		}
 		fprintf(q->out, "],\"users\":%zu}\n", users.n);
 		goto out;
@@ -241,29 +312,9 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	} else {
 		lin_table_cell(&t, "-");
 	}
-	for (size_t i = 0; i < by.n || i == 0; i++) {
-		if (i == 0) {
-			lin_table_row(&t);
-			lin_table_cell(&t, "logged_by");
-		} else {
-			lin_table_row(&t);
-			lin_table_cell(&t, "");
-		}
-		if (!by.n) {
-			lin_table_cell(&t, "-");
-			break;
-		}
-		if ((rc = lin_qnode_load(q->txn, &q->store, by.v[i].node,
-					 &r, &q->e)))
-			goto out;
-		char *rid = lin_qnode_id(&r, 0);
-		if (r.name.p)
-			lin_table_cellf(&t, "%s (%.*s)", rid ? rid : "?",
-					(int)r.name.n, r.name.p);
-		else
-			lin_table_cell(&t, rid ? rid : "?");
-		free(rid);
-	}
+	if ((rc = run_rows(q, &t, "logged_by", &by, &r, 1)) ||
+	    (rc = run_rows(q, &t, "relogged_by", &re, &r, 0)))
+		goto out;
 	lin_table_row(&t);
 	lin_table_cell(&t, "users");
 	lin_table_cellf(&t, "%zu", users.n);
@@ -274,6 +325,7 @@ out:
 	lin_qnode_release(&n);
 	lin_qnode_release(&r);
 	lin_nbrs_free(&by);
+	lin_nbrs_free(&re);
 	lin_nbrs_free(&users);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
@@ -282,6 +334,8 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 {
 	const char *arg = NULL;
 	struct lin_nbrs logged = { NULL, 0, 0 }, used = { NULL, 0, 0 };
+	struct lin_nbrs relogged = { NULL, 0, 0 };
+	struct lq_unres_list un = { NULL, 0, 0 };
 	struct lin_qnode n;
 	struct lin_table t;
 	uint64_t id;
@@ -296,13 +350,22 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	if ((rc = lq_resolve_run(q, arg, &id)) ||
 	    (rc = lq_node_load(q, id, &n)) ||
 	    (rc = neighbours(q, id, LIN_EDGE_LOGGED, &logged)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)))
+	    (rc = neighbours(q, id, LIN_EDGE_RELOGGED, &relogged)) ||
+	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)) ||
+	    (rc = lq_unresolved_of_run(q, id, &un)))
 		goto out;
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &n);
-		fprintf(q->out, ",\"logged\":%zu,\"used\":%zu}\n", logged.n,
-			used.n);
+		fprintf(q->out, ",\"logged\":%zu,\"relogged\":%zu,"
+			"\"used\":%zu,\"unresolved\":[", logged.n,
+			relogged.n, used.n);
+		for (size_t i = 0; i < un.n; i++) {
+			fputs(i ? ",{" : "{", q->out);
+			lq_unres_json_fields(q->out, &un.v[i]);
+			putc('}', q->out);
+		}
+		fputs("]}\n", q->out);
 		goto out;
 	}
 	kv_id(&t, "id", &n);
@@ -321,15 +384,30 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	lin_table_row(&t);
 	lin_table_cell(&t, "logged");
 	lin_table_cellf(&t, "%zu", logged.n);
+	if (relogged.n) {
+		lin_table_row(&t);
+		lin_table_cell(&t, "relogged");
+		lin_table_cellf(&t, "%zu", relogged.n);
+	}
 	lin_table_row(&t);
 	lin_table_cell(&t, "used");
 	lin_table_cellf(&t, "%zu", used.n);
+	/* every use that named no version, as its own row: "used 0" alone
+	 * would read as "used nothing" */
+	for (size_t i = 0; i < un.n; i++) {
+		lin_table_row(&t);
+		lin_table_cell(&t, i ? "" : "unresolved");
+		lin_table_cellf(&t, "%s:%s", un.v[i].coll, un.v[i].sel);
+		lin_table_cellf(&t, "(%s)", lq_unres_text(un.v[i].why));
+	}
 	if (lin_table_flush(&t, q->out))
 		rc = LIN_ENOMEM;
 out:
 	lin_table_release(&t);
 	lin_qnode_release(&n);
 	lin_nbrs_free(&logged);
+	lin_nbrs_free(&relogged);
 	lin_nbrs_free(&used);
+	lq_unres_free(&un);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }

@@ -340,7 +340,10 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
 	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		unsigned kind = v.mv_size ? *(unsigned char *)v.mv_data : 0;
-		if (q->at && (kind == LIN_EDGE_LOGGED || kind == LIN_EDGE_USES)
+		/* a run's log edges: LOGGED when it produced the version,
+		 * RELOGGED when it logged a digest another run had */
+		int log = kind == LIN_EDGE_LOGGED || kind == LIN_EDGE_RELOGGED;
+		if (q->at && (log || kind == LIN_EDGE_USES)
 		    && k.mv_size == 8 && v.mv_size == LIN_EDGE_SIZE) {
 			const struct lin_edge_filter *f;
 			struct lin_edge e;
@@ -355,7 +358,7 @@ static int count_kinds(struct lq *q, uint64_t *runs, uint64_t *versions,
 				continue;
 			rc = 0;
 		}
-		*logged += kind == LIN_EDGE_LOGGED;
+		*logged += log;
 		*used += kind == LIN_EDGE_USES;
 	}
 	mdb_cursor_close(c);
@@ -632,6 +635,8 @@ static unsigned reverse_kind(unsigned kind)
 	case LIN_EDGE_LOGGED_BY: return LIN_EDGE_LOGGED;
 	case LIN_EDGE_USES: return LIN_EDGE_USED_BY;
 	case LIN_EDGE_USED_BY: return LIN_EDGE_USES;
+	case LIN_EDGE_RELOGGED: return LIN_EDGE_RELOGGED_BY;
+	case LIN_EDGE_RELOGGED_BY: return LIN_EDGE_RELOGGED;
 	}
 	return 0;
 }

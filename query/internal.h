@@ -177,6 +177,7 @@ struct lq {
 	int has_asof;            /* --as-of given: answer as of `asof` */
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
+	int relogs;              /* --with-relogs: walks follow re-logs */
 	/* A store read without its lock file (lin_store.nolock): output is
 	 * held in memory until the read is known untorn (cli.c). */
 	size_t txnid;            /* the snapshot's transaction id */

@@ -23,8 +23,11 @@ int lin_query_main(int argc, char **argv);
  * flushed and checked, not closed). For tests and embedding. */
 int lin_query_run(int argc, char **argv, FILE *out, FILE *errf);
 
-/* Walk directions. DOWN follows LOGGED (run -> version it logged) and
+/* Walk directions. DOWN follows LOGGED (run -> version it produced) and
  * USED_BY (version -> run that used it); UP follows LOGGED_BY and USES.
+ * Re-log edges (RELOGGED, RELOGGED_BY: a run logged a digest another
+ * run produced first) are followed only when asked for
+ * (lin_walk_set_relogs).
  * BOTH walks up and down from each start node: a node reached going up
  * keeps going up, one reached going down keeps going down (ancestors and
  * descendants, not the whole connected component). */
@@ -84,9 +87,15 @@ int lin_walk_neighbours_filtered(MDB_txn *txn, const struct lin_store *s,
 /* Release the list's memory and zero it. */
 void lin_nbrs_free(struct lin_nbrs *l);
 
-/* "logged" for LOGGED/LOGGED_BY, "used" for USES/USED_BY, else NULL.
- * Static storage. */
+/* "logged" for LOGGED/LOGGED_BY, "used" for USES/USED_BY, "relogged"
+ * for RELOGGED/RELOGGED_BY, else NULL. Static storage. */
 const char *lin_edge_label(unsigned kind);
+
+/* The last edge kind of direction `dir` (LIN_WALK_DOWN or LIN_WALK_UP)
+ * that a walk follows: the range from LIN_EDGE_DOWN_FIRST/UP_FIRST up to
+ * it holds the producer and use edges, and the re-log edges too when
+ * `relogs` is set. */
+unsigned lin_walk_last_kind(unsigned dir, int relogs);
 
 /* One reached node. A start node has depth 0, from 0 and edge 0. */
 struct lin_walk_step {
@@ -112,6 +121,10 @@ int lin_walk_new(struct lin_walk **w, MDB_txn *txn,
  * NULL: all). The filter is borrowed and must outlive the walk. */
 void lin_walk_set_filter(struct lin_walk *w,
 			 const struct lin_edge_filter *f);
+
+/* Follow re-log edges too when `on` (before the first lin_walk_next;
+ * default: producer and use edges only). */
+void lin_walk_set_relogs(struct lin_walk *w, int on);
 
 /* Add a start node (before the first lin_walk_next). Adding a node
  * twice is harmless. Errors: LIN_ENOMEM. */

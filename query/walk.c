@@ -13,8 +13,18 @@ const char *lin_edge_label(unsigned kind)
 	case LIN_EDGE_USED_BY:
 	case LIN_EDGE_USES:
 		return "used";
+	case LIN_EDGE_RELOGGED:
+	case LIN_EDGE_RELOGGED_BY:
+		return "relogged";
 	}
 	return NULL;
+}
+
+unsigned lin_walk_last_kind(unsigned dir, int relogs)
+{
+	if (dir == LIN_WALK_DOWN)
+		return relogs ? LIN_EDGE_RELOGGED : LIN_EDGE_USED_BY;
+	return relogs ? LIN_EDGE_RELOGGED_BY : LIN_EDGE_USES;
 }
 
 void lin_nbrs_free(struct lin_nbrs *l)
@@ -111,7 +121,8 @@ static int neighbours(MDB_cursor *c, uint64_t node, unsigned first_kind,
 				continue;
 			}
 			unsigned want = e.kind == LIN_EDGE_LOGGED ||
-					e.kind == LIN_EDGE_USES ?
+					e.kind == LIN_EDGE_USES ||
+					e.kind == LIN_EDGE_RELOGGED ?
 					LIN_ID_VERSION : LIN_ID_RUN;
 			if (LIN_ID_KIND(e.other) != want) {
 					return lin_err_set(err, LIN_ECORRUPT,
@@ -218,6 +229,7 @@ struct lin_walk {
 	struct lin_nbrs nb;
 	uint64_t count;
 	const struct lin_edge_filter *filter;
+	int relogs;             /* follow re-log edges too */
 	MDB_cursor *cur;        /* over `edges`, opened at the first expand */
 };
 
@@ -290,6 +302,11 @@ void lin_walk_set_filter(struct lin_walk *w,
 	w->filter = f;
 }
 
+void lin_walk_set_relogs(struct lin_walk *w, int on)
+{
+	w->relogs = on;
+}
+
 int lin_walk_start(struct lin_walk *w, uint64_t node, struct lin_err *err)
 {
 	struct lin_walk_step st = { node, 0, 0, 0 };
@@ -326,8 +343,7 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 		rc = neighbours(w->cur, it->step.node,
 				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST :
 						       LIN_EDGE_UP_FIRST,
-				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_LAST :
-						       LIN_EDGE_UP_LAST,
+				lin_walk_last_kind(bit, w->relogs),
 				w->filter, &w->nb, err);
 		if (rc)
 			return rc;

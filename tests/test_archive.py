@@ -143,17 +143,27 @@ class ArchiveTest(TmpCase):
     def test_damaged_member_reported_others_indexed(self):
         good = files_under(SAMPLE)
         runlogs = [m for m in good if m[0].endswith(".runlog")]
-        bad = ("sample/broken.runlog", runlogs[1][1][:-7])
-        members = runlogs[:2] + [bad] + runlogs[2:]
-        want = self.folder_answers(runlogs)
+        # a member that is not a runlog past its first byte is rejected;
+        # one cut inside a record (the log of a run that crashed, as a
+        # file would be) keeps its complete records, with a note
+        bad = ("sample/broken.runlog", b"\x82\xc1\xc1" + runlogs[1][1])
+        cut = ("sample/cut.runlog", runlogs[1][1][:-7])
+        members = runlogs[:2] + [bad, cut] + runlogs[2:]
+        want = self.folder_answers(runlogs + [cut])
         for suffix in (".tar", ".tar.gz"):
             a = self.path("d" + suffix)
             make_tar(a, members, "w" + (":gz" if suffix != ".tar" else ""))
             got, out, err = self.archive_answers(a, code=65)
             self.assertEqual(want, got, suffix)
-            self.assertIn("%s//sample/broken.runlog: at byte " % a, err)
+            self.assertIn("%s//sample/broken.runlog: at byte 1: invalid "
+                          "MessagePack byte 0xc1" % a, err)
+            self.assertIn("%s//sample/cut.runlog: at byte " % a, err)
             self.assertIn("file ends inside a record", err)
             self.assertIn("1 rejected", out)
+            self.assertIn("(1 still being written)", out)
+        members = runlogs[:2] + [("sample/broken.runlog",
+                                  runlogs[1][1][:-7])] + runlogs[2:]
+        want = self.folder_answers(runlogs)
         # zip: the member's deflate data itself damaged
         a = self.path("d.zip")
         make_zip(a, members)

@@ -527,7 +527,7 @@ Test(asof, aliases_resolve_as_of)
 		  "%s", r.out);
 	/* eval used model:v0 at 45: no user yet at 35. */
 	cr_assert(strstr(r.out, "\"logged_by\":[\"run:acme/p/train\"],"
-			 "\"users\":0}\n"), "%s", r.out);
+			 "\"relogged_by\":[],\"users\":0}\n"), "%s", r.out);
 	r = q("--as-of", "@1700000065", "--json", "artifact", "model:best",
 	      NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -575,12 +575,13 @@ Test(asof, runs_had_not_ended)
 	"\"job_type\":\"train\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:40Z\",\"ended_at\":null,"
-	"\"logged\":2,\"used\":1}\n");
+	"\"logged\":2,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
 	r = q("--as-of", "@1700000070", "--json", "run", "train", NULL);
 	cr_assert(strstr(r.out, "\"state\":\"finished\",\"exit_code\":0,"),
 		  "%s", r.out);
 	r = q("--as-of", "@1700000055", "--json", "run", "train", NULL);
-	cr_assert(strstr(r.out, "\"logged\":1,\"used\":1}"), "%s", r.out);
+	cr_assert(strstr(r.out, "\"logged\":1,\"relogged\":0,\"used\":1,"),
+		  "%s", r.out);
 }
 
 Test(asof, stats_as_of)

@@ -81,6 +81,10 @@ static void load(struct graph *g)
 				tmp[nt++] = strdup(b);
 				continue;
 			}
+			/* walks follow producers only (re-logs need
+			 * --with-relogs) */
+			if (strcmp(kind, "relogged") == 0)
+				continue;
 			if (g->ne == ecap) {
 				ecap = ecap ? ecap * 2 : 4096;
 				g->from = realloc(g->from, ecap * sizeof *g->from);

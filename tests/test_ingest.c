@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <msgpack.h>
 
 #include "format/runlog.h"
@@ -502,8 +504,10 @@ Test(ingest, digest_dedup_and_digest_pins)
 	cr_assert_eq(st.versions, 2);
 	char *c = canon(P("s.lmdb"));
 	assert_line(c, "version " DS ":v0 digest=same aliases=");
+	/* r1 produced v0, r2 re-logged its digest */
 	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r1");
-	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r2");
+	assert_line(c, "edge 22 " DS ":v0 acme/mnist/r2");
+	assert_line(c, "edge 12 acme/mnist/r2 " DS ":v0");
 	/* the digest pins v0 although latest is v1 */
 	assert_line(c, "edge 21 acme/mnist/r3 " DS ":v0");
 	free(c);
@@ -565,6 +569,159 @@ Test(ingest, resumed_run_merges)
 	char *c = canon(P("s.lmdb"));
 	assert_line(c, "run acme/mnist/r1 state=finished started=100000000000");
 	assert_line(c, "edge 10 acme/mnist/r1 " M ":v1");
+	free(c);
+}
+
+/* A record naming another run of the same file by id: W&B-like writers
+ * put a run's finish after the next run's record, and may log for a run
+ * whose record comes later. */
+static void rl_named(enum lin_rec_kind kind, const char *run,
+		     const char *name_or_ref, const char *state)
+{
+	struct lin_record r;
+	lin_record_clear(&r);
+	r.kind = kind;
+	r.run_id = run;
+	if (kind == LIN_REC_LOG) {
+		r.type = "dataset";
+		r.coll = name_or_ref;
+		r.digest = state;
+	} else if (kind == LIN_REC_USE) {
+		r.ref = name_or_ref;
+	} else {
+		r.state = state;
+		r.exit_code = 3;
+	}
+	put(&r);
+}
+
+/* A file whose records name runs A, B and C by id, C's run record
+ * coming after records that need it, and one record with a problem. */
+static void write_named_runs(const char *path)
+{
+	struct lin_record r;
+
+	rl_open(path, 0);
+	rl_run("A", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, NULL);
+	rl_run("B", "train", 200);
+	rl_log("dataset", "ds", NULL, 201, NULL);   /* no digest: skipped */
+	/* A's finish after B's run record */
+	rl_named(LIN_REC_FINISH, "A", NULL, "failed");
+	/* C is declared further down, in another project */
+	rl_named(LIN_REC_USE, "C", "acme/mnist/ds:v0", NULL);
+	rl_named(LIN_REC_LOG, "C", "ds2", "e0");
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "C";
+	r.entity = "other";
+	r.project = "proj";
+	r.started_at = S(300);
+	put(&r);
+	rl_finish("finished", 0);
+	rl_close();
+}
+
+/* What write_named_runs() must index to, read `times` times: the file
+ * is read twice (C comes late), its problem reported and counted once. */
+static void check_named_runs(const char *store, int times)
+{
+	const char *at = reports;
+
+	cr_assert_eq(st.bad_records, (uint64_t)times, "%s", reports);
+	for (int i = 0; i < times; i++) {
+		at = strstr(at, "lacks required key 'digest'");
+		cr_assert_not_null(at, "%s", reports);
+		at++;
+	}
+	cr_assert_null(strstr(at, "lacks required key"), "%s", reports);
+	cr_assert_eq(st.records, 8 * (uint64_t)times);
+	cr_assert_eq(st.runs, 3);
+	char *c = canon(store);
+	assert_line(c, "run acme/mnist/A state=failed started=100000000000");
+	assert_line(c, "run acme/mnist/B state=- started=200000000000");
+	assert_line(c, "run other/proj/C state=finished started=300000000000");
+	assert_line(c, "version other/proj/ds2:v0 digest=e0 aliases=latest");
+	assert_line(c, "edge 10 other/proj/C other/proj/ds2:v0");
+	assert_line(c, "edge 21 other/proj/C " DS ":v0");
+	cr_assert_null(strstr(c, "local/default"), "phantom run in:\n%s", c);
+	free(c);
+}
+
+Test(ingest, runs_named_by_id_resolve_within_the_file)
+{
+	write_named_runs(P("a.runlog"));
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	check_named_runs(P("s.lmdb"), 1);
+}
+
+/* Write the archive `path` holding `file` as its member `name`. */
+static void archive_one(const char *path, int gz, const char *name,
+			const char *file)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char buf[65536];
+	FILE *f = fopen(file, "rb");
+	size_t n;
+
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof buf, f);
+	cr_assert(n > 0 && n < sizeof buf && fclose(f) == 0);
+	if (gz)
+		cr_assert_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	cr_assert_eq(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	cr_assert_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)n);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+	cr_assert_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
+	cr_assert_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_entry_free(e);
+	archive_write_free(a);
+}
+
+/* An archive member is read as a stream, once; it must still resolve a
+ * record that comes before its run's record as the file does (ingest.c
+ * reads it again from a copy), reporting its problem once. */
+Test(ingest, archive_members_resolve_runs_named_by_id_like_files)
+{
+	write_named_runs(P("a.runlog"));
+	archive_one(P("a.tar.gz"), 1, "logs/a.runlog", P("a.runlog"));
+	index_paths(P("s.lmdb"), 0, 1, P("a.tar.gz"));
+	check_named_runs(P("s.lmdb"), 1);
+	cr_assert(strstr(reports, "a.tar.gz//logs/a.runlog"), "%s", reports);
+
+	/* a member of an archive in an archive, and a member next to it */
+	archive_one(P("in.tar"), 0, "a.runlog", P("a.runlog"));
+	archive_one(P("out.tar.gz"), 1, "in.tar", P("in.tar"));
+	index_paths(P("t.lmdb"), 0, 2, P("out.tar.gz"), P("a.tar.gz"));
+	check_named_runs(P("t.lmdb"), 2);
+	cr_assert(strstr(reports, "out.tar.gz//in.tar//a.runlog"), "%s",
+		  reports);
+}
+
+/* A RUN record skipped as invalid (here: an id that is not UTF-8) must
+ * not let the records after it fall to the run before it. */
+Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
+{
+	rl_open(P("a.runlog"), 0);
+	rl_run("A", "upload", 100);
+	rl_log("dataset", "ds", "d0", 101, NULL);
+	rl_run("B\xff", "train", 200);
+	rl_log("model", "m", "m0", 201, NULL);
+	rl_finish("failed", 1);
+	rl_close();
+	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	cr_assert_eq(st.bad_records, 3, "%s", reports);
+	cr_assert(strstr(reports, "is not valid UTF-8"), "%s", reports);
+	cr_assert(strstr(reports, "follows a run record that was skipped (at "
+			 "byte "), "%s", reports);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/A state=- started=100000000000");
+	cr_assert_null(strstr(c, M ":v0"), "m0 was filed under A:\n%s", c);
 	free(c);
 }
 
@@ -634,13 +791,12 @@ Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 	write_b(P("arch/b.runlog"), 0);
 	index_paths(P("s.lmdb"), 0, 1, P("arch"));
 	char *before = canon(P("s.lmdb"));
-	/* b is overwritten by a truncated copy of itself */
-	FILE *f = fopen(P("arch/b.runlog"), "r+b");
+	/* b gets a byte that starts no MessagePack type: the stream
+	 * cannot go on, so the file is unreadable */
+	FILE *f = fopen(P("arch/b.runlog"), "ab");
 	cr_assert_not_null(f);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
+	fputc(0xc1, f);
 	fclose(f);
-	cr_assert_eq(truncate(P("arch/b.runlog"), n - 3), 0);
 	index_paths(P("s.lmdb"), 0, 1, P("arch"));
 	cr_assert_eq(st.rejected, 1);
 	cr_assert(strstr(reports, "b.runlog: at byte "), "%s", reports);
@@ -648,6 +804,79 @@ Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 	cr_assert_str_eq(before, after);
 	free(before);
 	free(after);
+}
+
+static long size_of(const char *path)
+{
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0, "%s", path);
+	return (long)sb.st_size;
+}
+
+/* A run still writing (or crashed): the file ends inside a record. What
+ * came before is kept; when the file grows, indexing it again replaces
+ * what it gave, and equals a fresh index of the whole file. */
+Test(ingest, file_cut_inside_a_record_keeps_records_then_grows)
+{
+	/* the same records, the last one left out, give the cut point */
+	write_b(P("whole.runlog"), 0);
+	rl_open(P("head.runlog"), 0);
+	rl_run("train-b", "train", 300);
+	rl_use("ds:prod", LIN_TIME_NONE, NULL);
+	rl_use("ds:v5", LIN_TIME_NONE, NULL);
+	rl_log("model", "m", "m2", 310, "best");
+	rl_close();
+	long head = size_of(P("head.runlog"));
+	long whole = size_of(P("whole.runlog"));
+	cr_assert_gt(whole, head + 3);
+
+	write_b(P("arch/b.runlog"), 0);
+	cr_assert_eq(truncate(P("arch/b.runlog"), head + 3), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 1, "%s", reports);
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.partial, 1);
+	cr_assert_eq(st.bad_records, 0, "a note, not a problem: %s", reports);
+	cr_assert_eq(st.records, 4);
+	cr_assert(strstr(reports, "file ends inside a record that started at "
+			 "byte "), "%s", reports);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/train-b state=- started=300000000000");
+	assert_line(c, "version " M ":v0 digest=m2 aliases=latest,best");
+	free(c);
+
+	/* it grows to the whole file */
+	write_b(P("arch/b.runlog"), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	cr_assert_eq(st.indexed, 1);
+	cr_assert_eq(st.partial, 0);
+	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
+	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	cr_assert_str_eq(inc, fresh);
+	assert_line(inc, "run acme/mnist/train-b state=finished "
+		    "started=300000000000");
+	free(inc);
+	free(fresh);
+}
+
+/* A gzip stream cut short keeps the records before the cut too, but as
+ * a problem (exit 65): nothing writes a gzip file in place. */
+Test(ingest, gzip_cut_short_keeps_records_as_a_problem)
+{
+	/* every record whole, the gzip trailer (CRC and length) cut off */
+	write_b(P("b.runlog.gz"), 1);
+	long n = size_of(P("b.runlog.gz"));
+	cr_assert_eq(truncate(P("b.runlog.gz"), n - 8), 0);
+	index_paths(P("s.lmdb"), 0, 1, P("b.runlog.gz"));
+	cr_assert_eq(st.indexed, 1, "%s", reports);
+	cr_assert_eq(st.bad_records, 1, "%s", reports);
+	cr_assert(strstr(reports, "gzip stream ends without its trailer; the "
+			 "records before it are kept"), "%s", reports);
+	cr_assert_gt(st.records, 0);
+	char *c = canon(P("s.lmdb"));
+	assert_line(c, "run acme/mnist/train-b state=finished "
+		    "started=300000000000");
+	free(c);
 }
 
 Test(ingest, explicit_versions_are_kept)
@@ -691,12 +920,14 @@ static char *edges_as_csv(const char *store)
 	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
 		struct lin_edge e;
 		lin_edge_decode(v.mv_data, &e);
-		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES)
+		if (e.kind != LIN_EDGE_LOGGED && e.kind != LIN_EDGE_USES &&
+		    e.kind != LIN_EDGE_RELOGGED)
 			continue;
 		char *run = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *art = node_name(txn, &s, e.other);
 		add_line(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
-				: "used", run, art);
+				: e.kind == LIN_EDGE_USES ? "used" :
+				"relogged", run, art);
 		free(run);
 		free(art);
 		msgpack_zone_clear(&zone);

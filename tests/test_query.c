@@ -400,7 +400,7 @@ Test(query, artifact_json)
 	"\"created_at\":\"2023-11-14T22:13:22Z\","
 	"\"collection\":\"acme/mnist/mnist-processed\","
 	"\"logged_by\":[\"run:acme/mnist/prep1\",\"run:acme/mnist/prep2\"],"
-	"\"users\":0}\n");
+	"\"relogged_by\":[],\"users\":0}\n");
 }
 
 Test(query, ref_forms_resolve_alike)
@@ -503,7 +503,7 @@ Test(query, run_text_and_json)
 	"\"job_type\":\"eval\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:20Z\",\"ended_at\":null,"
-	"\"logged\":1,\"used\":1}\n");
+	"\"logged\":1,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
 }
 
 Test(query, run_by_display_name)

@@ -997,6 +997,38 @@ Test(runlog, reserved_byte_c1)
 				 LIN_ECORRUPT, 22, "0xc1");
 }
 
+/* A record over a limit at `off` after the first record: skipped as
+ * LIN_ERECORD (the message saying so), and then either the record "r2"
+ * that follows it is read (`then` 1), or, when what the record declares
+ * runs past the end of the file, LIN_ETRUNC, which stays (`then` 0). */
+static void expect_skip_after_first(const char *path,
+				    const struct lin_runlog_limits *lim,
+				    uint64_t off, const char *msg, int then)
+{
+	struct lin_record rec;
+	struct lin_err err;
+	struct lin_runlog *r = open_ok(path, lim);
+
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, off, msg);
+	lin_runlog_close(r);
+	r = open_ok(path, lim);
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, off, "; the record at byte 22 is "
+		    "skipped");
+	if (then) {
+		cr_assert_eq(lin_runlog_next(r, &rec, &err), 1, "%s", err.msg);
+		cr_assert_str_eq(rec.run_id, "r2");
+		expect_next(r, &rec, 0, 0, "");
+	} else {
+		expect_next(r, &rec, LIN_ETRUNC, file_size(path),
+			    "file ends inside a record that started at byte "
+			    "22");
+		expect_next(r, &rec, LIN_ETRUNC, file_size(path), "");
+	}
+	lin_runlog_close(r);
+}
+
 Test(runlog, huge_string_length)
 {
 	/* {"t": str32 of 4 GiB - 1}, with no body at all */
@@ -1007,12 +1039,14 @@ Test(runlog, huge_string_length)
 	static const unsigned char ext[] = { 0xc9, 0xff, 0xff, 0xff, 0xff,
 					     0x01 };
 
-	expect_fatal_after_first(bad_after_run("str.runlog", bad, sizeof bad),
-				 NULL, LIN_ELIMIT, 25, "max_string");
-	expect_fatal_after_first(bad_after_run("bin.runlog", bin, sizeof bin),
-				 NULL, LIN_ELIMIT, 22, "max_string");
-	expect_fatal_after_first(bad_after_run("ext.runlog", ext, sizeof ext),
-				 NULL, LIN_ELIMIT, 22, "max_string");
+	/* refused before anything is allocated; stepping over the 4 GiB
+	 * meets the end of the file */
+	expect_skip_after_first(bad_after_run("str.runlog", bad, sizeof bad),
+				NULL, 25, "max_string", 0);
+	expect_skip_after_first(bad_after_run("bin.runlog", bin, sizeof bin),
+				NULL, 22, "max_string", 0);
+	expect_skip_after_first(bad_after_run("ext.runlog", ext, sizeof ext),
+				NULL, 22, "max_string", 0);
 }
 
 Test(runlog, string_over_lowered_limit)
@@ -1022,10 +1056,9 @@ Test(runlog, string_over_lowered_limit)
 	static const unsigned char bad[] = { 0x81, 0xa1, 't', 0xa7,
 					     'a', 'b', 'c', 'd', 'e', 'f', 'g' };
 
-	expect_fatal_after_first(bad_after_run("s7.runlog", bad, sizeof bad),
-				 &lim, LIN_ELIMIT, 25,
-				 "string of 7 bytes exceeds the max_string "
-				 "limit of 6");
+	expect_skip_after_first(bad_after_run("s7.runlog", bad, sizeof bad),
+				&lim, 25, "string of 7 bytes exceeds the "
+				"max_string limit of 6", 1);
 }
 
 Test(runlog, huge_array_and_map_count)
@@ -1034,11 +1067,12 @@ Test(runlog, huge_array_and_map_count)
 					     0xdd, 0xff, 0xff, 0xff, 0xff };
 	static const unsigned char map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
 
-	expect_fatal_after_first(bad_after_run("arr.runlog", arr, sizeof arr),
-				 NULL, LIN_ELIMIT, 25, "array of 4294967295 "
-				 "items exceeds the max_items limit of 65536");
-	expect_fatal_after_first(bad_after_run("map.runlog", map, sizeof map),
-				 NULL, LIN_ELIMIT, 22, "max_items");
+	expect_skip_after_first(bad_after_run("arr.runlog", arr, sizeof arr),
+				NULL, 25, "array of 4294967295 items exceeds "
+				"the max_items limit of 65536", 0);
+	expect_skip_after_first(bad_after_run("map.runlog", map, sizeof map),
+				NULL, 22, "map of 4294967295 entries exceeds "
+				"the max_items limit", 0);
 }
 
 Test(runlog, deep_nesting)
@@ -1049,11 +1083,11 @@ Test(runlog, deep_nesting)
 	/* 10,000 nested one-item arrays around a 0 */
 	memset(bad, 0x91, 10000);
 	bad[10000] = 0x00;
-	/* arrays 1..32 are allowed; the 33rd, at 22 + 32, is not */
-	expect_fatal_after_first(bad_after_run("deep.runlog", bad, 10001),
-				 NULL, LIN_ELIMIT, 22 + 32,
-				 "nesting exceeds the max_depth limit of 32 "
-				 "in record at byte 22");
+	/* arrays 1..32 are allowed; the 33rd, at 22 + 32, is not; the
+	 * rest is stepped over without recursion and r2 is read */
+	expect_skip_after_first(bad_after_run("deep.runlog", bad, 10001),
+				NULL, 22 + 32, "nesting exceeds the max_depth "
+				"limit of 32 in record at byte 22", 1);
 	/* a lowered limit: {"t": [[[0]]]} is depth 4, [[[[0]]]] inside 5 */
 	{
 		static const unsigned char ok[] = { 0x82, 0xa1, 't', 0xa3,
@@ -1074,8 +1108,9 @@ Test(runlog, deep_nesting)
 		r = open_ok(tpath("d4.runlog"), &lim);
 		expect_next(r, &rec, LIN_ERECORD, 9, "key 'id' of 'run' "
 			    "record at byte 9 must be a string");
-		expect_next(r, &rec, LIN_ELIMIT, 25 + 6, "max_depth limit "
+		expect_next(r, &rec, LIN_ERECORD, 25 + 6, "max_depth limit "
 			    "of 4");
+		expect_next(r, &rec, 0, 0, "");
 		lin_runlog_close(r);
 	}
 	free(bad);
@@ -1099,12 +1134,18 @@ Test(runlog, record_over_max_record)
 	mp_rec(&m, "run", 2);                 /* 22 */
 	mp_kv(&m, "id", "r2");
 	mp_kv(&m, "notes", s);
+	mp_rec(&m, "run", 1);                 /* 22 + 2022 */
+	mp_kv(&m, "id", "r3");
 	mp_save(&m, path);
 
 	r = open_ok(path, &lim);
 	expect_next(r, &rec, 1, 9, "");
-	expect_next(r, &rec, LIN_ELIMIT, 22, "record at byte 22 exceeds the "
-		    "max_record limit of 1000 bytes");
+	expect_next(r, &rec, LIN_ERECORD, 22, "record at byte 22 exceeds the "
+		    "max_record limit of 1000 bytes; the record at byte 22 is "
+		    "skipped");
+	expect_next(r, &rec, 1, 2044, "");
+	cr_assert_str_eq(rec.run_id, "r3");
+	expect_next(r, &rec, 0, 0, "");
 	lin_runlog_close(r);
 	/* with the default limits it is fine */
 	r = open_ok(path, NULL);
@@ -1205,6 +1246,126 @@ Test(runlog, non_map_record)
 	cr_assert_str_eq(rec.run_id, "r2");
 	expect_next(r, &rec, 0, 0, "");
 	lin_runlog_close(r);
+}
+
+/* Strings are UTF-8 without NUL: a NUL used to cut the C string short
+ * ("mnist\0bad" read as "mnist"). Each bad string skips its record, the
+ * next record is read; the message names the key and the byte. */
+Test(runlog, strings_must_be_utf8_without_nul)
+{
+	static const struct {
+		const char *kind, *key, *val;
+		size_t n;
+		int in_array;
+		const char *msg;
+	} cases[] = {
+		{ "log", "name", "mnist\0bad", 9, 0, "contains a NUL byte" },
+		{ "log", "name", "mnist-\xff\xfe-raw", 12, 0,
+		  "is not valid UTF-8 (byte 0xff" },
+		{ "run", "id", "r\0", 2, 0, "contains a NUL byte" },
+		{ "use", "ref", "m:\xc0\x80", 4, 0, "not valid UTF-8" },
+		{ "log", "aliases", "be\0st", 5, 1, "contains a NUL byte" },
+		{ "run", "tags", "\xed\xa0\x80", 3, 1, "not valid UTF-8" },
+		{ "alias", "add", "pro\xe2\x82", 5, 1, "not valid UTF-8" },
+		{ "finish", "state", "\xf4\x90\x80\x80", 4, 0,
+		  "not valid UTF-8" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mp m;
+		struct lin_record rec;
+		struct lin_runlog *r;
+		const char *path = tpath("text.runlog");
+		int is_log = !strcmp(cases[i].kind, "log");
+		int is_use = !strcmp(cases[i].kind, "use");
+		int is_alias = !strcmp(cases[i].kind, "alias");
+		int is_run = !strcmp(cases[i].kind, "run");
+		size_t extra = 1 + (is_log ? 3 : 0) +
+			       (is_run && strcmp(cases[i].key, "id") ? 1 : 0) +
+			       (is_alias ? 1 : 0);
+		char want[160];
+
+		mp_init(&m);
+		mp_header(&m);
+		mp_rec(&m, cases[i].kind, extra);
+		if (is_log) {
+			mp_kv(&m, "type", "dataset");
+			mp_kv(&m, "digest", "d0");
+			if (strcmp(cases[i].key, "name"))
+				mp_kv(&m, "name", "mnist");
+			else
+				mp_kv(&m, "run", "r1");
+		}
+		if (is_run && strcmp(cases[i].key, "id"))
+			mp_kv(&m, "id", "r1");
+		if (is_alias)
+			mp_kv(&m, "ref", "mnist:v0");
+		mp_str(&m, cases[i].key);
+		if (cases[i].in_array)
+			msgpack_pack_array(&m.pk, 1);
+		msgpack_pack_str_with_body(&m.pk, cases[i].val, cases[i].n);
+		mp_rec(&m, "run", 1);
+		mp_kv(&m, "id", "after");
+		mp_save(&m, path);
+		mp_free(&m);
+
+		r = open_ok(path, NULL);
+		snprintf(want, sizeof want, "key '%s' of '%s' record at byte 9 ",
+			 cases[i].key, cases[i].kind);
+		struct lin_err err;
+		int rc = lin_runlog_next(r, &rec, &err);
+		cr_assert_eq(rc, LIN_ERECORD, "case %zu: rc %d", i, rc);
+		cr_assert_eq(err.offset, 9, "case %zu", i);
+		cr_assert(strstr(err.msg, want) &&
+			  strstr(err.msg, cases[i].msg),
+			  "case %zu: '%s'", i, err.msg);
+		/* the kind is known, so the indexer can tell a skipped run */
+		cr_assert_eq(rec.kind, is_run ? LIN_REC_RUN : is_log ?
+			     LIN_REC_LOG : is_use ? LIN_REC_USE : is_alias ?
+			     LIN_REC_ALIAS : LIN_REC_FINISH, "case %zu", i);
+		cr_assert_eq(lin_runlog_next(r, &rec, &err), 1, "case %zu", i);
+		cr_assert_str_eq(rec.run_id, "after");
+		lin_runlog_close(r);
+	}
+}
+
+/* Metadata nests at most LIN_METADATA_MAX_DEPTH levels: the store keeps
+ * it inside other values, which msgpack-c reads only 32 levels deep. */
+Test(runlog, metadata_nesting_is_bounded)
+{
+	for (int extra = 0; extra < 2; extra++) {
+		struct mp m;
+		struct lin_record rec;
+		struct lin_runlog *r;
+		const char *path = tpath("meta.runlog");
+
+		mp_init(&m);
+		mp_header(&m);
+		mp_rec(&m, "log", 5);
+		mp_kv(&m, "run", "r1");
+		mp_kv(&m, "type", "model");
+		mp_kv(&m, "name", "m");
+		mp_kv(&m, "digest", "d1");
+		mp_str(&m, "metadata");
+		msgpack_pack_map(&m.pk, 1);           /* level 1 */
+		mp_str(&m, "a");
+		for (int i = 1; i < LIN_METADATA_MAX_DEPTH + extra; i++)
+			msgpack_pack_array(&m.pk, 1);
+		msgpack_pack_nil(&m.pk);
+		mp_save(&m, path);
+		mp_free(&m);
+		r = open_ok(path, NULL);
+		if (!extra) {
+			expect_next(r, &rec, 1, 9, "");
+			cr_assert_gt(rec.metadata_len, LIN_METADATA_MAX_DEPTH);
+		} else {
+			expect_next(r, &rec, LIN_ERECORD, 9, "key 'metadata' of "
+				    "'log' record at byte 9 must be a map nested "
+				    "at most 24 levels deep");
+		}
+		expect_next(r, &rec, 0, 0, "");
+		lin_runlog_close(r);
+	}
 }
 
 /* Each kind without each required key: an error for that record only. */

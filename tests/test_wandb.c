@@ -503,13 +503,37 @@ Test(wandb, artifact_record_round_trip)
 	cr_assert_eq(r.size, 1024);
 	cr_assert_eq(r.version, -1);
 	cr_assert_eq(r.at, LIN_TIME_NONE);
-	/* metadata: the JSON text as one MessagePack str8 */
-	size_t n = strlen(json);
-	cr_assert_eq(r.metadata_len, n + 2);
+	/* metadata: the JSON object as a MessagePack map, as runlog's */
+	static const unsigned char want[] = {
+		0x82, 0xa6, 'e', 'p', 'o', 'c', 'h', 's', 0x0a,
+		0xa4, 'n', 'o', 't', 'e', 0xd9, 38
+	};
 	const unsigned char *m = r.metadata;
-	cr_assert_eq(m[0], 0xd9);
-	cr_assert_eq(m[1], n);
-	cr_assert_eq(memcmp(m + 2, json, n), 0);
+	cr_assert_eq(r.metadata_len, sizeof want + 38);
+	cr_assert_eq(memcmp(m, want, sizeof want), 0);
+	cr_assert_eq(memcmp(m + sizeof want, "a longer text that needs a str8 "
+			    "header", 38), 0);
+	expect_end();
+}
+
+/* Metadata that is not JSON is kept as the text W&B wrote. */
+Test(wandb, artifact_metadata_that_is_not_json_stays_text)
+{
+	struct lin_wandb_artifact a = {0};
+	struct lin_record r;
+	uint64_t off;
+
+	a.type = "dataset";
+	a.name = "raw";
+	a.digest = "d1";
+	a.metadata_json = "{\"a\": 1,}";
+	new_file();
+	off = lin_wandb_writer_offset(W);
+	cr_assert_eq(lin_wandb_write_artifact(W, &a), 0);
+	open_reader("run1");
+	expect_rec(&r, LIN_REC_LOG, off);
+	cr_assert_eq(r.metadata_len, 10);
+	cr_assert_eq(memcmp(r.metadata, "\xa9{\"a\": 1,}", 10), 0);
 	expect_end();
 }
 
@@ -545,8 +569,8 @@ Test(wandb, artifact_without_run_or_manifest)
 	cr_assert_eq(r.files, -1);
 	cr_assert_eq(r.size, -1);
 	cr_assert_eq(r.aliases.n, 0);
-	cr_assert_eq(r.metadata_len, 3);
-	cr_assert_eq(memcmp(r.metadata, "\xa2{}", 3), 0);
+	cr_assert_eq(r.metadata_len, 1);
+	cr_assert_eq(memcmp(r.metadata, "\x80", 1), 0);  /* {} */
 	expect_rec(&r, LIN_REC_RUN, offr);
 	expect_rec(&r, LIN_REC_LOG, off2);
 	cr_assert_str_eq(r.run_id, "abc");

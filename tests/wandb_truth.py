@@ -35,7 +35,9 @@ def build(folder, edges_csv):
     rows = {}
     with open(edges_csv) as f:
         for row in csv.DictReader(f):
-            rows.setdefault((row["kind"], row["run"]), []).append(
+            # a re-log is a log record too; rows keep the file's order
+            kind = "logged" if row["kind"] == "relogged" else row["kind"]
+            rows.setdefault((kind, row["run"]), []).append(
                 row["artifact"])
     runs, order, arts, events = {}, [], {}, []
     cur = None
