@@ -251,7 +251,8 @@ static int collect_edges(struct lq *q, struct side *d)
 
 	if (rc)
 		return lin_store_fail(&q->e, rc, "cannot open cursor");
-	qsort(d->names, d->nn, sizeof *d->names, cmp_named);
+	if (d->nn)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(d->names, d->nn, sizeof *d->names, cmp_named);
 	rc = 0;
 	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0;
 	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -329,7 +330,8 @@ static void sort_side(struct side *d)
 {
 	size_t out = 0;
 
-	qsort(d->v, d->n, sizeof *d->v, cmp_items);
+	if (d->n)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(d->v, d->n, sizeof *d->v, cmp_items);
 	for (size_t i = 0; i < d->n; i++) {
 		if (out && cmp_item(&d->v[out - 1], &d->v[i]) == 0) {
 			free_item(&d->v[i]);
