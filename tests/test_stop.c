@@ -164,3 +164,36 @@ Test(stop, second_sigint_stops_at_once, .timeout = 120)
 	cr_expect_gt(sources(store), 0);
 	free(err);
 }
+
+/* A full file system is named as such, and the store keeps what was
+ * committed. Needs a small file system: a 2 MiB tmpfs, which only root
+ * can mount (skipped elsewhere). */
+Test(stop, full_disk_is_named, .timeout = 120)
+{
+	char mnt[512], store[600], cmd[1200];
+
+	if (geteuid() != 0)
+		cr_skip_test("mounting a small tmpfs needs root");
+	snprintf(mnt, sizeof mnt, "%s", P("small"));
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=2m tmpfs '%s' "
+		 "2>/dev/null", mnt);
+	if (system(cmd) != 0)
+		cr_skip_test("cannot mount a tmpfs here");
+	make_archive();
+	snprintf(store, sizeof store, "%s/s.lmdb", mnt);
+	char *argv[] = { (char *)INDEXER, "--store", store,
+			 (char *)P("arch"), NULL };
+	int rc = finish(start(argv, P("i.out"), P("i.err")));
+	char *err = slurp(P("i.err"));
+	long kept = sources(store);
+	int checked = kept > 0 ? check(store) : 0;
+	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+	cr_assert_eq(system(cmd), 0, "cannot unmount %s", mnt);
+	cr_expect_eq(rc, 74, "exit %d on a full disk: %s", rc, err);
+	cr_expect(strstr(err, "no space left on the file system holding "
+			 "the store"), "the full disk is not named: %s", err);
+	cr_expect_eq(checked, 0, "the store kept on a full disk does not "
+		     "check clean");
+	free(err);
+}
