@@ -677,7 +677,8 @@ static enum hkind classify(const unsigned char *p, size_t avail, size_t *hl,
 	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
 		*hl = 2;
 		*len = (uint64_t)1 << (b - 0xd4);
-		return H_SCALAR;
+		/* the type byte must be at hand too: callers step over hl */
+		return avail < 2 ? H_NEED : H_SCALAR;
 	case 0xc4: case 0xd9: w = 1; k = H_BLOB; break;
 	case 0xc5: case 0xda: w = 2; k = H_BLOB; break;
 	case 0xc6: case 0xdb: w = 4; k = H_BLOB; break;
@@ -864,9 +865,8 @@ too_big:
  * step over. Every value takes at least one byte, so this ends within
  * the input. Returns 0 or a fatal code. */
 static int skip_values(struct lin_runlog *r, struct lin_err *err,
-		       uint64_t rec_off, uint64_t left)
+		       uint64_t rec_off, uint64_t left, uint64_t drop)
 {
-	uint64_t drop = 0;      /* payload bytes still to pass over */
 	int rc;
 
 	while (left || drop) {
@@ -1772,8 +1772,17 @@ static int skip_record(struct lin_runlog *r, struct lin_err *err)
 	int rc;
 
 	r->skip_pending = 0;
-	r->start += r->skip_pos;
-	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left);
+	/* The limit can be hit past the window's end (a string's payload
+	 * not read yet): those bytes are dropped as they come. */
+	size_t avail = r->end - r->start;
+	uint64_t drop = 0;
+	if (r->skip_pos > avail) {
+		drop = r->skip_pos - avail;
+		r->start = r->end;
+	} else {
+		r->start += r->skip_pos;
+	}
+	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left, drop);
 	if (rc < 0)
 		r->fatal = rc;
 	err->code = LIN_ERECORD;
