@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,23 @@ static void clear_progress(struct cli *c)
 	}
 }
 
+/* A path or message with control bytes shown as \n, \t or \xNN, so a
+ * file name holding a newline cannot forge or split a line. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch == '\t')
+			fputs("\\t", f);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			putc(ch, f);
+	}
+}
+
 static void on_file(void *ctx, enum lin_file_status st, const char *path,
 		    const struct lin_err *err, uint64_t done)
 {
@@ -103,24 +121,29 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 			c->missing = 1;
 		if (st == LIN_FILE_PARTIAL && c->quiet)
 			return;
-		fprintf(stderr, PROG ": %s%s%s\n",
-			st == LIN_FILE_WARNING ? "warning: " :
-			st == LIN_FILE_PARTIAL ? "note: " : "",
-			err ? lin_err_format(err, buf, sizeof buf) : path,
-			st == LIN_FILE_PARTIAL ? "; complete records kept" :
-			"");
+		fprintf(stderr, PROG ": %s", st == LIN_FILE_WARNING ?
+			"warning: " : st == LIN_FILE_PARTIAL ? "note: " : "");
+		put_escaped(stderr, err ? lin_err_format(err, buf, sizeof buf)
+					: path);
+		fprintf(stderr, "%s\n", st == LIN_FILE_PARTIAL ?
+			"; complete records kept" : "");
 		return;
 	}
 	if (st == LIN_FILE_VANISHED && !c->quiet) {
 		clear_progress(c);
-		fprintf(stderr, PROG ": %s: vanished since it was indexed "
-			"%s\n", path, c->rebuild ? "(left out of the rebuilt "
-			"store)" : "(--prune removes what it contributed)");
+		fputs(PROG ": ", stderr);
+		put_escaped(stderr, path);
+		fputs(c->rebuild ? ": vanished since it was indexed (left out "
+		      "of the rebuilt store)\n" : ": vanished since it was "
+		      "indexed (--prune removes what it contributed)\n",
+		      stderr);
 		return;
 	}
 	if (c->verbose && !c->json) {
 		clear_progress(c);
-		printf("%-9s %s\n", verb[st], path);
+		printf("%-9s ", verb[st]);
+		put_escaped(stdout, path);
+		putchar('\n');
 		return;
 	}
 	if (c->tty && !c->quiet && (st == LIN_FILE_INDEXED ||
@@ -129,8 +152,9 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 		size_t n = strlen(path);
 		if (n > 60)
 			shown = path + n - 60;
-		fprintf(stderr, "\r\033[K%llu files  %s%s",
-			(unsigned long long)done, n > 60 ? "..." : "", shown);
+		fprintf(stderr, "\r\033[K%llu files  %s",
+			(unsigned long long)done, n > 60 ? "..." : "");
+		put_escaped(stderr, shown);
 		c->progress_shown = 1;
 	}
 }
@@ -190,12 +214,31 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->pending);
 }
 
-/* Print why the run could not go on; its exit status. */
+/* "lineage-index: MSG" and the pointer to --help; returns 64. */
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+
+/* Print why the run could not go on (escaped like the per-file
+ * messages: it names the store path); its exit status. */
 static int failed(const struct lin_err *err, int rc)
 {
 	char buf[1200];
 
-	fprintf(stderr, PROG ": %s\n", lin_err_format(err, buf, sizeof buf));
+	fputs(PROG ": ", stderr);
+	put_escaped(stderr, lin_err_format(err, buf, sizeof buf));
+	fputc('\n', stderr);
 	return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
 	       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
 	       rc == LIN_ENOTFOUND ? EXIT_NOINPUT : EXIT_IO;
@@ -260,10 +303,13 @@ static int compact(const char *store, const char *to, struct cli *c,
 		       (unsigned long long)from_size,
 		       (unsigned long long)to_size);
 	}
-	else if (!c->quiet)
-		printf("compact: %s (%llu bytes) -> %s (%llu bytes)\n", store,
-		       (unsigned long long)from_size, to,
-		       (unsigned long long)to_size);
+	else if (!c->quiet) {
+		fputs("compact: ", stdout);
+		put_escaped(stdout, store);
+		printf(" (%llu bytes) -> ", (unsigned long long)from_size);
+		put_escaped(stdout, to);
+		printf(" (%llu bytes)\n", (unsigned long long)to_size);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write output: %s\n",
 			strerror(errno));
@@ -316,7 +362,8 @@ static int run(int argc, char **argv)
 
 	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
-	while ((ch = getopt_long(argc, argv, "s:e:p:vqhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:e:p:vqhV", opts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 's': store = optarg; break;
 		case 'e': o.entity = optarg; break;
@@ -331,32 +378,21 @@ static int run(int argc, char **argv)
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf(PROG " %s\n", LIN_VERSION_STRING);
 			  return EXIT_OK;
+		/* The same wording as lineage-query's usage errors. */
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			if (optopt)
-				fprintf(stderr, PROG ": bad option '-%c' or "
-					"missing argument\n", optopt);
-			else
-				fprintf(stderr, PROG ": unknown option '%s'\n",
-					argv[optind - 1]);
-			fprintf(stderr, PROG ": try '" PROG " --help'\n");
-			return EXIT_USAGE;
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
 		}
 	}
-	if (compact_to && !*compact_to) {
-		fprintf(stderr, PROG ": --compact-to needs a file name\n"
-			PROG ": try '" PROG " --help'\n");
-		return EXIT_USAGE;
-	}
-	if (optind >= argc && !rebuild && !compact_to) {
-		fprintf(stderr, PROG ": no PATH to index\n"
-			PROG ": try '" PROG " --help'\n");
-		return EXIT_USAGE;
-	}
-	if ((o.entity && !*o.entity) || (o.project && !*o.project)) {
-		fprintf(stderr, PROG ": --entity and --project cannot be "
-			"empty\n");
-		return EXIT_USAGE;
-	}
+	if (compact_to && !*compact_to)
+		return usage_error("--compact-to needs a file name");
+	if (optind >= argc && !rebuild && !compact_to)
+		return usage_error("no PATH to index");
+	if ((o.entity && !*o.entity) || (o.project && !*o.project))
+		return usage_error("--entity and --project cannot be empty");
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);

@@ -349,22 +349,32 @@ void lq_unres_cells(struct lin_table *t, const struct lq_unres *u)
 
 int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u)
 {
-	if (f->type || f->job_type) {
-		if (!f->type || !u->type || strcmp(f->type, u->type))
+	/* --type: the type the use stated; --job-type alone excludes it */
+	if (f->type.n || f->job_type.n) {
+		int ok = 0;
+		for (size_t i = 0; u->type && i < f->type.n && !ok; i++)
+			ok = strlen(u->type) == f->type.v[i].n &&
+			     memcmp(u->type, f->type.v[i].p, f->type.v[i].n) ==
+			     0;
+		if (!ok)
 			return 0;
 	}
-	if (f->project) {
+	if (f->project.n) {
 		/* u->coll is "entity/project/name" */
 		const char *slash = strchr(u->coll, '/');
 		const char *end = slash ? strchr(slash + 1, '/') : NULL;
 		if (!end)
 			return 0;
-		size_t fl = strlen(f->project);
-		if (strchr(f->project, '/'))
-			return (size_t)(end - u->coll) == fl &&
-			       memcmp(u->coll, f->project, fl) == 0;
-		return (size_t)(end - slash - 1) == fl &&
-		       memcmp(slash + 1, f->project, fl) == 0;
+		for (size_t i = 0; i < f->project.n; i++) {
+			struct lin_qstr p = f->project.v[i];
+			if (memchr(p.p, '/', p.n) ?
+			    (size_t)(end - u->coll) == p.n &&
+			    memcmp(u->coll, p.p, p.n) == 0 :
+			    (size_t)(end - slash - 1) == p.n &&
+			    memcmp(slash + 1, p.p, p.n) == 0)
+				return 1;
+		}
+		return 0;
 	}
 	return 1;
 }

@@ -60,8 +60,10 @@ Test(answers, online_use_of_a_server_version_is_shown_everywhere)
 	free(o);
 	o = th_sh(&code, Q "'%s' impact the-model:v0 --format csv", s);
 	cr_expect(strstr(o, "artifact:acme/wandb-demo/the-model:v0,2,"
-			 "unresolved,unresolved:" TOK ":v3,used,"
-			 "run:acme/wandb-demo/ef56gh78\n"), "impact: %s", o);
+			 "unresolved:" TOK ":v3,unresolved,acme/wandb-demo,"
+			 "tokenizer,the-tokenizer,v3,,the-tokenizer:v3,"
+			 "wandb-online,,,used,run:acme/wandb-demo/ef56gh78\n"),
+		  "impact: %s", o);
 	free(o);
 	o = th_sh(&code, Q "'%s' --json provenance ef56gh78", s);
 	const char *row = strstr(o, "{\"root\":\"run:acme/wandb-demo/"
