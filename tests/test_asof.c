@@ -578,7 +578,8 @@ Test(asof, runs_had_not_ended)
 	"\"job_type\":\"train\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:40Z\",\"ended_at\":null,"
-	"\"logged\":2,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
+	"\"logged\":2,\"relogged\":0,\"used\":1,\"unresolved\":[],"
+	"\"uses_recorded\":true}\n");
 	r = q("--as-of", "@1700000070", "--json", "run", "train", NULL);
 	cr_assert(strstr(r.out, "\"state\":\"finished\",\"exit_code\":0,"),
 		  "%s", r.out);
