@@ -187,8 +187,9 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Distinct artifacts of the CSV, sorted, then N drawn with the seed. */
-static int cmd_starts(const char *csv, long n, uint64_t seed)
+/* The artifact column of a truth CSV's rows whose kind starts with
+ * `kind` ("" for all), sorted, with repeats; their count in *n. */
+static char **csv_artifacts(const char *csv, const char *kind, size_t *n)
 {
 	FILE *f = fopen(csv, "r");
 	char line[2048];
@@ -199,7 +200,8 @@ static int cmd_starts(const char *csv, long n, uint64_t seed)
 		die("cannot open csv");
 	while (fgets(line, sizeof line, f)) {
 		char *a = strrchr(line, ',');
-		if (!a || strncmp(line, "kind,", 5) == 0)
+		if (!a || strncmp(line, "kind,", 5) == 0 ||
+		    strncmp(line, kind, strlen(kind)) != 0)
 			continue;
 		a[strcspn(a, "\r\n")] = 0;
 		if (na == cap) {
@@ -208,10 +210,20 @@ static int cmd_starts(const char *csv, long n, uint64_t seed)
 			if (!arts)
 				die("out of memory");
 		}
-		arts[na++] = strdup(a + 1);
+		if (!(arts[na++] = strdup(a + 1)))
+			die("out of memory");
 	}
 	fclose(f);
 	qsort(arts, na, sizeof *arts, str_cmp);
+	*n = na;
+	return arts;
+}
+
+/* Distinct artifacts of the CSV, sorted, then N drawn with the seed. */
+static int cmd_starts(const char *csv, long n, uint64_t seed)
+{
+	size_t na;
+	char **arts = csv_artifacts(csv, "", &na);
 	size_t u = 0;
 	for (size_t i = 0; i < na; i++)
 		if (u == 0 || strcmp(arts[i], arts[u - 1]))
@@ -238,29 +250,8 @@ static int hub_cmp(const void *a, const void *b)
  * ties by name. Prints "ref uses" lines. */
 static int cmd_hubs(const char *csv, long n)
 {
-	FILE *f = fopen(csv, "r");
-	char line[2048];
-	char **arts = NULL;
-	size_t na = 0, cap = 0;
-
-	if (!f)
-		die("cannot open csv");
-	while (fgets(line, sizeof line, f)) {
-		char *a = strrchr(line, ',');
-		if (!a || strncmp(line, "used,", 5) != 0)
-			continue;
-		a[strcspn(a, "\r\n")] = 0;
-		if (na == cap) {
-			cap = cap ? cap * 2 : 4096;
-			arts = realloc(arts, cap * sizeof *arts);
-			if (!arts)
-				die("out of memory");
-		}
-		if (!(arts[na++] = strdup(a + 1)))
-			die("out of memory");
-	}
-	fclose(f);
-	qsort(arts, na, sizeof *arts, str_cmp);
+	size_t na;
+	char **arts = csv_artifacts(csv, "used,", &na);
 	struct hub *h = calloc(na + 1, sizeof *h);
 	size_t nh = 0;
 	if (!h)
