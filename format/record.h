@@ -58,6 +58,12 @@ struct lin_record {
 	const char *notes;
 	struct lin_strv tags;
 	int64_t started_at;
+	/* RUN, optional: the code behind the run (runlog `run` keys; for
+	 * .wandb, files/wandb-metadata.json beside the log) */
+	const char *program;    /* script or entry point */
+	const char *git_remote;
+	const char *git_commit;
+	struct lin_strv args;   /* command-line arguments */
 
 	/* LOG: type, coll (collection name), digest required.
 	 * USE: ref required ("[entity/project/]name:alias|vN"), type and

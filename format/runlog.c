@@ -165,6 +165,10 @@ static size_t emit_record(msgpack_packer *pk, const struct lin_record *r)
 		W_STR("notes", r->notes);
 		W_STRV("tags", r->tags);
 		W_TIME("started_at", r->started_at);
+		W_STR("program", r->program);
+		W_STR("git_remote", r->git_remote);
+		W_STR("git_commit", r->git_commit);
+		W_STRV("args", r->args);
 		break;
 	case LIN_REC_LOG:
 		W_STR("run", r->run_id);
@@ -1114,7 +1118,8 @@ enum key {
 	K_HOST, K_NOTES, K_TAGS, K_STARTED_AT, K_TYPE, K_DIGEST, K_VERSION,
 	K_ALIASES, K_SIZE, K_FILES, K_DESCRIPTION, K_METADATA, K_CREATED_AT,
 	K_REF, K_AT, K_ADD, K_REMOVE, K_STATE, K_EXIT_CODE, K_ENDED_AT,
-	K_RUNLOG, K_PRODUCER, K_COUNT, K_UNKNOWN = K_COUNT
+	K_RUNLOG, K_PRODUCER, K_PROGRAM, K_GIT_REMOTE, K_GIT_COMMIT, K_ARGS,
+	K_COUNT, K_UNKNOWN = K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -1122,31 +1127,32 @@ static const char *const key_names[K_COUNT] = {
 	"host", "notes", "tags", "started_at", "type", "digest", "version",
 	"aliases", "size", "files", "description", "metadata", "created_at",
 	"ref", "at", "add", "remove", "state", "exit_code", "ended_at",
-	"runlog", "producer"
+	"runlog", "producer", "program", "git_remote", "git_commit", "args"
 };
 
 /* Candidates by length, so most keys cost one or two memcmp(). */
 static enum key lookup_key(const unsigned char *s, size_t n)
 {
-	static const unsigned char by_len[][5] = {
+	static const unsigned char by_len[][6] = {
 		[1] = { K_T, K_COUNT },
 		[2] = { K_ID, K_AT, K_COUNT },
 		[3] = { K_RUN, K_REF, K_ADD, K_COUNT },
-		[4] = { K_NAME, K_TYPE, K_TAGS, K_HOST, K_SIZE },
+		[4] = { K_NAME, K_TYPE, K_TAGS, K_HOST, K_SIZE, K_ARGS },
 		[5] = { K_GROUP, K_NOTES, K_FILES, K_STATE, K_COUNT },
 		[6] = { K_DIGEST, K_ENTITY, K_REMOVE, K_RUNLOG, K_COUNT },
-		[7] = { K_PROJECT, K_VERSION, K_ALIASES, K_COUNT },
+		[7] = { K_PROJECT, K_VERSION, K_ALIASES, K_PROGRAM, K_COUNT },
 		[8] = { K_JOB_TYPE, K_METADATA, K_ENDED_AT, K_PRODUCER,
 			K_COUNT },
 		[9] = { K_EXIT_CODE, K_COUNT },
-		[10] = { K_STARTED_AT, K_CREATED_AT, K_COUNT },
+		[10] = { K_STARTED_AT, K_CREATED_AT, K_GIT_REMOTE,
+			 K_GIT_COMMIT, K_COUNT },
 		[11] = { K_DESCRIPTION, K_COUNT },
 	};
 	size_t i;
 
 	if (n == 0 || n >= sizeof by_len / sizeof by_len[0])
 		return K_UNKNOWN;
-	for (i = 0; i < 5 && by_len[n][i] != K_COUNT; i++) {
+	for (i = 0; i < 6 && by_len[n][i] != K_COUNT; i++) {
 		const char *k = key_names[by_len[n][i]];
 
 		size_t j = 0;
@@ -1402,6 +1408,10 @@ static int fill_record(struct dec *d, struct lin_record *rec)
 		TRY(get_str(d, K_NOTES, &rec->notes, 0));
 		TRY(get_strv(d, K_TAGS, &rec->tags));
 		TRY(get_time(d, K_STARTED_AT, &rec->started_at));
+		TRY(get_str(d, K_PROGRAM, &rec->program, 0));
+		TRY(get_str(d, K_GIT_REMOTE, &rec->git_remote, 0));
+		TRY(get_str(d, K_GIT_COMMIT, &rec->git_commit, 0));
+		TRY(get_strv(d, K_ARGS, &rec->args));
 		break;
 	case LIN_REC_LOG:
 		TRY(get_str(d, K_RUN, &rec->run_id, 0));

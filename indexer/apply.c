@@ -454,6 +454,10 @@ static int apply_run(struct ix *x, const struct lin_record *r)
 	al_str(&a, "notes", r->notes);
 	al_strv(&a, "tags", r->tags);
 	al_int(&a, "started_at", r->started_at, 3);
+	al_str(&a, "program", r->program);
+	al_str(&a, "git_remote", r->git_remote);
+	al_str(&a, "git_commit", r->git_commit);
+	al_strv(&a, "args", r->args);
 	pack_head(x, LIN_FACT_RUN, node, r->offset, 4);
 	al_pack(x, &a, NULL);
 	if ((rc = put_fact(x, &fact)) || (rc = ix_node_fact(x, node, LIN_FACT_RUN, fact, 1)))

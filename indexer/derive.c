@@ -1221,7 +1221,8 @@ static int collect_run_fact(struct ix *x, const struct lin_fact *f, void *ctx)
 }
 
 static const char *const run_str_attrs[] = {
-	"name", "job_type", "group", "host", "notes", "tags"
+	"name", "job_type", "group", "host", "notes", "tags", "program",
+	"git_remote", "git_commit", "args"
 };
 static const char *const finish_attrs[] = {
 	"state", "exit_code", "ended_at"

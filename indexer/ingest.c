@@ -15,6 +15,7 @@
 #include "format/archive.h"
 #include "format/runlog.h"
 #include "format/wandb.h"
+#include "format/wmeta.h"
 #include "indexer/ix.h"
 #include "indexer/moves.h"
 #include "indexer/replay.h"
@@ -247,6 +248,7 @@ struct reader {
 	enum fmt fmt;
 	struct lin_runlog *rl;
 	struct lin_wandb *wb;
+	struct lin_wmeta meta;  /* .wandb: files/wandb-metadata.json */
 };
 
 /* Open `path`, or read `src` (an archive member named `path`). */
@@ -272,8 +274,26 @@ static int reader_open(struct reader *r, enum fmt fmt, const char *path,
 static int reader_next(struct reader *r, struct lin_record *rec,
 		       struct lin_err *err)
 {
-	return r->fmt == FMT_WANDB ? lin_wandb_next(r->wb, rec, err)
-				   : lin_runlog_next(r->rl, rec, err);
+	if (r->fmt != FMT_WANDB)
+		return lin_runlog_next(r->rl, rec, err);
+	int rc = lin_wandb_next(r->wb, rec, err);
+	/* The run's code context lives beside its log, not in it. */
+	if (rc == 1 && rec->kind == LIN_REC_RUN && r->meta.found) {
+		const struct lin_wmeta *m = &r->meta;
+		if (!rec->program)
+			rec->program = m->program;
+		if (!rec->git_remote)
+			rec->git_remote = m->git_remote;
+		if (!rec->git_commit)
+			rec->git_commit = m->git_commit;
+		if (!rec->host)
+			rec->host = m->host;
+		if (!rec->args.n && m->nargs) {
+			rec->args.v = (const char *const *)m->args;
+			rec->args.n = m->nargs;
+		}
+	}
+	return rc;
 }
 
 static uint64_t reader_bytes(const struct reader *r)
@@ -293,6 +313,7 @@ static void reader_close(struct reader *r)
 		lin_runlog_close(r->rl);
 	if (r->wb)
 		lin_wandb_close(r->wb);
+	lin_wmeta_release(&r->meta);
 }
 
 /* ---- sources ---------------------------------------------------------- */
@@ -806,6 +827,21 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 	    (rc = reader_open(&r, fmt, path, NULL, &e)) != 0) {
 		abort_txn(c);
 		return open_failed(c, fmt, rc, path, named, &e);
+	}
+	if (fmt == FMT_WANDB) {
+		/* The run folder's files/wandb-metadata.json (plain files
+		 * only: an archive member has no folder to look in). A bad
+		 * metadata file costs the code context, not the log; it is
+		 * reported once, not again on a second pass. */
+		lin_err_clear(&e);
+		int mr = lin_wmeta_load(path, &r.meta, &e);
+		if (mr == LIN_ENOMEM) {
+			reader_close(&r);
+			abort_txn(c);
+			return mr;
+		}
+		if (mr && pass == PASS_FIRST)
+			report(c, LIN_FILE_WARNING, path, &e);
 	}
 	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass,
 			  path);

@@ -2,6 +2,7 @@
  * is in ingest.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,23 @@ static void clear_progress(struct cli *c)
 	}
 }
 
+/* A path or message with control bytes shown as \n, \t or \xNN, so a
+ * file name holding a newline cannot forge or split a line. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch == '\t')
+			fputs("\\t", f);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			putc(ch, f);
+	}
+}
+
 static void on_file(void *ctx, enum lin_file_status st, const char *path,
 		    const struct lin_err *err, uint64_t done)
 {
@@ -89,23 +107,27 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 			c->missing = 1;
 		if (st == LIN_FILE_PARTIAL && c->quiet)
 			return;
-		fprintf(stderr, PROG ": %s%s%s\n",
-			st == LIN_FILE_WARNING ? "warning: " :
-			st == LIN_FILE_PARTIAL ? "note: " : "",
-			err ? lin_err_format(err, buf, sizeof buf) : path,
-			st == LIN_FILE_PARTIAL ? "; complete records kept" :
-			"");
+		fprintf(stderr, PROG ": %s", st == LIN_FILE_WARNING ?
+			"warning: " : st == LIN_FILE_PARTIAL ? "note: " : "");
+		put_escaped(stderr, err ? lin_err_format(err, buf, sizeof buf)
+					: path);
+		fprintf(stderr, "%s\n", st == LIN_FILE_PARTIAL ?
+			"; complete records kept" : "");
 		return;
 	}
 	if (st == LIN_FILE_VANISHED && !c->quiet) {
 		clear_progress(c);
-		fprintf(stderr, PROG ": %s: vanished since it was indexed "
-			"(--prune removes what it contributed)\n", path);
+		fputs(PROG ": ", stderr);
+		put_escaped(stderr, path);
+		fputs(": vanished since it was indexed (--prune removes what "
+		      "it contributed)\n", stderr);
 		return;
 	}
 	if (c->verbose && !c->json) {
 		clear_progress(c);
-		printf("%-9s %s\n", verb[st], path);
+		printf("%-9s ", verb[st]);
+		put_escaped(stdout, path);
+		putchar('\n');
 		return;
 	}
 	if (c->tty && !c->quiet && (st == LIN_FILE_INDEXED ||
@@ -114,8 +136,9 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 		size_t n = strlen(path);
 		if (n > 60)
 			shown = path + n - 60;
-		fprintf(stderr, "\r\033[K%llu files  %s%s",
-			(unsigned long long)done, n > 60 ? "..." : "", shown);
+		fprintf(stderr, "\r\033[K%llu files  %s",
+			(unsigned long long)done, n > 60 ? "..." : "");
+		put_escaped(stderr, shown);
 		c->progress_shown = 1;
 	}
 }
@@ -175,6 +198,21 @@ static void print_summary(const struct lin_index_stats *s, int json)
 	       (unsigned long long)s->pending);
 }
 
+/* "lineage-index: MSG" and the pointer to --help; returns 64. */
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -198,7 +236,8 @@ int main(int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;  /* our own message, with the program's name */
-	while ((ch = getopt_long(argc, argv, "s:e:p:vqhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:e:p:vqhV", opts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 's': store = optarg; break;
 		case 'e': o.entity = optarg; break;
@@ -211,27 +250,19 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf(PROG " %s\n", LIN_VERSION_STRING);
 			  return EXIT_OK;
+		/* The same wording as lineage-query's usage errors. */
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			if (optopt)
-				fprintf(stderr, PROG ": bad option '-%c' or "
-					"missing argument\n", optopt);
-			else
-				fprintf(stderr, PROG ": unknown option '%s'\n",
-					argv[optind - 1]);
-			fprintf(stderr, PROG ": try '" PROG " --help'\n");
-			return EXIT_USAGE;
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, PROG ": no PATH to index\n"
-			PROG ": try '" PROG " --help'\n");
-		return EXIT_USAGE;
-	}
-	if ((o.entity && !*o.entity) || (o.project && !*o.project)) {
-		fprintf(stderr, PROG ": --entity and --project cannot be "
-			"empty\n");
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return usage_error("no PATH to index");
+	if ((o.entity && !*o.entity) || (o.project && !*o.project))
+		return usage_error("--entity and --project cannot be empty");
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);

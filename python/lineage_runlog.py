@@ -106,9 +106,11 @@ class RunlogWriter:
     # ---- records ----------------------------------------------------------
 
     def run(self, id, entity=None, project=None, name=None, job_type=None,
-            group=None, host=None, notes=None, tags=None, started_at=None):
+            group=None, host=None, notes=None, tags=None, started_at=None,
+            program=None, git_remote=None, git_commit=None, args=None):
         """A run starts, or its attributes change (resumed runs repeat
-        it). Later records without `run` belong to this run."""
+        it). Later records without `run` belong to this run. `program`,
+        `git_remote`, `git_commit` and `args` are the code behind it."""
         rec = {"t": "run", "id": self._name(id, "id", "run")}
         self._opt_strs(rec, "run", entity=entity, project=project,
                        name=name, job_type=job_type, group=group,
@@ -117,6 +119,10 @@ class RunlogWriter:
             rec["tags"] = self._strs(tags, "tags", "run")
         if started_at is not None:
             rec["started_at"] = self._time(started_at, "started_at", "run")
+        self._opt_strs(rec, "run", program=program, git_remote=git_remote,
+                       git_commit=git_commit)
+        if args is not None:
+            rec["args"] = self._strs(args, "args", "run")
         self._key_len(entity, project, id, "run")
         self._emit(rec)
         self._run = id

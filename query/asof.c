@@ -147,14 +147,62 @@ int lq_parse_time(const char *s, int64_t *ns)
 	return combine(t, frac, ns);
 }
 
+const char *lq_time_why(const char *s, char *buf, size_t n)
+{
+	static const char generic[] = "expected ISO 8601 UTC "
+		"(2024-03-01T10:30:00Z, 2024-03-01) or @SECONDS";
+	char tmp[80], date[11];
+	int64_t ns;
+	int y, mo, d, h, mi;
+
+	if (*s == '@')
+		return "expected @SECONDS since the epoch (@1709287200)";
+	/* the most common slip: a time of day without its zone */
+	if (strlen(s) < sizeof tmp - 1) {
+		snprintf(tmp, sizeof tmp, "%sZ", s);
+		if (strchr(s, ':') && lq_parse_time(tmp, &ns) == 0) {
+			snprintf(buf, n, "it has no time zone: add Z for UTC "
+				 "(%s) or an offset (+01:00)", tmp);
+			return buf;
+		}
+	}
+	if (sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) == 3 && strlen(s) >= 10) {
+		memcpy(date, s, 10);
+		date[10] = '\0';
+		if (lq_parse_time(date, &ns))
+			return "no such date";
+		if (sscanf(s + 10, "T%2d:%2d", &h, &mi) == 2 &&
+		    (h > 23 || mi > 59))
+			return "no such time of day";
+	}
+	return generic;
+}
+
 int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv)
 {
 	static const char opt[] = "--as-of";
 	int i = 1;
 
+	static const char sopt[] = "--store";
+
 	while (i < *argc && strcmp(argv[i], "--") != 0) {
 		const char *val;
 		int take;
+		/* --store is global too, like --json: accepted after the
+		 * command name (-s PATH, --store PATH, --store=PATH). */
+		if (!strcmp(argv[i], sopt) || !strcmp(argv[i], "-s") ||
+		    !strncmp(argv[i], "--store=", 8)) {
+			take = argv[i][1] == 's' || argv[i][7] == '\0' ? 2 : 1;
+			if (take == 2 && i + 1 >= *argc)
+				return lq_usage(q, cmd, "option '%s' needs a "
+						"value", argv[i]);
+			q->store_path = take == 2 ? argv[i + 1] : argv[i] + 8;
+			memmove(argv + i, argv + i + take,
+				(size_t)(*argc - i - take) * sizeof *argv);
+			*argc -= take;
+			argv[*argc] = NULL;
+			continue;
+		}
 		if (strcmp(argv[i], opt) == 0) {
 			if (i + 1 >= *argc)
 				return lq_usage(q, cmd, "option '%s' needs a "
@@ -169,10 +217,10 @@ int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv)
 			i++;
 			continue;
 		}
+		char why[160];
 		if (lq_parse_time(val, &q->asof))
-			return lq_usage(q, cmd, "bad --as-of '%s': expected "
-					"ISO 8601 UTC (2024-03-01T10:30:00Z, "
-					"2024-03-01) or @SECONDS", val);
+			return lq_usage(q, cmd, "bad --as-of '%s': %s", val,
+					lq_time_why(val, why, sizeof why));
 		q->has_asof = 1;
 		memmove(argv + i, argv + i + take,
 			(size_t)(*argc - i - take) * sizeof *argv);

@@ -86,6 +86,9 @@ const struct lq_cmd lq_cmds[] = {
 	  "                     (with --type: artifacts of T and runs of J)\n"
 	  "  -p, --project P    report only nodes in project P "
 	  "(or entity/P)\n"
+	  "  Each filter may be repeated or take a comma-separated list\n"
+	  "  (--type model,deployment); a value the store has never seen\n"
+	  "  is an error (exit status 1) naming the nearest ones.\n"
 	  "  -n, --limit N      report at most N nodes, then a summary\n"
 	  "  -a, --after CURSOR continue after the node a summary named\n"
 	  "Filters choose what is reported, never what is walked.\n" },
@@ -101,7 +104,7 @@ const struct lq_cmd lq_cmds[] = {
 	  "  -D, --depth N    with --all: paths of at most N edges (12)\n"
 	  "  -n, --limit N    with --all: at most N paths (100)\n" },
 	{ "impact", lq_cmd_impact,
-	  "impact REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "impact REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
 	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
 	  "everything downstream of each root, one row per reached node",
 	  "Rows are (root, distance, kind, node, edge, from); the root\n"
@@ -110,34 +113,65 @@ const struct lq_cmd lq_cmds[] = {
 	  "options:\n"
 	  "  -f, --from FILE     also read roots (NODEs), one per line; '-' is"
 	  "\n                      stdin; blank and '#' lines are skipped\n"
-	  "  -F, --format FMT    text (default), csv (with a header) or json\n"
+	  "  -F, --format FMT    text (default), tsv, csv or json; tsv and csv"
+	  "\n                      have a header row and every node column\n"
 	  "  -D, --depth N|all   stop N edges from each root\n"
 	  "  -t, --type T, -J, --job-type J, -p, --project P   as in lineage"
 	  "\n" },
 	{ "provenance", lq_cmd_provenance,
-	  "provenance REF... [--from FILE|-] [--format text|csv|json]\n"
+	  "provenance REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
 	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
 	  "everything upstream of each root, one row per reached node",
 	  "The upstream twin of impact; the same options and rows.\n" },
 	{ "graph", lq_cmd_graph,
-	  "graph NODE... [--format dot|mermaid|json] [--down|--up|--both]\n"
-	  "         [--depth N|all] [--explode]",
-	  "the walked subgraph for Graphviz, Mermaid or as JSON",
+	  "graph NODE... [--format dot|mermaid|json|text] [--down|--up|--both]"
+	  "\n"
+	  "         [--depth N|all] [--max-nodes N] [--explode]\n"
+	  "         [--type T] [--job-type J] [--project P]\n"
+	  "       graph --project P|--all [--explode] [--format ...]",
+	  "the walked subgraph, or a project's pipeline, as a picture",
 	  "Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
-	  "'job_type / run name'; edges point the way data flows. Five or\n"
-	  "more leaf siblings of one kind on one node become one dashed\n"
-	  "cluster box ('12 runs (eval)').\n\n"
+	  "'job_type / run name'; edges point the way data flows.\n"
+	  "Siblings (nodes of one kind and type or job type with the same\n"
+	  "producers, or the same consumers) fold into one dashed box once\n"
+	  "there are five ('12 runs (eval)'), at any depth: when 39 train\n"
+	  "runs fold, their 39 models fold too. An edge drawn for several\n"
+	  "is labelled with their number ('used (39)'). Beyond --max-nodes\n"
+	  "boxes, smaller sibling groups, siblings of mixed types and nodes\n"
+	  "with one neighbour fold as well, and a note on stderr (and in\n"
+	  "the output) says so.\n\n"
+	  "Without NODE, --project P (repeatable) or --all draws the\n"
+	  "pipeline overview: one box per job type ('train / 4 runs') and\n"
+	  "per artifact type ('model / 3 versions'), an edge where runs of\n"
+	  "that job type logged or used versions of that type, labelled\n"
+	  "with how many did. --explode draws every run and artifact of\n"
+	  "the projects instead, folded as above.\n\n"
 	  "options:\n"
-	  "  -F, --format FMT   dot (default), mermaid or json (also --json)"
+	  "  -F, --format FMT   dot (default), mermaid, json (also --json)\n"
+	  "                     or text (one 'A --edge--> B' line per edge)"
 	  "\n"
 	  "  -d, -u, -b         down (default), up, both, as in lineage\n"
 	  "  -D, --depth N|all  stop N edges from NODE\n"
-	  "  -x, --explode      never collapse siblings\n" },
+	  "  -m, --max-nodes N  at most about N boxes (60; 0: no limit)\n"
+	  "  -x, --explode      with NODE: never fold; without: every node\n"
+	  "  -t, --type T, -J, --job-type J\n"
+	  "                     draw only artifacts of T and runs of J (and"
+	  "\n"
+	  "                     the start nodes); nodes joined through\n"
+	  "                     hidden ones get a dashed 'via N hidden' edge"
+	  "\n"
+	  "  -p, --project P    with NODE: draw only nodes of P; without:\n"
+	  "                     the projects to draw\n"
+	  "  -A, --all          every project\n" },
 	{ "ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
-	  "[--project P]",
+	  "[--project P]\n         [--type T] [--job-type J]",
 	  "list what the store holds",
 	  "options:\n"
-	  "  -p, --project P   only project P (or entity/P)\n" },
+	  "  -p, --project P   only project P (or entity/P)\n"
+	  "  -t, --type T      only artifacts (collections) of type T\n"
+	  "  -J, --job-type J  only runs of job type J\n"
+	  "Filters are repeatable and take comma-separated lists, as in\n"
+	  "lineage.\n" },
 	{ "stats", lq_cmd_stats, "stats",
 	  "counts of runs, collections, versions, edges and sources", NULL },
 	{ "check", lq_cmd_check, "check",
@@ -162,6 +196,27 @@ const struct lq_cmd lq_cmds[] = {
 	  "options:\n"
 	  "  -a, --as-of-a T1, --from T1   side A as of T1\n"
 	  "  -b, --as-of-b T2, --to T2     side B as of T2\n" },
+	{ "export", lq_cmd_export,
+	  "export --format openlineage NODE...|--all",
+	  "runs with their inputs and outputs as OpenLineage RunEvents",
+	  "One OpenLineage 2-0-2 RunEvent per line (NDJSON), for Marquez,\n"
+	  "DataHub or any OpenLineage consumer. A run NODE exports that\n"
+	  "run, an artifact NODE the runs that logged and used it, --all\n"
+	  "every run. Each run gives a START event at its start time with\n"
+	  "its inputs (the versions it used) and, when it ended, COMPLETE\n"
+	  "(finished), FAIL (failed, crashed) or ABORT (killed) at its end\n"
+	  "time with inputs and outputs (the versions it logged, re-logs\n"
+	  "too); uses that never resolved are inputs with the selector as\n"
+	  "datasetVersion and why as 'unresolved'. runId is\n"
+	  "a UUID derived from entity/project/run_id; the job is\n"
+	  "lineage://entity/project with the job type as its name; a\n"
+	  "dataset is lineage://entity/project with the collection as its\n"
+	  "name and a version facet ('v3', digest, type). Runs without a\n"
+	  "start time are left out with a note on stderr; runs of offline\n"
+	  "W&B logs, which record no uses, say \"inputs_unknown\": true.\n\n"
+	  "options:\n"
+	  "  -F, --format openlineage   the only format (required)\n"
+	  "  -A, --all                  every run (as of --as-of)\n" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -207,7 +262,8 @@ static void help(struct lq *q)
 		fprintf(q->out, "  %-11s%s\n", c->name, c->summary);
 	fputs("\noptions:\n"
 	      "  -s, --store PATH  the store (default: $LINEAGE_STORE, else "
-	      "./lineage.lmdb)\n"
+	      "./lineage.lmdb);\n"
+	      "                    also accepted after COMMAND\n"
 	      "  -j, --json        one JSON object per line\n"
 	      "      --as-of TIME  answer as the archive stood at TIME: "
 	      "ISO 8601\n"
@@ -237,7 +293,15 @@ void lq_cmd_help(struct lq *q, const char *name)
 			"%s\n\n%s.\n\n", c->synopsis, c->summary);
 		if (c->help)
 			fprintf(q->out, "%s\n", c->help);
+		if (lq_lists(name))
+			fputs("  -F, --format FMT  text (default), tsv, csv (a header"
+			      " row, then\n"
+			      "                  id, kind, project, type, "
+			      "collection, version,\n"
+			      "                  aliases, name, state, time, "
+			      "git_commit) or json\n\n", q->out);
 		fputs("common options:\n"
+		      "  -s, --store PATH  the store (also before COMMAND)\n"
 		      "  -j, --json      one JSON object per line\n"
 		      "  --as-of TIME    answer as the archive stood at TIME"
 		      "\n                  (ISO 8601 UTC or @SECONDS)\n"
@@ -384,12 +448,12 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			continue;
 		}
 		if (c == 'T') {
+			char why[160];
 			if (lq_parse_time(optarg, &q->asof))
 				return lq_usage(q, NULL, "bad --as-of '%s': "
-						"expected ISO 8601 UTC "
-						"(2024-03-01T10:30:00Z, "
-						"2024-03-01) or @SECONDS",
-						optarg);
+						"%s", optarg,
+						lq_time_why(optarg, why,
+							    sizeof why));
 			q->has_asof = 1;
 			continue;
 		}
@@ -406,7 +470,8 @@ static int dispatch(struct lq *q, int argc, char **argv)
 		/* --as-of is global: every command takes it among its
 		 * own options too. */
 		int cargc = argc - optind, r;
-		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0)
+		if ((r = lq_take_asof(q, name, &cargc, argv + optind)) >= 0 ||
+		    (r = lq_take_format(q, name, &cargc, argv + optind)) >= 0)
 			return r;
 		q->relogs |= take_flag("--with-relogs", &cargc,
 				       argv + optind);

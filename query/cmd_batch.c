@@ -10,11 +10,8 @@
 
 #define LINE_MAX_LEN 4096  /* longest root line read from --from */
 
-enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
-
 struct batch {
 	struct lq *q;
-	enum fmt fmt;
 	unsigned dir;
 	uint32_t depth;
 	struct lq_filter f;
@@ -22,21 +19,6 @@ struct batch {
 	struct lin_qnode n, from;
 	int unknown;       /* some roots did not resolve */
 };
-
-static void csv_field(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	putc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			putc('"', f);
-		putc(*s, f);
-	}
-	putc('"', f);
-}
 
 /* One row: the node in b->n reached from `from_node` over `edge` at
  * `depth`, or, with `u`, that unresolved use of run `from_node`. */
@@ -56,8 +38,8 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 		goto out;
 	const char *kind = u ? "unresolved" :
 			   b->n.kind == LIN_ID_RUN ? "run" : "artifact";
-	switch (b->fmt) {
-	case FMT_JSON:
+	switch (q->json ? LQ_FMT_JSON : q->fmt) {
+	case LQ_FMT_JSON:
 		fputs("{\"root\":", q->out);
 		lin_json_cstr(q->out, root);
 		putc(',', q->out);
@@ -70,15 +52,19 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 		lin_json_cstr(q->out, from);
 		fprintf(q->out, ",\"edge\":\"%s\"}}\n", edge);
 		break;
-	case FMT_CSV:
-		csv_field(q->out, root);
-		fprintf(q->out, ",%u,%s,", (unsigned)depth, kind);
-		csv_field(q->out, id);
-		fprintf(q->out, ",%s,", edge);
-		csv_field(q->out, from);
-		putc('\n', q->out);
+	case LQ_FMT_CSV:
+	case LQ_FMT_TSV:
+		lq_field_str(q, root);
+		lq_field_fmt(q, "%u", (unsigned)depth);
+		if (u)
+			lq_fields_unres(q, u);
+		else
+			lq_fields_node(q, &b->n);
+		lq_field_str(q, edge);
+		lq_field_str(q, from);
+		lq_row_end(q);
 		break;
-	case FMT_TEXT:
+	case LQ_FMT_TEXT:
 		lin_table_row(&b->t);
 		lin_table_cell(&b->t, root);
 		lin_table_cellf(&b->t, "%u", (unsigned)depth);
@@ -227,12 +213,15 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hVjf:F:D:t:J:p:", opts,
 				NULL)) != -1) {
+		int r = lq_filter_opt(q, cmd, &b.f, c, optarg);
+		if (r != -2) {
+			if (r >= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'f': from = optarg; continue;
 		case 'F': format = optarg; continue;
-		case 't': b.f.type = optarg; continue;
-		case 'J': b.f.job_type = optarg; continue;
-		case 'p': b.f.project = optarg; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &b.depth))
 				return lq_usage(q, cmd, "bad --depth '%s': "
@@ -240,29 +229,28 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
-	b.fmt = q->json ? FMT_JSON : FMT_TEXT;
-	if (format && strcmp(format, "text") == 0)
-		b.fmt = FMT_TEXT;
-	else if (format && strcmp(format, "csv") == 0)
-		b.fmt = FMT_CSV;
-	else if (format && strcmp(format, "json") == 0)
-		b.fmt = FMT_JSON;
-	else if (format)
+	if (format && lq_format_parse(format, &q->fmt))
 		return lq_usage(q, cmd, "bad --format '%s': expected text, "
-				"csv or json", format);
+				"tsv, csv or json", format);
+	if (q->fmt == LQ_FMT_JSON)
+		q->json = 1;
 	if (optind == argc && !from)
 		return lq_usage(q, cmd, "missing REF (or --from FILE)");
-	if ((rc = lq_open(q)) != 0)
+	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &b.f)))
 		return rc;
 	lin_table_init(&b.t);
 	lin_qnode_init(&b.n);
 	lin_qnode_init(&b.from);
-	if (b.fmt == FMT_CSV)
-		fputs("root,distance,kind,node,edge,from\n", q->out);
+	if (lq_tabular(q)) {
+		char cols[256];
+		snprintf(cols, sizeof cols, "root,distance,%s,edge,from",
+			 lq_node_cols);
+		lq_header(q, cols);
+	}
 	rc = 0;
 	for (int i = optind; rc == 0 && i < argc; i++)
 		rc = one_root(&b, argv[i]);

@@ -364,6 +364,30 @@ static void print_change(struct lq *q, int added, const struct item *it)
 		fputs("}\n", f);
 		return;
 	}
+	if (lq_tabular(q)) {
+		/* change,kind,id,from,edge,to: id for nodes, the rest for
+		 * edges */
+		lq_field_str(q, added ? "added" : "removed");
+		lq_field_str(q, sect_name[it->sect]);
+		if (it->sect == S_EDGE) {
+			lq_field_str(q, "");
+			lq_field_str(q, it->a);
+			lq_field_str(q, it->label);
+			lq_field_str(q, it->b);
+		} else {
+			char *id = NULL;
+			if (asprintf(&id, "%s:%s", sect_name[it->sect],
+				     it->a) < 0)
+				id = NULL;
+			lq_field_str(q, id ? id : it->a);
+			free(id);
+			lq_field_str(q, "");
+			lq_field_str(q, "");
+			lq_field_str(q, "");
+		}
+		lq_row_end(q);
+		return;
+	}
 	fprintf(f, "%c %s ", added ? '+' : '-', sect_name[it->sect]);
 	lin_text_str(f, it->a, strlen(it->a));
 	if (it->sect == S_EDGE) {
@@ -469,12 +493,11 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":hVja:b:", opts, NULL)) != -1) {
 		if (c == 'a' || c == 'b') {
 			struct side *d = c == 'a' ? &sa : &sb;
+			char why[160];
 			if (lq_parse_time(optarg, &d->t))
-				return lq_usage(q, cmd, "bad time '%s': "
-						"expected ISO 8601 UTC "
-						"(2024-03-01T10:30:00Z, "
-						"2024-03-01) or @SECONDS",
-						optarg);
+				return lq_usage(q, cmd, "bad time '%s': %s",
+						optarg, lq_time_why(optarg, why,
+								    sizeof why));
 			d->has_time = 1;
 			continue;
 		}
@@ -507,6 +530,8 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 			rc = lq_fail(q, r);
 		}
 	}
+	if (rc == 0 && lq_tabular(q))
+		lq_header(q, "change,kind,id,from,edge,to");
 	for (size_t i = 0, j = 0; rc == 0 && (i < sa.n || j < sb.n);) {
 		int k = i == sa.n ? 1 : j == sb.n ? -1 :
 			cmp_item(&sa.v[i], &sb.v[j]);

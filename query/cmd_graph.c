@@ -1,34 +1,51 @@
-/* cmd_graph.c - the graph subcommand: the walked subgraph as Graphviz
- * dot, Mermaid or one JSON object, with large sibling groups collapsed. */
+/* cmd_graph.c - the graph subcommand: the walked subgraph of some nodes,
+ * or a whole project (one box per artifact type and job type, or every
+ * node with --explode), as Graphviz dot, Mermaid or one JSON object,
+ * folded (fold.h) so that big neighbourhoods stay readable. */
 #include "internal.h"
+#include "fold.h"
 #include "unresolved.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CLUSTER_MIN 5  /* siblings of one kind collapsed from this many */
+#define CLUSTER_MIN 5     /* siblings of one kind folded from this many */
+#define MAX_BOXES 60      /* default --max-nodes */
 
-enum gfmt { G_DOT, G_MERMAID, G_JSON };
+enum gfmt { G_DOT, G_MERMAID, G_JSON, G_TEXT };
 
 struct gedge {
 	size_t a, b;         /* node indexes, in data-flow direction */
 	const char *label;   /* "logged" / "used" */
+	unsigned via;        /* hidden nodes between a and b (0: direct) */
+};
+
+/* A class of nodes: one kind and one type or job type. */
+struct gclass {
+	char *name;          /* the type or job type, "-" when none */
+	int is_run;
+	int unres;           /* uses that never resolved, of that type */
+	size_t count;
 };
 
 struct graph {
 	struct lq *q;
 	enum gfmt fmt;
-	uint64_t *id;        /* reached nodes, walk order */
+	int overview;        /* one box per class */
+	uint64_t *id;        /* drawn nodes, walk (or store) order */
 	unsigned char *start;
 	size_t n, cap;
 	uint64_t *sorted;    /* ids sorted, for membership */
 	size_t *sorted_ix;
 	struct gedge *e;
 	size_t ne, ecap;
-	size_t *deg;
-	long *cluster;       /* cluster number per node, or -1 */
+	unsigned *cls;       /* class of each node */
+	struct gclass *classes;
+	size_t nclasses, classcap;
+	long *cluster;       /* box number per node, or -1: its own box */
 	size_t nclusters;
+	char **clabel;       /* label per cluster */
 	struct lin_qnode node;
 	/* Uses that never resolved are nodes too, with ids UNRES_TAG | k
 	 * (k indexes unres); ulink holds their edges as (run id, k). */
@@ -41,6 +58,13 @@ struct graph {
  * cannot name a stored node. */
 #define UNRES_TAG (0x7full << 56)
 #define IS_UNRES(id) (((id) >> 56) == 0x7f)
+#define UNRES_OF(g, id) (&(g)->unres.v[(id) & 0xffffffff])
+
+static int oom(struct graph *g)
+{
+	return lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+			   "out of memory");
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -74,6 +98,21 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+static int add_node(struct graph *g, uint64_t id, int start)
+{
+	size_t cap = g->cap;
+	if (grow((void **)&g->id, &cap, g->n, sizeof *g->id))
+		return oom(g);
+	size_t c2 = g->cap;
+	if (grow((void **)&g->start, &c2, g->n, 1))
+		return oom(g);
+	g->cap = cap;
+	g->id[g->n] = id;
+	g->start[g->n] = (unsigned char)start;
+	g->n++;
+	return 0;
+}
+
 /* Note the uses of run `run` that never resolved: one node per
  * collection and selector, one edge from each run that used it. */
 static int add_unres(struct graph *g, uint64_t run)
@@ -88,16 +127,20 @@ static int add_unres(struct graph *g, uint64_t run)
 			strcmp(g->unres.v[k].sel, un.v[i].sel)))
 			k++;
 		if (k == g->unres.n) {
-			if ((rc = grow((void **)&g->unres.v, &g->unres.cap,
-				       g->unres.n, sizeof *g->unres.v)))
+			if (grow((void **)&g->unres.v, &g->unres.cap,
+				 g->unres.n, sizeof *g->unres.v)) {
+				rc = oom(g);
 				break;
+			}
 			/* the entry moves over; un keeps no copy */
 			g->unres.v[g->unres.n++] = un.v[i];
 			memset(&un.v[i], 0, sizeof un.v[i]);
 		}
-		if ((rc = grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
-			       sizeof *g->ulink)))
+		if (grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
+			 sizeof *g->ulink)) {
+			rc = oom(g);
 			break;
+		}
 		g->ulink[g->nulink++] = run;
 		g->ulink[g->nulink++] = k;
 	}
@@ -105,13 +148,22 @@ static int add_unres(struct graph *g, uint64_t run)
 	return rc;
 }
 
-static int collect(struct graph *g, unsigned dir, uint32_t depth,
-		   char **roots, int nroots)
+/* The unresolved nodes, after the others. */
+static int add_unres_nodes(struct graph *g)
+{
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < g->unres.n; k++)
+		rc = add_node(g, UNRES_TAG | k, 0);
+	return rc;
+}
+
+/* The nodes reached from `roots`. */
+static int collect_walk(struct graph *g, unsigned dir, uint32_t depth,
+			char **roots, int nroots)
 {
 	struct lq *q = g->q;
 	struct lin_walk *w = NULL;
 	struct lin_walk_step st;
-	struct lin_nbrs nb = { NULL, 0, 0 };
 	int rc = lq_walk_new(q, &w, dir, depth);
 
 	for (int i = 0; rc == 0 && i < nroots; i++) {
@@ -121,52 +173,65 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 			rc = lin_walk_start(w, id, &q->e);
 	}
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		size_t cap = g->cap;
-		rc = grow((void **)&g->id, &cap, g->n, sizeof *g->id);
-		if (rc == 0) {
-			size_t c2 = g->cap;
-			rc = grow((void **)&g->start, &c2, g->n, 1);
-		}
-		if (rc)
-			break;
-		g->cap = cap;
-		g->id[g->n] = st.node;
-		g->start[g->n] = st.depth == 0;
-		g->n++;
-		if (LIN_ID_KIND(st.node) == LIN_ID_RUN && st.depth < depth)
+		rc = add_node(g, st.node, st.depth == 0);
+		if (rc == 0 && LIN_ID_KIND(st.node) == LIN_ID_RUN &&
+		    st.depth < depth)
 			rc = add_unres(g, st.node);
 	}
 	lin_walk_free(w);
-	/* the unresolved nodes after the walked ones */
-	for (size_t k = 0; rc == 0 && k < g->unres.n; k++) {
-		size_t cap = g->cap, c2 = g->cap;
-		if ((rc = grow((void **)&g->id, &cap, g->n, sizeof *g->id)) ||
-		    (rc = grow((void **)&g->start, &c2, g->n, 1)))
-			break;
-		g->cap = cap;
-		g->id[g->n] = UNRES_TAG | k;
-		g->start[g->n] = 0;
-		g->n++;
-	}
-	if (rc)
-		return rc == LIN_ENOMEM ? lin_err_set(&q->e, rc, LIN_NO_OFFSET,
-						      "out of memory") : rc;
+	if (rc == 0)
+		rc = add_unres_nodes(g);
+	return rc == LIN_ENOMEM ? oom(g) : rc;
+}
+
+struct in_projects {
+	struct graph *g;
+	struct lq_filter pf;  /* the projects alone */
+};
+
+static int add_if_in(struct lq *q, uint64_t id, void *ctx)
+{
+	struct in_projects *p = ctx;
+	int rc = lq_exists(q, id);
+
+	if (rc <= 0 || (rc = lq_node_load(q, id, &p->g->node)))
+		return rc;
+	if (!lq_wanted(&p->pf, &p->g->node))
+		return 0;
+	rc = add_node(p->g, id, 0);
+	if (rc == 0 && LIN_ID_KIND(id) == LIN_ID_RUN)
+		rc = add_unres(p->g, id);
+	return rc;
+}
+
+/* Every run and version of the projects `f` names (all: every one), as
+ * of --as-of. */
+static int collect_projects(struct graph *g, const struct lq_filter *f)
+{
+	struct in_projects p;
+
+	memset(&p, 0, sizeof p);
+	p.g = g;
+	p.pf.project = f->project;
+	int rc = lq_each_id(g->q, LIN_DB_NODES, add_if_in, &p);
+	return rc ? rc : add_unres_nodes(g);
+}
+
+static int sort_ids(struct graph *g)
+{
+	free(g->sorted);
+	free(g->sorted_ix);
 	g->sorted = malloc((g->n + 1) * sizeof *g->sorted);
 	g->sorted_ix = malloc((g->n + 1) * sizeof *g->sorted_ix);
-	g->deg = calloc(g->n + 1, sizeof *g->deg);
-	g->cluster = malloc((g->n + 1) * sizeof *g->cluster);
-	if (!g->sorted || !g->sorted_ix || !g->deg || !g->cluster)
-		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				   "out of memory");
-	/* Sort (id, index) pairs: pack the index beside the id. */
 	uint64_t *pairs = malloc((g->n + 1) * 2 * sizeof *pairs);
-	if (!pairs)
-		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				   "out of memory");
+	if (!g->sorted || !g->sorted_ix || !pairs) {
+		free(pairs);
+		return oom(g);
+	}
+	/* Sort (id, index) pairs: pack the index beside the id. */
 	for (size_t i = 0; i < g->n; i++) {
 		pairs[2 * i] = g->id[i];
 		pairs[2 * i + 1] = i;
-		g->cluster[i] = -1;
 	}
 	qsort(pairs, g->n, 2 * sizeof *pairs, cmp_u64);
 	for (size_t i = 0; i < g->n; i++) {
@@ -174,122 +239,267 @@ static int collect(struct graph *g, unsigned dir, uint32_t depth,
 		g->sorted_ix[i] = (size_t)pairs[2 * i + 1];
 	}
 	free(pairs);
+	return 0;
+}
+
+static int add_edge(struct graph *g, size_t a, size_t b, const char *label,
+		    unsigned via)
+{
+	if (grow((void **)&g->e, &g->ecap, g->ne, sizeof *g->e))
+		return oom(g);
+	g->e[g->ne++] = (struct gedge){ a, b, label, via };
+	return 0;
+}
+
+/* The edges among the collected nodes. */
+static int collect_edges(struct graph *g)
+{
+	struct lin_nbrs nb = { NULL, 0, 0 };
+	int rc = sort_ids(g);
+
 	/* Every edge is a down edge on its source node: scanning only
 	 * those gives each edge of the induced subgraph once. */
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		nb.n = 0;
-		rc = lq_neighbours(q, g->id[i], LIN_EDGE_DOWN_FIRST,
+		if (IS_UNRES(g->id[i]))
+			continue;
+		rc = lq_neighbours(g->q, g->id[i], LIN_EDGE_DOWN_FIRST,
 				   lin_walk_last_kind(LIN_WALK_DOWN,
-						      q->relogs), &nb);
+						      g->q->relogs), &nb);
 		for (size_t k = 0; rc == 0 && k < nb.n; k++) {
 			long j = index_of(g, nb.v[k].node);
-			if (j < 0)
-				continue;
-			if (grow((void **)&g->e, &g->ecap, g->ne,
-				 sizeof *g->e)) {
-				rc = lin_err_set(&q->e, LIN_ENOMEM,
-						 LIN_NO_OFFSET,
-						 "out of memory");
-				break;
-			}
-			g->e[g->ne].a = i;
-			g->e[g->ne].b = (size_t)j;
-			g->e[g->ne].label = lin_edge_label(nb.v[k].kind);
-			g->ne++;
-			g->deg[i]++;
-			g->deg[j]++;
+			if (j >= 0)
+				rc = add_edge(g, i, (size_t)j,
+					      lin_edge_label(nb.v[k].kind), 0);
 		}
 	}
 	lin_nbrs_free(&nb);
+	/* data flows from a missing version into the run that used it */
 	for (size_t k = 0; rc == 0 && k < g->nulink; k += 2) {
 		long a = index_of(g, g->ulink[k]);
 		long b = index_of(g, UNRES_TAG | g->ulink[k + 1]);
-		if (a < 0 || b < 0)
-			continue;
-		if (grow((void **)&g->e, &g->ecap, g->ne, sizeof *g->e)) {
-			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-					 "out of memory");
-			break;
-		}
-		/* data flows from the missing version into the run */
-		g->e[g->ne].a = (size_t)b;
-		g->e[g->ne].b = (size_t)a;
-		g->e[g->ne].label = "used";
-		g->ne++;
-		g->deg[a]++;
-		g->deg[b]++;
+		if (a >= 0 && b >= 0)
+			rc = add_edge(g, (size_t)b, (size_t)a, "used", 0);
 	}
 	return rc;
 }
 
-/* A leaf (one edge, not a start node) grouped by its neighbour, its
- * side of the edge, the edge label and its own kind. */
-struct leaf {
-	size_t node, other;
-	int side;
-	const char *label;
-	unsigned kind;
-};
-
-static int cmp_leaf(const void *x, const void *y)
+/* Drop the nodes the type and job-type filters hide (never a start
+ * node); two drawn nodes joined through hidden ones get an edge that
+ * says how many it passes ("via 1 hidden"). */
+static int hide(struct graph *g, const struct lq_filter *f)
 {
-	const struct leaf *a = x, *b = y;
-	if (a->other != b->other)
-		return a->other < b->other ? -1 : 1;
-	if (a->side != b->side)
-		return a->side - b->side;
-	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
-	int c = strcmp(a->label, b->label);
-	if (c)
-		return c;
-	return a->node < b->node ? -1 : a->node > b->node;
-}
+	unsigned char *keep = calloc(g->n + 1, 1);
+	size_t *first = calloc(g->n + 2, sizeof *first), *out = NULL;
+	size_t *queue = NULL, *dist = NULL, *newix = NULL;
+	struct gedge *old = g->e;
+	size_t nold = g->ne;
+	int rc = 0;
 
-static int same_group(const struct leaf *a, const struct leaf *b)
-{
-	return a->other == b->other && a->side == b->side &&
-	       a->kind == b->kind && strcmp(a->label, b->label) == 0;
-}
-
-static int clusters(struct graph *g)
-{
-	struct leaf *l = malloc((g->ne + 1) * sizeof *l);
-	size_t n = 0;
-
-	if (!l)
-		return LIN_ENOMEM;
-	for (size_t i = 0; i < g->ne; i++) {
-		const struct gedge *e = &g->e[i];
-		for (int side = 0; side < 2; side++) {
-			size_t c = side ? e->b : e->a, o = side ? e->a : e->b;
-			/* unresolved uses stay single: each names its own
-			 * missing version and reason */
-			if (g->deg[c] != 1 || g->start[c] || c == o ||
-			    IS_UNRES(g->id[c]))
+	if (!keep || !first)
+		goto nomem;
+	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+		if (IS_UNRES(g->id[i]))
+			keep[i] = lq_unres_wanted(f, UNRES_OF(g, g->id[i]));
+		else if (!(rc = lq_node_load(g->q, g->id[i], &g->node)))
+			keep[i] = g->start[i] || lq_wanted(f, &g->node);
+	}
+	if (rc)
+		goto done;
+	/* Out-edges per node (CSR), for walks through hidden nodes. */
+	out = malloc((nold + 1) * sizeof *out);
+	queue = malloc((g->n + 1) * sizeof *queue);
+	dist = malloc((g->n + 1) * sizeof *dist);
+	newix = malloc((g->n + 1) * sizeof *newix);
+	if (!out || !queue || !dist || !newix)
+		goto nomem;
+	for (size_t k = 0; k < nold; k++)
+		first[old[k].a + 1]++;
+	for (size_t i = 0; i < g->n; i++)
+		first[i + 1] += first[i];
+	{
+		size_t *fill = queue;  /* borrowed as a cursor per node */
+		for (size_t i = 0; i < g->n; i++)
+			fill[i] = first[i];
+		for (size_t k = 0; k < nold; k++)
+			out[fill[old[k].a]++] = k;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		newix[i] = keep[i] ? m++ : SIZE_MAX;
+		dist[i] = SIZE_MAX;
+	}
+	g->e = NULL;
+	g->ne = g->ecap = 0;
+	for (size_t a = 0; rc == 0 && a < g->n; a++) {
+		if (!keep[a])
+			continue;
+		/* Breadth-first from a through hidden nodes only; every
+		 * node reached is queued once (kept ones are not expanded),
+		 * so resetting dist[] costs what the search cost. */
+		size_t qh = 0, qt = 0;
+		dist[a] = 0;
+		queue[qt++] = a;
+		while (rc == 0 && qh < qt) {
+			size_t u = queue[qh++];
+			if (u != a && keep[u])
 				continue;
-			l[n].node = c;
-			l[n].other = o;
-			l[n].side = side;
-			l[n].label = e->label;
-			l[n].kind = LIN_ID_KIND(g->id[c]);
-			n++;
+			for (size_t x = first[u]; rc == 0 && x < first[u + 1];
+			     x++) {
+				const struct gedge *e = &old[out[x]];
+				size_t b = e->b;
+				if (dist[b] != SIZE_MAX)
+					continue;
+				dist[b] = dist[u] + 1;
+				/* A path through hidden nodes has no one
+				 * edge kind: "path". */
+				if (keep[b])
+					rc = add_edge(g, newix[a], newix[b],
+						      dist[b] > 1 ? "path" :
+						      e->label,
+						      (unsigned)dist[b] - 1);
+				queue[qt++] = b;
+			}
+		}
+		while (qt > 0)
+			dist[queue[--qt]] = SIZE_MAX;
+	}
+	if (rc)
+		goto done;
+	for (size_t i = 0; i < g->n; i++) {
+		if (keep[i]) {
+			g->id[newix[i]] = g->id[i];
+			g->start[newix[i]] = g->start[i];
 		}
 	}
-	qsort(l, n, sizeof *l, cmp_leaf);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && same_group(&l[i], &l[j]))
-			j++;
-		if (j - i >= CLUSTER_MIN) {
-			for (size_t k = i; k < j; k++)
-				g->cluster[l[k].node] = (long)g->nclusters;
-			g->nclusters++;
+	g->n = m;
+	rc = sort_ids(g);
+	goto done;
+nomem:
+	rc = oom(g);
+done:
+	if (g->e != old)
+		free(old);
+	else if (rc)
+		g->e = old;
+	free(keep);
+	free(first);
+	free(out);
+	free(queue);
+	free(dist);
+	free(newix);
+	return rc;
+}
+
+/* Each node's class (kind and type or job type), and its count. */
+static int classify(struct graph *g)
+{
+	struct lin_qnode *n = &g->node;
+
+	g->cls = malloc((g->n + 1) * sizeof *g->cls);
+	if (!g->cls)
+		return oom(g);
+	for (size_t i = 0; i < g->n; i++) {
+		int run = 0, unres = IS_UNRES(g->id[i]);
+		struct lin_qstr t = { NULL, 0 };
+		if (unres) {
+			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
+			if (u->type)
+				t = (struct lin_qstr){ u->type,
+						       strlen(u->type) };
+		} else {
+			int rc = lin_qnode_load(g->q->txn, &g->q->store,
+						g->id[i], n, &g->q->e);
+			if (rc)
+				return rc;
+			run = n->kind == LIN_ID_RUN;
+			t = run ? n->job_type : n->type;
 		}
-		i = j;
+		if (!t.p || !t.n)
+			t = (struct lin_qstr){ "-", 1 };
+		size_t c;
+		for (c = 0; c < g->nclasses; c++)
+			if (g->classes[c].is_run == run &&
+			    g->classes[c].unres == unres &&
+			    strlen(g->classes[c].name) == t.n &&
+			    memcmp(g->classes[c].name, t.p, t.n) == 0)
+				break;
+		if (c == g->nclasses) {
+			if (grow((void **)&g->classes, &g->classcap,
+				 g->nclasses, sizeof *g->classes))
+				return oom(g);
+			g->classes[c].name = strndup(t.p, t.n);
+			if (!g->classes[c].name)
+				return oom(g);
+			g->classes[c].is_run = run;
+			g->classes[c].unres = unres;
+			g->classes[c].count = 0;
+			g->nclasses++;
+		}
+		g->classes[c].count++;
+		g->cls[i] = (unsigned)c;
 	}
-	free(l);
 	return 0;
+}
+
+/* Fold (or, for the overview, one box per class); fills the note on
+ * what the box budget folded. */
+static int fold(struct graph *g, int explode, size_t max_boxes,
+		char *note, size_t notesz)
+{
+	g->cluster = malloc((g->n + 1) * sizeof *g->cluster);
+	if (!g->cluster)
+		return oom(g);
+	note[0] = '\0';
+	if (g->overview) {
+		for (size_t i = 0; i < g->n; i++)
+			g->cluster[i] = (long)g->cls[i];
+		g->nclusters = g->nclasses;
+		return 0;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		g->cluster[i] = -1;
+	if (explode)
+		return 0;
+	unsigned char *is_run = malloc(g->n + 1), *pinned = malloc(g->n + 1);
+	struct lq_fedge *fe = malloc((g->ne + 1) * sizeof *fe);
+	struct lq_fold_out fo;
+	int rc = 0;
+	if (!is_run || !pinned || !fe) {
+		rc = oom(g);
+		goto out;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		is_run[i] = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
+		/* unresolved uses stay single: each names its own missing
+		 * version and reason */
+		pinned[i] = g->start[i] || IS_UNRES(g->id[i]);
+	}
+	for (size_t k = 0; k < g->ne; k++)
+		fe[k] = (struct lq_fedge){ g->e[k].a, g->e[k].b };
+	struct lq_fold_in fi = {
+		g->n, g->cls, is_run, pinned, fe, g->ne, CLUSTER_MIN,
+		max_boxes
+	};
+	memset(&fo, 0, sizeof fo);
+	fo.cluster = g->cluster;
+	if (lq_fold(&fi, &fo)) {
+		rc = oom(g);
+		goto out;
+	}
+	g->nclusters = fo.nclusters;
+	if (fo.budget_folds || fo.over_budget)
+		snprintf(note, notesz, "%zu nodes drawn as %zu box%s; "
+			 "--max-nodes %zu folded %zu more nodes%s (--max-nodes"
+			 " 0: no limit)", g->n, fo.boxes,
+			 fo.boxes == 1 ? "" : "es", max_boxes,
+			 fo.budget_folds, fo.over_budget ?
+			 " and could not fold enough" : "");
+out:
+	free(is_run);
+	free(pinned);
+	free(fe);
+	return rc;
 }
 
 /* Write s[0..n) for a quoted dot / Mermaid label, or JSON. */
@@ -316,14 +526,13 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 	int r;
 
 	if (IS_UNRES(g->id[i])) {
-		const struct lq_unres *u = &g->unres.v[g->id[i] & 0xffffffff];
+		const struct lq_unres *u = UNRES_OF(g, g->id[i]);
 		const char *name = strrchr(u->coll, '/');
 		*rc = 0;
 		if (asprintf(&s, "%s / %s:%s (unresolved)",
 			     u->type ? u->type : "-", name ? name + 1 : u->coll,
 			     u->sel) < 0) {
-			*rc = lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-					  "out of memory");
+			*rc = oom(g);
 			return NULL;
 		}
 		return s;
@@ -345,74 +554,100 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 			     n->name.p, (long long)n->version);
 	}
 	if (r < 0) {
-		*rc = lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				  "out of memory");
+		*rc = oom(g);
 		return NULL;
 	}
 	return s;
 }
 
-/* The label of cluster k: "N runs (eval)", "N artifacts (model)". */
-static char *cluster_label(struct graph *g, size_t k, int *rc)
+/* Labels of every cluster: "12 runs (eval)", "3 artifacts" (mixed
+ * types); in the overview "train / 4 runs", "model / 3 versions". */
+static int cluster_labels(struct graph *g)
 {
-	struct lin_qnode *n = &g->node;
-	size_t count = 0;
-	char common[256] = "";
-	int mixed = 0, run = 0;
-	char *s = NULL;
+	size_t *count = calloc(g->nclusters + 1, sizeof *count);
+	size_t *one = malloc((g->nclusters + 1) * sizeof *one);
+	long *cls = malloc((g->nclusters + 1) * sizeof *cls);
+	int rc = 0;
 
-	*rc = 0;
+	g->clabel = calloc(g->nclusters + 1, sizeof *g->clabel);
+	if (!count || !one || !cls || !g->clabel) {
+		rc = oom(g);
+		goto out;
+	}
+	for (size_t k = 0; k < g->nclusters; k++)
+		cls[k] = -1;
 	for (size_t i = 0; i < g->n; i++) {
-		if (g->cluster[i] != (long)k)
+		long k = g->cluster[i];
+		if (k < 0)
 			continue;
-		if ((*rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], n,
-					  &g->q->e)))
-			return NULL;
-		run = n->kind == LIN_ID_RUN;
-		struct lin_qstr t = run ? n->job_type : n->type;
-		char cur[256];
-		snprintf(cur, sizeof cur, "%.*s", t.p ? (int)t.n : 0,
-			 t.p ? t.p : "");
-		if (count == 0)
-			memcpy(common, cur, sizeof common);
-		else if (strcmp(common, cur))
-			mixed = 1;
-		count++;
+		if (count[k]++ == 0)
+			one[k] = i;
+		if (cls[k] == -1)
+			cls[k] = (long)g->cls[i];
+		else if (cls[k] != (long)g->cls[i])
+			cls[k] = -2;  /* mixed types */
 	}
-	if (asprintf(&s, "%zu %s%s%s%s", count, run ? "runs" : "artifacts",
-		     mixed || !common[0] ? "" : " (", mixed ? "" : common,
-		     mixed || !common[0] ? "" : ")") < 0) {
-		*rc = lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				  "out of memory");
-		return NULL;
+	for (size_t k = 0; rc == 0 && k < g->nclusters; k++) {
+		int run = LIN_ID_KIND(g->id[one[k]]) == LIN_ID_RUN;
+		const char *t = cls[k] >= 0 ? g->classes[cls[k]].name : NULL;
+		int r;
+		if (g->overview && g->classes[cls[k]].unres)
+			r = asprintf(&g->clabel[k], "%s / %zu unresolved "
+				     "use%s", t, count[k],
+				     count[k] == 1 ? "" : "s");
+		else if (g->overview)
+			r = asprintf(&g->clabel[k], "%s / %zu %s%s", t,
+				     count[k], run ? "run" : "version",
+				     count[k] == 1 ? "" : "s");
+		else if (t)
+			r = asprintf(&g->clabel[k], "%zu %s (%s)", count[k],
+				     run ? "runs" : "artifacts", t);
+		else
+			r = asprintf(&g->clabel[k], "%zu %s", count[k],
+				     run ? "runs" : "artifacts");
+		if (r < 0) {
+			g->clabel[k] = NULL;
+			rc = oom(g);
+		}
 	}
-	return s;
+out:
+	free(count);
+	free(one);
+	free(cls);
+	return rc;
 }
 
-/* Name of node i (or of its cluster) in the output. */
-static void ref(struct graph *g, size_t i)
+/* Name of node i's box in the output (its own id, or its cluster's:
+ * "cluster:K", in the overview "job_type:NAME" / "type:NAME"). With
+ * own set, node i's own id even when it is folded. */
+static void ref(struct graph *g, size_t i, int own)
 {
 	FILE *f = g->q->out;
+	long cl = own ? -1 : g->cluster[i];
+	char *id = NULL;
 
 	if (g->fmt == G_MERMAID) {
-		if (g->cluster[i] >= 0)
-			fprintf(f, "c%ld", g->cluster[i]);
+		if (cl >= 0)
+			fprintf(f, "c%ld", cl);
 		else
 			fprintf(f, "n%zu", i);
 		return;
 	}
-	if (g->cluster[i] >= 0) {
-		fprintf(f, "\"cluster:%ld\"", g->cluster[i]);
-		return;
-	}
-	int rc = 0;
-	char *id;
-	if (IS_UNRES(g->id[i]))
-		id = lq_unres_id(&g->unres.v[g->id[i] & 0xffffffff]);
-	else if (!(rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i],
-				       &g->node, &g->q->e)))
+	if (cl >= 0 && g->overview) {
+		const struct gclass *c = &g->classes[cl];
+		if (asprintf(&id, "%s:%s", c->unres ? "unresolved_type" :
+			     c->is_run ? "job_type" : "type", c->name) < 0)
+			id = NULL;
+	} else if (cl >= 0) {
+		if (asprintf(&id, "cluster:%ld", cl) < 0)
+			id = NULL;
+	} else if (IS_UNRES(g->id[i])) {
+		id = lq_unres_id(UNRES_OF(g, g->id[i]));
+	} else if (lin_qnode_load(g->q->txn, &g->q->store, g->id[i],
+				  &g->node, &g->q->e) == 0) {
 		id = lin_qnode_id(&g->node, 1);
-	if (rc || !id) {
+	}
+	if (!id) {
 		fputs("\"?\"", f);
 		return;
 	}
@@ -433,47 +668,57 @@ static const char *const GREY_FILL = "#eeeeee", *const GREY = "#6c757d";
 static int emit_node(struct graph *g, size_t i, long cl, int first)
 {
 	FILE *f = g->q->out;
-	int rc, is_run = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
-	int unres = IS_UNRES(g->id[i]) && cl < 0;
-	char *label = cl >= 0 ? cluster_label(g, (size_t)cl, &rc) :
-		      node_label(g, i, &rc);
+	int rc = 0, is_run = LIN_ID_KIND(g->id[i]) == LIN_ID_RUN;
+	/* unresolved uses: grey and dashed, alone or as an overview box */
+	int unres = IS_UNRES(g->id[i]);
+	int dashed = (cl >= 0 && !g->overview) || unres;
+	char *own = cl >= 0 ? NULL : node_label(g, i, &rc);
+	const char *label = cl >= 0 ? g->clabel[cl] : own;
 
 	if (!label)
 		return rc;
 	switch (g->fmt) {
 	case G_DOT:
 		fputs("  ", f);
-		ref(g, i);
+		ref(g, i, 0);
 		fputs(" [label=\"", f);
 		label_str(f, G_DOT, label, strlen(label));
 		fprintf(f, "\", fillcolor=\"%s\", color=\"%s\"%s%s];\n",
 			unres ? GREY_FILL : is_run ? GREEN_FILL : BLUE_FILL,
 			unres ? GREY : is_run ? GREEN : BLUE,
-			cl >= 0 || unres ? ", style=\"rounded,filled,dashed\""
-					 : "",
+			dashed ? ", style=\"rounded,filled,dashed\"" : "",
 			g->start[i] && cl < 0 ? ", penwidth=2" : "");
 		break;
 	case G_MERMAID:
 		fputs("  ", f);
-		ref(g, i);
+		ref(g, i, 0);
 		fputs("[\"", f);
 		label_str(f, G_MERMAID, label, strlen(label));
 		fprintf(f, "\"]:::%s%s\n", unres ? "unresolved" :
 			is_run ? "run" : "artifact",
-			cl >= 0 ? "Cluster" : "");
+			cl >= 0 && !g->overview ? "Cluster" : "");
+		break;
+	case G_TEXT:  /* emit_text() writes text */
 		break;
 	case G_JSON:
 		fputs(first ? "" : ",", f);
 		fputs("{\"id\":", f);
-		ref(g, i);
-		fprintf(f, ",\"kind\":\"%s\"", cl >= 0 ? "cluster" :
-			unres ? "unresolved" : is_run ? "run" : "artifact");
-		if (cl >= 0)
-			fprintf(f, ",\"of\":\"%s\"", is_run ? "run" :
+		ref(g, i, 0);
+		if (g->overview && cl >= 0)
+			fprintf(f, ",\"kind\":\"%s\",\"name\":",
+				unres ? "unresolved_type" :
+				is_run ? "job_type" : "type");
+		if (g->overview && cl >= 0)
+			lin_json_cstr(f, g->classes[cl].name);
+		else
+			fprintf(f, ",\"kind\":\"%s\"", cl >= 0 ? "cluster" :
+				unres ? "unresolved" : is_run ? "run" :
 				"artifact");
-		if (unres) {
-			const struct lq_unres *u =
-				&g->unres.v[g->id[i] & 0xffffffff];
+		if (cl >= 0)
+			fprintf(f, ",\"of\":\"%s\"", unres ? "unresolved" :
+				is_run ? "run" : "artifact");
+		if (unres && cl < 0) {
+			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
 			fputs(",\"ref\":", f);
 			lin_json_cstr(f, u->ref);
 			fprintf(f, ",\"reason\":\"%s\"",
@@ -487,11 +732,8 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 			for (size_t k = 0; k < g->n; k++) {
 				if (g->cluster[k] != cl)
 					continue;
-				long save = g->cluster[k];
-				g->cluster[k] = -1;  /* print its own id */
 				fputs(m++ ? "," : "", f);
-				ref(g, k);
-				g->cluster[k] = save;
+				ref(g, k, 1);
 			}
 			putc(']', f);
 		} else {
@@ -501,23 +743,181 @@ static int emit_node(struct graph *g, size_t i, long cl, int first)
 		putc('}', f);
 		break;
 	}
-	free(label);
+	free(own);
 	return 0;
 }
 
-static int emit(struct graph *g)
+/* One drawn edge between boxes, with how many node edges it stands
+ * for. */
+struct bedge {
+	size_t a, b;         /* box numbers: node index or n + cluster */
+	size_t na, nb;       /* a node of each box, for ref() */
+	const char *label;
+	unsigned via;
+	size_t count, order;
+};
+
+static int cmp_bedge(const void *x, const void *y)
+{
+	const struct bedge *p = x, *q = y;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	if (p->b != q->b)
+		return p->b < q->b ? -1 : 1;
+	if (p->via != q->via)
+		return p->via < q->via ? -1 : 1;
+	int c = strcmp(p->label, q->label);
+	if (c)
+		return c;
+	return p->order < q->order ? -1 : p->order > q->order;
+}
+
+static int cmp_order(const void *x, const void *y)
+{
+	const struct bedge *p = x, *q = y;
+	return p->order < q->order ? -1 : p->order > q->order;
+}
+
+/* The edges between boxes in first-seen order, merged with counts. */
+static struct bedge *box_edges(struct graph *g, size_t *nout)
+{
+	struct bedge *be = malloc((g->ne + 1) * sizeof *be);
+	size_t m = 0;
+
+	if (!be)
+		return NULL;
+	for (size_t k = 0; k < g->ne; k++) {
+		const struct gedge *e = &g->e[k];
+		long ca = g->cluster[e->a], cb = g->cluster[e->b];
+		be[k] = (struct bedge){
+			ca >= 0 ? g->n + (size_t)ca : e->a,
+			cb >= 0 ? g->n + (size_t)cb : e->b,
+			e->a, e->b, e->label, e->via, 1, k
+		};
+	}
+	if (g->ne)
+		qsort(be, g->ne, sizeof *be, cmp_bedge);
+	for (size_t k = 0; k < g->ne; k++) {
+		if (m && be[m - 1].a == be[k].a && be[m - 1].b == be[k].b &&
+		    be[m - 1].via == be[k].via &&
+		    !strcmp(be[m - 1].label, be[k].label)) {
+			be[m - 1].count++;
+			continue;
+		}
+		be[m++] = be[k];
+	}
+	if (m)
+		qsort(be, m, sizeof *be, cmp_order);
+	*nout = m;
+	return be;
+}
+
+/* "used", "used (3)", "via 1 hidden". */
+static void edge_label(char *buf, size_t n, const struct bedge *e)
+{
+	int len = e->via ? snprintf(buf, n, "via %u hidden", e->via) :
+		  snprintf(buf, n, "%s", e->label);
+	if (e->count > 1 && len > 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, " (%zu)", e->count);
+}
+
+/* The label of node i's box (its own, or its cluster's); the caller
+ * frees it. */
+static char *box_label(struct graph *g, size_t i, int *rc)
+{
+	long cl = g->cluster[i];
+	char *s;
+
+	if (cl < 0)
+		return node_label(g, i, rc);
+	*rc = 0;
+	if (!(s = strdup(g->clabel[cl])))
+		*rc = oom(g);
+	return s;
+}
+
+/* Text: one aligned line per drawn edge, "FROM  --label-->  TO", then
+ * the boxes with no edge, each alone. */
+static int emit_text(struct graph *g, const struct bedge *be, size_t nbe,
+		     const char *note)
+{
+	struct lin_table t;
+	unsigned char *linked = calloc(g->n + g->nclusters + 1, 1);
+	unsigned char *shown = calloc(g->n + g->nclusters + 1, 1);
+	char lab[128];
+	int rc = 0;
+
+	if (!linked || !shown) {
+		free(linked);
+		free(shown);
+		return oom(g);
+	}
+	if (*note)
+		fprintf(g->q->out, "# %s\n", note);
+	lin_table_init(&t);
+	for (size_t k = 0; rc == 0 && k < nbe; k++) {
+		char *a = box_label(g, be[k].na, &rc), *b = NULL;
+		if (a)
+			b = box_label(g, be[k].nb, &rc);
+		if (a && b) {
+			edge_label(lab, sizeof lab, &be[k]);
+			lin_table_row(&t);
+			lin_table_cell(&t, a);
+			lin_table_cellf(&t, "--%s-->", lab);
+			lin_table_cell(&t, b);
+			linked[be[k].a] = linked[be[k].b] = 1;
+		}
+		free(a);
+		free(b);
+	}
+	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+		long cl = g->cluster[i];
+		size_t box = cl >= 0 ? g->n + (size_t)cl : i;
+		if (linked[box] || shown[box])
+			continue;
+		shown[box] = 1;
+		char *a = box_label(g, i, &rc);
+		if (a) {
+			lin_table_row(&t);
+			lin_table_cell(&t, a);
+		}
+		free(a);
+	}
+	if (rc == 0 && lin_table_flush(&t, g->q->out))
+		rc = oom(g);
+	lin_table_release(&t);
+	free(linked);
+	free(shown);
+	return rc;
+}
+
+static int emit(struct graph *g, const char *note)
 {
 	FILE *f = g->q->out;
 	unsigned char *done = calloc(g->nclusters + 1, 1);
+	size_t nbe = 0;
+	struct bedge *be = box_edges(g, &nbe);
 	int rc = 0, first = 1;
+	char lab[128];
 
-	if (!done)
-		return lin_err_set(&g->q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				   "out of memory");
-	if (g->fmt == G_DOT)
+	if (!done || !be) {
+		free(done);
+		free(be);
+		return oom(g);
+	}
+	if (g->fmt == G_TEXT) {
+		rc = emit_text(g, be, nbe, note);
+		free(done);
+		free(be);
+		return rc;
+	}
+	if (g->fmt == G_DOT) {
 		/* One sans-serif face throughout, muted edges so the
 		 * coloured boxes carry the picture (W&B's lineage look). */
-		fputs("digraph lineage {\n  rankdir=LR;\n"
+		fputs("digraph lineage {\n", f);
+		if (*note)
+			fprintf(f, "  // %s\n", note);
+		fputs("  rankdir=LR;\n"
 		      "  graph [fontname=\"Helvetica\", nodesep=0.3, "
 		      "ranksep=0.5];\n"
 		      "  node [shape=box, style=\"rounded,filled\", "
@@ -525,10 +925,19 @@ static int emit(struct graph *g)
 		      "  edge [fontname=\"Helvetica\", fontsize=9, "
 		      "color=\"#6c757d\", fontcolor=\"#6c757d\", "
 		      "arrowsize=0.7];\n", f);
-	else if (g->fmt == G_MERMAID)
+	} else if (g->fmt == G_MERMAID) {
 		fputs("flowchart LR\n", f);
-	else
-		fputs("{\"nodes\":[", f);
+		if (*note)
+			fprintf(f, "  %%%% %s\n", note);
+	} else {
+		fputs("{", f);
+		if (*note) {
+			fputs("\"note\":", f);
+			lin_json_cstr(f, note);
+			putc(',', f);
+		}
+		fputs("\"nodes\":[", f);
+	}
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		long cl = g->cluster[i];
 		if (cl >= 0 && done[cl])
@@ -541,30 +950,32 @@ static int emit(struct graph *g)
 	if (g->fmt == G_JSON)
 		fputs("],\"edges\":[", f);
 	first = 1;
-	memset(done, 0, g->nclusters + 1);
-	for (size_t k = 0; rc == 0 && k < g->ne; k++) {
-		const struct gedge *e = &g->e[k];
-		long cl = g->cluster[e->a] >= 0 ? g->cluster[e->a] :
-			  g->cluster[e->b];
-		/* A cluster's members share one edge to their neighbour. */
-		if (cl >= 0 && done[cl]++)
-			continue;
+	for (size_t k = 0; rc == 0 && k < nbe; k++) {
+		const struct bedge *e = &be[k];
+		edge_label(lab, sizeof lab, e);
 		if (g->fmt == G_JSON) {
 			fputs(first ? "{\"from\":" : ",{\"from\":", f);
-			ref(g, e->a);
+			ref(g, e->na, 0);
 			fputs(",\"to\":", f);
-			ref(g, e->b);
-			fprintf(f, ",\"edge\":\"%s\"}", e->label);
+			ref(g, e->nb, 0);
+			fprintf(f, ",\"edge\":\"%s\"", e->label);
+			if (e->via)
+				fprintf(f, ",\"via_hidden\":%u", e->via);
+			if (e->count > 1)
+				fprintf(f, ",\"count\":%zu", e->count);
+			putc('}', f);
 		} else {
 			fputs("  ", f);
-			ref(g, e->a);
+			ref(g, e->na, 0);
 			if (g->fmt == G_DOT) {
 				fputs(" -> ", f);
-				ref(g, e->b);
-				fprintf(f, " [label=\"%s\"];\n", e->label);
+				ref(g, e->nb, 0);
+				fprintf(f, " [label=\"%s\"%s];\n", lab,
+					e->via ? ", style=dashed" : "");
 			} else {
-				fprintf(f, " -->|%s| ", e->label);
-				ref(g, e->b);
+				fprintf(f, " %s|%s| ", e->via ? "-.->" : "-->",
+					lab);
+				ref(g, e->nb, 0);
 				putc('\n', f);
 			}
 		}
@@ -587,7 +998,28 @@ static int emit(struct graph *g)
 		fprintf(f, "  classDef unresolved fill:%s,stroke:%s,"
 			"stroke-dasharray:5 5\n", GREY_FILL, GREY);
 	free(done);
+	free(be);
 	return rc;
+}
+
+static void graph_release(struct graph *g)
+{
+	lin_qnode_release(&g->node);
+	free(g->id);
+	free(g->start);
+	free(g->sorted);
+	free(g->sorted_ix);
+	free(g->e);
+	free(g->cls);
+	for (size_t c = 0; c < g->nclasses; c++)
+		free(g->classes[c].name);
+	free(g->classes);
+	for (size_t k = 0; g->clabel && k < g->nclusters; k++)
+		free(g->clabel[k]);
+	free(g->clabel);
+	free(g->cluster);
+	free(g->ulink);
+	lq_unres_free(&g->unres);
 }
 
 int lq_cmd_graph(struct lq *q, int argc, char **argv)
@@ -602,32 +1034,53 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 		{ "both", no_argument, NULL, 'b' },
 		{ "depth", required_argument, NULL, 'D' },
 		{ "explode", no_argument, NULL, 'x' },
+		{ "max-nodes", required_argument, NULL, 'm' },
+		{ "type", required_argument, NULL, 't' },
+		{ "job-type", required_argument, NULL, 'J' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd = "graph", *format = NULL;
 	unsigned dir = LIN_WALK_DOWN;
-	uint32_t depth = LIN_WALK_ALL;
-	int c, rc, explode = 0;
+	uint32_t depth = LIN_WALK_ALL, max_nodes = MAX_BOXES;
+	int c, rc, explode = 0, all = 0;
+	struct lq_filter f;
 	struct graph g;
+	char note[256];
 
+	memset(&f, 0, sizeof f);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjF:dubD:x", opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, ":hVjF:dubD:xm:t:J:p:A", opts,
+				NULL)) != -1) {
+		int r = lq_filter_opt(q, cmd, &f, c, optarg);
+		if (r != -2) {
+			if (r >= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'F': format = optarg; continue;
 		case 'd': dir = LIN_WALK_DOWN; continue;
 		case 'u': dir = LIN_WALK_UP; continue;
 		case 'b': dir = LIN_WALK_BOTH; continue;
 		case 'x': explode = 1; continue;
+		case 'A': all = 1; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
 				return lq_usage(q, cmd, "bad --depth '%s': "
 						"expected a number or 'all'",
 						optarg);
 			continue;
+		case 'm':
+			if (lq_parse_count(optarg, 0, &max_nodes))
+				return lq_usage(q, cmd, "bad --max-nodes '%s':"
+						" expected a number (0: no "
+						"limit)", optarg);
+			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
@@ -640,29 +1093,44 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 		g.fmt = G_MERMAID;
 	else if (format && strcmp(format, "json") == 0)
 		g.fmt = G_JSON;
+	else if (format && strcmp(format, "text") == 0)
+		g.fmt = G_TEXT;
 	else if (format)
 		return lq_usage(q, cmd, "bad --format '%s': expected dot, "
-				"mermaid or json", format);
-	if (optind == argc)
-		return lq_usage(q, cmd, "missing NODE");
-	if ((rc = lq_open(q)) != 0)
+				"mermaid, json or text", format);
+	/* No NODE: the overview of the projects --project names, or of
+	 * every project with --all. */
+	int projects = optind == argc;
+	if (projects && !all && !f.project.n)
+		return lq_usage(q, cmd, "missing NODE (or --project P, or "
+				"--all)");
+	if (!projects && all)
+		return lq_usage(q, cmd, "--all draws every project: give "
+				"no NODE with it");
+	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 	lin_qnode_init(&g.node);
-	rc = collect(&g, dir, depth, argv + optind, argc - optind);
-	if (rc == 0 && !explode && clusters(&g))
-		rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-				 "out of memory");
+	g.overview = projects && !explode;
+	rc = projects ? collect_projects(&g, &f) :
+	     collect_walk(&g, dir, depth, argv + optind, argc - optind);
 	if (rc == 0)
-		rc = emit(&g);
-	lin_qnode_release(&g.node);
-	free(g.id);
-	free(g.start);
-	free(g.sorted);
-	free(g.sorted_ix);
-	free(g.e);
-	free(g.deg);
-	free(g.cluster);
-	free(g.ulink);
-	lq_unres_free(&g.unres);
+		rc = collect_edges(&g);
+	if (rc == 0 && (f.type.n || f.job_type.n ||
+			(!projects && f.project.n)))
+		rc = hide(&g, &f);
+	if (rc == 0)
+		rc = classify(&g);
+	/* Explode means every node in the overview, folded as usual; on
+	 * a node's graph it means no folding at all. */
+	if (rc == 0)
+		rc = fold(&g, explode && !projects, max_nodes, note,
+			  sizeof note);
+	if (rc == 0)
+		rc = cluster_labels(&g);
+	if (rc == 0)
+		rc = emit(&g, note);
+	if (rc == 0 && *note)
+		lq_errf(q, "graph: %s", note);
+	graph_release(&g);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }

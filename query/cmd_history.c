@@ -192,7 +192,7 @@ static int print_hist(struct lq *q, const char *alias, const struct hist *h)
 			}
 		}
 		if (q->json) {
-			fputs("{\"alias\":", q->out);
+			fputs("{\"kind\":\"alias\",\"alias\":", q->out);
 			lin_json_cstr(q->out, alias);
 			fputs(",\"version\":", q->out);
 			if (id)

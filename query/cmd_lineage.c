@@ -9,34 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int qstr_is(struct lin_qstr s, const char *c)
-{
-	size_t n = strlen(c);
-	return s.p && s.n == n && memcmp(s.p, c, n) == 0;
-}
-
-/* Filters choose what is reported; the walk itself goes everywhere. */
-int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n)
-{
-	if (f->type || f->job_type) {
-		int ok = n->kind == LIN_ID_RUN ?
-			 f->job_type && qstr_is(n->job_type, f->job_type) :
-			 f->type && qstr_is(n->type, f->type);
-		if (!ok)
-			return 0;
-	}
-	if (f->project) {
-		const char *slash = strchr(f->project, '/');
-		if (!slash)
-			return qstr_is(n->project, f->project);
-		size_t en = (size_t)(slash - f->project);
-		return n->entity.n == en &&
-		       memcmp(n->entity.p, f->project, en) == 0 &&
-		       qstr_is(n->project, slash + 1);
-	}
-	return 1;
-}
-
 int lq_parse_count(const char *s, uint32_t all, uint32_t *out)
 {
 	char *end;
@@ -62,7 +34,18 @@ struct lineage {
 	struct lin_qnode n, from;
 	char *from_id;      /* id text of from.id, cached */
 	uint64_t from_node;
+	unsigned path;      /* path --all: the path's number (tsv/csv) */
 };
+
+/* The tsv/csv columns of walks: the node's, with its depth before and
+ * the edge that reached it after. */
+static void walk_header(struct lq *q, int paths)
+{
+	char cols[256];
+	snprintf(cols, sizeof cols, "%sdepth,%s,edge,from",
+		 paths ? "path," : "", lq_node_cols);
+	lq_header(q, cols);
+}
 
 /* The id text of the node a step came from (loaded once per parent). */
 static int from_id(struct lineage *l, uint64_t node, const char **out)
@@ -90,6 +73,16 @@ static int report(struct lineage *l, const struct lin_walk_step *st)
 
 	if (st->from && (rc = from_id(l, st->from, &from)))
 		return rc;
+	if (lq_tabular(q)) {
+		if (l->path)
+			lq_field_fmt(q, "%u", l->path);
+		lq_field_fmt(q, "%u", (unsigned)st->depth);
+		lq_fields_node(q, &l->n);
+		lq_field_str(q, from ? lin_edge_label(st->edge) : "");
+		lq_field_str(q, from ? from : "");
+		lq_row_end(q);
+		return 0;
+	}
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &l->n);
@@ -128,6 +121,16 @@ static int report_unres(struct lineage *l, const struct lq_unres *u,
 
 	if (rc)
 		return rc;
+	if (lq_tabular(q)) {
+		if (l->path)
+			lq_field_fmt(q, "%u", l->path);
+		lq_field_fmt(q, "%u", (unsigned)depth);
+		lq_fields_unres(q, u);
+		lq_field_str(q, "used");
+		lq_field_str(q, from);
+		lq_row_end(q);
+		return 0;
+	}
 	if (q->json) {
 		putc('{', q->out);
 		lq_unres_json_fields(q->out, u);
@@ -214,22 +217,26 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd = "lineage", *after = NULL;
-	struct lq_filter f = { NULL, NULL, NULL };
+	struct lq_filter f;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, limit = 0;
 	int c;
 
+	memset(&f, 0, sizeof f);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hVjdubD:t:J:p:n:a:", opts,
 				NULL)) != -1) {
+		int r = lq_filter_opt(q, cmd, &f, c, optarg);
+		if (r != -2) {
+			if (r >= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'd': dir = LIN_WALK_DOWN; continue;
 		case 'u': dir = LIN_WALK_UP; continue;
 		case 'b': dir = LIN_WALK_BOTH; continue;
-		case 't': f.type = optarg; continue;
-		case 'J': f.job_type = optarg; continue;
-		case 'p': f.project = optarg; continue;
 		case 'a': after = optarg; continue;
 		case 'D':
 			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
@@ -244,14 +251,14 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
 	if (optind == argc)
 		return lq_usage(q, cmd, "missing NODE");
 	int rc = lq_open(q);
-	if (rc)
+	if (rc || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 
 	struct lineage l;
@@ -273,6 +280,8 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		if (rc == 0)
 			rc = lin_walk_start(w, id, &q->e);
 	}
+	if (rc == 0 && lq_tabular(q))
+		walk_header(q, 0);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = lq_node_load(q, st.node, &l.n);
 		if (rc)
@@ -316,15 +325,17 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 			fputs("null", q->out);
 		fputs("}\n", q->out);
 	} else if (rc == 0) {
-		fprintf(q->out, "# total=%llu shown=%llu truncated=%s",
+		/* A table stays a table: its total goes to stderr. */
+		FILE *sf = lq_tabular(q) ? q->err : q->out;
+		fprintf(sf, "# total=%llu shown=%llu truncated=%s",
 			(unsigned long long)pg.total,
 			(unsigned long long)pg.shown,
 			pg.truncated ? "yes" : "no");
 		if (next) {
-			fputs(" next=", q->out);
-			lin_text_str(q->out, next, strlen(next));
+			fputs(" next=", sf);
+			lin_text_str(sf, next, strlen(next));
 		}
-		putc('\n', q->out);
+		putc('\n', sf);
 	}
 	lq_unres_seen_free(&seen);
 	free(pg.last);
@@ -428,7 +439,10 @@ static int emit_path(struct allpaths *p)
 	int rc = 0;
 
 	p->found++;
-	if (q->json)
+	p->l->path = p->found;
+	if (lq_tabular(q))
+		;  /* the path column numbers the rows */
+	else if (q->json)
 		fprintf(q->out, "{\"kind\":\"path\",\"path\":%u,"
 			"\"length\":%zu}\n", p->found, p->len - 1);
 	else
@@ -511,6 +525,8 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 	p.cur = calloc((size_t)max_len + 2, sizeof *p.cur);
 	if (!p.cur)
 		rc = LIN_ENOMEM;
+	if (rc == 0 && lq_tabular(q))
+		walk_header(q, 1);
 	/* FROM upstream of TO first, as for the shortest path */
 	for (int d = 0; rc == 0 && d < 2 && p.found == 0; d++) {
 		p.dir = d == 0 ? LIN_WALK_DOWN : LIN_WALK_UP;
@@ -523,7 +539,8 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 			"\"truncated\":%s}\n", p.found,
 			p.truncated ? "true" : "false");
 	else if (rc == 0)
-		fprintf(q->out, "# paths=%u truncated=%s\n", p.found,
+		fprintf(lq_tabular(q) ? q->err : q->out,
+			"# paths=%u truncated=%s\n", p.found,
 			p.truncated ? "yes" : "no");
 	free(p.cur);
 	free(l.from_id);
@@ -604,6 +621,8 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
 	lin_qnode_init(&l.from);
+	if (lq_tabular(q))
+		walk_header(q, 0);
 	for (size_t i = 0; rc == 0 && i < len; i++) {
 		rc = lq_node_load(q, chain[i].node, &l.n);
 		if (rc == 0)

@@ -47,6 +47,14 @@ static int print_nodes(struct lq *q, const struct lin_nbrs *l, int mark,
 	int rc = 0;
 
 	lin_qnode_init(&n);
+	if (lq_tabular(q)) {
+		/* the header even when nothing follows; re-logs add the
+		 * edge that reached each row */
+		char cols[256];
+		snprintf(cols, sizeof cols, "%s%s", lq_node_cols,
+			 mark ? ",edge" : "");
+		lq_header(q, cols);
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		rc = lq_node_load(q, l->v[i].node, &n);
 		if (rc)
@@ -58,6 +66,11 @@ static int print_nodes(struct lq *q, const struct lin_nbrs *l, int mark,
 			if (mark)
 				fprintf(q->out, ",\"edge\":\"%s\"", edge);
 			fputs("}\n", q->out);
+		} else if (lq_tabular(q)) {
+			lq_fields_node(q, &n);
+			if (mark)
+				lq_field_str(q, edge);
+			lq_row_end(q);
 		} else {
 			lin_table_row(t);
 			lin_table_node(t, &n);
@@ -78,6 +91,9 @@ static void print_unresolved(struct lq *q, const struct lq_unres_list *l,
 			putc('{', q->out);
 			lq_unres_json_fields(q->out, &l->v[i]);
 			fputs("}\n", q->out);
+		} else if (lq_tabular(q)) {
+			lq_fields_unres(q, &l->v[i]);
+			lq_row_end(q);
 		} else {
 			lin_table_row(t);
 			lq_unres_cells(t, &l->v[i]);
@@ -125,6 +141,11 @@ static int list_cmd(struct lq *q, const char *cmd, int want_version,
 		rc = print_nodes(q, &l, relog != 0, &t);
 	if (rc == 0)
 		print_unresolved(q, &un, &t);
+	/* an offline W&B run's empty list is not "used nothing" */
+	if (rc == 0 && kind == LIN_EDGE_USES && l.n == 0 && un.n == 0 &&
+	    lq_run_offline(q, id))
+		lq_errf(q, "note: %s ran offline: W&B records no uses in "
+			"offline logs, so what it consumed is unknown", arg);
 	if (rc == 0 && lin_table_flush(&t, q->out))
 		rc = LIN_ENOMEM;
 	lin_table_release(&t);
@@ -194,6 +215,29 @@ static void kv_id(struct lin_table *t, const char *k,
 	free(id);
 }
 
+/* The ids of the nodes of `l` as a JSON array; `tmp` is scratch. */
+static int json_ids(struct lq *q, const struct lin_nbrs *l,
+		    struct lin_qnode *tmp)
+{
+	putc('[', q->out);
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = lin_qnode_load(q->txn, &q->store, l->v[i].node, tmp,
+					&q->e);
+		if (rc)
+			return rc;
+		char *id = lin_qnode_id(tmp, 1);
+		if (!id)
+			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					   "out of memory");
+		if (i)
+			putc(',', q->out);
+		lin_json_cstr(q->out, id);
+		free(id);
+	}
+	putc(']', q->out);
+	return 0;
+}
+
 /* Rows "key  e/p/run_id (name)" for the runs of `l`, the key on the
  * first; "key  -" when there are none and `dash` is set. */
 static int run_rows(struct lq *q, struct lin_table *t, const char *key,
@@ -260,23 +304,18 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 			*strrchr(coll, ':') = '\0';
 		lin_json_cstr(q->out, coll ? coll : "");
 		free(coll);
-		for (int list = 0; list < 2; list++) {
-			const struct lin_nbrs *l = list ? &re : &by;
-			fputs(list ? "],\"relogged_by\":[" :
-				     ",\"logged_by\":[", q->out);
-			for (size_t i = 0; i < l->n; i++) {
-				if ((rc = lin_qnode_load(q->txn, &q->store,
-							 l->v[i].node, &r,
-							 &q->e)))
-					goto out;
-				char *rid = lin_qnode_id(&r, 1);
-				if (i)
-					putc(',', q->out);
-				lin_json_cstr(q->out, rid ? rid : "");
-				free(rid);
-			}
-		}
-		fprintf(q->out, "],\"users\":%zu}\n", users.n);
+		/* W&B's names: logged_by (the producer), relogged_by and
+		 * used_by, lists of run ids, and how many used it */
+		fputs(",\"logged_by\":", q->out);
+		if ((rc = json_ids(q, &by, &r)))
+			goto out;
+		fputs(",\"relogged_by\":", q->out);
+		if ((rc = json_ids(q, &re, &r)))
+			goto out;
+		fputs(",\"used_by\":", q->out);
+		if ((rc = json_ids(q, &users, &r)))
+			goto out;
+		fprintf(q->out, ",\"used_by_count\":%zu}\n", users.n);
 		goto out;
 	}
 	kv_id(&t, "id", &n);
@@ -339,6 +378,7 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	struct lin_qnode n;
 	struct lin_table t;
 	uint64_t id;
+	int offline;
 	int rc = parse_one(q, "run", "RUN", argc, argv, &arg);
 
 	if (rc >= 0)
@@ -354,6 +394,7 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)) ||
 	    (rc = lq_unresolved_of_run(q, id, &un)))
 		goto out;
+	offline = used.n == 0 && un.n == 0 && lq_run_offline(q, id);
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &n);
@@ -365,7 +406,8 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 			lq_unres_json_fields(q->out, &un.v[i]);
 			putc('}', q->out);
 		}
-		fputs("]}\n", q->out);
+		fprintf(q->out, "],\"uses_recorded\":%s}\n",
+			offline ? "false" : "true");
 		goto out;
 	}
 	kv_id(&t, "id", &n);
@@ -377,6 +419,14 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	lin_table_row(&t);
 	lin_table_cell(&t, "tags");
 	lin_table_joined(&t, "", n.tags, ", ");
+	if (lin_qnode_has_code(&n)) {
+		kv_str(&t, "program", n.program);
+		kv_str(&t, "git_remote", n.git_remote);
+		kv_str(&t, "git_commit", n.git_commit);
+		lin_table_row(&t);
+		lin_table_cell(&t, "args");
+		lin_table_joined(&t, "", n.args, " ");
+	}
 	kv_str(&t, "state", n.state);
 	kv_int(&t, "exit_code", n.exit_code);
 	kv_time(&t, "started_at", n.started_at);
@@ -391,7 +441,11 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	}
 	lin_table_row(&t);
 	lin_table_cell(&t, "used");
-	lin_table_cellf(&t, "%zu", used.n);
+	if (offline)
+		lin_table_cell(&t, "unknown (an offline W&B log records no "
+			       "uses)");
+	else
+		lin_table_cellf(&t, "%zu", used.n);
 	/* every use that named no version, as its own row: "used 0" alone
 	 * would read as "used nothing" */
 	for (size_t i = 0; i < un.n; i++) {

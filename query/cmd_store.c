@@ -5,31 +5,36 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-/* Parse the common options plus --project; -1 to go on. */
+/* Parse the common options plus the filters (f NULL: none); -1 to go
+ * on. */
 static int parse(struct lq *q, const char *cmd, int argc, char **argv,
-		 const char **project)
+		 struct lq_filter *f)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "project", required_argument, NULL, 'p' },
+		{ "type", required_argument, NULL, 't' },
+		{ "job-type", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, project ? ":hVjp:" : ":hVj",
+	while ((c = getopt_long(argc, argv, f ? ":hVjp:t:J:" : ":hVj",
 				opts, NULL)) != -1) {
-		if (c == 'p' && project) {
-			*project = optarg;
+		int r = f ? lq_filter_opt(q, cmd, f, c, optarg) : -2;
+		if (r >= 0)
+			return r;
+		if (r == -1)
 			continue;
-		}
-		if (c == 'p')
+		if (c == 'p' || c == 't' || c == 'J')
 			c = '?';
-		int r = lq_common_opt(q, cmd, c, argv);
+		r = lq_common_opt(q, cmd, c, argv);
 		if (r >= 0)
 			return r;
 	}
@@ -42,11 +47,6 @@ static int cursor(struct lq *q, enum lin_db db, MDB_cursor **c)
 	return rc ? lin_store_fail(&q->e, rc, "cannot open cursor") : 0;
 }
 
-static int project_ok(const char *project, const struct lin_qnode *n)
-{
-	struct lq_filter f = { NULL, NULL, project };
-	return !project || lq_wanted(&f, n);
-}
 
 /* ---- ls ---- */
 
@@ -98,7 +98,7 @@ static int coll_versions(struct lq *q, uint64_t coll, struct coll_sum *cs,
 }
 
 struct lsctx {
-	const char *project;
+	const struct lq_filter *f;
 	struct lin_table t;
 	struct lin_qnode n;
 	struct typecount {
@@ -116,12 +116,15 @@ static int print_node(struct lq *q, uint64_t id, void *arg)
 	if (rc <= 0)  /* not there yet as of --as-of, or an error */
 		return rc;
 	rc = lq_node_load(q, id, &x->n);
-	if (rc || !project_ok(x->project, &x->n))
+	if (rc || !lq_wanted(x->f, &x->n))
 		return rc;
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &x->n);
 		fputs("}\n", q->out);
+	} else if (lq_tabular(q)) {
+		lq_fields_node(q, &x->n);
+		lq_row_end(q);
 	} else {
 		lin_table_row(&x->t);
 		lin_table_node(&x->t, &x->n);
@@ -165,13 +168,15 @@ static int cmp_type(const void *a, const void *b)
 
 int lq_cmd_ls(struct lq *q, int argc, char **argv)
 {
-	const char *cmd = "ls", *what, *project = NULL;
+	const char *cmd = "ls", *what;
+	struct lq_filter f;
 	struct lsctx x;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	int rc = parse(q, cmd, argc, argv, &project);
+	int rc;
 
-	if (rc >= 0)
+	memset(&f, 0, sizeof f);
+	if ((rc = parse(q, cmd, argc, argv, &f)) >= 0)
 		return rc;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "expects one of runs, artifacts, "
@@ -183,10 +188,14 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	if (!runs && !arts && !colls && !types)
 		return lq_usage(q, cmd, "unknown list '%s': expected runs, "
 				"artifacts, collections or types", what);
-	if ((rc = lq_open(q)) != 0)
+	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 	memset(&x, 0, sizeof x);
-	x.project = project;
+	x.f = &f;
+	if (lq_tabular(q))
+		lq_header(q, runs || arts ? lq_node_cols : colls ?
+			  "id,kind,project,collection,type,versions" :
+			  "type,collections,versions");
 	lin_table_init(&x.t);
 	lin_qnode_init(&x.n);
 	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
@@ -210,7 +219,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 		/* The newest version speaks for the collection. */
 		rc = lin_qnode_load(q->txn, &q->store, cs.last_vid, &x.n,
 				    &q->e);
-		if (rc || !project_ok(project, &x.n))
+		if (rc || !lq_wanted(&f, &x.n))
 			continue;
 		if (types) {
 			rc = add_type(&x, x.n.type.p ? x.n.type :
@@ -244,6 +253,20 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 				(unsigned long long)cs.versions);
 			free(vid);
 			free(cid);
+		} else if (lq_tabular(q)) {
+			lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
+				     (int)x.n.entity.n, x.n.entity.p,
+				     (int)x.n.project.n, x.n.project.p,
+				     (int)x.n.name.n, x.n.name.p);
+			lq_field_str(q, "collection");
+			lq_field_fmt(q, "%.*s/%.*s", (int)x.n.entity.n,
+				     x.n.entity.p, (int)x.n.project.n,
+				     x.n.project.p);
+			lq_field_q(q, x.n.name);
+			lq_field_q(q, x.n.type);
+			lq_field_fmt(q, "%llu",
+				     (unsigned long long)cs.versions);
+			lq_row_end(q);
 		} else {
 			lin_table_row(&x.t);
 			lin_table_cell(&x.t, "collection");
@@ -270,6 +293,15 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 					(unsigned long long)x.types[i].colls,
 					(unsigned long long)
 					x.types[i].versions);
+				continue;
+			}
+			if (lq_tabular(q)) {
+				lq_field_str(q, x.types[i].type);
+				lq_field_fmt(q, "%llu", (unsigned long long)
+					     x.types[i].colls);
+				lq_field_fmt(q, "%llu", (unsigned long long)
+					     x.types[i].versions);
+				lq_row_end(q);
 				continue;
 			}
 			lin_table_row(&x.t);
@@ -425,6 +457,11 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		created = (int64_t)lin_be64_get(v.mv_data);
 	lin_err_clear(&q->e);
 
+	/* The store file's size on disk, as `ls -l` shows it. */
+	struct stat sb;
+	int64_t size = stat(q->store_path, &sb) == 0 ? (int64_t)sb.st_size :
+		       LIN_QNONE;
+
 	const char *names[] = { "runs", "collections", "versions", "logged",
 				"used", "pending", "sources", "facts" };
 	uint64_t vals[] = { runs, colls, versions, logged, used, pending,
@@ -444,7 +481,11 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
 			fprintf(q->out, ",\"%s\":%llu", names[i],
 				(unsigned long long)vals[i]);
-		fputs("}\n", q->out);
+		if (size == LIN_QNONE)
+			fputs(",\"size_bytes\":null}\n", q->out);
+		else
+			fprintf(q->out, ",\"size_bytes\":%lld}\n",
+				(long long)size);
 		return LQ_OK;
 	}
 	struct lin_table t;
@@ -466,6 +507,13 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		lin_table_cell(&t, names[i]);
 		lin_table_cellf(&t, "%llu", (unsigned long long)vals[i]);
 	}
+	lin_table_row(&t);
+	lin_table_cell(&t, "size");
+	if (size == LIN_QNONE)
+		lin_table_cell(&t, "-");
+	else
+		lin_table_cellf(&t, "%lld bytes (%.1f MiB)", (long long)size,
+				(double)size / (1024.0 * 1024.0));
 	return lin_table_flush(&t, q->out) ? lq_fail(q, LIN_ENOMEM) : LQ_OK;
 }
 

@@ -35,6 +35,8 @@ struct lin_qnode {
 	/* run */
 	struct lin_qstr run_id, job_type, group, host, notes, state;
 	const msgpack_object *tags;  /* array or NULL */
+	struct lin_qstr program, git_remote, git_commit; /* code context */
+	const msgpack_object *args;  /* array or NULL */
 	int64_t started_at, ended_at, exit_code;
 	/* version */
 	struct lin_qstr type, digest, description;
@@ -66,6 +68,19 @@ char *lin_qnode_id(const struct lin_qnode *n, int with_kind);
  * most 32 deep, so decoding it cannot allocate without bound.
  * 0 or LIN_ECORRUPT. */
 int lin_mp_check(const void *p, size_t len);
+
+/* ---- whole-store scans (each.c) ---- */
+
+/* Called with each run or version id; 0 to go on, > 0 to stop (not an
+ * error), or a negative LIN_E* code (after filling q->e) to fail. */
+struct lq;
+typedef int lq_each_fn(struct lq *q, uint64_t id, void *ctx);
+
+/* Every run and version id of `db` (LIN_DB_RUNS: runs by name;
+ * LIN_DB_NODES: every node by id), in key order, whatever --as-of says.
+ * 0, or LIN_ECORRUPT (an id that is not 8 bytes), LIN_ESTORE, or what
+ * `fn` returned. */
+int lq_each_id(struct lq *q, enum lin_db db, lq_each_fn *fn, void *ctx);
 
 /* ---- resolution (resolve.c); messages in err->msg are user-facing ---- */
 
@@ -125,6 +140,9 @@ char *lin_fmt_time(char buf[48], int64_t ns);
 /* Write a node's fields (no braces): "id":..,"kind":.., attributes. */
 void lin_json_node_fields(FILE *f, const struct lin_qnode *n);
 
+/* 1 when run `n` has any code context (program, git, args). */
+int lin_qnode_has_code(const struct lin_qnode *n);
+
 /* Text: p[0..n) with control bytes shown as \n, \t or \xNN. */
 void lin_text_str(FILE *f, const char *p, size_t n);
 
@@ -164,7 +182,13 @@ void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
 
 struct lq_asof;
 
+/* Output formats of the listing commands (--format). */
+enum lq_fmt { LQ_FMT_TEXT, LQ_FMT_TSV, LQ_FMT_CSV, LQ_FMT_JSON };
+
 struct lq {
+	enum lq_fmt fmt;         /* --format; json also sets `json` */
+	int header_done;         /* tsv/csv: the header row is out */
+	int row_fields;          /* tsv/csv: fields of the current row */
 	FILE *out, *err;
 	const char *prog;        /* "lineage-query" */
 	const char *store_path;
@@ -178,6 +202,52 @@ struct lq {
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
 	int relogs;              /* --with-relogs: walks follow re-logs */
 };
+
+/* ---- --format tsv|csv (table.c) ---- */
+
+/* "text", "tsv", "csv" or "json" into *out; 0 or -1. */
+int lq_format_parse(const char *s, enum lq_fmt *out);
+
+/* Take "--format FMT" / "--format=FMT" / "-F FMT" out of the argv of a
+ * listing command (logged-by, used-by, logged, used, ls, lineage, path,
+ * diff), setting q->fmt (and q->json for json). -1 to go on, else the
+ * exit status of a usage error (printed). */
+int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv);
+
+/* 1 when `cmd` takes --format through lq_take_format. */
+int lq_lists(const char *cmd);
+
+/* 1 when q->fmt is tsv or csv. */
+int lq_tabular(const struct lq *q);
+
+/* The header row (columns separated by ','), once per answer; 1 when
+ * written now. */
+int lq_header(struct lq *q, const char *cols);
+
+/* One field of the current row (p NULL: empty), quoted or escaped as the
+ * format needs; then lq_row_end() ends the row. */
+void lq_field(struct lq *q, const char *p, size_t n);
+void lq_field_str(struct lq *q, const char *s);
+void lq_field_q(struct lq *q, struct lin_qstr s);
+void lq_field_fmt(struct lq *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void lq_row_end(struct lq *q);
+
+/* The columns of a node, and its fields in that order: id, kind
+ * (run|artifact), project (entity/project), type (artifact type or job
+ * type), collection, version (vN), aliases (comma-joined), name
+ * (display name, or collection:vN), state, time (started_at or
+ * created_at), git_commit. */
+extern const char lq_node_cols[];
+void lq_fields_node(struct lq *q, const struct lin_qnode *n);
+
+/* The same columns for a use that never resolved (unresolved.h): id
+ * unresolved:e/p/name:sel, kind "unresolved", project, the type the use
+ * stated, collection, version (the selector as used), name (the ref as
+ * written), state (why: no-version, other-project, wandb-online,
+ * later). */
+struct lq_unres;
+void lq_fields_unres(struct lq *q, const struct lq_unres *u);
 
 /* Print "lineage-query: MSG" on q->err. */
 void lq_errf(struct lq *q, const char *fmt, ...)
@@ -213,15 +283,39 @@ void lq_cmd_help(struct lq *q, const char *name);
  * own options). Returns -1 to go on, else the exit status. */
 int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv);
 
-/* Report filters (lineage, impact, provenance): NULL fields are off.
- * With type and/or job_type set, only artifacts of `type` and runs of
- * `job_type` pass; project is "P" or "entity/P". */
+/* Report filters (filter.c): --type, --job-type and --project, each
+ * repeatable and comma-separated. Values are slices of argv (nothing to
+ * free). With types and/or job types given, only artifacts of a listed
+ * type and runs of a listed job type pass; a project is "P" or
+ * "entity/P". Zero-initialise. */
+#define LQ_FILTER_MAX 64  /* values per filter */
+struct lq_flist {
+	struct lin_qstr v[LQ_FILTER_MAX];
+	size_t n;
+};
 struct lq_filter {
-	const char *type, *job_type, *project;
+	struct lq_flist type, job_type, project;
 };
 
 /* 1 when node `n` passes filter `f`. */
 int lq_wanted(const struct lq_filter *f, const struct lin_qnode *n);
+
+/* 1 when any filter value was given. */
+int lq_filter_active(const struct lq_filter *f);
+
+/* Take option `c` ('t' --type, 'J' --job-type, 'p' --project) with
+ * value `arg`, split at commas. -2: not a filter option; -1: taken;
+ * else the exit status of a usage error (printed). */
+int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
+		  int c, const char *arg);
+
+/* After lq_open: every value must name something the store holds (any
+ * time, whatever --as-of says: a node's type, job type or project, or
+ * the type or project a use that never resolved names); each one that
+ * does not is reported with the nearest existing values. 0, LQ_NOTFOUND, or another exit status
+ * (printed). */
+int lq_filter_check(struct lq *q, const char *cmd,
+		    const struct lq_filter *f);
 
 /* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
  * when `all` is non-zero. 0 or -1. */
@@ -240,8 +334,13 @@ int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
  * "@SECONDS[.frac]" since the epoch. 0 and *ns set, or -1. */
 int lq_parse_time(const char *s, int64_t *ns);
 
-/* Remove every "--as-of TIME" / "--as-of=TIME" before a "--" from a
- * command's argv (argv[0] is the command name), setting q->asof.
+/* Why lq_parse_time refused `s`, for a message ("it has no time zone:
+ * add Z ..."); may use buf[0..n). */
+const char *lq_time_why(const char *s, char *buf, size_t n);
+
+/* Remove every "--as-of TIME" / "--as-of=TIME" (setting q->asof) and
+ * "--store PATH" / "--store=PATH" / "-s PATH" (setting q->store_path)
+ * before a "--" from a command's argv (argv[0] is the command name).
  * -1 to go on, else an exit status (usage error printed). */
 int lq_take_asof(struct lq *q, const char *cmd, int *argc, char **argv);
 
@@ -295,6 +394,7 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv);
 int lq_cmd_ls(struct lq *q, int argc, char **argv);
 int lq_cmd_stats(struct lq *q, int argc, char **argv);
 int lq_cmd_check(struct lq *q, int argc, char **argv);
+int lq_cmd_export(struct lq *q, int argc, char **argv);
 
 /* audit.c: the lineage checks of `check`. `report` is called once per
  * finding, with problem 1 for an inconsistency (check then fails) and 0

@@ -172,6 +172,11 @@ static void take_attr(struct lin_qnode *n, const msgpack_object *k,
 	else if (is(k, "description")) n->description = str_of(v);
 	else if (is(k, "tags"))
 		n->tags = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
+	else if (is(k, "program")) n->program = str_of(v);
+	else if (is(k, "git_remote")) n->git_remote = str_of(v);
+	else if (is(k, "git_commit")) n->git_commit = str_of(v);
+	else if (is(k, "args"))
+		n->args = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
 	else if (is(k, "aliases"))
 		n->aliases = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
 	else if (is(k, "metadata"))

@@ -264,6 +264,12 @@ static void key(FILE *f, const char *k)
 	fprintf(f, ",\"%s\":", k);
 }
 
+int lin_qnode_has_code(const struct lin_qnode *n)
+{
+	return n->program.p || n->git_remote.p || n->git_commit.p ||
+	       (n->args && n->args->via.array.size);
+}
+
 void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 {
 	char *id = lin_qnode_id(n, 1);
@@ -292,6 +298,18 @@ void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 		lin_json_qstr(f, n->notes);
 		key(f, "tags");
 		json_strs(f, n->tags);
+		/* Code context only when the run has some: most logs carry
+		 * none. */
+		if (lin_qnode_has_code(n)) {
+			key(f, "program");
+			lin_json_qstr(f, n->program);
+			key(f, "git_remote");
+			lin_json_qstr(f, n->git_remote);
+			key(f, "git_commit");
+			lin_json_qstr(f, n->git_commit);
+			key(f, "args");
+			json_strs(f, n->args);
+		}
 		key(f, "state");
 		lin_json_qstr(f, n->state);
 		key(f, "exit_code");
@@ -304,8 +322,16 @@ void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 	}
 	key(f, "name");
 	lin_json_qstr(f, n->name);
+	/* W&B's forms: version "v3", qualified_name entity/project/name:v3 */
 	key(f, "version");
-	json_int(f, n->version);
+	if (n->version == LIN_QNONE)
+		fputs("null", f);
+	else
+		fprintf(f, "\"v%lld\"", (long long)n->version);
+	key(f, "qualified_name");
+	char *qn = lin_qnode_id(n, 0);
+	lin_json_cstr(f, qn ? qn : "");
+	free(qn);
 	key(f, "type");
 	lin_json_qstr(f, n->type);
 	key(f, "digest");

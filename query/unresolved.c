@@ -349,22 +349,32 @@ void lq_unres_cells(struct lin_table *t, const struct lq_unres *u)
 
 int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u)
 {
-	if (f->type || f->job_type) {
-		if (!f->type || !u->type || strcmp(f->type, u->type))
+	/* --type: the type the use stated; --job-type alone excludes it */
+	if (f->type.n || f->job_type.n) {
+		int ok = 0;
+		for (size_t i = 0; u->type && i < f->type.n && !ok; i++)
+			ok = strlen(u->type) == f->type.v[i].n &&
+			     memcmp(u->type, f->type.v[i].p, f->type.v[i].n) ==
+			     0;
+		if (!ok)
 			return 0;
 	}
-	if (f->project) {
+	if (f->project.n) {
 		/* u->coll is "entity/project/name" */
 		const char *slash = strchr(u->coll, '/');
 		const char *end = slash ? strchr(slash + 1, '/') : NULL;
 		if (!end)
 			return 0;
-		size_t fl = strlen(f->project);
-		if (strchr(f->project, '/'))
-			return (size_t)(end - u->coll) == fl &&
-			       memcmp(u->coll, f->project, fl) == 0;
-		return (size_t)(end - slash - 1) == fl &&
-		       memcmp(slash + 1, f->project, fl) == 0;
+		for (size_t i = 0; i < f->project.n; i++) {
+			struct lin_qstr p = f->project.v[i];
+			if (memchr(p.p, '/', p.n) ?
+			    (size_t)(end - u->coll) == p.n &&
+			    memcmp(u->coll, p.p, p.n) == 0 :
+			    (size_t)(end - slash - 1) == p.n &&
+			    memcmp(slash + 1, p.p, p.n) == 0)
+				return 1;
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -410,4 +420,36 @@ int lq_unres_each_new(struct lq *q, uint64_t rid, struct lq_unres_seen *seen,
 	}
 	lq_unres_free(&un);
 	return rc;
+}
+
+/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file
+ * in an offline-run-* folder): W&B records no uses there, so an empty
+ * input list means "unknown", not "none". 0 otherwise or on error. */
+int lq_run_offline(struct lq *q, uint64_t id)
+{
+	MDB_cursor *c;
+	unsigned char kb[8], vb[9];
+	MDB_val k = { 8, kb }, v = { 9, vb }, path;
+	int r, offline = 0;
+
+	if (mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODE_FACTS], &c))
+		return 0;
+	lin_be64_put(kb, id);
+	vb[0] = LIN_FACT_RUN;
+	memset(vb + 1, 0, 8);
+	for (r = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
+	     r == 0 && !offline && v.mv_size == 9 &&
+	     *(unsigned char *)v.mv_data == LIN_FACT_RUN;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		unsigned char sk[4];
+		uint32_t src = (uint32_t)(lin_be64_get((unsigned char *)
+						       v.mv_data + 1) >> 32);
+		lin_be32_put(sk, src);
+		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk, 4,
+				  &path, NULL) == 0 &&
+		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
+			offline = 1;
+	}
+	mdb_cursor_close(c);
+	return offline;
 }

@@ -501,16 +501,18 @@ Test(asof, walks_skip_what_was_not_there)
 	r = q("--as-of", "@1700000050", "impact", "--format", "csv", "up",
 	      NULL);
 	OK_OUT(r,
-	"root,distance,kind,node,edge,from\n"
-	"run:acme/p/up,1,artifact,artifact:acme/p/raw:v0,logged,"
-	"run:acme/p/up\n"
-	"run:acme/p/up,2,run,run:acme/p/train,used,artifact:acme/p/raw:v0\n"
-	"run:acme/p/up,2,run,run:acme/p/nostart,used,"
-	"artifact:acme/p/raw:v0\n"
-	"run:acme/p/up,3,artifact,artifact:acme/p/model:v0,logged,"
-	"run:acme/p/train\n"
-	"run:acme/p/up,4,run,run:acme/p/eval,used,"
-	"artifact:acme/p/model:v0\n");
+	"root,distance,id,kind,project,type,collection,version,aliases,name,"
+	"state,time,git_commit,edge,from\n"
+	"run:acme/p/up,1,artifact:acme/p/raw:v0,artifact,acme/p,raw_dataset,"
+	"raw,v0,latest,raw:v0,,,,logged,run:acme/p/up\n"
+	"run:acme/p/up,2,run:acme/p/train,run,acme/p,train,,,,train-2,,"
+	"2023-11-14T22:13:40Z,,used,artifact:acme/p/raw:v0\n"
+	"run:acme/p/up,2,run:acme/p/nostart,run,acme/p,misc,,,,nostart-5,,,,"
+	"used,artifact:acme/p/raw:v0\n"
+	"run:acme/p/up,3,artifact:acme/p/model:v0,artifact,acme/p,model,"
+	"model,v0,\"latest,best,prod\",model:v0,,,,logged,run:acme/p/train\n"
+	"run:acme/p/up,4,run:acme/p/eval,run,acme/p,eval,,,,eval-4,,"
+	"2023-11-14T22:14:00Z,,used,artifact:acme/p/model:v0\n");
 }
 
 Test(asof, aliases_resolve_as_of)
@@ -527,7 +529,8 @@ Test(asof, aliases_resolve_as_of)
 		  "%s", r.out);
 	/* eval used model:v0 at 45: no user yet at 35. */
 	cr_assert(strstr(r.out, "\"logged_by\":[\"run:acme/p/train\"],"
-			 "\"relogged_by\":[],\"users\":0}\n"), "%s", r.out);
+			 "\"relogged_by\":[],\"used_by\":[],"
+			 "\"used_by_count\":0}\n"), "%s", r.out);
 	r = q("--as-of", "@1700000065", "--json", "artifact", "model:best",
 	      NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -575,7 +578,8 @@ Test(asof, runs_had_not_ended)
 	"\"job_type\":\"train\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:40Z\",\"ended_at\":null,"
-	"\"logged\":2,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
+	"\"logged\":2,\"relogged\":0,\"used\":1,\"unresolved\":[],"
+	"\"uses_recorded\":true}\n");
 	r = q("--as-of", "@1700000070", "--json", "run", "train", NULL);
 	cr_assert(strstr(r.out, "\"state\":\"finished\",\"exit_code\":0,"),
 		  "%s", r.out);
@@ -652,16 +656,19 @@ Test(asof, alias_history)
 	"best  acme/p/model:v0  2023-11-14T22:15:20Z  -\n");
 	r = q("--json", "artifact", "--history", "acme/p/model:best", NULL);
 	OK_OUT(r,
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:13:50Z\","
 	"\"until\":\"2023-11-14T22:14:20Z\"}\n"
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v1\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v1\","
 	"\"from\":\"2023-11-14T22:14:20Z\","
 	"\"until\":\"2023-11-14T22:14:40Z\"}\n"
-	"{\"alias\":\"best\",\"version\":null,"
+	"{\"kind\":\"alias\",\"alias\":\"best\",\"version\":null,"
 	"\"from\":\"2023-11-14T22:14:40Z\","
 	"\"until\":\"2023-11-14T22:15:20Z\"}\n"
-	"{\"alias\":\"best\",\"version\":\"artifact:acme/p/model:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"best\","
+	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:15:20Z\",\"until\":null}\n");
 	/* As of 70: what was known then, the last row still open. */
 	r = q("--as-of", "@1700000070", "artifact", "-H", "model:best", NULL);
@@ -675,7 +682,8 @@ Test(asof, alias_history)
 	r = q("--as-of", "@1700000099", "--json", "artifact", "raw:latest",
 	      "--history", NULL);
 	OK_OUT(r,
-	"{\"alias\":\"latest\",\"version\":\"artifact:acme/p/raw:v0\","
+	"{\"kind\":\"alias\",\"alias\":\"latest\","
+	"\"version\":\"artifact:acme/p/raw:v0\","
 	"\"from\":\"2023-11-14T22:13:30Z\",\"until\":null}\n");
 	r = q("--as-of", "@1700000000", "artifact", "raw", "--history", NULL);
 	OK_OUT(r, "");

@@ -145,7 +145,7 @@ static char *ask(const char *cmd, const char *ref)
 {
 	char c[1024], line[2048];
 	snprintf(c, sizeof c, "./lineage-query --store %s/s.lmdb %s --format "
-		 "csv '%s' | tail -n +2 | cut -d, -f4 | LC_ALL=C sort", dir,
+		 "csv '%s' | tail -n +2 | cut -d, -f3 | LC_ALL=C sort", dir,
 		 cmd, ref);
 	FILE *p = popen(c, "r");
 	cr_assert_not_null(p);

@@ -41,6 +41,9 @@ class ExportTest(TmpCase):
             "id": "sh01", "name": "tok-build", "job_type": "build",
             "state": "finished", "created_at": "2024-02-01T00:00:00",
             "heartbeat_at": "2024-02-01T00:10:00", "host": "ci",
+            "program": "build_tok.py", "args": ["--vocab", "32k"],
+            "git": {"remote": "https://example.org/tok.git",
+                    "commit": "feedbeef"},
             "logged": ["acme/shared/tokenizer:v0"], "used": []}]
         t["artifacts"]["acme/shared/tokenizer:v0"] = {
             "id": "QXJ0aWZhY3Q6c2hhcmVk", "type": "tokenizer",
@@ -121,7 +124,14 @@ class ExportTest(TmpCase):
         # the running run has no finish; the others have their state
         runs = {r["id"]: r for r in query_json(store, "ls", "runs")}
         self.assertIsNone(runs["run:acme/synth/" + self.running]["state"])
-        self.assertEqual(runs["run:acme/shared/sh01"]["state"], "finished")
+        sh = runs["run:acme/shared/sh01"]
+        self.assertEqual(sh["state"], "finished")
+        # the code behind it, from run.metadata (wandb-metadata.json)
+        self.assertEqual(
+            (sh["host"], sh["program"], sh["git_remote"], sh["git_commit"],
+             sh["args"]),
+            ("ci", "build_tok.py", "https://example.org/tok.git", "feedbeef",
+             ["--vocab", "32k"]))
         self.assertEqual(len(runs), 301)
 
         # a second export writes nothing, and downloads no run metadata

@@ -394,13 +394,15 @@ Test(query, artifact_json)
 	OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v2\","
 	"\"kind\":\"artifact\",\"entity\":\"acme\",\"project\":\"mnist\","
-	"\"name\":\"mnist-processed\",\"version\":2,\"type\":\"dataset\","
+	"\"name\":\"mnist-processed\",\"version\":\"v2\","
+	"\"qualified_name\":\"acme/mnist/mnist-processed:v2\","
+	"\"type\":\"dataset\","
 	"\"digest\":\"d4\",\"aliases\":[\"latest\"],\"size\":3072,"
 	"\"files\":null,\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:22Z\","
 	"\"collection\":\"acme/mnist/mnist-processed\","
 	"\"logged_by\":[\"run:acme/mnist/prep1\",\"run:acme/mnist/prep2\"],"
-	"\"relogged_by\":[],\"users\":0}\n");
+	"\"relogged_by\":[],\"used_by\":[],\"used_by_count\":0}\n");
 }
 
 Test(query, ref_forms_resolve_alike)
@@ -503,7 +505,8 @@ Test(query, run_text_and_json)
 	"\"job_type\":\"eval\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:20Z\",\"ended_at\":null,"
-	"\"logged\":1,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
+	"\"logged\":1,\"relogged\":0,\"used\":1,\"unresolved\":[],"
+	"\"uses_recorded\":true}\n");
 }
 
 Test(query, run_by_display_name)
@@ -573,7 +576,8 @@ Test(query, logged_and_used)
 	OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-raw:v0\",\"kind\":\"artifact\","
 	"\"entity\":\"acme\",\"project\":\"mnist\",\"name\":\"mnist-raw\","
-	"\"version\":0,\"type\":\"raw_dataset\",\"digest\":\"d1\","
+	"\"version\":\"v0\",\"qualified_name\":\"acme/mnist/mnist-raw:v0\","
+	"\"type\":\"raw_dataset\",\"digest\":\"d1\","
 	"\"aliases\":[\"latest\"],\"size\":1024,\"files\":null,"
 	"\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:20Z\"}\n");
@@ -939,7 +943,9 @@ Test(query, main_writes_stdout)
 	cr_assert_stdout_eq_str(
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v1\","
 	"\"kind\":\"artifact\",\"entity\":\"acme\",\"project\":\"mnist\","
-	"\"name\":\"mnist-processed\",\"version\":1,\"type\":\"dataset\","
+	"\"name\":\"mnist-processed\",\"version\":\"v1\","
+	"\"qualified_name\":\"acme/mnist/mnist-processed:v1\","
+	"\"type\":\"dataset\","
 	"\"digest\":\"d3\",\"aliases\":[\"prod\"],\"size\":2048,"
 	"\"files\":null,\"description\":null,\"metadata\":null,"
 	"\"created_at\":\"2023-11-14T22:13:21Z\"}\n");
@@ -1032,13 +1038,19 @@ Test(query, impact_csv_and_unknown_roots)
 			 "acme/mnist/mnist-processed:v1", "nosuch:v1", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.out,
-	"root,distance,kind,node,edge,from\n"
-	"artifact:acme/mnist/mnist-processed:v1,1,run,run:acme/mnist/2x9k1,"
+	"root,distance,id,kind,project,type,collection,version,aliases,name,"
+	"state,time,git_commit,edge,from\n"
+	"artifact:acme/mnist/mnist-processed:v1,1,run:acme/mnist/2x9k1,run,"
+	"acme/mnist,train,,,,vivid-snow-42,finished,2023-11-14T22:13:20Z,,"
 	"used,artifact:acme/mnist/mnist-processed:v1\n"
-	"artifact:acme/mnist/mnist-processed:v1,2,artifact,"
-	"artifact:acme/mnist/mnist-19pofeku:v0,logged,run:acme/mnist/2x9k1\n"
-	"artifact:acme/mnist/mnist-processed:v1,2,artifact,"
-	"artifact:acme/mnist/mnist-19pofeku:v1,logged,run:acme/mnist/2x9k1\n");
+	"artifact:acme/mnist/mnist-processed:v1,2,"
+	"artifact:acme/mnist/mnist-19pofeku:v0,artifact,acme/mnist,model,"
+	"mnist-19pofeku,v0,,mnist-19pofeku:v0,,2023-11-14T22:13:20Z,,logged,"
+	"run:acme/mnist/2x9k1\n"
+	"artifact:acme/mnist/mnist-processed:v1,2,"
+	"artifact:acme/mnist/mnist-19pofeku:v1,artifact,acme/mnist,model,"
+	"mnist-19pofeku,v1,\"best,latest\",mnist-19pofeku:v1,,"
+	"2023-11-14T22:13:21Z,,logged,run:acme/mnist/2x9k1\n");
 	cr_assert_str_eq(r.err, "lineage-query: no artifact collection "
 			 "'nosuch'\n");
 	r = q("impact", "--format", "xml", "x", NULL);
@@ -1100,7 +1112,7 @@ Test(query, graph_formats_and_clusters)
 	"  \"cluster:0\" [label=\"6 artifacts (shard)\", "
 	"fillcolor=\"#cfe2ff\", color=\"#1f5fbf\", "
 	"style=\"rounded,filled,dashed\"];\n"
-	"  \"run:acme/other/x1\" -> \"cluster:0\" [label=\"logged\"];\n}\n");
+	"  \"run:acme/other/x1\" -> \"cluster:0\" [label=\"logged (6)\"];\n}\n");
 	r = q("graph", "--explode", "--format", "mermaid", "acme/other/x1",
 	      NULL);
 	cr_assert_eq(r.rc, 0);

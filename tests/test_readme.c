@@ -1,6 +1,9 @@
-/* test_readme.c - every `$ lineage-query ...` example in README.md,
- * run against the sample project: the README shows what the tools say. */
+/* test_readme.c - every `$ ...` line of README.md, run as pasted into a
+ * shell after the README's own setup: the README shows what the tools
+ * say. */
 #include <criterion/criterion.h>
+
+#include "slurp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +13,21 @@
 
 static char dir[64];
 
+/* The README's setup, in a scratch folder that looks like a clone after
+ * `make demo`: the programs and fixtures (linked), and build/demo.lmdb. */
 static void setup(void)
 {
-	char cmd[256];
+	char cmd[1024], cwd[512];
 
+	cr_assert_not_null(getcwd(cwd, sizeof cwd));
 	snprintf(dir, sizeof dir, "/tmp/lin-readme-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/s.lmdb "
-		 "fixtures/sample", dir);
-	cr_assert_eq(system(cmd), 0, "indexing the sample failed");
-	/* the W&B examples run against their own store */
-	snprintf(cmd, sizeof cmd, "./lineage-index -q --store %s/w.lmdb "
-		 "fixtures/wandb-sample 2>/dev/null", dir);
-	cr_assert_eq(system(cmd), 0, "indexing the W&B sample failed");
+	snprintf(cmd, sizeof cmd, "cd %s && mkdir build && "
+		 "for f in lineage-index lineage-query lineage-gen fixtures; "
+		 "do ln -s '%s'/$f $f || exit 1; done && "
+		 "./lineage-index -q --store build/demo.lmdb fixtures/sample",
+		 dir, cwd);
+	cr_assert_eq(system(cmd), 0, "setting up %s failed", dir);
 }
 
 static void teardown(void)
@@ -33,51 +38,32 @@ static void teardown(void)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
-TestSuite(readme, .init = setup, .fini = teardown);
+TestSuite(readme, .init = setup, .fini = teardown, .timeout = 120);
 
-static char *slurp(FILE *f)
+
+/* Run one README command line as a shell would after the README's
+ * earlier `$ export` lines (`env`), in the scratch folder, without
+ * LINEAGE_STORE from the test's own environment; stdout and stderr
+ * merged, as a terminal shows them. */
+static char *run_line(const char *env, const char *line)
 {
-	char *buf = NULL;
-	size_t n = 0, cap = 0, got;
-	char chunk[4096];
-
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		memcpy(buf + n, chunk, got);
-		n += got;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	buf[n] = 0;
-	return buf;
-}
-
-/* Output of `args` (stdout then stderr, as a terminal shows them when
- * only one of the two is used). */
-static char *run_query(const char *store, const char *args)
-{
-	char cmd[2400];
-	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/%s %s "
-		 "2>%s/err", dir, store, args, dir);
+	char *script = NULL, *cmd = NULL;
+	cr_assert(asprintf(&script, "%s%s\n", env, line) > 0);
+	FILE *f;
+	char path[128];
+	snprintf(path, sizeof path, "%s/.line.sh", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(script, f);
+	fclose(f);
+	cr_assert(asprintf(&cmd, "cd %s && env -u LINEAGE_STORE sh .line.sh "
+			   "2>&1", dir) > 0);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = slurp(p);
+	char *out = lt_slurp(p);
 	pclose(p);
-	snprintf(cmd, sizeof cmd, "%s/err", dir);
-	FILE *e = fopen(cmd, "r");
-	cr_assert_not_null(e);
-	char *err = slurp(e);
-	fclose(e);
-	char *all = malloc(strlen(out) + strlen(err) + 1);
-	strcpy(all, out);
-	strcat(all, err);
-	free(out);
-	free(err);
-	return all;
+	free(script);
+	free(cmd);
+	return out;
 }
 
 static void strip_trailing_blank(char *s)
@@ -87,15 +73,15 @@ static void strip_trailing_blank(char *s)
 		s[--n] = 0;
 }
 
-Test(readme, examples_match_the_tools)
+/* Every `$ ...` line of README.md, pasted into a shell in order: its
+ * output must be what the README shows under it (up to the next `$`
+ * line, a "# " comment line or the end of the block). */
+Test(readme, every_dollar_line_works_as_pasted)
 {
 	FILE *f = fopen("README.md", "r");
-	char line[2048], args[2048] = "", want[65536] = "";
-	int in_code = 0, in_cmd = 0, checked = 0;
-	/* A "<!-- readme-test: store fixtures/wandb-sample -->" line before
-	 * a block runs it against the W&B sample instead of the sample
-	 * project. */
-	const char *store = "s.lmdb";
+	char line[2048], cmd[2048] = "", want[65536] = "";
+	char env[8192] = "";
+	int in_code = 0, in_cmd = 0, checked = 0, skip_block = 0;
 
 	cr_assert_not_null(f);
 	for (;;) {
@@ -108,16 +94,22 @@ Test(readme, examples_match_the_tools)
 				(strncmp(line, "# ", 2) == 0 &&
 				 strncmp(line, "# total=", 8) != 0));
 		if (in_cmd && (eof || fence || next_cmd)) {
-			char *got = run_query(store, args);
+			char *got = run_line(env, cmd);
 			strip_trailing_blank(want);
 			strip_trailing_blank(got);
 			size_t gl = strlen(got);
 			if (gl && got[gl - 1] != '\n')
 				strcat(got, "\n");
-			cr_expect_str_eq(got, want, "README example "
-					 "'lineage-query %s' differs", args);
+			cr_expect_str_eq(got, want, "README line '$ %s' "
+					 "differs", cmd);
 			free(got);
 			checked++;
+			/* later lines see what an export set */
+			if (strncmp(cmd, "export ", 7) == 0 &&
+			    strlen(env) + strlen(cmd) + 2 < sizeof env) {
+				strcat(env, cmd);
+				strcat(env, "\n");
+			}
 			in_cmd = 0;
 		}
 		if (eof)
@@ -125,20 +117,19 @@ Test(readme, examples_match_the_tools)
 		if (fence) {
 			in_code = !in_code;
 			if (!in_code)
-				store = "s.lmdb";
+				skip_block = 0;
 			continue;
 		}
-		if (!in_code && strstr(line, "<!-- readme-test: store "
-				       "fixtures/wandb-sample -->"))
-			store = "w.lmdb";
 		/* blocks the Python tests run (tests/test_readme_py.py) */
-		if (!in_code && strstr(line, "<!-- readme-test: pipeline -->"))
-			store = NULL;
-		if (in_code && !store)
+		if (!in_code && (strstr(line, "<!-- readme-test: pipeline -->") ||
+				 strstr(line, "<!-- readme-test: "
+					"export-workflow -->")))
+			skip_block = 1;
+		if (in_code && skip_block)
 			continue;
-		if (in_code && strncmp(line, "$ lineage-query ", 16) == 0) {
-			snprintf(args, sizeof args, "%s", line + 16);
-			args[strcspn(args, "\n")] = 0;
+		if (in_code && strncmp(line, "$ ", 2) == 0) {
+			snprintf(cmd, sizeof cmd, "%s", line + 2);
+			cmd[strcspn(cmd, "\n")] = 0;
 			want[0] = 0;
 			in_cmd = 1;
 			continue;
@@ -147,7 +138,7 @@ Test(readme, examples_match_the_tools)
 			strcat(want, line);
 	}
 	fclose(f);
-	cr_assert_geq(checked, 10, "only %d README examples found", checked);
+	cr_assert_geq(checked, 20, "only %d README lines found", checked);
 }
 
 /* "Neither program opens a socket": no object of the library or the

@@ -26,7 +26,9 @@ class WriterTest(TmpCase):
         with RunlogWriter(p, gzip=gz, producer="test") as w:
             w.run(id="up1", entity="acme", project="cv", name="first-up",
                   job_type="upload", group="g1", host="h1", notes="n1",
-                  tags=["a", "b"], started_at=at(0))
+                  tags=["a", "b"], started_at=at(0), program="up.py",
+                  git_remote="git@example.org:cv.git", git_commit="c0ffee",
+                  args=["--all", "x y"])
             w.log(type="raw_dataset", name="imgs", digest="d0",
                   aliases=["gold"], size=100, files=3, description="raw",
                   metadata={"rows": 7, "nested": {"k": [1, 2.5, None]}},
@@ -62,6 +64,9 @@ class WriterTest(TmpCase):
              up["started_at"], up["ended_at"]),
             ("first-up", "upload", "g1", "h1", "n1", ["a", "b"],
              "finished", 0, "2024-03-01T09:00:00Z", "2024-03-01T09:02:00Z"))
+        self.assertEqual(
+            (up["program"], up["git_remote"], up["git_commit"], up["args"]),
+            ("up.py", "git@example.org:cv.git", "c0ffee", ["--all", "x y"]))
         tr = runs["run:acme/cv/tr1"]
         self.assertEqual((tr["started_at"], tr["state"], tr["exit_code"]),
                          ("2024-03-01T09:10:00Z", "failed", -3))

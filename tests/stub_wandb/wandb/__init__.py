@@ -145,8 +145,9 @@ class Run:
     def metadata(self):
         """wandb-metadata.json, downloaded per run by the real API."""
         _log("metadata", 1)
-        return {"host": self._attrs["host"]} if self._attrs.get("host") \
-            else {}
+        md = {k: self._attrs[k] for k in ("host", "program", "git", "args")
+              if self._attrs.get(k)}
+        return md
 
     def _artifacts(self, key, per_page, fault=None):
         arts = self._api._truth["artifacts"]
