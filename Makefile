@@ -1,5 +1,5 @@
 # lineage - offline artifact lineage over an LMDB store.
-# Targets: all check install clean deps demo bench fuzz
+# Targets: all check check-san install clean deps demo bench fuzz
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -85,7 +85,8 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 PROGS = lineage-index lineage-query lineage-gen
 TEST_BIN = $(BUILD)/tests/run-tests
 
-.PHONY: all check test install uninstall clean deps demo bench bench-deps fuzz
+.PHONY: all check check-san test install uninstall clean deps demo bench \
+	bench-deps fuzz
 .PHONY: fuzz-deps
 
 all: $(PROGS)
@@ -117,7 +118,8 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 # exporter against a stub API, archives); each runner ends with its
 # summary line, and a failure in either fails check. Criterion's summary
 # does not count skipped tests: they are listed after it, with their
-# reasons, from the TAP report.
+# reasons, from the TAP report. Then the whole C suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer (check-san).
 TEST_TAP = $(BUILD)/tests/results.tap
 check: all $(TEST_BIN)
 	@rm -f $(TEST_TAP)
@@ -131,7 +133,66 @@ check: all $(TEST_BIN)
 	$(PYTHON) cannot import msgpack (make deps installs python3-msgpack)"; \
 	exit 1; }
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
+	@$(MAKE) --no-print-directory check-san
 test: check
+
+# ---- sanitizers: library, programs and tests built again in build/san
+# with -fsanitize=address,undefined (gcc or clang: SAN_CC). The suite
+# runs from build/san/root, a view of the checkout whose programs are the
+# sanitized ones; any report (written to build/san/reports) fails it.
+SAN_CC ?= $(CC)
+SAN = $(BUILD)/san
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+SAN_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -I. \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
+SAN_LIB_OBJ = $(LIB_SRC:%.c=$(SAN)/%.o)
+SAN_TEST_OBJ = $(TEST_SRC:%.c=$(SAN)/%.o)
+SAN_MAIN_OBJ = $(SAN)/indexer/main.o $(SAN)/query/main.o \
+	$(GEN_SRC:%.c=$(SAN)/%.o)
+SAN_LIB = $(SAN)/liblineage.a
+SAN_PROGS = $(PROGS:%=$(SAN)/%)
+SAN_ROOT = $(SAN)/root
+SAN_REPORTS = $(CURDIR)/$(SAN)/reports
+SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_REPORTS)/asan:detect_leaks=1:print_suppressions=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=log_path=$(SAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1
+
+$(SAN_LIB_OBJ) $(SAN_TEST_OBJ) $(SAN_MAIN_OBJ): $(SAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(SAN_LIB): $(SAN_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SAN)/lineage-index: $(SAN)/indexer/main.o $(SAN_LIB)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
+$(SAN)/lineage-query: $(SAN)/query/main.o $(SAN_LIB)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
+$(SAN)/lineage-gen: $(GEN_SRC:%.c=$(SAN)/%.o) $(SAN_LIB)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
+$(SAN)/run-tests: $(SAN_TEST_OBJ) $(SAN_LIB)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(TEST_LIBS) $(ARCHIVE_LIBS) \
+		$(LIBS) $(LDFLAGS)
+
+check-san: $(SAN_PROGS) $(SAN)/run-tests
+	@rm -rf $(SAN_ROOT) $(SAN_REPORTS) $(SAN)/shared
+	@mkdir -p $(SAN_ROOT) $(SAN_REPORTS)
+	@chmod 1777 $(SAN_REPORTS)  # tests run queries as nobody too
+	@for f in $$(ls -A); do \
+	  case "$$f" in .git|lineage-index|lineage-query|lineage-gen) \
+	    continue;; esac; \
+	  ln -s ../../../$$f $(SAN_ROOT)/$$f; \
+	done
+	@for p in $(PROGS); do ln -s ../$$p $(SAN_ROOT)/$$p; done
+	@ln -s $(abspath $(CURDIR)/..)/shared $(SAN)/shared
+	cd $(SAN_ROOT) && $(SAN_ENV) ../run-tests --jobs 2
+	@if ls $(SAN_REPORTS)/* >/dev/null 2>&1; then \
+	  cat $(SAN_REPORTS)/*; \
+	  echo "check-san: the sanitizers reported problems (above)"; \
+	  exit 1; \
+	fi
 
 deps:
 	@missing=""; \
@@ -197,10 +258,22 @@ lineage-bench: $(BUILD)/bench/bench.o $(LIB)
 lineage-bare: $(BUILD)/bench/bare.o
 	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
+# The heap counter the shape benchmarks preload, and the indexer linked
+# dynamically so that it can be preloaded (lineage-index may be static).
+lineage-heap.so: bench/heap.c
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
+
+$(BUILD)/bench/lineage-index-dyn: $(BUILD)/indexer/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
+
 # Never part of check: BENCH_RUNS=1000000 make bench for the full size.
+# bench/run.sh: the classic archive's figures; bench/shapes.sh: the
+# issue-10 targets for each shape (BENCH_SHAPES) in one table per shape.
 bench: bench-deps
-	@$(MAKE) --no-print-directory all lineage-bench lineage-bare
+	@$(MAKE) --no-print-directory all lineage-bench lineage-bare \
+		lineage-heap.so $(BUILD)/bench/lineage-index-dyn
 	sh bench/run.sh
+	sh bench/shapes.sh
 
 # ---- fuzzing: libFuzzer targets in tests/fuzz/ (never part of check) ----
 # FUZZ_SECONDS=600 make fuzz for a longer run. Crashes are saved as
@@ -210,7 +283,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS ?= -max_len=65536 -rss_limit_mb=2048 -timeout=30
 FUZZ_DEBIAN_PKGS = clang libclang-rt-dev
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
+# LIN_FUZZ_LIMITS: the readers' limits (inflated bytes, record, string
+# and collection sizes) set small, so every execution is fast.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DLIN_FUZZ_LIMITS $(WARN) -O1 -g \
 	-fno-omit-frame-pointer $(FUZZ_SAN) -I. \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 FUZZ_BUILD = $(BUILD)/fuzz
@@ -285,12 +360,26 @@ fuzz: fuzz-deps
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_BUILD)/$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
 	    -print_final_stats=1 -artifact_prefix=tests/fuzz/crashes/$$t- \
-	    $(FUZZ_BUILD)/corpus/$$t $$seeds || exit 1; \
+	    $(FUZZ_BUILD)/corpus/$$t $$seeds 2>$(FUZZ_BUILD)/$$t.log; \
+	  st=$$?; \
+	  awk -v t=$$t -v s=$(FUZZ_SECONDS) \
+	    '/^#[0-9]+/ { for (i = 1; i <= NF; i++) { \
+	        if ($$i == "cov:") cov = $$(i + 1); \
+	        if ($$i == "ft:") ft = $$(i + 1); } } \
+	     /stat::number_of_executed_units:/ { n = $$2 } \
+	     /stat::average_exec_per_sec:/ { r = $$2 } \
+	     END { printf "fuzz: %s: %s executions (%s/s), coverage %s " \
+	       "edges, %s features\n", t, n, r, cov, ft }' \
+	    $(FUZZ_BUILD)/$$t.log; \
+	  if [ $$st -ne 0 ]; then \
+	    tail -40 $(FUZZ_BUILD)/$$t.log; exit $$st; \
+	  fi; \
 	done
 
 clean:
-	rm -rf $(BUILD) $(PROGS) lineage-bench lineage-bare
+	rm -rf $(BUILD) $(PROGS) lineage-bench lineage-bare lineage-heap.so
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GEN_SRC:%.c=$(BUILD)/%.d) \
 	$(BUILD)/indexer/main.d $(BUILD)/query/main.d $(BUILD)/bench/bench.d
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_MAIN_OBJ:.o=.d)
+-include $(SAN_LIB_OBJ:.o=.d) $(SAN_TEST_OBJ:.o=.d) $(SAN_MAIN_OBJ:.o=.d)

@@ -390,6 +390,15 @@ void lin_runlog_limits_default(struct lin_runlog_limits *l)
 	l->max_items = 65536;
 	l->max_depth = 32;
 	l->max_inflated = (uint64_t)64 << 30;
+#ifdef LIN_FUZZ_LIMITS
+	/* Fuzz builds (make fuzz): small limits, so that no input spends
+	 * an execution inflating or buffering hundreds of MiB and the
+	 * fuzzer explores the reader instead. */
+	l->max_record = (size_t)1 << 20;
+	l->max_string = (size_t)64 << 10;
+	l->max_items = 4096;
+	l->max_inflated = (uint64_t)1 << 20;
+#endif
 }
 
 /* Any failure carries the file name. */
@@ -672,7 +681,8 @@ static enum hkind classify(const unsigned char *p, size_t avail, size_t *hl,
 	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
 		*hl = 2;
 		*len = (uint64_t)1 << (b - 0xd4);
-		return H_SCALAR;
+		/* the type byte must be at hand too: callers step over hl */
+		return avail < 2 ? H_NEED : H_SCALAR;
 	case 0xc4: case 0xd9: w = 1; k = H_BLOB; break;
 	case 0xc5: case 0xda: w = 2; k = H_BLOB; break;
 	case 0xc6: case 0xdb: w = 4; k = H_BLOB; break;
@@ -859,9 +869,8 @@ too_big:
  * step over. Every value takes at least one byte, so this ends within
  * the input. Returns 0 or a fatal code. */
 static int skip_values(struct lin_runlog *r, struct lin_err *err,
-		       uint64_t rec_off, uint64_t left)
+		       uint64_t rec_off, uint64_t left, uint64_t drop)
 {
-	uint64_t drop = 0;      /* payload bytes still to pass over */
 	int rc;
 
 	while (left || drop) {
@@ -1773,8 +1782,17 @@ static int skip_record(struct lin_runlog *r, struct lin_err *err)
 	int rc;
 
 	r->skip_pending = 0;
-	r->start += r->skip_pos;
-	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left);
+	/* The limit can be hit past the window's end (a string's payload
+	 * not read yet): those bytes are dropped as they come. */
+	size_t avail = r->end - r->start;
+	uint64_t drop = 0;
+	if (r->skip_pos > avail) {
+		drop = r->skip_pos - avail;
+		r->start = r->end;
+	} else {
+		r->start += r->skip_pos;
+	}
+	rc = skip_values(r, &r->fatal_err, rec_off, r->skip_left, drop);
 	if (rc < 0)
 		r->fatal = rc;
 	err->code = LIN_ERECORD;

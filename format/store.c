@@ -1,7 +1,10 @@
 /* store.c - opening the LMDB environment and the shared lookups. */
 #include "store.h"
 
+#include "guard.h"
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,11 @@ const char *const lin_db_names[LIN_DB_COUNT] = {
 };
 
 /* Address space reserved for the map at open: LMDB files are sparse, so
- * this costs nothing on disk; writers grow it when full
- * (lin_store_grow). Kept modest so tools such as valgrind can map it. */
-#define MAP_MIN ((size_t)4 << 30)
+ * this costs nothing on disk; writers grow it (doubling) when half used
+ * or full (lin_store_grow), readers map twice the file. Kept small so
+ * that a process limited to 1 GiB of address space (ulimit -v) can index
+ * and query archives of tens of thousands of runs. */
+#define MAP_MIN ((size_t)64 << 20)
 
 const char *lin_store_default_path(void)
 {
@@ -83,6 +88,9 @@ static int check_schema(struct lin_store *s, MDB_txn *txn, int fresh,
 	return 0;
 }
 
+static int check_dbs(struct lin_store *s, MDB_txn *txn,
+		     struct lin_err *err);
+
 static int open_dbs(struct lin_store *s, struct lin_err *err)
 {
 	MDB_txn *txn;
@@ -111,6 +119,8 @@ static int open_dbs(struct lin_store *s, struct lin_err *err)
 	if (mdb_stat(txn, s->dbi[LIN_DB_META], &st) == 0 && st.ms_entries == 0)
 		fresh = 1;
 	rc = check_schema(s, txn, fresh, err);
+	if (!rc)
+		rc = check_dbs(s, txn, err);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -119,10 +129,145 @@ static int open_dbs(struct lin_store *s, struct lin_err *err)
 	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
 }
 
+/* v with thousands separators ("1,048,576"); returns buf. */
+static const char *commas(char buf[32], uint64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A store found damaged at open: what is wrong and what to do. */
+static int damaged(struct lin_err *err, const char *path, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+static int damaged(struct lin_err *err, const char *path, const char *fmt,
+		   ...)
+{
+	char what[300], advice[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET, "%s; %s", what,
+			   lin_guard_advice(advice, sizeof advice, path));
+}
+
+/* The sanity every LMDB database record (from mdb_stat) must have in a
+ * file whose last page is `last`: a B-tree is at most 32 deep (LMDB's
+ * cursor stack) and holds fewer pages than the file. */
+static int db_sane(const MDB_stat *ms, size_t last)
+{
+	uint64_t pages = (uint64_t)ms->ms_branch_pages + ms->ms_leaf_pages +
+			 ms->ms_overflow_pages;
+	if (ms->ms_depth > 32 || pages > last)
+		return 0;
+	return (ms->ms_depth == 0) == (pages == 0) &&
+	       (ms->ms_entries == 0 || pages > 0);
+}
+
+int lin_store_validate(const char *path, struct lin_store_shape *shape,
+		       struct lin_err *err)
+{
+	struct stat st;
+	MDB_env *env;
+	MDB_envinfo info;
+	MDB_stat ms;
+	char a[32], b[32];
+	int rc;
+
+	memset(shape, 0, sizeof *shape);
+	lin_err_path(err, path);
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		lin_err_set(err, e == ENOENT ? LIN_ENOTFOUND : LIN_EIO,
+			    LIN_NO_OFFSET, "cannot open store: %s",
+			    strerror(e));
+		if (err)
+			err->sys = e;
+		return err ? err->code : LIN_EIO;
+	}
+	if (S_ISDIR(st.st_mode))
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "not a lineage store (a folder)");
+	shape->file_size = (uint64_t)st.st_size;
+	if (st.st_size == 0)
+		return 0;
+	/* Read-only and without the lock: a path that is not a store gets
+	 * no lock file, and nothing here touches a page of the map (LMDB
+	 * reads the two meta pages with read(2)). */
+	if ((rc = mdb_env_create(&env)))
+		return lin_store_fail(err, rc, "cannot create env");
+	rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK,
+			  0);
+	if (rc == 0) {
+		mdb_env_info(env, &info);
+		mdb_env_stat(env, &ms);
+	}
+	mdb_env_close(env);
+	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "not a lineage store, or its header is "
+				   "damaged (%s)", mdb_strerror(rc));
+	if (rc == EACCES || rc == EPERM || rc == ENOENT)
+		return lin_store_fail(err, rc, "cannot open store");
+	if (rc)
+		return damaged(err, path, "cannot map the store (%s): its "
+			       "header is damaged", mdb_strerror(rc));
+	shape->page_size = ms.ms_psize;
+	shape->last_page = info.me_last_pgno;
+	shape->txnid = info.me_last_txnid;
+	if (ms.ms_psize < 512 || ms.ms_psize > 65536 ||
+	    (ms.ms_psize & (ms.ms_psize - 1)))
+		return damaged(err, path, "header names a page size of %u "
+			       "bytes", ms.ms_psize);
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if (shape->file_size < need)
+		return damaged(err, path, "truncated: %s of %s bytes",
+			       commas(a, shape->file_size), commas(b, need));
+	if (!db_sane(&ms, info.me_last_pgno))
+		return damaged(err, path, "header is damaged (a main database "
+			       "of depth %u with %s pages in a file of %s)",
+			       ms.ms_depth, commas(a, (uint64_t)
+			       ms.ms_branch_pages + ms.ms_leaf_pages +
+			       ms.ms_overflow_pages),
+			       commas(b, (uint64_t)info.me_last_pgno + 1));
+	return 0;
+}
+
+/* After the databases are open: each one's record is sane. */
+static int check_dbs(struct lin_store *s, MDB_txn *txn, struct lin_err *err)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	mdb_env_info(s->env, &info);
+	for (int i = 0; i < LIN_DB_COUNT; i++) {
+		int rc = mdb_stat(txn, s->dbi[i], &ms);
+		if (rc)
+			return lin_store_fail(err, rc, "cannot read databases");
+		if (!db_sane(&ms, info.me_last_pgno))
+			return damaged(err, s->path, "the record of database "
+				       "'%s' is damaged (depth %u, %zu "
+				       "pages)", lin_db_names[i], ms.ms_depth,
+				       ms.ms_branch_pages + ms.ms_leaf_pages +
+				       ms.ms_overflow_pages);
+	}
+	return 0;
+}
+
 int lin_store_open(struct lin_store *s, const char *path, int flags,
 		   struct lin_err *err)
 {
-	struct stat st;
+	struct lin_store_shape shape;
 	unsigned envflags = MDB_NOSUBDIR;
 	int rc;
 
@@ -130,20 +275,26 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 	s->readonly = !!(flags & LIN_STORE_RDONLY);
 	snprintf(s->path, sizeof s->path, "%s", path);
 	lin_err_path(err, path);
-	if (s->readonly && stat(path, &st) != 0) {
-		int e = errno;
-		lin_err_set(err, e == ENOENT ? LIN_ENOTFOUND : LIN_EIO,
-			    LIN_NO_OFFSET, "cannot open store: %s",
-			    e == ENOENT ? "no such file (run lineage-index "
-			    "first, or give --store)" : strerror(e));
-		if (err)
-			err->sys = e;
-		return err ? err->code : LIN_EIO;
+	/* Validate before LMDB opens it for real: no lock file for what is
+	 * not a store, no page touched in a file cut short. */
+	rc = lin_store_validate(path, &shape, err);
+	if (rc == LIN_ENOTFOUND && !s->readonly) {
+		lin_err_clear(err);
+		lin_err_path(err, path);
+	} else if (rc == LIN_ENOTFOUND) {
+		return lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
+				   "cannot open store: no such file (run "
+				   "lineage-index first, or give --store)");
+	} else if (rc && !(rc == LIN_ECORRUPT &&
+			   (flags & LIN_STORE_SALVAGE))) {
+		return rc;
 	}
-	if (s->readonly && st.st_size == 0)
+	if (s->readonly && rc == 0 && shape.file_size == 0)
 		return lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
 				   "store is empty (the first lineage-index "
 				   "run was interrupted?); index again");
+	lin_err_clear(err);
+	lin_err_path(err, path);
 	if (s->readonly)
 		envflags |= MDB_RDONLY;
 	s->mapsize = MAP_MIN;
@@ -151,12 +302,13 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 	const char *knob = getenv("LINEAGE_MAP_MIN");
 	if (knob && strtoull(knob, NULL, 10) >= 65536)
 		s->mapsize = (size_t)strtoull(knob, NULL, 10);
-	if (stat(path, &st) == 0 && (size_t)st.st_size * 2 > s->mapsize)
-		s->mapsize = (size_t)st.st_size * 2;
+	if (shape.file_size * 2 > s->mapsize)
+		s->mapsize = (size_t)shape.file_size * 2;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = mdb_env_create(&s->env);
 		if (rc)
 			return lin_store_fail(err, rc, "cannot create env");
+		lin_guard_env(s->env);
 		mdb_env_set_maxdbs(s->env, LIN_DB_COUNT + 2);
 		mdb_env_set_mapsize(s->env, s->mapsize);
 		rc = mdb_env_open(s->env, path, envflags, 0644);
@@ -164,8 +316,8 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 			break;
 		mdb_env_close(s->env);
 		s->env = NULL;
-		/* Read-only media: no lock file can be made; nobody can be
-		 * writing there, so reading without locks is safe. */
+		/* Read-only media, or no write access to the lock file:
+		 * read without LMDB's reader table (lin_store_nolock). */
 		if (!(s->readonly && (rc == EACCES || rc == EROFS)) ||
 		    (envflags & MDB_NOLOCK))
 			break;
@@ -179,10 +331,16 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 				    mdb_strerror(rc));
 		return err ? err->code : LIN_ESTORE;
 	}
+	s->nolock = !!(envflags & MDB_NOLOCK);
+	lin_guard_arm(path);
 	rc = open_dbs(s, err);
 	if (rc) {
-		mdb_env_close(s->env);
-		s->env = NULL;
+		lin_store_close(s);
+		/* LMDB's own word for a damaged page, with what to do. */
+		if (rc == LIN_ESTORE && err &&
+		    (err->sys == MDB_CORRUPTED || err->sys == MDB_PAGE_NOTFOUND
+		     || err->sys == MDB_INVALID))
+			rc = damaged(err, path, "%s", err->msg);
 	}
 	return rc;
 }
@@ -207,14 +365,20 @@ void lin_store_close(struct lin_store *s)
 	if (s && s->env) {
 		mdb_env_close(s->env);
 		s->env = NULL;
+		lin_guard_disarm();
 	}
 }
 
 int lin_store_begin(struct lin_store *s, int rdonly, MDB_txn **txn,
 		    struct lin_err *err)
 {
-	int rc = mdb_txn_begin(s->env, NULL,
-			       rdonly || s->readonly ? MDB_RDONLY : 0, txn);
+	unsigned flags = rdonly || s->readonly ? MDB_RDONLY : 0;
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	/* A writer grew the store past this reader's map since it was
+	 * opened: take the writer's size and try again. */
+	if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(s->env, 0) == 0)
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	return rc ? lin_store_fail(err, rc, "cannot begin transaction") : 0;
 }
 

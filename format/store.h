@@ -28,11 +28,33 @@ struct lin_store {
 	MDB_env *env;
 	MDB_dbi dbi[LIN_DB_COUNT];
 	int readonly;
+	int nolock;        /* opened without LMDB's lock file */
 	size_t mapsize;
 	char path[1024];
 };
 
 #define LIN_STORE_RDONLY 1  /* open read-only; the store must exist */
+#define LIN_STORE_SALVAGE 2 /* open a store that failed validation as
+			       LIN_ECORRUPT anyway (--rebuild reads what it
+			       can of it); faults stay guarded */
+
+/* What lin_store_validate learned from a store's header. */
+struct lin_store_shape {
+	uint64_t file_size;  /* bytes */
+	unsigned page_size;  /* 0 for an empty file */
+	size_t last_page;    /* last page number in use */
+	size_t txnid;        /* the last committed transaction */
+};
+
+/* Check what can be checked of the store at `path` before any page of
+ * its map is read: that LMDB recognises the header (read-only, no lock
+ * file created), that the file is as long as its last page says, and
+ * that the main database's record is plausible. An empty file passes
+ * (shape->page_size 0). Errors: LIN_ENOTFOUND (no file), LIN_ESCHEMA
+ * (not a store, or its header is unrecognisable), LIN_ECORRUPT (damaged:
+ * the message says what, and what to do), LIN_EIO, LIN_ESTORE. */
+int lin_store_validate(const char *path, struct lin_store_shape *shape,
+		       struct lin_err *err);
 
 /* The store path to use when none is given: $LINEAGE_STORE, else
  * "lineage.lmdb". Static storage. */
@@ -41,8 +63,11 @@ const char *lin_store_default_path(void);
 /* Open (and with flags 0, create when missing) the store at `path`.
  * Read-only opens work on read-only media (retrying without the lock file
  * when it cannot be created) and see consistent snapshots while an
- * indexer writes. Errors: LIN_ENOTFOUND (read-only and no store),
- * LIN_ESCHEMA (not a lineage store, or a newer schema), LIN_ESTORE.
+ * indexer writes. The store is validated first (lin_store_validate;
+ * then every database record and the schema), and faults while it is
+ * open are guarded (guard.h). Errors: LIN_ENOTFOUND (read-only and no
+ * store), LIN_ESCHEMA (not a lineage store, or a newer schema),
+ * LIN_ECORRUPT (damaged), LIN_ESTORE.
  * Release with lin_store_close(). */
 int lin_store_open(struct lin_store *s, const char *path, int flags,
 		   struct lin_err *err);

@@ -60,7 +60,11 @@ uint64_t lin_wandb_records(const struct lin_wandb *w);
  * (memory bound); a longer lineage record is reported as LIN_EDAMAGE and
  * skipped. Records of other kinds are skipped without being buffered,
  * whatever their size. Default LIN_WANDB_MAX_RECORD; 0 restores it. */
+#ifdef LIN_FUZZ_LIMITS
+#define LIN_WANDB_MAX_RECORD (1u << 20)  /* fuzz builds: small and fast */
+#else
 #define LIN_WANDB_MAX_RECORD (64u << 20)
+#endif
 void lin_wandb_set_max_record(struct lin_wandb *w, size_t bytes);
 
 void lin_wandb_close(struct lin_wandb *w);

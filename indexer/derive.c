@@ -456,8 +456,10 @@ static int renumber(struct ix *x, struct touched_coll *t,
 	struct vinfo *v;
 	size_t n, live = 0;
 	int rc = load_all_versions(x, t->coll, &v, &n);
+	size_t reached = 0;  /* entries the loop has dealt with */
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		reached = i + 1;
 		if (v[i].exists) {
 			v[live] = v[i];
 			live++;
@@ -476,6 +478,11 @@ static int renumber(struct ix *x, struct touched_coll *t,
 		free(v[i].digest);
 	}
 	if (rc) {
+		/* the ones the loop did not reach, then the kept ones */
+		for (size_t j = reached; j < n; j++) {
+			free(v[j].path);
+			free(v[j].digest);
+		}
 		vinfo_free(v, live);
 		return rc;
 	}
@@ -771,7 +778,8 @@ static int build_timeline(struct ix *x, uint64_t coll, const char *name,
 		free(ev);
 		return rc;
 	}
-	qsort(ev, m, sizeof *ev, aev_cmp);
+	if (m)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(ev, m, sizeof *ev, aev_cmp);
 	if (m && !(ents = malloc(m * 16))) {
 		free(ev);
 		return LIN_ENOMEM;

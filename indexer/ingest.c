@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <sys/statvfs.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +412,32 @@ static int remember_file(struct ctx *c, const char *path, int named)
 	return 0;
 }
 
+/* A commit failed. LMDB reports a short write as EIO; when the file
+ * system holding the store is (nearly) full, say so, and what was kept:
+ * the store as of the last commit. */
+static int commit_failed(struct ctx *c, int rc)
+{
+	char *copy = strdup(c->s.path);
+	struct statvfs vfs;
+	int full = rc == ENOSPC || rc == EDQUOT;
+
+	if (!full && (rc == EIO || rc == EFBIG) && copy &&
+	    statvfs(dirname(copy), &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < (uint64_t)64 << 20)
+		full = 1;
+	free(copy);
+	if (!full)
+		return lin_store_fail(c->err, rc, "cannot commit");
+	lin_err_set(c->err, LIN_EIO, LIN_NO_OFFSET, "cannot commit: no space "
+		    "left on the file system holding the store; it keeps "
+		    "what was committed before (%llu files indexed in this "
+		    "run); free some space and run again",
+		    (unsigned long long)(c->o->sync ? c->st->indexed :
+					 c->gstats.indexed));
+	c->err->sys = ENOSPC;
+	return LIN_EIO;
+}
+
 /* Commit the group of files indexed so far (if any); flush it to disk
  * when the last flush is SYNC_INTERVAL old; grow the map when it is
  * half used, so that a group never finds it full. */
@@ -422,7 +450,7 @@ static int end_group(struct ctx *c)
 	rc = lin_store_commit(c->group, c->err);
 	c->group = NULL;
 	if (rc)
-		return rc;
+		return commit_failed(c, c->err->sys);
 	forget_group(c);
 	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
 		if ((rc = lin_store_sync(&c->s, c->err)))
@@ -480,7 +508,7 @@ static int commit(struct ctx *c)
 	c->x.txn = NULL;
 	ix_reset(&c->x);
 	if (rc)
-		return rc;
+		return commit_failed(c, c->err->sys);
 	if (!c->group || c->group_records >= GROUP_RECORDS ||
 	    mono_now() - c->group_start > c->group_interval)
 		return end_group(c);
@@ -841,8 +869,18 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	return rc;
 }
 
+/* 1 once a stop was asked for (opts->stop): no new file is started. */
+static int stopping(struct ctx *c)
+{
+	if (c->o->stop && *c->o->stop && !c->st->interrupted)
+		c->st->interrupted = *c->o->stop;
+	return c->st->interrupted != 0;
+}
+
 static int index_file(struct ctx *c, const char *path, int named)
 {
+	if (stopping(c))
+		return 0;
 	int rc = index_file_once(c, path, named);
 
 	if (rc == 0 && c->group)
@@ -1392,7 +1430,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 	}
 	lin_scan_close(&sc);
 	lin_store_abort(txn);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0 && !stopping(c); i++) {
 		char stored[513], buf[PATH_MAX + 512];
 		snprintf(stored, sizeof stored, "%.*s", (int)gone[i].kn,
 			 gone[i].key);
@@ -1453,6 +1491,31 @@ static int totals(struct ctx *c)
 	return 0;
 }
 
+/* 1 when the store does not exist and none of the paths does: each is
+ * reported missing and no store is created for nothing. */
+static int nothing_to_index(struct ctx *c, const char *store_path,
+			    const char *const *paths, size_t npaths)
+{
+	struct stat sb;
+
+	if (lstat(store_path, &sb) == 0 || errno != ENOENT)
+		return 0;
+	for (size_t i = 0; i < npaths; i++)
+		if (lstat(paths[i], &sb) == 0 || errno != ENOENT)
+			return 0;
+	for (size_t i = 0; i < npaths; i++) {
+		struct lin_err e;
+		lin_err_clear(&e);
+		lin_err_path(&e, paths[i]);
+		lin_err_set(&e, LIN_ENOTFOUND, LIN_NO_OFFSET, "cannot read: %s",
+			    strerror(ENOENT));
+		c->done++;
+		c->st->rejected++;
+		report(c, LIN_FILE_REJECTED, paths[i], &e);
+	}
+	return 1;
+}
+
 int lin_index_paths(const char *store_path, const char *const *paths,
 		    size_t npaths, const struct lin_index_opts *opts,
 		    struct lin_index_stats *st, struct lin_err *err)
@@ -1466,6 +1529,8 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	c.st = st;
 	c.err = err;
 	lin_err_clear(err);
+	if (nothing_to_index(&c, store_path, paths, npaths))
+		return 0;
 	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
 		return rc;
 	/* Every file is its own (nested) transaction. Committing and
@@ -1515,7 +1580,8 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	/* the read transactions below need the group committed */
 	if (!rc)
 		rc = end_group(&c);
-	if (!rc)
+	/* Vanished files are only known after a whole walk. */
+	if (!rc && !stopping(&c))
 		rc = find_vanished(&c, roots, given, npaths);
 	if (!rc)
 		rc = end_group(&c);

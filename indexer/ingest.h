@@ -4,6 +4,7 @@
 #define LIN_INGEST_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "format/err.h"
@@ -37,6 +38,10 @@ struct lin_index_opts {
 	const char *project;  /* default project; NULL: "default" */
 	int prune;            /* remove what vanished files contributed */
 	int sync;             /* flush every file's commit to disk */
+	/* When set and *stop becomes non-zero (a signal handler stores the
+	 * signal number), no new file is started: the current group is
+	 * committed and the run ends with st->interrupted set. */
+	volatile sig_atomic_t *stop;
 	lin_index_report_fn *report;
 	void *report_ctx;
 };
@@ -49,6 +54,7 @@ struct lin_index_stats {
 	uint64_t bad_records; /* records skipped as invalid or damaged */
 	uint64_t skipped;     /* records of unknown kind */
 	uint64_t bytes;       /* input bytes read (uncompressed) */
+	int interrupted;      /* *opts->stop when the run was stopped */
 	/* store totals after the run */
 	uint64_t runs, versions, edges, pending, sources;
 };

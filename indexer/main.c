@@ -2,14 +2,18 @@
  * is in ingest.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "format/guard.h"
 #include "format/store.h"
+#include "format/compact.h"
 #include "indexer/ingest.h"
+#include "indexer/rebuild.h"
 
 #define PROG "lineage-index"
 #ifndef LIN_VERSION_STRING
@@ -29,6 +33,7 @@ enum {
 struct cli {
 	int verbose, quiet, json, tty, progress_shown;
 	int missing;
+	int rebuild;  /* --rebuild: vanished sources are left out */
 };
 
 static void usage(FILE *f)
@@ -36,6 +41,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " [--store PATH] [--entity E] [--project P] [--prune]\n"
 "                     [--sync] [--json] [-v|-q] PATH...\n"
+"       " PROG " [--store PATH] --rebuild [PATH...]\n"
+"       " PROG " [--store PATH] [PATH...] --compact-to COPY\n"
 "\n"
 "Index run logs (runlog files, plain or gzip, and W&B .wandb transaction\n"
 "logs) into a lineage store. PATHs are files or folders (searched\n"
@@ -54,6 +61,13 @@ static void usage(FILE *f)
 "      --prune         remove what vanished files contributed\n"
 "      --sync          commit and flush each file on its own (default:\n"
 "                      commits every half second, flushes every second)\n"
+"      --rebuild       re-index every source the store names (and the\n"
+"                      PATHs) into a new store, then swap it in; for a\n"
+"                      damaged store (give the PATHs again when its\n"
+"                      list of sources cannot be read)\n"
+"      --compact-to COPY  write a compacted copy of the store to COPY\n"
+"                      (a new file) for shipping; it can be read on\n"
+"                      read-only media without a lock file\n"
 "      --json          print the summary as one JSON object\n"
 "  -v, --verbose       list every file and what happened to it\n"
 "  -q, --quiet         print nothing but errors\n"
@@ -119,8 +133,10 @@ static void on_file(void *ctx, enum lin_file_status st, const char *path,
 		clear_progress(c);
 		fputs(PROG ": ", stderr);
 		put_escaped(stderr, path);
-		fputs(": vanished since it was indexed (--prune removes what "
-		      "it contributed)\n", stderr);
+		fputs(c->rebuild ? ": vanished since it was indexed (left out "
+		      "of the rebuilt store)\n" : ": vanished since it was "
+		      "indexed (--prune removes what it contributed)\n",
+		      stderr);
 		return;
 	}
 	if (c->verbose && !c->json) {
@@ -213,7 +229,114 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+
+/* Print why the run could not go on (escaped like the per-file
+ * messages: it names the store path); its exit status. */
+static int failed(const struct lin_err *err, int rc)
+{
+	char buf[1200];
+
+	fputs(PROG ": ", stderr);
+	put_escaped(stderr, lin_err_format(err, buf, sizeof buf));
+	fputc('\n', stderr);
+	return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
+	       rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? EXIT_DATA :
+	       rc == LIN_ENOTFOUND ? EXIT_NOINPUT : EXIT_IO;
+}
+
+/* ---- stopping on a signal ---- */
+
+static volatile sig_atomic_t stop_sig;
+
+/* First SIGINT/SIGTERM/SIGHUP: finish the current file, commit, print
+ * the summary (ingest.c polls stop_sig). A second one: stop at once;
+ * the store stays as of its last commit (every commit is whole). */
+static void on_stop(int sig)
+{
+	if (stop_sig) {
+		static const char msg[] = PROG ": stopped at once; the store "
+			"keeps what was committed before\n";
+		(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+		_exit(128 + sig);
+	}
+	stop_sig = sig;
+}
+
+static void catch_stops(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* --compact-to: the copy, after indexing when PATHs were given (st is
+ * then that run's summary). */
+static int compact(const char *store, const char *to, struct cli *c,
+		   const struct lin_index_stats *st)
+{
+	struct lin_err err;
+	uint64_t from_size = 0, to_size = 0;
+	int rc;
+
+	if (st && !c->quiet)
+		print_summary(st, c->json);
+	rc = lin_store_compact(store, to, &from_size, &to_size, &err);
+	if (rc)
+		return failed(&err, rc);
+	if (c->json) {
+		fputs("{\"compacted\":\"", stdout);
+		for (const unsigned char *p = (const unsigned char *)to; *p;
+		     p++) {
+			if (*p == '"' || *p == '\\')
+				printf("\\%c", *p);
+			else if (*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		}
+		printf("\",\"bytes\":%llu,\"copy_bytes\":%llu}\n",
+		       (unsigned long long)from_size,
+		       (unsigned long long)to_size);
+	}
+	else if (!c->quiet) {
+		fputs("compact: ", stdout);
+		put_escaped(stdout, store);
+		printf(" (%llu bytes) -> ", (unsigned long long)from_size);
+		put_escaped(stdout, to);
+		printf(" (%llu bytes)\n", (unsigned long long)to_size);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write output: %s\n",
+			strerror(errno));
+		return EXIT_IO;
+	}
+	if (c->missing)
+		return EXIT_NOINPUT;
+	return st && (st->rejected || st->bad_records) ? EXIT_DATA : EXIT_OK;
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+
+	if (lin_guard_caught()) {
+		/* --rebuild abandoned a read of a damaged store mid-way:
+		 * end without exit handlers over what it left allocated */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -221,6 +344,8 @@ int main(int argc, char **argv)
 		{ "project", required_argument, NULL, 'p' },
 		{ "prune", no_argument, NULL, 'P' },
 		{ "sync", no_argument, NULL, 'S' },
+		{ "rebuild", no_argument, NULL, 'R' },
+		{ "compact-to", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -232,9 +357,10 @@ int main(int argc, char **argv)
 	struct lin_index_stats st;
 	struct lin_err err;
 	struct cli c = { 0 };
-	const char *store = NULL;
-	int ch, rc;
+	const char *store = NULL, *compact_to = NULL;
+	int ch, rc, rebuild = 0;
 
+	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
 	while ((ch = getopt_long(argc, argv, ":s:e:p:vqhV", opts, NULL)) !=
 	       -1) {
@@ -244,6 +370,8 @@ int main(int argc, char **argv)
 		case 'p': o.project = optarg; break;
 		case 'P': o.prune = 1; break;
 		case 'S': o.sync = 1; break;
+		case 'R': rebuild = c.rebuild = 1; break;
+		case 'C': compact_to = optarg; break;
 		case 'j': c.json = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
@@ -259,31 +387,55 @@ int main(int argc, char **argv)
 					   argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
+	if (compact_to && !*compact_to)
+		return usage_error("--compact-to needs a file name");
+	if (optind >= argc && !rebuild && !compact_to)
 		return usage_error("no PATH to index");
 	if ((o.entity && !*o.entity) || (o.project && !*o.project))
 		return usage_error("--entity and --project cannot be empty");
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);
+	catch_stops();
+	o.stop = &stop_sig;
 	o.report = on_file;
 	o.report_ctx = &c;
-	rc = lin_index_paths(store, (const char *const *)argv + optind,
-			     (size_t)(argc - optind), &o, &st, &err);
+	memset(&st, 0, sizeof st);
+	if (rebuild)
+		rc = lin_index_rebuild(store, (const char *const *)argv +
+				       optind, (size_t)(argc - optind), &o,
+				       &st, &err);
+	else if (optind < argc)
+		rc = lin_index_paths(store, (const char *const *)argv + optind,
+				     (size_t)(argc - optind), &o, &st, &err);
+	else
+		rc = 0;
 	clear_progress(&c);
-	if (rc) {
-		char buf[1200];
-		fprintf(stderr, PROG ": %s\n",
-			lin_err_format(&err, buf, sizeof buf));
-		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
-		       rc == LIN_ESCHEMA ? EXIT_DATA : EXIT_IO;
-	}
+	if (rc == 0 && compact_to && !st.interrupted)
+		return compact(store, compact_to, &c,
+			       rebuild || optind < argc ? &st : NULL);
+	if (rc)
+		return failed(&err, rc);
 	if (!c.quiet)
 		print_summary(&st, c.json);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write output: %s\n",
 			strerror(errno));
 		return EXIT_IO;
+	}
+	if (st.interrupted) {
+		const char *name = sigabbrev_np(st.interrupted);
+		if (rebuild)
+			fprintf(stderr, PROG ": interrupted by SIG%s: the "
+				"rebuild was abandoned; the store is left as "
+				"it was\n", name ? name : "NAL");
+		else
+			fprintf(stderr, PROG ": interrupted by SIG%s: %llu "
+				"files indexed and committed; run the same "
+				"command again to finish\n",
+				name ? name : "NAL",
+				(unsigned long long)st.indexed);
+		return 128 + st.interrupted;
 	}
 	if (c.missing)
 		return EXIT_NOINPUT;

@@ -13,14 +13,18 @@
  *   66  the store is missing or cannot be opened
  *   70  internal error (out of memory)
  *   74  I/O error: writing the output or reading the store failed
+ *   75  the store was read without its lock file and a writer kept
+ *       committing meanwhile (every attempt could have been torn)
  */
 #include "internal.h"
+#include "format/guard.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROG "lineage-query"
 #define VERSION "0.1.0"
@@ -34,7 +38,8 @@ static const char exit_table[] =
 	"  65  the store's data is invalid\n"
 	"  66  the store is missing or cannot be opened\n"
 	"  70  internal error\n"
-	"  74  I/O error (writing the output or reading the store)\n";
+	"  74  I/O error (writing the output or reading the store)\n"
+	"  75  the store kept changing while read without its lock file\n";
 
 static const char arg_forms[] =
 	"arguments:\n"
@@ -174,12 +179,17 @@ const struct lq_cmd lq_cmds[] = {
 	  "lineage.\n" },
 	{ "stats", lq_cmd_stats, "stats",
 	  "counts of runs, collections, versions, edges and sources", NULL },
-	{ "check", lq_cmd_check, "check",
+	{ "check", lq_cmd_check, "check [--deep]",
 	  "check the store's consistency; exit status 65 on problems",
 	  "Decodes every node and checks that run keys, version numbers and\n"
 	  "edges agree (every edge has its reverse). One line per problem,\n"
 	  "then a summary line. Checks the whole store: --as-of is "
-	  "ignored.\n" },
+	  "ignored.\n\n"
+	  "options:\n"
+	  "      --deep   also read every entry of every database: placed\n"
+	  "               inside the file and in order, decoded, every id\n"
+	  "               it holds present, counts equal to LMDB's records,\n"
+	  "               every node reachable from the indexes\n" },
 	{ "diff", lq_cmd_diff,
 	  "diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
 	  "runs, versions and edges added or removed between two stores or "
@@ -339,6 +349,29 @@ int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
 	}
 }
 
+/* Without the lock file a writer may reuse the pages being read: hold
+ * the answer in memory until lin_query_run knows whether a commit
+ * happened meanwhile. Nothing was written to q->out before the store was
+ * opened; what went to q->err so far stays there. */
+static int hold_output(struct lq *q)
+{
+	FILE *o = open_memstream(&q->obuf, &q->olen);
+	FILE *e = o ? open_memstream(&q->ebuf, &q->elen) : NULL;
+
+	if (!e) {
+		if (o)
+			fclose(o);
+		free(q->obuf);
+		q->obuf = NULL;
+		return -1;
+	}
+	q->held_out = q->out;
+	q->held_err = q->err;
+	q->out = o;
+	q->err = e;
+	return 0;
+}
+
 int lq_open(struct lq *q)
 {
 	int rc;
@@ -355,6 +388,15 @@ int lq_open(struct lq *q)
 		if (rc)
 			lin_store_close(&q->store);
 	}
+	if (rc == 0) {
+		q->txnid = mdb_txn_id(q->txn);
+		if (q->store.nolock && !q->held_out && hold_output(q)) {
+			lin_store_abort(q->txn);
+			lin_store_close(&q->store);
+			lq_errf(q, "out of memory");
+			return LQ_SOFTWARE;
+		}
+	}
 	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
 		lin_store_abort(q->txn);
 		lin_store_close(&q->store);
@@ -364,7 +406,8 @@ int lq_open(struct lq *q)
 	if (rc) {
 		char buf[1200];
 		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
-		return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+		return rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? LQ_DATAERR :
+		       LQ_NOINPUT;
 	}
 	q->opened = 1;
 	lin_err_clear(&q->e);
@@ -387,14 +430,31 @@ int lq_fail(struct lq *q, int rc)
 		break;
 	}
 	lin_err_path(&q->e, q->store_path);
-	lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+	/* MDB_BAD_TXN: an earlier read in this (read-only) snapshot failed
+	 * on a damaged page, and LMDB refuses every read after it. */
+	int damaged = rc == LIN_ECORRUPT ||
+		      (rc == LIN_ESTORE && (q->e.sys == MDB_CORRUPTED ||
+					    q->e.sys == MDB_PAGE_NOTFOUND ||
+					    q->e.sys == MDB_INVALID ||
+					    q->e.sys == MDB_BAD_TXN));
+	if (damaged && !strstr(q->e.msg, "--rebuild")) {
+		/* Never a partial answer that looks complete: say the store
+		 * is damaged and what to do about it. */
+		char advice[1100];
+		lq_errf(q, "%s; store damaged: %s",
+			lin_err_format(&q->e, buf, sizeof buf),
+			lin_guard_advice(advice, sizeof advice,
+					 q->store_path));
+	} else {
+		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
+	}
+	if (damaged)
+		return LQ_DATAERR;
 	switch (rc) {
-	case LIN_ECORRUPT: case LIN_ESCHEMA: case LIN_EFORMAT:
+	case LIN_ESCHEMA: case LIN_EFORMAT:
 		return LQ_DATAERR;
 	case LIN_ESTORE:
-		return q->e.sys == MDB_CORRUPTED ||
-		       q->e.sys == MDB_PAGE_NOTFOUND ||
-		       q->e.sys == MDB_INVALID ? LQ_DATAERR : LQ_IOERR;
+		return LQ_IOERR;
 	case LIN_EIO:
 		return LQ_IOERR;
 	default:
@@ -494,34 +554,140 @@ static int dispatch(struct lq *q, int argc, char **argv)
 	return lq_usage(q, NULL, "unknown command '%s'", name);
 }
 
+/* Release what one attempt opened. */
+static void finish(struct lq *q)
+{
+	lq_asof_close(q);
+	if (q->store.env) {
+		if (q->txn)
+			lin_store_abort(q->txn);
+		q->txn = NULL;
+		lin_store_close(&q->store);
+	}
+	q->opened = 0;
+}
+
+/* 1 when the store was read without its lock file and a writer
+ * committed since the snapshot began: what was read may be torn. */
+static int torn(struct lq *q)
+{
+	MDB_envinfo info;
+
+	if (!q->store.env || !q->store.nolock || !q->txnid)
+		return 0;
+	return mdb_env_info(q->store.env, &info) != 0 ||
+	       info.me_last_txnid != q->txnid;
+}
+
+/* Hand held output on, or drop it. */
+static void release_held(struct lq *q, int keep)
+{
+	if (!q->held_out)
+		return;
+	fclose(q->out);
+	fclose(q->err);
+	if (keep) {
+		fwrite(q->obuf, 1, q->olen, q->held_out);
+		fwrite(q->ebuf, 1, q->elen, q->held_err);
+	}
+	free(q->obuf);
+	free(q->ebuf);
+	q->out = q->held_out;
+	q->err = q->held_err;
+	q->held_out = q->held_err = NULL;
+	q->obuf = q->ebuf = NULL;
+}
+
+/* Attempts of a query on a store read without its lock file while a
+ * writer commits, and the pause before the first retry (doubling). */
+#define NOLOCK_ATTEMPTS 12
+#define NOLOCK_PAUSE_US 2000
+
 int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 {
-	struct lq q;
-	int rc;
+	struct lq *q = calloc(1, sizeof *q);
+	char **av = calloc((size_t)argc + 1, sizeof *av);
+	sigjmp_buf jb;
+	volatile int rc = LQ_SOFTWARE;
 
-	memset(&q, 0, sizeof q);
-	q.out = out;
-	q.err = errf;
-	q.prog = PROG;
-	q.store_path = lin_store_default_path();
-	rc = dispatch(&q, argc, argv);
-	lq_asof_close(&q);
-	if (q.opened) {
-		lin_store_abort(q.txn);
-		lin_store_close(&q.store);
+	if (!q || !av) {
+		fprintf(errf, PROG ": out of memory\n");
+		free(q);
+		free(av);
+		return LQ_SOFTWARE;
 	}
+	for (int attempt = 1;; attempt++) {
+		memset(q, 0, sizeof *q);
+		q->out = out;
+		q->err = errf;
+		q->prog = PROG;
+		q->store_path = lin_store_default_path();
+		/* --as-of is taken out of argv in place: each attempt
+		 * parses a fresh copy. */
+		memcpy(av, argv, (size_t)argc * sizeof *av);
+		int sig = sigsetjmp(jb, 1);
+		if (sig == 0) {
+			lin_guard_catch(&jb);
+			rc = dispatch(q, argc, av);
+		}
+		lin_guard_catch(NULL);
+		int nolock = q->store.env && q->store.nolock;
+		int retry = nolock && (sig || torn(q));
+		if (sig && !nolock) {
+			/* No writer can have changed what was read: the
+			 * store itself is damaged. */
+			char advice[1100];
+			release_held(q, 1);
+			lq_errf(q, "%s: store damaged (%s); %s", q->store_path,
+				lin_guard_why(sig),
+				lin_guard_advice(advice, sizeof advice,
+						 q->store_path));
+			rc = LQ_DATAERR;
+		}
+		finish(q);
+		release_held(q, !retry);
+		if (!retry)
+			break;
+		if (attempt == NOLOCK_ATTEMPTS) {
+			char lock[1100];
+			snprintf(lock, sizeof lock, "%s-lock", q->store_path);
+			lq_errf(q, "%s: the store changed %d times while this "
+				"query read it without its lock file ('%s' "
+				"cannot be opened for writing), so the answer "
+				"could be torn; give readers write access to "
+				"the lock file, as LMDB requires, or query a "
+				"copy made with lineage-index --compact-to",
+				q->store_path, attempt, lock);
+			rc = LQ_TEMPFAIL;
+			break;
+		}
+		usleep((useconds_t)NOLOCK_PAUSE_US << (attempt < 6 ? attempt :
+							6));
+	}
+	free(av);
 	/* A full disk or a closed pipe must not look like success. */
 	if (fflush(out) != 0 || ferror(out)) {
 		int e = errno;
-		lq_errf(&q, "cannot write output: %s",
+		lq_errf(q, "cannot write output: %s",
 			e ? strerror(e) : "write error");
 		rc = LQ_IOERR;
 	}
 	fflush(errf);
+	free(q);
 	return rc;
 }
 
 int lin_query_main(int argc, char **argv)
 {
-	return lin_query_run(argc, argv, stdout, stderr);
+	/* A damaged store ends with a message, never a signal. */
+	lin_guard_init(PROG);
+	int rc = lin_query_run(argc, argv, stdout, stderr);
+	if (lin_guard_caught()) {
+		/* an attempt was abandoned mid-way: end without running
+		 * exit handlers over what it left allocated */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	return rc;
 }

@@ -223,7 +223,8 @@ static int collect_edges(struct lq *q, struct side *d)
 					  NULL;
 	int rc = lin_store_all_edges(&sc, d->txn, d->s, &q->e);
 
-	qsort(d->names, d->nn, sizeof *d->names, cmp_named);
+	if (d->nn)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(d->names, d->nn, sizeof *d->names, cmp_named);
 	while (rc == 0 && (rc = lin_all_edges_next(&sc, &run, &e)) == 1) {
 		rc = 0;
 		/* The run side holds one entry per fact of each edge. */
@@ -288,7 +289,8 @@ static void sort_side(struct side *d)
 {
 	size_t out = 0;
 
-	qsort(d->v, d->n, sizeof *d->v, cmp_items);
+	if (d->n)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(d->v, d->n, sizeof *d->v, cmp_items);
 	for (size_t i = 0; i < d->n; i++) {
 		if (out && cmp_item(&d->v[out - 1], &d->v[i]) == 0) {
 			free_item(&d->v[i]);
@@ -390,7 +392,8 @@ static int open_side(struct lq *q, struct side *d, struct side *other)
 			char buf[1200];
 			lq_errf(q, "%s", lin_err_format(&q->e, buf,
 							sizeof buf));
-			return rc == LIN_ESCHEMA ? LQ_DATAERR : LQ_NOINPUT;
+			return rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ?
+			       LQ_DATAERR : LQ_NOINPUT;
 		}
 		d->s = &d->store;
 	}

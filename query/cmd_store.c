@@ -1,5 +1,6 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
+#include "deep.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -743,9 +744,21 @@ static int check_nodes(struct checker *k)
 int lq_cmd_check(struct lq *q, int argc, char **argv)
 {
 	struct checker k;
-	int rc = parse(q, "check", argc, argv, NULL);
+	int deep = 0, rc;
 
-	if (rc >= 0)
+	/* --deep is check's own option: take it out before parse */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--deep") == 0) {
+			deep = 1;
+			memmove(argv + i, argv + i + 1,
+				(size_t)(argc - i) * sizeof *argv);
+			argc--;
+			i--;
+		}
+	}
+	if ((rc = parse(q, "check", argc, argv, NULL)) >= 0)
 		return rc;
 	if (argc != optind)
 		return lq_usage(q, "check", "takes no arguments");
@@ -758,8 +771,9 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	    (rc = check_keys(&k, LIN_DB_RUNS)) == 0 &&
 	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
 	    (rc = check_versions(&k)) == 0 &&
-	    (rc = check_edges(&k)) == 0)
-		rc = lq_audit(q, audit_report, &k);
+	    (rc = check_edges(&k)) == 0 &&
+	    (rc = lq_audit(q, audit_report, &k)) == 0 && deep)
+		rc = lq_deep(q, audit_report, &k);
 	lin_qnode_release(&k.n);
 	if (rc)
 		return lq_fail(q, rc);

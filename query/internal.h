@@ -16,7 +16,7 @@
 /* Exit statuses (documented in cli.c and --help; never renumbered). */
 enum {
 	LQ_OK = 0, LQ_NOTFOUND = 1, LQ_USAGE = 64, LQ_DATAERR = 65,
-	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74
+	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74, LQ_TEMPFAIL = 75
 };
 
 /* A borrowed string (not NUL-terminated); p == NULL when absent. */
@@ -53,9 +53,10 @@ struct lin_qnode {
 /* Prepare `n` for lin_qnode_load (once). */
 void lin_qnode_init(struct lin_qnode *n);
 
-/* Decode node `id`. Errors: LIN_ENOTFOUND (no such node), LIN_ECORRUPT
- * (not a msgpack map, wrong kind, missing entity/project/ids),
- * LIN_ESTORE. May be called again on the same `n`. */
+/* Decode node `id` (an id read from the store). Errors: LIN_ECORRUPT
+ * (no such node, not a msgpack map, wrong kind, missing
+ * entity/project/ids), LIN_ESTORE. May be called again on the same
+ * `n`. */
 int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		   struct lin_qnode *n, struct lin_err *err);
 
@@ -196,6 +197,12 @@ struct lq {
 	int64_t asof;            /* ns since the epoch */
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
 	int relogs;              /* --with-relogs: walks follow re-logs */
+	/* A store read without its lock file (lin_store.nolock): output is
+	 * held in memory until the read is known untorn (cli.c). */
+	size_t txnid;            /* the snapshot's transaction id */
+	FILE *held_out, *held_err;
+	char *obuf, *ebuf;
+	size_t olen, elen;
 };
 
 /* ---- --format tsv|csv (table.c) ---- */

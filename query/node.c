@@ -111,8 +111,10 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 	n->kind = LIN_ID_KIND(id);
 	rc = lin_store_get(txn, s, LIN_DB_NODES, kb, lin_key_id(kb, id), &v,
 			   err);
+	/* Every id a query meets comes from the store itself: a node it
+	 * names that is not there is damage, not an unknown name. */
 	if (rc == LIN_ENOTFOUND)
-		return lin_err_set(err, LIN_ENOTFOUND, LIN_NO_OFFSET,
+		return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
 				   "node %016llx is missing from the store",
 				   (unsigned long long)id);
 	if (rc)

@@ -102,8 +102,20 @@ static void load(struct graph *g)
 			for (size_t i = 0; i < nt; i++)
 				if (!g->n || strcmp(tmp[i], g->name[g->n - 1]))
 					g->name[g->n++] = tmp[i];
+				else
+					free(tmp[i]);  /* a repeat */
+			free(tmp);
 		}
 	}
+}
+
+static void graph_free(struct graph *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->name[i]);
+	free(g->name);
+	free(g->from);
+	free(g->to);
 }
 
 /* Sorted, newline-joined names reachable from `start` (not itself). */
@@ -187,5 +199,6 @@ Test(e2e_synth, impact_and_provenance_match_the_truth)
 		}
 		checked++;
 	}
+	graph_free(&g);
 	cr_assert_geq(checked, 10, "only %d artifacts checked", checked);
 }

@@ -23,8 +23,12 @@ static int read_runlog(const char *path, struct lin_err *first_bad)
 	struct lin_err err;
 	int rc, records = 0;
 
+	/* the small limits of the fuzz builds (LIN_FUZZ_LIMITS), under
+	 * which most reproducers were found */
+	struct lin_runlog_limits lim = { (size_t)1 << 20, (size_t)64 << 10,
+					 4096, 32, (uint64_t)1 << 20 };
 	lin_err_clear(first_bad);
-	if (lin_runlog_open(&r, path, NULL, &err))
+	if (lin_runlog_open(&r, path, &lim, &err))
 		return -1;
 	while ((rc = lin_runlog_next(r, &rec, &err)) != 0) {
 		if (rc == 1) {

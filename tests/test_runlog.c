@@ -1648,7 +1648,7 @@ Test(runlog, writer_rejects_unknown_kind)
  * before max_inflated. */
 Test(runlog, gzip_bomb_of_valid_records_stopped_by_ratio, .timeout = 60)
 {
-	static unsigned char rec[6 + 5 + 60000];
+	static unsigned char rec[1 + 4 + 2 + 5 + 60000];
 	static unsigned char out[1 << 16];
 	static const unsigned char hdr[] = { 0x81, 0xa6, 'r', 'u', 'n', 'l',
 					     'o', 'g', 0x01 };
