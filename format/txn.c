@@ -47,3 +47,16 @@ size_t lin_store_used(struct lin_store *s)
 		return 0;
 	return (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
 }
+
+uint64_t lin_store_txn_id(MDB_txn *txn)
+{
+	return (uint64_t)mdb_txn_id(txn);
+}
+
+int lin_store_changed_since(struct lin_store *s, uint64_t txnid)
+{
+	MDB_envinfo info;
+
+	return mdb_env_info(s->env, &info) != 0 ||
+	       (uint64_t)info.me_last_txnid != txnid;
+}

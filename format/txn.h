@@ -5,6 +5,7 @@
 #define LIN_TXN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -28,5 +29,13 @@ void lin_store_lazy_sync(struct lin_store *s);
 
 /* Bytes of the map in use (0 when unknown). */
 size_t lin_store_used(struct lin_store *s);
+
+/* The id of the snapshot `txn` reads. */
+uint64_t lin_store_txn_id(MDB_txn *txn);
+
+/* 1 when a writer committed after snapshot `txnid` (or that cannot be
+ * told), 0 when the store is still at it: a reader without the lock
+ * file uses it to know whether what it read may be torn. */
+int lin_store_changed_since(struct lin_store *s, uint64_t txnid);
 
 #endif

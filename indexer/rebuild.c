@@ -13,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/cursor.h"
 #include "format/guard.h"
 #include "format/store.h"
+#include "format/txn.h"
 
 struct list {
 	char **p;
@@ -58,33 +60,31 @@ static int recoverable(const char *p, size_t n)
 static int read_db(struct lin_store *s, MDB_txn *txn, enum lin_db db,
 		   struct list *l, char *why, size_t wn)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	MDB_stat ms;
+	struct lin_scan sc;
+	struct lin_err err;
+	uint64_t entries = 0;
 	size_t unrecoverable = 0;
 	int r;
 
-	if ((r = mdb_stat(txn, s->dbi[db], &ms)) ||
-	    (r = mdb_cursor_open(txn, s->dbi[db], &c))) {
-		snprintf(why, wn, "%s", mdb_strerror(r));
+	if (lin_store_count(txn, s, db, &entries, &err) ||
+	    lin_scan_open(&sc, txn, s, db, NULL, 0, NULL, 0, &err)) {
+		snprintf(why, wn, "%s", err.msg);
 		return 0;
 	}
-	for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const MDB_val *name = db == LIN_DB_SOURCE_IDS ? &v : &k;
+	while ((r = lin_scan_next(&sc)) == 1) {
+		const MDB_val *name = db == LIN_DB_SOURCE_IDS ? &sc.v : &sc.k;
 		if (!recoverable(name->mv_data, name->mv_size)) {
 			unrecoverable++;
 			continue;
 		}
 		if (list_add(l, name->mv_data, name->mv_size)) {
-			mdb_cursor_close(c);
+			lin_scan_close(&sc);
 			return LIN_ENOMEM;
 		}
 	}
-	mdb_cursor_close(c);
-	if (r != MDB_NOTFOUND) {
-		snprintf(why, wn, "%s after %zu sources", mdb_strerror(r),
-			 l->n);
+	lin_scan_close(&sc);
+	if (r < 0) {
+		snprintf(why, wn, "%s after %zu sources", err.msg, l->n);
 		return 0;
 	}
 	if (unrecoverable) {
@@ -92,9 +92,9 @@ static int read_db(struct lin_store *s, MDB_txn *txn, enum lin_db db,
 			 unrecoverable);
 		return 0;
 	}
-	if (l->n != ms.ms_entries) {
-		snprintf(why, wn, "%zu sources read of the %zu recorded", l->n,
-			 ms.ms_entries);
+	if ((uint64_t)l->n != entries) {
+		snprintf(why, wn, "%zu sources read of the %llu recorded", l->n,
+			 (unsigned long long)entries);
 		return 0;
 	}
 	return 1;
@@ -140,8 +140,7 @@ static int salvage(const char *path, struct list *l, char *why, size_t wn)
 		done = 0;
 	}
 	lin_guard_catch(NULL);
-	if (txn)
-		mdb_txn_abort(txn);
+	lin_store_abort(txn);
 	lin_store_close(&s);
 	return done;
 }

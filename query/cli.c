@@ -389,7 +389,7 @@ int lq_open(struct lq *q)
 			lin_store_close(&q->store);
 	}
 	if (rc == 0) {
-		q->txnid = mdb_txn_id(q->txn);
+		q->txnid = lin_store_txn_id(q->txn);
 		if (q->store.nolock && !q->held_out && hold_output(q)) {
 			lin_store_abort(q->txn);
 			lin_store_close(&q->store);
@@ -571,12 +571,9 @@ static void finish(struct lq *q)
  * committed since the snapshot began: what was read may be torn. */
 static int torn(struct lq *q)
 {
-	MDB_envinfo info;
-
 	if (!q->store.env || !q->store.nolock || !q->txnid)
 		return 0;
-	return mdb_env_info(q->store.env, &info) != 0 ||
-	       info.me_last_txnid != q->txnid;
+	return lin_store_changed_since(&q->store, q->txnid);
 }
 
 /* Hand held output on, or drop it. */
