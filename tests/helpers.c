@@ -3,11 +3,17 @@
 
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "indexer/cli.h"
 
 char th_dir[256];
 
@@ -15,6 +21,8 @@ void th_mkdir(void)
 {
 	snprintf(th_dir, sizeof th_dir, "/tmp/lin-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(th_dir));
+	/* Let an unprivileged child (e2e's read-only test) reach it. */
+	chmod(th_dir, 0755);
 }
 
 void th_rmdir(void)
@@ -36,6 +44,57 @@ char *th_path(char out[TH_PATH_MAX], const char *fmt, ...)
 	vsnprintf(out + n, TH_PATH_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
 	return out;
+}
+
+const char *th_at(const char *fmt, ...)
+{
+	static char buf[8][TH_PATH_MAX];
+	static int i;
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", th_dir, name);
+	return buf[i];
+}
+
+int th_index(const char *arg, ...)
+{
+	char *argv[64] = { "lineage-index" };
+	int argc = 1, saved[2], rc;
+	char log[TH_PATH_MAX];
+	va_list ap;
+
+	va_start(ap, arg);
+	for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+		cr_assert_lt(argc, 63, "th_index: too many arguments");
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	/* The program writes to the process's stdout and stderr: point
+	 * both at the log for the call, as th_sh does for a child. */
+	int fd = open(th_path(log, "stderr.log"),
+		      O_WRONLY | O_CREAT | O_APPEND, 0644);
+	cr_assert_geq(fd, 0, "%s: %s", log, strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	saved[0] = dup(STDOUT_FILENO);
+	saved[1] = dup(STDERR_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	rc = lin_index_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved[0], STDOUT_FILENO);
+	dup2(saved[1], STDERR_FILENO);
+	close(saved[0]);
+	close(saved[1]);
+	return rc;
 }
 
 char *th_line(const char **p)
@@ -88,4 +147,64 @@ size_t th_count(const char *s, const char *needle)
 		s += len + (end != NULL);
 	}
 	return c;
+}
+
+char *th_slurp(FILE *f, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+	char chunk[4096];
+
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (n + got + 1 > cap) {
+			cap = (n + got + 1) * 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		memcpy(buf + n, chunk, got);
+		n += got;
+	}
+	if (!buf)
+		buf = calloc(1, 1);
+	cr_assert_not_null(buf);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+char *th_slurp_path(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = th_slurp(f, len);
+	fclose(f);
+	return s;
+}
+
+char *th_read_file(const char *path, size_t *len)
+{
+	char *s = th_slurp_path(path, len);
+
+	cr_assert_not_null(s, "cannot open %s: %s", path, strerror(errno));
+	return s;
+}
+
+void th_write_file(const char *path, const void *p, size_t n,
+		   const char *mode)
+{
+	FILE *fp = fopen(path, mode);
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(p, 1, n, fp), n, "%s: short write", path);
+	cr_assert_eq(fclose(fp), 0, "%s: %s", path, strerror(errno));
+}
+
+size_t th_file_size(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return (size_t)st.st_size;
 }

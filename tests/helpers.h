@@ -1,15 +1,22 @@
-/* helpers.h - what the newer test suites share: a temporary folder per
- * test and running a shell command with its output captured. */
+/* helpers.h - what the test suites share (linked into the one test
+ * binary with every test file): a temporary folder per test, paths in
+ * it, reading and writing whole files, running a shell command with its
+ * output captured, and running lineage-index in-process. */
 #ifndef LIN_TEST_HELPERS_H
 #define LIN_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* The test's temporary folder, made by th_mkdir (a suite's .init) and
  * removed with everything in it by th_rmdir (its .fini). */
 extern char th_dir[256];
 void th_mkdir(void);
 void th_rmdir(void);
+
+/* The path under th_dir named by fmt, in one of eight rotating static
+ * buffers (so that a call can take several). */
+const char *th_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write into `out` the path under th_dir named by fmt; returns out. */
 #define TH_PATH_MAX 600
@@ -23,11 +30,36 @@ char *th_path(char out[TH_PATH_MAX], const char *fmt, ...)
 char *th_sh(int *code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Run lineage-index in-process (lin_index_main) with the arguments
+ * given, up to a NULL, after "lineage-index"; its stdout and stderr are
+ * appended to th_dir/stderr.log. Returns its exit code. */
+int th_index(const char *arg, ...) __attribute__((sentinel));
+
 /* The next line of *p (malloc'd, without its newline; the caller
  * frees), moving *p past it; NULL at the end. */
 char *th_line(const char **p);
 
 /* The number of lines of `s` that contain `needle`. */
 size_t th_count(const char *s, const char *needle);
+
+/* Everything left in `f`, NUL-terminated (the caller frees it); its
+ * length without the NUL in *len when len is not NULL. Asserts on out of
+ * memory. */
+char *th_slurp(FILE *f, size_t *len);
+
+/* The whole file at `path` as th_slurp gives it, or NULL when it cannot
+ * be opened. */
+char *th_slurp_path(const char *path, size_t *len);
+
+/* th_slurp_path that asserts the file can be read. */
+char *th_read_file(const char *path, size_t *len);
+
+/* Write `n` bytes to `path` opened with `mode` ("wb", "ab"); asserts
+ * that every byte was written. */
+void th_write_file(const char *path, const void *p, size_t n,
+		   const char *mode);
+
+/* The size of the file at `path` (asserts that it exists). */
+size_t th_file_size(const char *path);
 
 #endif

@@ -22,6 +22,7 @@
 #include "format/schema.h"
 #include "format/store.h"
 #include "indexer/facts.h"
+#include "helpers.h"
 
 extern char **environ;
 
@@ -29,40 +30,7 @@ extern char **environ;
 #define QUERY "./lineage-query"
 #define GEN "./lineage-gen"
 
-static char dir[256];
-
-static void mk_dir(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/lin-crash-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm_dir(void)
-{
-	char cmd[320];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(crash, .init = mk_dir, .fini = rm_dir);
-
-/* A path under the test's folder; a ring of buffers so several can be
- * used in one expression. */
-static const char *P(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static int i;
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
+TestSuite(crash, .init = th_mkdir, .fini = th_rmdir);
 
 /* ---- time, randomness, child processes ------------------------------- */
 
@@ -109,7 +77,7 @@ static pid_t spawn(char *const argv[])
 
 	cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, P("children.log"),
+	posix_spawn_file_actions_addopen(&fa, 2, th_at("children.log"),
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -148,7 +116,7 @@ static char *run_out(char *const argv[], int *code)
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	posix_spawn_file_actions_addopen(&fa, 2, P("children.log"),
+	posix_spawn_file_actions_addopen(&fa, 2, th_at("children.log"),
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -635,10 +603,10 @@ Test(crash, sigkill_during_indexing_then_resume, .timeout = 240)
 	uint64_t seed = rng_seed();
 	/* groups of a few ms, so that kills land between group commits */
 	setenv("LINEAGE_GROUP_MS", "3", 1);
-	gen_synth(P("arch"));
+	gen_synth(th_at("arch"));
 	char ref[512], arch[512], st[512];
-	snprintf(ref, sizeof ref, "%s", P("ref.lmdb"));
-	snprintf(arch, sizeof arch, "%s", P("arch"));
+	snprintf(ref, sizeof ref, "%s", th_at("ref.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
 	char *ref_argv[] = { INDEXER, "-q", "--store", ref, arch, NULL };
 	int64_t t = timed_run(ref_argv);
 	char *want_lin = canon_lineage(ref), *want_dump = full_dump(ref);
@@ -647,7 +615,7 @@ Test(crash, sigkill_during_indexing_then_resume, .timeout = 240)
 	int64_t deadline = now_ns() + BUDGET_NS;
 	int kills = 0, mid = 0, rounds = 0, fresh = 1;
 	long long floor = 0;
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
 	char *argv[] = { INDEXER, "-q", "--store", st, arch, NULL };
 	while (kills < MAX_KILLS && now_ns() < deadline) {
 		int64_t delay = (int64_t)(rng_next() % (uint64_t)t);
@@ -717,11 +685,11 @@ Test(crash, sigkill_during_prune_then_resume, .timeout = 240)
 	uint64_t seed = rng_seed() + 1;
 	char arch[512], base[512], ref[512], st[512], fresh[512];
 	rng_state = seed;
-	snprintf(arch, sizeof arch, "%s", P("arch"));
-	snprintf(base, sizeof base, "%s", P("base.lmdb"));
-	snprintf(ref, sizeof ref, "%s", P("ref.lmdb"));
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
-	snprintf(fresh, sizeof fresh, "%s", P("fresh.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
+	snprintf(base, sizeof base, "%s", th_at("base.lmdb"));
+	snprintf(ref, sizeof ref, "%s", th_at("ref.lmdb"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
+	snprintf(fresh, sizeof fresh, "%s", th_at("fresh.lmdb"));
 	gen_synth(arch);
 	char *base_argv[] = { INDEXER, "-q", "--store", base, arch, NULL };
 	cr_assert_eq(run(base_argv), 0);
@@ -773,8 +741,8 @@ Test(crash, queries_while_indexing_see_consistent_snapshots,
      .timeout = 120)
 {
 	char arch[512], st[512];
-	snprintf(arch, sizeof arch, "%s", P("arch"));
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
 	gen_synth(arch);
 	/* groups of a few ms, so that commits happen during the queries */
 	setenv("LINEAGE_GROUP_MS", "3", 1);

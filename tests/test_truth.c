@@ -259,10 +259,9 @@ static void check_shape(const char *shape, const char *format)
 		  arch);
 	cr_assert_eq(code, 0, "lineage-gen: %s", o);
 	free(o);
-	o = th_sh(&code, "./lineage-index -q --store '%s' '%s'", store, arch);
+	code = th_index("-q", "--store", store, arch, NULL);
 	cr_assert_eq(code, 0, "lineage-index exit %d (see %s/stderr.log)",
 		     code, th_dir);
-	free(o);
 
 	struct lines got = { 0 }, want = { 0 }, gc = { 0 }, wc = { 0 };
 	store_runs(store, &got);

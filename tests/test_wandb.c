@@ -11,6 +11,8 @@
 #include "format/wandb.h"
 #include "format/wandb_writer.h"
 
+#include "helpers.h"
+
 #define REAL "../shared/fixtures/wandb-real/offline-run-20210216_154407-" \
 	"g9dvvkua/run-g9dvvkua.wandb"
 #define BLK LIN_WANDB_BLOCK
@@ -319,15 +321,6 @@ static long file_size(void)
 	return n;
 }
 
-static void write_bytes(const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(p, 1, n, f), n);
-	cr_assert_eq(fclose(f), 0);
-}
-
 /* ---- the real file ------------------------------------------------------ */
 
 Test(wandb, real_file_from_wandb_0_10_20)
@@ -385,15 +378,15 @@ Test(wandb, header_errors)
 	fclose(fp);
 	fp = NULL;
 
-	write_bytes(":W&B\xe1\xbe\x01", 7);
+	th_write_file(path, ":W&B\xe1\xbe\x01", 7, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EVERSION);
 	cr_assert_null(R);
 	cr_assert(strstr(err.msg, "version 1"), "%s", err.msg);
-	write_bytes(":W&B\xe1\xbe", 6);
+	th_write_file(path, ":W&B\xe1\xbe", 6, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
-	write_bytes("", 0);
+	th_write_file(path, "", 0, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
-	write_bytes("PK\x03\x04\x00\x00\x00\x00", 8);
+	th_write_file(path, "PK\x03\x04\x00\x00\x00\x00", 8, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
 	cr_assert_str_eq(err.path, path);
 	cr_assert_eq(lin_wandb_open(&R, "/nonexistent/x.wandb", NULL, &err),
@@ -401,7 +394,7 @@ Test(wandb, header_errors)
 	cr_assert_neq(err.sys, 0);
 
 	/* header only: an empty log */
-	write_bytes(":W&B\xe1\xbe\x00", 7);
+	th_write_file(path, ":W&B\xe1\xbe\x00", 7, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), 0);
 	expect_end();
 }
