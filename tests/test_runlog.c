@@ -1,5 +1,6 @@
 /* test_runlog.c - runlog reader and writer: round trips, bad input. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -936,18 +937,6 @@ static void expect_fatal_after_first(const char *path,
 	lin_runlog_close(r);
 }
 
-Test(runlog, reserved_byte_c1)
-{
-	/* inside a record: {"t": 0xc1} */
-	static const unsigned char bad[] = { 0x81, 0xa1, 't', 0xc1 };
-	static const unsigned char top[] = { 0xc1 };
-
-	expect_fatal_after_first(bad_after_run("c1.runlog", bad, sizeof bad),
-				 NULL, LIN_ECORRUPT, 25, "0xc1");
-	expect_fatal_after_first(bad_after_run("c1b.runlog", top, 1), NULL,
-				 LIN_ECORRUPT, 22, "0xc1");
-}
-
 /* A record over a limit at `off` after the first record: skipped as
  * LIN_ERECORD (the message saying so), and then either the record "r2"
  * that follows it is read (`then` 1), or, when what the record declares
@@ -980,50 +969,67 @@ static void expect_skip_after_first(const char *path,
 	lin_runlog_close(r);
 }
 
-Test(runlog, huge_string_length)
-{
-	/* {"t": str32 of 4 GiB - 1}, with no body at all */
-	static const unsigned char bad[] = { 0x81, 0xa1, 't',
-					     0xdb, 0xff, 0xff, 0xff, 0xff };
-	/* bin32 and ext32 are bounded the same way */
-	static const unsigned char bin[] = { 0xc6, 0xff, 0xff, 0xff, 0xff };
-	static const unsigned char ext[] = { 0xc9, 0xff, 0xff, 0xff, 0xff,
-					     0x01 };
+/* One value a byte or a few away from a valid one, after a first valid
+ * record: a fatal error, or a record skipped over a limit (then the
+ * record "r2" after it read, or the file ending inside it). The bytes
+ * are inline, not pointers: Criterion may run each case in a fresh
+ * process. */
+struct bad_value {
+	char name[16];               /* file name, and the case */
+	unsigned char bytes[16];
+	size_t n;
+	size_t max_string;           /* 0: the default limits */
+	int fatal;                   /* LIN_ECORRUPT, which stays */
+	uint64_t off;
+	char msg[80];
+	int then;                    /* expect_skip_after_first's */
+};
 
-	/* refused before anything is allocated; stepping over the 4 GiB
-	 * meets the end of the file */
-	expect_skip_after_first(bad_after_run("str.runlog", bad, sizeof bad),
-				NULL, 25, "max_string", 0);
-	expect_skip_after_first(bad_after_run("bin.runlog", bin, sizeof bin),
-				NULL, 22, "max_string", 0);
-	expect_skip_after_first(bad_after_run("ext.runlog", ext, sizeof ext),
-				NULL, 22, "max_string", 0);
+ParameterizedTestParameters(runlog, bad_value_after_a_record)
+{
+	static struct bad_value cases[] = {
+		/* the reserved byte 0xc1 inside a record: {"t": 0xc1} */
+		{ "c1", { 0x81, 0xa1, 't', 0xc1 }, 4, 0, 1, 25, "0xc1", 0 },
+		/* and where a record should start */
+		{ "c1b", { 0xc1 }, 1, 0, 1, 22, "0xc1", 0 },
+		/* {"t": str32 of 4 GiB - 1}, with no body at all: refused
+		 * before anything is allocated; stepping over the 4 GiB
+		 * meets the end of the file */
+		{ "str", { 0x81, 0xa1, 't', 0xdb, 0xff, 0xff, 0xff, 0xff },
+		  8, 0, 0, 25, "max_string", 0 },
+		/* bin32 and ext32 are bounded the same way */
+		{ "bin", { 0xc6, 0xff, 0xff, 0xff, 0xff }, 5, 0, 0, 22,
+		  "max_string", 0 },
+		{ "ext", { 0xc9, 0xff, 0xff, 0xff, 0xff, 0x01 }, 6, 0, 0, 22,
+		  "max_string", 0 },
+		/* a lowered limit (6 lets "runlog" in the header pass) */
+		{ "s7", { 0x81, 0xa1, 't', 0xa7, 'a', 'b', 'c', 'd', 'e', 'f',
+			  'g' }, 11, 6, 0, 25, "string of 7 bytes exceeds the "
+		  "max_string limit of 6", 1 },
+		{ "arr", { 0x81, 0xa1, 't', 0xdd, 0xff, 0xff, 0xff, 0xff }, 8,
+		  0, 0, 25, "array of 4294967295 items exceeds the max_items "
+		  "limit of 65536", 0 },
+		{ "map", { 0xdf, 0xff, 0xff, 0xff, 0xff }, 5, 0, 0, 22,
+		  "map of 4294967295 entries exceeds the max_items limit",
+		  0 },
+	};
+	return cr_make_param_array(struct bad_value, cases,
+				   sizeof cases / sizeof cases[0]);
 }
 
-Test(runlog, string_over_lowered_limit)
+ParameterizedTest(struct bad_value *c, runlog, bad_value_after_a_record)
 {
-	/* 6 lets "runlog" in the header pass */
-	struct lin_runlog_limits lim = { .max_string = 6 };
-	static const unsigned char bad[] = { 0x81, 0xa1, 't', 0xa7,
-					     'a', 'b', 'c', 'd', 'e', 'f', 'g' };
+	struct lin_runlog_limits lim = { .max_string = c->max_string };
+	char file[32];
 
-	expect_skip_after_first(bad_after_run("s7.runlog", bad, sizeof bad),
-				&lim, 25, "string of 7 bytes exceeds the "
-				"max_string limit of 6", 1);
-}
-
-Test(runlog, huge_array_and_map_count)
-{
-	static const unsigned char arr[] = { 0x81, 0xa1, 't',
-					     0xdd, 0xff, 0xff, 0xff, 0xff };
-	static const unsigned char map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
-
-	expect_skip_after_first(bad_after_run("arr.runlog", arr, sizeof arr),
-				NULL, 25, "array of 4294967295 items exceeds "
-				"the max_items limit of 65536", 0);
-	expect_skip_after_first(bad_after_run("map.runlog", map, sizeof map),
-				NULL, 22, "map of 4294967295 entries exceeds "
-				"the max_items limit", 0);
+	snprintf(file, sizeof file, "%s.runlog", c->name);
+	const char *path = bad_after_run(file, c->bytes, c->n);
+	if (c->fatal)
+		expect_fatal_after_first(path, NULL, LIN_ECORRUPT, c->off,
+					 c->msg);
+	else
+		expect_skip_after_first(path, c->max_string ? &lim : NULL,
+					c->off, c->msg, c->then);
 }
 
 Test(runlog, deep_nesting)
