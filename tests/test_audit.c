@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 #include "indexer/ingest.h"
 #include "query/query.h"
 #include "helpers.h"

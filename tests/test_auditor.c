@@ -15,6 +15,7 @@
 
 #include "format/record.h"
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 
 #define EXPECTED "fixtures/auditor-expected"
 

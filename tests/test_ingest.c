@@ -14,6 +14,7 @@
 #include <msgpack.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 #include "format/store.h"
 #include "indexer/facts.h"
 #include "indexer/ingest.h"

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 #include "helpers.h"
 
 
