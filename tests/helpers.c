@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "indexer/cli.h"
+#include "query/query.h"
 
 char th_dir[256];
 
@@ -95,6 +96,36 @@ int th_index(const char *arg, ...)
 	close(saved[0]);
 	close(saved[1]);
 	return rc;
+}
+
+struct th_res th_query(const char *store, ...)
+{
+	static char *out, *err;
+	char *argv[40] = { "lineage-query", "--store", (char *)store };
+	int argc = 3;
+	size_t on = 0, en = 0;
+	struct th_res r;
+	va_list ap;
+
+	free(out);
+	free(err);
+	out = err = NULL;
+	va_start(ap, store);
+	for (const char *a; (a = va_arg(ap, const char *));) {
+		cr_assert_lt(argc, 39, "th_query: too many arguments");
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	FILE *o = open_memstream(&out, &on);
+	FILE *e = open_memstream(&err, &en);
+	cr_assert(o && e);
+	r.rc = lin_query_run(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	r.out = out;
+	r.err = err;
+	return r;
 }
 
 char *th_line(const char **p)

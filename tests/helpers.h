@@ -35,6 +35,34 @@ char *th_sh(int *code, const char *fmt, ...)
  * appended to th_dir/stderr.log. Returns its exit code. */
 int th_index(const char *arg, ...) __attribute__((sentinel));
 
+/* What lineage-query answered: exit code, stdout, stderr. */
+struct th_res {
+	int rc;
+	char *out, *err;
+};
+
+/* Run `lineage-query --store STORE ARGS...` (up to a NULL) in-process
+ * (lin_query_run) with its output captured. The strings stay valid
+ * until the next call, which frees them. */
+struct th_res th_query(const char *store, ...)
+	__attribute__((sentinel));
+
+/* The query succeeded with exactly `want` on stdout and nothing on
+ * stderr. */
+#define TH_OK_OUT(r, want) do { \
+	cr_assert_eq((r).rc, 0, "rc %d, stderr: %s", (r).rc, (r).err); \
+	cr_assert_str_eq((r).out, want); \
+	cr_assert_str_eq((r).err, ""); \
+} while (0)
+
+/* The query failed with `code`, nothing on stdout and exactly `msg` on
+ * stderr. */
+#define TH_FAIL(r, code, msg) do { \
+	cr_assert_eq((r).rc, code, "rc %d, stderr: %s", (r).rc, (r).err); \
+	cr_assert_str_eq((r).out, ""); \
+	cr_assert_str_eq((r).err, msg); \
+} while (0)
+
 /* The next line of *p (malloc'd, without its newline; the caller
  * frees), moving *p past it; NULL at the end. */
 char *th_line(const char **p);

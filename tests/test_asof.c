@@ -13,6 +13,8 @@
 #include "query/internal.h"
 #include "query/query.h"
 
+#include "helpers.h"
+
 /* ---- the fixture ----
  *
  * Times are seconds after T0 = 1700000000 (2023-11-14T22:13:20Z).
@@ -314,53 +316,8 @@ TestSuite(asof, .init = make_store, .fini = remove_store);
 
 /* ---- running the CLI in-process ---- */
 
-struct res {
-	int rc;
-	char *out, *err;
-};
-
-static char *outbuf, *errbuf;
-
-/* lineage-query --store PATH ARGS... (NULL-terminated). */
-static struct res q(const char *a0, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	size_t on = 0, en = 0;
-	struct res r;
-
-	free(outbuf);
-	free(errbuf);
-	argv[argc++] = "lineage-query";
-	argv[argc++] = "--store";
-	argv[argc++] = path;
-	va_start(ap, a0);
-	for (const char *a = a0; a; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	FILE *o = open_memstream(&outbuf, &on);
-	FILE *e = open_memstream(&errbuf, &en);
-	r.rc = lin_query_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
-	r.out = outbuf;
-	r.err = errbuf;
-	return r;
-}
-
-#define OK_OUT(r, want) do { \
-	cr_assert_eq((r).rc, 0, "rc %d, stderr: %s", (r).rc, (r).err); \
-	cr_assert_str_eq((r).out, want); \
-	cr_assert_str_eq((r).err, ""); \
-} while (0)
-
-#define FAIL(r, code, msg) do { \
-	cr_assert_eq((r).rc, code, "rc %d, stderr: %s", (r).rc, (r).err); \
-	cr_assert_str_eq((r).out, ""); \
-	cr_assert_str_eq((r).err, msg); \
-} while (0)
+/* lineage-query --store PATH ARGS... (NULL-terminated), in-process. */
+#define q(...) th_query(path, __VA_ARGS__)
 
 /* ---- TIME ---- */
 
@@ -410,40 +367,40 @@ Test(asof, time_forms)
 
 Test(asof, ls_as_of)
 {
-	struct res r = q("--as-of", "@1700000050", "ls", "artifacts", NULL);
-	OK_OUT(r,
+	struct th_res r = q("--as-of", "@1700000050", "ls", "artifacts", NULL);
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=latest,best,prod\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	/* The same instant in ISO form, given after the command. */
 	r = q("ls", "artifacts", "--as-of", "2023-11-14T22:14:10Z", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=latest,best,prod\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	r = q("ls", "--as-of=@1700000085", "artifacts", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=prod\n"
 	"artifact  acme/p/model:v1  model        aliases=latest\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	r = q("ls", "artifacts", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=best,prod\n"
 	"artifact  acme/p/model:v1  model        aliases=latest\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=-\n"
 	"artifact  acme/p/raw:v1    raw_dataset  aliases=latest\n");
 	/* No started_at: there at every time; train had not ended. */
 	r = q("--as-of", "@1700000025", "ls", "runs", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"run  acme/p/nostart  misc    nostart-5  -\n"
 	"run  acme/p/train    train   train-2    -\n"
 	"run  acme/p/up       upload  up-1       finished\n");
 	r = q("--as-of", "@1700000015", "ls", "collections", NULL);
-	OK_OUT(r, "collection  acme/p/raw  raw_dataset  versions=1\n");
+	TH_OK_OUT(r, "collection  acme/p/raw  raw_dataset  versions=1\n");
 }
 
 Test(asof, walks_skip_what_was_not_there)
 {
-	struct res r = q("lineage", "raw:v0", NULL);
-	OK_OUT(r,
+	struct th_res r = q("lineage", "raw:v0", NULL);
+	TH_OK_OUT(r,
 	"0  artifact  acme/p/raw:v0    raw_dataset  aliases=-\n"
 	"1  run       acme/p/train     train        train-2            "
 	"finished  via=used    from=artifact:acme/p/raw:v0\n"
@@ -461,7 +418,7 @@ Test(asof, walks_skip_what_was_not_there)
 	/* At 50: model:v1 not logged yet; late not started, so its
 	 * untimed use does not count either; train still running. */
 	r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"0  artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n"
 	"1  run       acme/p/train     train        train-2                 "
 	"  -  via=used    from=artifact:acme/p/raw:v0\n"
@@ -474,12 +431,12 @@ Test(asof, walks_skip_what_was_not_there)
 	"# total=5 shown=5 truncated=no\n");
 	/* eval's use of model:v1 came at 110, after v1 existed. */
 	r = q("--as-of", "@1700000100", "used-by", "model:v1", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("--as-of", "@1700000110", "used-by", "model:v1", NULL);
-	OK_OUT(r, "run  acme/p/eval  eval  eval-4  -\n");
+	TH_OK_OUT(r, "run  acme/p/eval  eval  eval-4  -\n");
 	r = q("--as-of", "@1700000065", "--json", "graph", "--up", "eval",
 	      NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"nodes\":[{\"id\":\"run:acme/p/eval\",\"kind\":\"run\","
 	"\"label\":\"eval / eval-4\",\"start\":true},"
 	"{\"id\":\"artifact:acme/p/model:v0\",\"kind\":\"artifact\","
@@ -500,7 +457,7 @@ Test(asof, walks_skip_what_was_not_there)
 	"\"edge\":\"logged\"}]}\n");
 	r = q("--as-of", "@1700000050", "impact", "--format", "csv", "up",
 	      NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"root,distance,id,kind,project,type,collection,version,aliases,name,"
 	"state,time,git_commit,edge,from\n"
 	"run:acme/p/up,1,artifact:acme/p/raw:v0,artifact,acme/p,raw_dataset,"
@@ -517,7 +474,7 @@ Test(asof, walks_skip_what_was_not_there)
 
 Test(asof, aliases_resolve_as_of)
 {
-	struct res r = q("--as-of", "@1700000035", "logged-by", "model:best",
+	struct th_res r = q("--as-of", "@1700000035", "logged-by", "model:best",
 			 NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	r = q("--as-of", "@1700000035", "--json", "artifact", "model:best",
@@ -540,24 +497,24 @@ Test(asof, aliases_resolve_as_of)
 	cr_assert(strncmp(r.out, "{\"id\":\"artifact:acme/p/model:v0\"",
 			  32) == 0, "%s", r.out);
 	r = q("--as-of", "@1700000090", "artifact", "model:best", NULL);
-	FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
+	TH_FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
 	     "version as of 2023-11-14T22:14:50Z\n");
 	r = q("--as-of", "@1700000029", "artifact", "model:best", NULL);
-	FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
+	TH_FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
 	     "version as of 2023-11-14T22:13:49Z\n");
 	r = q("--as-of", "@1700000009", "artifact", "raw", NULL);
-	FAIL(r, 1, "lineage-query: 'acme/p/raw' had no versions as of "
+	TH_FAIL(r, 1, "lineage-query: 'acme/p/raw' had no versions as of "
 	     "2023-11-14T22:13:29Z\n");
 	/* latest as of 99 is v0: v1 was logged at 100. */
 	r = q("--as-of", "@1700000099", "used-by", "raw", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"run  acme/p/train    train  train-2    finished\n"
 	"run  acme/p/nostart  misc   nostart-5  -\n");
 	r = q("--as-of", "@1700000099", "artifact", "raw:v1", NULL);
-	FAIL(r, 1, "lineage-query: artifact:acme/p/raw:v1 not found as of "
+	TH_FAIL(r, 1, "lineage-query: artifact:acme/p/raw:v1 not found as of "
 	     "2023-11-14T22:14:59Z (first logged 2023-11-14T22:15:00Z)\n");
 	r = q("--as-of", "@1700000199", "run", "late", NULL);
-	FAIL(r, 1, "lineage-query: run:acme/p/late not found as of "
+	TH_FAIL(r, 1, "lineage-query: run:acme/p/late not found as of "
 	     "2023-11-14T22:16:39Z (started 2023-11-14T22:16:40Z)\n");
 	r = q("--as-of", "@1700000050", "path", "up", "eval", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -570,9 +527,9 @@ Test(asof, aliases_resolve_as_of)
 
 Test(asof, runs_had_not_ended)
 {
-	struct res r = q("--as-of", "@1700000065", "--json", "run", "train",
+	struct th_res r = q("--as-of", "@1700000065", "--json", "run", "train",
 			 NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"id\":\"run:acme/p/train\",\"kind\":\"run\",\"entity\":\"acme\","
 	"\"project\":\"p\",\"run_id\":\"train\",\"name\":\"train-2\","
 	"\"job_type\":\"train\",\"group\":null,\"host\":null,\"notes\":null,"
@@ -589,7 +546,7 @@ Test(asof, runs_had_not_ended)
 
 Test(asof, stats_as_of)
 {
-	struct res r = q("--as-of", "@1700000050", "--json", "stats", NULL);
+	struct th_res r = q("--as-of", "@1700000050", "--json", "stats", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"as_of\":\"2023-11-14T22:14:10Z\","
 			 "\"runs\":4,\"collections\":2,\"versions\":2,"
@@ -601,7 +558,7 @@ Test(asof, stats_as_of)
 	cr_assert_null(strstr(r.out, "as_of"));
 	/* check looks at the whole store whatever the time. */
 	r = q("--as-of", "@0", "check", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	       "note: run:acme/p/eval has no finish record (still running, "
 	       "or it crashed)\n"
 	       "note: run:acme/p/nostart has no finish record (still "
@@ -613,18 +570,18 @@ Test(asof, stats_as_of)
 
 Test(asof, bad_as_of_is_usage)
 {
-	struct res r = q("--as-of", "yesterday", "ls", "runs", NULL);
-	FAIL(r, 64, "lineage-query: bad --as-of 'yesterday': expected ISO "
+	struct th_res r = q("--as-of", "yesterday", "ls", "runs", NULL);
+	TH_FAIL(r, 64, "lineage-query: bad --as-of 'yesterday': expected ISO "
 	     "8601 UTC (2024-03-01T10:30:00Z, 2024-03-01) or @SECONDS\n"
 	     "Try 'lineage-query --help'.\n");
 	r = q("ls", "runs", "--as-of", NULL);
-	FAIL(r, 64, "lineage-query: ls: option '--as-of' needs a value\n"
+	TH_FAIL(r, 64, "lineage-query: ls: option '--as-of' needs a value\n"
 	     "Try 'lineage-query ls --help'.\n");
 	r = q("run", "--as-of=2024-03-01T10:00", "up", NULL);
 	cr_assert_eq(r.rc, 64);
 	/* After "--" it is an argument, not an option. */
 	r = q("run", "--", "--as-of", NULL);
-	FAIL(r, 1, "lineage-query: no run '--as-of'\n");
+	TH_FAIL(r, 1, "lineage-query: no run '--as-of'\n");
 }
 
 Test(asof, missing_fact_is_65)
@@ -634,7 +591,7 @@ Test(asof, missing_fact_is_65)
 	begin(path);
 	cr_assert_eq(mdb_del(T, S.dbi[LIN_DB_FACTS], &key, NULL), 0);
 	commit();
-	struct res r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
+	struct th_res r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
 	cr_assert_eq(r.rc, 65, "rc %d: %s", r.rc, r.err);
 	cr_assert(strstr(r.err, "fact 0000000100000002, named by an edge, "
 			 "is missing from the store"), "%s", r.err);
@@ -647,14 +604,14 @@ Test(asof, missing_fact_is_65)
 
 Test(asof, alias_history)
 {
-	struct res r = q("artifact", "model:best", "--history", NULL);
-	OK_OUT(r,
+	struct th_res r = q("artifact", "model:best", "--history", NULL);
+	TH_OK_OUT(r,
 	"best  acme/p/model:v0  2023-11-14T22:13:50Z  2023-11-14T22:14:20Z\n"
 	"best  acme/p/model:v1  2023-11-14T22:14:20Z  2023-11-14T22:14:40Z\n"
 	"best  (removed)        2023-11-14T22:14:40Z  2023-11-14T22:15:20Z\n"
 	"best  acme/p/model:v0  2023-11-14T22:15:20Z  -\n");
 	r = q("--json", "artifact", "--history", "acme/p/model:best", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"kind\":\"alias\",\"alias\":\"best\","
 	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:13:50Z\","
@@ -671,26 +628,26 @@ Test(asof, alias_history)
 	"\"from\":\"2023-11-14T22:15:20Z\",\"until\":null}\n");
 	/* As of 70: what was known then, the last row still open. */
 	r = q("--as-of", "@1700000070", "artifact", "-H", "model:best", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"best  acme/p/model:v0  2023-11-14T22:13:50Z  2023-11-14T22:14:20Z\n"
 	"best  acme/p/model:v1  2023-11-14T22:14:20Z  -\n");
 	r = q("artifact", "raw", "--history", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"latest  acme/p/raw:v0  2023-11-14T22:13:30Z  2023-11-14T22:15:00Z\n"
 	"latest  acme/p/raw:v1  2023-11-14T22:15:00Z  -\n");
 	r = q("--as-of", "@1700000099", "--json", "artifact", "raw:latest",
 	      "--history", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"kind\":\"alias\",\"alias\":\"latest\","
 	"\"version\":\"artifact:acme/p/raw:v0\","
 	"\"from\":\"2023-11-14T22:13:30Z\",\"until\":null}\n");
 	r = q("--as-of", "@1700000000", "artifact", "raw", "--history", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("artifact", "model:v1", "--history", NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert(strstr(r.err, "--history follows an alias"), "%s", r.err);
 	r = q("artifact", "model:nope", "--history", NULL);
-	FAIL(r, 1, "lineage-query: no alias 'nope' on 'acme/p/model'; it has "
+	TH_FAIL(r, 1, "lineage-query: no alias 'nope' on 'acme/p/model'; it has "
 	     "v0, v1, aliases: best, latest, prod\n");
 	r = q("artifact", "nosuch", "--history", NULL);
 	cr_assert_eq(r.rc, 1);
@@ -705,7 +662,7 @@ Test(asof, alias_history)
 
 Test(asof, diff_two_times)
 {
-	struct res r = q("diff", "--as-of-a", "@1700000050", "--as-of-b",
+	struct th_res r = q("diff", "--as-of-a", "@1700000050", "--as-of-b",
 			 "@1700000105", NULL);
 	cr_assert_eq(r.rc, 1, "%s", r.err);
 	cr_assert_str_eq(r.out,
@@ -739,7 +696,7 @@ Test(asof, diff_two_times)
 	"+ run acme/p/late\n"
 	"+ edge run:acme/p/late used artifact:acme/p/raw:v0\n");
 	r = q("diff", "--as-of-a", "@1700000300", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("diff", NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert(strstr(r.err, "nothing to compare"), "%s", r.err);
@@ -751,8 +708,8 @@ Test(asof, diff_two_stores_matches_by_name)
 {
 	/* Store B: the same archive under other ids... */
 	write_fixture(path_b, 100);
-	struct res r = q("diff", path, path_b, NULL);
-	OK_OUT(r, "");
+	struct th_res r = q("diff", path, path_b, NULL);
+	TH_OK_OUT(r, "");
 	/* ...then one more run that used raw:v1, and a model:v2. */
 	begin(path_b);
 	fact_seq = 50;
@@ -771,9 +728,9 @@ Test(asof, diff_two_stores_matches_by_name)
 	"+ edge run:acme/p/extra used artifact:acme/p/raw:v1\n");
 	/* Each side at its own time: B before the extra run equals A. */
 	r = q("diff", "--as-of-b", "@1700000299", path, path_b, NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("--as-of", "@1700000050", "diff", path_b, path, NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("diff", path, "/nonexistent/b.lmdb", NULL);
 	cr_assert_eq(r.rc, 66, "%s", r.err);
 	r = q("diff", path, path_b, path, NULL);
