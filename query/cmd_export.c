@@ -195,38 +195,6 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 	return 0;
 }
 
-/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file
- * in an offline-run-* folder): W&B records no uses there, so an empty
- * input list means "unknown", not "none". 0 otherwise or on error. */
-static int ran_offline(struct lq *q, uint64_t id)
-{
-	MDB_cursor *c;
-	unsigned char kb[8], vb[9];
-	MDB_val k = { 8, kb }, v = { 9, vb }, path;
-	int r, offline = 0;
-
-	if (mdb_cursor_open(q->txn, q->store.dbi[LIN_DB_NODE_FACTS], &c))
-		return 0;
-	lin_be64_put(kb, id);
-	vb[0] = LIN_FACT_RUN;
-	memset(vb + 1, 0, 8);
-	for (r = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
-	     r == 0 && !offline && v.mv_size == 9 &&
-	     *(unsigned char *)v.mv_data == LIN_FACT_RUN;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
-		unsigned char sk[4];
-		uint32_t src = (uint32_t)(lin_be64_get((unsigned char *)
-						       v.mv_data + 1) >> 32);
-		lin_be32_put(sk, src);
-		if (lin_store_get(q->txn, &q->store, LIN_DB_SOURCE_IDS, sk, 4,
-				  &path, NULL) == 0 &&
-		    memmem(path.mv_data, path.mv_size, "/offline-run-", 13))
-			offline = 1;
-	}
-	mdb_cursor_close(c);
-	return offline;
-}
-
 static int qstr_is(struct lin_qstr s, const char *c)
 {
 	return s.p && s.n == strlen(c) && memcmp(s.p, c, s.n) == 0;
@@ -267,7 +235,7 @@ static int one_run(struct exp *x, uint64_t id)
 				&x->logged)) ||
 	    (rc = lq_unresolved_of_run(q, id, &x->unres)))
 		return rc;
-	x->offline = x->used.n == 0 && x->unres.n == 0 && ran_offline(q, id);
+	x->offline = x->used.n == 0 && x->unres.n == 0 && lq_run_offline(q, id);
 	if ((rc = event(x, "START", r->started_at, 0)))
 		return rc;
 	if (r->ended_at == LIN_QNONE || !r->state.p)

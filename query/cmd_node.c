@@ -141,6 +141,11 @@ static int list_cmd(struct lq *q, const char *cmd, int want_version,
 		rc = print_nodes(q, &l, relog != 0, &t);
 	if (rc == 0)
 		print_unresolved(q, &un, &t);
+	/* an offline W&B run's empty list is not "used nothing" */
+	if (rc == 0 && kind == LIN_EDGE_USES && l.n == 0 && un.n == 0 &&
+	    lq_run_offline(q, id))
+		lq_errf(q, "note: %s ran offline: W&B records no uses in "
+			"offline logs, so what it consumed is unknown", arg);
 	if (rc == 0 && lin_table_flush(&t, q->out))
 		rc = LIN_ENOMEM;
 	lin_table_release(&t);
@@ -373,6 +378,7 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	struct lin_qnode n;
 	struct lin_table t;
 	uint64_t id;
+	int offline;
 	int rc = parse_one(q, "run", "RUN", argc, argv, &arg);
 
 	if (rc >= 0)
@@ -388,6 +394,7 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)) ||
 	    (rc = lq_unresolved_of_run(q, id, &un)))
 		goto out;
+	offline = used.n == 0 && un.n == 0 && lq_run_offline(q, id);
 	if (q->json) {
 		putc('{', q->out);
 		lin_json_node_fields(q->out, &n);
@@ -399,7 +406,8 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 			lq_unres_json_fields(q->out, &un.v[i]);
 			putc('}', q->out);
 		}
-		fputs("]}\n", q->out);
+		fprintf(q->out, "],\"uses_recorded\":%s}\n",
+			offline ? "false" : "true");
 		goto out;
 	}
 	kv_id(&t, "id", &n);
@@ -433,7 +441,11 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	}
 	lin_table_row(&t);
 	lin_table_cell(&t, "used");
-	lin_table_cellf(&t, "%zu", used.n);
+	if (offline)
+		lin_table_cell(&t, "unknown (an offline W&B log records no "
+			       "uses)");
+	else
+		lin_table_cellf(&t, "%zu", used.n);
 	/* every use that named no version, as its own row: "used 0" alone
 	 * would read as "used nothing" */
 	for (size_t i = 0; i < un.n; i++) {

@@ -44,6 +44,11 @@ struct lq_unres_list {
 int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 			 struct lq_unres_list *out);
 
+/* 1 when a RUN fact of run `id` comes from an offline W&B log (a file in
+ * an offline-run-* folder): W&B records no uses there, so an empty list
+ * of uses means "unknown", not "none". 0 otherwise or on error. */
+int lq_run_offline(struct lq *q, uint64_t id);
+
 void lq_unres_free(struct lq_unres_list *l);
 
 /* "no-version", "other-project", "wandb-online", "later". Static

@@ -179,3 +179,33 @@ Test(answers, walks_follow_producers_unless_with_relogs)
 		  o);
 	free(o);
 }
+
+/* An offline W&B log records no uses: its run's empty list of inputs is
+ * "unknown", never "used nothing". */
+Test(answers, offline_run_uses_are_unknown_not_none)
+{
+	const char *s = indexed("fixtures/wandb-sample");
+	int code;
+	char *o;
+
+	o = th_sh(&code, Q "'%s' run ab12cd34", s);
+	cr_expect_eq(code, 0);
+	cr_expect(strstr(o, "\nused        unknown (an offline W&B log "
+			 "records no uses)\n"), "run: %s", o);
+	free(o);
+	o = th_sh(&code, Q "'%s' --json run ab12cd34", s);
+	cr_expect(strstr(o, ",\"uses_recorded\":false}\n"), "run: %s", o);
+	free(o);
+	o = th_sh(&code, Q "'%s' --json run ef56gh78", s);
+	cr_expect(strstr(o, ",\"uses_recorded\":true}\n"), "run: %s", o);
+	free(o);
+	o = th_sh(&code, Q "'%s' used ab12cd34 2>&1", s);
+	cr_expect_eq(code, 0);
+	cr_expect(strstr(o, "lineage-query: note: ab12cd34 ran offline: W&B "
+			 "records no uses in offline logs, so what it "
+			 "consumed is unknown\n"), "used: %s", o);
+	free(o);
+	o = th_sh(&code, Q "'%s' used ef56gh78 2>&1", s);
+	cr_expect(!strstr(o, "ran offline"), "used: %s", o);
+	free(o);
+}
