@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "format/runlog_writer.h"
 #include "indexer/cli.h"
 #include "query/query.h"
 
@@ -29,6 +30,11 @@ void th_mkdir(void)
 void th_rmdir(void)
 {
 	char cmd[600];
+
+	if (getenv("TH_KEEP")) {    /* to try the programs on what is left */
+		fprintf(stderr, "kept %s\n", th_dir);
+		return;
+	}
 
 	snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", th_dir,
 		 th_dir);
@@ -96,6 +102,122 @@ int th_index(const char *arg, ...)
 	close(saved[0]);
 	close(saved[1]);
 	return rc;
+}
+
+static FILE *rl_fp;
+static struct lin_runlog_writer *rl_w;
+static const char *rl_entity, *rl_project;
+
+void th_rl_open(const char *entity, const char *project, const char *fmt,
+		...)
+{
+	char name[256], file[TH_PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	th_path(file, "%s", name);
+	for (char *s = strchr(file + strlen(th_dir) + 1, '/'); s;
+	     s = strchr(s + 1, '/')) {
+		*s = 0;
+		mkdir(file, 0755);
+		*s = '/';
+	}
+	rl_fp = fopen(file, "wb");
+	cr_assert_not_null(rl_fp, "%s: %s", file, strerror(errno));
+	cr_assert_eq(lin_runlog_writer_open(&rl_w, rl_fp, 0, "test",
+					    LIN_TIME_NONE), 0);
+	rl_entity = entity;
+	rl_project = project;
+}
+
+void th_rl_close(void)
+{
+	cr_assert_eq(lin_runlog_writer_close(rl_w), 0);
+	cr_assert_eq(fclose(rl_fp), 0);
+	rl_w = NULL;
+	rl_fp = NULL;
+}
+
+static void rl_put(struct lin_record *r)
+{
+	r->entity = rl_entity;
+	r->project = rl_project;
+	cr_assert_eq(lin_runlog_write(rl_w, r), 0);
+}
+
+void th_rl_run(const char *rid, const char *name, const char *job,
+	       int64_t started)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = rid;
+	r.name = name;
+	r.job_type = job;
+	r.started_at = started;
+	rl_put(&r);
+}
+
+void th_rl_log(const char *coll, const char *type, const char *digest,
+	       int64_t at, const char *alias)
+{
+	struct lin_record r;
+	const char *a[1] = { alias };
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_LOG;
+	r.coll = coll;
+	r.type = type;
+	r.digest = digest;
+	r.at = at;
+	if (alias) {
+		r.aliases.v = a;
+		r.aliases.n = 1;
+	}
+	rl_put(&r);
+}
+
+void th_rl_use(const char *ref, int64_t at)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_USE;
+	r.ref = ref;
+	r.at = at;
+	rl_put(&r);
+}
+
+void th_rl_alias(const char *ref, const char *name, int rm, int64_t at)
+{
+	struct lin_record r;
+	const char *a[1] = { name };
+	struct lin_strv v = { a, 1 };
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_ALIAS;
+	r.ref = ref;
+	if (rm)
+		r.remove = v;
+	else
+		r.add = v;
+	r.at = at;
+	rl_put(&r);
+}
+
+void th_rl_finish(const char *state, int exit_code, int64_t at)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_FINISH;
+	r.state = state;
+	r.exit_code = exit_code;
+	r.at = at;
+	rl_put(&r);
 }
 
 struct th_res th_query(const char *store, ...)

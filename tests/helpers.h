@@ -6,10 +6,12 @@
 #define LIN_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The test's temporary folder, made by th_mkdir (a suite's .init) and
- * removed with everything in it by th_rmdir (its .fini). */
+ * removed with everything in it by th_rmdir (its .fini; kept, its path
+ * printed, when TH_KEEP is set). */
 extern char th_dir[256];
 void th_mkdir(void);
 void th_rmdir(void);
@@ -34,6 +36,27 @@ char *th_sh(int *code, const char *fmt, ...)
  * given, up to a NULL, after "lineage-index"; its stdout and stderr are
  * appended to th_dir/stderr.log. Returns its exit code. */
 int th_index(const char *arg, ...) __attribute__((sentinel));
+
+/* ---- a store through the real write path ----
+ * Run logs written with the runlog writer (runlog_writer.h), one file
+ * at a time, then indexed with th_index: the store is what the indexer
+ * makes of them, never a copy of the schema. Times are nanoseconds
+ * (LIN_TIME_NONE: absent). */
+
+/* Start the runlog th_dir/FMT (its folder made when missing); records
+ * name `entity` and `project`. */
+void th_rl_open(const char *entity, const char *project, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+void th_rl_close(void);
+void th_rl_run(const char *rid, const char *name, const char *job,
+	       int64_t started);
+/* LOG of a version of `coll`, with one alias when `alias` is not NULL. */
+void th_rl_log(const char *coll, const char *type, const char *digest,
+	       int64_t at, const char *alias);
+void th_rl_use(const char *ref, int64_t at);
+/* Add alias `name` to `ref`, or remove it when `rm`. */
+void th_rl_alias(const char *ref, const char *name, int rm, int64_t at);
+void th_rl_finish(const char *state, int exit_code, int64_t at);
 
 /* What lineage-query answered: exit code, stdout, stderr. */
 struct th_res {

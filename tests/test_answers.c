@@ -184,7 +184,7 @@ Test(answers, walks_follow_producers_unless_with_relogs)
  * "unknown", never "used nothing". */
 Test(answers, offline_run_uses_are_unknown_not_none)
 {
-	const char *s = indexed("fixtures/wandb-sample");
+	const char *s = indexed("fixtures/wandb-sample", 0);
 	int code;
 	char *o;
 

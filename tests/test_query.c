@@ -462,7 +462,8 @@ Test(query, run_text_and_json)
 	"\"job_type\":\"eval\",\"group\":null,\"host\":null,\"notes\":null,"
 	"\"tags\":[],\"state\":null,\"exit_code\":null,"
 	"\"started_at\":\"2023-11-14T22:13:20Z\",\"ended_at\":null,"
-	"\"logged\":1,\"relogged\":0,\"used\":1,\"unresolved\":[]}\n");
+	"\"logged\":1,\"relogged\":0,\"used\":1,\"unresolved\":[],"
+	"\"uses_recorded\":true}\n");
 }
 
 Test(query, run_by_display_name)
