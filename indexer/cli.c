@@ -8,24 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/exit.h"
 #include "format/store.h"
 #include "indexer/cli.h"
 #include "indexer/ingest.h"
 
 #define PROG "lineage-index"
-#ifndef LIN_VERSION_STRING
-#define LIN_VERSION_STRING "0.1.0"
-#endif
-
-/* Exit codes (README, lineage-index(1)); never renumbered. */
-enum {
-	EXIT_OK = 0,       /* every file indexed or unchanged */
-	EXIT_USAGE = 64,   /* bad option or argument */
-	EXIT_DATA = 65,    /* a file rejected, or records skipped */
-	EXIT_NOINPUT = 66, /* a path given does not exist */
-	EXIT_SOFTWARE = 70,/* internal error (out of memory) */
-	EXIT_IO = 74       /* the store cannot be opened or written */
-};
 
 struct cli {
 	int verbose, quiet, json, tty, progress_shown;
@@ -211,7 +199,7 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry '" PROG " --help'.\n", stderr);
-	return EXIT_USAGE;
+	return LIN_EXIT_USAGE;
 }
 
 int lin_index_main(int argc, char **argv)
@@ -249,9 +237,9 @@ int lin_index_main(int argc, char **argv)
 		case 'j': c.json = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf(PROG " %s\n", LIN_VERSION_STRING);
-			  return EXIT_OK;
+		case 'h': usage(stdout); return LIN_EXIT_OK;
+		case 'V': printf(PROG " %s\n", LIN_VERSION);
+			  return LIN_EXIT_OK;
 		/* The same wording as lineage-query's usage errors. */
 		case ':':
 			return usage_error("option '%s' needs a value",
@@ -277,17 +265,17 @@ int lin_index_main(int argc, char **argv)
 		char buf[1200];
 		fprintf(stderr, PROG ": %s\n",
 			lin_err_format(&err, buf, sizeof buf));
-		return rc == LIN_ENOMEM ? EXIT_SOFTWARE :
-		       rc == LIN_ESCHEMA ? EXIT_DATA : EXIT_IO;
+		return rc == LIN_ENOMEM ? LIN_EXIT_SOFTWARE :
+		       rc == LIN_ESCHEMA ? LIN_EXIT_DATA : LIN_EXIT_IO;
 	}
 	if (!c.quiet)
 		print_summary(&st, c.json);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write output: %s\n",
 			strerror(errno));
-		return EXIT_IO;
+		return LIN_EXIT_IO;
 	}
 	if (c.missing)
-		return EXIT_NOINPUT;
-	return st.rejected || st.bad_records ? EXIT_DATA : EXIT_OK;
+		return LIN_EXIT_NOINPUT;
+	return st.rejected || st.bad_records ? LIN_EXIT_DATA : LIN_EXIT_OK;
 }
