@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "format/grow.h"
 #include "format/runlog_writer.h"
 #include "indexer/cli.h"
 #include "query/query.h"
@@ -248,6 +249,48 @@ struct th_res th_query(const char *store, ...)
 	r.out = out;
 	r.err = err;
 	return r;
+}
+
+static void lines_room(struct th_lines *l)
+{
+	cr_assert_eq(LIN_GROW(l->v, l->cap, l->n + 1, 64), 0);
+}
+
+void th_lines_add(struct th_lines *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	lines_room(l);
+	va_start(ap, fmt);
+	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
+	va_end(ap);
+}
+
+void th_lines_addn(struct th_lines *l, const char *s, size_t n)
+{
+	lines_room(l);
+	l->v[l->n] = strndup(s, n);
+	cr_assert_not_null(l->v[l->n]);
+	l->n++;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void th_lines_sort(struct th_lines *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, cmp_line);
+}
+
+void th_lines_free(struct th_lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }
 
 char *th_line(const char **p)

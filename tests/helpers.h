@@ -86,6 +86,17 @@ struct th_res th_query(const char *store, ...)
 	cr_assert_str_eq((r).err, msg); \
 } while (0)
 
+/* A growable set of malloc'd lines. */
+struct th_lines {
+	char **v;
+	size_t n, cap;
+};
+void th_lines_add(struct th_lines *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void th_lines_addn(struct th_lines *l, const char *s, size_t n);
+void th_lines_sort(struct th_lines *l);
+void th_lines_free(struct th_lines *l);
+
 /* The next line of *p (malloc'd, without its newline; the caller
  * frees), moving *p past it; NULL at the end. */
 char *th_line(const char **p);

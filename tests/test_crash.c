@@ -171,33 +171,13 @@ static void gen_synth(const char *arch)
 
 /* ---- canonical views of a store --------------------------------------- */
 
-struct lines {
-	char **v;
-	size_t n, cap;
-};
-
-static void add_line(struct lines *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_line(struct lines *l, const char *fmt, ...)
-{
-	va_list ap;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-		cr_assert_not_null(l->v);
-	}
-	va_start(ap, fmt);
-	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
-	va_end(ap);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Sort the lines and join them into one string; frees `l`. */
-static char *join_sorted(struct lines *l)
+static char *join_sorted(struct th_lines *l)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -295,7 +275,7 @@ static char *canon_lineage(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -314,7 +294,7 @@ static char *canon_lineage(const char *store)
 		struct lin_slice type = attr_str(&o, "type");
 		char *nm = node_name(txn, &s, vid);
 		str_array(al, sizeof al, lin_map_get(&o, "aliases"));
-		add_line(&l, "version %s type=%.*s digest=%.*s aliases=%s",
+		th_lines_add(&l, "version %s type=%.*s digest=%.*s aliases=%s",
 			 nm, (int)type.n, type.p, (int)(k.mv_size - 8),
 			 (char *)k.mv_data + 8, al);
 		free(nm);
@@ -329,7 +309,7 @@ static char *canon_lineage(const char *store)
 		lin_edge_decode(v.mv_data, &e);
 		char *a = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *b = node_name(txn, &s, e.other);
-		add_line(&l, "edge %02x %s %s", e.kind, a, b);
+		th_lines_add(&l, "edge %02x %s %s", e.kind, a, b);
 		free(a);
 		free(b);
 		msgpack_zone_clear(&zone);
@@ -342,7 +322,7 @@ static char *canon_lineage(const char *store)
 		msgpack_object o = node_attrs(txn, &s,
 					      lin_be64_get(v.mv_data));
 		struct lin_slice state = attr_str(&o, "state");
-		add_line(&l, "run %.*s state=%.*s started=%lld ended=%lld "
+		th_lines_add(&l, "run %.*s state=%.*s started=%lld ended=%lld "
 			 "exit=%lld", (int)k.mv_size, (char *)k.mv_data,
 			 (int)state.n, state.p,
 			 (long long)attr_i64(&o, "started_at"),
@@ -355,7 +335,7 @@ static char *canon_lineage(const char *store)
 	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_SOURCES], &c), 0);
 	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
 		msgpack_object o = unpack(&v, "sources");
-		add_line(&l, "source %.*s records=%lld facts=%lld "
+		th_lines_add(&l, "source %.*s records=%lld facts=%lld "
 			 "skipped=%lld", (int)k.mv_size, (char *)k.mv_data,
 			 (long long)attr_i64(&o, "records"),
 			 (long long)attr_i64(&o, "facts"),
@@ -366,7 +346,7 @@ static char *canon_lineage(const char *store)
 
 	MDB_stat ms;
 	cr_assert_eq(mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms), 0);
-	add_line(&l, "pending %zu", ms.ms_entries);
+	th_lines_add(&l, "pending %zu", ms.ms_entries);
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 	msgpack_zone_destroy(&zone);

@@ -163,23 +163,6 @@ static void index_paths(const char *store, int prune, int n, ...)
 	cr_assert_eq(rc, 0, "index failed: %s", err.msg);
 }
 
-struct lines {
-	char **v;
-	size_t n, cap;
-};
-
-static void add_line(struct lines *l, const char *fmt, ...)
-{
-	va_list ap;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-	}
-	va_start(ap, fmt);
-	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
-	va_end(ap);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -227,7 +210,7 @@ static char *canon(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -250,7 +233,7 @@ static char *canon(const char *store)
 				 i ? "," : "", (int)al->via.array.ptr[i].via.str.size,
 				 al->via.array.ptr[i].via.str.ptr);
 		}
-		add_line(&l, "version %s digest=%.*s aliases=%s", nm,
+		th_lines_add(&l, "version %s digest=%.*s aliases=%s", nm,
 			 (int)(k.mv_size - 8), (char *)k.mv_data + 8, aliases);
 		free(nm);
 	}
@@ -263,7 +246,7 @@ static char *canon(const char *store)
 		uint64_t from = lin_be64_get(k.mv_data);
 		char *a = node_name(txn, &s, from), *b = node_name(txn, &s,
 								   e.other);
-		add_line(&l, "edge %02x %s %s", e.kind, a, b);
+		th_lines_add(&l, "edge %02x %s %s", e.kind, a, b);
 		free(a);
 		free(b);
 	}
@@ -277,14 +260,14 @@ static char *canon(const char *store)
 		int64_t started = -1;
 		lin_map_str(&o, "state", &state);
 		lin_map_i64(&o, "started_at", &started);
-		add_line(&l, "run %.*s state=%.*s started=%lld",
+		th_lines_add(&l, "run %.*s state=%.*s started=%lld",
 			 (int)k.mv_size, (char *)k.mv_data, (int)state.n,
 			 state.p, (long long)started);
 	}
 	mdb_cursor_close(c);
 	MDB_stat ms;
 	mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms);
-	add_line(&l, "pending %zu", ms.ms_entries);
+	th_lines_add(&l, "pending %zu", ms.ms_entries);
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 	msgpack_zone_destroy(&zone);
@@ -879,7 +862,7 @@ static char *edges_as_csv(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -896,7 +879,7 @@ static char *edges_as_csv(const char *store)
 			continue;
 		char *run = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *art = node_name(txn, &s, e.other);
-		add_line(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
+		th_lines_add(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
 				: e.kind == LIN_EDGE_USES ? "used" :
 				"relogged", run, art);
 		free(run);
