@@ -109,6 +109,25 @@ static FILE *rl_fp;
 static struct lin_runlog_writer *rl_w;
 static const char *rl_entity, *rl_project;
 
+void th_rl_file(const char *path, int gz, const char *entity,
+		const char *project)
+{
+	char dir[TH_PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s", path);
+	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		mkdir(dir, 0755);
+		*s = '/';
+	}
+	rl_fp = fopen(path, "wb");
+	cr_assert_not_null(rl_fp, "%s: %s", path, strerror(errno));
+	cr_assert_eq(lin_runlog_writer_open(&rl_w, rl_fp, gz, "test",
+					    LIN_TIME_NONE), 0);
+	rl_entity = entity;
+	rl_project = project;
+}
+
 void th_rl_open(const char *entity, const char *project, const char *fmt,
 		...)
 {
@@ -118,19 +137,7 @@ void th_rl_open(const char *entity, const char *project, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof name, fmt, ap);
 	va_end(ap);
-	th_path(file, "%s", name);
-	for (char *s = strchr(file + strlen(th_dir) + 1, '/'); s;
-	     s = strchr(s + 1, '/')) {
-		*s = 0;
-		mkdir(file, 0755);
-		*s = '/';
-	}
-	rl_fp = fopen(file, "wb");
-	cr_assert_not_null(rl_fp, "%s: %s", file, strerror(errno));
-	cr_assert_eq(lin_runlog_writer_open(&rl_w, rl_fp, 0, "test",
-					    LIN_TIME_NONE), 0);
-	rl_entity = entity;
-	rl_project = project;
+	th_rl_file(th_path(file, "%s", name), 0, entity, project);
 }
 
 void th_rl_close(void)
@@ -141,10 +148,13 @@ void th_rl_close(void)
 	rl_fp = NULL;
 }
 
-static void rl_put(struct lin_record *r)
+void th_rl_put(struct lin_record *r)
 {
-	r->entity = rl_entity;
-	r->project = rl_project;
+	/* the other records are the file's run's */
+	if (r->kind == LIN_REC_RUN && !r->entity && !r->project) {
+		r->entity = rl_entity;
+		r->project = rl_project;
+	}
 	cr_assert_eq(lin_runlog_write(rl_w, r), 0);
 }
 
@@ -159,7 +169,7 @@ void th_rl_run(const char *rid, const char *name, const char *job,
 	r.name = name;
 	r.job_type = job;
 	r.started_at = started;
-	rl_put(&r);
+	th_rl_put(&r);
 }
 
 void th_rl_log(const char *coll, const char *type, const char *digest,
@@ -178,35 +188,36 @@ void th_rl_log(const char *coll, const char *type, const char *digest,
 		r.aliases.v = a;
 		r.aliases.n = 1;
 	}
-	rl_put(&r);
+	th_rl_put(&r);
 }
 
-void th_rl_use(const char *ref, int64_t at)
+void th_rl_use(const char *ref, int64_t at, const char *digest)
 {
 	struct lin_record r;
 
 	lin_record_clear(&r);
 	r.kind = LIN_REC_USE;
 	r.ref = ref;
+	r.digest = digest;
 	r.at = at;
-	rl_put(&r);
+	th_rl_put(&r);
 }
 
-void th_rl_alias(const char *ref, const char *name, int rm, int64_t at)
+void th_rl_alias(const char *ref, const char *add, const char *rm,
+		 int64_t at)
 {
 	struct lin_record r;
-	const char *a[1] = { name };
-	struct lin_strv v = { a, 1 };
+	const char *a[1] = { add }, *b[1] = { rm };
 
 	lin_record_clear(&r);
 	r.kind = LIN_REC_ALIAS;
 	r.ref = ref;
+	if (add)
+		r.add = (struct lin_strv){ a, 1 };
 	if (rm)
-		r.remove = v;
-	else
-		r.add = v;
+		r.remove = (struct lin_strv){ b, 1 };
 	r.at = at;
-	rl_put(&r);
+	th_rl_put(&r);
 }
 
 void th_rl_finish(const char *state, int exit_code, int64_t at)
@@ -218,7 +229,7 @@ void th_rl_finish(const char *state, int exit_code, int64_t at)
 	r.state = state;
 	r.exit_code = exit_code;
 	r.at = at;
-	rl_put(&r);
+	th_rl_put(&r);
 }
 
 struct th_res th_query(const char *store, ...)

@@ -43,19 +43,28 @@ int th_index(const char *arg, ...) __attribute__((sentinel));
  * makes of them, never a copy of the schema. Times are nanoseconds
  * (LIN_TIME_NONE: absent). */
 
-/* Start the runlog th_dir/FMT (its folder made when missing); records
- * name `entity` and `project`. */
+/* Start the runlog at `path` (its folders made when missing), gzip'd
+ * when `gz`; RUN records that name no entity and project get `entity`
+ * and `project`, the others are the file's run's. */
+void th_rl_file(const char *path, int gz, const char *entity,
+		const char *project);
+/* th_rl_file of th_dir/FMT, plain. */
 void th_rl_open(const char *entity, const char *project, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 void th_rl_close(void);
+/* Write a record as it is (entity and project set as th_rl_file says). */
+struct lin_record;
+void th_rl_put(struct lin_record *r);
 void th_rl_run(const char *rid, const char *name, const char *job,
 	       int64_t started);
 /* LOG of a version of `coll`, with one alias when `alias` is not NULL. */
 void th_rl_log(const char *coll, const char *type, const char *digest,
 	       int64_t at, const char *alias);
-void th_rl_use(const char *ref, int64_t at);
-/* Add alias `name` to `ref`, or remove it when `rm`. */
-void th_rl_alias(const char *ref, const char *name, int rm, int64_t at);
+/* `digest` (may be NULL) pins the exact version. */
+void th_rl_use(const char *ref, int64_t at, const char *digest);
+/* Add alias `add` to `ref` and/or remove alias `rm` (either NULL). */
+void th_rl_alias(const char *ref, const char *add, const char *rm,
+		 int64_t at);
 void th_rl_finish(const char *state, int exit_code, int64_t at);
 
 /* What lineage-query answered: exit code, stdout, stderr. */

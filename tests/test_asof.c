@@ -58,8 +58,9 @@ static void run(const char *folder, const char *rid, const char *name,
 #define finish(t) th_rl_finish("finished", 0, at(t))
 #define logs(coll, type, digest, t, alias) \
 	th_rl_log(coll, type, digest, at(t), alias)
-#define uses(ref, t) th_rl_use(ref, at(t))
-#define alias(ref, name, rm, t) th_rl_alias(ref, name, rm, at(t))
+#define uses(ref, t) th_rl_use(ref, at(t), NULL)
+#define alias(ref, name, rm, t) \
+	th_rl_alias(ref, rm ? NULL : name, rm ? name : NULL, at(t))
 
 /* The fixture's run logs, in th_dir/logs. */
 static void write_logs(void)

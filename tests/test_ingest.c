@@ -24,108 +24,19 @@ TestSuite(ingest, .init = th_mkdir, .fini = th_rmdir);
 
 /* ---- writing runlogs --------------------------------------------------- */
 
-static FILE *fp;
-static struct lin_runlog_writer *w;
-
+/* Through the shared builder (helpers.h); times in seconds. */
 #define S(t) ((int64_t)(t) * 1000000000)
+#define NS(t) ((t) == LIN_TIME_NONE ? (t) : S(t))
 
-static void rl_open(const char *path, int gz)
-{
-	char *slash = strrchr(path, '/');
-	char d[512];
-	snprintf(d, sizeof d, "%.*s", (int)(slash - path), path);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", d);
-	cr_assert_eq(system(cmd), 0);
-	fp = fopen(path, "wb");
-	cr_assert_not_null(fp);
-	cr_assert_eq(lin_runlog_writer_open(&w, fp, gz, "test", LIN_TIME_NONE),
-		     0);
-}
-
-static void rl_close(void)
-{
-	cr_assert_eq(lin_runlog_writer_close(w), 0);
-	cr_assert_eq(fclose(fp), 0);
-}
-
-static void put(struct lin_record *r)
-{
-	cr_assert_eq(lin_runlog_write(w, r), 0);
-}
-
-static void rl_run(const char *id, const char *job, int64_t t)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = id;
-	r.entity = "acme";
-	r.project = "mnist";
-	r.name = id;
-	r.job_type = job;
-	r.started_at = t == LIN_TIME_NONE ? t : S(t);
-	put(&r);
-}
-
-static void rl_log(const char *type, const char *name, const char *digest,
-		   int64_t t, const char *alias)
-{
-	struct lin_record r;
-	const char *a[1] = { alias };
-	lin_record_clear(&r);
-	r.kind = LIN_REC_LOG;
-	r.type = type;
-	r.coll = name;
-	r.digest = digest;
-	r.at = t == LIN_TIME_NONE ? t : S(t);
-	if (alias) {
-		r.aliases.v = a;
-		r.aliases.n = 1;
-	}
-	put(&r);
-}
-
-static void rl_use(const char *ref, int64_t t, const char *digest)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_USE;
-	r.ref = ref;
-	r.digest = digest;
-	r.at = t == LIN_TIME_NONE ? t : S(t);
-	put(&r);
-}
-
-static void rl_alias(const char *ref, const char *add, const char *rm,
-		     int64_t t)
-{
-	struct lin_record r;
-	const char *a[1] = { add }, *b[1] = { rm };
-	lin_record_clear(&r);
-	r.kind = LIN_REC_ALIAS;
-	r.ref = ref;
-	if (add) {
-		r.add.v = a;
-		r.add.n = 1;
-	}
-	if (rm) {
-		r.remove.v = b;
-		r.remove.n = 1;
-	}
-	r.at = S(t);
-	put(&r);
-}
-
-static void rl_finish(const char *state, int code)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_FINISH;
-	r.state = state;
-	r.exit_code = code;
-	put(&r);
-}
+#define rl_open(path, gz) th_rl_file(path, gz, "acme", "mnist")
+#define rl_close() th_rl_close()
+#define put(r) th_rl_put(r)
+#define rl_run(id, job, t) th_rl_run(id, id, job, NS(t))
+#define rl_log(type, name, digest, t, alias) \
+	th_rl_log(name, type, digest, NS(t), alias)
+#define rl_use(ref, t, digest) th_rl_use(ref, NS(t), digest)
+#define rl_alias(ref, add, rm, t) th_rl_alias(ref, add, rm, S(t))
+#define rl_finish(state, code) th_rl_finish(state, code, LIN_TIME_NONE)
 
 /* ---- indexing and reading back ---------------------------------------- */
 
