@@ -197,10 +197,22 @@ lineage-bench: $(BUILD)/bench/bench.o $(LIB)
 lineage-bare: $(BUILD)/bench/bare.o
 	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
+# The heap counter the shape benchmarks preload, and the indexer linked
+# dynamically so that it can be preloaded (lineage-index may be static).
+lineage-heap.so: bench/heap.c
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
+
+$(BUILD)/bench/lineage-index-dyn: $(BUILD)/indexer/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(LIBS) $(LDFLAGS)
+
 # Never part of check: BENCH_RUNS=1000000 make bench for the full size.
+# bench/run.sh: the classic archive's figures; bench/shapes.sh: the
+# issue-10 targets for each shape (BENCH_SHAPES) in one table per shape.
 bench: bench-deps
-	@$(MAKE) --no-print-directory all lineage-bench lineage-bare
+	@$(MAKE) --no-print-directory all lineage-bench lineage-bare \
+		lineage-heap.so $(BUILD)/bench/lineage-index-dyn
 	sh bench/run.sh
+	sh bench/shapes.sh
 
 # ---- fuzzing: libFuzzer targets in tests/fuzz/ (never part of check) ----
 # FUZZ_SECONDS=600 make fuzz for a longer run. Crashes are saved as
@@ -289,7 +301,7 @@ fuzz: fuzz-deps
 	done
 
 clean:
-	rm -rf $(BUILD) $(PROGS) lineage-bench lineage-bare
+	rm -rf $(BUILD) $(PROGS) lineage-bench lineage-bare lineage-heap.so
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GEN_SRC:%.c=$(BUILD)/%.d) \
 	$(BUILD)/indexer/main.d $(BUILD)/query/main.d $(BUILD)/bench/bench.d

@@ -7,8 +7,12 @@
  *   starts CSV N SEED  sample N artifacts of a truth CSV, one per line
  *   lineage STORE STARTS   in-process point and k-hop queries
  *   sqlite DB STARTS       the same queries through SQLite's C API
- *   spawn N CMD...     run CMD N times, "{}" replaced by start i; cold
- *                      process latencies (needs STARTS on stdin)
+ *   spawn N STARTS CMD...  run CMD N times, "{}" replaced by start i;
+ *                      process latencies with the page cache as it is
+ *   spawn-cold N STARTS CMD...  the same, dropping the page cache before
+ *                      each process when allowed (root); "cold 0" says
+ *                      it was not, and the figures are warm
+ *   hubs CSV N         the N versions of a truth CSV with the most uses
  *   rss CMD...         run CMD once: wall seconds, peak RSS and peak
  *                      anonymous (heap) RSS
  * The cold-start floor is bare.c (lineage-bare).
@@ -183,8 +187,9 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Distinct artifacts of the CSV, sorted, then N drawn with the seed. */
-static int cmd_starts(const char *csv, long n, uint64_t seed)
+/* The artifact column of a truth CSV's rows whose kind starts with
+ * `kind` ("" for all), sorted, with repeats; their count in *n. */
+static char **csv_artifacts(const char *csv, const char *kind, size_t *n)
 {
 	FILE *f = fopen(csv, "r");
 	char line[2048];
@@ -195,7 +200,8 @@ static int cmd_starts(const char *csv, long n, uint64_t seed)
 		die("cannot open csv");
 	while (fgets(line, sizeof line, f)) {
 		char *a = strrchr(line, ',');
-		if (!a || strncmp(line, "kind,", 5) == 0)
+		if (!a || strncmp(line, "kind,", 5) == 0 ||
+		    strncmp(line, kind, strlen(kind)) != 0)
 			continue;
 		a[strcspn(a, "\r\n")] = 0;
 		if (na == cap) {
@@ -204,16 +210,60 @@ static int cmd_starts(const char *csv, long n, uint64_t seed)
 			if (!arts)
 				die("out of memory");
 		}
-		arts[na++] = strdup(a + 1);
+		if (!(arts[na++] = strdup(a + 1)))
+			die("out of memory");
 	}
 	fclose(f);
 	qsort(arts, na, sizeof *arts, str_cmp);
+	*n = na;
+	return arts;
+}
+
+/* Distinct artifacts of the CSV, sorted, then N drawn with the seed. */
+static int cmd_starts(const char *csv, long n, uint64_t seed)
+{
+	size_t na;
+	char **arts = csv_artifacts(csv, "", &na);
 	size_t u = 0;
 	for (size_t i = 0; i < na; i++)
 		if (u == 0 || strcmp(arts[i], arts[u - 1]))
 			arts[u++] = arts[i];
 	for (long i = 0; i < n && u; i++)
 		printf("%s\n", arts[mix(&seed) % u]);
+	return 0;
+}
+
+struct hub {
+	char *ref;
+	long uses;
+};
+
+static int hub_cmp(const void *a, const void *b)
+{
+	const struct hub *x = a, *y = b;
+	if (x->uses != y->uses)
+		return x->uses < y->uses ? 1 : -1;
+	return strcmp(x->ref, y->ref);
+}
+
+/* The N most-used versions: "used" rows counted by version, most first,
+ * ties by name. Prints "ref uses" lines. */
+static int cmd_hubs(const char *csv, long n)
+{
+	size_t na;
+	char **arts = csv_artifacts(csv, "used,", &na);
+	struct hub *h = calloc(na + 1, sizeof *h);
+	size_t nh = 0;
+	if (!h)
+		die("out of memory");
+	for (size_t i = 0; i < na; i++)
+		if (nh && !strcmp(arts[i], h[nh - 1].ref))
+			h[nh - 1].uses++;
+		else
+			h[nh++] = (struct hub){ arts[i], 1 };
+	qsort(h, nh, sizeof *h, hub_cmp);
+	for (size_t i = 0; i < nh && (long)i < n; i++)
+		printf("%s %ld\n", h[i].ref, h[i].uses);
 	return 0;
 }
 
@@ -451,7 +501,10 @@ static long rss_anon(pid_t pid)
 
 static long peak_anon;
 
-static double run_child(char **argv, long *maxrss_kb)
+/* Run argv with stdout to /dev/null: wall seconds; its peak RSS into
+ * *maxrss_kb. `sample`: poll RssAnon every 2 ms into peak_anon (which
+ * adds up to 2 ms to the time: for long runs only). */
+static double run_child(char **argv, long *maxrss_kb, int sample)
 {
 	struct rusage ru;
 	int status;
@@ -471,7 +524,7 @@ static double run_child(char **argv, long *maxrss_kb)
 	}
 	peak_anon = 0;
 	for (;;) {
-		pid_t w = wait4(pid, &status, maxrss_kb ? WNOHANG : 0, &ru);
+		pid_t w = wait4(pid, &status, sample ? WNOHANG : 0, &ru);
 		if (w < 0)
 			die("wait failed");
 		if (w == pid)
@@ -516,20 +569,48 @@ static char **subst(char **argv, int argc, const char *start)
 	return v;
 }
 
-static int cmd_spawn(long n, const char *starts_path, int argc, char **argv)
+/* Drop the page cache (clean pages only: sync first). 1 when done. */
+static int drop_cache(void)
+{
+	sync();
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0)
+		return 0;
+	int ok = write(fd, "1\n", 2) == 2;
+	close(fd);
+	return ok;
+}
+
+/* A start line may carry more after a space (hubs' use counts): the
+ * first word is the start. */
+static int cmd_spawn(long n, const char *starts_path, int cold, int argc,
+		     char **argv)
 {
 	size_t ns;
 	char **starts = read_starts(starts_path, &ns);
 	double *lat = calloc((size_t)n, sizeof *lat);
+	long maxrss = 0;
+	int dropped = 1;
 
 	if (!ns)
 		die("no starts");
 	for (long i = 0; i < n; i++) {
-		char **v = subst(argv, argc, starts[(size_t)i % ns]);
-		lat[i] = run_child(v, NULL);
+		char *st = starts[(size_t)i % ns];
+		st[strcspn(st, " ")] = 0;
+		char **v = subst(argv, argc, st);
+		long kb = 0;
+		if (cold)
+			dropped &= drop_cache();
+		lat[i] = run_child(v, &kb, 0);
+		if (kb > maxrss)
+			maxrss = kb;
 		free(v);
 	}
-	report("spawn", lat, (size_t)n, 0);
+	qsort(lat, (size_t)n, sizeof *lat, dbl_cmp);
+	printf("spawn median_us %.3f p99_us %.3f min_us %.3f max_us %.3f "
+	       "maxrss_kb %ld cold %d\n", lat[n / 2] * 1e6,
+	       lat[((size_t)n * 99) / 100] * 1e6, lat[0] * 1e6,
+	       lat[n - 1] * 1e6, maxrss, cold && dropped);
 	return 0;
 }
 
@@ -537,7 +618,7 @@ static int cmd_rss(int argc, char **argv)
 {
 	long kb = 0;
 	char **v = subst(argv, argc, "");
-	double t = run_child(v, &kb);
+	double t = run_child(v, &kb, 1);
 	printf("seconds %.6f maxrss_kb %ld anon_kb %ld\n", t, kb, peak_anon);
 	free(v);
 	return 0;
@@ -559,11 +640,15 @@ int main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "sqlite") == 0)
 		return cmd_sqlite(argv[2], argv[3]);
 	if (argc >= 5 && strcmp(argv[1], "spawn") == 0)
-		return cmd_spawn(atol(argv[2]), argv[3], argc - 4, argv + 4);
+		return cmd_spawn(atol(argv[2]), argv[3], 0, argc - 4, argv + 4);
+	if (argc >= 5 && strcmp(argv[1], "spawn-cold") == 0)
+		return cmd_spawn(atol(argv[2]), argv[3], 1, argc - 4, argv + 4);
+	if (argc >= 4 && strcmp(argv[1], "hubs") == 0)
+		return cmd_hubs(argv[2], atol(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "rss") == 0)
 		return cmd_rss(argc - 2, argv + 2);
 	fprintf(stderr, "usage: lineage-bench parse|crc|wandb-read DIR | "
 		"starts CSV N SEED | lineage STORE STARTS | sqlite DB STARTS | "
-		"spawn N STARTS CMD... | rss CMD...\n");
+		"spawn|spawn-cold N STARTS CMD... | hubs CSV N | rss CMD...\n");
 	return 64;
 }

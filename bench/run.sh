@@ -63,19 +63,7 @@ $BENCH wandb-read "$W/wandb" | record wandbread
 $BENCH rss ./lineage-index -q --store "$W/w.lmdb" "$W/wandb" | record wandbindex
 
 say "bench: SQLite load"
-# producer and use edges, as lineage walks them (re-logs are left out)
-awk -F, 'NR > 1 { if ($1 == "logged") print $2 "," $3 ",logged";
-		  else if ($1 == "used") print $3 "," $2 ",used" }' \
-	"$W/truth.csv" > "$W/g.csv"
-cat > "$W/load.sql" <<SQL
-PRAGMA journal_mode = WAL;
-BEGIN;
-CREATE TABLE g(src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL);
-.import --csv $W/g.csv g
-CREATE INDEX g_src ON g(src);
-CREATE INDEX g_dst ON g(dst);
-COMMIT;
-SQL
+sh bench/sqlite-load.sh "$W/truth.csv" "$W"
 $BENCH rss sqlite3 "$W/s.sqlite" ".read $W/load.sql" | record sqliteload
 
 say "bench: queries from $STARTS start nodes"

@@ -273,6 +273,10 @@ ParameterizedTestParameters(truth, every_run_and_version_of_a_shape)
 		{ "all", "runlog" },
 		{ "classic", "wandb" }, { "relogs,utf8,resumed", "wandb" },
 		{ "crashed,per-run", "wandb" },
+		{ "run-models", "runlog" },
+		{ "run-models,per-run,late-finish,resumed,cross-project,utf8",
+		  "runlog" },
+		{ "run-models,per-run,crashed", "wandb" },
 	};
 	return cr_make_param_array(struct shape_case, cases,
 				   sizeof cases / sizeof cases[0]);
