@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "grow.h"
 
 #define MAX_NUMBER 320  /* longest number text converted */
 
@@ -28,16 +29,8 @@ static void skip_ws(struct jp *j)
 
 static int tmp_put(struct jp *j, size_t *len, const void *p, size_t n)
 {
-	if (*len + n > j->tmpcap) {
-		size_t cap = j->tmpcap ? j->tmpcap * 2 : 256;
-		while (cap < *len + n)
-			cap *= 2;
-		char *t = realloc(j->tmp, cap);
-		if (!t)
-			return -1;
-		j->tmp = t;
-		j->tmpcap = cap;
-	}
+	if (LIN_GROW(j->tmp, j->tmpcap, *len + n, 256) < 0)
+		return -1;
 	memcpy(j->tmp + *len, p, n);
 	*len += n;
 	return 0;
@@ -229,14 +222,8 @@ static int open_container(struct jp *j, size_t *next, int map)
 	size_t idx = (*next)++;
 
 	if (!j->pk) {
-		if (j->ncounts == j->capcounts) {
-			size_t cap = j->capcounts ? j->capcounts * 2 : 16;
-			uint32_t *c = realloc(j->counts, cap * sizeof *c);
-			if (!c)
-				return -1;
-			j->counts = c;
-			j->capcounts = cap;
-		}
+		if (LIN_GROW(j->counts, j->capcounts, j->ncounts + 1, 16) < 0)
+			return -1;
 		j->counts[j->ncounts++] = 0;
 		return 0;
 	}

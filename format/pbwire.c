@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "grow.h"
 
 void lin_pb_init(struct lin_pb *c, const void *p, size_t n)
 {
@@ -188,21 +189,11 @@ static int reserve(struct lin_pbuf *b, size_t n)
 		return -1;
 	if (n <= b->cap - b->len)
 		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2) {
-			b->oom = 1;
-			return -1;
-		}
-		cap *= 2;
-	}
-	unsigned char *p = realloc(b->p, cap);
-	if (!p) {
+	if (n > SIZE_MAX - b->len ||
+	    LIN_GROW(b->p, b->cap, b->len + n, 256) < 0) {
 		b->oom = 1;
 		return -1;
 	}
-	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 

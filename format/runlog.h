@@ -1,5 +1,6 @@
-/* runlog.h - streaming reader and small writer for runlog v1 files
- * (FORMAT.md): concatenated MessagePack objects, optionally gzip. */
+/* runlog.h - streaming reader for runlog v1 files (FORMAT.md):
+ * concatenated MessagePack objects, optionally gzip. The writer is
+ * runlog_writer.h. */
 #ifndef LIN_RUNLOG_H
 #define LIN_RUNLOG_H
 
@@ -78,35 +79,5 @@ int lin_runlog_gzip(const struct lin_runlog *r);
 uint64_t lin_runlog_bytes(const struct lin_runlog *r);
 
 void lin_runlog_close(struct lin_runlog *r);
-
-/* ---- writer ----------------------------------------------------------
- * Writes runlog v1 to a stdio stream, plain or gzip. Used by the fixture
- * generator and the tests. Every function returns 0 or a negative LIN_E*
- * code (LIN_EIO when the stream fails). */
-struct lin_runlog_writer;
-
-/* Start a file on `fp` (not closed by the writer). `gzip` non-zero
- * compresses the whole file as one gzip member. Writes the header with
- * `producer` (may be NULL) and `created_at` (LIN_TIME_NONE to omit). */
-int lin_runlog_writer_open(struct lin_runlog_writer **out, FILE *fp,
-			   int gzip, const char *producer,
-			   int64_t created_at);
-
-/* Write one record from the fields of `rec` that are set (the same
- * absent-value conventions as the reader). */
-int lin_runlog_write(struct lin_runlog_writer *w,
-		     const struct lin_record *rec);
-
-/* Write raw bytes as they are (for tests that build broken files). */
-int lin_runlog_write_raw(struct lin_runlog_writer *w, const void *p,
-			 size_t n);
-
-/* Gzip only: finish the current gzip member and start a new one, so
- * the file becomes several concatenated members (RFC 1952 allows this;
- * readers must accept it). No header is repeated. A no-op when plain. */
-int lin_runlog_writer_new_member(struct lin_runlog_writer *w);
-
-/* Flush (and finish the gzip member), free the writer. */
-int lin_runlog_writer_close(struct lin_runlog_writer *w);
 
 #endif

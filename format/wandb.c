@@ -14,6 +14,7 @@
 #include "json.h"
 #include "pbwire.h"
 #include "text.h"
+#include "grow.h"
 
 #define HEADER_LEN 7
 #define CHUNK_HEADER 7
@@ -668,14 +669,8 @@ static int push_str(struct lin_wandb *w, const char *s, uint64_t off,
 {
 	if (!s)
 		return 0;
-	if (w->vec_len == w->vec_cap) {
-		size_t cap = w->vec_cap ? 2 * w->vec_cap : 16;
-		const char **v = realloc(w->vec, cap * sizeof *v);
-		if (!v)
-			return fail(w, err, LIN_ENOMEM, off, "out of memory");
-		w->vec = v;
-		w->vec_cap = cap;
-	}
+	if (LIN_GROW(w->vec, w->vec_cap, w->vec_len + 1, 16) < 0)
+		return fail(w, err, LIN_ENOMEM, off, "out of memory");
 	w->vec[w->vec_len++] = s;
 	return 0;
 }

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #define PROG "lineage-query"
-#define VERSION "0.1.0"
 
 static const char exit_table[] =
 	"exit status:\n"
@@ -258,7 +257,7 @@ int lq_usage(struct lq *q, const char *cmd, const char *fmt, ...)
 
 static void version(struct lq *q)
 {
-	fprintf(q->out, PROG " " VERSION " (store schema %d)\n",
+	fprintf(q->out, PROG " " LIN_VERSION " (store schema %d)\n",
 		LIN_SCHEMA_VERSION);
 }
 

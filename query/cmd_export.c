@@ -25,7 +25,7 @@
 #include <string.h>
 
 #define OL_SCHEMA "https://openlineage.io/spec/2-0-2/OpenLineage.json"
-#define OL_PRODUCER "urn:lineage:lineage-query:0.1.0"
+#define OL_PRODUCER "urn:lineage:lineage-query:" LIN_VERSION
 #define OL_VERSION_FACET "https://openlineage.io/spec/facets/1-0-1/" \
 	"DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
 #define OL_JOBTYPE_FACET "https://openlineage.io/spec/facets/2-0-4/" \

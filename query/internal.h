@@ -8,16 +8,22 @@
 #include <stdio.h>
 #include <msgpack.h>
 
+#include "format/exit.h"
 #include "format/facts.h"
 #include "format/mpcheck.h"
 #include "qtime.h"
 #include "query.h"
 
-/* Exit statuses (documented in cli.c and --help; never renumbered). */
-enum {
-	LQ_OK = 0, LQ_NOTFOUND = 1, LQ_USAGE = 64, LQ_DATAERR = 65,
-	LQ_NOINPUT = 66, LQ_SOFTWARE = 70, LQ_IOERR = 74, LQ_TEMPFAIL = 75
-};
+/* Exit statuses: the programs' one enum (format/exit.h), under the
+ * names the query code has used. */
+#define LQ_OK LIN_EXIT_OK
+#define LQ_NOTFOUND LIN_EXIT_NOTFOUND
+#define LQ_USAGE LIN_EXIT_USAGE
+#define LQ_DATAERR LIN_EXIT_DATA
+#define LQ_NOINPUT LIN_EXIT_NOINPUT
+#define LQ_SOFTWARE LIN_EXIT_SOFTWARE
+#define LQ_IOERR LIN_EXIT_IO
+#define LQ_TEMPFAIL LIN_EXIT_TEMPFAIL
 
 /* A borrowed string (not NUL-terminated); p == NULL when absent. */
 struct lin_qstr {

@@ -1,5 +1,6 @@
 /* out.c - the text and JSON writers of lineage-query. */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -369,15 +370,9 @@ void lin_table_init(struct lin_table *t)
 
 void lin_table_row(struct lin_table *t)
 {
-	if (t->nrow == t->rowcap) {
-		size_t cap = t->rowcap ? t->rowcap * 2 : 16;
-		size_t *r = realloc(t->rowlen, cap * sizeof *r);
-		if (!r) {
-			t->failed = 1;
-			return;
-		}
-		t->rowlen = r;
-		t->rowcap = cap;
+	if (LIN_GROW(t->rowlen, t->rowcap, t->nrow + 1, 16) < 0) {
+		t->failed = 1;
+		return;
 	}
 	t->rowlen[t->nrow++] = 0;
 }
@@ -389,16 +384,10 @@ static void add_cell(struct lin_table *t, char *s)
 		free(s);
 		return;
 	}
-	if (t->ncell == t->cellcap) {
-		size_t cap = t->cellcap ? t->cellcap * 2 : 64;
-		char **c = realloc(t->cell, cap * sizeof *c);
-		if (!c) {
-			t->failed = 1;
-			free(s);
-			return;
-		}
-		t->cell = c;
-		t->cellcap = cap;
+	if (LIN_GROW(t->cell, t->cellcap, t->ncell + 1, 64) < 0) {
+		t->failed = 1;
+		free(s);
+		return;
 	}
 	t->cell[t->ncell++] = s;
 	t->rowlen[t->nrow - 1]++;

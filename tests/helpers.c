@@ -3,11 +3,20 @@
 
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "format/grow.h"
+#include "format/runlog_writer.h"
+#include "indexer/cli.h"
+#include "query/query.h"
 
 char th_dir[256];
 
@@ -15,11 +24,18 @@ void th_mkdir(void)
 {
 	snprintf(th_dir, sizeof th_dir, "/tmp/lin-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(th_dir));
+	/* Let an unprivileged child (e2e's read-only test) reach it. */
+	chmod(th_dir, 0755);
 }
 
 void th_rmdir(void)
 {
 	char cmd[600];
+
+	if (getenv("TH_KEEP")) {    /* to try the programs on what is left */
+		fprintf(stderr, "kept %s\n", th_dir);
+		return;
+	}
 
 	snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", th_dir,
 		 th_dir);
@@ -36,6 +52,256 @@ char *th_path(char out[TH_PATH_MAX], const char *fmt, ...)
 	vsnprintf(out + n, TH_PATH_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
 	return out;
+}
+
+const char *th_at(const char *fmt, ...)
+{
+	static char buf[8][TH_PATH_MAX];
+	static int i;
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", th_dir, name);
+	return buf[i];
+}
+
+int th_index(const char *arg, ...)
+{
+	char *argv[64] = { "lineage-index" };
+	int argc = 1, saved[2], rc;
+	char log[TH_PATH_MAX];
+	va_list ap;
+
+	va_start(ap, arg);
+	for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+		cr_assert_lt(argc, 63, "th_index: too many arguments");
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	/* The program writes to the process's stdout and stderr: point
+	 * both at the log for the call, as th_sh does for a child. */
+	int fd = open(th_path(log, "stderr.log"),
+		      O_WRONLY | O_CREAT | O_APPEND, 0644);
+	cr_assert_geq(fd, 0, "%s: %s", log, strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	saved[0] = dup(STDOUT_FILENO);
+	saved[1] = dup(STDERR_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	rc = lin_index_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved[0], STDOUT_FILENO);
+	dup2(saved[1], STDERR_FILENO);
+	close(saved[0]);
+	close(saved[1]);
+	return rc;
+}
+
+static FILE *rl_fp;
+static struct lin_runlog_writer *rl_w;
+static const char *rl_entity, *rl_project;
+
+void th_rl_file(const char *path, int gz, const char *entity,
+		const char *project)
+{
+	char dir[TH_PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s", path);
+	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		mkdir(dir, 0755);
+		*s = '/';
+	}
+	rl_fp = fopen(path, "wb");
+	cr_assert_not_null(rl_fp, "%s: %s", path, strerror(errno));
+	cr_assert_eq(lin_runlog_writer_open(&rl_w, rl_fp, gz, "test",
+					    LIN_TIME_NONE), 0);
+	rl_entity = entity;
+	rl_project = project;
+}
+
+void th_rl_open(const char *entity, const char *project, const char *fmt,
+		...)
+{
+	char name[256], file[TH_PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	th_rl_file(th_path(file, "%s", name), 0, entity, project);
+}
+
+void th_rl_close(void)
+{
+	cr_assert_eq(lin_runlog_writer_close(rl_w), 0);
+	cr_assert_eq(fclose(rl_fp), 0);
+	rl_w = NULL;
+	rl_fp = NULL;
+}
+
+void th_rl_put(struct lin_record *r)
+{
+	/* the other records are the file's run's */
+	if (r->kind == LIN_REC_RUN && !r->entity && !r->project) {
+		r->entity = rl_entity;
+		r->project = rl_project;
+	}
+	cr_assert_eq(lin_runlog_write(rl_w, r), 0);
+}
+
+void th_rl_run(const char *rid, const char *name, const char *job,
+	       int64_t started)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = rid;
+	r.name = name;
+	r.job_type = job;
+	r.started_at = started;
+	th_rl_put(&r);
+}
+
+void th_rl_log(const char *coll, const char *type, const char *digest,
+	       int64_t at, const char *alias)
+{
+	struct lin_record r;
+	const char *a[1] = { alias };
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_LOG;
+	r.coll = coll;
+	r.type = type;
+	r.digest = digest;
+	r.at = at;
+	if (alias) {
+		r.aliases.v = a;
+		r.aliases.n = 1;
+	}
+	th_rl_put(&r);
+}
+
+void th_rl_use(const char *ref, int64_t at, const char *digest)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_USE;
+	r.ref = ref;
+	r.digest = digest;
+	r.at = at;
+	th_rl_put(&r);
+}
+
+void th_rl_alias(const char *ref, const char *add, const char *rm,
+		 int64_t at)
+{
+	struct lin_record r;
+	const char *a[1] = { add }, *b[1] = { rm };
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_ALIAS;
+	r.ref = ref;
+	if (add)
+		r.add = (struct lin_strv){ a, 1 };
+	if (rm)
+		r.remove = (struct lin_strv){ b, 1 };
+	r.at = at;
+	th_rl_put(&r);
+}
+
+void th_rl_finish(const char *state, int exit_code, int64_t at)
+{
+	struct lin_record r;
+
+	lin_record_clear(&r);
+	r.kind = LIN_REC_FINISH;
+	r.state = state;
+	r.exit_code = exit_code;
+	r.at = at;
+	th_rl_put(&r);
+}
+
+struct th_res th_query(const char *store, ...)
+{
+	static char *out, *err;
+	char *argv[40] = { "lineage-query", "--store", (char *)store };
+	int argc = 3;
+	size_t on = 0, en = 0;
+	struct th_res r;
+	va_list ap;
+
+	free(out);
+	free(err);
+	out = err = NULL;
+	va_start(ap, store);
+	for (const char *a; (a = va_arg(ap, const char *));) {
+		cr_assert_lt(argc, 39, "th_query: too many arguments");
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	FILE *o = open_memstream(&out, &on);
+	FILE *e = open_memstream(&err, &en);
+	cr_assert(o && e);
+	r.rc = lin_query_run(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	r.out = out;
+	r.err = err;
+	return r;
+}
+
+static void lines_room(struct th_lines *l)
+{
+	cr_assert_eq(LIN_GROW(l->v, l->cap, l->n + 1, 64), 0);
+}
+
+void th_lines_add(struct th_lines *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	lines_room(l);
+	va_start(ap, fmt);
+	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
+	va_end(ap);
+}
+
+void th_lines_addn(struct th_lines *l, const char *s, size_t n)
+{
+	lines_room(l);
+	l->v[l->n] = strndup(s, n);
+	cr_assert_not_null(l->v[l->n]);
+	l->n++;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void th_lines_sort(struct th_lines *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, cmp_line);
+}
+
+void th_lines_free(struct th_lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }
 
 char *th_line(const char **p)
@@ -88,4 +354,64 @@ size_t th_count(const char *s, const char *needle)
 		s += len + (end != NULL);
 	}
 	return c;
+}
+
+char *th_slurp(FILE *f, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+	char chunk[4096];
+
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (n + got + 1 > cap) {
+			cap = (n + got + 1) * 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		memcpy(buf + n, chunk, got);
+		n += got;
+	}
+	if (!buf)
+		buf = calloc(1, 1);
+	cr_assert_not_null(buf);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+char *th_slurp_path(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = th_slurp(f, len);
+	fclose(f);
+	return s;
+}
+
+char *th_read_file(const char *path, size_t *len)
+{
+	char *s = th_slurp_path(path, len);
+
+	cr_assert_not_null(s, "cannot open %s: %s", path, strerror(errno));
+	return s;
+}
+
+void th_write_file(const char *path, const void *p, size_t n,
+		   const char *mode)
+{
+	FILE *fp = fopen(path, mode);
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(p, 1, n, fp), n, "%s: short write", path);
+	cr_assert_eq(fclose(fp), 0, "%s: %s", path, strerror(errno));
+}
+
+size_t th_file_size(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return (size_t)st.st_size;
 }

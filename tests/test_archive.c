@@ -16,27 +16,12 @@
 #include "format/runlog.h"
 #include "format/wandb.h"
 
-static unsigned char *slurp_n(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p;
-	long len;
-
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	p = malloc((size_t)len + 1);
-	cr_assert_not_null(p);
-	*n = fread(p, 1, (size_t)len, f);
-	fclose(f);
-	return p;
-}
+#include "helpers.h"
 
 static int sniff_file(const char *path)
 {
 	size_t n;
-	unsigned char *p = slurp_n(path, &n);
+	unsigned char *p = (unsigned char *)th_read_file(path, &n);
 	int r = lin_archive_sniff(p, n < LIN_ARCHIVE_HEAD ? n
 					  : LIN_ARCHIVE_HEAD);
 	free(p);
@@ -78,7 +63,7 @@ static void members_equal_files(const char *archive)
 		ssize_t k;
 
 		snprintf(path, sizeof path, "fixtures/%s", m.name);
-		want = slurp_n(path, &want_n);
+		want = (unsigned char *)th_read_file(path, &want_n);
 		cr_expect_eq((size_t)m.size, want_n, "%s", m.name);
 		cr_assert_eq(lin_archive_head(a, &h, &hn, &e), 0);
 		cr_expect_eq(hn, want_n < LIN_ARCHIVE_HEAD ? want_n
@@ -128,7 +113,7 @@ static int add_file(const char *path, const struct stat *st, int flag,
 	(void)ftw;
 	if (flag != FTW_F)
 		return 0;
-	p = slurp_n(path, &n);
+	p = (unsigned char *)th_read_file(path, &n);
 	e = archive_entry_new();
 	archive_entry_set_pathname(e, path + strlen("fixtures/"));
 	archive_entry_set_size(e, (la_int64_t)n);

@@ -1,17 +1,19 @@
 /* test_asof.c - lineage-query --as-of, artifact --history and diff over
- * stores written here as format/schema.h lays them out, facts included
- * (a test-only writer, independent of the indexer). */
+ * stores made by the real write path: run logs written here, indexed by
+ * lineage-index in-process. */
 #include <criterion/criterion.h>
-#include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "format/record.h"
 #include "format/store.h"
 #include "query/internal.h"
 #include "query/query.h"
+
+#include "helpers.h"
 
 /* ---- the fixture ----
  *
@@ -28,339 +30,86 @@
  * raw:v0 with no time; late (started 200) used raw:v0 with no time.
  */
 
-#define R(n) LIN_ID_MAKE(LIN_ID_RUN, n)
-#define V(n) LIN_ID_MAKE(LIN_ID_VERSION, n)
-#define C(n) LIN_ID_MAKE(LIN_ID_COLL, n)
 #define SEC 1000000000LL
 #define T0 (1700000000LL * SEC)
 #define NOTIME INT64_MIN
 
-static char dir[64], path[128], path_b[128];
-static struct lin_store S;
-static MDB_txn *T;
-static uint64_t fact_seq;
+/* The stores are written by the real write path (helpers.h: run logs
+ * written with the runlog writer, indexed by lineage-index). */
+static char path[TH_PATH_MAX], path_b[TH_PATH_MAX];
+static int nfile;
 
-static void put(enum lin_db db, const void *k, size_t kn, const void *v,
-		size_t vn)
+static int64_t at(int64_t s)
 {
-	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(T, S.dbi[db], &key, &val, 0);
-	cr_assert_eq(rc, 0, "mdb_put %s: %s", lin_db_names[db],
-		     mdb_strerror(rc));
+	return s == NOTIME ? LIN_TIME_NONE : T0 + s * SEC;
 }
 
-static void pk_str(msgpack_packer *pk, const char *s)
+/* FOLDER/NN-RID.runlog, starting with run `rid` (started NOTIME: no
+ * started_at). The files are numbered so that they are indexed in the
+ * order written, which is the order of rows that tie. */
+static void run(const char *folder, const char *rid, const char *name,
+		const char *job, int64_t started)
 {
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
+	th_rl_open("acme", "p", "%s/%02d-%s.runlog", folder, ++nfile, rid);
+	th_rl_run(rid, name, job, at(started));
 }
 
-static void pk_kv(msgpack_packer *pk, const char *k, const char *v)
+#define end_file() th_rl_close()
+#define finish(t) th_rl_finish("finished", 0, at(t))
+#define logs(coll, type, digest, t, alias) \
+	th_rl_log(coll, type, digest, at(t), alias)
+#define uses(ref, t) th_rl_use(ref, at(t), NULL)
+#define alias(ref, name, rm, t) \
+	th_rl_alias(ref, rm ? NULL : name, rm ? name : NULL, at(t))
+
+/* The fixture's run logs, in th_dir/logs. */
+static void write_logs(void)
 {
-	pk_str(pk, k);
-	pk_str(pk, v);
-}
-
-static void pk_time(msgpack_packer *pk, int64_t t)
-{
-	if (t == NOTIME)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, T0 + t * SEC);
-}
-
-static void put_packed(enum lin_db db, uint64_t id, msgpack_sbuffer *sb)
-{
-	unsigned char k[8];
-	put(db, k, lin_key_id(k, id), sb->data, sb->size);
-	msgpack_sbuffer_destroy(sb);
-}
-
-static void put_key(enum lin_db db, const char *key, uint64_t id)
-{
-	unsigned char v[8];
-	lin_be64_put(v, id);
-	put(db, key, strlen(key), v, 8);
-}
-
-/* A run; started NOTIME: no started_at; ended NOTIME: still running. */
-static void run(uint64_t id, const char *rid, const char *name,
-		const char *job, int64_t started, int64_t ended)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	char key[128];
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 6 + (started != NOTIME) +
-			 (ended != NOTIME ? 3 : 0));
-	pk_kv(&pk, "kind", "run");
-	pk_kv(&pk, "entity", "acme");
-	pk_kv(&pk, "project", "p");
-	pk_kv(&pk, "run_id", rid);
-	pk_kv(&pk, "name", name);
-	pk_kv(&pk, "job_type", job);
-	if (started != NOTIME) {
-		pk_str(&pk, "started_at");
-		pk_time(&pk, started);
-	}
-	if (ended != NOTIME) {
-		pk_kv(&pk, "state", "finished");
-		pk_str(&pk, "exit_code");
-		msgpack_pack_int64(&pk, 0);
-		pk_str(&pk, "ended_at");
-		pk_time(&pk, ended);
-	}
-	put_packed(LIN_DB_NODES, id, &sb);
-	snprintf(key, sizeof key, "acme/p/%s", rid);
-	put_key(LIN_DB_RUNS, key, id);
-}
-
-static void coll(uint64_t id, const char *name)
-{
-	char key[128];
-	snprintf(key, sizeof key, "acme/p/%s", name);
-	put_key(LIN_DB_COLLS, key, id);
-}
-
-/* A version first logged at `first`; aliases as the indexer leaves them
- * now (NULL-terminated). */
-static void version(uint64_t id, uint64_t cid, const char *name,
-		    const char *type, uint32_t num, int64_t first,
-		    const char *const *aliases)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	unsigned char k[12], v[16];
-	size_t na = 0;
-
-	while (aliases[na])
-		na++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 10);
-	pk_kv(&pk, "kind", "artifact");
-	pk_kv(&pk, "entity", "acme");
-	pk_kv(&pk, "project", "p");
-	pk_kv(&pk, "name", name);
-	pk_str(&pk, "coll");
-	msgpack_pack_uint64(&pk, cid);
-	pk_kv(&pk, "type", type);
-	pk_str(&pk, "version");
-	msgpack_pack_uint32(&pk, num);
-	pk_kv(&pk, "digest", name);
-	pk_str(&pk, "aliases");
-	msgpack_pack_array(&pk, na);
-	for (size_t i = 0; i < na; i++)
-		pk_str(&pk, aliases[i]);
-	pk_str(&pk, "first");
-	msgpack_pack_array(&pk, 3);
-	pk_time(&pk, first);
-	pk_str(&pk, "/runs/x.runlog");
-	msgpack_pack_uint64(&pk, 0);
-	put_packed(LIN_DB_NODES, id, &sb);
-	lin_be64_put(v, id);
-	lin_be64_put(v + 8, first == NOTIME ? UINT64_MAX :
-		     lin_time_key(T0 + first * SEC));
-	put(LIN_DB_COLL_VER, k, lin_key_coll_num(k, cid, num), v, 16);
-}
-
-static void edge(uint64_t a, unsigned kind, uint64_t b, uint64_t fact)
-{
-	unsigned char k[8], v[LIN_EDGE_SIZE];
-	struct lin_edge e = { kind, b, fact };
-
-	lin_edge_encode(v, &e);
-	put(LIN_DB_EDGES, k, lin_key_id(k, a), v, sizeof v);
-}
-
-/* A LOG or USE fact and its two edges. */
-static void fact_link(int kind, uint64_t r, uint64_t v, uint64_t cid,
-		      int64_t t)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	uint64_t f = (1ull << 32) | fact_seq++;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (kind == LIN_FACT_LOG) {
-		msgpack_pack_array(&pk, 10);
-		msgpack_pack_int(&pk, LIN_FACT_LOG);
-		msgpack_pack_uint64(&pk, r);
-		msgpack_pack_uint64(&pk, fact_seq * 10);
-		pk_time(&pk, t);
-		msgpack_pack_uint64(&pk, v);
-		msgpack_pack_uint64(&pk, cid);
-		pk_str(&pk, "digest");
-		msgpack_pack_nil(&pk);
-		msgpack_pack_array(&pk, 0);
-		msgpack_pack_map(&pk, 0);
-		edge(r, LIN_EDGE_LOGGED, v, f);
-		edge(v, LIN_EDGE_LOGGED_BY, r, f);
-	} else {
-		msgpack_pack_array(&pk, 7);
-		msgpack_pack_int(&pk, LIN_FACT_USE);
-		msgpack_pack_uint64(&pk, r);
-		msgpack_pack_uint64(&pk, fact_seq * 10);
-		pk_time(&pk, t);
-		msgpack_pack_uint64(&pk, cid);
-		pk_str(&pk, "v0");
-		msgpack_pack_map(&pk, 0);
-		edge(r, LIN_EDGE_USES, v, f);
-		edge(v, LIN_EDGE_USED_BY, r, f);
-	}
-	put_packed(LIN_DB_FACTS, f, &sb);
-}
-
-/* Alias timeline: n pairs (time s, vid), vid 0 = removed. */
-static void alias(uint64_t cid, const char *name, int n, ...)
-{
-	unsigned char k[64], v[16 * 8];
-	va_list ap;
-	size_t an = strlen(name);
-
-	lin_be64_put(k, cid);
-	memcpy(k + 8, name, an);
-	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		long long t = va_arg(ap, long long);
-		uint64_t vid = va_arg(ap, uint64_t);
-		lin_be64_put(v + 16 * i, lin_time_key(T0 + t * SEC));
-		lin_be64_put(v + 16 * i + 8, vid);
-	}
-	va_end(ap);
-	put(LIN_DB_ALIAS_TL, k, 8 + an, v, 16 * (size_t)n);
-}
-
-static void begin(const char *p)
-{
-	struct lin_err e;
-	int rc = lin_store_open(&S, p, 0, &e);
-	cr_assert_eq(rc, 0, "open: %s", e.msg);
-	cr_assert_eq(lin_store_begin(&S, 0, &T, &e), 0);
-	fact_seq = 1;
-}
-
-static void commit(void)
-{
-	cr_assert_eq(mdb_txn_commit(T), 0);
-	lin_store_close(&S);
-}
-
-/* The fixture; `base` offsets every id so that a second store holds the
- * same names under other ids. */
-static void write_fixture(const char *p, uint64_t base)
-{
-	static const char *const none[] = { NULL };
-	static const char *const latest[] = { "latest", NULL };
-	static const char *const v0al[] = { "best", "prod", NULL };
-
-	begin(p);
-	run(R(base + 1), "up", "up-1", "upload", 0, 11);
-	run(R(base + 2), "train", "train-2", "train", 20, 70);
-	run(R(base + 3), "up2", "up-3", "upload", 90, 101);
-	run(R(base + 4), "eval", "eval-4", "eval", 40, NOTIME);
-	run(R(base + 5), "nostart", "nostart-5", "misc", NOTIME, NOTIME);
-	run(R(base + 6), "late", "late-6", "misc", 200, NOTIME);
-	coll(C(base + 1), "raw");
-	coll(C(base + 2), "model");
-	version(V(base + 1), C(base + 1), "raw", "raw_dataset", 0, 10, none);
-	version(V(base + 2), C(base + 1), "raw", "raw_dataset", 1, 100,
-		latest);
-	version(V(base + 3), C(base + 2), "model", "model", 0, 30, v0al);
-	version(V(base + 4), C(base + 2), "model", "model", 1, 60, latest);
-	alias(C(base + 2), "best", 4, 30LL, V(base + 3), 60LL, V(base + 4),
-	      80LL, (uint64_t)0, 120LL, V(base + 3));
-	alias(C(base + 2), "prod", 1, 50LL, V(base + 3));
-	fact_link(LIN_FACT_LOG, R(base + 1), V(base + 1), C(base + 1), 10);
-	fact_link(LIN_FACT_USE, R(base + 2), V(base + 1), C(base + 1), 25);
-	fact_link(LIN_FACT_LOG, R(base + 2), V(base + 3), C(base + 2), 30);
-	fact_link(LIN_FACT_LOG, R(base + 2), V(base + 4), C(base + 2), 60);
-	fact_link(LIN_FACT_USE, R(base + 4), V(base + 3), C(base + 2), 45);
-	fact_link(LIN_FACT_USE, R(base + 4), V(base + 4), C(base + 2), 110);
-	fact_link(LIN_FACT_LOG, R(base + 3), V(base + 2), C(base + 1), 100);
-	fact_link(LIN_FACT_USE, R(base + 5), V(base + 1), C(base + 1), NOTIME);
-	fact_link(LIN_FACT_USE, R(base + 6), V(base + 1), C(base + 1), NOTIME);
-	commit();
+	run("logs", "up", "up-1", "upload", 0);
+	logs("raw", "raw_dataset", "raw-0", 10, NULL);
+	finish(11);
+	end_file();
+	run("logs", "train", "train-2", "train", 20);
+	uses("raw:v0", 25);
+	logs("model", "model", "model-0", 30, "best");
+	logs("model", "model", "model-1", 60, "best");
+	finish(70);
+	end_file();
+	run("logs", "up2", "up-3", "upload", 90);
+	logs("raw", "raw_dataset", "raw-1", 100, NULL);
+	finish(101);
+	end_file();
+	run("logs", "eval", "eval-4", "eval", 40);
+	uses("model:v0", 45);
+	alias("model:v0", "prod", 0, 50);
+	alias("model:v1", "best", 1, 80);
+	uses("model:v1", 110);
+	alias("model:v0", "best", 0, 120);
+	end_file();
+	run("logs", "nostart", "nostart-5", "misc", NOTIME);
+	uses("raw:v0", NOTIME);
+	end_file();
+	run("logs", "late", "late-6", "misc", 200);
+	uses("raw:v0", NOTIME);
+	end_file();
 }
 
 static void make_store(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lq-asof-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/a.lmdb", dir);
-	snprintf(path_b, sizeof path_b, "%s/b.lmdb", dir);
-	write_fixture(path, 0);
+	th_mkdir();
+	th_path(path, "a.lmdb");
+	th_path(path_b, "b.lmdb");
+	write_logs();
+	cr_assert_eq(th_index("-q", "--store", path, th_at("logs"), NULL), 0,
+		     "see %s/stderr.log", th_dir);
 }
 
-static void rm_store(const char *p)
-{
-	char lock[160];
-	snprintf(lock, sizeof lock, "%s-lock", p);
-	unlink(p);
-	unlink(lock);
-}
-
-static void remove_store(void)
-{
-	rm_store(path);
-	rm_store(path_b);
-	rmdir(dir);
-}
-
-TestSuite(asof, .init = make_store, .fini = remove_store);
+TestSuite(asof, .init = make_store, .fini = th_rmdir);
 
 /* ---- running the CLI in-process ---- */
 
-struct res {
-	int rc;
-	char *out, *err;
-};
-
-static char *outbuf, *errbuf;
-
-/* lineage-query --store PATH ARGS... (NULL-terminated). */
-static struct res q(const char *a0, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	size_t on = 0, en = 0;
-	struct res r;
-
-	free(outbuf);
-	free(errbuf);
-	argv[argc++] = "lineage-query";
-	argv[argc++] = "--store";
-	argv[argc++] = path;
-	va_start(ap, a0);
-	for (const char *a = a0; a; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	FILE *o = open_memstream(&outbuf, &on);
-	FILE *e = open_memstream(&errbuf, &en);
-	r.rc = lin_query_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
-	r.out = outbuf;
-	r.err = errbuf;
-	return r;
-}
-
-#define OK_OUT(r, want) do { \
-	cr_assert_eq((r).rc, 0, "rc %d, stderr: %s", (r).rc, (r).err); \
-	cr_assert_str_eq((r).out, want); \
-	cr_assert_str_eq((r).err, ""); \
-} while (0)
-
-#define FAIL(r, code, msg) do { \
-	cr_assert_eq((r).rc, code, "rc %d, stderr: %s", (r).rc, (r).err); \
-	cr_assert_str_eq((r).out, ""); \
-	cr_assert_str_eq((r).err, msg); \
-} while (0)
+/* lineage-query --store PATH ARGS... (NULL-terminated), in-process. */
+#define q(...) th_query(path, __VA_ARGS__)
 
 /* ---- TIME ---- */
 
@@ -410,40 +159,40 @@ Test(asof, time_forms)
 
 Test(asof, ls_as_of)
 {
-	struct res r = q("--as-of", "@1700000050", "ls", "artifacts", NULL);
-	OK_OUT(r,
+	struct th_res r = q("--as-of", "@1700000050", "ls", "artifacts", NULL);
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=latest,best,prod\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	/* The same instant in ISO form, given after the command. */
 	r = q("ls", "artifacts", "--as-of", "2023-11-14T22:14:10Z", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=latest,best,prod\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	r = q("ls", "--as-of=@1700000085", "artifacts", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=prod\n"
 	"artifact  acme/p/model:v1  model        aliases=latest\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n");
 	r = q("ls", "artifacts", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/p/model:v0  model        aliases=best,prod\n"
 	"artifact  acme/p/model:v1  model        aliases=latest\n"
 	"artifact  acme/p/raw:v0    raw_dataset  aliases=-\n"
 	"artifact  acme/p/raw:v1    raw_dataset  aliases=latest\n");
 	/* No started_at: there at every time; train had not ended. */
 	r = q("--as-of", "@1700000025", "ls", "runs", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"run  acme/p/nostart  misc    nostart-5  -\n"
 	"run  acme/p/train    train   train-2    -\n"
 	"run  acme/p/up       upload  up-1       finished\n");
 	r = q("--as-of", "@1700000015", "ls", "collections", NULL);
-	OK_OUT(r, "collection  acme/p/raw  raw_dataset  versions=1\n");
+	TH_OK_OUT(r, "collection  acme/p/raw  raw_dataset  versions=1\n");
 }
 
 Test(asof, walks_skip_what_was_not_there)
 {
-	struct res r = q("lineage", "raw:v0", NULL);
-	OK_OUT(r,
+	struct th_res r = q("lineage", "raw:v0", NULL);
+	TH_OK_OUT(r,
 	"0  artifact  acme/p/raw:v0    raw_dataset  aliases=-\n"
 	"1  run       acme/p/train     train        train-2            "
 	"finished  via=used    from=artifact:acme/p/raw:v0\n"
@@ -461,7 +210,7 @@ Test(asof, walks_skip_what_was_not_there)
 	/* At 50: model:v1 not logged yet; late not started, so its
 	 * untimed use does not count either; train still running. */
 	r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"0  artifact  acme/p/raw:v0    raw_dataset  aliases=latest\n"
 	"1  run       acme/p/train     train        train-2                 "
 	"  -  via=used    from=artifact:acme/p/raw:v0\n"
@@ -474,12 +223,12 @@ Test(asof, walks_skip_what_was_not_there)
 	"# total=5 shown=5 truncated=no\n");
 	/* eval's use of model:v1 came at 110, after v1 existed. */
 	r = q("--as-of", "@1700000100", "used-by", "model:v1", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("--as-of", "@1700000110", "used-by", "model:v1", NULL);
-	OK_OUT(r, "run  acme/p/eval  eval  eval-4  -\n");
+	TH_OK_OUT(r, "run  acme/p/eval  eval  eval-4  -\n");
 	r = q("--as-of", "@1700000065", "--json", "graph", "--up", "eval",
 	      NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"nodes\":[{\"id\":\"run:acme/p/eval\",\"kind\":\"run\","
 	"\"label\":\"eval / eval-4\",\"start\":true},"
 	"{\"id\":\"artifact:acme/p/model:v0\",\"kind\":\"artifact\","
@@ -500,24 +249,25 @@ Test(asof, walks_skip_what_was_not_there)
 	"\"edge\":\"logged\"}]}\n");
 	r = q("--as-of", "@1700000050", "impact", "--format", "csv", "up",
 	      NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"root,distance,id,kind,project,type,collection,version,aliases,name,"
 	"state,time,git_commit,edge,from\n"
 	"run:acme/p/up,1,artifact:acme/p/raw:v0,artifact,acme/p,raw_dataset,"
-	"raw,v0,latest,raw:v0,,,,logged,run:acme/p/up\n"
+	"raw,v0,latest,raw:v0,,2023-11-14T22:13:30Z,,logged,run:acme/p/up\n"
 	"run:acme/p/up,2,run:acme/p/train,run,acme/p,train,,,,train-2,,"
 	"2023-11-14T22:13:40Z,,used,artifact:acme/p/raw:v0\n"
 	"run:acme/p/up,2,run:acme/p/nostart,run,acme/p,misc,,,,nostart-5,,,,"
 	"used,artifact:acme/p/raw:v0\n"
 	"run:acme/p/up,3,artifact:acme/p/model:v0,artifact,acme/p,model,"
-	"model,v0,\"latest,best,prod\",model:v0,,,,logged,run:acme/p/train\n"
+	"model,v0,\"latest,best,prod\",model:v0,,2023-11-14T22:13:50Z,,"
+	"logged,run:acme/p/train\n"
 	"run:acme/p/up,4,run:acme/p/eval,run,acme/p,eval,,,,eval-4,,"
 	"2023-11-14T22:14:00Z,,used,artifact:acme/p/model:v0\n");
 }
 
 Test(asof, aliases_resolve_as_of)
 {
-	struct res r = q("--as-of", "@1700000035", "logged-by", "model:best",
+	struct th_res r = q("--as-of", "@1700000035", "logged-by", "model:best",
 			 NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	r = q("--as-of", "@1700000035", "--json", "artifact", "model:best",
@@ -540,24 +290,24 @@ Test(asof, aliases_resolve_as_of)
 	cr_assert(strncmp(r.out, "{\"id\":\"artifact:acme/p/model:v0\"",
 			  32) == 0, "%s", r.out);
 	r = q("--as-of", "@1700000090", "artifact", "model:best", NULL);
-	FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
+	TH_FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
 	     "version as of 2023-11-14T22:14:50Z\n");
 	r = q("--as-of", "@1700000029", "artifact", "model:best", NULL);
-	FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
+	TH_FAIL(r, 1, "lineage-query: alias 'best' of 'acme/p/model' named no "
 	     "version as of 2023-11-14T22:13:49Z\n");
 	r = q("--as-of", "@1700000009", "artifact", "raw", NULL);
-	FAIL(r, 1, "lineage-query: 'acme/p/raw' had no versions as of "
+	TH_FAIL(r, 1, "lineage-query: 'acme/p/raw' had no versions as of "
 	     "2023-11-14T22:13:29Z\n");
 	/* latest as of 99 is v0: v1 was logged at 100. */
 	r = q("--as-of", "@1700000099", "used-by", "raw", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"run  acme/p/train    train  train-2    finished\n"
 	"run  acme/p/nostart  misc   nostart-5  -\n");
 	r = q("--as-of", "@1700000099", "artifact", "raw:v1", NULL);
-	FAIL(r, 1, "lineage-query: artifact:acme/p/raw:v1 not found as of "
+	TH_FAIL(r, 1, "lineage-query: artifact:acme/p/raw:v1 not found as of "
 	     "2023-11-14T22:14:59Z (first logged 2023-11-14T22:15:00Z)\n");
 	r = q("--as-of", "@1700000199", "run", "late", NULL);
-	FAIL(r, 1, "lineage-query: run:acme/p/late not found as of "
+	TH_FAIL(r, 1, "lineage-query: run:acme/p/late not found as of "
 	     "2023-11-14T22:16:39Z (started 2023-11-14T22:16:40Z)\n");
 	r = q("--as-of", "@1700000050", "path", "up", "eval", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -570,9 +320,9 @@ Test(asof, aliases_resolve_as_of)
 
 Test(asof, runs_had_not_ended)
 {
-	struct res r = q("--as-of", "@1700000065", "--json", "run", "train",
+	struct th_res r = q("--as-of", "@1700000065", "--json", "run", "train",
 			 NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"id\":\"run:acme/p/train\",\"kind\":\"run\",\"entity\":\"acme\","
 	"\"project\":\"p\",\"run_id\":\"train\",\"name\":\"train-2\","
 	"\"job_type\":\"train\",\"group\":null,\"host\":null,\"notes\":null,"
@@ -590,7 +340,7 @@ Test(asof, runs_had_not_ended)
 
 Test(asof, stats_as_of)
 {
-	struct res r = q("--as-of", "@1700000050", "--json", "stats", NULL);
+	struct th_res r = q("--as-of", "@1700000050", "--json", "stats", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"as_of\":\"2023-11-14T22:14:10Z\","
 			 "\"runs\":4,\"collections\":2,\"versions\":2,"
@@ -602,7 +352,7 @@ Test(asof, stats_as_of)
 	cr_assert_null(strstr(r.out, "as_of"));
 	/* check looks at the whole store whatever the time. */
 	r = q("--as-of", "@0", "check", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	       "note: run:acme/p/eval has no finish record (still running, "
 	       "or it crashed)\n"
 	       "note: run:acme/p/nostart has no finish record (still "
@@ -614,30 +364,38 @@ Test(asof, stats_as_of)
 
 Test(asof, bad_as_of_is_usage)
 {
-	struct res r = q("--as-of", "yesterday", "ls", "runs", NULL);
-	FAIL(r, 64, "lineage-query: bad --as-of 'yesterday': expected ISO "
+	struct th_res r = q("--as-of", "yesterday", "ls", "runs", NULL);
+	TH_FAIL(r, 64, "lineage-query: bad --as-of 'yesterday': expected ISO "
 	     "8601 UTC (2024-03-01T10:30:00Z, 2024-03-01) or @SECONDS\n"
 	     "Try 'lineage-query --help'.\n");
 	r = q("ls", "runs", "--as-of", NULL);
-	FAIL(r, 64, "lineage-query: ls: option '--as-of' needs a value\n"
+	TH_FAIL(r, 64, "lineage-query: ls: option '--as-of' needs a value\n"
 	     "Try 'lineage-query ls --help'.\n");
 	r = q("run", "--as-of=2024-03-01T10:00", "up", NULL);
 	cr_assert_eq(r.rc, 64);
 	/* After "--" it is an argument, not an option. */
 	r = q("run", "--", "--as-of", NULL);
-	FAIL(r, 1, "lineage-query: no run '--as-of'\n");
+	TH_FAIL(r, 1, "lineage-query: no run '--as-of'\n");
 }
 
 Test(asof, missing_fact_is_65)
 {
+	struct lin_store S;
+	struct lin_err e;
+	MDB_txn *T;
 	unsigned char k[8];
-	MDB_val key = { lin_key_id(k, (1ull << 32) | 2), k };
-	begin(path);
+	/* train's use of raw:v0 at 25: the fact after its run's (1) of the
+	 * second file indexed (source 2) */
+	MDB_val key = { lin_key_id(k, (2ull << 32) | 1), k };
+
+	cr_assert_eq(lin_store_open(&S, path, 0, &e), 0, "open: %s", e.msg);
+	cr_assert_eq(lin_store_begin(&S, 0, &T, &e), 0);
 	cr_assert_eq(mdb_del(T, S.dbi[LIN_DB_FACTS], &key, NULL), 0);
-	commit();
-	struct res r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
+	cr_assert_eq(mdb_txn_commit(T), 0);
+	lin_store_close(&S);
+	struct th_res r = q("--as-of", "@1700000050", "lineage", "raw:v0", NULL);
 	cr_assert_eq(r.rc, 65, "rc %d: %s", r.rc, r.err);
-	cr_assert(strstr(r.err, "fact 0000000100000002, named by an edge, "
+	cr_assert(strstr(r.err, "fact 0000000200000001, named by an edge, "
 			 "is missing from the store"), "%s", r.err);
 	/* Without --as-of facts are not read. */
 	r = q("lineage", "raw:v0", NULL);
@@ -648,14 +406,14 @@ Test(asof, missing_fact_is_65)
 
 Test(asof, alias_history)
 {
-	struct res r = q("artifact", "model:best", "--history", NULL);
-	OK_OUT(r,
+	struct th_res r = q("artifact", "model:best", "--history", NULL);
+	TH_OK_OUT(r,
 	"best  acme/p/model:v0  2023-11-14T22:13:50Z  2023-11-14T22:14:20Z\n"
 	"best  acme/p/model:v1  2023-11-14T22:14:20Z  2023-11-14T22:14:40Z\n"
 	"best  (removed)        2023-11-14T22:14:40Z  2023-11-14T22:15:20Z\n"
 	"best  acme/p/model:v0  2023-11-14T22:15:20Z  -\n");
 	r = q("--json", "artifact", "--history", "acme/p/model:best", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"kind\":\"alias\",\"alias\":\"best\","
 	"\"version\":\"artifact:acme/p/model:v0\","
 	"\"from\":\"2023-11-14T22:13:50Z\","
@@ -672,26 +430,26 @@ Test(asof, alias_history)
 	"\"from\":\"2023-11-14T22:15:20Z\",\"until\":null}\n");
 	/* As of 70: what was known then, the last row still open. */
 	r = q("--as-of", "@1700000070", "artifact", "-H", "model:best", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"best  acme/p/model:v0  2023-11-14T22:13:50Z  2023-11-14T22:14:20Z\n"
 	"best  acme/p/model:v1  2023-11-14T22:14:20Z  -\n");
 	r = q("artifact", "raw", "--history", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"latest  acme/p/raw:v0  2023-11-14T22:13:30Z  2023-11-14T22:15:00Z\n"
 	"latest  acme/p/raw:v1  2023-11-14T22:15:00Z  -\n");
 	r = q("--as-of", "@1700000099", "--json", "artifact", "raw:latest",
 	      "--history", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"kind\":\"alias\",\"alias\":\"latest\","
 	"\"version\":\"artifact:acme/p/raw:v0\","
 	"\"from\":\"2023-11-14T22:13:30Z\",\"until\":null}\n");
 	r = q("--as-of", "@1700000000", "artifact", "raw", "--history", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("artifact", "model:v1", "--history", NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert(strstr(r.err, "--history follows an alias"), "%s", r.err);
 	r = q("artifact", "model:nope", "--history", NULL);
-	FAIL(r, 1, "lineage-query: no alias 'nope' on 'acme/p/model'; it has "
+	TH_FAIL(r, 1, "lineage-query: no alias 'nope' on 'acme/p/model'; it has "
 	     "v0, v1, aliases: best, latest, prod\n");
 	r = q("artifact", "nosuch", "--history", NULL);
 	cr_assert_eq(r.rc, 1);
@@ -706,7 +464,7 @@ Test(asof, alias_history)
 
 Test(asof, diff_two_times)
 {
-	struct res r = q("diff", "--as-of-a", "@1700000050", "--as-of-b",
+	struct th_res r = q("diff", "--as-of-a", "@1700000050", "--as-of-b",
 			 "@1700000105", NULL);
 	cr_assert_eq(r.rc, 1, "%s", r.err);
 	cr_assert_str_eq(r.out,
@@ -740,7 +498,7 @@ Test(asof, diff_two_times)
 	"+ run acme/p/late\n"
 	"+ edge run:acme/p/late used artifact:acme/p/raw:v0\n");
 	r = q("diff", "--as-of-a", "@1700000300", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("diff", NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert(strstr(r.err, "nothing to compare"), "%s", r.err);
@@ -750,19 +508,20 @@ Test(asof, diff_two_times)
 
 Test(asof, diff_two_stores_matches_by_name)
 {
-	/* Store B: the same archive under other ids... */
-	write_fixture(path_b, 100);
-	struct res r = q("diff", path, path_b, NULL);
-	OK_OUT(r, "");
+	/* Store B: the same archive under other ids (another run's file
+	 * indexed first)... */
+	cr_assert_eq(th_index("-q", "--store", path_b, th_at("logs/06-late.runlog"),
+			      NULL), 0);
+	cr_assert_eq(th_index("-q", "--store", path_b, th_at("logs"), NULL), 0);
+	struct th_res r = q("diff", path, path_b, NULL);
+	TH_OK_OUT(r, "");
 	/* ...then one more run that used raw:v1, and a model:v2. */
-	begin(path_b);
-	fact_seq = 50;
-	run(R(200), "extra", "extra-9", "eval", 300, NOTIME);
-	version(V(200), C(102), "model", "model", 2, 310,
-		(const char *const[]){ NULL });
-	fact_link(LIN_FACT_USE, R(200), V(102), C(101), 301);
-	fact_link(LIN_FACT_LOG, R(200), V(200), C(102), 310);
-	commit();
+	run("more", "extra", "extra-9", "eval", 300);
+	uses("raw:v1", 301);
+	logs("model", "model", "model-2", 310, NULL);
+	end_file();
+	cr_assert_eq(th_index("-q", "--store", path_b, th_at("more"), NULL),
+		     0);
 	r = q("diff", path, path_b, NULL);
 	cr_assert_eq(r.rc, 1, "%s", r.err);
 	cr_assert_str_eq(r.out,
@@ -772,9 +531,9 @@ Test(asof, diff_two_stores_matches_by_name)
 	"+ edge run:acme/p/extra used artifact:acme/p/raw:v1\n");
 	/* Each side at its own time: B before the extra run equals A. */
 	r = q("diff", "--as-of-b", "@1700000299", path, path_b, NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("--as-of", "@1700000050", "diff", path_b, path, NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("diff", path, "/nonexistent/b.lmdb", NULL);
 	cr_assert_eq(r.rc, 66, "%s", r.err);
 	r = q("diff", path, path_b, path, NULL);

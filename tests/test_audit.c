@@ -8,26 +8,12 @@
 #include <string.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 #include "indexer/ingest.h"
 #include "query/query.h"
+#include "helpers.h"
 
-static char dir[64];
-
-static void mk(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/lin-audit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(audit, .init = mk, .fini = rm);
+TestSuite(audit, .init = th_mkdir, .fini = th_rmdir);
 
 #define S(t) ((int64_t)(t) * 1000000000)
 
@@ -83,12 +69,10 @@ static char *check(const char *store, int *rc)
 
 Test(audit, notes_on_a_runlog_archive)
 {
-	char path[128], store[128];
+	const char *path = th_at("a.runlog"), *store = th_at("s.lmdb");
 	FILE *fp;
 	int rc;
 
-	snprintf(path, sizeof path, "%s/a.runlog", dir);
-	snprintf(store, sizeof store, "%s/s.lmdb", dir);
 	cr_assert_not_null(fp = fopen(path, "wb"));
 	cr_assert_eq(lin_runlog_writer_open(&w, fp, 0, "t", LIN_TIME_NONE), 0);
 	rec(LIN_REC_RUN, "r1", NULL, NULL, NULL, NULL, 100);
@@ -119,10 +103,9 @@ Test(audit, notes_on_a_runlog_archive)
 
 Test(audit, offline_wandb_runs_and_runs_still_writing)
 {
-	char store[128];
+	const char *store = th_at("w.lmdb");
 	int rc;
 
-	snprintf(store, sizeof store, "%s/w.lmdb", dir);
 	index_into(store, "fixtures/wandb-sample");
 	char *out = check(store, &rc);
 	cr_assert_eq(rc, 0, "%s", out);

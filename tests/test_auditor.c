@@ -4,7 +4,7 @@
  * exact output in fixtures/auditor-expected/. */
 #include <criterion/criterion.h>
 
-#include "slurp.h"
+#include "helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "format/record.h"
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 
 #define EXPECTED "fixtures/auditor-expected"
 
@@ -143,10 +144,10 @@ static char *query(const char *store, const char *args, int *code)
 		 dir, store, args, errp);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = lt_slurp(p);
+	char *out = th_slurp(p, NULL);
 	int st = pclose(p);
 	*code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	char *err = lt_slurp_path(errp);
+	char *err = th_slurp_path(errp, NULL);
 	cr_assert_not_null(err);
 	char *all = malloc(strlen(out) + strlen(err) + 16);
 	cr_assert_not_null(all);
@@ -303,7 +304,7 @@ Test(auditor, answers_match_expected_files)
 		int code;
 		char *got = query(c->store, c->args, &code);
 		snprintf(path, sizeof path, EXPECTED "/%s", c->file);
-		char *want = lt_slurp_path(path);
+		char *want = th_slurp_path(path, NULL);
 		cr_expect_not_null(want, "%s is missing", path);
 		cr_expect_eq(code, c->code, "'%s': exit %d, expected %d",
 			     c->args, code, c->code);
@@ -370,7 +371,7 @@ Test(auditor, big_neighbourhood_renders_small)
 		 dir, dir);
 	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
 	snprintf(cmd, sizeof cmd, "%s/g.svg", dir);
-	char *svg = lt_slurp_path(cmd);
+	char *svg = th_slurp_path(cmd, NULL);
 	cr_assert_not_null(svg);
 	const char *w = strstr(svg, "<svg width=\"");
 	cr_assert_not_null(w, "no <svg width= in the picture");
@@ -708,7 +709,7 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 			 "'note:'", dir, dir, dir);
 		FILE *p = popen(cmd, "r");
 		cr_assert_not_null(p);
-		char *out = lt_slurp(p);
+		char *out = th_slurp(p, NULL);
 		pclose(p);
 		char want[512];
 		snprintf(want, sizeof want, "lineage-index: warning: %s: %s\n",
@@ -821,7 +822,7 @@ Test(auditor, newcomer_commands)
 		snprintf(full, sizeof full, "(%s) 2>&1", cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
-		char *out = lt_slurp(p);
+		char *out = th_slurp(p, NULL);
 		int st = pclose(p);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		cr_expect_eq(code, c->code, "'%s': exit %d, expected %d\n%s",
@@ -874,11 +875,11 @@ Test(auditor, man_page_examples_run_on_the_sample)
 			 cwd, cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
-		char *out = lt_slurp(p);
+		char *out = th_slurp(p, NULL);
 		int st = pclose(p);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		snprintf(full, sizeof full, "%s/err.txt", dir);
-		char *err = lt_slurp_path(full);
+		char *err = th_slurp_path(full, NULL);
 		int is_diff = strstr(cmd, "lineage-query diff") != NULL;
 		cr_expect(code == 0 || (is_diff && code == 1),
 			  "'%s': exit %d; stderr: %s", cmd, code, err);

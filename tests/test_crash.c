@@ -22,6 +22,7 @@
 #include "format/schema.h"
 #include "format/store.h"
 #include "format/facts.h"
+#include "helpers.h"
 
 extern char **environ;
 
@@ -29,40 +30,7 @@ extern char **environ;
 #define QUERY "./lineage-query"
 #define GEN "./lineage-gen"
 
-static char dir[256];
-
-static void mk_dir(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/lin-crash-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm_dir(void)
-{
-	char cmd[320];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(crash, .init = mk_dir, .fini = rm_dir);
-
-/* A path under the test's folder; a ring of buffers so several can be
- * used in one expression. */
-static const char *P(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static int i;
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
+TestSuite(crash, .init = th_mkdir, .fini = th_rmdir);
 
 /* ---- time, randomness, child processes ------------------------------- */
 
@@ -109,7 +77,7 @@ static pid_t spawn(char *const argv[])
 
 	cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, P("children.log"),
+	posix_spawn_file_actions_addopen(&fa, 2, th_at("children.log"),
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -148,7 +116,7 @@ static char *run_out(char *const argv[], int *code)
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	posix_spawn_file_actions_addopen(&fa, 2, P("children.log"),
+	posix_spawn_file_actions_addopen(&fa, 2, th_at("children.log"),
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -203,33 +171,13 @@ static void gen_synth(const char *arch)
 
 /* ---- canonical views of a store --------------------------------------- */
 
-struct lines {
-	char **v;
-	size_t n, cap;
-};
-
-static void add_line(struct lines *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_line(struct lines *l, const char *fmt, ...)
-{
-	va_list ap;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-		cr_assert_not_null(l->v);
-	}
-	va_start(ap, fmt);
-	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
-	va_end(ap);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Sort the lines and join them into one string; frees `l`. */
-static char *join_sorted(struct lines *l)
+static char *join_sorted(struct th_lines *l)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -327,7 +275,7 @@ static char *canon_lineage(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -346,7 +294,7 @@ static char *canon_lineage(const char *store)
 		struct lin_slice type = attr_str(&o, "type");
 		char *nm = node_name(txn, &s, vid);
 		str_array(al, sizeof al, lin_map_get(&o, "aliases"));
-		add_line(&l, "version %s type=%.*s digest=%.*s aliases=%s",
+		th_lines_add(&l, "version %s type=%.*s digest=%.*s aliases=%s",
 			 nm, (int)type.n, type.p, (int)(k.mv_size - 8),
 			 (char *)k.mv_data + 8, al);
 		free(nm);
@@ -361,7 +309,7 @@ static char *canon_lineage(const char *store)
 		lin_edge_decode(v.mv_data, &e);
 		char *a = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *b = node_name(txn, &s, e.other);
-		add_line(&l, "edge %02x %s %s", e.kind, a, b);
+		th_lines_add(&l, "edge %02x %s %s", e.kind, a, b);
 		free(a);
 		free(b);
 		msgpack_zone_clear(&zone);
@@ -374,7 +322,7 @@ static char *canon_lineage(const char *store)
 		msgpack_object o = node_attrs(txn, &s,
 					      lin_be64_get(v.mv_data));
 		struct lin_slice state = attr_str(&o, "state");
-		add_line(&l, "run %.*s state=%.*s started=%lld ended=%lld "
+		th_lines_add(&l, "run %.*s state=%.*s started=%lld ended=%lld "
 			 "exit=%lld", (int)k.mv_size, (char *)k.mv_data,
 			 (int)state.n, state.p,
 			 (long long)attr_i64(&o, "started_at"),
@@ -387,7 +335,7 @@ static char *canon_lineage(const char *store)
 	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_SOURCES], &c), 0);
 	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
 		msgpack_object o = unpack(&v, "sources");
-		add_line(&l, "source %.*s records=%lld facts=%lld "
+		th_lines_add(&l, "source %.*s records=%lld facts=%lld "
 			 "skipped=%lld", (int)k.mv_size, (char *)k.mv_data,
 			 (long long)attr_i64(&o, "records"),
 			 (long long)attr_i64(&o, "facts"),
@@ -398,7 +346,7 @@ static char *canon_lineage(const char *store)
 
 	MDB_stat ms;
 	cr_assert_eq(mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms), 0);
-	add_line(&l, "pending %zu", ms.ms_entries);
+	th_lines_add(&l, "pending %zu", ms.ms_entries);
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 	msgpack_zone_destroy(&zone);
@@ -635,10 +583,10 @@ Test(crash, sigkill_during_indexing_then_resume, .timeout = 240)
 	uint64_t seed = rng_seed();
 	/* groups of a few ms, so that kills land between group commits */
 	setenv("LINEAGE_GROUP_MS", "3", 1);
-	gen_synth(P("arch"));
+	gen_synth(th_at("arch"));
 	char ref[512], arch[512], st[512];
-	snprintf(ref, sizeof ref, "%s", P("ref.lmdb"));
-	snprintf(arch, sizeof arch, "%s", P("arch"));
+	snprintf(ref, sizeof ref, "%s", th_at("ref.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
 	char *ref_argv[] = { INDEXER, "-q", "--store", ref, arch, NULL };
 	int64_t t = timed_run(ref_argv);
 	char *want_lin = canon_lineage(ref), *want_dump = full_dump(ref);
@@ -647,7 +595,7 @@ Test(crash, sigkill_during_indexing_then_resume, .timeout = 240)
 	int64_t deadline = now_ns() + BUDGET_NS;
 	int kills = 0, mid = 0, rounds = 0, fresh = 1;
 	long long floor = 0;
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
 	char *argv[] = { INDEXER, "-q", "--store", st, arch, NULL };
 	while (kills < MAX_KILLS && now_ns() < deadline) {
 		int64_t delay = (int64_t)(rng_next() % (uint64_t)t);
@@ -717,11 +665,11 @@ Test(crash, sigkill_during_prune_then_resume, .timeout = 240)
 	uint64_t seed = rng_seed() + 1;
 	char arch[512], base[512], ref[512], st[512], fresh[512];
 	rng_state = seed;
-	snprintf(arch, sizeof arch, "%s", P("arch"));
-	snprintf(base, sizeof base, "%s", P("base.lmdb"));
-	snprintf(ref, sizeof ref, "%s", P("ref.lmdb"));
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
-	snprintf(fresh, sizeof fresh, "%s", P("fresh.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
+	snprintf(base, sizeof base, "%s", th_at("base.lmdb"));
+	snprintf(ref, sizeof ref, "%s", th_at("ref.lmdb"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
+	snprintf(fresh, sizeof fresh, "%s", th_at("fresh.lmdb"));
 	gen_synth(arch);
 	char *base_argv[] = { INDEXER, "-q", "--store", base, arch, NULL };
 	cr_assert_eq(run(base_argv), 0);
@@ -773,8 +721,8 @@ Test(crash, queries_while_indexing_see_consistent_snapshots,
      .timeout = 120)
 {
 	char arch[512], st[512];
-	snprintf(arch, sizeof arch, "%s", P("arch"));
-	snprintf(st, sizeof st, "%s", P("s.lmdb"));
+	snprintf(arch, sizeof arch, "%s", th_at("arch"));
+	snprintf(st, sizeof st, "%s", th_at("s.lmdb"));
 	gen_synth(arch);
 	/* groups of a few ms, so that commits happen during the queries */
 	setenv("LINEAGE_GROUP_MS", "3", 1);

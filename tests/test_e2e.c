@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +16,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "helpers.h"
 
 #define INDEX "./lineage-index"
 #define QUERY "./lineage-query"
@@ -30,67 +31,16 @@
 /* The child's exit code when it could not become NOBODY or exec. */
 #define CHILD_SETUP_FAILED 125
 
-static char tmp[256];
-
-/* ---- temporary folder ------------------------------------------------- */
-
-static int make_writable(const char *p, const struct stat *st, int flag,
-			 struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D)
-		chmod(p, st->st_mode | S_IRWXU);
-	return 0;
-}
-
-static int remove_one(const char *p, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
 static void mk_tmp(void)
 {
-	snprintf(tmp, sizeof tmp, "/tmp/lin-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp), "mkdtemp: %s", strerror(errno));
-	/* Let an unprivileged child (the read-only test) reach the store. */
-	chmod(tmp, 0755);
+	th_mkdir();
 	cr_assert_eq(access(INDEX, X_OK) | access(QUERY, X_OK) |
 		     access(GEN, X_OK), 0,
 		     "the programs are not built: run 'make' first (tests run "
 		     "from the repository root)");
 }
 
-static void rm_tmp(void)
-{
-	/* Folders made read-only by a test must be opened up first. */
-	nftw(tmp, make_writable, 16, FTW_PHYS);
-	nftw(tmp, remove_one, 16, FTW_PHYS | FTW_DEPTH);
-}
-
-TestSuite(e2e, .init = mk_tmp, .fini = rm_tmp);
-
-/* A path under the test's temporary folder (rotating static buffers). */
-static const char *T(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static int i;
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", tmp, name);
-	return buf[i];
-}
+TestSuite(e2e, .init = mk_tmp, .fini = th_rmdir);
 
 /* ---- running a program ------------------------------------------------ */
 
@@ -215,24 +165,6 @@ static void run_line(struct proc *p, int as_nobody, const char *fmt, ...)
 
 /* ---- files and text --------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, k;
-	char chunk[65536];
-
-	if (!fp)
-		return NULL;
-	append(&buf, &n, "", 0);
-	while ((k = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		append(&buf, &n, chunk, k);
-	fclose(fp);
-	if (len)
-		*len = n;
-	return buf;
-}
-
 /* Remove every line that starts with `prefix` (in place). */
 static void drop_lines(char *s, size_t *n, const char *prefix)
 {
@@ -285,7 +217,7 @@ static int expect_same_as_file(const char *what, const char *got,
 {
 	char la[300], lb[300];
 	size_t nexp;
-	char *exp = slurp(path, &nexp);
+	char *exp = th_slurp_path(path, &nexp);
 	int ok, line;
 
 	cr_expect_not_null(exp, "%s: cannot read %s", what, path);
@@ -300,16 +232,6 @@ static int expect_same_as_file(const char *what, const char *got,
 	}
 	free(exp);
 	return ok;
-}
-
-static void write_file(const char *path, const void *p, size_t n,
-		       const char *mode)
-{
-	FILE *fp = fopen(path, mode);
-
-	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(p, 1, n, fp), n);
-	cr_assert_eq(fclose(fp), 0);
 }
 
 static int exists(const char *path)
@@ -479,7 +401,7 @@ static int check_cases(const char *query, const char *store,
 
 Test(e2e, sample_answers_match_expected_files)
 {
-	const char *store = T("s.lmdb");
+	const char *store = th_at("s.lmdb");
 
 	index_into(store, SAMPLE, 0);
 	cr_assert_eq(check_cases(QUERY, store, sample_cases,
@@ -563,7 +485,7 @@ static void json_ids(const char *out, const char *strip, struct rows *ids)
 
 Test(e2e, store_edges_match_expected_edges_csv)
 {
-	const char *store = T("s.lmdb");
+	const char *store = th_at("s.lmdb");
 	struct rows want = { .n = 0 }, got = { .n = 0 }, runs = { .n = 0 };
 	static const char *const kinds[] = { "logged", "used" };
 	char *csv, *line, *save = NULL, row[600];
@@ -571,7 +493,7 @@ Test(e2e, store_edges_match_expected_edges_csv)
 	size_t i, k;
 
 	index_into(store, SAMPLE, 0);
-	csv = slurp(SAMPLE "/expected-edges.csv", NULL);
+	csv = th_slurp_path(SAMPLE "/expected-edges.csv", NULL);
 	cr_assert_not_null(csv);
 	for (line = strtok_r(csv, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
@@ -662,7 +584,7 @@ static const struct ecase query_errors[] = {
 
 Test(e2e, query_errors_exit_codes_and_messages)
 {
-	const char *store = T("s.lmdb");
+	const char *store = th_at("s.lmdb");
 	size_t i;
 
 	index_into(store, SAMPLE, 0);
@@ -683,7 +605,7 @@ Test(e2e, query_errors_exit_codes_and_messages)
 /* One unknown root: exit 1, the others are still answered. */
 Test(e2e, impact_with_an_unknown_root)
 {
-	const char *store = T("s.lmdb");
+	const char *store = th_at("s.lmdb");
 	struct proc p;
 
 	index_into(store, SAMPLE, 0);
@@ -697,7 +619,7 @@ Test(e2e, impact_with_an_unknown_root)
 
 Test(e2e, missing_store_exits_66_and_creates_nothing)
 {
-	const char *store = T("none.lmdb");
+	const char *store = th_at("none.lmdb");
 	struct proc p;
 
 	RUN(&p, QUERY " --store %s ls runs", store);
@@ -705,11 +627,11 @@ Test(e2e, missing_store_exits_66_and_creates_nothing)
 	cr_expect(strstr(p.err, "none.lmdb: cannot open store") != NULL,
 		  "stderr: %s", p.err);
 	cr_expect_str_empty(p.out);
-	cr_expect(!exists(store) && !exists(T("none.lmdb-lock")),
+	cr_expect(!exists(store) && !exists(th_at("none.lmdb-lock")),
 		  "a query created the store or its lock file");
 	proc_free(&p);
 
-	RUN(&p, INDEX " --store %s %s", store, T("no-such-folder"));
+	RUN(&p, INDEX " --store %s %s", store, th_at("no-such-folder"));
 	cr_expect_eq(p.code, 66, "lineage-index, missing PATH: exit %d",
 		     p.code);
 	cr_expect(strstr(p.err, "no-such-folder") != NULL, "stderr: %s",
@@ -721,8 +643,8 @@ Test(e2e, not_a_store_exits_65)
 {
 	struct proc p;
 
-	write_file(T("junk.lmdb"), "not an lmdb file\n", 17, "wb");
-	RUN(&p, QUERY " --store %s stats", T("junk.lmdb"));
+	th_write_file(th_at("junk.lmdb"), "not an lmdb file\n", 17, "wb");
+	RUN(&p, QUERY " --store %s stats", th_at("junk.lmdb"));
 	cr_expect_eq(p.code, 65);
 	cr_expect(strstr(p.err, "not a lineage store") != NULL, "stderr: %s",
 		  p.err);
@@ -906,7 +828,7 @@ static const char *line_about(const char *err, const char *file,
 
 Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 {
-	const char *store = T("b.lmdb");
+	const char *store = th_at("b.lmdb");
 	char *exp, *line, *save = NULL, buf[1024];
 	struct proc p;
 	int checked = 0;
@@ -917,7 +839,7 @@ Test(e2e, bad_fixtures_named_errors_and_good_files_indexed)
 	cr_expect(strstr(p.out, "13 indexed, 0 unchanged, 7 rejected") !=
 		  NULL, "summary: %s", p.out);
 
-	exp = slurp(BAD "/expected.txt", NULL);
+	exp = th_slurp_path(BAD "/expected.txt", NULL);
 	cr_assert_not_null(exp);
 	for (line = strtok_r(exp, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -1092,9 +1014,9 @@ static void expect_summary(const struct proc *p, const char *files)
 
 Test(e2e, incremental_unchanged_changed_vanished_pruned)
 {
-	const char *store = T("i.lmdb"), *dir = T("sample");
-	const char *sweep = T("sample/mnist/train/3-sweep.runlog");
-	const char *upload = T("sample/mnist/01-upload.runlog");
+	const char *store = th_at("i.lmdb"), *dir = th_at("sample");
+	const char *sweep = th_at("sample/mnist/train/3-sweep.runlog");
+	const char *upload = th_at("sample/mnist/01-upload.runlog");
 	struct proc p;
 
 	RUN(&p, "/bin/cp -R " SAMPLE " %s", dir);
@@ -1115,7 +1037,7 @@ Test(e2e, incremental_unchanged_changed_vanished_pruned)
 	proc_free(&p);
 
 	/* A new record at the end of one file: only that file is read. */
-	write_file(sweep, alias_rec, sizeof alias_rec, "ab");
+	th_write_file(sweep, alias_rec, sizeof alias_rec, "ab");
 	RUN(&p, INDEX " --store %s -v %s", store, dir);
 	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
 	cr_expect(strstr(p.out, "files:  1 indexed, 6 unchanged, 0 rejected, "
@@ -1206,7 +1128,7 @@ Test(e2e, incremental_unchanged_changed_vanished_pruned)
 
 Test(e2e, wandb_sample_end_to_end)
 {
-	const char *store = T("w.lmdb");
+	const char *store = th_at("w.lmdb");
 	struct proc p;
 
 	RUN(&p, INDEX " --store %s " WSAMPLE, store);
@@ -1283,13 +1205,13 @@ Test(e2e, wandb_sample_is_regenerated_identically)
 	struct proc p;
 	size_t i;
 
-	RUN(&p, GEN " wandb-sample %s", T("ws"));
+	RUN(&p, GEN " wandb-sample %s", th_at("ws"));
 	cr_assert_eq(p.code, 0, "%s", p.err);
 	proc_free(&p);
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[512];
 		size_t n;
-		char *got = slurp(T("ws/%s", files[i]), &n);
+		char *got = th_slurp_path(th_at("ws/%s", files[i]), &n);
 
 		cr_assert_not_null(got, "%s not written", files[i]);
 		snprintf(path, sizeof path, WSAMPLE "/%s", files[i]);
@@ -1300,7 +1222,7 @@ Test(e2e, wandb_sample_is_regenerated_identically)
 
 Test(e2e, wandb_real_file)
 {
-	const char *store = T("r.lmdb");
+	const char *store = th_at("r.lmdb");
 	struct proc p;
 
 	if (!exists(WREAL))
@@ -1333,10 +1255,10 @@ Test(e2e, wandb_real_file)
 	RUN(&p, QUERY " --store %s run local/code-toad/g9dvvkua", store);
 	cr_expect_eq(p.code, 1, "a run under the default entity: %s", p.out);
 	proc_free(&p);
-	RUN(&p, INDEX " --store %s --entity someone " WREAL, T("e.lmdb"));
+	RUN(&p, INDEX " --store %s --entity someone " WREAL, th_at("e.lmdb"));
 	cr_expect_eq(p.code, 0, "stderr: %s", p.err);
 	proc_free(&p);
-	RUN(&p, QUERY " --store %s ls runs", T("e.lmdb"));
+	RUN(&p, QUERY " --store %s ls runs", th_at("e.lmdb"));
 	cr_expect(strstr(p.out, "vanpelt/code-toad/g9dvvkua") != NULL, "%s",
 		  p.out);
 	proc_free(&p);
@@ -1358,8 +1280,8 @@ static const struct qcase ro_cases[] = {
  * for whom chmod suffices. */
 Test(e2e, query_on_a_read_only_store)
 {
-	const char *dir = T("ro"), *store = T("ro/s.lmdb");
-	const char *lock = T("ro/s.lmdb-lock");
+	const char *dir = th_at("ro"), *store = th_at("ro/s.lmdb");
+	const char *lock = th_at("ro/s.lmdb-lock");
 	char query[512];
 	int as_nobody = geteuid() == 0;
 	size_t nbefore, nafter, ncases = sizeof ro_cases / sizeof ro_cases[0];
@@ -1367,12 +1289,12 @@ Test(e2e, query_on_a_read_only_store)
 	struct proc p;
 
 	cr_assert_eq(mkdir(dir, 0755), 0);
-	snprintf(query, sizeof query, "%s", T("lineage-query"));
+	snprintf(query, sizeof query, "%s", th_at("lineage-query"));
 	RUN(&p, "/bin/cp " QUERY " %s", query);
 	cr_assert_eq(p.code, 0, "cp: %s", p.err);
 	proc_free(&p);
 	index_into(store, SAMPLE, 0);
-	before = slurp(store, &nbefore);
+	before = th_slurp_path(store, &nbefore);
 	cr_assert_not_null(before);
 
 	/* Read-only store, lock file and folder. */
@@ -1393,7 +1315,7 @@ Test(e2e, query_on_a_read_only_store)
 		     0, "queries on a store whose lock file cannot be made");
 	cr_expect(!exists(lock), "a query created the lock file");
 
-	after = slurp(store, &nafter);
+	after = th_slurp_path(store, &nafter);
 	cr_assert_not_null(after);
 	cr_expect(nbefore == nafter && !memcmp(before, after, nafter),
 		  "queries changed the store file");

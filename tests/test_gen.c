@@ -16,31 +16,9 @@
 
 #include "format/runlog.h"
 #include "format/wandb.h"
+#include "helpers.h"
 
-static char tmp[256];
-
-static void mk_tmp(void)
-{
-	snprintf(tmp, sizeof tmp, "/tmp/lin-gen-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp), "mkdtemp: %s", strerror(errno));
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void rm_tmp(void)
-{
-	if (tmp[0])
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(gen, .init = mk_tmp, .fini = rm_tmp);
+TestSuite(gen, .init = th_mkdir, .fini = th_rmdir);
 
 static const char *gen_path(void)
 {
@@ -112,25 +90,6 @@ static size_t list_files(const char *dir)
 	return nfound;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *p = NULL;
-	long n;
-
-	cr_assert_not_null(fp, "cannot open %s", path);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	p = malloc((size_t)n + 1);
-	cr_assert_not_null(p);
-	cr_assert(fread(p, 1, (size_t)n, fp) == (size_t)n);
-	p[n] = '\0';
-	fclose(fp);
-	*len = (size_t)n;
-	return p;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -179,7 +138,7 @@ static void count_wandb(const char *path, long counts[6])
 static void count_edges(const char *path, long *logged, long *used)
 {
 	size_t len;
-	char *csv = slurp(path, &len), *line, *save = NULL;
+	char *csv = th_read_file(path, &len), *line, *save = NULL;
 	int first = 1;
 
 	*logged = *used = 0;
@@ -211,8 +170,8 @@ static void synth(const char *sub, const char *seed, const char *format)
 	const char *args[20];
 	int n = 0;
 
-	snprintf(out, sizeof out, "%s/%s", tmp, sub);
-	snprintf(edges, sizeof edges, "%s/%s.csv", tmp, sub);
+	snprintf(out, sizeof out, "%s/%s", th_dir, sub);
+	snprintf(edges, sizeof edges, "%s/%s.csv", th_dir, sub);
 	args[n++] = "synth";
 	args[n++] = "--runs";
 	args[n++] = "700";
@@ -254,8 +213,8 @@ static int same_tree(const char *a, const char *b)
 		if (same) {
 			snprintf(pa, sizeof pa, "%s%s", a, names[i]);
 			snprintf(pb, sizeof pb, "%s%s", b, found[i]);
-			da = slurp(pa, &la);
-			db = slurp(pb, &lb);
+			da = th_read_file(pa, &la);
+			db = th_read_file(pb, &lb);
 			same = la == lb && !memcmp(da, db, la);
 			free(da);
 			free(db);
@@ -274,17 +233,17 @@ Test(gen, synth_is_deterministic_for_a_seed)
 	synth("a", "42", "runlog");
 	synth("b", "42", "runlog");
 	synth("c", "43", "runlog");
-	snprintf(a, sizeof a, "%s/a", tmp);
-	snprintf(b, sizeof b, "%s/b", tmp);
-	snprintf(c, sizeof c, "%s/c", tmp);
+	snprintf(a, sizeof a, "%s/a", th_dir);
+	snprintf(b, sizeof b, "%s/b", th_dir);
+	snprintf(c, sizeof c, "%s/c", th_dir);
 	cr_assert(list_files(a) > 70, "too few files: %zu", nfound);
 	cr_assert(same_tree(a, b), "same seed, different output");
 	cr_assert(!same_tree(a, c), "different seeds, same output");
 
-	snprintf(a, sizeof a, "%s/a.csv", tmp);
-	snprintf(b, sizeof b, "%s/b.csv", tmp);
-	ea = slurp(a, &la);
-	eb = slurp(b, &lb);
+	snprintf(a, sizeof a, "%s/a.csv", th_dir);
+	snprintf(b, sizeof b, "%s/b.csv", th_dir);
+	ea = th_read_file(a, &la);
+	eb = th_read_file(b, &lb);
 	cr_assert(la == lb && !memcmp(ea, eb, la), "edges differ");
 	free(ea);
 	free(eb);
@@ -297,7 +256,7 @@ Test(gen, synth_edges_match_records_written)
 	size_t i, n, gz = 0;
 
 	synth("s", "7", "runlog");
-	snprintf(dir, sizeof dir, "%s/s", tmp);
+	snprintf(dir, sizeof dir, "%s/s", th_dir);
 	n = list_files(dir);
 	/* 700 runs, 9 per file: 78 files, every 3rd gzip. */
 	cr_assert_eq(n, 78);
@@ -314,7 +273,7 @@ Test(gen, synth_edges_match_records_written)
 	cr_assert_lt(counts[LIN_REC_RUN], 800);
 	cr_assert_eq(counts[LIN_REC_FINISH], 700);
 	cr_assert_gt(counts[LIN_REC_ALIAS], 0);
-	snprintf(csv, sizeof csv, "%s/s.csv", tmp);
+	snprintf(csv, sizeof csv, "%s/s.csv", th_dir);
 	count_edges(csv, &logged, &used);
 	cr_assert_eq(logged, counts[LIN_REC_LOG]);
 	cr_assert_eq(used, counts[LIN_REC_USE]);
@@ -329,7 +288,7 @@ Test(gen, synth_wandb_edges_match_records_written)
 	size_t i, n, offline = 0;
 
 	synth("w", "7", "wandb");
-	snprintf(dir, sizeof dir, "%s/w", tmp);
+	snprintf(dir, sizeof dir, "%s/w", th_dir);
 	n = list_files(dir);
 	cr_assert_geq(n, 700);
 	for (i = 0; i < n; i++) {
@@ -342,7 +301,7 @@ Test(gen, synth_wandb_edges_match_records_written)
 	cr_assert_gt(offline, 0);
 	cr_assert_lt(offline, n);
 	cr_assert_eq(counts[LIN_REC_RUN], (long)n);
-	snprintf(csv, sizeof csv, "%s/w.csv", tmp);
+	snprintf(csv, sizeof csv, "%s/w.csv", th_dir);
 	count_edges(csv, &logged, &used);
 	cr_assert_eq(logged, counts[LIN_REC_LOG]);
 	cr_assert_eq(used, counts[LIN_REC_USE]);
@@ -375,7 +334,7 @@ Test(gen, unwritable_output_exits_74)
 	FILE *fp;
 
 	/* A directory path through a regular file cannot be created. */
-	snprintf(file, sizeof file, "%s/plain", tmp);
+	snprintf(file, sizeof file, "%s/plain", th_dir);
 	fp = fopen(file, "w");
 	cr_assert_not_null(fp);
 	fclose(fp);
@@ -482,8 +441,8 @@ Test(gen, committed_fixtures_match_the_generator)
 	const char *s_args[] = { "sample", out, NULL };
 	const char *b_args[] = { "bad", bad, NULL };
 
-	snprintf(out, sizeof out, "%s/sample", tmp);
-	snprintf(bad, sizeof bad, "%s/bad", tmp);
+	snprintf(out, sizeof out, "%s/sample", th_dir);
+	snprintf(bad, sizeof bad, "%s/bad", th_dir);
 	cr_assert_eq(run_gen(s_args), 0);
 	cr_assert(same_tree("fixtures/sample", out),
 		  "fixtures/sample is stale: rerun lineage-gen sample");
@@ -589,7 +548,7 @@ static void read_bad_file(const char *path, struct bad_read *br)
 Test(gen, bad_files_fail_as_expected_txt_says)
 {
 	size_t len;
-	char *txt = slurp("fixtures/bad/expected.txt", &len);
+	char *txt = th_read_file("fixtures/bad/expected.txt", &len);
 	char *line, *save = NULL;
 	int checked = 0;
 

@@ -14,147 +14,29 @@
 #include <msgpack.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
 #include "format/store.h"
 #include "format/facts.h"
 #include "indexer/ingest.h"
+#include "helpers.h"
 
-static char dir[256];
-
-static void mk_dir(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/lin-ingest-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm_dir(void)
-{
-	char cmd[320];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(ingest, .init = mk_dir, .fini = rm_dir);
-
-static const char *P(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static int i;
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
+TestSuite(ingest, .init = th_mkdir, .fini = th_rmdir);
 
 /* ---- writing runlogs --------------------------------------------------- */
 
-static FILE *fp;
-static struct lin_runlog_writer *w;
-
+/* Through the shared builder (helpers.h); times in seconds. */
 #define S(t) ((int64_t)(t) * 1000000000)
+#define NS(t) ((t) == LIN_TIME_NONE ? (t) : S(t))
 
-static void rl_open(const char *path, int gz)
-{
-	char *slash = strrchr(path, '/');
-	char d[512];
-	snprintf(d, sizeof d, "%.*s", (int)(slash - path), path);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", d);
-	cr_assert_eq(system(cmd), 0);
-	fp = fopen(path, "wb");
-	cr_assert_not_null(fp);
-	cr_assert_eq(lin_runlog_writer_open(&w, fp, gz, "test", LIN_TIME_NONE),
-		     0);
-}
-
-static void rl_close(void)
-{
-	cr_assert_eq(lin_runlog_writer_close(w), 0);
-	cr_assert_eq(fclose(fp), 0);
-}
-
-static void put(struct lin_record *r)
-{
-	cr_assert_eq(lin_runlog_write(w, r), 0);
-}
-
-static void rl_run(const char *id, const char *job, int64_t t)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = id;
-	r.entity = "acme";
-	r.project = "mnist";
-	r.name = id;
-	r.job_type = job;
-	r.started_at = t == LIN_TIME_NONE ? t : S(t);
-	put(&r);
-}
-
-static void rl_log(const char *type, const char *name, const char *digest,
-		   int64_t t, const char *alias)
-{
-	struct lin_record r;
-	const char *a[1] = { alias };
-	lin_record_clear(&r);
-	r.kind = LIN_REC_LOG;
-	r.type = type;
-	r.coll = name;
-	r.digest = digest;
-	r.at = t == LIN_TIME_NONE ? t : S(t);
-	if (alias) {
-		r.aliases.v = a;
-		r.aliases.n = 1;
-	}
-	put(&r);
-}
-
-static void rl_use(const char *ref, int64_t t, const char *digest)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_USE;
-	r.ref = ref;
-	r.digest = digest;
-	r.at = t == LIN_TIME_NONE ? t : S(t);
-	put(&r);
-}
-
-static void rl_alias(const char *ref, const char *add, const char *rm,
-		     int64_t t)
-{
-	struct lin_record r;
-	const char *a[1] = { add }, *b[1] = { rm };
-	lin_record_clear(&r);
-	r.kind = LIN_REC_ALIAS;
-	r.ref = ref;
-	if (add) {
-		r.add.v = a;
-		r.add.n = 1;
-	}
-	if (rm) {
-		r.remove.v = b;
-		r.remove.n = 1;
-	}
-	r.at = S(t);
-	put(&r);
-}
-
-static void rl_finish(const char *state, int code)
-{
-	struct lin_record r;
-	lin_record_clear(&r);
-	r.kind = LIN_REC_FINISH;
-	r.state = state;
-	r.exit_code = code;
-	put(&r);
-}
+#define rl_open(path, gz) th_rl_file(path, gz, "acme", "mnist")
+#define rl_close() th_rl_close()
+#define put(r) th_rl_put(r)
+#define rl_run(id, job, t) th_rl_run(id, id, job, NS(t))
+#define rl_log(type, name, digest, t, alias) \
+	th_rl_log(name, type, digest, NS(t), alias)
+#define rl_use(ref, t, digest) th_rl_use(ref, NS(t), digest)
+#define rl_alias(ref, add, rm, t) th_rl_alias(ref, add, rm, S(t))
+#define rl_finish(state, code) th_rl_finish(state, code, LIN_TIME_NONE)
 
 /* ---- indexing and reading back ---------------------------------------- */
 
@@ -190,23 +72,6 @@ static void index_paths(const char *store, int prune, int n, ...)
 	reports[0] = 0;
 	int rc = lin_index_paths(store, paths, (size_t)n, &o, &st, &err);
 	cr_assert_eq(rc, 0, "index failed: %s", err.msg);
-}
-
-struct lines {
-	char **v;
-	size_t n, cap;
-};
-
-static void add_line(struct lines *l, const char *fmt, ...)
-{
-	va_list ap;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-	}
-	va_start(ap, fmt);
-	cr_assert_gt(vasprintf(&l->v[l->n++], fmt, ap), 0);
-	va_end(ap);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -256,7 +121,7 @@ static char *canon(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -279,7 +144,7 @@ static char *canon(const char *store)
 				 i ? "," : "", (int)al->via.array.ptr[i].via.str.size,
 				 al->via.array.ptr[i].via.str.ptr);
 		}
-		add_line(&l, "version %s digest=%.*s aliases=%s", nm,
+		th_lines_add(&l, "version %s digest=%.*s aliases=%s", nm,
 			 (int)(k.mv_size - 8), (char *)k.mv_data + 8, aliases);
 		free(nm);
 	}
@@ -292,7 +157,7 @@ static char *canon(const char *store)
 		uint64_t from = lin_be64_get(k.mv_data);
 		char *a = node_name(txn, &s, from), *b = node_name(txn, &s,
 								   e.other);
-		add_line(&l, "edge %02x %s %s", e.kind, a, b);
+		th_lines_add(&l, "edge %02x %s %s", e.kind, a, b);
 		free(a);
 		free(b);
 	}
@@ -306,14 +171,14 @@ static char *canon(const char *store)
 		int64_t started = -1;
 		lin_map_str(&o, "state", &state);
 		lin_map_i64(&o, "started_at", &started);
-		add_line(&l, "run %.*s state=%.*s started=%lld",
+		th_lines_add(&l, "run %.*s state=%.*s started=%lld",
 			 (int)k.mv_size, (char *)k.mv_data, (int)state.n,
 			 state.p, (long long)started);
 	}
 	mdb_cursor_close(c);
 	MDB_stat ms;
 	mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms);
-	add_line(&l, "pending %zu", ms.ms_entries);
+	th_lines_add(&l, "pending %zu", ms.ms_entries);
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 	msgpack_zone_destroy(&zone);
@@ -401,10 +266,10 @@ static void write_b(const char *path, int gz)
 
 Test(ingest, versions_aliases_and_time_resolution)
 {
-	const char *store = P("s.lmdb");
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/sub/b.runlog.gz"), 1);
-	index_paths(store, 0, 1, P("arch"));
+	const char *store = th_at("s.lmdb");
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/sub/b.runlog.gz"), 1);
+	index_paths(store, 0, 1, th_at("arch"));
 	cr_assert_eq(st.indexed, 2);
 	cr_assert_eq(st.rejected, 0);
 	cr_assert_eq(st.runs, 4);
@@ -430,13 +295,13 @@ Test(ingest, versions_aliases_and_time_resolution)
 
 Test(ingest, order_of_files_and_passes_does_not_matter)
 {
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/sub/b.runlog.gz"), 1);
-	index_paths(P("one.lmdb"), 0, 1, P("arch"));
-	index_paths(P("two.lmdb"), 0, 1, P("arch/sub/b.runlog.gz"));
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/sub/b.runlog.gz"), 1);
+	index_paths(th_at("one.lmdb"), 0, 1, th_at("arch"));
+	index_paths(th_at("two.lmdb"), 0, 1, th_at("arch/sub/b.runlog.gz"));
 	cr_assert_eq(st.pending, 2, "prod and v5 wait for their versions");
-	index_paths(P("two.lmdb"), 0, 1, P("arch/a.runlog"));
-	char *a = canon(P("one.lmdb")), *b = canon(P("two.lmdb"));
+	index_paths(th_at("two.lmdb"), 0, 1, th_at("arch/a.runlog"));
+	char *a = canon(th_at("one.lmdb")), *b = canon(th_at("two.lmdb"));
 	cr_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -445,18 +310,18 @@ Test(ingest, order_of_files_and_passes_does_not_matter)
 Test(ingest, out_of_order_versions_are_renumbered)
 {
 	/* the later digest is indexed first; the earlier one arrives after */
-	rl_open(P("late.runlog"), 0);
+	rl_open(th_at("late.runlog"), 0);
 	rl_run("r2", "train", 500);
 	rl_log("model", "m", "second", 510, NULL);
 	rl_close();
-	rl_open(P("early.runlog"), 0);
+	rl_open(th_at("early.runlog"), 0);
 	rl_run("r1", "train", 100);
 	rl_log("model", "m", "first", 110, NULL);
 	rl_use("m:v1", 120, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("late.runlog"));
-	index_paths(P("s.lmdb"), 0, 1, P("early.runlog"));
-	char *c = canon(P("s.lmdb"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("late.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("early.runlog"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "version " M ":v0 digest=first aliases=");
 	assert_line(c, "version " M ":v1 digest=second aliases=latest");
 	assert_line(c, "edge 21 acme/mnist/r1 " M ":v1");
@@ -465,13 +330,13 @@ Test(ingest, out_of_order_versions_are_renumbered)
 
 Test(ingest, pending_use_links_when_the_version_arrives)
 {
-	rl_open(P("use.runlog"), 0);
+	rl_open(th_at("use.runlog"), 0);
 	rl_run("consumer", "train", 100);
 	rl_use("other/proj/ds:v0", 100, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("use.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("use.runlog"));
 	cr_assert_eq(st.pending, 1);
-	rl_open(P("log.runlog"), 0);
+	rl_open(th_at("log.runlog"), 0);
 	struct lin_record r;
 	lin_record_clear(&r);
 	r.kind = LIN_REC_RUN;
@@ -482,16 +347,16 @@ Test(ingest, pending_use_links_when_the_version_arrives)
 	put(&r);
 	rl_log("dataset", "ds", "x", 50, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("log.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("log.runlog"));
 	cr_assert_eq(st.pending, 0);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "edge 11 other/proj/ds:v0 acme/mnist/consumer");
 	free(c);
 }
 
 Test(ingest, digest_dedup_and_digest_pins)
 {
-	rl_open(P("a.runlog"), 0);
+	rl_open(th_at("a.runlog"), 0);
 	rl_run("r1", "up", 100);
 	rl_log("dataset", "ds", "same", 100, NULL);
 	rl_run("r2", "up", 200);
@@ -500,9 +365,9 @@ Test(ingest, digest_dedup_and_digest_pins)
 	rl_run("r3", "train", 300);
 	rl_use("ds:latest", 300, "same");
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
 	cr_assert_eq(st.versions, 2);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "version " DS ":v0 digest=same aliases=");
 	/* r1 produced v0, r2 re-logged its digest */
 	assert_line(c, "edge 20 " DS ":v0 acme/mnist/r1");
@@ -515,7 +380,7 @@ Test(ingest, digest_dedup_and_digest_pins)
 
 Test(ingest, alias_records_move_and_remove)
 {
-	rl_open(P("a.runlog"), 0);
+	rl_open(th_at("a.runlog"), 0);
 	rl_run("r1", "up", 100);
 	rl_log("dataset", "ds", "d0", 100, NULL);
 	rl_log("dataset", "ds", "d1", 110, NULL);
@@ -529,8 +394,8 @@ Test(ingest, alias_records_move_and_remove)
 	rl_run("r4", "train", 170);
 	rl_use("ds:gold", 170, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
-	char *c = canon(P("s.lmdb"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "edge 21 acme/mnist/r2 " DS ":v0");
 	assert_line(c, "edge 21 acme/mnist/r3 " DS ":v1");
 	assert_line(c, "version " DS ":v1 digest=d1 aliases=latest");
@@ -540,12 +405,12 @@ Test(ingest, alias_records_move_and_remove)
 
 Test(ingest, record_without_run_is_skipped_alone)
 {
-	rl_open(P("a.runlog"), 0);
+	rl_open(th_at("a.runlog"), 0);
 	rl_log("dataset", "orphan", "x", 100, NULL);
 	rl_run("r1", "up", 100);
 	rl_log("dataset", "ds", "d0", 100, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
 	cr_assert_eq(st.indexed, 1);
 	cr_assert_eq(st.bad_records, 1);
 	cr_assert(strstr(reports, "names no run"), "%s", reports);
@@ -555,18 +420,18 @@ Test(ingest, record_without_run_is_skipped_alone)
 
 Test(ingest, resumed_run_merges)
 {
-	rl_open(P("part1.runlog"), 0);
+	rl_open(th_at("part1.runlog"), 0);
 	rl_run("r1", "train", 100);
 	rl_log("model", "m", "a", 110, NULL);
 	rl_close();
-	rl_open(P("part2.runlog"), 0);
+	rl_open(th_at("part2.runlog"), 0);
 	rl_run("r1", "train", 200);
 	rl_log("model", "m", "b", 210, NULL);
 	rl_finish("finished", 0);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, dir);
+	index_paths(th_at("s.lmdb"), 0, 1, th_dir);
 	cr_assert_eq(st.runs, 1);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "run acme/mnist/r1 state=finished started=100000000000");
 	assert_line(c, "edge 10 acme/mnist/r1 " M ":v1");
 	free(c);
@@ -650,9 +515,9 @@ static void check_named_runs(const char *store, int times)
 
 Test(ingest, runs_named_by_id_resolve_within_the_file)
 {
-	write_named_runs(P("a.runlog"));
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
-	check_named_runs(P("s.lmdb"), 1);
+	write_named_runs(th_at("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
+	check_named_runs(th_at("s.lmdb"), 1);
 }
 
 /* Write the archive `path` holding `file` as its member `name`. */
@@ -688,17 +553,17 @@ static void archive_one(const char *path, int gz, const char *name,
  * reads it again from a copy), reporting its problem once. */
 Test(ingest, archive_members_resolve_runs_named_by_id_like_files)
 {
-	write_named_runs(P("a.runlog"));
-	archive_one(P("a.tar.gz"), 1, "logs/a.runlog", P("a.runlog"));
-	index_paths(P("s.lmdb"), 0, 1, P("a.tar.gz"));
-	check_named_runs(P("s.lmdb"), 1);
+	write_named_runs(th_at("a.runlog"));
+	archive_one(th_at("a.tar.gz"), 1, "logs/a.runlog", th_at("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.tar.gz"));
+	check_named_runs(th_at("s.lmdb"), 1);
 	cr_assert(strstr(reports, "a.tar.gz//logs/a.runlog"), "%s", reports);
 
 	/* a member of an archive in an archive, and a member next to it */
-	archive_one(P("in.tar"), 0, "a.runlog", P("a.runlog"));
-	archive_one(P("out.tar.gz"), 1, "in.tar", P("in.tar"));
-	index_paths(P("t.lmdb"), 0, 2, P("out.tar.gz"), P("a.tar.gz"));
-	check_named_runs(P("t.lmdb"), 2);
+	archive_one(th_at("in.tar"), 0, "a.runlog", th_at("a.runlog"));
+	archive_one(th_at("out.tar.gz"), 1, "in.tar", th_at("in.tar"));
+	index_paths(th_at("t.lmdb"), 0, 2, th_at("out.tar.gz"), th_at("a.tar.gz"));
+	check_named_runs(th_at("t.lmdb"), 2);
 	cr_assert(strstr(reports, "out.tar.gz//in.tar//a.runlog"), "%s",
 		  reports);
 }
@@ -707,19 +572,19 @@ Test(ingest, archive_members_resolve_runs_named_by_id_like_files)
  * not let the records after it fall to the run before it. */
 Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
 {
-	rl_open(P("a.runlog"), 0);
+	rl_open(th_at("a.runlog"), 0);
 	rl_run("A", "upload", 100);
 	rl_log("dataset", "ds", "d0", 101, NULL);
 	rl_run("B\xff", "train", 200);
 	rl_log("model", "m", "m0", 201, NULL);
 	rl_finish("failed", 1);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
 	cr_assert_eq(st.bad_records, 3, "%s", reports);
 	cr_assert(strstr(reports, "is not valid UTF-8"), "%s", reports);
 	cr_assert(strstr(reports, "follows a run record that was skipped (at "
 			 "byte "), "%s", reports);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "run acme/mnist/A state=- started=100000000000");
 	cr_assert_null(strstr(c, M ":v0"), "m0 was filed under A:\n%s", c);
 	free(c);
@@ -727,14 +592,14 @@ Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
 
 Test(ingest, unchanged_rerun_leaves_store_identical)
 {
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/b.runlog.gz"), 1);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
-	char *before = dump(P("s.lmdb"));
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog.gz"), 1);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	char *before = dump(th_at("s.lmdb"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.unchanged, 2);
 	cr_assert_eq(st.indexed, 0);
-	char *after = dump(P("s.lmdb"));
+	char *after = dump(th_at("s.lmdb"));
 	cr_assert_str_eq(before, after);
 	free(before);
 	free(after);
@@ -742,22 +607,22 @@ Test(ingest, unchanged_rerun_leaves_store_identical)
 
 Test(ingest, changed_file_replaces_its_contribution)
 {
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/b.runlog"), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog"), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	/* b changes: train-b now uses ds:v0 and logs another model */
 	sleep(0);
-	rl_open(P("arch/b.runlog"), 0);
+	rl_open(th_at("arch/b.runlog"), 0);
 	rl_run("train-b", "train", 300);
 	rl_use("ds:v0", LIN_TIME_NONE, NULL);
 	rl_log("model", "m", "m3", 320, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.indexed, 1);
 	cr_assert_eq(st.unchanged, 1);
 	/* a fresh store of the same files must say the same */
-	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
-	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	index_paths(th_at("fresh.lmdb"), 0, 1, th_at("arch"));
+	char *inc = canon(th_at("s.lmdb")), *fresh = canon(th_at("fresh.lmdb"));
 	cr_assert_str_eq(inc, fresh);
 	refute_line(inc, "version " M ":v1 digest=m2 aliases=latest,best");
 	assert_line(inc, "version " M ":v1 digest=m3 aliases=latest");
@@ -768,18 +633,18 @@ Test(ingest, changed_file_replaces_its_contribution)
 
 Test(ingest, vanished_file_is_reported_then_pruned)
 {
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/b.runlog"), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
-	cr_assert_eq(unlink(P("arch/b.runlog")), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog"), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	cr_assert_eq(unlink(th_at("arch/b.runlog")), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.vanished, 1);
 	cr_assert_eq(st.runs, 4, "kept until pruned");
-	index_paths(P("s.lmdb"), 1, 1, P("arch"));
+	index_paths(th_at("s.lmdb"), 1, 1, th_at("arch"));
 	cr_assert_eq(st.pruned, 1);
 	cr_assert_eq(st.runs, 3);
-	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
-	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	index_paths(th_at("fresh.lmdb"), 0, 1, th_at("arch"));
+	char *inc = canon(th_at("s.lmdb")), *fresh = canon(th_at("fresh.lmdb"));
 	cr_assert_str_eq(inc, fresh);
 	free(inc);
 	free(fresh);
@@ -787,20 +652,20 @@ Test(ingest, vanished_file_is_reported_then_pruned)
 
 Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 {
-	write_a(P("arch/a.runlog"));
-	write_b(P("arch/b.runlog"), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
-	char *before = canon(P("s.lmdb"));
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog"), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	char *before = canon(th_at("s.lmdb"));
 	/* b gets a byte that starts no MessagePack type: the stream
 	 * cannot go on, so the file is unreadable */
-	FILE *f = fopen(P("arch/b.runlog"), "ab");
+	FILE *f = fopen(th_at("arch/b.runlog"), "ab");
 	cr_assert_not_null(f);
 	fputc(0xc1, f);
 	fclose(f);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.rejected, 1);
 	cr_assert(strstr(reports, "b.runlog: at byte "), "%s", reports);
-	char *after = canon(P("s.lmdb"));
+	char *after = canon(th_at("s.lmdb"));
 	cr_assert_str_eq(before, after);
 	free(before);
 	free(after);
@@ -819,20 +684,20 @@ static long size_of(const char *path)
 Test(ingest, file_cut_inside_a_record_keeps_records_then_grows)
 {
 	/* the same records, the last one left out, give the cut point */
-	write_b(P("whole.runlog"), 0);
-	rl_open(P("head.runlog"), 0);
+	write_b(th_at("whole.runlog"), 0);
+	rl_open(th_at("head.runlog"), 0);
 	rl_run("train-b", "train", 300);
 	rl_use("ds:prod", LIN_TIME_NONE, NULL);
 	rl_use("ds:v5", LIN_TIME_NONE, NULL);
 	rl_log("model", "m", "m2", 310, "best");
 	rl_close();
-	long head = size_of(P("head.runlog"));
-	long whole = size_of(P("whole.runlog"));
+	long head = size_of(th_at("head.runlog"));
+	long whole = size_of(th_at("whole.runlog"));
 	cr_assert_gt(whole, head + 3);
 
-	write_b(P("arch/b.runlog"), 0);
-	cr_assert_eq(truncate(P("arch/b.runlog"), head + 3), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	write_b(th_at("arch/b.runlog"), 0);
+	cr_assert_eq(truncate(th_at("arch/b.runlog"), head + 3), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.indexed, 1, "%s", reports);
 	cr_assert_eq(st.rejected, 0);
 	cr_assert_eq(st.partial, 1);
@@ -840,18 +705,18 @@ Test(ingest, file_cut_inside_a_record_keeps_records_then_grows)
 	cr_assert_eq(st.records, 4);
 	cr_assert(strstr(reports, "file ends inside a record that started at "
 			 "byte "), "%s", reports);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "run acme/mnist/train-b state=- started=300000000000");
 	assert_line(c, "version " M ":v0 digest=m2 aliases=latest,best");
 	free(c);
 
 	/* it grows to the whole file */
-	write_b(P("arch/b.runlog"), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	write_b(th_at("arch/b.runlog"), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.indexed, 1);
 	cr_assert_eq(st.partial, 0);
-	index_paths(P("fresh.lmdb"), 0, 1, P("arch"));
-	char *inc = canon(P("s.lmdb")), *fresh = canon(P("fresh.lmdb"));
+	index_paths(th_at("fresh.lmdb"), 0, 1, th_at("arch"));
+	char *inc = canon(th_at("s.lmdb")), *fresh = canon(th_at("fresh.lmdb"));
 	cr_assert_str_eq(inc, fresh);
 	assert_line(inc, "run acme/mnist/train-b state=finished "
 		    "started=300000000000");
@@ -864,16 +729,16 @@ Test(ingest, file_cut_inside_a_record_keeps_records_then_grows)
 Test(ingest, gzip_cut_short_keeps_records_as_a_problem)
 {
 	/* every record whole, the gzip trailer (CRC and length) cut off */
-	write_b(P("b.runlog.gz"), 1);
-	long n = size_of(P("b.runlog.gz"));
-	cr_assert_eq(truncate(P("b.runlog.gz"), n - 8), 0);
-	index_paths(P("s.lmdb"), 0, 1, P("b.runlog.gz"));
+	write_b(th_at("b.runlog.gz"), 1);
+	long n = size_of(th_at("b.runlog.gz"));
+	cr_assert_eq(truncate(th_at("b.runlog.gz"), n - 8), 0);
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("b.runlog.gz"));
 	cr_assert_eq(st.indexed, 1, "%s", reports);
 	cr_assert_eq(st.bad_records, 1, "%s", reports);
 	cr_assert(strstr(reports, "gzip stream ends without its trailer; the "
 			 "records before it are kept"), "%s", reports);
 	cr_assert_gt(st.records, 0);
-	char *c = canon(P("s.lmdb"));
+	char *c = canon(th_at("s.lmdb"));
 	assert_line(c, "run acme/mnist/train-b state=finished "
 		    "started=300000000000");
 	free(c);
@@ -881,7 +746,7 @@ Test(ingest, gzip_cut_short_keeps_records_as_a_problem)
 
 Test(ingest, explicit_versions_are_kept)
 {
-	rl_open(P("a.runlog"), 0);
+	rl_open(th_at("a.runlog"), 0);
 	rl_run("r1", "up", 100);
 	struct lin_record r;
 	lin_record_clear(&r);
@@ -894,8 +759,8 @@ Test(ingest, explicit_versions_are_kept)
 	put(&r);
 	rl_log("dataset", "ds", "y", 200, NULL);
 	rl_close();
-	index_paths(P("s.lmdb"), 0, 1, P("a.runlog"));
-	char *c = canon(P("s.lmdb"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("a.runlog"));
+	char *c = canon(th_at("s.lmdb"));
 	/* "latest" is the highest number, explicit or not */
 	assert_line(c, "version " DS ":v3 digest=x aliases=latest");
 	assert_line(c, "version " DS ":v0 digest=y aliases=");
@@ -908,7 +773,7 @@ static char *edges_as_csv(const char *store)
 {
 	struct lin_store s;
 	struct lin_err err;
-	struct lines l = { 0 };
+	struct th_lines l = { 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -925,7 +790,7 @@ static char *edges_as_csv(const char *store)
 			continue;
 		char *run = node_name(txn, &s, lin_be64_get(k.mv_data));
 		char *art = node_name(txn, &s, e.other);
-		add_line(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
+		th_lines_add(&l, "%s,%s,%s", e.kind == LIN_EDGE_LOGGED ? "logged"
 				: e.kind == LIN_EDGE_USES ? "used" :
 				"relogged", run, art);
 		free(run);
@@ -978,18 +843,18 @@ static void gen_synth(int runs, int per_file)
 	char cmd[1200];
 	snprintf(cmd, sizeof cmd, "./lineage-gen synth --runs %d "
 		 "--runs-per-file %d --seed 7 --edges '%s' '%s' >/dev/null",
-		 runs, per_file, P("truth.csv"), P("arch"));
+		 runs, per_file, th_at("truth.csv"), th_at("arch"));
 	cr_assert_eq(system(cmd), 0, "lineage-gen failed (run make first)");
 }
 
 Test(ingest, generated_archive_matches_generator_truth, .timeout = 120)
 {
 	gen_synth(3000, 50);
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.rejected, 0);
 	cr_assert_eq(st.runs, 3000);
-	char *got = edges_as_csv(P("s.lmdb"));
-	char *want = sorted_csv_body(P("truth.csv"));
+	char *got = edges_as_csv(th_at("s.lmdb"));
+	char *want = sorted_csv_body(th_at("truth.csv"));
 	cr_assert(strcmp(got, want) == 0, "lineage differs from the "
 		  "generator's truth (%zu vs %zu bytes)", strlen(got),
 		  strlen(want));
@@ -1004,17 +869,17 @@ Test(ingest, generated_archive_in_reverse_file_order, .timeout = 120)
 	/* index the files newest first, each in its own run: the worst case
 	 * for pending uses and renumbering */
 	snprintf(cmd, sizeof cmd, "find '%s' -type f | LC_ALL=C sort -r",
-		 P("arch"));
+		 th_at("arch"));
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	char line[1024];
 	while (fgets(line, sizeof line, p)) {
 		line[strcspn(line, "\n")] = 0;
-		index_paths(P("s.lmdb"), 0, 1, line);
+		index_paths(th_at("s.lmdb"), 0, 1, line);
 	}
 	pclose(p);
-	char *got = edges_as_csv(P("s.lmdb"));
-	char *want = sorted_csv_body(P("truth.csv"));
+	char *got = edges_as_csv(th_at("s.lmdb"));
+	char *want = sorted_csv_body(th_at("truth.csv"));
 	cr_assert(strcmp(got, want) == 0, "lineage differs from the truth");
 	free(got);
 	free(want);
@@ -1024,11 +889,11 @@ Test(ingest, store_grows_when_its_map_is_full, .timeout = 120)
 {
 	gen_synth(1000, 100);
 	setenv("LINEAGE_MAP_MIN", "131072", 1);
-	index_paths(P("small.lmdb"), 0, 1, P("arch"));
+	index_paths(th_at("small.lmdb"), 0, 1, th_at("arch"));
 	unsetenv("LINEAGE_MAP_MIN");
 	cr_assert_eq(st.indexed, 10);
-	index_paths(P("big.lmdb"), 0, 1, P("arch"));
-	char *a = canon(P("small.lmdb")), *b = canon(P("big.lmdb"));
+	index_paths(th_at("big.lmdb"), 0, 1, th_at("arch"));
+	char *a = canon(th_at("small.lmdb")), *b = canon(th_at("big.lmdb"));
 	cr_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -1039,13 +904,13 @@ Test(ingest, generated_wandb_archive_matches_generator_truth, .timeout = 120)
 	char cmd[1200];
 	snprintf(cmd, sizeof cmd, "./lineage-gen synth --runs 600 --format "
 		 "wandb --history-bytes 3000 --seed 3 --edges '%s' '%s' "
-		 ">/dev/null", P("truth.csv"), P("arch"));
+		 ">/dev/null", th_at("truth.csv"), th_at("arch"));
 	cr_assert_eq(system(cmd), 0, "lineage-gen failed (run make first)");
-	index_paths(P("s.lmdb"), 0, 1, P("arch"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.rejected, 0);
 	cr_assert_eq(st.bad_records, 0);
-	char *got = edges_as_csv(P("s.lmdb"));
-	char *want = sorted_csv_body(P("truth.csv"));
+	char *got = edges_as_csv(th_at("s.lmdb"));
+	char *want = sorted_csv_body(th_at("truth.csv"));
 	cr_assert(strcmp(got, want) == 0, "lineage differs from the truth");
 	free(got);
 	free(want);

@@ -14,6 +14,8 @@
 #include "query/internal.h"
 #include "query/query.h"
 
+#include "helpers.h"
+
 /* ---- the fixture store ----
  *
  * acme/mnist/mnist-raw (raw_dataset)        v0            <- up1
@@ -317,60 +319,15 @@ TestSuite(query, .init = make_store, .fini = remove_store);
 
 /* ---- running the CLI in-process ---- */
 
-struct res {
-	int rc;
-	char *out, *err;
-};
-
-static char *outbuf, *errbuf;
-
-static void res_free(void)
-{
-	free(outbuf);
-	free(errbuf);
-	outbuf = errbuf = NULL;
-}
-
-/* lineage-query --store PATH ARGS... (NULL-terminated). */
-static struct res q(const char *a0, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	size_t on = 0, en = 0;
-	struct res r;
-
-	res_free();
-	argv[argc++] = "lineage-query";
-	argv[argc++] = "--store";
-	argv[argc++] = path;
-	va_start(ap, a0);
-	for (const char *a = a0; a; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	FILE *o = open_memstream(&outbuf, &on);
-	FILE *e = open_memstream(&errbuf, &en);
-	r.rc = lin_query_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
-	r.out = outbuf;
-	r.err = errbuf;
-	return r;
-}
-
-#define OK_OUT(r, want) do { \
-	cr_assert_eq((r).rc, 0, "rc %d, stderr: %s", (r).rc, (r).err); \
-	cr_assert_str_eq((r).out, want); \
-	cr_assert_str_eq((r).err, ""); \
-} while (0)
+/* lineage-query --store PATH ARGS... (NULL-terminated), in-process. */
+#define q(...) th_query(path, __VA_ARGS__)
 
 /* ---- resolution ---- */
 
 Test(query, artifact_text)
 {
-	struct res r = q("artifact", "mnist-19pofeku:best", NULL);
-	OK_OUT(r,
+	struct th_res r = q("artifact", "mnist-19pofeku:best", NULL);
+	TH_OK_OUT(r,
 	"id           artifact:acme/mnist/mnist-19pofeku:v1\n"
 	"collection   acme/mnist/mnist-19pofeku\n"
 	"type         model\n"
@@ -389,9 +346,9 @@ Test(query, artifact_text)
 
 Test(query, artifact_json)
 {
-	struct res r = q("--json", "artifact", "acme/mnist/mnist-processed:v2",
+	struct th_res r = q("--json", "artifact", "acme/mnist/mnist-processed:v2",
 			 NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v2\","
 	"\"kind\":\"artifact\",\"entity\":\"acme\",\"project\":\"mnist\","
 	"\"name\":\"mnist-processed\",\"version\":\"v2\","
@@ -413,20 +370,20 @@ Test(query, ref_forms_resolve_alike)
 		"artifact:acme/mnist/mnist-processed:v1",
 	};
 	for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
-		struct res r = q("--json", "logged-by", forms[i], NULL);
+		struct th_res r = q("--json", "logged-by", forms[i], NULL);
 		cr_assert_eq(r.rc, 0, "%s: %s", forms[i], r.err);
 		cr_assert(strstr(r.out, "\"id\":\"run:acme/mnist/prep1\""),
 			  "%s: %s", forms[i], r.out);
 	}
 	/* A bare name is name:latest. */
-	struct res r = q("--json", "artifact", "mnist-processed", NULL);
+	struct th_res r = q("--json", "artifact", "mnist-processed", NULL);
 	cr_assert_eq(r.rc, 0);
 	cr_assert(strstr(r.out, "mnist-processed:v2\""));
 }
 
 Test(query, unknown_version_lists_what_exists)
 {
-	struct res r = q("artifact", "mnist-processed:v7", NULL);
+	struct th_res r = q("artifact", "mnist-processed:v7", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.out, "");
 	cr_assert_str_eq(r.err, "lineage-query: no version v7 of "
@@ -441,7 +398,7 @@ Test(query, unknown_version_lists_what_exists)
 
 Test(query, unknown_collection_suggests)
 {
-	struct res r = q("artifact", "mnist-procesed:v1", NULL);
+	struct th_res r = q("artifact", "mnist-procesed:v1", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.err, "lineage-query: no artifact collection "
 			 "'mnist-procesed'; did you mean "
@@ -459,7 +416,7 @@ Test(query, unknown_collection_suggests)
 
 Test(query, ambiguous_collection_lists_projects)
 {
-	struct res r = q("artifact", "mnist-raw:v0", NULL);
+	struct th_res r = q("artifact", "mnist-raw:v0", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.err, "lineage-query: artifact name 'mnist-raw' is "
 			 "ambiguous: it is in 'acme/mnist', 'acme/other'; "
@@ -471,7 +428,7 @@ Test(query, ambiguous_collection_lists_projects)
 
 Test(query, bad_ref_syntax_is_usage)
 {
-	struct res r = q("artifact", "a/b/c/d:v1", NULL);
+	struct th_res r = q("artifact", "a/b/c/d:v1", NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert(strstr(r.err, "bad REF 'a/b/c/d:v1': expected "
 			 "[entity/project/]name[:alias|:vN]"), "%s", r.err);
@@ -483,8 +440,8 @@ Test(query, bad_ref_syntax_is_usage)
 
 Test(query, run_text_and_json)
 {
-	struct res r = q("run", "2x9k1", NULL);
-	OK_OUT(r,
+	struct th_res r = q("run", "2x9k1", NULL);
+	TH_OK_OUT(r,
 	"id          run:acme/mnist/2x9k1\n"
 	"name        vivid-snow-42\n"
 	"job_type    train\n"
@@ -499,7 +456,7 @@ Test(query, run_text_and_json)
 	"logged      2\n"
 	"used        1\n");
 	r = q("run", "--json", "acme/other/ev01", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"id\":\"run:acme/other/ev01\",\"kind\":\"run\",\"entity\":\"acme\","
 	"\"project\":\"other\",\"run_id\":\"ev01\",\"name\":\"eval-6\","
 	"\"job_type\":\"eval\",\"group\":null,\"host\":null,\"notes\":null,"
@@ -511,7 +468,7 @@ Test(query, run_text_and_json)
 
 Test(query, run_by_display_name)
 {
-	struct res r = q("--json", "run", "vivid-snow-42", NULL);
+	struct th_res r = q("--json", "run", "vivid-snow-42", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"id\":\"run:acme/mnist/2x9k1\""));
 	r = q("run", "twin", NULL);
@@ -523,7 +480,7 @@ Test(query, run_by_display_name)
 
 Test(query, ambiguous_and_unknown_runs)
 {
-	struct res r = q("run", "ev01", NULL);
+	struct th_res r = q("run", "ev01", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.err, "lineage-query: run id 'ev01' is ambiguous: "
 			 "it is in 'acme/mnist', 'acme/other'; give "
@@ -543,37 +500,37 @@ Test(query, ambiguous_and_unknown_runs)
 
 Test(query, logged_by_reports_both_runs)
 {
-	struct res r = q("logged-by", "mnist-processed:latest", NULL);
-	OK_OUT(r,
+	struct th_res r = q("logged-by", "mnist-processed:latest", NULL);
+	TH_OK_OUT(r,
 	"run  acme/mnist/prep1  preprocess  calm-river-2  finished\n"
 	"run  acme/mnist/prep2  preprocess  calm-river-3  finished\n");
 }
 
 Test(query, used_by_dedups_repeated_use)
 {
-	struct res r = q("used-by", "acme/mnist/mnist-raw:v0", NULL);
-	OK_OUT(r,
+	struct th_res r = q("used-by", "acme/mnist/mnist-raw:v0", NULL);
+	TH_OK_OUT(r,
 	"run  acme/mnist/prep1  preprocess  calm-river-2  finished\n"
 	"run  acme/mnist/prep2  preprocess  calm-river-3  finished\n");
 	/* An empty answer is still a success. */
 	r = q("used-by", "mnist-processed:v0", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 	r = q("--json", "used-by", "mnist-processed:v0", NULL);
-	OK_OUT(r, "");
+	TH_OK_OUT(r, "");
 }
 
 Test(query, logged_and_used)
 {
-	struct res r = q("logged", "prep1", NULL);
-	OK_OUT(r,
+	struct th_res r = q("logged", "prep1", NULL);
+	TH_OK_OUT(r,
 	"artifact  acme/mnist/mnist-processed:v0  dataset  aliases=-\n"
 	"artifact  acme/mnist/mnist-processed:v1  dataset  aliases=prod\n"
 	"artifact  acme/mnist/mnist-processed:v2  dataset  aliases=latest\n");
 	r = q("used", "acme/mnist/prep1", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"artifact  acme/mnist/mnist-raw:v0  raw_dataset  aliases=latest\n");
 	r = q("--json", "used", "prep2", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"id\":\"artifact:acme/mnist/mnist-raw:v0\",\"kind\":\"artifact\","
 	"\"entity\":\"acme\",\"project\":\"mnist\",\"name\":\"mnist-raw\","
 	"\"version\":\"v0\",\"qualified_name\":\"acme/mnist/mnist-raw:v0\","
@@ -587,8 +544,8 @@ Test(query, logged_and_used)
 
 Test(query, lineage_down_text)
 {
-	struct res r = q("lineage", "mnist-processed:v1", NULL);
-	OK_OUT(r,
+	struct th_res r = q("lineage", "mnist-processed:v1", NULL);
+	TH_OK_OUT(r,
 	"0  artifact  acme/mnist/mnist-processed:v1  dataset      "
 	"aliases=prod\n"
 	"1  run       acme/mnist/2x9k1               train        "
@@ -614,7 +571,7 @@ Test(query, lineage_down_text)
 
 Test(query, lineage_up_json)
 {
-	struct res r = q("--json", "lineage", "--up", "run:acme/mnist/2x9k1",
+	struct th_res r = q("--json", "lineage", "--up", "run:acme/mnist/2x9k1",
 			 NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	const char *want[] = {
@@ -646,7 +603,7 @@ Test(query, lineage_up_json)
 
 Test(query, lineage_depth_and_both)
 {
-	struct res r = q("--json", "lineage", "--depth", "1", "--both",
+	struct th_res r = q("--json", "lineage", "--depth", "1", "--both",
 			 "mnist-processed:v1", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	/* Itself, its producer and its user; not the producer's other
@@ -658,7 +615,7 @@ Test(query, lineage_depth_and_both)
 	cr_assert(strstr(r.out, "run:acme/mnist/prep1"));
 	cr_assert(strstr(r.out, "run:acme/mnist/2x9k1"));
 	r = q("lineage", "-D", "0", "2x9k1", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	       "0  run  acme/mnist/2x9k1  train  vivid-snow-42  finished\n"
 	       "# total=1 shown=1 truncated=no\n");
 	r = q("lineage", "--depth", "x", "2x9k1", NULL);
@@ -668,8 +625,8 @@ Test(query, lineage_depth_and_both)
 Test(query, lineage_node_forms)
 {
 	/* No ':' and no such run: an artifact name means name:latest. */
-	struct res r = q("lineage", "--depth", "0", "mnist-19pofeku", NULL);
-	OK_OUT(r, "0  artifact  acme/mnist/mnist-19pofeku:v1  model  "
+	struct th_res r = q("lineage", "--depth", "0", "mnist-19pofeku", NULL);
+	TH_OK_OUT(r, "0  artifact  acme/mnist/mnist-19pofeku:v1  model  "
 	       "aliases=best,latest\n"
 	       "# total=1 shown=1 truncated=no\n");
 	r = q("lineage", "nothing-like-it", NULL);
@@ -679,10 +636,10 @@ Test(query, lineage_node_forms)
 
 Test(query, lineage_filters_and_paging)
 {
-	struct res r = q("lineage", "--type", "model", "mnist-raw:v0", NULL);
+	struct th_res r = q("lineage", "--type", "model", "mnist-raw:v0", NULL);
 	cr_assert_eq(r.rc, 1);  /* ambiguous */
 	r = q("lineage", "--type", "model", "acme/mnist/mnist-raw:v0", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"4  artifact  acme/mnist/mnist-19pofeku:v0  model  "
 	"aliases=-              via=logged  from=run:acme/mnist/2x9k1\n"
 	"4  artifact  acme/mnist/mnist-19pofeku:v1  model  "
@@ -702,7 +659,7 @@ Test(query, lineage_filters_and_paging)
 			 "\"next\":\"run:acme/mnist/prep1\"}\n"), "%s", r.out);
 	r = q("lineage", "--limit", "2", "--after", "run:acme/mnist/prep1",
 	      "acme/mnist/mnist-raw:v0", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"1  run       acme/mnist/prep2               preprocess  "
 	"calm-river-3  finished  via=used    "
 	"from=artifact:acme/mnist/mnist-raw:v0\n"
@@ -809,7 +766,7 @@ Test(query, walk_handles_cycles)
 
 Test(query, usage_errors)
 {
-	struct res r = q(NULL);
+	struct th_res r = q(NULL);
 	cr_assert_eq(r.rc, 64);
 	cr_assert_str_eq(r.err, "lineage-query: no command given\n"
 			 "Try 'lineage-query --help'.\n");
@@ -837,7 +794,7 @@ Test(query, help_and_version_everywhere)
 			       "logged", "used", "lineage", "path", "impact",
 			       "provenance", "graph", "ls", "stats", "check",
 			       "diff" };
-	struct res r = q("--help", NULL);
+	struct th_res r = q("--help", NULL);
 	cr_assert_eq(r.rc, 0);
 	cr_assert(strstr(r.out, "usage: lineage-query"));
 	cr_assert(strstr(r.out, "  66  the store is missing"));
@@ -899,7 +856,7 @@ Test(query, bad_node_data_is_65)
 	put(LIN_DB_NODES, (unsigned char[8]){ 1, 0, 0, 0, 0, 0, 0, 4 }, 8,
 	    junk, sizeof junk);
 	commit();
-	struct res r = q("run", "2x9k1", NULL);
+	struct th_res r = q("run", "2x9k1", NULL);
 	cr_assert_eq(r.rc, 65, "rc %d: %s", r.rc, r.err);
 	cr_assert(strstr(r.err, "node 0100000000000004 in the store is "
 			 "invalid: malformed msgpack"), "%s", r.err);
@@ -911,7 +868,7 @@ Test(query, bad_edge_is_65)
 	begin();
 	put(LIN_DB_EDGES, k, lin_key_id(k, R(7)), v, sizeof v);
 	commit();
-	struct res r = q("logged", "acme/other/x1", NULL);
+	struct th_res r = q("logged", "acme/other/x1", NULL);
 	cr_assert_eq(r.rc, 65, "rc %d: %s", r.rc, r.err);
 	cr_assert(strstr(r.err, "is 16 bytes, not 17"), "%s", r.err);
 }
@@ -1003,7 +960,7 @@ Test(query, edit_distance)
 
 Test(query, path_both_ways)
 {
-	struct res r = q("--json", "path", "acme/mnist/mnist-raw:v0", "2x9k1",
+	struct th_res r = q("--json", "path", "acme/mnist/mnist-raw:v0", "2x9k1",
 			 NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	const char *ids[] = { "artifact:acme/mnist/mnist-raw:v0",
@@ -1034,7 +991,7 @@ Test(query, path_both_ways)
 
 Test(query, impact_csv_and_unknown_roots)
 {
-	struct res r = q("impact", "--format", "csv", "--depth", "2",
+	struct th_res r = q("impact", "--format", "csv", "--depth", "2",
 			 "acme/mnist/mnist-processed:v1", "nosuch:v1", NULL);
 	cr_assert_eq(r.rc, 1);
 	cr_assert_str_eq(r.out,
@@ -1064,8 +1021,8 @@ Test(query, provenance_from_file)
 	FILE *f = fopen(file, "w");
 	fputs("# roots\n\n  acme/mnist/mnist-processed:v2  \nprep1\n", f);
 	fclose(f);
-	struct res r = q("provenance", "--from", file, NULL);
-	OK_OUT(r,
+	struct th_res r = q("provenance", "--from", file, NULL);
+	TH_OK_OUT(r,
 	"artifact:acme/mnist/mnist-processed:v2  1  run       "
 	"run:acme/mnist/prep1" "              logged  "
 	"artifact:acme/mnist/mnist-processed:v2\n"
@@ -1099,8 +1056,8 @@ Test(query, graph_formats_and_clusters)
 		logs(R(7), V(20 + i));
 	}
 	commit();
-	struct res r = q("graph", "acme/other/x1", NULL);
-	OK_OUT(r,
+	struct th_res r = q("graph", "acme/other/x1", NULL);
+	TH_OK_OUT(r,
 	"digraph lineage {\n  rankdir=LR;\n"
 	"  graph [fontname=\"Helvetica\", nodesep=0.3, ranksep=0.5];\n"
 	"  node [shape=box, style=\"rounded,filled\", "
@@ -1121,7 +1078,7 @@ Test(query, graph_formats_and_clusters)
 		  r.out);
 	cr_assert(strstr(r.out, "  n0 -->|logged| n6\n"), "%s", r.out);
 	r = q("--json", "graph", "--up", "--depth", "1", "2x9k1", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"{\"nodes\":[{\"id\":\"run:acme/mnist/2x9k1\",\"kind\":\"run\","
 	"\"label\":\"train / vivid-snow-42\",\"start\":true},"
 	"{\"id\":\"artifact:acme/mnist/mnist-processed:v1\","
@@ -1192,7 +1149,7 @@ Test(query, graph_dot_renders_with_graphviz)
 	}
 	uses(R(9), V(7));
 	commit();
-	struct res r = q("graph", "--both", "acme/mnist/mnist-processed:v1",
+	struct th_res r = q("graph", "--both", "acme/mnist/mnist-processed:v1",
 			 NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	char *svg = render_svg(r.out);
@@ -1213,19 +1170,19 @@ Test(query, graph_dot_renders_with_graphviz)
 
 Test(query, ls_lists)
 {
-	struct res r = q("ls", "collections", NULL);
-	OK_OUT(r,
+	struct th_res r = q("ls", "collections", NULL);
+	TH_OK_OUT(r,
 	"collection  acme/mnist/mnist-19pofeku   model        versions=2\n"
 	"collection  acme/mnist/mnist-processed  dataset      versions=3\n"
 	"collection  acme/mnist/mnist-raw        raw_dataset  versions=1\n"
 	"collection  acme/other/mnist-raw        raw_dataset  versions=1\n");
 	r = q("ls", "types", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"dataset      collections=1  versions=3\n"
 	"model        collections=1  versions=2\n"
 	"raw_dataset  collections=2  versions=2\n");
 	r = q("ls", "--project", "other", "runs", NULL);
-	OK_OUT(r,
+	TH_OK_OUT(r,
 	"run  acme/other/ev01  eval  eval-6  -\n"
 	"run  acme/other/x1    misc  twin    -\n"
 	"run  acme/other/x2    misc  twin    -\n");
@@ -1240,7 +1197,7 @@ Test(query, ls_lists)
 
 Test(query, stats_counts)
 {
-	struct res r = q("--json", "stats", NULL);
+	struct th_res r = q("--json", "stats", NULL);
 	cr_assert_eq(r.rc, 0);
 	cr_assert(strstr(r.out, "\"runs\":8,\"collections\":4,\"versions\":7,"
 			 "\"logged\":8,\"used\":6,\"pending\":0"),
@@ -1256,8 +1213,8 @@ Test(query, check_finds_missing_reverse_edge)
 	"or it crashed)\n" \
 	"note: run:acme/other/x2 has no finish record (still running, " \
 	"or it crashed)\n"
-	struct res r = q("check", NULL);
-	OK_OUT(r, NOTES "checked 15 nodes, 28 edges: 0 problems, 3 notes\n");
+	struct th_res r = q("check", NULL);
+	TH_OK_OUT(r, NOTES "checked 15 nodes, 28 edges: 0 problems, 3 notes\n");
 	begin();
 	edge(R(8), LIN_EDGE_USES, V(1), 999);  /* no USED_BY twin */
 	commit();
@@ -1278,7 +1235,7 @@ Test(query, check_finds_an_alias_on_two_versions)
 	version(V(5), C(3), "acme", "mnist", "mnist-19pofeku", "model", 0,
 		claim, 0);
 	commit();
-	struct res r = q("check", NULL);
+	struct th_res r = q("check", NULL);
 	cr_assert_eq(r.rc, 65, "%s", r.out);
 	cr_assert(strstr(r.out, "problem: alias 'best' names two versions at "
 			 "once: nodes 0200000000000005 and "
@@ -1287,7 +1244,7 @@ Test(query, check_finds_an_alias_on_two_versions)
 
 Test(query, path_all_lists_every_simple_path_within_bounds)
 {
-	struct res r = q("path", "--all", "acme/mnist/mnist-raw:v0",
+	struct th_res r = q("path", "--all", "acme/mnist/mnist-raw:v0",
 			 "mnist-19pofeku:v1", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "# path 1: "), "%s", r.out);

@@ -3,7 +3,7 @@
  * say. */
 #include <criterion/criterion.h>
 
-#include "slurp.h"
+#include "helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +59,7 @@ static char *run_line(const char *env, const char *line)
 			   "2>&1", dir) > 0);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	char *out = lt_slurp(p);
+	char *out = th_slurp(p, NULL);
 	pclose(p);
 	free(script);
 	free(cmd);

@@ -1,5 +1,6 @@
 /* test_runlog.c - runlog reader and writer: round trips, bad input. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,59 +12,11 @@
 #include <zlib.h>
 
 #include "format/runlog.h"
+#include "format/runlog_writer.h"
+#include "helpers.h"
 
-/* ---- fixture: a private temporary directory per test ------------------ */
 
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/lin-runlog-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	char cmd[320];
-
-	/* the directory name comes from mkdtemp(): no shell quoting issue */
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (tmpdir[0] && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-TestSuite(runlog, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *tpath(const char *name)
-{
-	static char p[4][400];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof p[i], "%s/%s", tmpdir, name);
-	return p[i];
-}
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-	FILE *fp = fopen(path, "wb");
-
-	cr_assert_not_null(fp);
-	cr_assert_eq(fwrite(p, 1, n, fp), n);
-	cr_assert_eq(fclose(fp), 0);
-}
-
-static size_t file_size(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	long n;
-
-	cr_assert_not_null(fp);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	fclose(fp);
-	return (size_t)n;
-}
+TestSuite(runlog, .init = th_mkdir, .fini = th_rmdir);
 
 /* Compress `n` bytes as one gzip member appended to `fp`. */
 static void gz_member(FILE *fp, const void *p, size_t n)
@@ -161,7 +114,7 @@ static void mp_kv(struct mp *m, const char *k, const char *v)
 
 static void mp_save(struct mp *m, const char *path)
 {
-	write_file(path, m->sb.data, m->sb.size);
+	th_write_file(path, m->sb.data, m->sb.size, "wb");
 }
 
 /* ---- reading helpers --------------------------------------------------- */
@@ -374,7 +327,7 @@ static void round_trip(const char *name, int gzip, int members)
 	struct lin_record want[5], got;
 	struct lin_runlog_writer *w;
 	struct lin_runlog *r;
-	const char *path = tpath(name);
+	const char *path = th_at("%s", name);
 	FILE *fp = fopen(path, "wb");
 	int i;
 
@@ -401,7 +354,7 @@ static void round_trip(const char *name, int gzip, int members)
 	expect_next(r, &got, 0, 0, "");    /* the end stays the end */
 	cr_assert_eq(lin_runlog_bytes(r), offset_of(want, 5));
 	if (!gzip)
-		cr_assert_eq(lin_runlog_bytes(r), file_size(path));
+		cr_assert_eq(lin_runlog_bytes(r), th_file_size(path));
 	cr_assert_eq(lin_runlog_skipped(r), 0);
 	lin_runlog_close(r);
 }
@@ -432,27 +385,27 @@ Test(runlog, detects_gzip_by_magic_not_name)
 	FILE *fp;
 
 	sample_records(want);
-	fp = fopen(tpath("plain.runlog.gz"), "wb");
+	fp = fopen(th_at("plain.runlog.gz"), "wb");
 	cr_assert_eq(lin_runlog_writer_open(&w, fp, 0, NULL, LIN_TIME_NONE),
 		     0);
 	cr_assert_eq(lin_runlog_write(w, &want[0]), 0);
 	cr_assert_eq(lin_runlog_writer_close(w), 0);
 	fclose(fp);
-	fp = fopen(tpath("packed.runlog"), "wb");
+	fp = fopen(th_at("packed.runlog"), "wb");
 	cr_assert_eq(lin_runlog_writer_open(&w, fp, 1, NULL, LIN_TIME_NONE),
 		     0);
 	cr_assert_eq(lin_runlog_write(w, &want[0]), 0);
 	cr_assert_eq(lin_runlog_writer_close(w), 0);
 	fclose(fp);
 
-	r = open_ok(tpath("plain.runlog.gz"), NULL);
+	r = open_ok(th_at("plain.runlog.gz"), NULL);
 	cr_assert_null(lin_runlog_producer(r));
 	cr_assert_eq(lin_runlog_created_at(r), LIN_TIME_NONE);
 	expect_next(r, &rec, 1, 9, "");
 	assert_same(&rec, &want[0]);
 	expect_next(r, &rec, 0, 0, "");
 	lin_runlog_close(r);
-	r = open_ok(tpath("packed.runlog"), NULL);
+	r = open_ok(th_at("packed.runlog"), NULL);
 	expect_next(r, &rec, 1, 9, "");
 	assert_same(&rec, &want[0]);
 	expect_next(r, &rec, 0, 0, "");
@@ -466,7 +419,7 @@ Test(runlog, concatenated_gzip_files)
 	struct mp a, b;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("cat.runlog.gz");
+	const char *path = th_at("cat.runlog.gz");
 	FILE *fp;
 
 	mp_init(&a);
@@ -501,7 +454,7 @@ Test(runlog, absent_fields)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("min.runlog");
+	const char *path = th_at("min.runlog");
 
 	mp_init(&m);
 	mp_header(&m);
@@ -541,7 +494,7 @@ Test(runlog, unknown_keys_nil_and_empty)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("keys.runlog");
+	const char *path = th_at("keys.runlog");
 
 	mp_init(&m);
 	mp_header(&m);
@@ -592,7 +545,7 @@ Test(runlog, time_encodings)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("times.runlog");
+	const char *path = th_at("times.runlog");
 	size_t i;
 
 	mp_init(&m);
@@ -630,7 +583,7 @@ Test(runlog, version_forms_and_metadata)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("ver.runlog");
+	const char *path = th_at("ver.runlog");
 	int i;
 
 	mp_init(&m);
@@ -668,7 +621,7 @@ Test(runlog, large_record)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("big.runlog.gz");
+	const char *path = th_at("big.runlog.gz");
 	char *big = malloc(900001);
 	FILE *fp;
 
@@ -701,19 +654,19 @@ Test(runlog, large_record)
 
 Test(runlog, header_not_a_map)
 {
-	const char *path = tpath("arr.runlog");
+	const char *path = th_at("arr.runlog");
 	static const unsigned char arr[] = { 0x91, 0x01 };
 
-	write_file(path, arr, sizeof arr);
+	th_write_file(path, arr, sizeof arr, "wb");
 	expect_open_err(path, LIN_EFORMAT, 0, "not a runlog file");
-	write_file(path, "hello, world\n", 13);
+	th_write_file(path, "hello, world\n", 13, "wb");
 	expect_open_err(path, LIN_EFORMAT, 0, "not a runlog file");
 }
 
 Test(runlog, header_without_runlog_key)
 {
 	struct mp m;
-	const char *path = tpath("nokey.runlog");
+	const char *path = th_at("nokey.runlog");
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 1);
@@ -733,7 +686,7 @@ Test(runlog, header_without_runlog_key)
 Test(runlog, header_newer_version)
 {
 	struct mp m;
-	const char *path = tpath("v2.runlog");
+	const char *path = th_at("v2.runlog");
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 1);
@@ -748,7 +701,7 @@ Test(runlog, header_newer_version)
 Test(runlog, header_bad_producer)
 {
 	struct mp m;
-	const char *path = tpath("prod.runlog");
+	const char *path = th_at("prod.runlog");
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 2);
@@ -765,15 +718,15 @@ Test(runlog, empty_and_missing_file)
 {
 	struct lin_runlog *r;
 	struct lin_err err;
-	const char *path = tpath("empty.runlog");
+	const char *path = th_at("empty.runlog");
 
-	write_file(path, "", 0);
+	th_write_file(path, "", 0, "wb");
 	expect_open_err(path, LIN_EFORMAT, 0, "empty");
-	cr_assert_eq(lin_runlog_open(&r, tpath("nope"), NULL, &err),
+	cr_assert_eq(lin_runlog_open(&r, th_at("nope"), NULL, &err),
 		     LIN_EIO);
 	cr_assert_null(r);
 	cr_assert_eq(err.sys, ENOENT);
-	cr_assert_str_eq(err.path, tpath("nope"));
+	cr_assert_str_eq(err.path, th_at("nope"));
 }
 
 /* A newer file's header after the first is refused, fatally. */
@@ -782,7 +735,7 @@ Test(runlog, newer_header_later_in_stream)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("mixed.runlog");
+	const char *path = th_at("mixed.runlog");
 
 	mp_init(&m);
 	mp_header(&m);
@@ -820,10 +773,10 @@ Test(runlog, truncated_plain)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("trunc.runlog");
+	const char *path = th_at("trunc.runlog");
 
 	two_runs(&m);
-	write_file(path, m.sb.data, 30);
+	th_write_file(path, m.sb.data, 30, "wb");
 	r = open_ok(path, NULL);
 	expect_next(r, &rec, 1, 9, "");
 	expect_next(r, &rec, LIN_ETRUNC, 30,
@@ -832,7 +785,7 @@ Test(runlog, truncated_plain)
 	lin_runlog_close(r);
 
 	/* cut inside the header */
-	write_file(path, m.sb.data, 5);
+	th_write_file(path, m.sb.data, 5, "wb");
 	expect_open_err(path, LIN_ETRUNC, 5, "started at byte 0");
 	mp_free(&m);
 }
@@ -842,8 +795,8 @@ Test(runlog, truncated_gzip)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *full = tpath("full.runlog.gz");
-	const char *path = tpath("trunc.runlog.gz");
+	const char *full = th_at("full.runlog.gz");
+	const char *path = th_at("trunc.runlog.gz");
 	char *gz;
 	size_t n, cut;
 	FILE *fp;
@@ -852,14 +805,14 @@ Test(runlog, truncated_gzip)
 	fp = fopen(full, "wb");
 	gz_member(fp, m.sb.data, m.sb.size);
 	fclose(fp);
-	n = file_size(full);
+	n = th_file_size(full);
 	gz = malloc(n);
 	fp = fopen(full, "rb");
 	cr_assert_eq(fread(gz, 1, n, fp), n);
 	fclose(fp);
 
 	/* without the 8-byte trailer: all data is there, the trailer not */
-	write_file(path, gz, n - 8);
+	th_write_file(path, gz, n - 8, "wb");
 	r = open_ok(path, NULL);
 	expect_next(r, &rec, 1, 9, "");
 	expect_next(r, &rec, 1, 22, "");
@@ -877,7 +830,7 @@ Test(runlog, truncated_gzip)
 		const char *msg = at_edge ? "gzip stream ends without its "
 			"trailer" : "file ends inside a record that started at";
 
-		write_file(path, gz, cut);
+		th_write_file(path, gz, cut, "wb");
 		if (got < 9) {
 			expect_open_err(path, LIN_ETRUNC, got, msg);
 			continue;
@@ -906,7 +859,7 @@ Test(runlog, corrupt_gzip)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("bad.runlog.gz");
+	const char *path = th_at("bad.runlog.gz");
 	char *gz, orig;
 	size_t n;
 	FILE *fp;
@@ -915,7 +868,7 @@ Test(runlog, corrupt_gzip)
 	fp = fopen(path, "wb");
 	gz_member(fp, m.sb.data, m.sb.size);
 	fclose(fp);
-	n = file_size(path);
+	n = th_file_size(path);
 	gz = malloc(n);
 	fp = fopen(path, "rb");
 	cr_assert_eq(fread(gz, 1, n, fp), n);
@@ -923,7 +876,7 @@ Test(runlog, corrupt_gzip)
 
 	/* a wrong CRC: noticed after all 35 bytes were inflated */
 	gz[n - 8] ^= 0x55;
-	write_file(path, gz, n);
+	th_write_file(path, gz, n, "wb");
 	r = open_ok(path, NULL);
 	expect_next(r, &rec, 1, 9, "");
 	expect_next(r, &rec, 1, 22, "");
@@ -935,14 +888,14 @@ Test(runlog, corrupt_gzip)
 	gz[n - 8] ^= 0x55;
 	orig = gz[10];
 	gz[10] = (char)0x07;
-	write_file(path, gz, n);
+	th_write_file(path, gz, n, "wb");
 	expect_open_err(path, LIN_ECORRUPT, 0, "in gzip stream");
 
 	/* garbage after a complete member is not another member */
 	gz[10] = orig;
 	gz = realloc(gz, n + 4);
 	memcpy(gz + n, "junk", 4);
-	write_file(path, gz, n + 4);
+	th_write_file(path, gz, n + 4, "wb");
 	r = open_ok(path, NULL);
 	expect_next(r, &rec, 1, 9, "");
 	expect_next(r, &rec, 1, 22, "");
@@ -957,7 +910,7 @@ static const char *bad_after_run(const char *name, const void *bad,
 				 size_t n)
 {
 	struct mp m;
-	const char *path = tpath(name);
+	const char *path = th_at("%s", name);
 
 	mp_init(&m);
 	mp_header(&m);
@@ -985,18 +938,6 @@ static void expect_fatal_after_first(const char *path,
 	lin_runlog_close(r);
 }
 
-Test(runlog, reserved_byte_c1)
-{
-	/* inside a record: {"t": 0xc1} */
-	static const unsigned char bad[] = { 0x81, 0xa1, 't', 0xc1 };
-	static const unsigned char top[] = { 0xc1 };
-
-	expect_fatal_after_first(bad_after_run("c1.runlog", bad, sizeof bad),
-				 NULL, LIN_ECORRUPT, 25, "0xc1");
-	expect_fatal_after_first(bad_after_run("c1b.runlog", top, 1), NULL,
-				 LIN_ECORRUPT, 22, "0xc1");
-}
-
 /* A record over a limit at `off` after the first record: skipped as
  * LIN_ERECORD (the message saying so), and then either the record "r2"
  * that follows it is read (`then` 1), or, when what the record declares
@@ -1021,58 +962,75 @@ static void expect_skip_after_first(const char *path,
 		cr_assert_str_eq(rec.run_id, "r2");
 		expect_next(r, &rec, 0, 0, "");
 	} else {
-		expect_next(r, &rec, LIN_ETRUNC, file_size(path),
+		expect_next(r, &rec, LIN_ETRUNC, th_file_size(path),
 			    "file ends inside a record that started at byte "
 			    "22");
-		expect_next(r, &rec, LIN_ETRUNC, file_size(path), "");
+		expect_next(r, &rec, LIN_ETRUNC, th_file_size(path), "");
 	}
 	lin_runlog_close(r);
 }
 
-Test(runlog, huge_string_length)
-{
-	/* {"t": str32 of 4 GiB - 1}, with no body at all */
-	static const unsigned char bad[] = { 0x81, 0xa1, 't',
-					     0xdb, 0xff, 0xff, 0xff, 0xff };
-	/* bin32 and ext32 are bounded the same way */
-	static const unsigned char bin[] = { 0xc6, 0xff, 0xff, 0xff, 0xff };
-	static const unsigned char ext[] = { 0xc9, 0xff, 0xff, 0xff, 0xff,
-					     0x01 };
+/* One value a byte or a few away from a valid one, after a first valid
+ * record: a fatal error, or a record skipped over a limit (then the
+ * record "r2" after it read, or the file ending inside it). The bytes
+ * are inline, not pointers: Criterion may run each case in a fresh
+ * process. */
+struct bad_value {
+	char name[16];               /* file name, and the case */
+	unsigned char bytes[16];
+	size_t n;
+	size_t max_string;           /* 0: the default limits */
+	int fatal;                   /* LIN_ECORRUPT, which stays */
+	uint64_t off;
+	char msg[80];
+	int then;                    /* expect_skip_after_first's */
+};
 
-	/* refused before anything is allocated; stepping over the 4 GiB
-	 * meets the end of the file */
-	expect_skip_after_first(bad_after_run("str.runlog", bad, sizeof bad),
-				NULL, 25, "max_string", 0);
-	expect_skip_after_first(bad_after_run("bin.runlog", bin, sizeof bin),
-				NULL, 22, "max_string", 0);
-	expect_skip_after_first(bad_after_run("ext.runlog", ext, sizeof ext),
-				NULL, 22, "max_string", 0);
+ParameterizedTestParameters(runlog, bad_value_after_a_record)
+{
+	static struct bad_value cases[] = {
+		/* the reserved byte 0xc1 inside a record: {"t": 0xc1} */
+		{ "c1", { 0x81, 0xa1, 't', 0xc1 }, 4, 0, 1, 25, "0xc1", 0 },
+		/* and where a record should start */
+		{ "c1b", { 0xc1 }, 1, 0, 1, 22, "0xc1", 0 },
+		/* {"t": str32 of 4 GiB - 1}, with no body at all: refused
+		 * before anything is allocated; stepping over the 4 GiB
+		 * meets the end of the file */
+		{ "str", { 0x81, 0xa1, 't', 0xdb, 0xff, 0xff, 0xff, 0xff },
+		  8, 0, 0, 25, "max_string", 0 },
+		/* bin32 and ext32 are bounded the same way */
+		{ "bin", { 0xc6, 0xff, 0xff, 0xff, 0xff }, 5, 0, 0, 22,
+		  "max_string", 0 },
+		{ "ext", { 0xc9, 0xff, 0xff, 0xff, 0xff, 0x01 }, 6, 0, 0, 22,
+		  "max_string", 0 },
+		/* a lowered limit (6 lets "runlog" in the header pass) */
+		{ "s7", { 0x81, 0xa1, 't', 0xa7, 'a', 'b', 'c', 'd', 'e', 'f',
+			  'g' }, 11, 6, 0, 25, "string of 7 bytes exceeds the "
+		  "max_string limit of 6", 1 },
+		{ "arr", { 0x81, 0xa1, 't', 0xdd, 0xff, 0xff, 0xff, 0xff }, 8,
+		  0, 0, 25, "array of 4294967295 items exceeds the max_items "
+		  "limit of 65536", 0 },
+		{ "map", { 0xdf, 0xff, 0xff, 0xff, 0xff }, 5, 0, 0, 22,
+		  "map of 4294967295 entries exceeds the max_items limit",
+		  0 },
+	};
+	return cr_make_param_array(struct bad_value, cases,
+				   sizeof cases / sizeof cases[0]);
 }
 
-Test(runlog, string_over_lowered_limit)
+ParameterizedTest(struct bad_value *c, runlog, bad_value_after_a_record)
 {
-	/* 6 lets "runlog" in the header pass */
-	struct lin_runlog_limits lim = { .max_string = 6 };
-	static const unsigned char bad[] = { 0x81, 0xa1, 't', 0xa7,
-					     'a', 'b', 'c', 'd', 'e', 'f', 'g' };
+	struct lin_runlog_limits lim = { .max_string = c->max_string };
+	char file[32];
 
-	expect_skip_after_first(bad_after_run("s7.runlog", bad, sizeof bad),
-				&lim, 25, "string of 7 bytes exceeds the "
-				"max_string limit of 6", 1);
-}
-
-Test(runlog, huge_array_and_map_count)
-{
-	static const unsigned char arr[] = { 0x81, 0xa1, 't',
-					     0xdd, 0xff, 0xff, 0xff, 0xff };
-	static const unsigned char map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
-
-	expect_skip_after_first(bad_after_run("arr.runlog", arr, sizeof arr),
-				NULL, 25, "array of 4294967295 items exceeds "
-				"the max_items limit of 65536", 0);
-	expect_skip_after_first(bad_after_run("map.runlog", map, sizeof map),
-				NULL, 22, "map of 4294967295 entries exceeds "
-				"the max_items limit", 0);
+	snprintf(file, sizeof file, "%s.runlog", c->name);
+	const char *path = bad_after_run(file, c->bytes, c->n);
+	if (c->fatal)
+		expect_fatal_after_first(path, NULL, LIN_ECORRUPT, c->off,
+					 c->msg);
+	else
+		expect_skip_after_first(path, c->max_string ? &lim : NULL,
+					c->off, c->msg, c->then);
 }
 
 Test(runlog, deep_nesting)
@@ -1103,9 +1061,9 @@ Test(runlog, deep_nesting)
 		mp_header(&m);
 		mp_raw(&m, ok, sizeof ok);        /* 9: id is not a str */
 		mp_raw(&m, deep, sizeof deep);    /* 25 */
-		mp_save(&m, tpath("d4.runlog"));
+		mp_save(&m, th_at("d4.runlog"));
 		mp_free(&m);
-		r = open_ok(tpath("d4.runlog"), &lim);
+		r = open_ok(th_at("d4.runlog"), &lim);
 		expect_next(r, &rec, LIN_ERECORD, 9, "key 'id' of 'run' "
 			    "record at byte 9 must be a string");
 		expect_next(r, &rec, LIN_ERECORD, 25 + 6, "max_depth limit "
@@ -1123,7 +1081,7 @@ Test(runlog, record_over_max_record)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("big.runlog");
+	const char *path = th_at("big.runlog");
 
 	memset(s, 'y', 2000);
 	s[2000] = '\0';
@@ -1167,7 +1125,7 @@ Test(runlog, gzip_bomb, .timeout = 60)
 	struct lin_runlog_limits lim = { .max_inflated = 1 << 20 };
 	static const unsigned char hdr[] = { 0x81, 0xa6, 'r', 'u', 'n', 'l',
 					     'o', 'g', 0x01 };
-	const char *path = tpath("bomb.runlog.gz");
+	const char *path = th_at("bomb.runlog.gz");
 	struct lin_record rec;
 	struct lin_runlog *r;
 	struct lin_err err;
@@ -1201,7 +1159,7 @@ Test(runlog, gzip_bomb, .timeout = 60)
 	} while (zr != Z_STREAM_END);
 	deflateEnd(&z);
 	fclose(fp);
-	cr_assert_lt(file_size(path), 1 << 20);
+	cr_assert_lt(th_file_size(path), 1 << 20);
 
 	r = open_ok(path, &lim);
 	while ((rc = lin_runlog_next(r, &rec, &err)) == LIN_ERECORD)
@@ -1224,8 +1182,8 @@ Test(runlog, plain_over_max_inflated)
 	struct lin_runlog *r;
 
 	two_runs(&m);            /* 35 bytes: the second record ends at 35 */
-	mp_save(&m, tpath("p.runlog"));
-	r = open_ok(tpath("p.runlog"), &lim);
+	mp_save(&m, th_at("p.runlog"));
+	r = open_ok(th_at("p.runlog"), &lim);
 	expect_next(r, &rec, 1, 9, "");
 	expect_next(r, &rec, LIN_ELIMIT, 30, "max_inflated limit of 30");
 	lin_runlog_close(r);
@@ -1275,7 +1233,7 @@ Test(runlog, strings_must_be_utf8_without_nul)
 		struct mp m;
 		struct lin_record rec;
 		struct lin_runlog *r;
-		const char *path = tpath("text.runlog");
+		const char *path = th_at("text.runlog");
 		int is_log = !strcmp(cases[i].kind, "log");
 		int is_use = !strcmp(cases[i].kind, "use");
 		int is_alias = !strcmp(cases[i].kind, "alias");
@@ -1337,7 +1295,7 @@ Test(runlog, metadata_nesting_is_bounded)
 		struct mp m;
 		struct lin_record rec;
 		struct lin_runlog *r;
-		const char *path = tpath("meta.runlog");
+		const char *path = th_at("meta.runlog");
 
 		mp_init(&m);
 		mp_header(&m);
@@ -1374,7 +1332,7 @@ Test(runlog, missing_required_keys)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("req.runlog");
+	const char *path = th_at("req.runlog");
 	uint64_t off[10];
 	int i = 0;
 
@@ -1467,7 +1425,7 @@ Test(runlog, wrong_key_types)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("types.runlog");
+	const char *path = th_at("types.runlog");
 	uint64_t off[16];
 	char msg[200];
 	size_t i = 0;
@@ -1559,7 +1517,7 @@ Test(runlog, bad_kind_and_keys)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("t.runlog");
+	const char *path = th_at("t.runlog");
 
 	mp_init(&m);
 	mp_header(&m);
@@ -1589,7 +1547,7 @@ Test(runlog, unknown_kind_skipped_and_counted)
 	struct mp m;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("unk.runlog");
+	const char *path = th_at("unk.runlog");
 	uint64_t last;
 
 	mp_init(&m);
@@ -1617,7 +1575,7 @@ Test(runlog, unknown_kind_skipped_and_counted)
 	cr_assert_str_eq(rec.state, "finished");
 	cr_assert_eq(lin_runlog_skipped(r), 3);
 	expect_next(r, &rec, 0, 0, "");
-	cr_assert_eq(lin_runlog_bytes(r), file_size(path));
+	cr_assert_eq(lin_runlog_bytes(r), th_file_size(path));
 	lin_runlog_close(r);
 	mp_free(&m);
 }
@@ -1628,7 +1586,7 @@ Test(runlog, writer_rejects_unknown_kind)
 	struct lin_runlog_writer *w;
 	struct lin_record rec;
 	struct lin_runlog *r;
-	const char *path = tpath("w.runlog");
+	const char *path = th_at("w.runlog");
 	FILE *fp = fopen(path, "wb");
 
 	lin_record_clear(&rec);
@@ -1652,7 +1610,7 @@ Test(runlog, gzip_bomb_of_valid_records_stopped_by_ratio, .timeout = 60)
 	static unsigned char out[1 << 16];
 	static const unsigned char hdr[] = { 0x81, 0xa6, 'r', 'u', 'n', 'l',
 					     'o', 'g', 0x01 };
-	const char *path = tpath("valid-bomb.runlog.gz");
+	const char *path = th_at("valid-bomb.runlog.gz");
 	struct lin_record r0;
 	struct lin_runlog *r;
 	struct lin_err err;
@@ -1690,7 +1648,7 @@ Test(runlog, gzip_bomb_of_valid_records_stopped_by_ratio, .timeout = 60)
 	} while (zr != Z_STREAM_END);
 	deflateEnd(&z);
 	fclose(fp);
-	cr_assert_lt(file_size(path), 2u << 20);
+	cr_assert_lt(th_file_size(path), 2u << 20);
 
 	cr_assert_eq(lin_runlog_open(&r, path, NULL, &err), 0, "%s", err.msg);
 	while ((rc = lin_runlog_next(r, &r0, &err)) == 1)

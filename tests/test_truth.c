@@ -19,50 +19,14 @@ TestSuite(truth, .init = th_mkdir, .fini = th_rmdir, .timeout = 240);
 
 /* ---- sorted line sets ---------------------------------------------- */
 
-struct lines {
-	char **v;
-	size_t n, cap;
-};
-
-static void add(struct lines *l, const char *s, size_t n)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-		cr_assert_not_null(l->v);
-	}
-	l->v[l->n] = strndup(s, n);
-	cr_assert_not_null(l->v[l->n]);
-	l->n++;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void done(struct lines *l)
-{
-	if (l->n)
-		qsort(l->v, l->n, sizeof *l->v, cmp);
-}
-
-static void release(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
 /* Both sets equal; else report the first few lines only one has. */
-static void expect_same(const char *what, struct lines *got,
-			struct lines *want)
+static void expect_same(const char *what, struct th_lines *got,
+			struct th_lines *want)
 {
 	size_t i = 0, j = 0, shown = 0;
 
-	done(got);
-	done(want);
+	th_lines_sort(got);
+	th_lines_sort(want);
 	while ((i < got->n || j < want->n) && shown < 5) {
 		int c = i == got->n ? 1 : j == want->n ? -1 :
 			strcmp(got->v[i], want->v[j]);
@@ -84,7 +48,7 @@ static void expect_same(const char *what, struct lines *got,
 }
 
 /* The lines of a CSV file after its header. */
-static void csv_body(const char *path, struct lines *l)
+static void csv_body(const char *path, struct th_lines *l)
 {
 	int code;
 	char *s = th_sh(&code, "tail -n +2 '%s'", path), *line;
@@ -92,7 +56,7 @@ static void csv_body(const char *path, struct lines *l)
 
 	cr_assert_eq(code, 0);
 	while ((line = th_line(&p))) {
-		add(l, line, strlen(line));
+		th_lines_addn(l, line, strlen(line));
 		free(line);
 	}
 	free(s);
@@ -129,7 +93,7 @@ static char *ls_json(const char *store, const char *what)
 }
 
 /* "e/p/id,job_type,state" per run ("-": no state). */
-static void store_runs(const char *store, struct lines *l)
+static void store_runs(const char *store, struct th_lines *l)
 {
 	char *out = ls_json(store, "runs"), *line;
 	const char *p = out;
@@ -140,7 +104,7 @@ static void store_runs(const char *store, struct lines *l)
 		cr_assert(id && !strncmp(id, "run:", 4), "%s", line);
 		snprintf(buf, sizeof buf, "%s,%s,%s", id + 4, job ? job : "-",
 			 state ? state : "-");
-		add(l, buf, strlen(buf));
+		th_lines_addn(l, buf, strlen(buf));
 		free(id), free(job), free(state), free(line);
 	}
 	free(out);
@@ -148,8 +112,8 @@ static void store_runs(const char *store, struct lines *l)
 
 /* "e/p/name:vN,aliases" per version (aliases sorted, space-separated,
  * "-" when none), and "e/p/name" per collection. */
-static void store_versions(const char *store, struct lines *l,
-			   struct lines *colls)
+static void store_versions(const char *store, struct th_lines *l,
+			   struct th_lines *colls)
 {
 	char *out = ls_json(store, "artifacts"), *line;
 	const char *p = out;
@@ -157,23 +121,23 @@ static void store_versions(const char *store, struct lines *l,
 	while ((line = th_line(&p))) {
 		char *id = jstr(line, "id"), buf[2048];
 		cr_assert(id && !strncmp(id, "artifact:", 9), "%s", line);
-		struct lines al = { 0 };
+		struct th_lines al = { 0 };
 		const char *a = strstr(line, "\"aliases\":[");
 		cr_assert_not_null(a, "%s", line);
 		for (a += 11; *a == '"';) {
 			const char *e = strchr(a + 1, '"');
-			add(&al, a + 1, (size_t)(e - a - 1));
+			th_lines_addn(&al, a + 1, (size_t)(e - a - 1));
 			a = e + 1 + (e[1] == ',');
 		}
-		done(&al);
+		th_lines_sort(&al);
 		int o = snprintf(buf, sizeof buf, "%s,", id + 9);
 		for (size_t i = 0; i < al.n; i++)
 			o += snprintf(buf + o, sizeof buf - o, "%s%s",
 				      i ? " " : "", al.v[i]);
 		if (!al.n)
 			snprintf(buf + o, sizeof buf - o, "-");
-		add(l, buf, strlen(buf));
-		release(&al);
+		th_lines_addn(l, buf, strlen(buf));
+		th_lines_free(&al);
 		free(id), free(line);
 	}
 	free(out);
@@ -181,7 +145,7 @@ static void store_versions(const char *store, struct lines *l,
 	for (p = out; (line = th_line(&p));) {
 		char *id = jstr(line, "id");
 		cr_assert(id && !strncmp(id, "collection:", 11), "%s", line);
-		add(colls, id + 11, strlen(id + 11));
+		th_lines_addn(colls, id + 11, strlen(id + 11));
 		free(id), free(line);
 	}
 	free(out);
@@ -189,7 +153,7 @@ static void store_versions(const char *store, struct lines *l,
 
 /* Every edge as "KIND,RUN,VERSION" (KIND logged, relogged or used),
  * once each, from diff against the empty store of 1970. */
-static void store_edges(const char *store, struct lines *l)
+static void store_edges(const char *store, struct th_lines *l)
 {
 	int code;
 	char *out = th_sh(&code, "./lineage-query --store '%s' diff "
@@ -204,17 +168,17 @@ static void store_edges(const char *store, struct lines *l)
 			     line);
 		char buf[1100];
 		snprintf(buf, sizeof buf, "%s,%s,%s", kind, run, art);
-		add(l, buf, strlen(buf));
+		th_lines_addn(l, buf, strlen(buf));
 		free(line);
 	}
 	free(out);
 }
 
 /* The truth's edges, once each (a run may use a version twice). */
-static void truth_edges(const char *path, struct lines *l)
+static void truth_edges(const char *path, struct th_lines *l)
 {
 	csv_body(path, l);
-	done(l);
+	th_lines_sort(l);
 	size_t k = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (k && !strcmp(l->v[k - 1], l->v[i])) {
@@ -227,14 +191,14 @@ static void truth_edges(const char *path, struct lines *l)
 }
 
 /* The collections the truth's versions belong to. */
-static void truth_colls(const struct lines *versions, struct lines *l)
+static void truth_colls(const struct th_lines *versions, struct th_lines *l)
 {
 	for (size_t i = 0; i < versions->n; i++) {
 		const char *v = versions->v[i];
 		const char *c = strstr(v, ":v");
 		cr_assert_not_null(c, "%s", v);
 		if (strncmp(c, ":v0,", 4) == 0)
-			add(l, v, (size_t)(c - v));
+			th_lines_addn(l, v, (size_t)(c - v));
 	}
 }
 
@@ -259,34 +223,33 @@ static void check_shape(const char *shape, const char *format)
 		  arch);
 	cr_assert_eq(code, 0, "lineage-gen: %s", o);
 	free(o);
-	o = th_sh(&code, "./lineage-index -q --store '%s' '%s'", store, arch);
+	code = th_index("-q", "--store", store, arch, NULL);
 	cr_assert_eq(code, 0, "lineage-index exit %d (see %s/stderr.log)",
 		     code, th_dir);
-	free(o);
 
-	struct lines got = { 0 }, want = { 0 }, gc = { 0 }, wc = { 0 };
+	struct th_lines got = { 0 }, want = { 0 }, gc = { 0 }, wc = { 0 };
 	store_runs(store, &got);
 	csv_body(r, &want);
 	expect_same("runs (id,job_type,state)", &got, &want);
-	release(&got);
-	release(&want);
+	th_lines_free(&got);
+	th_lines_free(&want);
 
 	store_versions(store, &got, &gc);
 	csv_body(v, &want);
-	done(&want);
+	th_lines_sort(&want);
 	truth_colls(&want, &wc);
 	expect_same("versions (id,aliases)", &got, &want);
 	expect_same("collections", &gc, &wc);
-	release(&got);
-	release(&want);
-	release(&gc);
-	release(&wc);
+	th_lines_free(&got);
+	th_lines_free(&want);
+	th_lines_free(&gc);
+	th_lines_free(&wc);
 
 	store_edges(store, &got);
 	truth_edges(e, &want);
 	expect_same("edges (kind,run,version)", &got, &want);
-	release(&got);
-	release(&want);
+	th_lines_free(&got);
+	th_lines_free(&want);
 
 	o = th_sh(&code, "./lineage-query --store '%s' check >/dev/null",
 		  store);

@@ -1,6 +1,7 @@
 /* test_wandb.c - the protobuf wire decoder (suite pbwire) and the .wandb
  * reader and writer (suite wandb). */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "format/pbwire.h"
 #include "format/wandb.h"
 #include "format/wandb_writer.h"
+
+#include "helpers.h"
 
 #define REAL "../shared/fixtures/wandb-real/offline-run-20210216_154407-" \
 	"g9dvvkua/run-g9dvvkua.wandb"
@@ -58,14 +61,6 @@ Test(pbwire, varint_ten_bytes_is_the_maximum)
 	cr_assert_eq(read_varint(b, 10, &v, &used), 0);
 	cr_assert_eq(v, UINT64_MAX);
 	cr_assert_eq(used, 10);
-
-	b[9] = 0x02;                    /* bit 64: does not fit */
-	cr_assert_eq(read_varint(b, 10, &v, &used), LIN_ECORRUPT);
-
-	memset(b, 0x80, 10);            /* 11 bytes: overlong */
-	b[10] = 0x00;
-	cr_assert_eq(read_varint(b, 11, &v, &used), LIN_ECORRUPT);
-	cr_assert_eq(used, 0, "the cursor must not move on error");
 }
 
 Test(pbwire, varint_overlong_but_short_enough_is_accepted)
@@ -81,17 +76,6 @@ Test(pbwire, varint_overlong_but_short_enough_is_accepted)
 	cr_assert_eq(lin_pb_put_varint_n(b, 0, 10), 10);
 	cr_assert_eq(read_varint(b, 10, &v, &used), 0);
 	cr_assert_eq(v, 0);
-}
-
-Test(pbwire, varint_truncated)
-{
-	static const unsigned char b[] = {0x80, 0x80};
-	uint64_t v;
-	size_t used;
-
-	cr_assert_eq(read_varint(b, 2, &v, &used), LIN_ETRUNC);
-	cr_assert_eq(used, 0);
-	cr_assert_eq(read_varint(b, 0, &v, &used), LIN_ETRUNC);
 }
 
 Test(pbwire, fields_of_every_wire_type)
@@ -149,23 +133,55 @@ Test(pbwire, length_beyond_slice_is_truncation)
 	cr_assert_eq(lin_pb_next(&c, &f), LIN_ETRUNC);
 }
 
-Test(pbwire, bad_keys_are_corrupt)
-{
-	static const unsigned char zero_field[] = {0x02, 0x00};
-	static const unsigned char wire6[] = {0x0e, 0x00};
-	static const unsigned char wire7[] = {0x0f, 0x00};
-	static const unsigned char lone_end[] = {0x0c};
-	struct lin_pb c;
-	struct lin_pb_field f;
+/* Inputs a byte away from valid ones, read as one varint or as one
+ * field: each is refused, and a varint refused leaves the cursor where
+ * it was. The bytes are inline: Criterion may run each case in a fresh
+ * process. */
+struct pb_bad {
+	char what[40];
+	int field;                   /* lin_pb_next, else lin_pb_varint */
+	unsigned char b[12];
+	size_t n;
+	int rc;
+};
 
-	lin_pb_init(&c, zero_field, 2);
-	cr_assert_eq(lin_pb_next(&c, &f), LIN_ECORRUPT);
-	lin_pb_init(&c, wire6, 2);
-	cr_assert_eq(lin_pb_next(&c, &f), LIN_ECORRUPT);
-	lin_pb_init(&c, wire7, 2);
-	cr_assert_eq(lin_pb_next(&c, &f), LIN_ECORRUPT);
-	lin_pb_init(&c, lone_end, 1);
-	cr_assert_eq(lin_pb_next(&c, &f), LIN_ECORRUPT);
+ParameterizedTestParameters(pbwire, one_byte_from_valid_is_refused)
+{
+	static struct pb_bad cases[] = {
+		{ "varint: continuation at the end", 0, { 0x80, 0x80 }, 2,
+		  LIN_ETRUNC },
+		{ "varint: no bytes", 0, { 0 }, 0, LIN_ETRUNC },
+		{ "varint: bit 64 does not fit", 0, { 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0x02 }, 10, LIN_ECORRUPT },
+		{ "varint: 11 bytes, overlong", 0, { 0x80, 0x80, 0x80, 0x80,
+		  0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 }, 11,
+		  LIN_ECORRUPT },
+		{ "key: field number 0", 1, { 0x02, 0x00 }, 2, LIN_ECORRUPT },
+		{ "key: wire type 6", 1, { 0x0e, 0x00 }, 2, LIN_ECORRUPT },
+		{ "key: wire type 7", 1, { 0x0f, 0x00 }, 2, LIN_ECORRUPT },
+		{ "key: end group without a start", 1, { 0x0c }, 1,
+		  LIN_ECORRUPT },
+	};
+	return cr_make_param_array(struct pb_bad, cases,
+				   sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct pb_bad *c, pbwire, one_byte_from_valid_is_refused)
+{
+	struct lin_pb_field f;
+	struct lin_pb pb;
+	uint64_t v;
+	size_t used;
+
+	if (c->field) {
+		lin_pb_init(&pb, c->b, c->n);
+		cr_assert_eq(lin_pb_next(&pb, &f), c->rc, "%s", c->what);
+	} else {
+		cr_assert_eq(read_varint(c->b, c->n, &v, &used), c->rc, "%s",
+			     c->what);
+		cr_assert_eq(used, 0, "%s: the cursor must not move on error",
+			     c->what);
+	}
 }
 
 Test(pbwire, unknown_groups_are_skipped)
@@ -319,15 +335,6 @@ static long file_size(void)
 	return n;
 }
 
-static void write_bytes(const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(p, 1, n, f), n);
-	cr_assert_eq(fclose(f), 0);
-}
-
 /* ---- the real file ------------------------------------------------------ */
 
 Test(wandb, real_file_from_wandb_0_10_20)
@@ -385,15 +392,15 @@ Test(wandb, header_errors)
 	fclose(fp);
 	fp = NULL;
 
-	write_bytes(":W&B\xe1\xbe\x01", 7);
+	th_write_file(path, ":W&B\xe1\xbe\x01", 7, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EVERSION);
 	cr_assert_null(R);
 	cr_assert(strstr(err.msg, "version 1"), "%s", err.msg);
-	write_bytes(":W&B\xe1\xbe", 6);
+	th_write_file(path, ":W&B\xe1\xbe", 6, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
-	write_bytes("", 0);
+	th_write_file(path, "", 0, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
-	write_bytes("PK\x03\x04\x00\x00\x00\x00", 8);
+	th_write_file(path, "PK\x03\x04\x00\x00\x00\x00", 8, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), LIN_EFORMAT);
 	cr_assert_str_eq(err.path, path);
 	cr_assert_eq(lin_wandb_open(&R, "/nonexistent/x.wandb", NULL, &err),
@@ -401,7 +408,7 @@ Test(wandb, header_errors)
 	cr_assert_neq(err.sys, 0);
 
 	/* header only: an empty log */
-	write_bytes(":W&B\xe1\xbe\x00", 7);
+	th_write_file(path, ":W&B\xe1\xbe\x00", 7, "wb");
 	cr_assert_eq(lin_wandb_open(&R, path, NULL, &err), 0);
 	expect_end();
 }

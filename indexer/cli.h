@@ -1,0 +1,11 @@
+/* cli.h - lineage-index's command line as a function, called by the
+ * program's main() and by the tests (in-process, like lin_query_main). */
+#ifndef LIN_INDEXER_CLI_H
+#define LIN_INDEXER_CLI_H
+
+/* Parse argv as lineage-index does, index, print the summary on stdout
+ * and errors on stderr; returns the program's exit code (README,
+ * lineage-index(1)). May be called more than once in one process. */
+int lin_index_main(int argc, char **argv);
+
+#endif
