@@ -57,6 +57,18 @@ size_t lin_key_coll_event(unsigned char *out, size_t n, uint64_t coll,
 	return pn + 16;
 }
 
+size_t lin_key_server_id(unsigned char *out, size_t n, const void *sid,
+			 size_t sn, unsigned kind, uint64_t fact)
+{
+	if (!sn || sn > LIN_MAX_SERVER_ID || sn + 10 > n)
+		return 0;
+	memcpy(out, sid, sn);
+	out[sn] = 0;
+	out[sn + 1] = (unsigned char)kind;
+	lin_be64_put(out + sn + 2, fact);
+	return sn + 10;
+}
+
 int lin_key_path(char *out, size_t n, const char *a, const char *b,
 		 const char *c)
 {

@@ -47,6 +47,13 @@ size_t lin_key_coll_event(unsigned char *out, size_t n, uint64_t coll,
 			  const void *name, size_t nl, uint64_t tkey,
 			  uint64_t fact);
 
+/* server_ids key: id . 0 . kind u8 . fact id u64 (kind LIN_FACT_LOG
+ * or LIN_FACT_USE). The first `sn` + 2 bytes are the prefix of every
+ * entry of that id and kind. 0 when the id is empty, longer than
+ * LIN_MAX_SERVER_ID or does not fit in `n`. */
+size_t lin_key_server_id(unsigned char *out, size_t n, const void *sid,
+			 size_t sn, unsigned kind, uint64_t fact);
+
 /* Room for the longest key any builder here makes. */
 #define LIN_KEY_BUF (8 + LIN_MAX_KEY + 2 + 16)
 

@@ -85,7 +85,9 @@ struct lin_record {
 				        JSON text converted, or the text as a
 				        str when it is not JSON), 0 when
 				        absent */
-	const char *server_id;  /* USE from .wandb: W&B's artifact id */
+	const char *server_id;  /* W&B's id of the artifact version: LOG
+				   from a runlog (lineage-export-wandb
+				   writes it), USE from a .wandb log */
 	int64_t at;             /* LOG created_at, USE at, ALIAS at,
 				   FINISH ended_at; LIN_TIME_NONE if absent */
 

@@ -833,7 +833,7 @@ enum key {
 	K_ALIASES, K_SIZE, K_FILES, K_DESCRIPTION, K_METADATA, K_CREATED_AT,
 	K_REF, K_AT, K_ADD, K_REMOVE, K_STATE, K_EXIT_CODE, K_ENDED_AT,
 	K_RUNLOG, K_PRODUCER, K_PROGRAM, K_GIT_REMOTE, K_GIT_COMMIT, K_ARGS,
-	K_COUNT, K_UNKNOWN = K_COUNT
+	K_SERVER_ID, K_COUNT, K_UNKNOWN = K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -841,7 +841,8 @@ static const char *const key_names[K_COUNT] = {
 	"host", "notes", "tags", "started_at", "type", "digest", "version",
 	"aliases", "size", "files", "description", "metadata", "created_at",
 	"ref", "at", "add", "remove", "state", "exit_code", "ended_at",
-	"runlog", "producer", "program", "git_remote", "git_commit", "args"
+	"runlog", "producer", "program", "git_remote", "git_commit", "args",
+	"server_id"
 };
 
 /* Candidates by length, so most keys cost one or two memcmp(). */
@@ -857,7 +858,7 @@ static enum key lookup_key(const unsigned char *s, size_t n)
 		[7] = { K_PROJECT, K_VERSION, K_ALIASES, K_PROGRAM, K_COUNT },
 		[8] = { K_JOB_TYPE, K_METADATA, K_ENDED_AT, K_PRODUCER,
 			K_COUNT },
-		[9] = { K_EXIT_CODE, K_COUNT },
+		[9] = { K_EXIT_CODE, K_SERVER_ID, K_COUNT },
 		[10] = { K_STARTED_AT, K_CREATED_AT, K_GIT_REMOTE,
 			 K_GIT_COMMIT, K_COUNT },
 		[11] = { K_DESCRIPTION, K_COUNT },
@@ -1141,6 +1142,7 @@ static int fill_record(struct dec *d, struct lin_record *rec)
 		TRY(get_str(d, K_DESCRIPTION, &rec->description, 0));
 		TRY(get_metadata(d, &rec->metadata, &rec->metadata_len));
 		TRY(get_time(d, K_CREATED_AT, &rec->at));
+		TRY(get_str(d, K_SERVER_ID, &rec->server_id, 0));
 		break;
 	case LIN_REC_USE:
 		TRY(get_str(d, K_RUN, &rec->run_id, 0));

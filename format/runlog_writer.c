@@ -184,6 +184,7 @@ static size_t emit_record(msgpack_packer *pk, const struct lin_record *r)
 			}
 		}
 		W_TIME("created_at", r->at);
+		W_STR("server_id", r->server_id);
 		break;
 	case LIN_REC_USE:
 		W_STR("run", r->run_id);

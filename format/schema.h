@@ -33,6 +33,8 @@
  * alias_ev        coll u64 . alias . 0 . time . fact   (empty)
  * alias_tl        coll u64 . alias                     timeline entries
  * names           tag . name . 0 . scope               id u64
+ * server_ids      server id . 0 . kind u8 . fact id u64  LOG: version id u64;
+ *                                                      USE: (empty)
  *
  * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
  * numbered so that each direction is one contiguous range:
@@ -56,6 +58,13 @@
  * last entry whose time <= t.
  * One edge per fact: a run that used a version twice has two entries with
  * the same kind and other id (adjacent, since values are sorted).
+ * server_ids: W&B's id of a version (a LOG fact's `server_id`, from an
+ * export) and of what a use names (a USE fact's `server_id`, from an
+ * online .wandb log); kind is LIN_FACT_LOG or LIN_FACT_USE. A prefix scan
+ * of id . 0 . LOG lists the versions that carry the id, one of id . 0 .
+ * USE the uses to resolve again when those change. Ids hold no NUL
+ * (every string read from a log is checked), so id . 0 is a prefix of
+ * that id's entries only.
  */
 #ifndef LIN_SCHEMA_H
 #define LIN_SCHEMA_H
@@ -63,7 +72,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 2
+#define LIN_SCHEMA_VERSION 3
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name
@@ -71,6 +80,8 @@
 #define LIN_MAX_KEY 480       /* "entity/project/name" (runs, colls) and
 				 a digest or selector after a coll id */
 #define LIN_MAX_ALIAS 200     /* an alias name, or a selector in a list */
+#define LIN_MAX_SERVER_ID 200 /* a W&B server id (server_id); W&B's are
+				 base64 of "Artifact:<number>", about 30 */
 #define LIN_MAX_NAME_KEY 511  /* a whole names key (tag . name . 0 .
 				 scope); longer names are not indexed */
 
@@ -124,7 +135,8 @@
  * version:  kind="artifact", entity, project, name (collection), coll
  *           (coll id), type, version (N of vN), digest, aliases[] (current,
  *           "latest" included), size, files, description, metadata,
- *           created_at (first logged), first [time, path, pos]
+ *           created_at (first logged), server_id (W&B's id, from the
+ *           first log that has one), first [time, path, pos]
  * coll_info: entity, project, name, type, count (highest number + 1),
  *           explicit (1 when a version states its number; absent: 0), last
  *           ([time, path, pos] of the highest-numbered version)

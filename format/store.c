@@ -15,6 +15,7 @@ const char *const lin_db_names[LIN_DB_COUNT] = {
 	"meta", "sources", "source_ids", "facts", "runs", "colls", "nodes",
 	"coll_info", "coll_ver", "coll_dig", "node_facts", "edges",
 	"use_sel", "use_res", "pending", "alias_ev", "alias_tl", "names",
+	"server_ids",
 };
 
 /* Address space reserved for the map at open: LMDB files are sparse, so
@@ -91,34 +92,42 @@ static int check_schema(struct lin_store *s, MDB_txn *txn, int fresh,
 static int check_dbs(struct lin_store *s, MDB_txn *txn,
 		     struct lin_err *err);
 
+/* Open database `i` (created when the store is writable). */
+static int open_db(struct lin_store *s, MDB_txn *txn, int i,
+		   struct lin_err *err)
+{
+	unsigned create = s->readonly ? 0 : MDB_CREATE;
+	int rc = mdb_dbi_open(txn, lin_db_names[i], create | db_flags(i),
+			      &s->dbi[i]);
+
+	if (rc == MDB_NOTFOUND)
+		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
+				   "not a lineage store (no '%s' database)",
+				   lin_db_names[i]);
+	return rc ? lin_store_fail(err, rc, "cannot open database") : 0;
+}
+
 static int open_dbs(struct lin_store *s, struct lin_err *err)
 {
 	MDB_txn *txn;
-	unsigned create = s->readonly ? 0 : MDB_CREATE;
 	int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0,
 			       &txn);
 	int fresh = 0;
 
 	if (rc)
 		return lin_store_fail(err, rc, "cannot begin transaction");
-	for (int i = 0; i < LIN_DB_COUNT; i++) {
-		rc = mdb_dbi_open(txn, lin_db_names[i], create | db_flags(i),
-				  &s->dbi[i]);
-		if (rc == MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
-					   "not a lineage store (no '%s' "
-					   "database)", lin_db_names[i]);
-		}
-		if (rc) {
-			mdb_txn_abort(txn);
-			return lin_store_fail(err, rc, "cannot open database");
-		}
-	}
+	/* The schema first: an older store lacks the databases a later
+	 * schema added, and must be refused as older, not as no store. */
 	MDB_stat st;
-	if (mdb_stat(txn, s->dbi[LIN_DB_META], &st) == 0 && st.ms_entries == 0)
+	rc = open_db(s, txn, LIN_DB_META, err);
+	if (!rc && mdb_stat(txn, s->dbi[LIN_DB_META], &st) == 0 &&
+	    st.ms_entries == 0)
 		fresh = 1;
-	rc = check_schema(s, txn, fresh, err);
+	if (!rc)
+		rc = check_schema(s, txn, fresh, err);
+	for (int i = 0; i < LIN_DB_COUNT && rc == 0; i++)
+		if (i != LIN_DB_META)
+			rc = open_db(s, txn, i, err);
 	if (!rc)
 		rc = check_dbs(s, txn, err);
 	if (rc) {

@@ -2,6 +2,8 @@
  * again; both mark what ix_derive() must rebuild. */
 #include "indexer/ix.h"
 
+#include "format/grow.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,7 @@ int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 	task->run = 0;
 	task->from = from;
 	task->sel = NULL;
+	task->sid = NULL;
 	if (sel && !(task->sel = strndup(sel, seln)))
 		return LIN_ENOMEM;
 	t->ntasks++;
@@ -77,13 +80,66 @@ int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 }
 
 int ix_add_new_use(struct touched_coll *t, uint64_t fact, uint64_t run,
-		   const char *sel, int64_t time)
+		   const char *sel, int64_t time, const char *sid)
 {
 	int rc = ix_add_task(t, TASK_SINGLE, fact, sel, strlen(sel), time);
 
-	if (!rc)
-		t->tasks[t->ntasks - 1].run = run;
-	return rc;
+	if (rc)
+		return rc;
+	t->tasks[t->ntasks - 1].run = run;
+	if (sid && !(t->tasks[t->ntasks - 1].sid = strdup(sid)))
+		return LIN_ENOMEM;
+	return 0;
+}
+
+int ix_touch_sid(struct ix *x, const char *sid, size_t n)
+{
+	/* Not de-duplicated: one entry per log fact of this file, and a
+	 * second scan of an id's uses costs one seek. */
+	if (LIN_GROW(x->sids, x->capsids, x->nsids + 1, 16) < 0 ||
+	    !(x->sids[x->nsids] = strndup(sid, n)))
+		return LIN_ENOMEM;
+	x->nsids++;
+	return 0;
+}
+
+int ix_fact_sid(const struct lin_fact *f, struct lin_slice *sid)
+{
+	return lin_map_str(&f->attrs, "server_id", sid) && sid->n > 0 &&
+	       sid->n <= LIN_MAX_SERVER_ID;
+}
+
+/* ---- server ids -------------------------------------------------------- */
+
+/* The record's server id: NULL when it has none (an empty one is none,
+ * as proto3 writes it); LIN_ERECORD when the store cannot index it. */
+static int record_sid(struct ix *x, const struct lin_record *r,
+		      const char **sid)
+{
+	*sid = r->server_id && *r->server_id ? r->server_id : NULL;
+	if (*sid && strlen(*sid) > LIN_MAX_SERVER_ID)
+		return lin_err_set(x->err, LIN_ERECORD, r->offset,
+				   "server_id '%.40s...' is longer than %d "
+				   "bytes", *sid, LIN_MAX_SERVER_ID);
+	return 0;
+}
+
+/* Add (vid: the value, 0 for a use) or remove the server_ids entry of
+ * fact `fact` of `kind`. */
+static int sid_entry(struct ix *x, const char *sid, size_t n, unsigned kind,
+		     uint64_t fact, uint64_t vid, int add)
+{
+	unsigned char k[LIN_MAX_SERVER_ID + 10], v[8];
+	size_t kn = lin_key_server_id(k, sizeof k, sid, n, kind, fact);
+
+	if (!kn)
+		return 0;  /* refused on input: never stored */
+	if (!add)
+		return ix_del(x, LIN_DB_SERVER_IDS, k, kn, NULL, 0);
+	if (kind == LIN_FACT_LOG)
+		return ix_put(x, LIN_DB_SERVER_IDS, k, kn, v,
+			      lin_key_id(v, vid));
+	return ix_put(x, LIN_DB_SERVER_IDS, k, kn, "", 0);
 }
 
 /* ---- keys ------------------------------------------------------------ */
@@ -484,7 +540,7 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	struct attr_list a = { .n = 0 };
 	uint64_t coll, vid, fact;
 	struct touched_coll *t;
-	const char *ce, *cp;
+	const char *ce, *cp, *sid;
 	int64_t time;
 	int rc;
 
@@ -496,7 +552,8 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "digest longer than %d bytes",
 				   LIN_MAX_KEY - 8);
-	if ((rc = check_name(x, r->coll, "artifact name", r->offset)))
+	if ((rc = check_name(x, r->coll, "artifact name", r->offset)) ||
+	    (rc = record_sid(x, r, &sid)))
 		return rc;
 	for (size_t i = 0; i < r->aliases.n; i++)
 		if ((rc = check_name(x, r->aliases.v[i], "alias", r->offset)))
@@ -518,6 +575,7 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	al_int(&a, "files", r->files < 0 ? INT64_MIN : r->files, 2);
 	al_str(&a, "description", r->description);
 	al_int(&a, "created_at", r->at, 3);
+	al_str(&a, "server_id", sid);
 	pack_head(x, LIN_FACT_LOG, run.node, r->offset, 10);
 	lin_pack_time(&x->pk.pk, time);
 	msgpack_pack_uint64(&x->pk.pk, vid);
@@ -535,6 +593,11 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	    /* as the producer; set_log_edges turns a re-log around */
 	    (rc = ix_edge_put(x, run.node, LIN_EDGE_LOGGED, vid, fact)) ||
 	    (rc = ix_edge_put(x, vid, LIN_EDGE_LOGGED_BY, run.node, fact)))
+		return rc;
+	/* the uses that name this id link to it (derive.c) */
+	if (sid && ((rc = sid_entry(x, sid, strlen(sid), LIN_FACT_LOG, fact,
+				    vid, 1)) ||
+		    (rc = ix_touch_sid(x, sid, strlen(sid)))))
 		return rc;
 	if (!(t = ix_touch_coll(x, coll)) || lin_idset_add(&t->vids, vid) < 0)
 		return LIN_ENOMEM;
@@ -605,13 +668,15 @@ static int apply_use(struct ix *x, const struct lin_record *r)
 	struct touched_coll *t;
 	uint64_t coll, fact;
 	char sel[LIN_MAX_KEY + 2];
+	const char *sid;
 	int64_t time;
 	int rc;
 
 	if (!r->ref)
 		return lin_err_set(x->err, LIN_ERECORD, r->offset,
 				   "use record has no 'ref'");
-	if ((rc = parse_ref(x, r->ref, r->offset, &rp)) ||
+	if ((rc = record_sid(x, r, &sid)) ||
+	    (rc = parse_ref(x, r->ref, r->offset, &rp)) ||
 	    (rc = record_run(x, r, &run)))
 		return rc;
 	if (r->digest && *r->digest) {
@@ -630,7 +695,7 @@ static int apply_use(struct ix *x, const struct lin_record *r)
 
 	al_str(&a, "ref", r->ref);
 	al_str(&a, "type", r->type);
-	al_str(&a, "server_id", r->server_id);
+	al_str(&a, "server_id", sid);
 	al_int(&a, "at", r->at, 3);
 	pack_head(x, LIN_FACT_USE, run.node, r->offset, 7);
 	lin_pack_time(&x->pk.pk, time);
@@ -644,12 +709,14 @@ static int apply_use(struct ix *x, const struct lin_record *r)
 	    (rc = ix_node_fact(x, run.node, LIN_FACT_USE, fact, 1)))
 		return rc;
 	kn = sel_key(k, coll, sel, strlen(sel), time, fact);
-	if ((rc = ix_put(x, LIN_DB_USE_SEL, k, kn, "", 0)))
+	if ((rc = ix_put(x, LIN_DB_USE_SEL, k, kn, "", 0)) ||
+	    (sid && (rc = sid_entry(x, sid, strlen(sid), LIN_FACT_USE, fact,
+				    0, 1))))
 		return rc;
 	if (!(t = ix_touch_coll(x, coll)))
 		return LIN_ENOMEM;
 	/* resolved (or made pending) in ix_derive */
-	return ix_add_new_use(t, fact, run.node, sel, time);
+	return ix_add_new_use(t, fact, run.node, sel, time, sid);
 }
 
 static int apply_alias(struct ix *x, const struct lin_record *r)
@@ -802,7 +869,16 @@ static int undo_use(struct ix *x, const struct lin_fact *f)
 static int undo_fact(struct ix *x, const struct lin_fact *f)
 {
 	struct touched_coll *t = NULL;
+	struct lin_slice sid;
 	int rc = 0;
+
+	if ((f->kind == LIN_FACT_LOG || f->kind == LIN_FACT_USE) &&
+	    ix_fact_sid(f, &sid) &&
+	    ((rc = sid_entry(x, sid.p, sid.n, (unsigned)f->kind, f->id,
+			     f->vid, 0)) ||
+	     (f->kind == LIN_FACT_LOG &&
+	      (rc = ix_touch_sid(x, sid.p, sid.n)))))
+		return rc;
 
 	if (f->kind == LIN_FACT_LOG || f->kind == LIN_FACT_ALIAS) {
 		if (!(t = ix_touch_coll(x, f->coll)))

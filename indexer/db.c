@@ -167,8 +167,10 @@ static void release_touched(struct touched_coll *t)
 	for (size_t i = 0; i < t->naliases; i++)
 		free(t->aliases[i]);
 	free(t->aliases);
-	for (size_t i = 0; i < t->ntasks; i++)
+	for (size_t i = 0; i < t->ntasks; i++) {
 		free(t->tasks[i].sel);
+		free(t->tasks[i].sid);
+	}
 	free(t->tasks);
 }
 
@@ -191,6 +193,11 @@ void ix_release(struct ix *x)
 	free(x->nums);
 	x->nums = NULL;
 	x->capnums = 0;
+	for (size_t i = 0; i < x->nsids; i++)
+		free(x->sids[i]);
+	free(x->sids);
+	x->sids = NULL;
+	x->nsids = x->capsids = 0;
 	for (size_t i = 0; i < x->npaths; i++)
 		free(x->paths[i].path);
 	free(x->paths);

@@ -902,18 +902,105 @@ static int lookup_sel(struct ix *x, uint64_t coll, struct lin_slice sel,
 				  x->err);
 }
 
-/* Point the use `fact` (of `run`, selector `sel` at time t) at what its
- * selector names now. `fresh`: the use was just added, so it has neither
- * a resolution nor a pending mark yet. */
+/* The server_ids entries of one id and kind: fact ids, and for LOG
+ * entries the version each names. */
+struct sid_hits {
+	struct u64v facts, vids;
+};
+
+static int add_sid_hit(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	struct sid_hits *h = ctx;
+	const unsigned char *kb = k->mv_data;
+	uint64_t vid = v->mv_size == 8 ? lin_be64_get(v->mv_data) : 0;
+	int rc = u64v_push(&h->facts, lin_be64_get(kb + k->mv_size - 8));
+
+	return rc ? rc : u64v_push(&h->vids, vid);
+}
+
+static int sid_hits(struct ix *x, struct lin_slice sid, unsigned kind,
+		    struct sid_hits *h)
+{
+	unsigned char k[LIN_MAX_SERVER_ID + 10];
+	size_t kn = lin_key_server_id(k, sizeof k, sid.p, sid.n, kind, 0);
+
+	memset(h, 0, sizeof *h);
+	return kn ? ix_scan(x, LIN_DB_SERVER_IDS, k, kn - 8, NULL, 0,
+			    add_sid_hit, h) : 0;
+}
+
+static void sid_hits_free(struct sid_hits *h)
+{
+	free(h->facts.v);
+	free(h->vids.v);
+}
+
+/* The version that W&B server id `sid` names (0: none in the store).
+ * Every log of one version carries the same id; should two versions
+ * carry it (an archive put together from two servers), the one whose
+ * log carrying it came first (time, path, position: the producer rule)
+ * wins, so the answer does not depend on the order of indexing. */
+static int sid_version(struct ix *x, struct lin_slice sid, uint64_t *vid)
+{
+	struct sid_hits h;
+	int rc = sid_hits(x, sid, LIN_FACT_LOG, &h);
+	size_t i;
+	struct okey bk = { 0 };
+	msgpack_zone zone;
+
+	*vid = 0;
+	for (i = 1; i < h.vids.n && h.vids.v[i] == h.vids.v[0]; i++)
+		;
+	if (rc || h.vids.n == 0 || i == h.vids.n) {
+		if (!rc && h.vids.n)
+			*vid = h.vids.v[0];
+		sid_hits_free(&h);
+		return rc;
+	}
+	msgpack_zone_init(&zone, 1024);
+	for (i = 0; i < h.facts.n && rc == 0; i++) {
+		unsigned char fk[8];
+		MDB_val fv;
+		struct lin_fact f;
+		lin_key_id(fk, h.facts.v[i]);
+		msgpack_zone_clear(&zone);
+		if ((rc = ix_get(x, LIN_DB_FACTS, fk, 8, &fv)) ||
+		    lin_fact_decode(fv.mv_data, fv.mv_size, &zone, &f)) {
+			rc = rc == LIN_ENOTFOUND ? 0 : rc;
+			continue;
+		}
+		struct okey k = { lin_eff_time(f.time),
+				  ix_src_path(x, lin_fact_src(h.facts.v[i])),
+				  f.pos };
+		if (!*vid || okey_cmp(&k, &bk) < 0) {
+			*vid = h.vids.v[i];
+			bk = k;
+		}
+	}
+	msgpack_zone_destroy(&zone);
+	sid_hits_free(&h);
+	return rc;
+}
+
+/* Point the use `fact` (of `run`, selector `sel` at time t, W&B server
+ * id `sid` when sid.n) at what it names now: the version carrying its
+ * server id when one does, else what its selector names (the id is
+ * W&B's own name of the exact version; the name of a .wandb use is
+ * "collection:vN" without a project, so it may name another project's
+ * collection or number). `fresh`: the use was just added, so it has
+ * neither a resolution nor a pending mark yet. */
 static int set_use(struct ix *x, uint64_t coll, uint64_t fact, uint64_t run,
-		   struct lin_slice sel, int64_t t, int fresh)
+		   struct lin_slice sel, struct lin_slice sid, int64_t t,
+		   int fresh)
 {
 	unsigned char fk[8], vv[8];
-	uint64_t old = 0, now;
+	uint64_t old = 0, now = 0;
 	int rc;
 
 	lin_key_id(fk, fact);
-	if ((rc = lookup_sel(x, coll, sel, lin_eff_time(t), &now)))
+	if (sid.n && (rc = sid_version(x, sid, &now)))
+		return rc;
+	if (!now && (rc = lookup_sel(x, coll, sel, lin_eff_time(t), &now)))
 		return rc;
 	if (!fresh) {
 		rc = ix_get_id(x, LIN_DB_USE_RES, fk, 8, &old);
@@ -949,6 +1036,7 @@ static int resolve_use(struct ix *x, uint64_t fact)
 	unsigned char fk[8];
 	MDB_val fv;
 	struct lin_fact f;
+	struct lin_slice sid = { NULL, 0 };
 	int rc;
 
 	lin_key_id(fk, fact);
@@ -958,7 +1046,9 @@ static int resolve_use(struct ix *x, uint64_t fact)
 	if (lin_fact_decode(fv.mv_data, fv.mv_size, &x->zone, &f) ||
 	    f.kind != LIN_FACT_USE)
 		return 0;
-	return set_use(x, f.coll, fact, f.run, f.sel, f.time, 0);
+	if (!ix_fact_sid(&f, &sid))
+		sid.n = 0;
+	return set_use(x, f.coll, fact, f.run, f.sel, sid, f.time, 0);
 }
 
 static int add_use_fact(void *ctx, const MDB_val *k, const MDB_val *v)
@@ -1025,7 +1115,9 @@ static int run_tasks(struct ix *x, struct touched_coll *t)
 		if (task->kind != TASK_SINGLE)
 			continue;
 		struct lin_slice sel = { task->sel, strlen(task->sel) };
-		rc = set_use(x, t->coll, task->fact, task->run, sel,
+		struct lin_slice sid = { task->sid,
+					 task->sid ? strlen(task->sid) : 0 };
+		rc = set_use(x, t->coll, task->fact, task->run, sel, sid,
 			     task->from, 1);
 	}
 	if (rc || t->full)
@@ -1034,6 +1126,21 @@ static int run_tasks(struct ix *x, struct touched_coll *t)
 		if (t->tasks[i].kind == TASK_SEL)
 			rc = resolve_range(x, t->coll, t->tasks[i].sel,
 					   t->tasks[i].from);
+	return rc;
+}
+
+/* Resolve again every use that names server id `sid`: the versions
+ * carrying it changed. Runs after every collection is derived, so each
+ * use has its resolution or pending mark. */
+static int resolve_sid_uses(struct ix *x, const char *sid)
+{
+	struct lin_slice s = { sid, strlen(sid) };
+	struct sid_hits h;
+	int rc = sid_hits(x, s, LIN_FACT_USE, &h);
+
+	for (size_t i = 0; i < h.facts.n && rc == 0; i++)
+		rc = resolve_use(x, h.facts.v[i]);
+	sid_hits_free(&h);
 	return rc;
 }
 
@@ -1108,6 +1215,14 @@ static const char *const version_attrs[] = {
 	"size", "files", "description", "metadata", "created_at"
 };
 
+/* The first log fact (by the producer rule) that carries a server id. */
+static int pick_first_sid(struct ix *x, const struct lin_fact *f, void *ctx)
+{
+	struct lin_slice sid;
+
+	return ix_fact_sid(f, &sid) ? pick_first(x, f, ctx) : 0;
+}
+
 static int materialize_version(struct ix *x, const struct coll_state *cs,
 			       uint64_t coll, uint64_t vid,
 			       struct lin_packer *names)
@@ -1134,6 +1249,20 @@ static int materialize_version(struct ix *x, const struct coll_state *cs,
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
 	     i++)
 		pack_attr(NULL, attrs, version_attrs[i], &nattr, 1);
+	/* W&B's id, from the first log that has one: a re-log written
+	 * elsewhere (an offline .wandb log) may come first without it */
+	struct first_log fs = { 0 };
+	struct lin_slice sid = { NULL, 0 };
+	if (!ix_fact_sid(&fl.fact, &sid)) {
+		sid.n = 0;
+		rc = each_fact(x, vid, 1u << LIN_FACT_LOG, pick_first_sid,
+			       &fs, NULL);
+		if (rc)
+			return rc;
+		if (fs.found && !ix_fact_sid(&fs.fact, &sid))
+			sid.n = 0;
+	}
+	nattr += sid.n > 0;
 
 	msgpack_packer *pk = &x->pk.pk;
 	lin_packer_reset(&x->pk);
@@ -1160,6 +1289,10 @@ static int materialize_version(struct ix *x, const struct coll_state *cs,
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
 	     i++)
 		pack_attr(pk, attrs, version_attrs[i], &nattr, 0);
+	if (sid.n) {
+		lin_pack_cstr(pk, "server_id");
+		lin_pack_slice(pk, sid);
+	}
 	lin_key_id(k, vid);
 	return ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
 }
@@ -1421,6 +1554,8 @@ int ix_derive(struct ix *x)
 	/* derive_coll may touch no new collections, so ntc is stable */
 	for (size_t i = 0; i < x->ntc && rc == 0; i++)
 		rc = derive_coll(x, &x->tc[i], &names);
+	for (size_t i = 0; i < x->nsids && rc == 0; i++)
+		rc = resolve_sid_uses(x, x->sids[i]);
 	for (size_t i = 0; i < x->runs.n && rc == 0; i++)
 		rc = materialize_run(x, x->runs.order[i]);
 	lin_packer_release(&names);

@@ -32,6 +32,7 @@ struct coll_task {
 	uint64_t fact;
 	uint64_t run;    /* SINGLE: the use's run */
 	char *sel;       /* SINGLE: the use's selector; SEL: the selector */
+	char *sid;       /* SINGLE: the use's W&B server id, or NULL */
 	int64_t from;    /* SINGLE: the use's time; SEL: from this time */
 };
 
@@ -94,6 +95,10 @@ struct ix {
 	int64_t *nums;           /* their numbers, by position in numv */
 	size_t capnums;
 
+	char **sids;             /* server ids whose versions may have
+				    changed: their uses are resolved again */
+	size_t nsids, capsids;
+
 	struct src_path *paths;  /* cache for tie-breaks by path */
 	size_t npaths, cappaths;
 };
@@ -152,9 +157,16 @@ struct touched_coll *ix_touch_coll(struct ix *x, uint64_t coll);
 int ix_touch_alias(struct touched_coll *t, const char *a, size_t n);
 int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 		const char *sel, size_t seln, int64_t from);
-/* A use fact just added: resolved without reading it back. */
+/* A use fact just added: resolved without reading it back. `sid`: its
+ * W&B server id, or NULL. */
 int ix_add_new_use(struct touched_coll *t, uint64_t fact, uint64_t run,
-		   const char *sel, int64_t time);
+		   const char *sel, int64_t time, const char *sid);
+/* The versions that carry server id `sid` (n bytes) changed: the uses
+ * naming it are resolved again in ix_derive. */
+int ix_touch_sid(struct ix *x, const char *sid, size_t n);
+/* The `server_id` attribute of fact `f` (LOG or USE), or 0 when it has
+ * none or one the store does not index. */
+int ix_fact_sid(const struct lin_fact *f, struct lin_slice *sid);
 
 /* derive.c: rebuild what follows from the facts of touched things */
 int ix_derive(struct ix *x);

@@ -219,6 +219,7 @@ static int touch_facts(struct ix *x, uint32_t src)
 				    &f) ||
 		    (f.kind != LIN_FACT_LOG && f.kind != LIN_FACT_ALIAS))
 			continue;
+		struct lin_slice sid;
 		if (!(t = ix_touch_coll(x, f.coll)))
 			rc = LIN_ENOMEM;
 		else if (f.kind == LIN_FACT_LOG &&
@@ -227,6 +228,9 @@ static int touch_facts(struct ix *x, uint32_t src)
 		/* aliases in the same instant are ordered by path */
 		else
 			t->all_aliases = 1;
+		/* so are two versions that carry one server id */
+		if (!rc && f.kind == LIN_FACT_LOG && ix_fact_sid(&f, &sid))
+			rc = ix_touch_sid(x, sid.p, sid.n);
 	}
 	lin_scan_close(&sc);
 	return rc;

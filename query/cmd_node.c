@@ -336,6 +336,8 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	kv_int(&t, "files", n.files);
 	kv_str(&t, "description", n.description);
 	kv_time(&t, "created_at", n.created_at);
+	if (n.server_id.p)  /* only versions exported from a W&B server */
+		kv_str(&t, "server_id", n.server_id);
 	lin_table_row(&t);
 	lin_table_cell(&t, "metadata");
 	if (n.metadata) {

@@ -301,6 +301,25 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		return node_exists(d, txn, lin_be64_get(vb),
 				   kb[0] == LIN_NAME_COLL ? LIN_ID_COLL :
 				   LIN_ID_RUN, "named");
+	case LIN_DB_SERVER_IDS: {
+		/* id . 0 . kind . fact: LOG -> version, USE -> empty */
+		if (!sizes(d, k, v, 11, LIN_MAX_SERVER_ID + 10, 0, 8))
+			return 0;
+		unsigned kind = kb[k->mv_size - 9];
+		uint64_t fact = lin_be64_get(kb + k->mv_size - 8);
+		if (kb[k->mv_size - 10] != 0 ||
+		    (kind != LIN_FACT_LOG && kind != LIN_FACT_USE) ||
+		    v->mv_size != (kind == LIN_FACT_LOG ? 8u : 0u)) {
+			bad(d, "not a server id . 0 . log or use . fact "
+			    "entry");
+			return 0;
+		}
+		if (kind == LIN_FACT_LOG &&
+		    node_exists(d, txn, lin_be64_get(vb), LIN_ID_VERSION,
+				"server id's version") != 1)
+			return 0;
+		return fact_exists(d, txn, fact, "server id's");
+	}
 	case LIN_DB_COUNT:
 		break;
 	}

@@ -49,6 +49,7 @@ struct lin_qnode {
 	int64_t started_at, ended_at, exit_code;
 	/* version */
 	struct lin_qstr type, digest, description;
+	struct lin_qstr server_id;   /* W&B's id of the version, or absent */
 	const msgpack_object *aliases; /* array or NULL */
 	const msgpack_object *metadata;/* any value or NULL */
 	int64_t version, size, files, created_at;

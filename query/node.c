@@ -68,6 +68,7 @@ static void take_attr(struct lin_qnode *n, const msgpack_object *k,
 	else if (is(k, "type")) n->type = str_of(v);
 	else if (is(k, "digest")) n->digest = str_of(v);
 	else if (is(k, "description")) n->description = str_of(v);
+	else if (is(k, "server_id")) n->server_id = str_of(v);
 	else if (is(k, "tags"))
 		n->tags = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
 	else if (is(k, "program")) n->program = str_of(v);

@@ -327,6 +327,11 @@ void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 		fputs("null", f);
 	key(f, "created_at");
 	json_time(f, n->created_at);
+	/* only versions exported from a W&B server have one */
+	if (n->server_id.p) {
+		key(f, "server_id");
+		lin_json_qstr(f, n->server_id);
+	}
 }
 
 /* ---- text ---- */
