@@ -15,6 +15,8 @@
 #include "format/record.h"
 #include "format/schema.h"
 #include "format/wandb_writer.h"
+#include <lmdb.h>
+
 #include "helpers.h"
 
 TestSuite(server_id, .init = th_mkdir, .fini = th_rmdir);
@@ -338,5 +340,47 @@ Test(server_id, a_server_id_too_long_is_refused_with_its_offset)
 	cr_expect(strstr(err, "long.runlog") && strstr(err, "server_id "
 			 "'AAAA") && strstr(err, "longer than 200 bytes"),
 		  "%s", err);
+	free(err);
+}
+
+/* A store of schema 2 (before server_ids) is refused as older, by both
+ * programs, even read-only where the missing database cannot be made:
+ * its uses of server ids were never entered, so it must be re-indexed. */
+Test(server_id, an_older_store_is_refused_with_the_rebuild_message)
+{
+	static const char *const fwd[] = { "export", ONLINE, NULL };
+	char s[TH_PATH_MAX];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, sids;
+	unsigned char two[4] = { 0, 0, 0, 2 };
+	MDB_val k = { 6, "schema" }, v = { 4, two };
+
+	write_all();
+	index_each(th_path(s, "s.lmdb"), fwd, NULL);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, s, MDB_NOSUBDIR, 0644), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "server_ids", 0, &sids), 0);
+	cr_assert_eq(mdb_drop(txn, sids, 1), 0);
+	cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	const char *msg = "store schema 2 is older than this program's 3; "
+			  "re-index into a new store";
+	struct th_res r = th_query(s, "stats", NULL);
+	cr_expect_eq(r.rc, 65);
+	cr_expect(strstr(r.err, msg), "%s", r.err);
+	cr_assert_eq(chmod(s, 0444), 0);
+	r = th_query(s, "stats", NULL);
+	cr_expect(strstr(r.err, msg), "read-only: %s", r.err);
+	cr_assert_eq(chmod(s, 0644), 0);
+	int code = th_index("-q", "--store", s, th_at("export"), NULL);
+	cr_expect_eq(code, 65, "exit %d", code);
+	char *err = th_read_file(th_at("stderr.log"), NULL);
+	cr_expect(strstr(err, msg), "%s", err);
 	free(err);
 }
