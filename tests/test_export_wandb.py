@@ -10,6 +10,7 @@ import sys
 
 from pyhelpers import (GEN, PYDIR, ROOT, TmpCase, answers, index,
                        query_json, run)
+from wandb_log import WandbLog
 import wandb_truth
 
 EXPORT = os.path.join(PYDIR, "lineage-export-wandb")
@@ -160,6 +161,64 @@ class ExportTest(TmpCase):
         [r] = [r for r in query_json(store, "ls", "runs")
                if r["id"] == "run:acme/synth/" + runs[0]["id"]]
         self.assertEqual(r["tags"], ["re-tagged"])
+
+    def test_online_wandb_log_links_by_server_id(self):
+        """An online run's .wandb log holds only its uses, each naming the
+        version by W&B's server id and by "collection[:vN]" without a
+        project. Indexed with the export (which keeps each version's
+        server id), they link to the exported versions by that id, in
+        either order."""
+        out = self.path("export")
+        self.export(out)
+        arts = self.truth["artifacts"]
+        # a synth version that is not its collection's latest: W&B's
+        # name without a version would name the latest
+        old = sorted(q for q, a in arts.items()
+                     if q.startswith("acme/synth/") and
+                     "latest" not in a["aliases"])[0]
+        coll = old.rpartition(":")[0]
+        [newest] = [q for q, a in arts.items()
+                    if q.rpartition(":")[0] == coll and
+                    "latest" in a["aliases"]]
+        tok = "acme/shared/tokenizer:v0"
+        folder = self.path("wandb", "run-20300101_000000-onl01")
+        os.makedirs(folder)
+        with WandbLog(os.path.join(folder, "run-onl01.wandb")) as w:
+            w.run("onl01", "acme", "synth", name="online-1",
+                  job_type="evaluate", start=1893456000)  # 2030
+            w.use(arts[old]["id"], arts[old]["type"],
+                  coll.rpartition("/")[2])
+            w.use(arts[tok]["id"], "tokenizer", "tokenizer:v0")
+            w.use("QXJ0aWZhY3Q6c2VydmVyb25seQ==", "dataset", "ghost:v0")
+            w.exit(0, 60)
+        run_id = "run:acme/synth/onl01"
+        together = self.path("together.lmdb")
+        index(together, out, self.path("wandb"))
+        online_first = self.path("online-first.lmdb")
+        index(online_first, self.path("wandb"))
+        index(online_first, out)
+        for store in (together, online_first):
+            self.assertIn(run_id, {r["id"] for r in
+                                   query_json(store, "used-by", old)})
+            self.assertIn(run_id, {r["id"] for r in
+                                   query_json(store, "used-by", tok)})
+            self.assertNotIn(run_id, {r["id"] for r in
+                                      query_json(store, "used-by", newest)})
+            used = query_json(store, "used", run_id)
+            self.assertEqual(
+                sorted(u["id"] for u in used),
+                sorted(["artifact:" + old, "artifact:" + tok,
+                        "unresolved:acme/synth/ghost:v0"]))
+            [u] = [u for u in used if u["kind"] == "unresolved"]
+            self.assertEqual(u["reason"], "wandb-online")
+            a = query_json(store, "artifact", tok)[0]
+            self.assertEqual(a["server_id"], arts[tok]["id"])
+        self.assertEqual(answers(together), answers(online_first))
+        # without the export the same uses are unresolved, W&B's reason
+        alone = self.path("alone.lmdb")
+        index(alone, self.path("wandb"))
+        used = query_json(alone, "used", run_id)
+        self.assertEqual([u["reason"] for u in used], ["wandb-online"] * 3)
 
     def test_tar_gz_out_equals_folder_out(self):
         d = self.path("dir-export")
