@@ -47,6 +47,7 @@ MAX_ITEMS = 65536         # entries of one array or map
 MAX_DEPTH = 32            # nesting, the record's own map being 1
 MAX_KEY = 480             # entity/project/name, refs
 MAX_NAME = 200            # aliases and ref selectors
+MAX_SERVER_ID = 200       # a W&B server id (server_id)
 _NS_MIN, _NS_MAX = -(1 << 63), (1 << 63) - 1
 
 
@@ -164,6 +165,9 @@ class RunlogWriter:
         if created_at is not None:
             rec["created_at"] = self._time(created_at, "created_at", "log")
         self._opt_str(rec, "server_id", server_id, "log")
+        if server_id is not None and _utf8_len(server_id) > MAX_SERVER_ID:
+            raise RunlogError("'log' record: server_id longer than %d "
+                              "bytes" % MAX_SERVER_ID)
         self._key_len(entity, project, name, "log")
         key = (entity, project, name)
         if self._types.setdefault(key, type) != type:

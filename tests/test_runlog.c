@@ -217,6 +217,7 @@ static void sample_records(struct lin_record rec[5])
 	rec[1].size = 1048576;
 	rec[1].files = 3;
 	rec[1].description = "a model";
+	rec[1].server_id = "QXJ0aWZhY3Q6Mw==";
 	rec[1].metadata = meta;
 	rec[1].metadata_len = sizeof meta;
 	rec[1].at = -1500000000LL;   /* 12-byte form: before 1970 */
@@ -283,6 +284,7 @@ static void assert_same(const struct lin_record *a,
 	assert_str_field(a->digest, b->digest, "digest");
 	assert_str_field(a->ref, b->ref, "ref");
 	assert_str_field(a->description, b->description, "description");
+	assert_str_field(a->server_id, b->server_id, "server_id");
 	cr_assert_eq(a->version, b->version);
 	assert_strv(a->aliases, b->aliases);
 	assert_strv(a->add, b->add);

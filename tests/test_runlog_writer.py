@@ -32,7 +32,7 @@ class WriterTest(TmpCase):
             w.log(type="raw_dataset", name="imgs", digest="d0",
                   aliases=["gold"], size=100, files=3, description="raw",
                   metadata={"rows": 7, "nested": {"k": [1, 2.5, None]}},
-                  created_at=at(1))
+                  created_at=at(1), server_id="QXJ0aWZhY3Q6Nw==")
             w.finish("finished", exit_code=0, ended_at=at(2))
             w.run(id="tr1", entity="acme", project="cv", job_type="train",
                   started_at=1709284200)          # int seconds: 09:10
@@ -75,10 +75,10 @@ class WriterTest(TmpCase):
         self.assertEqual(
             (img["type"], img["digest"], img["size"], img["files"],
              img["description"], img["metadata"], img["created_at"],
-             sorted(img["aliases"])),
+             sorted(img["aliases"]), img["server_id"]),
             ("raw_dataset", "d0", 100, 3, "raw",
              {"rows": 7, "nested": {"k": [1, 2.5, None]}},
-             "2024-03-01T09:01:00Z", ["gold", "latest"]))
+             "2024-03-01T09:01:00Z", ["gold", "latest"], "QXJ0aWZhY3Q6Nw=="))
         [m0] = query_json(store, "artifact", "acme/cv/net:v0")
         self.assertEqual((m0["created_at"], sorted(m0["aliases"])),
                          ("2024-03-01T09:20:00.500000000Z", ["best"]))
@@ -151,6 +151,11 @@ class WriterTest(TmpCase):
          lambda w: w.log(type="m", name="n", digest="d", aliases=["a" * 201]),
          {"t": "log", "type": "m", "name": "n", "digest": "d",
           "aliases": ["a" * 201]}),
+        ("long server id",
+         lambda w: w.log(type="m", name="n", digest="d",
+                         server_id="A" * 201),
+         {"t": "log", "type": "m", "name": "n", "digest": "d",
+          "server_id": "A" * 201}),
         ("time out of range", lambda w: w.finish(ended_at=1e12),
          {"t": "finish", "ended_at": msgpack.Timestamp(10**12)}),
         ("type changes",
