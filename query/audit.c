@@ -283,6 +283,110 @@ static int nodes(struct audit *a)
 	return rc;
 }
 
+/* The version the selector of use `f` names, ignoring any server id
+ * (0: none), as derive.c resolves a use without one. */
+static uint64_t named_version(struct audit *a, const struct lin_fact *f)
+{
+	MDB_txn *txn = a->q->txn;
+	const struct lin_store *s = &a->q->store;
+	struct lin_slice sel = f->sel;
+	uint64_t vid = 0, num = 0;
+	char buf[LIN_MAX_ALIAS + 1];
+
+	if (sel.n > 1 && sel.p[0] == '#') {
+		unsigned char k[LIN_KEY_BUF];
+		MDB_val v;
+		size_t kn = lin_key_coll_bytes(k, sizeof k, f->coll, sel.p + 1,
+					       sel.n - 1, 0);
+		if (kn && lin_store_get(txn, s, LIN_DB_COLL_DIG, k, kn, &v,
+					NULL) == 0 && v.mv_size == 8)
+			vid = lin_be64_get(v.mv_data);
+		return vid;
+	}
+	if (sel.n > 1 && sel.n < 12 && sel.p[0] == 'v' &&
+	    strspn(sel.p + 1, "0123456789") >= sel.n - 1) {
+		for (size_t i = 1; i < sel.n; i++)
+			num = num * 10 + (uint64_t)(sel.p[i] - '0');
+		if (num < UINT32_MAX &&
+		    lin_store_version(txn, s, f->coll, (uint32_t)num, &vid,
+				      NULL))
+			vid = 0;
+		return vid;
+	}
+	if (sel.n == 0 || sel.n > LIN_MAX_ALIAS)
+		return 0;
+	memcpy(buf, sel.p, sel.n);
+	buf[sel.n] = 0;
+	if (lin_store_alias_at(txn, s, f->coll, buf, sel.n,
+			       f->time == LIN_TIME_NONE ? INT64_MAX : f->time,
+			       &vid, NULL))
+		vid = 0;
+	return vid;
+}
+
+/* Uses linked by W&B server id whose name says something else (another
+ * collection name, or a version of the collection other than the id's):
+ * the id wins (derive.c), and the note shows what the name said. A
+ * name that names nothing (W&B leaves out the project, so another
+ * project's artifact is looked for in the run's own) is no conflict. */
+static int server_id_conflicts(struct audit *a)
+{
+	struct lin_scan sc;
+	int r = lin_scan_open(&sc, a->q->txn, &a->q->store,
+			      LIN_DB_SERVER_IDS, NULL, 0, NULL, 0, &a->q->e);
+
+	while (r == 0 && (r = lin_scan_next(&sc)) == 1) {
+		const unsigned char *kb = sc.k.mv_data;
+		size_t kn = sc.k.mv_size;
+		unsigned char fk[8];
+		MDB_val v;
+		r = 0;
+		if (kn < 11 || kb[kn - 9] != LIN_FACT_USE)
+			continue;
+		uint64_t fid = lin_be64_get(kb + kn - 8);
+		if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_USE_RES, fk,
+				  lin_key_id(fk, fid), &v, NULL) ||
+		    v.mv_size != 8)
+			continue;
+		uint64_t vid = lin_be64_get(v.mv_data);
+		const struct lin_fact *f = fact(a, fid);
+		struct lin_slice ref;
+		char coll[600];
+		if (!f || f->kind != LIN_FACT_USE)
+			continue;
+		coll_text(a, f->coll, coll, sizeof coll);
+		const char *cname = strrchr(coll, '/');
+		cname = cname ? cname + 1 : coll;
+		uint64_t byname = named_version(a, f);
+		if (lin_qnode_load(a->q->txn, &a->q->store, vid, &a->n, NULL))
+			continue;
+		int same_name = strlen(cname) == a->n.name.n &&
+				!memcmp(cname, a->n.name.p, a->n.name.n);
+		if (same_name && (!byname || byname == vid))
+			continue;
+		char *ver = lin_qnode_id(&a->n, 1), *named = NULL, *run = NULL;
+		if (byname && lin_qnode_load(a->q->txn, &a->q->store, byname,
+					     &a->n, NULL) == 0)
+			named = lin_qnode_id(&a->n, 1);
+		if (lin_qnode_load(a->q->txn, &a->q->store, f->run, &a->n,
+				   NULL) == 0)
+			run = lin_qnode_id(&a->n, 1);
+		if (!lin_map_str(&f->attrs, "ref", &ref))
+			ref = f->sel;
+		a->report(a->ctx, 0, "use linked by its W&B server id, not "
+			  "its name: %s used '%.*s' (server id %.*s), which "
+			  "by name is %s; the id names %s", run ? run : "a run",
+			  (int)ref.n, ref.p, (int)(kn - 10), (const char *)kb,
+			  named ? named : "no version in the store",
+			  ver ? ver : "a version");
+		free(ver);
+		free(named);
+		free(run);
+	}
+	lin_scan_close(&sc);
+	return r;
+}
+
 int lq_audit(struct lq *q, lq_report_fn *report, void *ctx)
 {
 	struct audit a = { .q = q, .report = report, .ctx = ctx };
@@ -291,6 +395,8 @@ int lq_audit(struct lq *q, lq_report_fn *report, void *ctx)
 	lin_qnode_init(&a.n);
 	msgpack_zone_init(&a.zone, 1024);
 	rc = pending_uses(&a);
+	if (!rc)
+		rc = server_id_conflicts(&a);
 	if (!rc)
 		rc = offline_runs(&a);
 	if (!rc)

@@ -214,6 +214,16 @@ Test(server_id, online_uses_link_to_exported_versions_in_any_order)
 	cr_expect(strstr(r.out, "\nserver_id    " SID_TOK "\n"), "%s", r.out);
 	r = th_query(sa, "check", "--deep", NULL);
 	cr_expect_eq(r.rc, 0, "check --deep: %s%s", r.out, r.err);
+	/* check notes the use whose name said otherwise, and only it (the
+	 * cross-project name names nothing: no conflict) */
+	r = th_query(sa, "check", NULL);
+	cr_expect_eq(r.rc, 0);
+	cr_expect(strstr(r.out, "note: use linked by its W&B server id, not "
+			 "its name: run:acme/proj/ev01 used 'model' (server "
+			 "id " SID_M0 "), which by name is artifact:acme/"
+			 "proj/model:v1; the id names artifact:acme/proj/"
+			 "model:v0\n"), "%s", r.out);
+	cr_expect_eq(th_count(r.out, "not its name"), 1, "%s", r.out);
 
 	char *a = answers(sa), *b = answers(sb), *c = answers(sc);
 	cr_expect_str_eq(b, a);
@@ -324,6 +334,11 @@ Test(server_id, one_id_on_two_versions_goes_to_the_first_logged)
 			  "finished\n");
 		r = th_query(stores[i], "used-by", "acme/proj/model:v0", NULL);
 		TH_OK_OUT(r, "");
+		r = th_query(stores[i], "check", NULL);
+		cr_expect(strstr(r.out, "used 'model:v0' (server id " SID_M0
+				 "), which by name is artifact:acme/proj/"
+				 "model:v0; the id names artifact:acme/other/"
+				 "model:v0\n"), "%s", r.out);
 	}
 	char *a = answers(sa), *b = answers(sb);
 	cr_expect_str_eq(a, b);
