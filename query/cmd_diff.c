@@ -429,18 +429,18 @@ static int collect(struct lq *q, struct side *d)
 	return 0;
 }
 
+/* --from and --to are other names of --as-of-a and --as-of-b. */
+static const struct lin_opt diff_opts[] = {
+	{ 'a', "as-of-a", "T1", "side A as of T1" },
+	{ 'a', "from", "T1", NULL },
+	{ 'b', "as-of-b", "T2", "side B as of T2" },
+	{ 'b', "to", "T2", NULL },
+	LIN_OPT_END
+};
+
 int lq_cmd_diff(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "as-of-a", required_argument, NULL, 'a' },
-		{ "as-of-b", required_argument, NULL, 'b' },
-		{ "from", required_argument, NULL, 'a' },
-		{ "to", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "diff";
 	struct side sa, sb;
 	int c, rc, differ = 0;
@@ -450,9 +450,11 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 	/* The global --as-of is the default time of both sides. */
 	sa.has_time = sb.has_time = q->has_asof;
 	sa.t = sb.t = q->asof;
+	lq_getopt(&go, diff_opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVja:b:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
+				NULL)) != -1) {
 		if (c == 'a' || c == 'b') {
 			struct side *d = c == 'a' ? &sa : &sb;
 			char why[160];
@@ -514,3 +516,20 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 		return rc;
 	return differ ? LQ_NOTFOUND : LQ_OK;
 }
+
+const struct lq_cmd lq_diff = {
+	"diff", lq_cmd_diff,
+	"diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
+	"runs, versions and edges added or removed between two stores or "
+	"times",
+	"Side A is STORE_A (default: --store) as of T1, side B is STORE_B\n"
+	"(default: STORE_A) as of T2; a time left out is the global\n"
+	"--as-of, else the whole store. Nodes are matched by name\n"
+	"(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
+	"  - run e/p/id\n"
+	"  + artifact e/p/name:vN\n"
+	"  + edge run:e/p/id logged|relogged|used artifact:e/p/name:vN\n"
+	"runs first, then artifacts, then edges, each sorted by name.\n"
+	"Exit status 0: no differences, 1: differences (like diff(1)).\n",
+	diff_opts, NULL
+};

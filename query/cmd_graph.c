@@ -1022,25 +1022,28 @@ static void graph_release(struct graph *g)
 	lq_unres_free(&g->unres);
 }
 
+static const struct lin_opt graph_opts[] = {
+	{ 'F', "format", "FMT", "dot (default), mermaid, json (also --json)"
+	  "\nor text (one 'A --edge--> B' line per edge)" },
+	{ 'd', "down", NULL, "towards consumers (default), as in lineage" },
+	{ 'u', "up", NULL, "towards producers" },
+	{ 'b', "both", NULL, "ancestors and descendants" },
+	{ 'D', "depth", "N|all", "stop N edges from NODE" },
+	{ 'm', "max-nodes", "N", "at most about N boxes (60; 0: no limit)" },
+	{ 'x', "explode", NULL, "with NODE: never fold; without: every node" },
+	{ 't', "type", "T", "draw only artifacts of T (and the start\n"
+	  "nodes); nodes joined through hidden ones get\n"
+	  "a dashed 'via N hidden' edge" },
+	{ 'J', "job-type", "J", "draw only runs of J, as --type" },
+	{ 'p', "project", "P", "with NODE: draw only nodes of P; without:\n"
+	  "the projects to draw" },
+	{ 'A', "all", NULL, "every project" },
+	LIN_OPT_END
+};
+
 int lq_cmd_graph(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "down", no_argument, NULL, 'd' },
-		{ "up", no_argument, NULL, 'u' },
-		{ "both", no_argument, NULL, 'b' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "explode", no_argument, NULL, 'x' },
-		{ "max-nodes", required_argument, NULL, 'm' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "graph", *format = NULL;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, max_nodes = MAX_BOXES;
@@ -1050,9 +1053,10 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	char note[256];
 
 	memset(&f, 0, sizeof f);
+	lq_getopt(&go, graph_opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjF:dubD:xm:t:J:p:A", opts,
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
 				NULL)) != -1) {
 		int r = lq_filter_opt(q, cmd, &f, c, optarg);
 		if (r != -2) {
@@ -1134,3 +1138,30 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	graph_release(&g);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+const struct lq_cmd lq_graph = {
+	"graph", lq_cmd_graph,
+	"graph NODE... [--format dot|mermaid|json|text] [--down|--up|--both]"
+	"\n"
+	"         [--depth N|all] [--max-nodes N] [--explode]\n"
+	"         [--type T] [--job-type J] [--project P]\n"
+	"       graph --project P|--all [--explode] [--format ...]",
+	"the walked subgraph, or a project's pipeline, as a picture",
+	"Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
+	"'job_type / run name'; edges point the way data flows.\n"
+	"Siblings (nodes of one kind and type or job type with the same\n"
+	"producers, or the same consumers) fold into one dashed box once\n"
+	"there are five ('12 runs (eval)'), at any depth: when 39 train\n"
+	"runs fold, their 39 models fold too. An edge drawn for several\n"
+	"is labelled with their number ('used (39)'). Beyond --max-nodes\n"
+	"boxes, smaller sibling groups, siblings of mixed types and nodes\n"
+	"with one neighbour fold as well, and a note on stderr (and in\n"
+	"the output) says so.\n\n"
+	"Without NODE, --project P (repeatable) or --all draws the\n"
+	"pipeline overview: one box per job type ('train / 4 runs') and\n"
+	"per artifact type ('model / 3 versions'), an edge where runs of\n"
+	"that job type logged or used versions of that type, labelled\n"
+	"with how many did. --explode draws every run and artifact of\n"
+	"the projects instead, folded as above.\n",
+	graph_opts, NULL
+};

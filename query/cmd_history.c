@@ -214,21 +214,17 @@ static int is_version_sel(const char *s)
 
 int lq_cmd_history(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "history", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "artifact", *sel;
 	struct hist h = { NULL, 0, 0 };
 	uint64_t coll, vid;
 	int c, rc;
 
+	lq_getopt(&go, lq_artifact.opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjH", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
+				NULL)) != -1) {
 		if (c == 'H')
 			continue;
 		int r = lq_common_opt(q, cmd, c, argv);

@@ -201,21 +201,7 @@ static int unres_step(void *ctx, const struct lq_unres *u)
 
 int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "down", no_argument, NULL, 'd' },
-		{ "up", no_argument, NULL, 'u' },
-		{ "both", no_argument, NULL, 'b' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "after", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "lineage", *after = NULL;
 	struct lq_filter f;
 	unsigned dir = LIN_WALK_DOWN;
@@ -223,9 +209,10 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	int c;
 
 	memset(&f, 0, sizeof f);
+	lq_getopt(&go, lq_lineage.opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjdubD:t:J:p:n:a:", opts,
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
 				NULL)) != -1) {
 		int r = lq_filter_opt(q, cmd, &f, c, optarg);
 		if (r != -2) {
@@ -552,15 +539,7 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 
 int lq_cmd_path(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "path";
 	struct lin_walk_step *chain = NULL;
 	size_t len = 0;
@@ -568,9 +547,11 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	uint32_t max_len = 12, max_paths = 100;
 	int c, rc, all = 0;
 
+	lq_getopt(&go, lq_path.opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjAD:n:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
+				NULL)) != -1) {
 		switch (c) {
 		case 'A': all = 1; continue;
 		case 'D':
@@ -637,3 +618,56 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	lin_qnode_release(&l.from);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+/* ---- the commands' options and help ---- */
+
+static const struct lin_opt lineage_opts[] = {
+	{ 'd', "down", NULL, "towards consumers: what was made from NODE "
+	  "(default)" },
+	{ 'u', "up", NULL, "towards producers: what NODE was made from" },
+	{ 'b', "both", NULL, "ancestors and descendants" },
+	{ 'D', "depth", "N|all", "stop N edges from NODE (default: all)" },
+	{ 't', "type", "T", "report only artifacts of type T" },
+	{ 'J', "job-type", "J", "report only runs of job type J\n"
+	  "(with --type: artifacts of T and runs of J)" },
+	{ 'p', "project", "P", "report only nodes in project P (or "
+	  "entity/P)" },
+	{ 'n', "limit", "N", "report at most N nodes, then a summary" },
+	{ 'a', "after", "CURSOR", "continue after the node a summary named" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_lineage = {
+	"lineage", lq_cmd_lineage,
+	"lineage NODE... [--down|--up|--both] [--depth N|all]\n"
+	"         [--type T] [--job-type J] [--project P]\n"
+	"         [--limit N] [--after CURSOR]",
+	"walk from NODE: descendants (default), ancestors or both",
+	"Breadth-first walk over logged/used edges. Each reached node is\n"
+	"reported once with its depth and the edge it was first reached\n"
+	"by. Neighbours are visited in node id order, so the order is\n"
+	"stable for a given store.\n",
+	lineage_opts,
+	"Each filter may be repeated or take a comma-separated list\n"
+	"(--type model,deployment); a value the store has never seen\n"
+	"is an error (exit status 1) naming the nearest ones.\n"
+	"Filters choose what is reported, never what is walked.\n"
+};
+
+static const struct lin_opt path_opts[] = {
+	{ 'A', "all", NULL, "every simple path instead, each after a\n"
+	  "'# path K: L edges' line, then a summary" },
+	{ 'D', "depth", "N", "with --all: paths of at most N edges (12)" },
+	{ 'n', "limit", "N", "with --all: at most N paths (100)" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_path = {
+	"path", lq_cmd_path,
+	"path FROM TO [--all [--depth N] [--limit N]]",
+	"the shortest producer/consumer chain between two NODEs",
+	"Looks downstream from FROM first, then upstream. Prints the chain\n"
+	"like lineage does, FROM first; nothing (and a note on stderr)\n"
+	"when the two are not connected that way.\n",
+	path_opts, NULL
+};

@@ -8,34 +8,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Parse the common options plus the filters (f NULL: none); -1 to go
- * on. */
-static int parse(struct lq *q, const char *cmd, int argc, char **argv,
-		 struct lq_filter *f)
+/* Parse the common options and `cmd`'s own: the filters when `f` is not
+ * NULL, and a long-only option sets *flag (NULL: none). -1 to go on. */
+static int parse(struct lq *q, const struct lq_cmd *cmd, int argc,
+		 char **argv, struct lq_filter *f, int *flag)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	int c;
 
+	lq_getopt(&go, cmd->opts);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, f ? ":hVjp:t:J:" : ":hVj",
-				opts, NULL)) != -1) {
-		int r = f ? lq_filter_opt(q, cmd, f, c, optarg) : -2;
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
+				NULL)) != -1) {
+		int r = f ? lq_filter_opt(q, cmd->name, f, c, optarg) : -2;
 		if (r >= 0)
 			return r;
 		if (r == -1)
 			continue;
-		if (c == 'p' || c == 't' || c == 'J')
-			c = '?';
-		r = lq_common_opt(q, cmd, c, argv);
+		if (flag && c >= LIN_OPT_LONG_ONLY) {
+			*flag = 1;
+			continue;
+		}
+		r = lq_common_opt(q, cmd->name, c, argv);
 		if (r >= 0)
 			return r;
 	}
@@ -159,7 +154,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	int rc;
 
 	memset(&f, 0, sizeof f);
-	if ((rc = parse(q, cmd, argc, argv, &f)) >= 0)
+	if ((rc = parse(q, &lq_ls, argc, argv, &f, NULL)) >= 0)
 		return rc;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "expects one of runs, artifacts, "
@@ -410,7 +405,7 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 	MDB_val v;
 	int64_t created = LIN_QNONE;
 	unsigned schema = 0;
-	int rc = parse(q, "stats", argc, argv, NULL);
+	int rc = parse(q, &lq_stats, argc, argv, NULL, NULL);
 
 	if (rc >= 0)
 		return rc;
@@ -746,19 +741,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	struct checker k;
 	int deep = 0, rc;
 
-	/* --deep is check's own option: take it out before parse */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--deep") == 0) {
-			deep = 1;
-			memmove(argv + i, argv + i + 1,
-				(size_t)(argc - i) * sizeof *argv);
-			argc--;
-			i--;
-		}
-	}
-	if ((rc = parse(q, "check", argc, argv, NULL)) >= 0)
+	if ((rc = parse(q, &lq_check, argc, argv, NULL, &deep)) >= 0)
 		return rc;
 	if (argc != optind)
 		return lq_usage(q, "check", "takes no arguments");
@@ -794,3 +777,46 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 			k.warnings == 1 ? "" : "s");
 	return k.problems ? LQ_DATAERR : LQ_OK;
 }
+
+/* ---- the commands' options and help ---- */
+
+static const struct lin_opt ls_opts[] = {
+	{ 'p', "project", "P", "only project P (or entity/P)" },
+	{ 't', "type", "T", "only artifacts (collections) of type T" },
+	{ 'J', "job-type", "J", "only runs of job type J" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_ls = {
+	"ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
+	"[--project P]\n         [--type T] [--job-type J]",
+	"list what the store holds", NULL, ls_opts,
+	"Filters are repeatable and take comma-separated lists, as in\n"
+	"lineage.\n"
+};
+
+static const struct lin_opt stats_opts[] = { LIN_OPT_END };
+
+const struct lq_cmd lq_stats = {
+	"stats", lq_cmd_stats, "stats",
+	"counts of runs, collections, versions, edges and sources", NULL,
+	stats_opts, NULL
+};
+
+static const struct lin_opt check_opts[] = {
+	{ LIN_OPT_LONG_ONLY, "deep", NULL, "also read every entry of every "
+	  "database: placed\ninside the file and in order, decoded, every "
+	  "id\nit holds present, counts equal to LMDB's records,\nevery "
+	  "node reachable from the indexes" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_check = {
+	"check", lq_cmd_check, "check [--deep]",
+	"check the store's consistency; exit status 65 on problems",
+	"Decodes every node and checks that run keys, version numbers and\n"
+	"edges agree (every edge has its reverse). One line per problem,\n"
+	"then a summary line. Checks the whole store: --as-of is "
+	"ignored.\n",
+	check_opts, NULL
+};

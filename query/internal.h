@@ -11,6 +11,7 @@
 #include "format/exit.h"
 #include "format/facts.h"
 #include "format/mpcheck.h"
+#include "format/opts.h"
 #include "qtime.h"
 #include "query.h"
 
@@ -272,16 +273,41 @@ int lq_open(struct lq *q);
 /* Print q->e (or a library error `rc`) and map it to an exit status. */
 int lq_fail(struct lq *q, int rc);
 
-/* One subcommand: its entry point and help texts. */
+/* One subcommand: its entry point, its options and help texts, all
+ * declared in the command's own cmd_*.c. Its getopt inputs and the
+ * option lines of its --help come from `opts` (format/opts.h). */
 struct lq_cmd {
 	const char *name;
 	int (*fn)(struct lq *q, int argc, char **argv);
 	const char *synopsis;  /* after "lineage-query " */
 	const char *summary;
-	const char *help;      /* description and options, or NULL */
+	const char *about;     /* description before the options, or NULL */
+	const struct lin_opt *opts; /* its own options (not the common
+				       ones), or NULL */
+	const char *notes;     /* after the options, or NULL */
 };
 
-extern const struct lq_cmd lq_cmds[];
+/* The commands, in the order --help lists them; NULL-terminated. */
+extern const struct lq_cmd *const lq_cmds[];
+
+/* The commands (cmd_node.c, cmd_history.c, cmd_lineage.c, cmd_batch.c,
+ * cmd_graph.c, cmd_store.c, cmd_diff.c, cmd_export.c). */
+extern const struct lq_cmd lq_artifact, lq_logged_by, lq_used_by, lq_run,
+	lq_logged, lq_used, lq_lineage, lq_path, lq_impact, lq_provenance,
+	lq_graph, lq_ls, lq_stats, lq_check, lq_diff, lq_export;
+
+/* Options every command takes among its own: -j/--json, -h/--help,
+ * -V/--version (cli.c); and the program's own (-s/--store, --as-of,
+ * --with-relogs), which every command also accepts after its name
+ * (taken out by lq_take_asof before its options are parsed). */
+extern const struct lin_opt lq_head_opts[], lq_global_opts[];
+
+/* --format of the listing commands (lq_lists), taken out by
+ * lq_take_format (table.c). */
+extern const struct lin_opt lq_format_opts[];
+
+/* getopt_long's inputs for a command: lq_head_opts, then `opts`. */
+void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts);
 
 /* Print a command's --help. */
 void lq_cmd_help(struct lq *q, const char *name);

@@ -194,6 +194,13 @@ static const char *const listing[] = {
 	"diff", NULL
 };
 
+const struct lin_opt lq_format_opts[] = {
+	{ 'F', "format", "FMT", "text (default), tsv, csv (a header row, "
+	  "then\nid, kind, project, type, collection, version,\naliases, "
+	  "name, state, time, git_commit) or json" },
+	LIN_OPT_END
+};
+
 int lq_lists(const char *cmd)
 {
 	for (const char *const *c = listing; *c; c++)
