@@ -1,6 +1,6 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
-#include "deep.h"
+#include "format/deep.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -756,7 +756,8 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	    (rc = check_versions(&k)) == 0 &&
 	    (rc = check_edges(&k)) == 0 &&
 	    (rc = lq_audit(q, audit_report, &k)) == 0 && deep)
-		rc = lq_deep(q, audit_report, &k);
+		rc = lin_deep_check(q->txn, &q->store, audit_report, &k,
+				    &q->e);
 	lin_qnode_release(&k.n);
 	if (rc)
 		return lq_fail(q, rc);
