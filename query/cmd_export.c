@@ -195,7 +195,7 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 	return 0;
 }
 
-static int qstr_is(struct lin_qstr s, const char *c)
+static int qstr_is(struct lin_slice s, const char *c)
 {
 	return s.p && s.n == strlen(c) && memcmp(s.p, c, s.n) == 0;
 }

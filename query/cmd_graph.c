@@ -401,11 +401,11 @@ static int classify(struct graph *g)
 		return oom(g);
 	for (size_t i = 0; i < g->n; i++) {
 		int run = 0, unres = IS_UNRES(g->id[i]);
-		struct lin_qstr t = { NULL, 0 };
+		struct lin_slice t = { NULL, 0 };
 		if (unres) {
 			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
 			if (u->type)
-				t = (struct lin_qstr){ u->type,
+				t = (struct lin_slice){ u->type,
 						       strlen(u->type) };
 		} else {
 			int rc = lin_qnode_load(g->q->txn, &g->q->store,
@@ -416,7 +416,7 @@ static int classify(struct graph *g)
 			t = run ? n->job_type : n->type;
 		}
 		if (!t.p || !t.n)
-			t = (struct lin_qstr){ "-", 1 };
+			t = (struct lin_slice){ "-", 1 };
 		size_t c;
 		for (c = 0; c < g->nclasses; c++)
 			if (g->classes[c].is_run == run &&
@@ -541,7 +541,7 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 	if (*rc)
 		return NULL;
 	if (n->kind == LIN_ID_RUN) {
-		struct lin_qstr nm = n->name.p && n->name.n ? n->name :
+		struct lin_slice nm = n->name.p && n->name.n ? n->name :
 				     n->run_id;
 		r = asprintf(&s, "%.*s / %.*s",
 			     n->job_type.p ? (int)n->job_type.n : 1,

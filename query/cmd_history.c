@@ -181,7 +181,7 @@ static int print_hist(struct lq *q, const char *alias, const struct hist *h)
 			fputs("}\n", q->out);
 		} else {
 			lin_table_row(&t);
-			lin_table_cellq(&t, (struct lin_qstr){ alias,
+			lin_table_cellq(&t, (struct lin_slice){ alias,
 						strlen(alias) });
 			lin_table_cell(&t, id ? id : "(removed)");
 			time_cell(&t, e->tk);

@@ -194,7 +194,7 @@ static void kv_int(struct lin_table *t, const char *k, int64_t v)
 		lin_table_cellf(t, "%lld", (long long)v);
 }
 
-static void kv_str(struct lin_table *t, const char *k, struct lin_qstr v)
+static void kv_str(struct lin_table *t, const char *k, struct lin_slice v)
 {
 	lin_table_row(t);
 	lin_table_cell(t, k);

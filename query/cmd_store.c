@@ -111,7 +111,7 @@ static int print_node(struct lq *q, uint64_t id, void *arg)
 	return 0;
 }
 
-static int add_type(struct lsctx *x, struct lin_qstr type,
+static int add_type(struct lsctx *x, struct lin_slice type,
 		    uint64_t versions)
 {
 	size_t i;
@@ -202,7 +202,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 			continue;
 		if (types) {
 			rc = add_type(&x, x.n.type.p ? x.n.type :
-				      (struct lin_qstr){ "-", 1 },
+				      (struct lin_slice){ "-", 1 },
 				      cs.versions);
 			if (rc)
 				lin_err_set(&q->e, rc, LIN_NO_OFFSET,

@@ -26,11 +26,9 @@
 #define LQ_IOERR LIN_EXIT_IO
 #define LQ_TEMPFAIL LIN_EXIT_TEMPFAIL
 
-/* A borrowed string (not NUL-terminated); p == NULL when absent. */
-struct lin_qstr {
-	const char *p;
-	size_t n;
-};
+/* Strings read from the store are struct lin_slice (format/facts.h),
+ * borrowed and not NUL-terminated; in query/ a slice with p == NULL is
+ * an absent value (shown as null or "-"). */
 
 /* A node decoded from `nodes`. Strings and objects point into the LMDB
  * value and the msgpack zone: valid until lin_qnode_release() or the end
@@ -40,16 +38,16 @@ struct lin_qstr {
 struct lin_qnode {
 	uint64_t id;
 	unsigned kind;               /* LIN_ID_RUN or LIN_ID_VERSION */
-	struct lin_qstr entity, project;
-	struct lin_qstr name;        /* collection / display name */
+	struct lin_slice entity, project;
+	struct lin_slice name;        /* collection / display name */
 	/* run */
-	struct lin_qstr run_id, job_type, group, host, notes, state;
+	struct lin_slice run_id, job_type, group, host, notes, state;
 	const msgpack_object *tags;  /* array or NULL */
-	struct lin_qstr program, git_remote, git_commit; /* code context */
+	struct lin_slice program, git_remote, git_commit; /* code context */
 	const msgpack_object *args;  /* array or NULL */
 	int64_t started_at, ended_at, exit_code;
 	/* version */
-	struct lin_qstr type, digest, description;
+	struct lin_slice type, digest, description;
 	const msgpack_object *aliases; /* array or NULL */
 	const msgpack_object *metadata;/* any value or NULL */
 	int64_t version, size, files, created_at;
@@ -133,7 +131,7 @@ size_t lin_edit_distance(const char *a, size_t an, const char *b,
 void lin_json_str(FILE *f, const char *p, size_t n);
 void lin_json_cstr(FILE *f, const char *s);
 /* A JSON string, or null when s.p is NULL. */
-void lin_json_qstr(FILE *f, struct lin_qstr s);
+void lin_json_qstr(FILE *f, struct lin_slice s);
 
 /* A msgpack value as JSON (bin/ext as base64 strings, non-string map keys
  * as their JSON text in a string, NaN/inf as null). */
@@ -167,7 +165,7 @@ void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* A cell holding p[0..n) escaped as by lin_text_str ("-" when absent
  * or empty). */
-void lin_table_cellq(struct lin_table *t, struct lin_qstr s);
+void lin_table_cellq(struct lin_table *t, struct lin_slice s);
 /* Print and empty the table. Returns 0 or LIN_ENOMEM if a cell was lost. */
 int lin_table_flush(struct lin_table *t, FILE *f);
 void lin_table_release(struct lin_table *t);
@@ -237,7 +235,7 @@ int lq_header(struct lq *q, const char *cols);
  * format needs; then lq_row_end() ends the row. */
 void lq_field(struct lq *q, const char *p, size_t n);
 void lq_field_str(struct lq *q, const char *s);
-void lq_field_q(struct lq *q, struct lin_qstr s);
+void lq_field_q(struct lq *q, struct lin_slice s);
 void lq_field_fmt(struct lq *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void lq_row_end(struct lq *q);
@@ -324,7 +322,7 @@ int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv);
  * "entity/P". Zero-initialise. */
 #define LQ_FILTER_MAX 64  /* values per filter */
 struct lq_flist {
-	struct lin_qstr v[LQ_FILTER_MAX];
+	struct lin_slice v[LQ_FILTER_MAX];
 	size_t n;
 };
 struct lq_filter {

@@ -319,7 +319,7 @@ void lq_unres_json_fields(FILE *f, const struct lq_unres *u)
 
 void lq_unres_cells(struct lin_table *t, const struct lq_unres *u)
 {
-	struct lin_qstr type = { u->type, u->type ? strlen(u->type) : 0 };
+	struct lin_slice type = { u->type, u->type ? strlen(u->type) : 0 };
 	size_t n = strlen(u->ref);
 
 	lin_table_cell(t, "unresolved");
@@ -360,7 +360,7 @@ int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u)
 		if (!end)
 			return 0;
 		for (size_t i = 0; i < f->project.n; i++) {
-			struct lin_qstr p = f->project.v[i];
+			struct lin_slice p = f->project.v[i];
 			if (memchr(p.p, '/', p.n) ?
 			    (size_t)(end - u->coll) == p.n &&
 			    memcmp(u->coll, p.p, p.n) == 0 :
