@@ -417,17 +417,9 @@ static int append(struct lin_wandb *w, const unsigned char *p, size_t n,
 	 * chunk: most records skipped undecoded never reach the check. */
 	if (w->decided && w->rec_total > w->max_record)
 		goto too_big;
-	if (w->rec_cap - w->rec_len < n) {
-		size_t cap = w->rec_cap ? w->rec_cap : 65536;
-		while (cap - w->rec_len < n)
-			cap *= 2;
-		unsigned char *q = realloc(w->rec, cap);
-		if (!q)
-			return fail(w, err, LIN_ENOMEM, w->rec_off,
-				    "out of memory");
-		w->rec = q;
-		w->rec_cap = cap;
-	}
+	if (w->rec_cap - w->rec_len < n &&
+	    LIN_GROW(w->rec, w->rec_cap, w->rec_len + n, 65536))
+		return fail(w, err, LIN_ENOMEM, w->rec_off, "out of memory");
 	if (n) {  /* an empty chunk: w->rec may still be NULL */
 		memcpy(w->rec + w->rec_len, p, n);
 		w->rec_len += n;

@@ -2,6 +2,7 @@
  * removed between two stores, or one store at two times, matched by
  * name (internal ids differ between stores). */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -47,22 +48,9 @@ static int oom(struct lq *q)
 			   "out of memory");
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *x = realloc(*p, c * size);
-	if (!x)
-		return -1;
-	*p = x;
-	*cap = c;
-	return 0;
-}
-
 static struct item *add_item(struct side *d, int sect)
 {
-	if (grow((void **)&d->v, &d->cap, d->n, sizeof *d->v))
+	if (LIN_GROW(d->v, d->cap, d->n + 1, 64))
 		return NULL;
 	struct item *it = &d->v[d->n++];
 	memset(it, 0, sizeof *it);
@@ -72,7 +60,7 @@ static struct item *add_item(struct side *d, int sect)
 
 static int add_name(struct side *d, uint64_t id, const char *name)
 {
-	if (grow((void **)&d->names, &d->ncap, d->nn, sizeof *d->names))
+	if (LIN_GROW(d->names, d->ncap, d->nn + 1, 64))
 		return -1;
 	d->names[d->nn].id = id;
 	d->names[d->nn].name = name;
@@ -147,8 +135,8 @@ static int coll_names(struct lq *q, struct side *d, struct named **out,
 			break;
 		rc = 0;
 		char *s = strndup(sc.k.mv_data, sc.k.mv_size);
-		if (!s || grow((void **)&l, &cap, n, sizeof *l) ||
-		    grow((void **)&strs, &scap, n, sizeof *strs)) {
+		if (!s || LIN_GROW(l, cap, n + 1, 64) ||
+		    LIN_GROW(strs, scap, n + 1, 64)) {
 			free(s);
 			rc = oom(q);
 			break;

@@ -3,6 +3,7 @@
  * node with --explode), as Graphviz dot, Mermaid or one JSON object,
  * folded (fold.h) so that big neighbourhoods stay readable. */
 #include "internal.h"
+#include "format/grow.h"
 #include "fold.h"
 #include "unresolved.h"
 
@@ -85,26 +86,12 @@ static long index_of(const struct graph *g, uint64_t id)
 	return lo < g->n && g->sorted[lo] == id ? (long)g->sorted_ix[lo] : -1;
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *x = realloc(*p, c * size);
-	if (!x)
-		return LIN_ENOMEM;
-	*p = x;
-	*cap = c;
-	return 0;
-}
-
 static int add_node(struct graph *g, uint64_t id, int start)
 {
-	size_t cap = g->cap;
-	if (grow((void **)&g->id, &cap, g->n, sizeof *g->id))
-		return oom(g);
-	size_t c2 = g->cap;
-	if (grow((void **)&g->start, &c2, g->n, 1))
+	/* two arrays of one capacity: both grow alike from g->cap */
+	size_t cap = g->cap, c2 = g->cap;
+	if (LIN_GROW(g->id, cap, g->n + 1, 64) ||
+	    LIN_GROW(g->start, c2, g->n + 1, 64))
 		return oom(g);
 	g->cap = cap;
 	g->id[g->n] = id;
@@ -127,8 +114,8 @@ static int add_unres(struct graph *g, uint64_t run)
 			strcmp(g->unres.v[k].sel, un.v[i].sel)))
 			k++;
 		if (k == g->unres.n) {
-			if (grow((void **)&g->unres.v, &g->unres.cap,
-				 g->unres.n, sizeof *g->unres.v)) {
+			if (LIN_GROW(g->unres.v, g->unres.cap,
+				     g->unres.n + 1, 64)) {
 				rc = oom(g);
 				break;
 			}
@@ -136,8 +123,7 @@ static int add_unres(struct graph *g, uint64_t run)
 			g->unres.v[g->unres.n++] = un.v[i];
 			memset(&un.v[i], 0, sizeof un.v[i]);
 		}
-		if (grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
-			 sizeof *g->ulink)) {
+		if (LIN_GROW(g->ulink, g->ulcap, g->nulink + 2, 64)) {
 			rc = oom(g);
 			break;
 		}
@@ -245,7 +231,7 @@ static int sort_ids(struct graph *g)
 static int add_edge(struct graph *g, size_t a, size_t b, const char *label,
 		    unsigned via)
 {
-	if (grow((void **)&g->e, &g->ecap, g->ne, sizeof *g->e))
+	if (LIN_GROW(g->e, g->ecap, g->ne + 1, 64))
 		return oom(g);
 	g->e[g->ne++] = (struct gedge){ a, b, label, via };
 	return 0;
@@ -425,8 +411,8 @@ static int classify(struct graph *g)
 			    memcmp(g->classes[c].name, t.p, t.n) == 0)
 				break;
 		if (c == g->nclasses) {
-			if (grow((void **)&g->classes, &g->classcap,
-				 g->nclasses, sizeof *g->classes))
+			if (LIN_GROW(g->classes, g->classcap,
+				     g->nclasses + 1, 64))
 				return oom(g);
 			g->classes[c].name = strndup(t.p, t.n);
 			if (!g->classes[c].name)

@@ -1,6 +1,7 @@
 /* cmd_history.c - `artifact REF --history`: every version an alias (or
  * `latest`) named, from when until when, from the alias timeline. */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -22,14 +23,8 @@ struct hist {
 static int hist_push(struct hist *h, uint64_t tk, uint64_t vid,
 		     uint32_t num)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct hent *v = realloc(h->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		h->v = v;
-		h->cap = cap;
-	}
+	if (LIN_GROW(h->v, h->cap, h->n + 1, 16))
+		return LIN_ENOMEM;
 	h->v[h->n].tk = tk;
 	h->v[h->n].vid = vid;
 	h->v[h->n].num = num;

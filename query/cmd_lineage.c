@@ -2,6 +2,7 @@
  * nodes, with report filters and paging) and path (the shortest
  * producer/consumer chain between two nodes). */
 #include "internal.h"
+#include "format/grow.h"
 #include "unresolved.h"
 
 #include <errno.h>
@@ -351,16 +352,10 @@ static int find_path(struct lq *q, uint64_t a, uint64_t b, unsigned dir,
 		rc = lin_walk_start(w, a, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = 0;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			void *p = realloc(seen, cap * sizeof *seen);
-			if (!p) {
-				rc = lin_err_set(&q->e, LIN_ENOMEM,
-						 LIN_NO_OFFSET,
-						 "out of memory");
-				break;
-			}
-			seen = p;
+		if (LIN_GROW(seen, cap, n + 1, 64)) {
+			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					 "out of memory");
+			break;
 		}
 		seen[n++] = st;
 		if (st.node == b)

@@ -1,5 +1,6 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
+#include "format/grow.h"
 #include "format/deep.h"
 
 #include <getopt.h>
@@ -120,14 +121,8 @@ static int add_type(struct lsctx *x, struct lin_slice type,
 		    memcmp(x->types[i].type, type.p, type.n) == 0)
 			break;
 	if (i == x->ntypes) {
-		if (x->ntypes == x->typecap) {
-			size_t cap = x->typecap ? x->typecap * 2 : 16;
-			void *p = realloc(x->types, cap * sizeof *x->types);
-			if (!p)
-				return LIN_ENOMEM;
-			x->types = p;
-			x->typecap = cap;
-		}
+		if (LIN_GROW(x->types, x->typecap, x->ntypes + 1, 16))
+			return LIN_ENOMEM;
 		x->types[i].type = strndup(type.p, type.n);
 		if (!x->types[i].type)
 			return LIN_ENOMEM;

@@ -2,6 +2,7 @@
  * repeatable and comma-separated, checked against what the store holds so
  * that a misspelt filter is an error instead of an empty answer. */
 #include "internal.h"
+#include "format/grow.h"
 #include "format/facts.h"
 
 #include <getopt.h>
@@ -114,15 +115,9 @@ static void see(struct seen *s, struct lin_slice v)
 		if (strlen(s->have[i]) == v.n &&
 		    memcmp(s->have[i], v.p, v.n) == 0)
 			return;
-	if (s->nhave == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *p = realloc(s->have, cap * sizeof *s->have);
-		if (!p) {
-			s->failed = 1;
-			return;
-		}
-		s->have = p;
-		s->cap = cap;
+	if (LIN_GROW(s->have, s->cap, s->nhave + 1, 16)) {
+		s->failed = 1;
+		return;
 	}
 	if (!(s->have[s->nhave] = strndup(v.p, v.n)))
 		s->failed = 1;

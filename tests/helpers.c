@@ -363,11 +363,7 @@ char *th_slurp(FILE *f, size_t *len)
 	char chunk[4096];
 
 	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
+		cr_assert_eq(LIN_GROW(buf, cap, n + got + 1, 0), 0);
 		memcpy(buf + n, chunk, got);
 		n += got;
 	}

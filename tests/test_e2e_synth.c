@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/grow.h"
+#include "helpers.h"
+
 static char dir[64];
 
 static void setup(void)
@@ -73,10 +76,8 @@ static void load(struct graph *g)
 			snprintf(a, sizeof a, "run:%s", run);
 			snprintf(b, sizeof b, "artifact:%s", art);
 			if (pass == 0) {
-				if (nt + 2 > cap) {
-					cap = cap ? cap * 2 : 4096;
-					tmp = realloc(tmp, cap * sizeof *tmp);
-				}
+				cr_assert_eq(LIN_GROW(tmp, cap, nt + 2,
+						      4096), 0);
 				tmp[nt++] = strdup(a);
 				tmp[nt++] = strdup(b);
 				continue;
@@ -85,11 +86,11 @@ static void load(struct graph *g)
 			 * --with-relogs) */
 			if (strcmp(kind, "relogged") == 0)
 				continue;
-			if (g->ne == ecap) {
-				ecap = ecap ? ecap * 2 : 4096;
-				g->from = realloc(g->from, ecap * sizeof *g->from);
-				g->to = realloc(g->to, ecap * sizeof *g->to);
-			}
+			/* two arrays of one capacity */
+			size_t c2 = ecap;
+			cr_assert_eq(LIN_GROW(g->from, ecap, g->ne + 1, 4096),
+				     0);
+			cr_assert_eq(LIN_GROW(g->to, c2, g->ne + 1, 4096), 0);
 			int logged = strcmp(kind, "logged") == 0;
 			g->from[g->ne] = id_of(g, logged ? a : b);
 			g->to[g->ne] = id_of(g, logged ? b : a);
@@ -155,24 +156,13 @@ static char *reach(const struct graph *g, size_t start, int down)
 /* Column `node` of `lineage-query impact|provenance --format csv`. */
 static char *ask(const char *cmd, const char *ref)
 {
-	char c[1024], line[2048];
+	char c[1024];
 	snprintf(c, sizeof c, "./lineage-query --store %s/s.lmdb %s --format "
 		 "csv '%s' | tail -n +2 | cut -d, -f3 | LC_ALL=C sort", dir,
 		 cmd, ref);
 	FILE *p = popen(c, "r");
 	cr_assert_not_null(p);
-	size_t cap = 4096, n = 0;
-	char *s = malloc(cap);
-	s[0] = 0;
-	while (fgets(line, sizeof line, p)) {
-		size_t l = strlen(line);
-		if (n + l + 1 > cap) {
-			cap = (n + l + 1) * 2;
-			s = realloc(s, cap);
-		}
-		memcpy(s + n, line, l + 1);
-		n += l;
-	}
+	char *s = th_slurp(p, NULL);
 	cr_assert_eq(pclose(p), 0, "%s %s failed", cmd, ref);
 	return s;
 }
