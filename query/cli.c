@@ -90,6 +90,27 @@ void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts)
 	const struct lin_opt *const tables[] = { lq_head_opts, opts, NULL };
 
 	lin_getopt_build(g, ":", tables);
+	optind = 0;  /* a full rescan: one process runs many queries */
+	opterr = 0;  /* our own messages */
+}
+
+int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
+		int argc, char **argv, struct lq_filter *f, int *c)
+{
+	while ((*c = getopt_long(argc, argv, g->shorts, g->longs,
+				 NULL)) != -1) {
+		int r = f ? lq_filter_opt(q, cmd, f, *c, optarg) : -2;
+		if (r >= 0)
+			return r;
+		if (r == -1)
+			continue;
+		if (!lin_opts_by_code(lq_head_opts, *c) && *c != ':' &&
+		    *c != '?')
+			return -1;
+		if ((r = lq_common_opt(q, cmd, *c, argv)) >= 0)
+			return r;
+	}
+	return -2;
 }
 
 void lq_errf(struct lq *q, const char *fmt, ...)

@@ -206,23 +206,15 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 	struct lin_getopt go;
 	struct batch b;
 	const char *from = NULL, *format = NULL;
-	int c, rc;
+	int c, r, rc;
 
 	memset(&b, 0, sizeof b);
 	b.q = q;
 	b.dir = dir;
 	b.depth = LIN_WALK_ALL;
 	lq_getopt(&go, batch_opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &b.f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &b.f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'f': from = optarg; continue;
 		case 'F': format = optarg; continue;
@@ -233,10 +225,9 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 						optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (format && lq_format_parse(format, &q->fmt))
 		return lq_usage(q, cmd, "bad --format '%s': expected text, "
 				"tsv, csv or json", format);

@@ -431,7 +431,7 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 	struct lin_getopt go;
 	const char *cmd = "diff";
 	struct side sa, sb;
-	int c, rc, differ = 0;
+	int c, r, rc, differ = 0;
 
 	memset(&sa, 0, sizeof sa);
 	memset(&sb, 0, sizeof sb);
@@ -439,10 +439,8 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 	sa.has_time = sb.has_time = q->has_asof;
 	sa.t = sb.t = q->asof;
 	lq_getopt(&go, diff_opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		if (c == 'a' || c == 'b') {
 			struct side *d = c == 'a' ? &sa : &sb;
 			char why[160];
@@ -453,10 +451,9 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 			d->has_time = 1;
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	int nstores = argc - optind;
 	if (nstores > 2)
 		return lq_usage(q, cmd, "expects at most two stores, got %d",
@@ -471,15 +468,15 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 		rc = open_side(q, &sb, &sa);
 	if (rc == 0) {
 		const char *failed = sa.path;
-		int r = collect(q, &sa);
-		if (r == 0) {
+		int crc = collect(q, &sa);
+		if (crc == 0) {
 			failed = sb.path;
-			r = collect(q, &sb);
+			crc = collect(q, &sb);
 		}
-		if (r) {
+		if (crc) {
 			/* lq_fail names q->store_path: the failed side. */
 			q->store_path = failed;
-			rc = lq_fail(q, r);
+			rc = lq_fail(q, crc);
 		}
 	}
 	if (rc == 0 && lq_tabular(q))

@@ -282,14 +282,12 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 {
 	struct lin_getopt go;
 	const char *cmd = "export", *format = NULL;
-	int c, rc, all = 0;
+	int c, r, rc, all = 0;
 	struct exp x;
 
 	lq_getopt(&go, export_opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		if (c == 'F') {
 			format = optarg;
 			continue;
@@ -298,10 +296,9 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 			all = 1;
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (!format || strcmp(format, "openlineage"))
 		return lq_usage(q, cmd, format ? "bad --format '%s': expected"
 				" openlineage" : "--format openlineage is "

@@ -1033,23 +1033,15 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	const char *cmd = "graph", *format = NULL;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, max_nodes = MAX_BOXES;
-	int c, rc, explode = 0, all = 0;
+	int c, r, rc, explode = 0, all = 0;
 	struct lq_filter f;
 	struct graph g;
 	char note[256];
 
 	memset(&f, 0, sizeof f);
 	lq_getopt(&go, graph_opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'F': format = optarg; continue;
 		case 'd': dir = LIN_WALK_DOWN; continue;
@@ -1070,10 +1062,9 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 						"limit)", optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	memset(&g, 0, sizeof g);
 	g.q = q;
 	g.fmt = q->json ? G_JSON : G_DOT;

@@ -213,19 +213,15 @@ int lq_cmd_history(struct lq *q, int argc, char **argv)
 	const char *cmd = "artifact", *sel;
 	struct hist h = { NULL, 0, 0 };
 	uint64_t coll, vid;
-	int c, rc;
+	int c, r, rc;
 
 	lq_getopt(&go, lq_artifact.opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		if (c == 'H')
-			continue;
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
-	}
+	/* -H, --history: what brought the command here */
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				&c)) == -1)
+		;
+	if (r >= 0)
+		return r;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "--history expects one REF, "
 				"NAME:ALIAS or NAME");

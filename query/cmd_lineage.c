@@ -207,20 +207,12 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	struct lq_filter f;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, limit = 0;
-	int c;
+	int c, r;
 
 	memset(&f, 0, sizeof f);
 	lq_getopt(&go, lq_lineage.opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'd': dir = LIN_WALK_DOWN; continue;
 		case 'u': dir = LIN_WALK_UP; continue;
@@ -239,10 +231,9 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (optind == argc)
 		return lq_usage(q, cmd, "missing NODE");
 	int rc = lq_open(q);
@@ -540,13 +531,11 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	size_t len = 0;
 	uint64_t a, b;
 	uint32_t max_len = 12, max_paths = 100;
-	int c, rc, all = 0;
+	int c, r, rc, all = 0;
 
 	lq_getopt(&go, lq_path.opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		switch (c) {
 		case 'A': all = 1; continue;
 		case 'D':
@@ -563,10 +552,9 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (argc - optind != 2)
 		return lq_usage(q, cmd, "expects two NODEs, FROM and TO");
 	if ((rc = lq_open(q)) != 0)

@@ -14,17 +14,16 @@ static int parse_one(struct lq *q, const struct lq_cmd *cmd,
 		     const char **arg)
 {
 	struct lin_getopt go;
-	int c;
+	int c, r;
 
 	lq_getopt(&go, cmd->opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		int r = lq_common_opt(q, cmd->name, c, argv);
-		if (r >= 0)
-			return r;
-	}
+	/* artifact's -H is taken before (lq_cmd_artifact): any other
+	 * option is not this parse's */
+	r = lq_next_opt(q, cmd->name, &go, argc, argv, NULL, &c);
+	if (r == -1)
+		return lq_common_opt(q, cmd->name, '?', argv);
+	if (r >= 0)
+		return r;
 	if (optind == argc)
 		return lq_usage(q, cmd->name, "missing %s", what);
 	if (argc - optind > 1)

@@ -15,27 +15,16 @@ static int parse(struct lq *q, const struct lq_cmd *cmd, int argc,
 		 char **argv, struct lq_filter *f, int *flag)
 {
 	struct lin_getopt go;
-	int c;
+	int c, r;
 
 	lq_getopt(&go, cmd->opts);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
-				NULL)) != -1) {
-		int r = f ? lq_filter_opt(q, cmd->name, f, c, optarg) : -2;
-		if (r >= 0)
-			return r;
-		if (r == -1)
-			continue;
-		if (flag && c >= LIN_OPT_LONG_ONLY) {
-			*flag = 1;
-			continue;
-		}
-		r = lq_common_opt(q, cmd->name, c, argv);
-		if (r >= 0)
-			return r;
+	while ((r = lq_next_opt(q, cmd->name, &go, argc, argv, f,
+				&c)) == -1) {
+		if (!flag)
+			return lq_common_opt(q, cmd->name, '?', argv);
+		*flag = 1;
 	}
-	return -1;
+	return r >= 0 ? r : -1;
 }
 
 /* A scan over every entry of `db`. */

@@ -304,8 +304,19 @@ extern const struct lin_opt lq_head_opts[], lq_global_opts[];
  * lq_take_format (table.c). */
 extern const struct lin_opt lq_format_opts[];
 
-/* getopt_long's inputs for a command: lq_head_opts, then `opts`. */
+/* Prepare to parse a command's options: getopt_long's inputs from
+ * lq_head_opts, then `opts`, and getopt's state reset. */
 void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts);
+
+/* The next option of a command's argv (after lq_getopt): -j, -h, -V and
+ * usage errors are handled here (lq_common_opt), and the filters
+ * (lq_filter_opt) when `f` is not NULL. Returns -1 with *c set to one of
+ * the command's own options (optarg its value), -2 at the end of the
+ * options (optind at the first argument), or an exit status to return
+ * (--help, --version, a usage error: already printed). */
+struct lq_filter;
+int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
+		int argc, char **argv, struct lq_filter *f, int *c);
 
 /* Print a command's --help. */
 void lq_cmd_help(struct lq *q, const char *name);

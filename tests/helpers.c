@@ -4,6 +4,8 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "format/grow.h"
@@ -410,4 +413,77 @@ size_t th_file_size(const char *path)
 
 	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
 	return (size_t)st.st_size;
+}
+
+/* ---- the built programs as children ---- */
+
+void th_child_free(struct th_child *c)
+{
+	free(c->out);
+	free(c->err);
+	c->out = c->err = NULL;
+}
+
+/* In the child: become nobody, limit the address space; exit 126 when
+ * that cannot be done (reported as setup). */
+static void prepare(const struct th_child_opts *o)
+{
+	if (o->as_limit) {
+		struct rlimit rl = { o->as_limit, o->as_limit };
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(126);
+	}
+	if (o->as_nobody && geteuid() == 0 &&
+	    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+		_exit(126);
+}
+
+struct th_child th_child_run(char *const argv[],
+			     const struct th_child_opts *o)
+{
+	static const struct th_child_opts none = { 0, 0, 0 };
+	struct th_child c = { -1, 0, 0, 0, NULL, NULL };
+	char out[TH_PATH_MAX], err[TH_PATH_MAX];
+	pid_t pid;
+	int st;
+
+	if (!o)
+		o = &none;
+	th_path(out, "child.out");
+	th_path(err, "child.err");
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+			_exit(126);
+		prepare(o);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	time_t start = time(NULL);
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		cr_assert(w == 0 || errno == EINTR);
+		if (o->timeout_s && time(NULL) - start > o->timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			c.hung = 1;
+			break;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (WIFEXITED(st))
+		c.status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		c.sig = WTERMSIG(st);
+	c.setup = c.status == 126;
+	c.out = th_read_file(out, NULL);
+	c.err = th_read_file(err, NULL);
+	return c;
 }
