@@ -145,10 +145,16 @@ static void version(struct lq *q)
 		LIN_SCHEMA_VERSION);
 }
 
-static void common_options(struct lq *q)
+/* The end of every --help: the options every command takes, the forms
+ * of the arguments, the exit statuses. */
+static void help_tail(struct lq *q)
 {
 	lin_opts_help(q->out, lq_global_opts, COMMON_COL);
 	lin_opts_help(q->out, lq_head_opts, COMMON_COL);
+	putc('\n', q->out);
+	fputs(arg_forms, q->out);
+	putc('\n', q->out);
+	fputs(exit_table, q->out);
 }
 
 static void help(struct lq *q)
@@ -160,11 +166,7 @@ static void help(struct lq *q)
 	for (const struct lq_cmd *const *c = lq_cmds; *c; c++)
 		fprintf(q->out, "  %-11s%s\n", (*c)->name, (*c)->summary);
 	fputs("\noptions:\n", q->out);
-	common_options(q);
-	putc('\n', q->out);
-	fputs(arg_forms, q->out);
-	putc('\n', q->out);
-	fputs(exit_table, q->out);
+	help_tail(q);
 }
 
 void lq_cmd_help(struct lq *q, const char *name)
@@ -195,11 +197,7 @@ void lq_cmd_help(struct lq *q, const char *name)
 		putc('\n', q->out);
 	}
 	fputs("common options:\n", q->out);
-	common_options(q);
-	putc('\n', q->out);
-	fputs(arg_forms, q->out);
-	putc('\n', q->out);
-	fputs(exit_table, q->out);
+	help_tail(q);
 }
 
 int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)

@@ -164,14 +164,24 @@ void th_rl_put(struct lin_record *r)
 void th_rl_run(const char *rid, const char *name, const char *job,
 	       int64_t started)
 {
-	struct lin_record r;
+	th_rl_run_tagged(rid, name, job, started, NULL);
+}
 
+void th_rl_run_tagged(const char *rid, const char *name, const char *job,
+		      int64_t started, const char *const *tags)
+{
+	struct lin_record r;
+	size_t n = 0;
+
+	while (tags && tags[n])
+		n++;
 	lin_record_clear(&r);
 	r.kind = LIN_REC_RUN;
 	r.run_id = rid;
 	r.name = name;
 	r.job_type = job;
 	r.started_at = started;
+	r.tags = (struct lin_strv){ tags, n };
 	th_rl_put(&r);
 }
 

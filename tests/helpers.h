@@ -60,6 +60,9 @@ struct lin_record;
 void th_rl_put(struct lin_record *r);
 void th_rl_run(const char *rid, const char *name, const char *job,
 	       int64_t started);
+/* th_rl_run with tags (NULL-terminated; NULL: none). */
+void th_rl_run_tagged(const char *rid, const char *name, const char *job,
+		      int64_t started, const char *const *tags);
 /* LOG of a version of `coll`, with one alias when `alias` is not NULL. */
 void th_rl_log(const char *coll, const char *type, const char *digest,
 	       int64_t at, const char *alias);

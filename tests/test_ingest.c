@@ -816,13 +816,7 @@ static char *edges_as_csv(const char *store)
 
 static char *sorted_csv_body(const char *path)
 {
-	char cmd[1200];
-	snprintf(cmd, sizeof cmd, "tail -n +2 '%s' | LC_ALL=C sort", path);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char *buf = th_slurp(p, NULL);
-	pclose(p);
-	return buf;
+	return th_sh(NULL, "tail -n +2 '%s' | LC_ALL=C sort", path);
 }
 
 static void gen_synth(int runs, int per_file)

@@ -53,21 +53,9 @@ static void run_file(const char *project, const char *rid,
 		     const char *name, const char *job,
 		     const char *const *tags)
 {
-	struct lin_record r;
-	size_t n = 0;
-
-	while (tags && tags[n])
-		n++;
 	th_rl_open("acme", project, "logs/%02d-%s-%s.runlog", ++nfile,
 		   project, rid);
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = rid;
-	r.name = name;
-	r.job_type = job;
-	r.started_at = T0;
-	r.tags = (struct lin_strv){ tags, n };
-	th_rl_put(&r);
+	th_rl_run_tagged(rid, name, job, T0, tags);
 }
 
 /* The end of a run: exit code 0 when finished, else 1. */
