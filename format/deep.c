@@ -165,6 +165,69 @@ static int sizes(struct deep *d, const MDB_val *k, const MDB_val *v,
 	return 1;
 }
 
+/* A meta entry: the defaults map, the schema version, a counter. */
+static int meta_entry(struct deep *d, const MDB_val *k, const MDB_val *v)
+{
+	const unsigned char *kb = k->mv_data;
+
+	if (k->mv_size == strlen(LIN_META_DEFAULTS) &&
+	    !memcmp(kb, LIN_META_DEFAULTS, k->mv_size))
+		return msgpack_value(d, v, 'm');
+	if (k->mv_size == strlen(LIN_META_SCHEMA) &&
+	    !memcmp(kb, LIN_META_SCHEMA, k->mv_size))
+		return sizes(d, k, v, 1, 511, 4, 4);
+	return sizes(d, k, v, 1, 511, 4, 8);
+}
+
+/* An edge: a known kind, both ends and its fact present. */
+static int edge_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+		      const MDB_val *v)
+{
+	struct lin_edge e;
+
+	if (!sizes(d, k, v, 8, 8, LIN_EDGE_SIZE, LIN_EDGE_SIZE))
+		return 0;
+	lin_edge_decode(v->mv_data, &e);
+	if (e.kind < LIN_EDGE_DOWN_FIRST || e.kind > LIN_EDGE_UP_LAST) {
+		bad(d, "edge of kind 0x%02x", e.kind);
+		return 0;
+	}
+	return node_exists(d, txn, lin_be64_get(k->mv_data), 0,
+			   "edge's node") == 1 &&
+	       node_exists(d, txn, e.other, 0, "edge's other node") == 1 &&
+	       fact_exists(d, txn, e.fact, "edge's");
+}
+
+/* An alias timeline: (time, version) pairs in time order, each version
+ * present (0: the alias named nothing). */
+static int timeline_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+			  const MDB_val *v)
+{
+	const unsigned char *vb = v->mv_data;
+	uint64_t last = 0;
+	int rc = 1;
+
+	if (!sizes(d, k, v, 9, 511, 16, SIZE_MAX))
+		return 0;
+	if (v->mv_size % 16) {
+		bad(d, "alias timeline of %zu bytes", v->mv_size);
+		return 0;
+	}
+	for (size_t i = 0; i < v->mv_size && rc == 1; i += 16) {
+		uint64_t t = lin_be64_get(vb + i);
+		uint64_t vid = lin_be64_get(vb + i + 8);
+		if (t < last) {
+			bad(d, "alias timeline out of time order");
+			return 0;
+		}
+		last = t;
+		if (vid)
+			rc = node_exists(d, txn, vid, LIN_ID_VERSION,
+					 "alias's version");
+	}
+	return rc;
+}
+
 /* The references of one entry: what every id in it names exists. */
 static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		 const MDB_val *v)
@@ -174,13 +237,7 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 
 	switch (d->db) {
 	case LIN_DB_META:
-		if (k->mv_size == strlen(LIN_META_DEFAULTS) &&
-		    !memcmp(kb, LIN_META_DEFAULTS, k->mv_size))
-			return msgpack_value(d, v, 'm');
-		if (k->mv_size == strlen(LIN_META_SCHEMA) &&
-		    !memcmp(kb, LIN_META_SCHEMA, k->mv_size))
-			return sizes(d, k, v, 1, 511, 4, 4);
-		return sizes(d, k, v, 1, 511, 4, 8);
+		return meta_entry(d, k, v);
 	case LIN_DB_SOURCES:
 		return msgpack_value(d, v, 'm');
 	case LIN_DB_SOURCE_IDS: {
@@ -236,21 +293,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		return sizes(d, k, v, 8, 8, 9, 9) &&
 		       node_exists(d, txn, lin_be64_get(kb), 0, "node") == 1 &&
 		       fact_exists(d, txn, lin_be64_get(vb + 1), "node's");
-	case LIN_DB_EDGES: {
-		struct lin_edge e;
-		if (!sizes(d, k, v, 8, 8, LIN_EDGE_SIZE, LIN_EDGE_SIZE))
-			return 0;
-		lin_edge_decode(vb, &e);
-		if (e.kind < LIN_EDGE_DOWN_FIRST || e.kind > LIN_EDGE_UP_LAST) {
-			bad(d, "edge of kind 0x%02x", e.kind);
-			return 0;
-		}
-		return node_exists(d, txn, lin_be64_get(kb), 0, "edge's node")
-			== 1 &&
-		       node_exists(d, txn, e.other, 0, "edge's other node")
-			== 1 &&
-		       fact_exists(d, txn, e.fact, "edge's");
-	}
+	case LIN_DB_EDGES:
+		return edge_entry(d, txn, k, v);
 	case LIN_DB_USE_SEL:
 	case LIN_DB_ALIAS_EV:
 		/* coll . text . 0 . time key . fact id, empty value */
@@ -272,28 +316,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 	case LIN_DB_PENDING:
 		return sizes(d, k, v, 8, 8, 0, 0) &&
 		       fact_exists(d, txn, lin_be64_get(kb), "pending use");
-	case LIN_DB_ALIAS_TL: {
-		uint64_t last = 0;
-		if (!sizes(d, k, v, 9, 511, 16, SIZE_MAX))
-			return 0;
-		if (v->mv_size % 16) {
-			bad(d, "alias timeline of %zu bytes", v->mv_size);
-			return 0;
-		}
-		for (size_t i = 0; i < v->mv_size && rc == 1; i += 16) {
-			uint64_t t = lin_be64_get(vb + i);
-			uint64_t vid = lin_be64_get(vb + i + 8);
-			if (t < last) {
-				bad(d, "alias timeline out of time order");
-				return 0;
-			}
-			last = t;
-			if (vid)
-				rc = node_exists(d, txn, vid, LIN_ID_VERSION,
-						 "alias's version");
-		}
-		return rc;
-	}
+	case LIN_DB_ALIAS_TL:
+		return timeline_entry(d, txn, k, v);
 	case LIN_DB_NAMES:
 		if (!sizes(d, k, v, 3, 511, 8, 8))
 			return 0;

@@ -200,6 +200,35 @@ static int unres_step(void *ctx, const struct lq_unres *u)
 	return report_unres(us->l, u, u->run, us->depth + 1);
 }
 
+/* The line that ends a walk: its total, what was shown, and the cursor
+ * of the next page (`next`, NULL when the walk was not cut). */
+static void summary(struct lq *q, const struct pager *pg, const char *next)
+{
+	if (q->json) {
+		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
+			"\"returned\":%llu,\"truncated\":%s,\"next\":",
+			(unsigned long long)pg->total,
+			(unsigned long long)pg->shown,
+			pg->truncated ? "true" : "false");
+		if (next)
+			lin_json_cstr(q->out, next);
+		else
+			fputs("null", q->out);
+		fputs("}\n", q->out);
+		return;
+	}
+	/* A table stays a table: its total goes to stderr. */
+	FILE *sf = lq_tabular(q) ? q->err : q->out;
+	fprintf(sf, "# total=%llu shown=%llu truncated=%s",
+		(unsigned long long)pg->total, (unsigned long long)pg->shown,
+		pg->truncated ? "yes" : "no");
+	if (next) {
+		fputs(" next=", sf);
+		lin_text_str(sf, next, strlen(next));
+	}
+	putc('\n', sf);
+}
+
 int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 {
 	struct lin_getopt go;
@@ -292,30 +321,8 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	if (rc == 0 && lin_table_flush(&l.t, q->out))
 		rc = LIN_ENOMEM;
 	/* Every answer states its total (issue: paging with totals). */
-	if (rc == 0 && q->json) {
-		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
-			"\"returned\":%llu,\"truncated\":%s,\"next\":",
-			(unsigned long long)pg.total,
-			(unsigned long long)pg.shown,
-			pg.truncated ? "true" : "false");
-		if (next)
-			lin_json_cstr(q->out, next);
-		else
-			fputs("null", q->out);
-		fputs("}\n", q->out);
-	} else if (rc == 0) {
-		/* A table stays a table: its total goes to stderr. */
-		FILE *sf = lq_tabular(q) ? q->err : q->out;
-		fprintf(sf, "# total=%llu shown=%llu truncated=%s",
-			(unsigned long long)pg.total,
-			(unsigned long long)pg.shown,
-			pg.truncated ? "yes" : "no");
-		if (next) {
-			fputs(" next=", sf);
-			lin_text_str(sf, next, strlen(next));
-		}
-		putc('\n', sf);
-	}
+	if (rc == 0)
+		summary(q, &pg, next);
 	lq_unres_seen_free(&seen);
 	free(pg.last);
 	free(l.from_id);

@@ -129,6 +129,93 @@ static int cmp_type(const void *a, const void *b)
 		      ((const struct typecount *)b)->type);
 }
 
+/* One row of `ls collections`: the collection of x->n (its newest
+ * version) with `versions` versions. 0 or LIN_ENOMEM (q->e set). */
+static int print_collection(struct lq *q, struct lsctx *x,
+			    uint64_t versions)
+{
+	const struct lin_qnode *n = &x->n;
+
+	if (q->json) {
+		char *vid = lin_qnode_id(n, 0), *cid = NULL;
+		if (vid)
+			*strrchr(vid, ':') = '\0';
+		if (!vid || asprintf(&cid, "collection:%s", vid) < 0) {
+			free(vid);
+			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					   "out of memory");
+		}
+		fputs("{\"id\":", q->out);
+		lin_json_cstr(q->out, cid);
+		fputs(",\"kind\":\"collection\",\"entity\":", q->out);
+		lin_json_qstr(q->out, n->entity);
+		fputs(",\"project\":", q->out);
+		lin_json_qstr(q->out, n->project);
+		fputs(",\"name\":", q->out);
+		lin_json_qstr(q->out, n->name);
+		fputs(",\"type\":", q->out);
+		lin_json_qstr(q->out, n->type);
+		fprintf(q->out, ",\"versions\":%llu}\n",
+			(unsigned long long)versions);
+		free(vid);
+		free(cid);
+	} else if (lq_tabular(q)) {
+		lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
+			     (int)n->entity.n, n->entity.p,
+			     (int)n->project.n, n->project.p,
+			     (int)n->name.n, n->name.p);
+		lq_field_str(q, "collection");
+		lq_field_fmt(q, "%.*s/%.*s", (int)n->entity.n, n->entity.p,
+			     (int)n->project.n, n->project.p);
+		lq_field_q(q, n->name);
+		lq_field_q(q, n->type);
+		lq_field_fmt(q, "%llu", (unsigned long long)versions);
+		lq_row_end(q);
+	} else {
+		lin_table_row(&x->t);
+		lin_table_cell(&x->t, "collection");
+		lin_table_cellf(&x->t, "%.*s/%.*s/%.*s",
+				(int)n->entity.n, n->entity.p,
+				(int)n->project.n, n->project.p,
+				(int)n->name.n, n->name.p);
+		lin_table_cellq(&x->t, n->type);
+		lin_table_cellf(&x->t, "versions=%llu",
+				(unsigned long long)versions);
+	}
+	return 0;
+}
+
+/* The rows of `ls types`, sorted by type. */
+static void print_types(struct lq *q, struct lsctx *x)
+{
+	if (x->ntypes)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(x->types, x->ntypes, sizeof *x->types, cmp_type);
+	for (size_t i = 0; i < x->ntypes; i++) {
+		const struct typecount *tc = &x->types[i];
+		if (q->json) {
+			fputs("{\"kind\":\"type\",\"type\":", q->out);
+			lin_json_cstr(q->out, tc->type);
+			fprintf(q->out, ",\"collections\":%llu,"
+				"\"versions\":%llu}\n",
+				(unsigned long long)tc->colls,
+				(unsigned long long)tc->versions);
+		} else if (lq_tabular(q)) {
+			lq_field_str(q, tc->type);
+			lq_field_fmt(q, "%llu", (unsigned long long)tc->colls);
+			lq_field_fmt(q, "%llu",
+				     (unsigned long long)tc->versions);
+			lq_row_end(q);
+		} else {
+			lin_table_row(&x->t);
+			lin_table_cell(&x->t, tc->type);
+			lin_table_cellf(&x->t, "collections=%llu",
+					(unsigned long long)tc->colls);
+			lin_table_cellf(&x->t, "versions=%llu",
+					(unsigned long long)tc->versions);
+		}
+	}
+}
+
 int lq_cmd_ls(struct lq *q, int argc, char **argv)
 {
 	const char *cmd = "ls", *what;
@@ -191,90 +278,13 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 			if (rc)
 				lin_err_set(&q->e, rc, LIN_NO_OFFSET,
 					    "out of memory");
-		} else if (q->json) {
-			char *vid = lin_qnode_id(&x.n, 0), *cid = NULL;
-			if (vid)
-				*strrchr(vid, ':') = '\0';
-			if (!vid || asprintf(&cid, "collection:%s", vid) < 0) {
-				free(vid);
-				rc = lin_err_set(&q->e, LIN_ENOMEM,
-						 LIN_NO_OFFSET,
-						 "out of memory");
-				continue;
-			}
-			fputs("{\"id\":", q->out);
-			lin_json_cstr(q->out, cid);
-			fputs(",\"kind\":\"collection\",\"entity\":", q->out);
-			lin_json_qstr(q->out, x.n.entity);
-			fputs(",\"project\":", q->out);
-			lin_json_qstr(q->out, x.n.project);
-			fputs(",\"name\":", q->out);
-			lin_json_qstr(q->out, x.n.name);
-			fputs(",\"type\":", q->out);
-			lin_json_qstr(q->out, x.n.type);
-			fprintf(q->out, ",\"versions\":%llu}\n",
-				(unsigned long long)cs.versions);
-			free(vid);
-			free(cid);
-		} else if (lq_tabular(q)) {
-			lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
-				     (int)x.n.entity.n, x.n.entity.p,
-				     (int)x.n.project.n, x.n.project.p,
-				     (int)x.n.name.n, x.n.name.p);
-			lq_field_str(q, "collection");
-			lq_field_fmt(q, "%.*s/%.*s", (int)x.n.entity.n,
-				     x.n.entity.p, (int)x.n.project.n,
-				     x.n.project.p);
-			lq_field_q(q, x.n.name);
-			lq_field_q(q, x.n.type);
-			lq_field_fmt(q, "%llu",
-				     (unsigned long long)cs.versions);
-			lq_row_end(q);
 		} else {
-			lin_table_row(&x.t);
-			lin_table_cell(&x.t, "collection");
-			lin_table_cellf(&x.t, "%.*s/%.*s/%.*s",
-					(int)x.n.entity.n, x.n.entity.p,
-					(int)x.n.project.n, x.n.project.p,
-					(int)x.n.name.n, x.n.name.p);
-			lin_table_cellq(&x.t, x.n.type);
-			lin_table_cellf(&x.t, "versions=%llu",
-					(unsigned long long)cs.versions);
+			rc = print_collection(q, &x, cs.versions);
 		}
 	}
 	lin_scan_close(&c);
-	if (rc == 0 && types) {
-		if (x.ntypes)  /* qsort(NULL, 0, ...) is undefined */
-			qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
-		for (size_t i = 0; i < x.ntypes; i++) {
-			if (q->json) {
-				fputs("{\"kind\":\"type\",\"type\":", q->out);
-				lin_json_cstr(q->out, x.types[i].type);
-				fprintf(q->out, ",\"collections\":%llu,"
-					"\"versions\":%llu}\n",
-					(unsigned long long)x.types[i].colls,
-					(unsigned long long)
-					x.types[i].versions);
-				continue;
-			}
-			if (lq_tabular(q)) {
-				lq_field_str(q, x.types[i].type);
-				lq_field_fmt(q, "%llu", (unsigned long long)
-					     x.types[i].colls);
-				lq_field_fmt(q, "%llu", (unsigned long long)
-					     x.types[i].versions);
-				lq_row_end(q);
-				continue;
-			}
-			lin_table_row(&x.t);
-			lin_table_cell(&x.t, x.types[i].type);
-			lin_table_cellf(&x.t, "collections=%llu",
-					(unsigned long long)x.types[i].colls);
-			lin_table_cellf(&x.t, "versions=%llu",
-					(unsigned long long)
-					x.types[i].versions);
-		}
-	}
+	if (rc == 0 && types)
+		print_types(q, &x);
 	if (rc == 0 && lin_table_flush(&x.t, q->out))
 		rc = LIN_ENOMEM;
 	for (size_t i = 0; i < x.ntypes; i++)
