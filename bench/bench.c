@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "format/grow.h"
 #include "format/runlog.h"
 #include "format/store.h"
 #include "format/wandb.h"
@@ -67,12 +68,8 @@ static int collect(const char *path, const struct stat *sb, int type,
 	size_t n = strlen(path), m = strlen(want_suffix);
 	if (want_suffix[0] && (n < m || strstr(path, want_suffix) == NULL))
 		return 0;
-	if (nfiles == capfiles) {
-		capfiles = capfiles ? capfiles * 2 : 1024;
-		files = realloc(files, capfiles * sizeof *files);
-		if (!files)
-			die("out of memory");
-	}
+	if (LIN_GROW(files, capfiles, nfiles + 1, 1024))
+		die("out of memory");
 	files[nfiles++] = strdup(path);
 	return 0;
 }
@@ -204,12 +201,8 @@ static char **csv_artifacts(const char *csv, const char *kind, size_t *n)
 		    strncmp(line, kind, strlen(kind)) != 0)
 			continue;
 		a[strcspn(a, "\r\n")] = 0;
-		if (na == cap) {
-			cap = cap ? cap * 2 : 4096;
-			arts = realloc(arts, cap * sizeof *arts);
-			if (!arts)
-				die("out of memory");
-		}
+		if (LIN_GROW(arts, cap, na + 1, 4096))
+			die("out of memory");
 		if (!(arts[na++] = strdup(a + 1)))
 			die("out of memory");
 	}
@@ -280,12 +273,8 @@ static char **read_starts(const char *path, size_t *n)
 		line[strcspn(line, "\r\n")] = 0;
 		if (!line[0])
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			v = realloc(v, cap * sizeof *v);
-			if (!v)
-				die("out of memory");
-		}
+		if (LIN_GROW(v, cap, *n + 1, 1024))
+			die("out of memory");
 		v[(*n)++] = strdup(line);
 	}
 	fclose(f);

@@ -1,6 +1,7 @@
 /* runlog.c - streaming reader for runlog v1 files (runlog.h); the
  * writer is runlog_writer.c. */
 #include "runlog.h"
+#include "format/grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1310,16 +1311,8 @@ static int decode_record(struct lin_runlog *r, const unsigned char *p,
 	rec->offset = off;
 	d.kind = kinds[i];
 
-	if (len + d.vecs > r->acap) {
-		size_t need = len + d.vecs;
-		size_t ncap = r->acap * 2 > need ? r->acap * 2 : need;
-		char *na = realloc(r->arena, ncap);
-
-		if (!na)
-			return rfail(r, err, LIN_ENOMEM, off, "out of memory");
-		r->arena = na;
-		r->acap = ncap;
-	}
+	if (LIN_GROW(r->arena, r->acap, len + d.vecs, 0))
+		return rfail(r, err, LIN_ENOMEM, off, "out of memory");
 	d.cur = r->arena;
 	TRY(fill_record(&d, rec));
 	return 1;

@@ -417,17 +417,9 @@ static int append(struct lin_wandb *w, const unsigned char *p, size_t n,
 	 * chunk: most records skipped undecoded never reach the check. */
 	if (w->decided && w->rec_total > w->max_record)
 		goto too_big;
-	if (w->rec_cap - w->rec_len < n) {
-		size_t cap = w->rec_cap ? w->rec_cap : 65536;
-		while (cap - w->rec_len < n)
-			cap *= 2;
-		unsigned char *q = realloc(w->rec, cap);
-		if (!q)
-			return fail(w, err, LIN_ENOMEM, w->rec_off,
-				    "out of memory");
-		w->rec = q;
-		w->rec_cap = cap;
-	}
+	if (w->rec_cap - w->rec_len < n &&
+	    LIN_GROW(w->rec, w->rec_cap, w->rec_len + n, 65536))
+		return fail(w, err, LIN_ENOMEM, w->rec_off, "out of memory");
 	if (n) {  /* an empty chunk: w->rec may still be NULL */
 		memcpy(w->rec + w->rec_len, p, n);
 		w->rec_len += n;
@@ -457,6 +449,60 @@ static const char *type_name(unsigned t)
 	static const char *const names[] = {"", "FULL", "FIRST", "MIDDLE",
 					    "LAST"};
 	return names[t];
+}
+
+/* A sound chunk of `type` at byte `chunk`, its `len` bytes at `data`:
+ * a FULL record decoded, a FIRST one started, a MIDDLE or LAST one
+ * added to the record being read (the LAST one decoded). Returns 0 to
+ * read on, or what lin_wandb_next returns (1: `rec` filled; an error). */
+static int take_chunk(struct lin_wandb *w, unsigned type,
+		      const unsigned char *data, size_t len, uint64_t chunk,
+		      struct lin_record *rec, struct lin_err *err)
+{
+	int rc;
+
+	switch (type) {
+	case FULL:
+		w->resync = 0;
+		w->records++;
+		return decode(w, data, len, chunk, rec, err);
+	case FIRST:
+		w->resync = 0;
+		w->in_rec = 1;
+		w->keep = 1;
+		w->decided = 0;
+		w->scan = 0;
+		w->rec_off = chunk;
+		w->rec_total = 0;
+		w->rec_len = 0;
+		rc = append(w, data, len, err);
+		return rc < 0 ? rc : 0;
+	default:
+		break;
+	}
+	/* MIDDLE or LAST */
+	if (!w->in_rec) {
+		if (w->resync) {
+			if (type == LAST)
+				w->resync = 0;
+			return 0;
+		}
+		/* Its siblings would only repeat the report. */
+		w->resync = type == MIDDLE;
+		return fail(w, err, LIN_EDAMAGE, chunk, "%s chunk at byte %llu "
+			    "without a FIRST chunk; dropped", type_name(type),
+			    (unsigned long long)chunk);
+	}
+	rc = append(w, data, len, err);
+	if (type == LAST) {
+		w->in_rec = 0;
+		w->records++;
+	}
+	if (rc < 0)
+		return rc;
+	if (type == MIDDLE || !w->keep)
+		return 0;
+	return decode(w, w->rec, w->rec_len, w->rec_off, rec, err);
 }
 
 int lin_wandb_next(struct lin_wandb *w, struct lin_record *rec,
@@ -546,53 +592,7 @@ int lin_wandb_next(struct lin_wandb *w, struct lin_record *rec,
 				    type_name(type), (unsigned long long)chunk);
 		}
 		w->pos = chunk + CHUNK_HEADER + len;
-		switch (type) {
-		case FULL:
-			w->resync = 0;
-			w->records++;
-			rc = decode(w, data, len, chunk, rec, err);
-			if (rc != 0)
-				return rc;
-			continue;
-		case FIRST:
-			w->resync = 0;
-			w->in_rec = 1;
-			w->keep = 1;
-			w->decided = 0;
-			w->scan = 0;
-			w->rec_off = chunk;
-			w->rec_total = 0;
-			w->rec_len = 0;
-			if ((rc = append(w, data, len, err)) < 0)
-				return rc;
-			continue;
-		default:
-			break;
-		}
-		/* MIDDLE or LAST */
-		if (!w->in_rec) {
-			if (w->resync) {
-				if (type == LAST)
-					w->resync = 0;
-				continue;
-			}
-			/* Its siblings would only repeat the report. */
-			w->resync = type == MIDDLE;
-			return fail(w, err, LIN_EDAMAGE, chunk, "%s chunk at "
-				    "byte %llu without a FIRST chunk; dropped",
-				    type_name(type), (unsigned long long)chunk);
-		}
-		rc = append(w, data, len, err);
-		if (type == LAST) {
-			w->in_rec = 0;
-			w->records++;
-		}
-		if (rc < 0)
-			return rc;
-		if (type == MIDDLE || !w->keep)
-			continue;
-		rc = decode(w, w->rec, w->rec_len, w->rec_off, rec, err);
-		if (rc != 0)
+		if ((rc = take_chunk(w, type, data, len, chunk, rec, err)))
 			return rc;
 	}
 at_eof:

@@ -11,6 +11,7 @@
 
 #include "format/guard.h"
 #include "format/exit.h"
+#include "format/opts.h"
 #include "format/store.h"
 #include "indexer/cli.h"
 #include "format/compact.h"
@@ -24,6 +25,36 @@ struct cli {
 	int verbose, quiet, json, tty, progress_shown;
 	int missing;
 	int rebuild;  /* --rebuild: vanished sources are left out */
+};
+
+/* Codes of the long-only options. */
+enum { OPT_PRUNE = LIN_OPT_LONG_ONLY, OPT_SYNC, OPT_REBUILD, OPT_COMPACT,
+       OPT_JSON };
+
+const struct lin_opt lin_index_opts[] = {
+	{ 's', "store", "PATH", "store file (default $LINEAGE_STORE, else\n"
+	  "./lineage.lmdb); created when missing" },
+	{ 'e', "entity", "E", "entity for records that name none (default "
+	  "local)" },
+	{ 'p', "project", "P", "project for records that name none "
+	  "(default\ndefault)" },
+	{ OPT_PRUNE, "prune", NULL, "remove what vanished files "
+	  "contributed" },
+	{ OPT_SYNC, "sync", NULL, "commit and flush each file on its own "
+	  "(default:\ncommits every half second, flushes every second)" },
+	{ OPT_REBUILD, "rebuild", NULL, "re-index every source the store "
+	  "names (and the\nPATHs) into a new store, then swap it in; for a"
+	  "\ndamaged store (give the PATHs again when its\nlist of sources "
+	  "cannot be read)" },
+	{ OPT_COMPACT, "compact-to", "COPY", "write a compacted copy of the "
+	  "store to COPY\n(a new file) for shipping; it can be read on\n"
+	  "read-only media without a lock file" },
+	{ OPT_JSON, "json", NULL, "print the summary as one JSON object" },
+	{ 'v', "verbose", NULL, "list every file and what happened to it" },
+	{ 'q', "quiet", NULL, "print nothing but errors" },
+	{ 'h', "help", NULL, "show this help" },
+	{ 'V', "version", NULL, "show the version" },
+	LIN_OPT_END
 };
 
 static void usage(FILE *f)
@@ -42,27 +73,10 @@ static void usage(FILE *f)
 "re-reads changed ones, re-keys moved ones (a file whose old path is\n"
 "gone, with the same size and inode and mtime, or the same checksum)\n"
 "and reports vanished ones (also those outside the PATHs given).\n"
-"\n"
-"  -s, --store PATH    store file (default $LINEAGE_STORE, else\n"
-"                      ./lineage.lmdb); created when missing\n"
-"  -e, --entity E      entity for records that name none (default local)\n"
-"  -p, --project P     project for records that name none (default\n"
-"                      default)\n"
-"      --prune         remove what vanished files contributed\n"
-"      --sync          commit and flush each file on its own (default:\n"
-"                      commits every half second, flushes every second)\n"
-"      --rebuild       re-index every source the store names (and the\n"
-"                      PATHs) into a new store, then swap it in; for a\n"
-"                      damaged store (give the PATHs again when its\n"
-"                      list of sources cannot be read)\n"
-"      --compact-to COPY  write a compacted copy of the store to COPY\n"
-"                      (a new file) for shipping; it can be read on\n"
-"                      read-only media without a lock file\n"
-"      --json          print the summary as one JSON object\n"
-"  -v, --verbose       list every file and what happened to it\n"
-"  -q, --quiet         print nothing but errors\n"
-"  -h, --help          show this help\n"
-"  -V, --version       show the version\n"
+"\n");
+	/* the column of the text --help has always had */
+	lin_opts_help(f, lin_index_opts, 22);
+	fprintf(f,
 "\n"
 "exit status: 0 all indexed, 65 a file rejected or records skipped,\n"
 "66 a PATH does not exist, 64 usage error, 70 internal error,\n"
@@ -315,21 +329,8 @@ static int compact(const char *store, const char *to, struct cli *c,
 
 int lin_index_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "entity", required_argument, NULL, 'e' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "prune", no_argument, NULL, 'P' },
-		{ "sync", no_argument, NULL, 'S' },
-		{ "rebuild", no_argument, NULL, 'R' },
-		{ "compact-to", required_argument, NULL, 'C' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	const struct lin_opt *const tables[] = { lin_index_opts, NULL };
+	struct lin_getopt go;
 	struct lin_index_opts o = { 0 };
 	struct lin_index_stats st;
 	struct lin_err err;
@@ -340,17 +341,18 @@ int lin_index_main(int argc, char **argv)
 	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
 	optind = 0;  /* a full rescan: the tests call this more than once */
-	while ((ch = getopt_long(argc, argv, ":s:e:p:vqhV", opts, NULL)) !=
+	lin_getopt_build(&go, ":", tables);
+	while ((ch = getopt_long(argc, argv, go.shorts, go.longs, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 's': store = optarg; break;
 		case 'e': o.entity = optarg; break;
 		case 'p': o.project = optarg; break;
-		case 'P': o.prune = 1; break;
-		case 'S': o.sync = 1; break;
-		case 'R': rebuild = c.rebuild = 1; break;
-		case 'C': compact_to = optarg; break;
-		case 'j': c.json = 1; break;
+		case OPT_PRUNE: o.prune = 1; break;
+		case OPT_SYNC: o.sync = 1; break;
+		case OPT_REBUILD: rebuild = c.rebuild = 1; break;
+		case OPT_COMPACT: compact_to = optarg; break;
+		case OPT_JSON: c.json = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
 		case 'h': usage(stdout); return LIN_EXIT_OK;

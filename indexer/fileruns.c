@@ -1,5 +1,6 @@
 /* fileruns.c - the runs one file declares (see fileruns.h). */
 #include "indexer/fileruns.h"
+#include "format/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +99,8 @@ static void place(struct ix_fileruns *f, size_t k)
 /* Keep the table at most half full, and room for one more entry. */
 static int reserve(struct ix_fileruns *f)
 {
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 16;
-		struct ix_filerun *v = realloc(f->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		f->v = v;
-		f->cap = cap;
-	}
+	if (LIN_GROW(f->v, f->cap, f->n + 1, 16))
+		return LIN_ENOMEM;
 	if (2 * (f->n + 1) > f->nslots) {
 		size_t ns = f->nslots ? f->nslots * 2 : 32;
 		size_t *s = calloc(ns, sizeof *s);

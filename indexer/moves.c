@@ -1,5 +1,6 @@
 /* moves.c - re-keying the sources of files that moved (moves.h). */
 #include "indexer/moves.h"
+#include "format/grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,14 +84,8 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 	     lin_slice_eq_cstr(fmt, "archive")) ||
 	    stat(path, &sb) == 0 || errno != ENOENT)
 		return 0;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		struct ix_orphan *v = realloc(o->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		o->v = v;
-		o->cap = cap;
-	}
+	if (LIN_GROW(o->v, o->cap, o->n + 1, 16))
+		return LIN_ENOMEM;
 	struct ix_orphan *or = &o->v[o->n];
 	memset(or, 0, sizeof *or);
 	if (!(or->key = malloc(key->mv_size)))

@@ -2,6 +2,7 @@
  * far as its list of sources, with faults caught (format/guard.h); the
  * lineage is re-derived from the files themselves. */
 #include "indexer/rebuild.h"
+#include "format/grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,14 +26,8 @@ struct list {
 
 static int list_add(struct list *l, const char *s, size_t n)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **p = realloc(l->p, cap * sizeof *p);
-		if (!p)
-			return LIN_ENOMEM;
-		l->p = p;
-		l->cap = cap;
-	}
+	if (LIN_GROW(l->p, l->cap, l->n + 1, 64))
+		return LIN_ENOMEM;
 	if (!(l->p[l->n] = strndup(s, n)))
 		return LIN_ENOMEM;
 	l->n++;

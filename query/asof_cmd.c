@@ -2,6 +2,7 @@
  * lq_* wrappers through which every subcommand resolves, loads and walks
  * so that the as-of view (asof.c) applies to all of them alike. */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 {
 	struct lin_scan sc;
 	struct lin_alias al;
-	msgpack_object *names = NULL, *grown;
+	msgpack_object *names = NULL;
 	size_t cnt = 0, cap = 0;
 	uint64_t vid;
 	int rc;
@@ -90,14 +91,9 @@ static int aliases_at(struct lq *q, struct lin_qnode *n)
 			break;
 		if (vid != n->id)
 			continue;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = realloc(names, cap * sizeof *names);
-			if (!grown) {
-				rc = LIN_ENOMEM;
-				break;
-			}
-			names = grown;
+		if (LIN_GROW(names, cap, cnt + 1, 8)) {
+			rc = LIN_ENOMEM;
+			break;
 		}
 		names[cnt].type = MSGPACK_OBJECT_STR;
 		names[cnt].via.str.ptr = a;  /* valid while the txn lives */

@@ -4,6 +4,7 @@
  * logged, runs without a finish) and what must never happen (an alias
  * naming two versions at once). */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,14 +219,9 @@ static int nodes(struct audit *a)
 				const msgpack_object *s = &arr->ptr[i];
 				if (s->type != MSGPACK_OBJECT_STR)
 					continue;
-				if (nal == cap) {
-					cap = cap ? cap * 2 : 64;
-					void *p = realloc(al, cap * sizeof *al);
-					if (!p) {
-						rc = LIN_ENOMEM;
-						break;
-					}
-					al = p;
+				if (LIN_GROW(al, cap, nal + 1, 64)) {
+					rc = LIN_ENOMEM;
+					break;
 				}
 				al[nal].coll = a->n.coll;
 				al[nal].vid = a->n.id;

@@ -51,183 +51,67 @@ static const char arg_forms[] =
 	"  entity/project may be left out when only one project has the "
 	"name.\n";
 
-const struct lq_cmd lq_cmds[] = {
-	{ "artifact", lq_cmd_artifact, "artifact REF [--history]",
-	  "a version's attributes, aliases, producer and user count",
-	  "options:\n"
-	  "  -H, --history   the versions REF's alias (NAME:ALIAS, or NAME\n"
-	  "                  for latest) named, from when until when, oldest"
-	  "\n                  first: rows ALIAS VERSION FROM UNTIL; VERSION"
-	  " is\n                  '(removed)' while the alias named nothing,"
-	  " UNTIL\n                  '-' while it still names it\n" },
-	{ "logged-by", lq_cmd_logged_by, "logged-by REF",
-	  "the run(s) that logged a version", NULL },
-	{ "used-by", lq_cmd_used_by, "used-by REF",
-	  "the runs that used a version", NULL },
-	{ "run", lq_cmd_run, "run RUN",
-	  "a run's attributes and counts of what it logged and used", NULL },
-	{ "logged", lq_cmd_logged, "logged RUN",
-	  "the versions a run logged", NULL },
-	{ "used", lq_cmd_used, "used RUN",
-	  "the versions a run used", NULL },
-	{ "lineage", lq_cmd_lineage,
-	  "lineage NODE... [--down|--up|--both] [--depth N|all]\n"
-	  "         [--type T] [--job-type J] [--project P]\n"
-	  "         [--limit N] [--after CURSOR]",
-	  "walk from NODE: descendants (default), ancestors or both",
-	  "Breadth-first walk over logged/used edges. Each reached node is\n"
-	  "reported once with its depth and the edge it was first reached\n"
-	  "by. Neighbours are visited in node id order, so the order is\n"
-	  "stable for a given store.\n\n"
-	  "options:\n"
-	  "  -d, --down         towards consumers: what was made from NODE"
-	  " (default)\n"
-	  "  -u, --up           towards producers: what NODE was made from\n"
-	  "  -b, --both         ancestors and descendants\n"
-	  "  -D, --depth N|all  stop N edges from NODE (default: all)\n"
-	  "  -t, --type T       report only artifacts of type T\n"
-	  "  -J, --job-type J   report only runs of job type J\n"
-	  "                     (with --type: artifacts of T and runs of J)\n"
-	  "  -p, --project P    report only nodes in project P "
-	  "(or entity/P)\n"
-	  "  Each filter may be repeated or take a comma-separated list\n"
-	  "  (--type model,deployment); a value the store has never seen\n"
-	  "  is an error (exit status 1) naming the nearest ones.\n"
-	  "  -n, --limit N      report at most N nodes, then a summary\n"
-	  "  -a, --after CURSOR continue after the node a summary named\n"
-	  "Filters choose what is reported, never what is walked.\n" },
-	{ "path", lq_cmd_path,
-	  "path FROM TO [--all [--depth N] [--limit N]]",
-	  "the shortest producer/consumer chain between two NODEs",
-	  "Looks downstream from FROM first, then upstream. Prints the chain\n"
-	  "like lineage does, FROM first; nothing (and a note on stderr)\n"
-	  "when the two are not connected that way.\n\n"
-	  "options:\n"
-	  "  -A, --all        every simple path instead, each after a\n"
-	  "                   '# path K: L edges' line, then a summary\n"
-	  "  -D, --depth N    with --all: paths of at most N edges (12)\n"
-	  "  -n, --limit N    with --all: at most N paths (100)\n" },
-	{ "impact", lq_cmd_impact,
-	  "impact REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
-	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
-	  "everything downstream of each root, one row per reached node",
-	  "Rows are (root, distance, kind, node, edge, from); the root\n"
-	  "itself is not a row. Unknown roots are reported on stderr and\n"
-	  "give exit status 1; the others are still answered.\n\n"
-	  "options:\n"
-	  "  -f, --from FILE     also read roots (NODEs), one per line; '-' is"
-	  "\n                      stdin; blank and '#' lines are skipped\n"
-	  "  -F, --format FMT    text (default), tsv, csv or json; tsv and csv"
-	  "\n                      have a header row and every node column\n"
-	  "  -D, --depth N|all   stop N edges from each root\n"
-	  "  -t, --type T, -J, --job-type J, -p, --project P   as in lineage"
-	  "\n" },
-	{ "provenance", lq_cmd_provenance,
-	  "provenance REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
-	  "         [--depth N|all] [--type T] [--job-type J] [--project P]",
-	  "everything upstream of each root, one row per reached node",
-	  "The upstream twin of impact; the same options and rows.\n" },
-	{ "graph", lq_cmd_graph,
-	  "graph NODE... [--format dot|mermaid|json|text] [--down|--up|--both]"
-	  "\n"
-	  "         [--depth N|all] [--max-nodes N] [--explode]\n"
-	  "         [--type T] [--job-type J] [--project P]\n"
-	  "       graph --project P|--all [--explode] [--format ...]",
-	  "the walked subgraph, or a project's pipeline, as a picture",
-	  "Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
-	  "'job_type / run name'; edges point the way data flows.\n"
-	  "Siblings (nodes of one kind and type or job type with the same\n"
-	  "producers, or the same consumers) fold into one dashed box once\n"
-	  "there are five ('12 runs (eval)'), at any depth: when 39 train\n"
-	  "runs fold, their 39 models fold too. An edge drawn for several\n"
-	  "is labelled with their number ('used (39)'). Beyond --max-nodes\n"
-	  "boxes, smaller sibling groups, siblings of mixed types and nodes\n"
-	  "with one neighbour fold as well, and a note on stderr (and in\n"
-	  "the output) says so.\n\n"
-	  "Without NODE, --project P (repeatable) or --all draws the\n"
-	  "pipeline overview: one box per job type ('train / 4 runs') and\n"
-	  "per artifact type ('model / 3 versions'), an edge where runs of\n"
-	  "that job type logged or used versions of that type, labelled\n"
-	  "with how many did. --explode draws every run and artifact of\n"
-	  "the projects instead, folded as above.\n\n"
-	  "options:\n"
-	  "  -F, --format FMT   dot (default), mermaid, json (also --json)\n"
-	  "                     or text (one 'A --edge--> B' line per edge)"
-	  "\n"
-	  "  -d, -u, -b         down (default), up, both, as in lineage\n"
-	  "  -D, --depth N|all  stop N edges from NODE\n"
-	  "  -m, --max-nodes N  at most about N boxes (60; 0: no limit)\n"
-	  "  -x, --explode      with NODE: never fold; without: every node\n"
-	  "  -t, --type T, -J, --job-type J\n"
-	  "                     draw only artifacts of T and runs of J (and"
-	  "\n"
-	  "                     the start nodes); nodes joined through\n"
-	  "                     hidden ones get a dashed 'via N hidden' edge"
-	  "\n"
-	  "  -p, --project P    with NODE: draw only nodes of P; without:\n"
-	  "                     the projects to draw\n"
-	  "  -A, --all          every project\n" },
-	{ "ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
-	  "[--project P]\n         [--type T] [--job-type J]",
-	  "list what the store holds",
-	  "options:\n"
-	  "  -p, --project P   only project P (or entity/P)\n"
-	  "  -t, --type T      only artifacts (collections) of type T\n"
-	  "  -J, --job-type J  only runs of job type J\n"
-	  "Filters are repeatable and take comma-separated lists, as in\n"
-	  "lineage.\n" },
-	{ "stats", lq_cmd_stats, "stats",
-	  "counts of runs, collections, versions, edges and sources", NULL },
-	{ "check", lq_cmd_check, "check [--deep]",
-	  "check the store's consistency; exit status 65 on problems",
-	  "Decodes every node and checks that run keys, version numbers and\n"
-	  "edges agree (every edge has its reverse). One line per problem,\n"
-	  "then a summary line. Checks the whole store: --as-of is "
-	  "ignored.\n\n"
-	  "options:\n"
-	  "      --deep   also read every entry of every database: placed\n"
-	  "               inside the file and in order, decoded, every id\n"
-	  "               it holds present, counts equal to LMDB's records,\n"
-	  "               every node reachable from the indexes\n" },
-	{ "diff", lq_cmd_diff,
-	  "diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
-	  "runs, versions and edges added or removed between two stores or "
-	  "times",
-	  "Side A is STORE_A (default: --store) as of T1, side B is STORE_B\n"
-	  "(default: STORE_A) as of T2; a time left out is the global\n"
-	  "--as-of, else the whole store. Nodes are matched by name\n"
-	  "(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
-	  "  - run e/p/id\n"
-	  "  + artifact e/p/name:vN\n"
-	  "  + edge run:e/p/id logged|relogged|used artifact:e/p/name:vN\n"
-	  "runs first, then artifacts, then edges, each sorted by name.\n"
-	  "Exit status 0: no differences, 1: differences (like diff(1)).\n\n"
-	  "options:\n"
-	  "  -a, --as-of-a T1, --from T1   side A as of T1\n"
-	  "  -b, --as-of-b T2, --to T2     side B as of T2\n" },
-	{ "export", lq_cmd_export,
-	  "export --format openlineage NODE...|--all",
-	  "runs with their inputs and outputs as OpenLineage RunEvents",
-	  "One OpenLineage 2-0-2 RunEvent per line (NDJSON), for Marquez,\n"
-	  "DataHub or any OpenLineage consumer. A run NODE exports that\n"
-	  "run, an artifact NODE the runs that logged and used it, --all\n"
-	  "every run. Each run gives a START event at its start time with\n"
-	  "its inputs (the versions it used) and, when it ended, COMPLETE\n"
-	  "(finished), FAIL (failed, crashed) or ABORT (killed) at its end\n"
-	  "time with inputs and outputs (the versions it logged, re-logs\n"
-	  "too); uses that never resolved are inputs with the selector as\n"
-	  "datasetVersion and why as 'unresolved'. runId is\n"
-	  "a UUID derived from entity/project/run_id; the job is\n"
-	  "lineage://entity/project with the job type as its name; a\n"
-	  "dataset is lineage://entity/project with the collection as its\n"
-	  "name and a version facet ('v3', digest, type). Runs without a\n"
-	  "start time are left out with a note on stderr; runs of offline\n"
-	  "W&B logs, which record no uses, say \"inputs_unknown\": true.\n\n"
-	  "options:\n"
-	  "  -F, --format openlineage   the only format (required)\n"
-	  "  -A, --all                  every run (as of --as-of)\n" },
-	{ NULL, NULL, NULL, NULL, NULL }
+/* The commands, in the order --help lists them; each declares its
+ * options and help in its own cmd_*.c. */
+const struct lq_cmd *const lq_cmds[] = {
+	&lq_artifact, &lq_logged_by, &lq_used_by, &lq_run, &lq_logged,
+	&lq_used, &lq_lineage, &lq_path, &lq_impact, &lq_provenance,
+	&lq_graph, &lq_ls, &lq_stats, &lq_check, &lq_diff, &lq_export,
+	NULL
 };
+
+/* Codes of the long-only options. */
+enum { OPT_ASOF = LIN_OPT_LONG_ONLY, OPT_RELOGS };
+
+const struct lin_opt lq_head_opts[] = {
+	{ 'j', "json", NULL, "one JSON object per line" },
+	{ 'h', "help", NULL, "this help; after COMMAND, that command's" },
+	{ 'V', "version", NULL, "print the version" },
+	LIN_OPT_END
+};
+
+const struct lin_opt lq_global_opts[] = {
+	{ 's', "store", "PATH", "the store (default: $LINEAGE_STORE, else\n"
+	  "./lineage.lmdb); also accepted after COMMAND" },
+	{ OPT_ASOF, "as-of", "TIME", "answer as the archive stood at TIME: "
+	  "ISO 8601\nUTC (2024-03-01T10:30:00Z, 2024-03-01) or "
+	  "@SECONDS;\nalso accepted after COMMAND" },
+	{ OPT_RELOGS, "with-relogs", NULL, "walks, impact, provenance, path "
+	  "and graph also\nfollow re-logs (a run that logged a digest "
+	  "another\nrun logged first); also accepted after COMMAND" },
+	LIN_OPT_END
+};
+
+/* The column of the help text in the common options' lines. */
+#define COMMON_COL 22
+
+void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts)
+{
+	const struct lin_opt *const tables[] = { lq_head_opts, opts, NULL };
+
+	lin_getopt_build(g, ":", tables);
+	optind = 0;  /* a full rescan: one process runs many queries */
+	opterr = 0;  /* our own messages */
+}
+
+int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
+		int argc, char **argv, struct lq_filter *f, int *c)
+{
+	while ((*c = getopt_long(argc, argv, g->shorts, g->longs,
+				 NULL)) != -1) {
+		int r = f ? lq_filter_opt(q, cmd, f, *c, optarg) : -2;
+		if (r >= 0)
+			return r;
+		if (r == -1)
+			continue;
+		if (!lin_opts_by_code(lq_head_opts, *c) && *c != ':' &&
+		    *c != '?')
+			return -1;
+		if ((r = lq_common_opt(q, cmd, *c, argv)) >= 0)
+			return r;
+	}
+	return -2;
+}
 
 void lq_errf(struct lq *q, const char *fmt, ...)
 {
@@ -261,67 +145,59 @@ static void version(struct lq *q)
 		LIN_SCHEMA_VERSION);
 }
 
+/* The end of every --help: the options every command takes, the forms
+ * of the arguments, the exit statuses. */
+static void help_tail(struct lq *q)
+{
+	lin_opts_help(q->out, lq_global_opts, COMMON_COL);
+	lin_opts_help(q->out, lq_head_opts, COMMON_COL);
+	putc('\n', q->out);
+	fputs(arg_forms, q->out);
+	putc('\n', q->out);
+	fputs(exit_table, q->out);
+}
+
 static void help(struct lq *q)
 {
 	fputs("usage: " PROG " [--store PATH] [--json] [--as-of TIME] "
 	      "[--with-relogs] COMMAND [ARGS]\n\n"
 	      "Answer lineage questions from a store written by "
 	      "lineage-index.\n\ncommands:\n", q->out);
-	for (const struct lq_cmd *c = lq_cmds; c->name; c++)
-		fprintf(q->out, "  %-11s%s\n", c->name, c->summary);
-	fputs("\noptions:\n"
-	      "  -s, --store PATH  the store (default: $LINEAGE_STORE, else "
-	      "./lineage.lmdb);\n"
-	      "                    also accepted after COMMAND\n"
-	      "  -j, --json        one JSON object per line\n"
-	      "      --as-of TIME  answer as the archive stood at TIME: "
-	      "ISO 8601\n"
-	      "                    UTC (2024-03-01T10:30:00Z, 2024-03-01) "
-	      "or @SECONDS;\n"
-	      "                    also accepted after COMMAND\n"
-	      "      --with-relogs walks, impact, provenance, path and "
-	      "graph also follow\n"
-	      "                    re-logs (a run that logged a digest "
-	      "another run\n"
-	      "                    logged first); also accepted after "
-	      "COMMAND\n"
-	      "  -h, --help        this help; COMMAND --help for a "
-	      "command's\n"
-	      "  -V, --version     print the version\n\n", q->out);
-	fputs(arg_forms, q->out);
-	putc('\n', q->out);
-	fputs(exit_table, q->out);
+	for (const struct lq_cmd *const *c = lq_cmds; *c; c++)
+		fprintf(q->out, "  %-11s%s\n", (*c)->name, (*c)->summary);
+	fputs("\noptions:\n", q->out);
+	help_tail(q);
 }
 
 void lq_cmd_help(struct lq *q, const char *name)
 {
-	for (const struct lq_cmd *c = lq_cmds; c->name; c++) {
-		if (strcmp(c->name, name))
-			continue;
-		fprintf(q->out, "usage: " PROG " [--store PATH] [--json] "
-			"%s\n\n%s.\n\n", c->synopsis, c->summary);
-		if (c->help)
-			fprintf(q->out, "%s\n", c->help);
-		if (lq_lists(name))
-			fputs("  -F, --format FMT  text (default), tsv, csv (a header"
-			      " row, then\n"
-			      "                  id, kind, project, type, "
-			      "collection, version,\n"
-			      "                  aliases, name, state, time, "
-			      "git_commit) or json\n\n", q->out);
-		fputs("common options:\n"
-		      "  -s, --store PATH  the store (also before COMMAND)\n"
-		      "  -j, --json      one JSON object per line\n"
-		      "  --as-of TIME    answer as the archive stood at TIME"
-		      "\n                  (ISO 8601 UTC or @SECONDS)\n"
-		      "  --with-relogs   walks also follow re-log edges\n"
-		      "  -h, --help      this help\n"
-		      "  -V, --version   print the version\n\n", q->out);
-		fputs(arg_forms, q->out);
-		putc('\n', q->out);
-		fputs(exit_table, q->out);
+	const struct lq_cmd *c = NULL;
+
+	for (const struct lq_cmd *const *p = lq_cmds; *p && !c; p++)
+		if (strcmp((*p)->name, name) == 0)
+			c = *p;
+	if (!c)
 		return;
+	fprintf(q->out, "usage: " PROG " [--store PATH] [--json] %s\n\n"
+		"%s.\n\n", c->synopsis, c->summary);
+	if (c->about)
+		fprintf(q->out, "%s\n", c->about);
+	int listing = lq_lists(c->name);
+	if ((c->opts && c->opts->name) || listing) {
+		int col = c->opts ? lin_opts_col(c->opts) : 0;
+		if (listing && lin_opts_col(lq_format_opts) > col)
+			col = lin_opts_col(lq_format_opts);
+		fputs("options:\n", q->out);
+		if (c->opts)
+			lin_opts_help(q->out, c->opts, col);
+		if (listing)
+			lin_opts_help(q->out, lq_format_opts, col);
+		if (c->notes)
+			fprintf(q->out, "\n%s", c->notes);
+		putc('\n', q->out);
 	}
+	fputs("common options:\n", q->out);
+	help_tail(q);
 }
 
 int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
@@ -483,30 +359,26 @@ static int take_flag(const char *flag, int *argc, char **argv)
 
 static int dispatch(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "as-of", required_argument, NULL, 'T' },
-		{ "with-relogs", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 }
-	};
+	const struct lin_opt *const tables[] = { lq_global_opts,
+						 lq_head_opts, NULL };
+	struct lin_getopt go;
 	int c;
 
+	/* '+': the command's own options come after its name. */
+	lin_getopt_build(&go, "+:", tables);
 	optind = 0;
 	opterr = 0;
-	/* '+': the command's own options come after its name. */
-	while ((c = getopt_long(argc, argv, "+:s:jhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shorts, go.longs,
+				NULL)) != -1) {
 		if (c == 's') {
 			q->store_path = optarg;
 			continue;
 		}
-		if (c == 'R') {
+		if (c == OPT_RELOGS) {
 			q->relogs = 1;
 			continue;
 		}
-		if (c == 'T') {
+		if (c == OPT_ASOF) {
 			char why[160];
 			if (lq_parse_time(optarg, &q->asof))
 				return lq_usage(q, NULL, "bad --as-of '%s': "
@@ -523,7 +395,8 @@ static int dispatch(struct lq *q, int argc, char **argv)
 	if (optind >= argc)
 		return lq_usage(q, NULL, "no command given");
 	const char *name = argv[optind];
-	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++) {
+	for (const struct lq_cmd *const *p = lq_cmds; *p; p++) {
+		const struct lq_cmd *cmd = *p;
 		if (strcmp(cmd->name, name))
 			continue;
 		/* --as-of is global: every command takes it among its
@@ -539,12 +412,13 @@ static int dispatch(struct lq *q, int argc, char **argv)
 
 	const char *best = NULL;
 	size_t bd = 3;
-	for (const struct lq_cmd *cmd = lq_cmds; cmd->name; cmd++) {
-		size_t d = lin_edit_distance(name, strlen(name), cmd->name,
-					     strlen(cmd->name), 2);
+	for (const struct lq_cmd *const *p = lq_cmds; *p; p++) {
+		const char *cn = (*p)->name;
+		size_t d = lin_edit_distance(name, strlen(name), cn,
+					     strlen(cn), 2);
 		if (d < bd) {
 			bd = d;
-			best = cmd->name;
+			best = cn;
 		}
 	}
 	if (best)

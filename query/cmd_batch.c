@@ -186,39 +186,35 @@ static int roots_from(struct batch *b, const char *file)
 	return rc;
 }
 
+/* impact's and provenance's options: the same for both. */
+static const struct lin_opt batch_opts[] = {
+	{ 'f', "from", "FILE", "also read roots (NODEs), one per line; '-' "
+	  "is\nstdin; blank and '#' lines are skipped" },
+	{ 'F', "format", "FMT", "text (default), tsv, csv or json; tsv and "
+	  "csv\nhave a header row and every node column" },
+	{ 'D', "depth", "N|all", "stop N edges from each root" },
+	{ 't', "type", "T", "report only artifacts of type T" },
+	{ 'J', "job-type", "J", "report only runs of job type J" },
+	{ 'p', "project", "P", "report only nodes in project P (or "
+	  "entity/P)" },
+	LIN_OPT_END
+};
+
 static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 		     char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ "project", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	struct batch b;
 	const char *from = NULL, *format = NULL;
-	int c, rc;
+	int c, r, rc;
 
 	memset(&b, 0, sizeof b);
 	b.q = q;
 	b.dir = dir;
 	b.depth = LIN_WALK_ALL;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjf:F:D:t:J:p:", opts,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &b.f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	lq_getopt(&go, batch_opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &b.f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'f': from = optarg; continue;
 		case 'F': format = optarg; continue;
@@ -229,10 +225,9 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 						optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (format && lq_format_parse(format, &q->fmt))
 		return lq_usage(q, cmd, "bad --format '%s': expected text, "
 				"tsv, csv or json", format);
@@ -277,3 +272,27 @@ int lq_cmd_provenance(struct lq *q, int argc, char **argv)
 {
 	return batch_cmd(q, "provenance", LIN_WALK_UP, argc, argv);
 }
+
+const struct lq_cmd lq_impact = {
+	"impact", lq_cmd_impact,
+	"impact REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
+	"         [--depth N|all] [--type T] [--job-type J] [--project P]",
+	"everything downstream of each root, one row per reached node",
+	"Rows are (root, distance, kind, node, edge, from); the root\n"
+	"itself is not a row. Unknown roots are reported on stderr and\n"
+	"give exit status 1; the others are still answered.\n",
+	batch_opts,
+	"Filters are repeatable and take comma-separated lists, as in\n"
+	"lineage.\n"
+};
+
+const struct lq_cmd lq_provenance = {
+	"provenance", lq_cmd_provenance,
+	"provenance REF... [--from FILE|-] [--format text|tsv|csv|json]\n"
+	"         [--depth N|all] [--type T] [--job-type J] [--project P]",
+	"everything upstream of each root, one row per reached node",
+	"The upstream twin of impact; the same options and rows.\n",
+	batch_opts,
+	"Filters are repeatable and take comma-separated lists, as in\n"
+	"lineage.\n"
+};

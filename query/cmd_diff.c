@@ -2,6 +2,7 @@
  * removed between two stores, or one store at two times, matched by
  * name (internal ids differ between stores). */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -47,22 +48,9 @@ static int oom(struct lq *q)
 			   "out of memory");
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *x = realloc(*p, c * size);
-	if (!x)
-		return -1;
-	*p = x;
-	*cap = c;
-	return 0;
-}
-
 static struct item *add_item(struct side *d, int sect)
 {
-	if (grow((void **)&d->v, &d->cap, d->n, sizeof *d->v))
+	if (LIN_GROW(d->v, d->cap, d->n + 1, 64))
 		return NULL;
 	struct item *it = &d->v[d->n++];
 	memset(it, 0, sizeof *it);
@@ -72,7 +60,7 @@ static struct item *add_item(struct side *d, int sect)
 
 static int add_name(struct side *d, uint64_t id, const char *name)
 {
-	if (grow((void **)&d->names, &d->ncap, d->nn, sizeof *d->names))
+	if (LIN_GROW(d->names, d->ncap, d->nn + 1, 64))
 		return -1;
 	d->names[d->nn].id = id;
 	d->names[d->nn].name = name;
@@ -147,8 +135,8 @@ static int coll_names(struct lq *q, struct side *d, struct named **out,
 			break;
 		rc = 0;
 		char *s = strndup(sc.k.mv_data, sc.k.mv_size);
-		if (!s || grow((void **)&l, &cap, n, sizeof *l) ||
-		    grow((void **)&strs, &scap, n, sizeof *strs)) {
+		if (!s || LIN_GROW(l, cap, n + 1, 64) ||
+		    LIN_GROW(strs, scap, n + 1, 64)) {
 			free(s);
 			rc = oom(q);
 			break;
@@ -429,30 +417,30 @@ static int collect(struct lq *q, struct side *d)
 	return 0;
 }
 
+/* --from and --to are other names of --as-of-a and --as-of-b. */
+static const struct lin_opt diff_opts[] = {
+	{ 'a', "as-of-a", "T1", "side A as of T1" },
+	{ 'a', "from", "T1", NULL },
+	{ 'b', "as-of-b", "T2", "side B as of T2" },
+	{ 'b', "to", "T2", NULL },
+	LIN_OPT_END
+};
+
 int lq_cmd_diff(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "as-of-a", required_argument, NULL, 'a' },
-		{ "as-of-b", required_argument, NULL, 'b' },
-		{ "from", required_argument, NULL, 'a' },
-		{ "to", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "diff";
 	struct side sa, sb;
-	int c, rc, differ = 0;
+	int c, r, rc, differ = 0;
 
 	memset(&sa, 0, sizeof sa);
 	memset(&sb, 0, sizeof sb);
 	/* The global --as-of is the default time of both sides. */
 	sa.has_time = sb.has_time = q->has_asof;
 	sa.t = sb.t = q->asof;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVja:b:", opts, NULL)) != -1) {
+	lq_getopt(&go, diff_opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		if (c == 'a' || c == 'b') {
 			struct side *d = c == 'a' ? &sa : &sb;
 			char why[160];
@@ -463,10 +451,9 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 			d->has_time = 1;
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	int nstores = argc - optind;
 	if (nstores > 2)
 		return lq_usage(q, cmd, "expects at most two stores, got %d",
@@ -481,15 +468,15 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 		rc = open_side(q, &sb, &sa);
 	if (rc == 0) {
 		const char *failed = sa.path;
-		int r = collect(q, &sa);
-		if (r == 0) {
+		int crc = collect(q, &sa);
+		if (crc == 0) {
 			failed = sb.path;
-			r = collect(q, &sb);
+			crc = collect(q, &sb);
 		}
-		if (r) {
+		if (crc) {
 			/* lq_fail names q->store_path: the failed side. */
 			q->store_path = failed;
-			rc = lq_fail(q, r);
+			rc = lq_fail(q, crc);
 		}
 	}
 	if (rc == 0 && lq_tabular(q))
@@ -514,3 +501,20 @@ int lq_cmd_diff(struct lq *q, int argc, char **argv)
 		return rc;
 	return differ ? LQ_NOTFOUND : LQ_OK;
 }
+
+const struct lq_cmd lq_diff = {
+	"diff", lq_cmd_diff,
+	"diff [--as-of-a T1] [--as-of-b T2] [STORE_A [STORE_B]]",
+	"runs, versions and edges added or removed between two stores or "
+	"times",
+	"Side A is STORE_A (default: --store) as of T1, side B is STORE_B\n"
+	"(default: STORE_A) as of T2; a time left out is the global\n"
+	"--as-of, else the whole store. Nodes are matched by name\n"
+	"(run e/p/id, artifact e/p/name:vN), not by internal id. Lines:\n"
+	"  - run e/p/id\n"
+	"  + artifact e/p/name:vN\n"
+	"  + edge run:e/p/id logged|relogged|used artifact:e/p/name:vN\n"
+	"runs first, then artifacts, then edges, each sorted by name.\n"
+	"Exit status 0: no differences, 1: differences (like diff(1)).\n",
+	diff_opts, NULL
+};

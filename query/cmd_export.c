@@ -195,7 +195,7 @@ static int event(struct exp *x, const char *type, int64_t t, int outputs)
 	return 0;
 }
 
-static int qstr_is(struct lin_qstr s, const char *c)
+static int qstr_is(struct lin_slice s, const char *c)
 {
 	return s.p && s.n == strlen(c) && memcmp(s.p, c, s.n) == 0;
 }
@@ -272,23 +272,22 @@ static int export_run(struct lq *q, uint64_t id, void *ctx)
 	return rc == 1 ? one_run(ctx, id) : rc;
 }
 
+static const struct lin_opt export_opts[] = {
+	{ 'F', "format", "FMT", "openlineage, the only format (required)" },
+	{ 'A', "all", NULL, "every run (as of --as-of)" },
+	LIN_OPT_END
+};
+
 int lq_cmd_export(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "all", no_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "export", *format = NULL;
-	int c, rc, all = 0;
+	int c, r, rc, all = 0;
 	struct exp x;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjF:A", opts, NULL)) != -1) {
+	lq_getopt(&go, export_opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		if (c == 'F') {
 			format = optarg;
 			continue;
@@ -297,10 +296,9 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 			all = 1;
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (!format || strcmp(format, "openlineage"))
 		return lq_usage(q, cmd, format ? "bad --format '%s': expected"
 				" openlineage" : "--format openlineage is "
@@ -330,3 +328,25 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	lin_idset_release(&x.done);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+const struct lq_cmd lq_export = {
+	"export", lq_cmd_export,
+	"export --format openlineage NODE...|--all",
+	"runs with their inputs and outputs as OpenLineage RunEvents",
+	"One OpenLineage 2-0-2 RunEvent per line (NDJSON), for Marquez,\n"
+	"DataHub or any OpenLineage consumer. A run NODE exports that\n"
+	"run, an artifact NODE the runs that logged and used it, --all\n"
+	"every run. Each run gives a START event at its start time with\n"
+	"its inputs (the versions it used) and, when it ended, COMPLETE\n"
+	"(finished), FAIL (failed, crashed) or ABORT (killed) at its end\n"
+	"time with inputs and outputs (the versions it logged, re-logs\n"
+	"too); uses that never resolved are inputs with the selector as\n"
+	"datasetVersion and why as 'unresolved'. runId is\n"
+	"a UUID derived from entity/project/run_id; the job is\n"
+	"lineage://entity/project with the job type as its name; a\n"
+	"dataset is lineage://entity/project with the collection as its\n"
+	"name and a version facet ('v3', digest, type). Runs without a\n"
+	"start time are left out with a note on stderr; runs of offline\n"
+	"W&B logs, which record no uses, say \"inputs_unknown\": true.\n",
+	export_opts, NULL
+};

@@ -3,6 +3,7 @@
  * node with --explode), as Graphviz dot, Mermaid or one JSON object,
  * folded (fold.h) so that big neighbourhoods stay readable. */
 #include "internal.h"
+#include "format/grow.h"
 #include "fold.h"
 #include "unresolved.h"
 
@@ -85,26 +86,12 @@ static long index_of(const struct graph *g, uint64_t id)
 	return lo < g->n && g->sorted[lo] == id ? (long)g->sorted_ix[lo] : -1;
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *x = realloc(*p, c * size);
-	if (!x)
-		return LIN_ENOMEM;
-	*p = x;
-	*cap = c;
-	return 0;
-}
-
 static int add_node(struct graph *g, uint64_t id, int start)
 {
-	size_t cap = g->cap;
-	if (grow((void **)&g->id, &cap, g->n, sizeof *g->id))
-		return oom(g);
-	size_t c2 = g->cap;
-	if (grow((void **)&g->start, &c2, g->n, 1))
+	/* two arrays of one capacity: both grow alike from g->cap */
+	size_t cap = g->cap, c2 = g->cap;
+	if (LIN_GROW(g->id, cap, g->n + 1, 64) ||
+	    LIN_GROW(g->start, c2, g->n + 1, 64))
 		return oom(g);
 	g->cap = cap;
 	g->id[g->n] = id;
@@ -127,8 +114,8 @@ static int add_unres(struct graph *g, uint64_t run)
 			strcmp(g->unres.v[k].sel, un.v[i].sel)))
 			k++;
 		if (k == g->unres.n) {
-			if (grow((void **)&g->unres.v, &g->unres.cap,
-				 g->unres.n, sizeof *g->unres.v)) {
+			if (LIN_GROW(g->unres.v, g->unres.cap,
+				     g->unres.n + 1, 64)) {
 				rc = oom(g);
 				break;
 			}
@@ -136,8 +123,7 @@ static int add_unres(struct graph *g, uint64_t run)
 			g->unres.v[g->unres.n++] = un.v[i];
 			memset(&un.v[i], 0, sizeof un.v[i]);
 		}
-		if (grow((void **)&g->ulink, &g->ulcap, g->nulink + 1,
-			 sizeof *g->ulink)) {
+		if (LIN_GROW(g->ulink, g->ulcap, g->nulink + 2, 64)) {
 			rc = oom(g);
 			break;
 		}
@@ -245,7 +231,7 @@ static int sort_ids(struct graph *g)
 static int add_edge(struct graph *g, size_t a, size_t b, const char *label,
 		    unsigned via)
 {
-	if (grow((void **)&g->e, &g->ecap, g->ne, sizeof *g->e))
+	if (LIN_GROW(g->e, g->ecap, g->ne + 1, 64))
 		return oom(g);
 	g->e[g->ne++] = (struct gedge){ a, b, label, via };
 	return 0;
@@ -401,11 +387,11 @@ static int classify(struct graph *g)
 		return oom(g);
 	for (size_t i = 0; i < g->n; i++) {
 		int run = 0, unres = IS_UNRES(g->id[i]);
-		struct lin_qstr t = { NULL, 0 };
+		struct lin_slice t = { NULL, 0 };
 		if (unres) {
 			const struct lq_unres *u = UNRES_OF(g, g->id[i]);
 			if (u->type)
-				t = (struct lin_qstr){ u->type,
+				t = (struct lin_slice){ u->type,
 						       strlen(u->type) };
 		} else {
 			int rc = lin_qnode_load(g->q->txn, &g->q->store,
@@ -416,7 +402,7 @@ static int classify(struct graph *g)
 			t = run ? n->job_type : n->type;
 		}
 		if (!t.p || !t.n)
-			t = (struct lin_qstr){ "-", 1 };
+			t = (struct lin_slice){ "-", 1 };
 		size_t c;
 		for (c = 0; c < g->nclasses; c++)
 			if (g->classes[c].is_run == run &&
@@ -425,8 +411,8 @@ static int classify(struct graph *g)
 			    memcmp(g->classes[c].name, t.p, t.n) == 0)
 				break;
 		if (c == g->nclasses) {
-			if (grow((void **)&g->classes, &g->classcap,
-				 g->nclasses, sizeof *g->classes))
+			if (LIN_GROW(g->classes, g->classcap,
+				     g->nclasses + 1, 64))
 				return oom(g);
 			g->classes[c].name = strndup(t.p, t.n);
 			if (!g->classes[c].name)
@@ -541,7 +527,7 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 	if (*rc)
 		return NULL;
 	if (n->kind == LIN_ID_RUN) {
-		struct lin_qstr nm = n->name.p && n->name.n ? n->name :
+		struct lin_slice nm = n->name.p && n->name.n ? n->name :
 				     n->run_id;
 		r = asprintf(&s, "%.*s / %.*s",
 			     n->job_type.p ? (int)n->job_type.n : 1,
@@ -1022,44 +1008,40 @@ static void graph_release(struct graph *g)
 	lq_unres_free(&g->unres);
 }
 
+static const struct lin_opt graph_opts[] = {
+	{ 'F', "format", "FMT", "dot (default), mermaid, json (also --json)"
+	  "\nor text (one 'A --edge--> B' line per edge)" },
+	{ 'd', "down", NULL, "towards consumers (default), as in lineage" },
+	{ 'u', "up", NULL, "towards producers" },
+	{ 'b', "both", NULL, "ancestors and descendants" },
+	{ 'D', "depth", "N|all", "stop N edges from NODE" },
+	{ 'm', "max-nodes", "N", "at most about N boxes (60; 0: no limit)" },
+	{ 'x', "explode", NULL, "with NODE: never fold; without: every node" },
+	{ 't', "type", "T", "draw only artifacts of T (and the start\n"
+	  "nodes); nodes joined through hidden ones get\n"
+	  "a dashed 'via N hidden' edge" },
+	{ 'J', "job-type", "J", "draw only runs of J, as --type" },
+	{ 'p', "project", "P", "with NODE: draw only nodes of P; without:\n"
+	  "the projects to draw" },
+	{ 'A', "all", NULL, "every project" },
+	LIN_OPT_END
+};
+
 int lq_cmd_graph(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "down", no_argument, NULL, 'd' },
-		{ "up", no_argument, NULL, 'u' },
-		{ "both", no_argument, NULL, 'b' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "explode", no_argument, NULL, 'x' },
-		{ "max-nodes", required_argument, NULL, 'm' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "graph", *format = NULL;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, max_nodes = MAX_BOXES;
-	int c, rc, explode = 0, all = 0;
+	int c, r, rc, explode = 0, all = 0;
 	struct lq_filter f;
 	struct graph g;
 	char note[256];
 
 	memset(&f, 0, sizeof f);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjF:dubD:xm:t:J:p:A", opts,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	lq_getopt(&go, graph_opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'F': format = optarg; continue;
 		case 'd': dir = LIN_WALK_DOWN; continue;
@@ -1080,10 +1062,9 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 						"limit)", optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	memset(&g, 0, sizeof g);
 	g.q = q;
 	g.fmt = q->json ? G_JSON : G_DOT;
@@ -1134,3 +1115,30 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	graph_release(&g);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+const struct lq_cmd lq_graph = {
+	"graph", lq_cmd_graph,
+	"graph NODE... [--format dot|mermaid|json|text] [--down|--up|--both]"
+	"\n"
+	"         [--depth N|all] [--max-nodes N] [--explode]\n"
+	"         [--type T] [--job-type J] [--project P]\n"
+	"       graph --project P|--all [--explode] [--format ...]",
+	"the walked subgraph, or a project's pipeline, as a picture",
+	"Artifacts are blue boxes 'type / name:vN', runs green boxes\n"
+	"'job_type / run name'; edges point the way data flows.\n"
+	"Siblings (nodes of one kind and type or job type with the same\n"
+	"producers, or the same consumers) fold into one dashed box once\n"
+	"there are five ('12 runs (eval)'), at any depth: when 39 train\n"
+	"runs fold, their 39 models fold too. An edge drawn for several\n"
+	"is labelled with their number ('used (39)'). Beyond --max-nodes\n"
+	"boxes, smaller sibling groups, siblings of mixed types and nodes\n"
+	"with one neighbour fold as well, and a note on stderr (and in\n"
+	"the output) says so.\n\n"
+	"Without NODE, --project P (repeatable) or --all draws the\n"
+	"pipeline overview: one box per job type ('train / 4 runs') and\n"
+	"per artifact type ('model / 3 versions'), an edge where runs of\n"
+	"that job type logged or used versions of that type, labelled\n"
+	"with how many did. --explode draws every run and artifact of\n"
+	"the projects instead, folded as above.\n",
+	graph_opts, NULL
+};

@@ -1,6 +1,7 @@
 /* cmd_history.c - `artifact REF --history`: every version an alias (or
  * `latest`) named, from when until when, from the alias timeline. */
 #include "internal.h"
+#include "format/grow.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -22,14 +23,8 @@ struct hist {
 static int hist_push(struct hist *h, uint64_t tk, uint64_t vid,
 		     uint32_t num)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct hent *v = realloc(h->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		h->v = v;
-		h->cap = cap;
-	}
+	if (LIN_GROW(h->v, h->cap, h->n + 1, 16))
+		return LIN_ENOMEM;
 	h->v[h->n].tk = tk;
 	h->v[h->n].vid = vid;
 	h->v[h->n].num = num;
@@ -181,7 +176,7 @@ static int print_hist(struct lq *q, const char *alias, const struct hist *h)
 			fputs("}\n", q->out);
 		} else {
 			lin_table_row(&t);
-			lin_table_cellq(&t, (struct lin_qstr){ alias,
+			lin_table_cellq(&t, (struct lin_slice){ alias,
 						strlen(alias) });
 			lin_table_cell(&t, id ? id : "(removed)");
 			time_cell(&t, e->tk);
@@ -214,27 +209,19 @@ static int is_version_sel(const char *s)
 
 int lq_cmd_history(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "history", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "artifact", *sel;
 	struct hist h = { NULL, 0, 0 };
 	uint64_t coll, vid;
-	int c, rc;
+	int c, r, rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjH", opts, NULL)) != -1) {
-		if (c == 'H')
-			continue;
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
-	}
+	lq_getopt(&go, lq_artifact.opts);
+	/* -H, --history: what brought the command here */
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				&c)) == -1)
+		;
+	if (r >= 0)
+		return r;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "--history expects one REF, "
 				"NAME:ALIAS or NAME");

@@ -2,6 +2,7 @@
  * nodes, with report filters and paging) and path (the shortest
  * producer/consumer chain between two nodes). */
 #include "internal.h"
+#include "format/grow.h"
 #include "unresolved.h"
 
 #include <errno.h>
@@ -199,40 +200,48 @@ static int unres_step(void *ctx, const struct lq_unres *u)
 	return report_unres(us->l, u, u->run, us->depth + 1);
 }
 
+/* The line that ends a walk: its total, what was shown, and the cursor
+ * of the next page (`next`, NULL when the walk was not cut). */
+static void summary(struct lq *q, const struct pager *pg, const char *next)
+{
+	if (q->json) {
+		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
+			"\"returned\":%llu,\"truncated\":%s,\"next\":",
+			(unsigned long long)pg->total,
+			(unsigned long long)pg->shown,
+			pg->truncated ? "true" : "false");
+		if (next)
+			lin_json_cstr(q->out, next);
+		else
+			fputs("null", q->out);
+		fputs("}\n", q->out);
+		return;
+	}
+	/* A table stays a table: its total goes to stderr. */
+	FILE *sf = lq_tabular(q) ? q->err : q->out;
+	fprintf(sf, "# total=%llu shown=%llu truncated=%s",
+		(unsigned long long)pg->total, (unsigned long long)pg->shown,
+		pg->truncated ? "yes" : "no");
+	if (next) {
+		fputs(" next=", sf);
+		lin_text_str(sf, next, strlen(next));
+	}
+	putc('\n', sf);
+}
+
 int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "down", no_argument, NULL, 'd' },
-		{ "up", no_argument, NULL, 'u' },
-		{ "both", no_argument, NULL, 'b' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "after", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "lineage", *after = NULL;
 	struct lq_filter f;
 	unsigned dir = LIN_WALK_DOWN;
 	uint32_t depth = LIN_WALK_ALL, limit = 0;
-	int c;
+	int c, r;
 
 	memset(&f, 0, sizeof f);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjdubD:t:J:p:n:a:", opts,
-				NULL)) != -1) {
-		int r = lq_filter_opt(q, cmd, &f, c, optarg);
-		if (r != -2) {
-			if (r >= 0)
-				return r;
-			continue;
-		}
+	lq_getopt(&go, lq_lineage.opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
+				  &c)) == -1) {
 		switch (c) {
 		case 'd': dir = LIN_WALK_DOWN; continue;
 		case 'u': dir = LIN_WALK_UP; continue;
@@ -251,10 +260,9 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (optind == argc)
 		return lq_usage(q, cmd, "missing NODE");
 	int rc = lq_open(q);
@@ -313,30 +321,8 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	if (rc == 0 && lin_table_flush(&l.t, q->out))
 		rc = LIN_ENOMEM;
 	/* Every answer states its total (issue: paging with totals). */
-	if (rc == 0 && q->json) {
-		fprintf(q->out, "{\"kind\":\"summary\",\"total\":%llu,"
-			"\"returned\":%llu,\"truncated\":%s,\"next\":",
-			(unsigned long long)pg.total,
-			(unsigned long long)pg.shown,
-			pg.truncated ? "true" : "false");
-		if (next)
-			lin_json_cstr(q->out, next);
-		else
-			fputs("null", q->out);
-		fputs("}\n", q->out);
-	} else if (rc == 0) {
-		/* A table stays a table: its total goes to stderr. */
-		FILE *sf = lq_tabular(q) ? q->err : q->out;
-		fprintf(sf, "# total=%llu shown=%llu truncated=%s",
-			(unsigned long long)pg.total,
-			(unsigned long long)pg.shown,
-			pg.truncated ? "yes" : "no");
-		if (next) {
-			fputs(" next=", sf);
-			lin_text_str(sf, next, strlen(next));
-		}
-		putc('\n', sf);
-	}
+	if (rc == 0)
+		summary(q, &pg, next);
 	lq_unres_seen_free(&seen);
 	free(pg.last);
 	free(l.from_id);
@@ -364,16 +350,10 @@ static int find_path(struct lq *q, uint64_t a, uint64_t b, unsigned dir,
 		rc = lin_walk_start(w, a, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
 		rc = 0;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			void *p = realloc(seen, cap * sizeof *seen);
-			if (!p) {
-				rc = lin_err_set(&q->e, LIN_ENOMEM,
-						 LIN_NO_OFFSET,
-						 "out of memory");
-				break;
-			}
-			seen = p;
+		if (LIN_GROW(seen, cap, n + 1, 64)) {
+			rc = lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					 "out of memory");
+			break;
 		}
 		seen[n++] = st;
 		if (st.node == b)
@@ -552,25 +532,17 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 
 int lq_cmd_path(struct lq *q, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct lin_getopt go;
 	const char *cmd = "path";
 	struct lin_walk_step *chain = NULL;
 	size_t len = 0;
 	uint64_t a, b;
 	uint32_t max_len = 12, max_paths = 100;
-	int c, rc, all = 0;
+	int c, r, rc, all = 0;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVjAD:n:", opts, NULL)) != -1) {
+	lq_getopt(&go, lq_path.opts);
+	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
+				  &c)) == -1) {
 		switch (c) {
 		case 'A': all = 1; continue;
 		case 'D':
@@ -587,10 +559,9 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 						optarg);
 			continue;
 		}
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
 	}
+	if (r >= 0)
+		return r;
 	if (argc - optind != 2)
 		return lq_usage(q, cmd, "expects two NODEs, FROM and TO");
 	if ((rc = lq_open(q)) != 0)
@@ -637,3 +608,56 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	lin_qnode_release(&l.from);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+/* ---- the commands' options and help ---- */
+
+static const struct lin_opt lineage_opts[] = {
+	{ 'd', "down", NULL, "towards consumers: what was made from NODE "
+	  "(default)" },
+	{ 'u', "up", NULL, "towards producers: what NODE was made from" },
+	{ 'b', "both", NULL, "ancestors and descendants" },
+	{ 'D', "depth", "N|all", "stop N edges from NODE (default: all)" },
+	{ 't', "type", "T", "report only artifacts of type T" },
+	{ 'J', "job-type", "J", "report only runs of job type J\n"
+	  "(with --type: artifacts of T and runs of J)" },
+	{ 'p', "project", "P", "report only nodes in project P (or "
+	  "entity/P)" },
+	{ 'n', "limit", "N", "report at most N nodes, then a summary" },
+	{ 'a', "after", "CURSOR", "continue after the node a summary named" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_lineage = {
+	"lineage", lq_cmd_lineage,
+	"lineage NODE... [--down|--up|--both] [--depth N|all]\n"
+	"         [--type T] [--job-type J] [--project P]\n"
+	"         [--limit N] [--after CURSOR]",
+	"walk from NODE: descendants (default), ancestors or both",
+	"Breadth-first walk over logged/used edges. Each reached node is\n"
+	"reported once with its depth and the edge it was first reached\n"
+	"by. Neighbours are visited in node id order, so the order is\n"
+	"stable for a given store.\n",
+	lineage_opts,
+	"Each filter may be repeated or take a comma-separated list\n"
+	"(--type model,deployment); a value the store has never seen\n"
+	"is an error (exit status 1) naming the nearest ones.\n"
+	"Filters choose what is reported, never what is walked.\n"
+};
+
+static const struct lin_opt path_opts[] = {
+	{ 'A', "all", NULL, "every simple path instead, each after a\n"
+	  "'# path K: L edges' line, then a summary" },
+	{ 'D', "depth", "N", "with --all: paths of at most N edges (12)" },
+	{ 'n', "limit", "N", "with --all: at most N paths (100)" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_path = {
+	"path", lq_cmd_path,
+	"path FROM TO [--all [--depth N] [--limit N]]",
+	"the shortest producer/consumer chain between two NODEs",
+	"Looks downstream from FROM first, then upstream. Prints the chain\n"
+	"like lineage does, FROM first; nothing (and a note on stderr)\n"
+	"when the two are not connected that way.\n",
+	path_opts, NULL
+};

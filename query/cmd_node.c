@@ -9,29 +9,26 @@
 
 /* Parse a command that takes only the common options and one argument
  * (`what` names it in messages). -1 and *arg set, or an exit status. */
-static int parse_one(struct lq *q, const char *cmd, const char *what,
-		     int argc, char **argv, const char **arg)
+static int parse_one(struct lq *q, const struct lq_cmd *cmd,
+		     const char *what, int argc, char **argv,
+		     const char **arg)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	struct lin_getopt go;
+	int c, r;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hVj", opts, NULL)) != -1) {
-		int r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
-	}
+	lq_getopt(&go, cmd->opts);
+	/* artifact's -H is taken before (lq_cmd_artifact): any other
+	 * option is not this parse's */
+	r = lq_next_opt(q, cmd->name, &go, argc, argv, NULL, &c);
+	if (r == -1)
+		return lq_common_opt(q, cmd->name, '?', argv);
+	if (r >= 0)
+		return r;
 	if (optind == argc)
-		return lq_usage(q, cmd, "missing %s", what);
+		return lq_usage(q, cmd->name, "missing %s", what);
 	if (argc - optind > 1)
-		return lq_usage(q, cmd, "expects one %s, got %d arguments",
-				what, argc - optind);
+		return lq_usage(q, cmd->name, "expects one %s, got %d "
+				"arguments", what, argc - optind);
 	*arg = argv[optind];
 	return -1;
 }
@@ -111,7 +108,8 @@ static int neighbours(struct lq *q, uint64_t node, unsigned kind,
 /* resolve ARG (a REF when want_version, else a RUN), then list the
  * nodes over edges of `kind`, then those over `relog` (0: none; the
  * rows are marked), then for `used` the uses that never resolved. */
-static int list_cmd(struct lq *q, const char *cmd, int want_version,
+static int list_cmd(struct lq *q, const struct lq_cmd *cmd,
+		    int want_version,
 		    unsigned kind, unsigned relog, int argc, char **argv)
 {
 	const char *arg = NULL;
@@ -156,24 +154,24 @@ static int list_cmd(struct lq *q, const char *cmd, int want_version,
 
 int lq_cmd_logged_by(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "logged-by", 1, LIN_EDGE_LOGGED_BY,
+	return list_cmd(q, &lq_logged_by, 1, LIN_EDGE_LOGGED_BY,
 			LIN_EDGE_RELOGGED_BY, argc, argv);
 }
 
 int lq_cmd_used_by(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "used-by", 1, LIN_EDGE_USED_BY, 0, argc, argv);
+	return list_cmd(q, &lq_used_by, 1, LIN_EDGE_USED_BY, 0, argc, argv);
 }
 
 int lq_cmd_logged(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "logged", 0, LIN_EDGE_LOGGED, LIN_EDGE_RELOGGED,
+	return list_cmd(q, &lq_logged, 0, LIN_EDGE_LOGGED, LIN_EDGE_RELOGGED,
 			argc, argv);
 }
 
 int lq_cmd_used(struct lq *q, int argc, char **argv)
 {
-	return list_cmd(q, "used", 0, LIN_EDGE_USES, 0, argc, argv);
+	return list_cmd(q, &lq_used, 0, LIN_EDGE_USES, 0, argc, argv);
 }
 
 static void kv_time(struct lin_table *t, const char *k, int64_t v)
@@ -195,7 +193,7 @@ static void kv_int(struct lin_table *t, const char *k, int64_t v)
 		lin_table_cellf(t, "%lld", (long long)v);
 }
 
-static void kv_str(struct lin_table *t, const char *k, struct lin_qstr v)
+static void kv_str(struct lin_table *t, const char *k, struct lin_slice v)
 {
 	lin_table_row(t);
 	lin_table_cell(t, k);
@@ -281,7 +279,7 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 		if (strcmp(argv[i], "--history") == 0 ||
 		    strcmp(argv[i], "-H") == 0)
 			return lq_cmd_history(q, argc, argv);
-	rc = parse_one(q, "artifact", "REF", argc, argv, &arg);
+	rc = parse_one(q, &lq_artifact, "REF", argc, argv, &arg);
 	if (rc >= 0)
 		return rc;
 	if ((rc = lq_open(q)) != 0)
@@ -381,7 +379,7 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 	struct lin_table t;
 	uint64_t id;
 	int offline;
-	int rc = parse_one(q, "run", "RUN", argc, argv, &arg);
+	int rc = parse_one(q, &lq_run, "RUN", argc, argv, &arg);
 
 	if (rc >= 0)
 		return rc;
@@ -467,3 +465,50 @@ out:
 	lq_unres_free(&un);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
+
+/* ---- the commands' options and help ---- */
+
+/* --history is answered by cmd_history.c (lq_cmd_history), which parses
+ * this table too. */
+static const struct lin_opt artifact_opts[] = {
+	{ 'H', "history", NULL, "the versions REF's alias (NAME:ALIAS, or "
+	  "NAME\nfor latest) named, from when until when, oldest\n"
+	  "first: rows ALIAS VERSION FROM UNTIL; VERSION is\n"
+	  "'(removed)' while the alias named nothing, UNTIL\n"
+	  "'-' while it still names it" },
+	LIN_OPT_END
+};
+
+static const struct lin_opt no_opts[] = { LIN_OPT_END };
+
+const struct lq_cmd lq_artifact = {
+	"artifact", lq_cmd_artifact, "artifact REF [--history]",
+	"a version's attributes, aliases, producer and user count",
+	NULL, artifact_opts, NULL
+};
+
+const struct lq_cmd lq_logged_by = {
+	"logged-by", lq_cmd_logged_by, "logged-by REF",
+	"the run(s) that logged a version", NULL, no_opts, NULL
+};
+
+const struct lq_cmd lq_used_by = {
+	"used-by", lq_cmd_used_by, "used-by REF",
+	"the runs that used a version", NULL, no_opts, NULL
+};
+
+const struct lq_cmd lq_run = {
+	"run", lq_cmd_run, "run RUN",
+	"a run's attributes and counts of what it logged and used", NULL,
+	no_opts, NULL
+};
+
+const struct lq_cmd lq_logged = {
+	"logged", lq_cmd_logged, "logged RUN",
+	"the versions a run logged", NULL, no_opts, NULL
+};
+
+const struct lq_cmd lq_used = {
+	"used", lq_cmd_used, "used RUN",
+	"the versions a run used", NULL, no_opts, NULL
+};

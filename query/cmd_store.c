@@ -1,6 +1,7 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
-#include "deep.h"
+#include "format/grow.h"
+#include "format/deep.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -8,38 +9,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Parse the common options plus the filters (f NULL: none); -1 to go
- * on. */
-static int parse(struct lq *q, const char *cmd, int argc, char **argv,
-		 struct lq_filter *f)
+/* Parse the common options and `cmd`'s own: the filters when `f` is not
+ * NULL, and a long-only option sets *flag (NULL: none). -1 to go on. */
+static int parse(struct lq *q, const struct lq_cmd *cmd, int argc,
+		 char **argv, struct lq_filter *f, int *flag)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "project", required_argument, NULL, 'p' },
-		{ "type", required_argument, NULL, 't' },
-		{ "job-type", required_argument, NULL, 'J' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	struct lin_getopt go;
+	int c, r;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, f ? ":hVjp:t:J:" : ":hVj",
-				opts, NULL)) != -1) {
-		int r = f ? lq_filter_opt(q, cmd, f, c, optarg) : -2;
-		if (r >= 0)
-			return r;
-		if (r == -1)
-			continue;
-		if (c == 'p' || c == 't' || c == 'J')
-			c = '?';
-		r = lq_common_opt(q, cmd, c, argv);
-		if (r >= 0)
-			return r;
+	lq_getopt(&go, cmd->opts);
+	while ((r = lq_next_opt(q, cmd->name, &go, argc, argv, f,
+				&c)) == -1) {
+		if (!flag)
+			return lq_common_opt(q, cmd->name, '?', argv);
+		*flag = 1;
 	}
-	return -1;
+	return r >= 0 ? r : -1;
 }
 
 /* A scan over every entry of `db`. */
@@ -116,7 +101,7 @@ static int print_node(struct lq *q, uint64_t id, void *arg)
 	return 0;
 }
 
-static int add_type(struct lsctx *x, struct lin_qstr type,
+static int add_type(struct lsctx *x, struct lin_slice type,
 		    uint64_t versions)
 {
 	size_t i;
@@ -125,14 +110,8 @@ static int add_type(struct lsctx *x, struct lin_qstr type,
 		    memcmp(x->types[i].type, type.p, type.n) == 0)
 			break;
 	if (i == x->ntypes) {
-		if (x->ntypes == x->typecap) {
-			size_t cap = x->typecap ? x->typecap * 2 : 16;
-			void *p = realloc(x->types, cap * sizeof *x->types);
-			if (!p)
-				return LIN_ENOMEM;
-			x->types = p;
-			x->typecap = cap;
-		}
+		if (LIN_GROW(x->types, x->typecap, x->ntypes + 1, 16))
+			return LIN_ENOMEM;
 		x->types[i].type = strndup(type.p, type.n);
 		if (!x->types[i].type)
 			return LIN_ENOMEM;
@@ -150,6 +129,93 @@ static int cmp_type(const void *a, const void *b)
 		      ((const struct typecount *)b)->type);
 }
 
+/* One row of `ls collections`: the collection of x->n (its newest
+ * version) with `versions` versions. 0 or LIN_ENOMEM (q->e set). */
+static int print_collection(struct lq *q, struct lsctx *x,
+			    uint64_t versions)
+{
+	const struct lin_qnode *n = &x->n;
+
+	if (q->json) {
+		char *vid = lin_qnode_id(n, 0), *cid = NULL;
+		if (vid)
+			*strrchr(vid, ':') = '\0';
+		if (!vid || asprintf(&cid, "collection:%s", vid) < 0) {
+			free(vid);
+			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+					   "out of memory");
+		}
+		fputs("{\"id\":", q->out);
+		lin_json_cstr(q->out, cid);
+		fputs(",\"kind\":\"collection\",\"entity\":", q->out);
+		lin_json_qstr(q->out, n->entity);
+		fputs(",\"project\":", q->out);
+		lin_json_qstr(q->out, n->project);
+		fputs(",\"name\":", q->out);
+		lin_json_qstr(q->out, n->name);
+		fputs(",\"type\":", q->out);
+		lin_json_qstr(q->out, n->type);
+		fprintf(q->out, ",\"versions\":%llu}\n",
+			(unsigned long long)versions);
+		free(vid);
+		free(cid);
+	} else if (lq_tabular(q)) {
+		lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
+			     (int)n->entity.n, n->entity.p,
+			     (int)n->project.n, n->project.p,
+			     (int)n->name.n, n->name.p);
+		lq_field_str(q, "collection");
+		lq_field_fmt(q, "%.*s/%.*s", (int)n->entity.n, n->entity.p,
+			     (int)n->project.n, n->project.p);
+		lq_field_q(q, n->name);
+		lq_field_q(q, n->type);
+		lq_field_fmt(q, "%llu", (unsigned long long)versions);
+		lq_row_end(q);
+	} else {
+		lin_table_row(&x->t);
+		lin_table_cell(&x->t, "collection");
+		lin_table_cellf(&x->t, "%.*s/%.*s/%.*s",
+				(int)n->entity.n, n->entity.p,
+				(int)n->project.n, n->project.p,
+				(int)n->name.n, n->name.p);
+		lin_table_cellq(&x->t, n->type);
+		lin_table_cellf(&x->t, "versions=%llu",
+				(unsigned long long)versions);
+	}
+	return 0;
+}
+
+/* The rows of `ls types`, sorted by type. */
+static void print_types(struct lq *q, struct lsctx *x)
+{
+	if (x->ntypes)  /* qsort(NULL, 0, ...) is undefined */
+		qsort(x->types, x->ntypes, sizeof *x->types, cmp_type);
+	for (size_t i = 0; i < x->ntypes; i++) {
+		const struct typecount *tc = &x->types[i];
+		if (q->json) {
+			fputs("{\"kind\":\"type\",\"type\":", q->out);
+			lin_json_cstr(q->out, tc->type);
+			fprintf(q->out, ",\"collections\":%llu,"
+				"\"versions\":%llu}\n",
+				(unsigned long long)tc->colls,
+				(unsigned long long)tc->versions);
+		} else if (lq_tabular(q)) {
+			lq_field_str(q, tc->type);
+			lq_field_fmt(q, "%llu", (unsigned long long)tc->colls);
+			lq_field_fmt(q, "%llu",
+				     (unsigned long long)tc->versions);
+			lq_row_end(q);
+		} else {
+			lin_table_row(&x->t);
+			lin_table_cell(&x->t, tc->type);
+			lin_table_cellf(&x->t, "collections=%llu",
+					(unsigned long long)tc->colls);
+			lin_table_cellf(&x->t, "versions=%llu",
+					(unsigned long long)tc->versions);
+		}
+	}
+}
+
 int lq_cmd_ls(struct lq *q, int argc, char **argv)
 {
 	const char *cmd = "ls", *what;
@@ -159,7 +225,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	int rc;
 
 	memset(&f, 0, sizeof f);
-	if ((rc = parse(q, cmd, argc, argv, &f)) >= 0)
+	if ((rc = parse(q, &lq_ls, argc, argv, &f, NULL)) >= 0)
 		return rc;
 	if (argc - optind != 1)
 		return lq_usage(q, cmd, "expects one of runs, artifacts, "
@@ -207,95 +273,18 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 			continue;
 		if (types) {
 			rc = add_type(&x, x.n.type.p ? x.n.type :
-				      (struct lin_qstr){ "-", 1 },
+				      (struct lin_slice){ "-", 1 },
 				      cs.versions);
 			if (rc)
 				lin_err_set(&q->e, rc, LIN_NO_OFFSET,
 					    "out of memory");
-		} else if (q->json) {
-			char *vid = lin_qnode_id(&x.n, 0), *cid = NULL;
-			if (vid)
-				*strrchr(vid, ':') = '\0';
-			if (!vid || asprintf(&cid, "collection:%s", vid) < 0) {
-				free(vid);
-				rc = lin_err_set(&q->e, LIN_ENOMEM,
-						 LIN_NO_OFFSET,
-						 "out of memory");
-				continue;
-			}
-			fputs("{\"id\":", q->out);
-			lin_json_cstr(q->out, cid);
-			fputs(",\"kind\":\"collection\",\"entity\":", q->out);
-			lin_json_qstr(q->out, x.n.entity);
-			fputs(",\"project\":", q->out);
-			lin_json_qstr(q->out, x.n.project);
-			fputs(",\"name\":", q->out);
-			lin_json_qstr(q->out, x.n.name);
-			fputs(",\"type\":", q->out);
-			lin_json_qstr(q->out, x.n.type);
-			fprintf(q->out, ",\"versions\":%llu}\n",
-				(unsigned long long)cs.versions);
-			free(vid);
-			free(cid);
-		} else if (lq_tabular(q)) {
-			lq_field_fmt(q, "collection:%.*s/%.*s/%.*s",
-				     (int)x.n.entity.n, x.n.entity.p,
-				     (int)x.n.project.n, x.n.project.p,
-				     (int)x.n.name.n, x.n.name.p);
-			lq_field_str(q, "collection");
-			lq_field_fmt(q, "%.*s/%.*s", (int)x.n.entity.n,
-				     x.n.entity.p, (int)x.n.project.n,
-				     x.n.project.p);
-			lq_field_q(q, x.n.name);
-			lq_field_q(q, x.n.type);
-			lq_field_fmt(q, "%llu",
-				     (unsigned long long)cs.versions);
-			lq_row_end(q);
 		} else {
-			lin_table_row(&x.t);
-			lin_table_cell(&x.t, "collection");
-			lin_table_cellf(&x.t, "%.*s/%.*s/%.*s",
-					(int)x.n.entity.n, x.n.entity.p,
-					(int)x.n.project.n, x.n.project.p,
-					(int)x.n.name.n, x.n.name.p);
-			lin_table_cellq(&x.t, x.n.type);
-			lin_table_cellf(&x.t, "versions=%llu",
-					(unsigned long long)cs.versions);
+			rc = print_collection(q, &x, cs.versions);
 		}
 	}
 	lin_scan_close(&c);
-	if (rc == 0 && types) {
-		if (x.ntypes)  /* qsort(NULL, 0, ...) is undefined */
-			qsort(x.types, x.ntypes, sizeof *x.types, cmp_type);
-		for (size_t i = 0; i < x.ntypes; i++) {
-			if (q->json) {
-				fputs("{\"kind\":\"type\",\"type\":", q->out);
-				lin_json_cstr(q->out, x.types[i].type);
-				fprintf(q->out, ",\"collections\":%llu,"
-					"\"versions\":%llu}\n",
-					(unsigned long long)x.types[i].colls,
-					(unsigned long long)
-					x.types[i].versions);
-				continue;
-			}
-			if (lq_tabular(q)) {
-				lq_field_str(q, x.types[i].type);
-				lq_field_fmt(q, "%llu", (unsigned long long)
-					     x.types[i].colls);
-				lq_field_fmt(q, "%llu", (unsigned long long)
-					     x.types[i].versions);
-				lq_row_end(q);
-				continue;
-			}
-			lin_table_row(&x.t);
-			lin_table_cell(&x.t, x.types[i].type);
-			lin_table_cellf(&x.t, "collections=%llu",
-					(unsigned long long)x.types[i].colls);
-			lin_table_cellf(&x.t, "versions=%llu",
-					(unsigned long long)
-					x.types[i].versions);
-		}
-	}
+	if (rc == 0 && types)
+		print_types(q, &x);
 	if (rc == 0 && lin_table_flush(&x.t, q->out))
 		rc = LIN_ENOMEM;
 	for (size_t i = 0; i < x.ntypes; i++)
@@ -410,7 +399,7 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 	MDB_val v;
 	int64_t created = LIN_QNONE;
 	unsigned schema = 0;
-	int rc = parse(q, "stats", argc, argv, NULL);
+	int rc = parse(q, &lq_stats, argc, argv, NULL, NULL);
 
 	if (rc >= 0)
 		return rc;
@@ -746,19 +735,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	struct checker k;
 	int deep = 0, rc;
 
-	/* --deep is check's own option: take it out before parse */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--deep") == 0) {
-			deep = 1;
-			memmove(argv + i, argv + i + 1,
-				(size_t)(argc - i) * sizeof *argv);
-			argc--;
-			i--;
-		}
-	}
-	if ((rc = parse(q, "check", argc, argv, NULL)) >= 0)
+	if ((rc = parse(q, &lq_check, argc, argv, NULL, &deep)) >= 0)
 		return rc;
 	if (argc != optind)
 		return lq_usage(q, "check", "takes no arguments");
@@ -773,7 +750,8 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	    (rc = check_versions(&k)) == 0 &&
 	    (rc = check_edges(&k)) == 0 &&
 	    (rc = lq_audit(q, audit_report, &k)) == 0 && deep)
-		rc = lq_deep(q, audit_report, &k);
+		rc = lin_deep_check(q->txn, &q->store, audit_report, &k,
+				    &q->e);
 	lin_qnode_release(&k.n);
 	if (rc)
 		return lq_fail(q, rc);
@@ -794,3 +772,46 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 			k.warnings == 1 ? "" : "s");
 	return k.problems ? LQ_DATAERR : LQ_OK;
 }
+
+/* ---- the commands' options and help ---- */
+
+static const struct lin_opt ls_opts[] = {
+	{ 'p', "project", "P", "only project P (or entity/P)" },
+	{ 't', "type", "T", "only artifacts (collections) of type T" },
+	{ 'J', "job-type", "J", "only runs of job type J" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_ls = {
+	"ls", lq_cmd_ls, "ls runs|artifacts|collections|types "
+	"[--project P]\n         [--type T] [--job-type J]",
+	"list what the store holds", NULL, ls_opts,
+	"Filters are repeatable and take comma-separated lists, as in\n"
+	"lineage.\n"
+};
+
+static const struct lin_opt stats_opts[] = { LIN_OPT_END };
+
+const struct lq_cmd lq_stats = {
+	"stats", lq_cmd_stats, "stats",
+	"counts of runs, collections, versions, edges and sources", NULL,
+	stats_opts, NULL
+};
+
+static const struct lin_opt check_opts[] = {
+	{ LIN_OPT_LONG_ONLY, "deep", NULL, "also read every entry of every "
+	  "database: placed\ninside the file and in order, decoded, every "
+	  "id\nit holds present, counts equal to LMDB's records,\nevery "
+	  "node reachable from the indexes" },
+	LIN_OPT_END
+};
+
+const struct lq_cmd lq_check = {
+	"check", lq_cmd_check, "check [--deep]",
+	"check the store's consistency; exit status 65 on problems",
+	"Decodes every node and checks that run keys, version numbers and\n"
+	"edges agree (every edge has its reverse). One line per problem,\n"
+	"then a summary line. Checks the whole store: --as-of is "
+	"ignored.\n",
+	check_opts, NULL
+};

@@ -2,6 +2,7 @@
  * repeatable and comma-separated, checked against what the store holds so
  * that a misspelt filter is an error instead of an empty answer. */
 #include "internal.h"
+#include "format/grow.h"
 #include "format/facts.h"
 
 #include <getopt.h>
@@ -12,12 +13,12 @@
 #define SUGGEST 3     /* nearest existing values offered */
 #define SHOW_MAX 8    /* existing values listed when none is near */
 
-static int qstr_eq(struct lin_qstr a, struct lin_qstr b)
+static int qstr_eq(struct lin_slice a, struct lin_slice b)
 {
 	return a.p && b.p && a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
 }
 
-static int in_list(const struct lq_flist *l, struct lin_qstr s)
+static int in_list(const struct lq_flist *l, struct lin_slice s)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (qstr_eq(l->v[i], s))
@@ -26,13 +27,13 @@ static int in_list(const struct lq_flist *l, struct lin_qstr s)
 }
 
 /* "P" matches the project, "E/P" entity and project. */
-static int project_match(struct lin_qstr want, const struct lin_qnode *n)
+static int project_match(struct lin_slice want, const struct lin_qnode *n)
 {
 	const char *slash = memchr(want.p, '/', want.n);
 	if (!slash)
 		return qstr_eq(want, n->project);
-	struct lin_qstr e = { want.p, (size_t)(slash - want.p) };
-	struct lin_qstr p = { slash + 1, want.n - e.n - 1 };
+	struct lin_slice e = { want.p, (size_t)(slash - want.p) };
+	struct lin_slice p = { slash + 1, want.n - e.n - 1 };
 	return qstr_eq(e, n->entity) && qstr_eq(p, n->project);
 }
 
@@ -81,7 +82,7 @@ int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
 		if (l->n == LQ_FILTER_MAX)
 			return lq_usage(q, cmd, "more than %d values of %s",
 					LQ_FILTER_MAX, opt);
-		l->v[l->n++] = (struct lin_qstr){ s, n };
+		l->v[l->n++] = (struct lin_slice){ s, n };
 		if (!e)
 			break;
 		s = e + 1;
@@ -100,7 +101,7 @@ struct seen {
 	int failed;           /* out of memory */
 };
 
-static void see(struct seen *s, struct lin_qstr v)
+static void see(struct seen *s, struct lin_slice v)
 {
 	if (!v.p || !s->want->n)
 		return;
@@ -114,15 +115,9 @@ static void see(struct seen *s, struct lin_qstr v)
 		if (strlen(s->have[i]) == v.n &&
 		    memcmp(s->have[i], v.p, v.n) == 0)
 			return;
-	if (s->nhave == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *p = realloc(s->have, cap * sizeof *s->have);
-		if (!p) {
-			s->failed = 1;
-			return;
-		}
-		s->have = p;
-		s->cap = cap;
+	if (LIN_GROW(s->have, s->cap, s->nhave + 1, 16)) {
+		s->failed = 1;
+		return;
 	}
 	if (!(s->have[s->nhave] = strndup(v.p, v.n)))
 		s->failed = 1;
@@ -142,7 +137,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* "no TYPE 'x' in the store; did you mean 'y'? (existing: a, b, ...)" */
 static void unknown(struct lq *q, const char *cmd, const char *what,
-		    struct lin_qstr v, struct seen *s)
+		    struct lin_slice v, struct seen *s)
 {
 	char near[SUGGEST][256];
 	size_t dist[SUGGEST];
@@ -218,7 +213,7 @@ static int see_node(struct lq *q, uint64_t id, void *ctx)
 			   a->n.entity.p, (int)a->n.project.n,
 			   a->n.project.p);
 	if (len > 0 && (size_t)len < sizeof ep)
-		see(&a->s[2], (struct lin_qstr){ ep, (size_t)len });
+		see(&a->s[2], (struct lin_slice){ ep, (size_t)len });
 	return done(&a->s[0]) && done(&a->s[1]) && done(&a->s[2]);
 }
 
@@ -248,7 +243,7 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 			    lin_store_fact(q->txn, &q->store, id, &zone,
 					   &fact, NULL) == 0 &&
 			    lin_map_str(&fact.attrs, "type", &type))
-				see(&a->s[0], (struct lin_qstr){ type.p,
+				see(&a->s[0], (struct lin_slice){ type.p,
 								 type.n });
 		}
 		msgpack_zone_destroy(&zone);
@@ -267,9 +262,9 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 					    : NULL;
 			if (!s2)
 				continue;
-			see(&a->s[2], (struct lin_qstr){ s1 + 1,
+			see(&a->s[2], (struct lin_slice){ s1 + 1,
 					(size_t)(s2 - s1 - 1) });
-			see(&a->s[2], (struct lin_qstr){ p,
+			see(&a->s[2], (struct lin_slice){ p,
 					(size_t)(s2 - p) });
 		}
 		lin_scan_close(&sc);

@@ -11,6 +11,7 @@
 #include "format/exit.h"
 #include "format/facts.h"
 #include "format/mpcheck.h"
+#include "format/opts.h"
 #include "qtime.h"
 #include "query.h"
 
@@ -25,11 +26,9 @@
 #define LQ_IOERR LIN_EXIT_IO
 #define LQ_TEMPFAIL LIN_EXIT_TEMPFAIL
 
-/* A borrowed string (not NUL-terminated); p == NULL when absent. */
-struct lin_qstr {
-	const char *p;
-	size_t n;
-};
+/* Strings read from the store are struct lin_slice (format/facts.h),
+ * borrowed and not NUL-terminated; in query/ a slice with p == NULL is
+ * an absent value (shown as null or "-"). */
 
 /* A node decoded from `nodes`. Strings and objects point into the LMDB
  * value and the msgpack zone: valid until lin_qnode_release() or the end
@@ -39,17 +38,17 @@ struct lin_qstr {
 struct lin_qnode {
 	uint64_t id;
 	unsigned kind;               /* LIN_ID_RUN or LIN_ID_VERSION */
-	struct lin_qstr entity, project;
-	struct lin_qstr name;        /* collection / display name */
+	struct lin_slice entity, project;
+	struct lin_slice name;        /* collection / display name */
 	/* run */
-	struct lin_qstr run_id, job_type, group, host, notes, state;
+	struct lin_slice run_id, job_type, group, host, notes, state;
 	const msgpack_object *tags;  /* array or NULL */
-	struct lin_qstr program, git_remote, git_commit; /* code context */
+	struct lin_slice program, git_remote, git_commit; /* code context */
 	const msgpack_object *args;  /* array or NULL */
 	int64_t started_at, ended_at, exit_code;
 	/* version */
-	struct lin_qstr type, digest, description;
-	struct lin_qstr server_id;   /* W&B's id of the version, or absent */
+	struct lin_slice type, digest, description;
+	struct lin_slice server_id;   /* W&B's id of the version, or absent */
 	const msgpack_object *aliases; /* array or NULL */
 	const msgpack_object *metadata;/* any value or NULL */
 	int64_t version, size, files, created_at;
@@ -133,7 +132,7 @@ size_t lin_edit_distance(const char *a, size_t an, const char *b,
 void lin_json_str(FILE *f, const char *p, size_t n);
 void lin_json_cstr(FILE *f, const char *s);
 /* A JSON string, or null when s.p is NULL. */
-void lin_json_qstr(FILE *f, struct lin_qstr s);
+void lin_json_qstr(FILE *f, struct lin_slice s);
 
 /* A msgpack value as JSON (bin/ext as base64 strings, non-string map keys
  * as their JSON text in a string, NaN/inf as null). */
@@ -167,7 +166,7 @@ void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* A cell holding p[0..n) escaped as by lin_text_str ("-" when absent
  * or empty). */
-void lin_table_cellq(struct lin_table *t, struct lin_qstr s);
+void lin_table_cellq(struct lin_table *t, struct lin_slice s);
 /* Print and empty the table. Returns 0 or LIN_ENOMEM if a cell was lost. */
 int lin_table_flush(struct lin_table *t, FILE *f);
 void lin_table_release(struct lin_table *t);
@@ -237,7 +236,7 @@ int lq_header(struct lq *q, const char *cols);
  * format needs; then lq_row_end() ends the row. */
 void lq_field(struct lq *q, const char *p, size_t n);
 void lq_field_str(struct lq *q, const char *s);
-void lq_field_q(struct lq *q, struct lin_qstr s);
+void lq_field_q(struct lq *q, struct lin_slice s);
 void lq_field_fmt(struct lq *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void lq_row_end(struct lq *q);
@@ -273,16 +272,52 @@ int lq_open(struct lq *q);
 /* Print q->e (or a library error `rc`) and map it to an exit status. */
 int lq_fail(struct lq *q, int rc);
 
-/* One subcommand: its entry point and help texts. */
+/* One subcommand: its entry point, its options and help texts, all
+ * declared in the command's own cmd_*.c. Its getopt inputs and the
+ * option lines of its --help come from `opts` (format/opts.h). */
 struct lq_cmd {
 	const char *name;
 	int (*fn)(struct lq *q, int argc, char **argv);
 	const char *synopsis;  /* after "lineage-query " */
 	const char *summary;
-	const char *help;      /* description and options, or NULL */
+	const char *about;     /* description before the options, or NULL */
+	const struct lin_opt *opts; /* its own options (not the common
+				       ones), or NULL */
+	const char *notes;     /* after the options, or NULL */
 };
 
-extern const struct lq_cmd lq_cmds[];
+/* The commands, in the order --help lists them; NULL-terminated. */
+extern const struct lq_cmd *const lq_cmds[];
+
+/* The commands (cmd_node.c, cmd_history.c, cmd_lineage.c, cmd_batch.c,
+ * cmd_graph.c, cmd_store.c, cmd_diff.c, cmd_export.c). */
+extern const struct lq_cmd lq_artifact, lq_logged_by, lq_used_by, lq_run,
+	lq_logged, lq_used, lq_lineage, lq_path, lq_impact, lq_provenance,
+	lq_graph, lq_ls, lq_stats, lq_check, lq_diff, lq_export;
+
+/* Options every command takes among its own: -j/--json, -h/--help,
+ * -V/--version (cli.c); and the program's own (-s/--store, --as-of,
+ * --with-relogs), which every command also accepts after its name
+ * (taken out by lq_take_asof before its options are parsed). */
+extern const struct lin_opt lq_head_opts[], lq_global_opts[];
+
+/* --format of the listing commands (lq_lists), taken out by
+ * lq_take_format (table.c). */
+extern const struct lin_opt lq_format_opts[];
+
+/* Prepare to parse a command's options: getopt_long's inputs from
+ * lq_head_opts, then `opts`, and getopt's state reset. */
+void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts);
+
+/* The next option of a command's argv (after lq_getopt): -j, -h, -V and
+ * usage errors are handled here (lq_common_opt), and the filters
+ * (lq_filter_opt) when `f` is not NULL. Returns -1 with *c set to one of
+ * the command's own options (optarg its value), -2 at the end of the
+ * options (optind at the first argument), or an exit status to return
+ * (--help, --version, a usage error: already printed). */
+struct lq_filter;
+int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
+		int argc, char **argv, struct lq_filter *f, int *c);
 
 /* Print a command's --help. */
 void lq_cmd_help(struct lq *q, const char *name);
@@ -299,7 +334,7 @@ int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv);
  * "entity/P". Zero-initialise. */
 #define LQ_FILTER_MAX 64  /* values per filter */
 struct lq_flist {
-	struct lin_qstr v[LQ_FILTER_MAX];
+	struct lin_slice v[LQ_FILTER_MAX];
 	size_t n;
 };
 struct lq_filter {

@@ -17,9 +17,9 @@ void lin_qnode_release(struct lin_qnode *n)
 	msgpack_unpacked_init(&n->up);
 }
 
-static struct lin_qstr str_of(const msgpack_object *o)
+static struct lin_slice str_of(const msgpack_object *o)
 {
-	struct lin_qstr s = { NULL, 0 };
+	struct lin_slice s = { NULL, 0 };
 	if (o->type == MSGPACK_OBJECT_STR) {
 		/* "" keeps a non-NULL pointer so it reads as present. */
 		s.p = o->via.str.size ? o->via.str.ptr : "";
@@ -104,7 +104,7 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 	unsigned char kb[8];
 	MDB_val v;
 	size_t off = 0;
-	struct lin_qstr kind = { NULL, 0 };
+	struct lin_slice kind = { NULL, 0 };
 	int rc;
 
 	clear_attrs(n);

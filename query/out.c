@@ -83,7 +83,7 @@ void lin_json_cstr(FILE *f, const char *s)
 	lin_json_str(f, s, strlen(s));
 }
 
-void lin_json_qstr(FILE *f, struct lin_qstr s)
+void lin_json_qstr(FILE *f, struct lin_slice s)
 {
 	if (s.p)
 		lin_json_str(f, s.p, s.n);
@@ -420,7 +420,7 @@ void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
 	free(s);
 }
 
-void lin_table_cellq(struct lin_table *t, struct lin_qstr s)
+void lin_table_cellq(struct lin_table *t, struct lin_slice s)
 {
 	if (!s.p || !s.n)
 		lin_table_cell(t, "-");

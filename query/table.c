@@ -84,7 +84,7 @@ void lq_field_str(struct lq *q, const char *s)
 	lq_field(q, s, s ? strlen(s) : 0);
 }
 
-void lq_field_q(struct lq *q, struct lin_qstr s)
+void lq_field_q(struct lq *q, struct lin_slice s)
 {
 	lq_field(q, s.p, s.p ? s.n : 0);
 }
@@ -183,7 +183,7 @@ void lq_fields_node(struct lq *q, const struct lin_qnode *n)
 		lq_field(q, "", 0);   /* state */
 	}
 	lq_field_str(q, t == LIN_QNONE ? "" : lin_fmt_time(tb, t));
-	lq_field_q(q, run ? n->git_commit : (struct lin_qstr){ NULL, 0 });
+	lq_field_q(q, run ? n->git_commit : (struct lin_slice){ NULL, 0 });
 }
 
 /* The commands whose --format (text, tsv, csv, json) is taken here; the
@@ -192,6 +192,13 @@ void lq_fields_node(struct lq *q, const struct lin_qnode *n)
 static const char *const listing[] = {
 	"logged-by", "used-by", "logged", "used", "ls", "lineage", "path",
 	"diff", NULL
+};
+
+const struct lin_opt lq_format_opts[] = {
+	{ 'F', "format", "FMT", "text (default), tsv, csv (a header row, "
+	  "then\nid, kind, project, type, collection, version,\naliases, "
+	  "name, state, time, git_commit) or json" },
+	LIN_OPT_END
 };
 
 int lq_lists(const char *cmd)

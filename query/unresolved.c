@@ -2,6 +2,7 @@
  * read from the run's use facts and the `pending` database, each with
  * the reason it could not be resolved. */
 #include "unresolved.h"
+#include "format/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,16 +197,10 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 		free(coll);
 		return 0;
 	}
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 8;
-		struct lq_unres *p = realloc(out->v, cap * sizeof *p);
-		if (!p) {
-			free(coll);
-			return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
-					   "out of memory");
-		}
-		out->v = p;
-		out->cap = cap;
+	if (LIN_GROW(out->v, out->cap, out->n + 1, 8)) {
+		free(coll);
+		return lin_err_set(&q->e, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
 	}
 	struct lq_unres *u = &out->v[out->n];
 	memset(u, 0, sizeof *u);
@@ -255,15 +250,9 @@ int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 	while ((rc = lin_scan_next(&sc)) == 1 &&
 	       lin_val_node_fact(sc.v.mv_data, sc.v.mv_size, &kind, &fid,
 				 NULL) == 0 && kind == LIN_FACT_USE) {
-		if (ids.n == ids.cap) {
-			size_t cap = ids.cap ? ids.cap * 2 : 16;
-			uint64_t *p = realloc(ids.v, cap * sizeof *p);
-			if (!p) {
-				rc = LIN_ENOMEM;
-				break;
-			}
-			ids.v = p;
-			ids.cap = cap;
+		if (LIN_GROW(ids.v, ids.cap, ids.n + 1, 16)) {
+			rc = LIN_ENOMEM;
+			break;
 		}
 		ids.v[ids.n++] = fid;
 	}
@@ -319,7 +308,7 @@ void lq_unres_json_fields(FILE *f, const struct lq_unres *u)
 
 void lq_unres_cells(struct lin_table *t, const struct lq_unres *u)
 {
-	struct lin_qstr type = { u->type, u->type ? strlen(u->type) : 0 };
+	struct lin_slice type = { u->type, u->type ? strlen(u->type) : 0 };
 	size_t n = strlen(u->ref);
 
 	lin_table_cell(t, "unresolved");
@@ -360,7 +349,7 @@ int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u)
 		if (!end)
 			return 0;
 		for (size_t i = 0; i < f->project.n; i++) {
-			struct lin_qstr p = f->project.v[i];
+			struct lin_slice p = f->project.v[i];
 			if (memchr(p.p, '/', p.n) ?
 			    (size_t)(end - u->coll) == p.n &&
 			    memcmp(u->coll, p.p, p.n) == 0 :

@@ -1,5 +1,6 @@
 /* walk.c - breadth-first lineage walks over the `edges` database. */
 #include "query.h"
+#include "format/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +36,8 @@ void lin_nbrs_free(struct lin_nbrs *l)
 
 static int nbrs_push(struct lin_nbrs *l, uint64_t node, unsigned kind)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct lin_nbr *v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (LIN_GROW(l->v, l->cap, l->n + 1, 16))
+		return LIN_ENOMEM;
 	l->v[l->n].node = node;
 	l->v[l->n].kind = kind;
 	l->n++;
@@ -238,14 +233,8 @@ int lin_walk_new(struct lin_walk **w, MDB_txn *txn,
 static int push(struct lin_walk *w, const struct lin_walk_step *st,
 		unsigned dir)
 {
-	if (w->len == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct qitem *q = realloc(w->q, cap * sizeof *q);
-		if (!q)
-			return LIN_ENOMEM;
-		w->q = q;
-		w->cap = cap;
-	}
+	if (LIN_GROW(w->q, w->cap, w->len + 1, 64))
+		return LIN_ENOMEM;
 	w->q[w->len].step = *st;
 	w->q[w->len].dir = dir;
 	w->len++;

@@ -4,6 +4,8 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "format/grow.h"
@@ -161,14 +164,24 @@ void th_rl_put(struct lin_record *r)
 void th_rl_run(const char *rid, const char *name, const char *job,
 	       int64_t started)
 {
-	struct lin_record r;
+	th_rl_run_tagged(rid, name, job, started, NULL);
+}
 
+void th_rl_run_tagged(const char *rid, const char *name, const char *job,
+		      int64_t started, const char *const *tags)
+{
+	struct lin_record r;
+	size_t n = 0;
+
+	while (tags && tags[n])
+		n++;
 	lin_record_clear(&r);
 	r.kind = LIN_REC_RUN;
 	r.run_id = rid;
 	r.name = name;
 	r.job_type = job;
 	r.started_at = started;
+	r.tags = (struct lin_strv){ tags, n };
 	th_rl_put(&r);
 }
 
@@ -363,11 +376,7 @@ char *th_slurp(FILE *f, size_t *len)
 	char chunk[4096];
 
 	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
+		cr_assert_eq(LIN_GROW(buf, cap, n + got + 1, 0), 0);
 		memcpy(buf + n, chunk, got);
 		n += got;
 	}
@@ -414,4 +423,77 @@ size_t th_file_size(const char *path)
 
 	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
 	return (size_t)st.st_size;
+}
+
+/* ---- the built programs as children ---- */
+
+void th_child_free(struct th_child *c)
+{
+	free(c->out);
+	free(c->err);
+	c->out = c->err = NULL;
+}
+
+/* In the child: become nobody, limit the address space; exit 126 when
+ * that cannot be done (reported as setup). */
+static void prepare(const struct th_child_opts *o)
+{
+	if (o->as_limit) {
+		struct rlimit rl = { o->as_limit, o->as_limit };
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(126);
+	}
+	if (o->as_nobody && geteuid() == 0 &&
+	    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+		_exit(126);
+}
+
+struct th_child th_child_run(char *const argv[],
+			     const struct th_child_opts *o)
+{
+	static const struct th_child_opts none = { 0, 0, 0 };
+	struct th_child c = { -1, 0, 0, 0, NULL, NULL };
+	char out[TH_PATH_MAX], err[TH_PATH_MAX];
+	pid_t pid;
+	int st;
+
+	if (!o)
+		o = &none;
+	th_path(out, "child.out");
+	th_path(err, "child.err");
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+			_exit(126);
+		prepare(o);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	time_t start = time(NULL);
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		cr_assert(w == 0 || errno == EINTR);
+		if (o->timeout_s && time(NULL) - start > o->timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			c.hung = 1;
+			break;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (WIFEXITED(st))
+		c.status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		c.sig = WTERMSIG(st);
+	c.setup = c.status == 126;
+	c.out = th_read_file(out, NULL);
+	c.err = th_read_file(err, NULL);
+	return c;
 }

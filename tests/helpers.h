@@ -1,13 +1,16 @@
 /* helpers.h - what the test suites share (linked into the one test
  * binary with every test file): a temporary folder per test, paths in
  * it, reading and writing whole files, running a shell command with its
- * output captured, and running lineage-index in-process. */
+ * output captured, running a built program as a child (with a timeout,
+ * as another user or in a smaller address space), and running
+ * lineage-index and lineage-query in-process. */
 #ifndef LIN_TEST_HELPERS_H
 #define LIN_TEST_HELPERS_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 /* The test's temporary folder, made by th_mkdir (a suite's .init) and
  * removed with everything in it by th_rmdir (its .fini; kept, its path
@@ -57,6 +60,9 @@ struct lin_record;
 void th_rl_put(struct lin_record *r);
 void th_rl_run(const char *rid, const char *name, const char *job,
 	       int64_t started);
+/* th_rl_run with tags (NULL-terminated; NULL: none). */
+void th_rl_run_tagged(const char *rid, const char *name, const char *job,
+		      int64_t started, const char *const *tags);
 /* LOG of a version of `coll`, with one alias when `alias` is not NULL. */
 void th_rl_log(const char *coll, const char *type, const char *digest,
 	       int64_t at, const char *alias);
@@ -132,5 +138,37 @@ void th_write_file(const char *path, const void *p, size_t n,
 
 /* The size of the file at `path` (asserts that it exists). */
 size_t th_file_size(const char *path);
+
+/* ---- the built programs as children ---- */
+
+/* The programs under test, run from the repository root (make check
+ * builds them first). */
+#define TH_INDEXER "./lineage-index"
+#define TH_QUERY "./lineage-query"
+#define TH_GEN "./lineage-gen"
+
+/* What one child did. `out` and `err` are its whole stdout and stderr
+ * (NUL-terminated, owned: th_child_free). */
+struct th_child {
+	int status;  /* exit status, or -1 when it did not exit */
+	int sig;     /* the signal that ended it, or 0 */
+	int hung;    /* killed after the timeout */
+	int setup;   /* 1 when it could not be started as asked (setuid) */
+	char *out, *err;
+};
+
+struct th_child_opts {
+	int timeout_s;   /* 0: none */
+	int as_nobody;   /* run as uid/gid 65534 (only when root) */
+	rlim_t as_limit; /* RLIMIT_AS in bytes; 0: none */
+};
+
+/* Run argv (NULL-terminated; argv[0] a path) with stdout and stderr
+ * going to th_dir/child.out and child.err; never fails the test by
+ * itself. `o` may be NULL. */
+struct th_child th_child_run(char *const argv[],
+			     const struct th_child_opts *o);
+
+void th_child_free(struct th_child *c);
 
 #endif

@@ -19,7 +19,6 @@
 
 #define EXPECTED "fixtures/auditor-expected"
 
-static char dir[64];
 
 static void sh(const char *fmt, const char *a)
 {
@@ -56,12 +55,12 @@ static void code_rec(struct lin_record *r, enum lin_rec_kind kind,
 
 static void code_context_fixtures(void)
 {
-	char path[256];
+	char path[TH_PATH_MAX];
 	const char *args[] = { "--lr", "0.01", "--data", "mnist-processed:v0" };
 	struct lin_runlog_writer *w;
 	struct lin_record r;
 
-	snprintf(path, sizeof path, "%s/code.runlog", dir);
+	snprintf(path, sizeof path, "%s/code.runlog", th_dir);
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
 	cr_assert_eq(lin_runlog_writer_open(&w, f, 0, "test", LIN_TIME_NONE),
@@ -94,43 +93,34 @@ static void code_context_fixtures(void)
 	cr_assert_eq(lin_runlog_write(w, &r), 0);
 	cr_assert_eq(lin_runlog_writer_close(w), 0);
 	fclose(f);
-	sh("./lineage-index -q --store %s/c.lmdb %s/code.runlog", dir);
+	sh("./lineage-index -q --store %s/c.lmdb %s/code.runlog", th_dir);
 	sh("cp -r fixtures/wandb-sample %s/wsm && mkdir -p %s/wsm/wandb/"
-	   "offline-run-20240301_090000-ab12cd34/files", dir);
+	   "offline-run-20240301_090000-ab12cd34/files", th_dir);
 	snprintf(path, sizeof path, "%s/wsm/wandb/offline-run-20240301_"
-		 "090000-ab12cd34/files/wandb-metadata.json", dir);
+		 "090000-ab12cd34/files/wandb-metadata.json", th_dir);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(wandb_metadata, f);
 	fclose(f);
-	sh("./lineage-index -q --store %s/wm.lmdb %s/wsm 2>/dev/null", dir);
+	sh("./lineage-index -q --store %s/wm.lmdb %s/wsm 2>/dev/null", th_dir);
 }
 
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lin-auditor-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	th_mkdir();
 	cr_assert_eq(access("./lineage-query", X_OK), 0,
 		     "the programs are not built: run 'make' first");
-	sh("./lineage-index -q --store %s/s.lmdb fixtures/sample", dir);
+	sh("./lineage-index -q --store %s/s.lmdb fixtures/sample", th_dir);
 	sh("./lineage-index -q --store %s/w.lmdb fixtures/wandb-sample "
-	   "2>/dev/null", dir);
+	   "2>/dev/null", th_dir);
 	code_context_fixtures();
 	/* a generated archive with big neighbourhoods (622 nodes below
 	 * shared-01:v0 and shared-00:v1) */
 	sh("./lineage-gen synth --runs 1000 --seed 1 %s/syn >/dev/null && "
-	   "./lineage-index -q --store %s/syn.lmdb %s/syn", dir);
+	   "./lineage-index -q --store %s/syn.lmdb %s/syn", th_dir);
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(auditor, .init = setup, .fini = teardown);
+TestSuite(auditor, .init = setup, .fini = th_rmdir);
 
 
 
@@ -138,10 +128,10 @@ TestSuite(auditor, .init = setup, .fini = teardown);
  * "--- stderr\n" and stderr when it said anything. *code: exit status. */
 static char *query(const char *store, const char *args, int *code)
 {
-	char cmd[4096], errp[128];
-	snprintf(errp, sizeof errp, "%s/err", dir);
+	char cmd[4096], errp[TH_PATH_MAX];
+	snprintf(errp, sizeof errp, "%s/err", th_dir);
 	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/%s %s 2>%s",
-		 dir, store, args, errp);
+		 th_dir, store, args, errp);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	char *out = th_slurp(p, NULL);
@@ -368,9 +358,9 @@ Test(auditor, big_neighbourhood_renders_small)
 			     "(make deps installs it)");
 	snprintf(cmd, sizeof cmd, "./lineage-query --store %s/syn.lmdb "
 		 "graph shared-01:v0 shared-00:v1 | dot -Tsvg > %s/g.svg",
-		 dir, dir);
+		 th_dir, th_dir);
 	cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
-	snprintf(cmd, sizeof cmd, "%s/g.svg", dir);
+	snprintf(cmd, sizeof cmd, "%s/g.svg", th_dir);
 	char *svg = th_slurp_path(cmd, NULL);
 	cr_assert_not_null(svg);
 	const char *w = strstr(svg, "<svg width=\"");
@@ -693,12 +683,12 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 		  "valid UTF-8" },
 		{ "[1, 2]", "at byte 0: not a JSON object" },
 	};
-	char cmd[1024], path[256];
+	char cmd[1024], path[TH_PATH_MAX];
 
 	sh("cp -r fixtures/wandb-sample %s/wbad && mkdir -p %s/wbad/wandb/"
-	   "offline-run-20240301_090000-ab12cd34/files", dir);
+	   "offline-run-20240301_090000-ab12cd34/files", th_dir);
 	snprintf(path, sizeof path, "%s/wbad/wandb/offline-run-20240301_"
-		 "090000-ab12cd34/files/wandb-metadata.json", dir);
+		 "090000-ab12cd34/files/wandb-metadata.json", th_dir);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		FILE *f = fopen(path, "w");
 		cr_assert_not_null(f);
@@ -706,12 +696,12 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 		fclose(f);
 		snprintf(cmd, sizeof cmd, "rm -f %s/wbad.lmdb*; ./lineage-index "
 			 "-q --store %s/wbad.lmdb %s/wbad 2>&1 | grep -v "
-			 "'note:'", dir, dir, dir);
+			 "'note:'", th_dir, th_dir, th_dir);
 		FILE *p = popen(cmd, "r");
 		cr_assert_not_null(p);
 		char *out = th_slurp(p, NULL);
 		pclose(p);
-		char want[512];
+		char want[TH_PATH_MAX + 128];
 		snprintf(want, sizeof want, "lineage-index: warning: %s: %s\n",
 			 path, bad[i].why);
 		cr_expect_str_eq(out, want);
@@ -728,11 +718,11 @@ Test(auditor, bad_wandb_metadata_is_a_warning)
 /* stats gives the store's size: the file's, as ls -l shows it. */
 Test(auditor, stats_shows_the_store_size)
 {
-	char path[256], want[128];
+	char path[TH_PATH_MAX], want[128];
 	struct stat sb;
 	int code;
 
-	snprintf(path, sizeof path, "%s/s.lmdb", dir);
+	snprintf(path, sizeof path, "%s/s.lmdb", th_dir);
 	cr_assert_eq(stat(path, &sb), 0);
 	char *out = query("s.lmdb", "stats", &code);
 	cr_assert_eq(code, 0);
@@ -818,7 +808,7 @@ Test(auditor, newcomer_commands)
 		const struct shcase *c = &newcomer[i];
 		char cmd[4096], full[4200];
 		/* up to five %s, all the folder */
-		snprintf(cmd, sizeof cmd, c->cmd, dir, dir, dir, dir, dir);
+		snprintf(cmd, sizeof cmd, c->cmd, th_dir, th_dir, th_dir, th_dir, th_dir);
 		snprintf(full, sizeof full, "(%s) 2>&1", cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
@@ -844,7 +834,7 @@ Test(auditor, man_page_examples_run_on_the_sample)
 	cr_assert_not_null(f);
 	cr_assert_not_null(getcwd(cwd, sizeof cwd));
 	sh("./lineage-index -q --store %s/old.lmdb fixtures/sample/mnist && "
-	   "cp %s/s.lmdb %s/new.lmdb", dir);
+	   "cp %s/s.lmdb %s/new.lmdb", th_dir);
 	while (fgets(line, sizeof line, f)) {
 		if (!strncmp(line, ".SH ", 4))
 			in_ex = !strncmp(line, ".SH EXAMPLES", 12);
@@ -871,14 +861,14 @@ Test(auditor, man_page_examples_run_on_the_sample)
 		cmd[n] = '\0';
 		char full[3072];
 		snprintf(full, sizeof full, "cd %s && PATH='%s':$PATH "
-			 "LINEAGE_STORE=s.lmdb sh -c \"%s\" 2>err.txt", dir,
+			 "LINEAGE_STORE=s.lmdb sh -c \"%s\" 2>err.txt", th_dir,
 			 cwd, cmd);
 		FILE *p = popen(full, "r");
 		cr_assert_not_null(p);
 		char *out = th_slurp(p, NULL);
 		int st = pclose(p);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		snprintf(full, sizeof full, "%s/err.txt", dir);
+		snprintf(full, sizeof full, "%s/err.txt", th_dir);
 		char *err = th_slurp_path(full, NULL);
 		int is_diff = strstr(cmd, "lineage-query diff") != NULL;
 		cr_expect(code == 0 || (is_diff && code == 1),

@@ -15,24 +15,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "helpers.h"
 
-#define INDEXER CHILD_INDEXER
-#define QUERY CHILD_QUERY
-#define GEN CHILD_GEN
+#define INDEXER TH_INDEXER
+#define QUERY TH_QUERY
+#define GEN TH_GEN
 #define MAXARG 12
 #define TIMEOUT_S 60  /* a hang; generous for a loaded machine */
 
-CHILD_SUITE(damage);
+TestSuite(damage, .init = th_mkdir, .fini = th_rmdir);
 
-#define P(...) child_path(dir, __VA_ARGS__)
-#define run_free child_free
-#define slurp child_slurp
+#define P(...) th_at(__VA_ARGS__)
+#define run_free th_child_free
+#define slurp(path) th_read_file(path, NULL)
 
-static struct child run(char *const argv[])
+static struct th_child run(char *const argv[])
 {
-	struct child_opts o = { TIMEOUT_S, 0, 0 };
-	return child_run(dir, argv, &o);
+	struct th_child_opts o = { TIMEOUT_S, 0, 0 };
+	return th_child_run(argv, &o);
 }
 
 /* ---- the queries ----------------------------------------------------- */
@@ -63,10 +63,10 @@ static const char *const commands[][MAXARG] = {
 
 /* `prog --store STORE CMD...` (as uid 65534 when `nobody` and root,
  * who ignores permission bits). */
-static struct child query_with(const char *prog, int nobody,
+static struct th_child query_with(const char *prog, int nobody,
 			       const char *store, const char *const *cmd)
 {
-	struct child_opts o = { TIMEOUT_S, nobody, 0 };
+	struct th_child_opts o = { TIMEOUT_S, nobody, 0 };
 	char *argv[MAXARG + 4];
 	int n = 0;
 
@@ -76,10 +76,10 @@ static struct child query_with(const char *prog, int nobody,
 	for (int i = 0; i < MAXARG && cmd[i]; i++)
 		argv[n++] = (char *)cmd[i];
 	argv[n] = NULL;
-	return child_run(dir, argv, &o);
+	return th_child_run(argv, &o);
 }
 
-static struct child query(const char *store, const char *const *cmd)
+static struct th_child query(const char *store, const char *const *cmd)
 {
 	return query_with(QUERY, 0, store, cmd);
 }
@@ -102,7 +102,7 @@ static void pick_names(const char *store)
 {
 	const char *const ls_a[] = { "ls", "artifacts", NULL };
 	const char *const ls_r[] = { "ls", "runs", NULL };
-	struct child a = query(store, ls_a), r = query(store, ls_r);
+	struct th_child a = query(store, ls_a), r = query(store, ls_r);
 
 	cr_assert_eq(a.status, 0);
 	cr_assert_eq(r.status, 0);
@@ -168,7 +168,7 @@ static long damage(const char *path, uint64_t seed, int zero, long len)
 	return off;
 }
 
-static void no_signal(const struct child *r, const char *what)
+static void no_signal(const struct th_child *r, const char *what)
 {
 	cr_assert(!r->hung, "%s hung (killed after %d s)", what, TIMEOUT_S);
 	cr_assert_eq(r->sig, 0, "%s died by signal %d; stderr: %s", what,
@@ -176,14 +176,14 @@ static void no_signal(const struct child *r, const char *what)
 }
 
 /* The good store, its answers, and a small file for lineage-index. */
-static struct child good[NCMD];
+static struct th_child good[NCMD];
 
 static void setup_good(void)
 {
 	char *gen[] = { (char *)GEN, "synth", "--runs", "1500",
 			"--runs-per-file", "10", "--seed", "9",
 			(char *)P("arch"), NULL };
-	struct child g = run(gen);
+	struct th_child g = run(gen);
 	cr_assert_eq(g.status, 0, "lineage-gen: %s", g.err);
 	run_free(&g);
 	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
@@ -206,7 +206,7 @@ static void setup_good(void)
 	}
 }
 
-static struct child index_more(const char *store)
+static struct th_child index_more(const char *store)
 {
 	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
 		       (char *)P("more"), NULL };
@@ -219,15 +219,15 @@ static struct child index_more(const char *store)
  * comes from inside liblmdb and is the damage's doing, so for this one
  * child the reports of interceptors called from liblmdb are suppressed;
  * everything else still counts. */
-static struct child index_damaged(const char *store)
+static struct th_child index_damaged(const char *store)
 {
 	const char *asan = getenv("ASAN_OPTIONS");
 	char *saved = asan ? strdup(asan) : NULL;
-	struct child r;
+	struct th_child r;
 
 	if (saved) {
 		char supp[600], opts[2000];
-		snprintf(supp, sizeof supp, "%s/lmdb.supp", dir);
+		snprintf(supp, sizeof supp, "%s/lmdb.supp", th_dir);
 		FILE *f = fopen(supp, "w");
 		cr_assert_not_null(f);
 		fputs("interceptor_via_lib:liblmdb.so\n", f);
@@ -262,7 +262,7 @@ Test(damage, truncated_copies_are_refused, .timeout = 600)
 			 "%s --rebuild", store);
 		for (size_t i = 0; i < NCMD; i++) {
 			copy_file(P("good.lmdb"), store, lens[l]);
-			struct child r = query(store, commands[i]);
+			struct th_child r = query(store, commands[i]);
 			no_signal(&r, commands[i][0]);
 			cr_expect_eq(r.status, 65, "%s on a copy cut to %lld "
 				     "bytes: exit %d, stderr %s",
@@ -274,7 +274,7 @@ Test(damage, truncated_copies_are_refused, .timeout = 600)
 			run_free(&r);
 		}
 		copy_file(P("good.lmdb"), store, lens[l]);
-		struct child r = index_more(store);
+		struct th_child r = index_more(store);
 		no_signal(&r, "lineage-index");
 		cr_expect_eq(r.status, 65, "lineage-index on a cut copy: "
 			     "exit %d: %s", r.status, r.err);
@@ -305,7 +305,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 			int differs = 0;
 			copies++;
 			for (size_t i = 0; i < NCMD; i++) {
-				struct child r = query(store, commands[i]);
+				struct th_child r = query(store, commands[i]);
 				no_signal(&r, commands[i][0]);
 				if (r.status != good[i].status ||
 				    strcmp(r.out, good[i].out))
@@ -317,7 +317,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 				run_free(&r);
 			}
 			const char *const deep[] = { "check", "--deep", NULL };
-			struct child d = query(store, deep);
+			struct th_child d = query(store, deep);
 			no_signal(&d, "check --deep");
 			if (differs) {
 				differing++;
@@ -332,7 +332,7 @@ Test(damage, damaged_copies_never_kill_and_deep_check_sees_wrong_answers,
 			if (d.status == 65)
 				flagged++;
 			run_free(&d);
-			struct child ix = index_damaged(store);
+			struct th_child ix = index_damaged(store);
 			no_signal(&ix, "lineage-index");
 			run_free(&ix);
 		}
@@ -397,7 +397,7 @@ static void drop_unshared(char *s)
 static void same_answers(const char *store, const char *what)
 {
 	for (size_t i = 0; i < NCMD; i++) {
-		struct child r = query(store, commands[i]);
+		struct th_child r = query(store, commands[i]);
 		no_signal(&r, commands[i][0]);
 		drop_unshared(r.out);
 		char *want = strdup(good[i].out);
@@ -412,7 +412,7 @@ static void same_answers(const char *store, const char *what)
 	}
 }
 
-static struct child rebuild(const char *store, const char *path)
+static struct th_child rebuild(const char *store, const char *path)
 {
 	char *ix[] = { (char *)INDEXER, "--store", (char *)store,
 		       "--rebuild", (char *)path, NULL };
@@ -433,7 +433,7 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 		char what[80];
 		copy_file(P("good.lmdb"), store, -1);
 		damage(store, seed, seed % 2, seed % 2 ? 65536 : 16384);
-		struct child r = rebuild(store, NULL);
+		struct th_child r = rebuild(store, NULL);
 		no_signal(&r, "lineage-index --rebuild");
 		if (r.status == 65) {
 			cr_expect(strstr(r.err, "give the source paths again"),
@@ -451,7 +451,7 @@ Test(damage, rebuild_gives_the_good_answers, .timeout = 600)
 	}
 	/* cut to its two meta pages: nothing of it can be read */
 	copy_file(P("good.lmdb"), store, 8192);
-	struct child r = rebuild(store, NULL);
+	struct th_child r = rebuild(store, NULL);
 	no_signal(&r, "lineage-index --rebuild");
 	cr_expect_eq(r.status, 65, "--rebuild of an unreadable store "
 		     "without paths: exit %d", r.status);
@@ -494,7 +494,7 @@ Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 	/* a store that has seen changes: files indexed again */
 	char *ix[] = { (char *)INDEXER, "--store", (char *)P("good.lmdb"),
 		       (char *)P("more"), NULL };
-	struct child r = run(ix);
+	struct th_child r = run(ix);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	run_free(&r);
 	for (size_t i = 0; i < NCMD; i++) {
@@ -530,7 +530,7 @@ Test(damage, compact_copy_is_smaller_and_answers_alike, .timeout = 600)
 	cr_assert_eq(r.status, 0);
 	run_free(&r);
 	cr_assert_eq(chmod(copy, 0444) | chmod(ro, 0555) |
-		     chmod(dir, 0755), 0);
+		     chmod(th_dir, 0755), 0);
 	for (size_t i = 0; i < NCMD; i++) {
 		r = query_with(prog, 1, copy, commands[i]);
 		if (r.setup)

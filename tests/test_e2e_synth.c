@@ -7,30 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[64];
+#include "format/grow.h"
+#include "helpers.h"
+
 
 static void setup(void)
 {
-	char cmd[512];
+	char cmd[4 * 256 + 256];
 
-	snprintf(dir, sizeof dir, "/tmp/lin-synth-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	th_mkdir();
 	snprintf(cmd, sizeof cmd, "./lineage-gen synth --runs 2000 "
 		 "--runs-per-file 40 --seed 5 --edges %s/truth.csv %s/arch "
 		 ">/dev/null && ./lineage-index -q --store %s/s.lmdb %s/arch",
-		 dir, dir, dir, dir);
+		 th_dir, th_dir, th_dir, th_dir);
 	cr_assert_eq(system(cmd), 0, "generating or indexing failed");
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(e2e_synth, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(e2e_synth, .init = setup, .fini = th_rmdir, .timeout = 120);
 
 /* The truth as a directed graph over "run:..." / "artifact:..." ids,
  * edges pointing downstream (run -> logged artifact, artifact -> user). */
@@ -55,12 +48,12 @@ static size_t id_of(const struct graph *g, const char *s)
 
 static void load(struct graph *g)
 {
-	char path[128], line[1024];
+	char path[TH_PATH_MAX], line[1024];
 	size_t cap = 0, ecap = 0;
 	char **tmp = NULL;
 	size_t nt = 0;
 
-	snprintf(path, sizeof path, "%s/truth.csv", dir);
+	snprintf(path, sizeof path, "%s/truth.csv", th_dir);
 	/* pass 1: names */
 	for (int pass = 0; pass < 2; pass++) {
 		FILE *f = fopen(path, "r");
@@ -73,10 +66,8 @@ static void load(struct graph *g)
 			snprintf(a, sizeof a, "run:%s", run);
 			snprintf(b, sizeof b, "artifact:%s", art);
 			if (pass == 0) {
-				if (nt + 2 > cap) {
-					cap = cap ? cap * 2 : 4096;
-					tmp = realloc(tmp, cap * sizeof *tmp);
-				}
+				cr_assert_eq(LIN_GROW(tmp, cap, nt + 2,
+						      4096), 0);
 				tmp[nt++] = strdup(a);
 				tmp[nt++] = strdup(b);
 				continue;
@@ -85,11 +76,11 @@ static void load(struct graph *g)
 			 * --with-relogs) */
 			if (strcmp(kind, "relogged") == 0)
 				continue;
-			if (g->ne == ecap) {
-				ecap = ecap ? ecap * 2 : 4096;
-				g->from = realloc(g->from, ecap * sizeof *g->from);
-				g->to = realloc(g->to, ecap * sizeof *g->to);
-			}
+			/* two arrays of one capacity */
+			size_t c2 = ecap;
+			cr_assert_eq(LIN_GROW(g->from, ecap, g->ne + 1, 4096),
+				     0);
+			cr_assert_eq(LIN_GROW(g->to, c2, g->ne + 1, 4096), 0);
 			int logged = strcmp(kind, "logged") == 0;
 			g->from[g->ne] = id_of(g, logged ? a : b);
 			g->to[g->ne] = id_of(g, logged ? b : a);
@@ -155,25 +146,11 @@ static char *reach(const struct graph *g, size_t start, int down)
 /* Column `node` of `lineage-query impact|provenance --format csv`. */
 static char *ask(const char *cmd, const char *ref)
 {
-	char c[1024], line[2048];
-	snprintf(c, sizeof c, "./lineage-query --store %s/s.lmdb %s --format "
-		 "csv '%s' | tail -n +2 | cut -d, -f3 | LC_ALL=C sort", dir,
-		 cmd, ref);
-	FILE *p = popen(c, "r");
-	cr_assert_not_null(p);
-	size_t cap = 4096, n = 0;
-	char *s = malloc(cap);
-	s[0] = 0;
-	while (fgets(line, sizeof line, p)) {
-		size_t l = strlen(line);
-		if (n + l + 1 > cap) {
-			cap = (n + l + 1) * 2;
-			s = realloc(s, cap);
-		}
-		memcpy(s + n, line, l + 1);
-		n += l;
-	}
-	cr_assert_eq(pclose(p), 0, "%s %s failed", cmd, ref);
+	int code;
+	char *s = th_sh(&code, "./lineage-query --store %s/s.lmdb %s --format "
+			"csv '%s' | tail -n +2 | cut -d, -f3 | LC_ALL=C sort",
+			th_dir, cmd, ref);
+	cr_assert_eq(code, 0, "%s %s failed", cmd, ref);
 	return s;
 }
 

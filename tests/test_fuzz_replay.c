@@ -14,6 +14,8 @@
 #include "indexer/ingest.h"
 #include "query/query.h"
 
+#include "helpers.h"
+
 #define CRASHES "tests/fuzz/crashes"
 
 static int read_runlog(const char *path, struct lin_err *first_bad)
@@ -77,12 +79,11 @@ Test(fuzz, every_reproducer_is_handled)
 	DIR *d = opendir(CRASHES);
 	struct dirent *de;
 	int n = 0;
-	char dir[] = "/tmp/lin-fuzz-XXXXXX";
 
 	cr_assert_not_null(d);
-	cr_assert_not_null(mkdtemp(dir));
+	th_mkdir();
 	while ((de = readdir(d))) {
-		char path[512], store[600];
+		char path[512], store[TH_PATH_MAX];
 		struct lin_err first, err;
 		struct lin_index_stats st;
 		struct lin_index_opts o = { 0 };
@@ -92,7 +93,7 @@ Test(fuzz, every_reproducer_is_handled)
 		snprintf(path, sizeof path, CRASHES "/%s", de->d_name);
 		read_runlog(path, &first);
 		read_wandb(path);
-		snprintf(store, sizeof store, "%s/%d.lmdb", dir, n);
+		th_path(store, "%d.lmdb", n);
 		cr_assert_eq(lin_index_paths(store, paths, 1, &o, &st, &err), 0,
 			     "%s: %s", path, err.msg);
 		int rc = query(store, "ls", "types", NULL);
@@ -104,9 +105,7 @@ Test(fuzz, every_reproducer_is_handled)
 		n++;
 	}
 	closedir(d);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	th_rmdir();
 	cr_assert_geq(n, 4, "only %d reproducers", n);
 }
 

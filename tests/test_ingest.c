@@ -816,26 +816,7 @@ static char *edges_as_csv(const char *store)
 
 static char *sorted_csv_body(const char *path)
 {
-	char cmd[1200], *buf = NULL;
-	size_t n = 0, cap = 0;
-	snprintf(cmd, sizeof cmd, "tail -n +2 '%s' | LC_ALL=C sort", path);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char chunk[65536];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof chunk, p)) > 0) {
-		if (n + got + 1 > cap) {
-			cap = (n + got + 1) * 2;
-			buf = realloc(buf, cap);
-		}
-		memcpy(buf + n, chunk, got);
-		n += got;
-	}
-	pclose(p);
-	if (!buf)
-		buf = calloc(1, 1);
-	buf[n] = 0;
-	return buf;
+	return th_sh(NULL, "tail -n +2 '%s' | LC_ALL=C sort", path);
 }
 
 static void gen_synth(int runs, int per_file)

@@ -6,25 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "child.h"
+#include "helpers.h"
 
-#define INDEXER CHILD_INDEXER
-#define QUERY CHILD_QUERY
-#define GEN CHILD_GEN
+#define INDEXER TH_INDEXER
+#define QUERY TH_QUERY
+#define GEN TH_GEN
 #define SAMPLE "fixtures/sample"
 
-CHILD_SUITE(limits);
+TestSuite(limits, .init = th_mkdir, .fini = th_rmdir);
 
 /* Run argv in `limit` bytes of address space (0: no limit); 0 when it
  * exited 0, else fails the test with its stderr. */
 static void run_limited(rlim_t limit, char *const argv[])
 {
-	struct child_opts o = { 600, 0, limit };
-	struct child c = child_run(dir, argv, &o);
+	struct th_child_opts o = { 600, 0, limit };
+	struct th_child c = th_child_run(argv, &o);
 	cr_expect(c.status == 0, "%s %s in %llu bytes: exit %d, signal %d: "
 		  "%s", argv[0], argv[3] ? argv[3] : "",
 		  (unsigned long long)limit, c.status, c.sig, c.err);
-	child_free(&c);
+	th_child_free(&c);
 }
 
 #define GIB ((rlim_t)1 << 30)
@@ -45,7 +45,7 @@ static void index_and_query(const char *src, const char *name)
 	cr_skip_test("address space limits do not apply under ASan");
 #endif
 	char store[320];
-	snprintf(store, sizeof store, "%s/%s.lmdb", dir, name);
+	snprintf(store, sizeof store, "%s/%s.lmdb", th_dir, name);
 	char *ix[] = { INDEXER, "--store", store, (char *)src, NULL };
 	run_limited(GIB, ix);
 	const char *const cmds[][3] = { { "stats" }, { "check" },
@@ -65,7 +65,7 @@ Test(limits, sample_in_one_gib)
 Test(limits, ten_thousand_runs_in_one_gib, .timeout = 300)
 {
 	char arch[320];
-	snprintf(arch, sizeof arch, "%s/arch", dir);
+	snprintf(arch, sizeof arch, "%s/arch", th_dir);
 	char *gen[] = { GEN, "synth", "--runs", "10000", "--runs-per-file",
 			"20", "--seed", "4", arch, NULL };
 	run_limited(0, gen);

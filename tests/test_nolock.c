@@ -18,15 +18,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "helpers.h"
 
 extern char **environ;
 
-#define INDEXER CHILD_INDEXER
-#define QUERY CHILD_QUERY
-#define GEN CHILD_GEN
+#define INDEXER TH_INDEXER
+#define QUERY TH_QUERY
+#define GEN TH_GEN
 
-CHILD_SUITE(nolock);
+TestSuite(nolock, .init = th_mkdir, .fini = th_rmdir);
 
 /* "sources" of a stats --json answer, or -1. */
 static long sources_of(const char *json)
@@ -39,28 +39,28 @@ Test(nolock, queries_without_the_lock_while_indexing_with_sync,
      .timeout = 600)
 {
 	char arch[320], store[320], lock[330], prog[320];
-	struct child_opts me = { 120, 0, 0 }, reader = { 120, 1, 0 };
+	struct th_child_opts me = { 120, 0, 0 }, reader = { 120, 1, 0 };
 	int nobody = geteuid() == 0;
 
-	snprintf(arch, sizeof arch, "%s/arch", dir);
-	snprintf(store, sizeof store, "%s/s.lmdb", dir);
+	snprintf(arch, sizeof arch, "%s/arch", th_dir);
+	snprintf(store, sizeof store, "%s/s.lmdb", th_dir);
 	snprintf(lock, sizeof lock, "%s-lock", store);
-	snprintf(prog, sizeof prog, "%s/lineage-query", dir);
+	snprintf(prog, sizeof prog, "%s/lineage-query", th_dir);
 	char *gen[] = { GEN, "synth", "--runs", "4000", "--runs-per-file",
 			"10", "--seed", "33", arch, NULL };
-	struct child c = child_run(dir, gen, &me);
+	struct th_child c = th_child_run(gen, &me);
 	cr_assert_eq(c.status, 0, "%s", c.err);
-	child_free(&c);
+	th_child_free(&c);
 	/* the reader's own copy: the checkout may be closed to nobody */
 	char *cp[] = { "/bin/cp", QUERY, prog, NULL };
-	c = child_run(dir, cp, &me);
+	c = th_child_run(cp, &me);
 	cr_assert_eq(c.status, 0);
-	child_free(&c);
-	cr_assert_eq(chmod(dir, 0755), 0);
+	th_child_free(&c);
+	cr_assert_eq(chmod(th_dir, 0755), 0);
 
 	posix_spawn_file_actions_t fa;
 	char iout[320];
-	snprintf(iout, sizeof iout, "%s/index.log", dir);
+	snprintf(iout, sizeof iout, "%s/index.log", th_dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, iout, O_WRONLY | O_CREAT |
 					 O_TRUNC, 0644);
@@ -87,7 +87,7 @@ Test(nolock, queries_without_the_lock_while_indexing_with_sync,
 			char *q[] = { prog, "--store", store,
 				      (char *)cmds[i][0], (char *)cmds[i][1],
 				      NULL };
-			c = child_run(dir, q, &reader);
+			c = th_child_run(q, &reader);
 			if (c.setup)
 				cr_skip_test("cannot run as nobody here");
 			cr_assert(!c.hung, "%s hung", cmds[i][0]);
@@ -111,7 +111,7 @@ Test(nolock, queries_without_the_lock_while_indexing_with_sync,
 					      "to %ld", last, n);
 				last = n;
 			}
-			child_free(&c);
+			th_child_free(&c);
 		}
 	}
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -121,9 +121,9 @@ Test(nolock, queries_without_the_lock_while_indexing_with_sync,
 	cr_expect_gt(answered, 0, "no query answered");
 	/* the finished store, read without the lock */
 	char *fin[] = { prog, "--store", store, "stats", "--json", NULL };
-	c = child_run(dir, fin, &reader);
+	c = th_child_run(fin, &reader);
 	cr_expect_eq(c.status, 0, "%s", c.err);
 	cr_expect_eq(sources_of(c.out), 400, "%s", c.out);
-	child_free(&c);
+	th_child_free(&c);
 	chmod(lock, 0644);
 }

@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[64];
 
 /* The README's setup, in a scratch folder that looks like a clone after
  * `make demo`: the programs and fixtures (linked), and build/demo.lmdb. */
@@ -20,25 +19,16 @@ static void setup(void)
 	char cmd[1024], cwd[512];
 
 	cr_assert_not_null(getcwd(cwd, sizeof cwd));
-	snprintf(dir, sizeof dir, "/tmp/lin-readme-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	th_mkdir();
 	snprintf(cmd, sizeof cmd, "cd %s && mkdir build && "
 		 "for f in lineage-index lineage-query lineage-gen fixtures; "
 		 "do ln -s '%s'/$f $f || exit 1; done && "
 		 "./lineage-index -q --store build/demo.lmdb fixtures/sample",
-		 dir, cwd);
-	cr_assert_eq(system(cmd), 0, "setting up %s failed", dir);
+		 th_dir, cwd);
+	cr_assert_eq(system(cmd), 0, "setting up %s failed", th_dir);
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-TestSuite(readme, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(readme, .init = setup, .fini = th_rmdir, .timeout = 120);
 
 
 /* Run one README command line as a shell would after the README's
@@ -50,13 +40,13 @@ static char *run_line(const char *env, const char *line)
 	char *script = NULL, *cmd = NULL;
 	cr_assert(asprintf(&script, "%s%s\n", env, line) > 0);
 	FILE *f;
-	char path[128];
-	snprintf(path, sizeof path, "%s/.line.sh", dir);
+	char path[TH_PATH_MAX];
+	snprintf(path, sizeof path, "%s/.line.sh", th_dir);
 	cr_assert_not_null(f = fopen(path, "w"));
 	fputs(script, f);
 	fclose(f);
 	cr_assert(asprintf(&cmd, "cd %s && env -u LINEAGE_STORE sh .line.sh "
-			   "2>&1", dir) > 0);
+			   "2>&1", th_dir) > 0);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	char *out = th_slurp(p, NULL);

@@ -17,18 +17,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "helpers.h"
 
 extern char **environ;
 
-#define INDEXER CHILD_INDEXER
-#define QUERY CHILD_QUERY
-#define GEN CHILD_GEN
+#define INDEXER TH_INDEXER
+#define QUERY TH_QUERY
+#define GEN TH_GEN
 
-CHILD_SUITE(stop);
+TestSuite(stop, .init = th_mkdir, .fini = th_rmdir);
 
-#define P(name) child_path(dir, "%s", name)
-#define slurp child_slurp
+#define P(name) th_at("%s", name)
+#define slurp(path) th_read_file(path, NULL)
 
 static pid_t start(char *const argv[], const char *out, const char *err)
 {

@@ -5,19 +5,23 @@
  * see (a cut-short value, a key out of order, an id that names nothing,
  * pages that add up wrong) is found here; damage inside a value that
  * still decodes is not (STORE.md, "Checking a store"). */
-#include "deep.h"
+#include "format/deep.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "format/keys.h"
+#include "format/mpcheck.h"
 #include "format/schema.h"
 
 struct deep {
-	struct lq *q;
-	lq_report_fn *report;
+	const struct lin_store *s;
+	struct lin_err *err;
+	lin_deep_report_fn *report;
 	void *ctx;
 	const char *base;      /* the map */
 	uint64_t psize, pages; /* page size, pages in the file's snapshot */
@@ -89,8 +93,8 @@ static int found(struct deep *d, int rc, const char *what, uint64_t id)
 		    (unsigned long long)id);
 	else
 		bad(d, "cannot look up %s %016llx: %s", what,
-		    (unsigned long long)id, d->q->e.msg);
-	lin_err_clear(&d->q->e);
+		    (unsigned long long)id, d->err->msg);
+	lin_err_clear(d->err);
 	return 0;
 }
 
@@ -111,9 +115,9 @@ static int node_exists(struct deep *d, MDB_txn *txn, uint64_t id,
 		    kind == LIN_ID_RUN ? "run" : "node");
 		return 0;
 	}
-	rc = lin_store_get(txn, &d->q->store, kind == LIN_ID_COLL ?
+	rc = lin_store_get(txn, d->s, kind == LIN_ID_COLL ?
 			   LIN_DB_COLL_INFO : LIN_DB_NODES, k,
-			   lin_key_id(k, id), &v, &d->q->e);
+			   lin_key_id(k, id), &v, d->err);
 	return found(d, rc, what, id);
 }
 
@@ -122,8 +126,8 @@ static int fact_exists(struct deep *d, MDB_txn *txn, uint64_t fact,
 {
 	unsigned char k[8];
 	MDB_val v;
-	int rc = lin_store_get(txn, &d->q->store, LIN_DB_FACTS, k,
-			       lin_key_id(k, fact), &v, &d->q->e);
+	int rc = lin_store_get(txn, d->s, LIN_DB_FACTS, k,
+			       lin_key_id(k, fact), &v, d->err);
 	char w[80];
 	snprintf(w, sizeof w, "%s fact", what);
 	return found(d, rc, w, fact);
@@ -161,6 +165,69 @@ static int sizes(struct deep *d, const MDB_val *k, const MDB_val *v,
 	return 1;
 }
 
+/* A meta entry: the defaults map, the schema version, a counter. */
+static int meta_entry(struct deep *d, const MDB_val *k, const MDB_val *v)
+{
+	const unsigned char *kb = k->mv_data;
+
+	if (k->mv_size == strlen(LIN_META_DEFAULTS) &&
+	    !memcmp(kb, LIN_META_DEFAULTS, k->mv_size))
+		return msgpack_value(d, v, 'm');
+	if (k->mv_size == strlen(LIN_META_SCHEMA) &&
+	    !memcmp(kb, LIN_META_SCHEMA, k->mv_size))
+		return sizes(d, k, v, 1, 511, 4, 4);
+	return sizes(d, k, v, 1, 511, 4, 8);
+}
+
+/* An edge: a known kind, both ends and its fact present. */
+static int edge_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+		      const MDB_val *v)
+{
+	struct lin_edge e;
+
+	if (!sizes(d, k, v, 8, 8, LIN_EDGE_SIZE, LIN_EDGE_SIZE))
+		return 0;
+	lin_edge_decode(v->mv_data, &e);
+	if (e.kind < LIN_EDGE_DOWN_FIRST || e.kind > LIN_EDGE_UP_LAST) {
+		bad(d, "edge of kind 0x%02x", e.kind);
+		return 0;
+	}
+	return node_exists(d, txn, lin_be64_get(k->mv_data), 0,
+			   "edge's node") == 1 &&
+	       node_exists(d, txn, e.other, 0, "edge's other node") == 1 &&
+	       fact_exists(d, txn, e.fact, "edge's");
+}
+
+/* An alias timeline: (time, version) pairs in time order, each version
+ * present (0: the alias named nothing). */
+static int timeline_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+			  const MDB_val *v)
+{
+	const unsigned char *vb = v->mv_data;
+	uint64_t last = 0;
+	int rc = 1;
+
+	if (!sizes(d, k, v, 9, 511, 16, SIZE_MAX))
+		return 0;
+	if (v->mv_size % 16) {
+		bad(d, "alias timeline of %zu bytes", v->mv_size);
+		return 0;
+	}
+	for (size_t i = 0; i < v->mv_size && rc == 1; i += 16) {
+		uint64_t t = lin_be64_get(vb + i);
+		uint64_t vid = lin_be64_get(vb + i + 8);
+		if (t < last) {
+			bad(d, "alias timeline out of time order");
+			return 0;
+		}
+		last = t;
+		if (vid)
+			rc = node_exists(d, txn, vid, LIN_ID_VERSION,
+					 "alias's version");
+	}
+	return rc;
+}
+
 /* The references of one entry: what every id in it names exists. */
 static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		 const MDB_val *v)
@@ -170,21 +237,15 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 
 	switch (d->db) {
 	case LIN_DB_META:
-		if (k->mv_size == strlen(LIN_META_DEFAULTS) &&
-		    !memcmp(kb, LIN_META_DEFAULTS, k->mv_size))
-			return msgpack_value(d, v, 'm');
-		if (k->mv_size == strlen(LIN_META_SCHEMA) &&
-		    !memcmp(kb, LIN_META_SCHEMA, k->mv_size))
-			return sizes(d, k, v, 1, 511, 4, 4);
-		return sizes(d, k, v, 1, 511, 4, 8);
+		return meta_entry(d, k, v);
 	case LIN_DB_SOURCES:
 		return msgpack_value(d, v, 'm');
 	case LIN_DB_SOURCE_IDS: {
 		MDB_val sv;
 		if (!sizes(d, k, v, 4, 4, 1, 511))
 			return 0;
-		rc = lin_store_get(txn, &d->q->store, LIN_DB_SOURCES,
-				   v->mv_data, v->mv_size, &sv, &d->q->e);
+		rc = lin_store_get(txn, d->s, LIN_DB_SOURCES,
+				   v->mv_data, v->mv_size, &sv, d->err);
 		return found(d, rc, "source of id", lin_be32_get(kb));
 	}
 	case LIN_DB_FACTS: {
@@ -194,8 +255,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		    !msgpack_value(d, v, 'a'))
 			return 0;
 		memcpy(sk, kb, 4);
-		rc = lin_store_get(txn, &d->q->store, LIN_DB_SOURCE_IDS, sk, 4,
-				   &sv, &d->q->e);
+		rc = lin_store_get(txn, d->s, LIN_DB_SOURCE_IDS, sk, 4,
+				   &sv, d->err);
 		return found(d, rc, "fact's source", lin_be32_get(kb));
 	}
 	case LIN_DB_RUNS:
@@ -232,21 +293,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		return sizes(d, k, v, 8, 8, 9, 9) &&
 		       node_exists(d, txn, lin_be64_get(kb), 0, "node") == 1 &&
 		       fact_exists(d, txn, lin_be64_get(vb + 1), "node's");
-	case LIN_DB_EDGES: {
-		struct lin_edge e;
-		if (!sizes(d, k, v, 8, 8, LIN_EDGE_SIZE, LIN_EDGE_SIZE))
-			return 0;
-		lin_edge_decode(vb, &e);
-		if (e.kind < LIN_EDGE_DOWN_FIRST || e.kind > LIN_EDGE_UP_LAST) {
-			bad(d, "edge of kind 0x%02x", e.kind);
-			return 0;
-		}
-		return node_exists(d, txn, lin_be64_get(kb), 0, "edge's node")
-			== 1 &&
-		       node_exists(d, txn, e.other, 0, "edge's other node")
-			== 1 &&
-		       fact_exists(d, txn, e.fact, "edge's");
-	}
+	case LIN_DB_EDGES:
+		return edge_entry(d, txn, k, v);
 	case LIN_DB_USE_SEL:
 	case LIN_DB_ALIAS_EV:
 		/* coll . text . 0 . time key . fact id, empty value */
@@ -268,28 +316,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 	case LIN_DB_PENDING:
 		return sizes(d, k, v, 8, 8, 0, 0) &&
 		       fact_exists(d, txn, lin_be64_get(kb), "pending use");
-	case LIN_DB_ALIAS_TL: {
-		uint64_t last = 0;
-		if (!sizes(d, k, v, 9, 511, 16, SIZE_MAX))
-			return 0;
-		if (v->mv_size % 16) {
-			bad(d, "alias timeline of %zu bytes", v->mv_size);
-			return 0;
-		}
-		for (size_t i = 0; i < v->mv_size && rc == 1; i += 16) {
-			uint64_t t = lin_be64_get(vb + i);
-			uint64_t vid = lin_be64_get(vb + i + 8);
-			if (t < last) {
-				bad(d, "alias timeline out of time order");
-				return 0;
-			}
-			last = t;
-			if (vid)
-				rc = node_exists(d, txn, vid, LIN_ID_VERSION,
-						 "alias's version");
-		}
-		return rc;
-	}
+	case LIN_DB_ALIAS_TL:
+		return timeline_entry(d, txn, k, v);
 	case LIN_DB_NAMES:
 		if (!sizes(d, k, v, 3, 511, 8, 8))
 			return 0;
@@ -338,10 +366,10 @@ static int walk(struct deep *d, MDB_txn *txn, MDB_dbi dbi, int dupsort)
 	int r, rc = mdb_cursor_open(txn, dbi, &c);
 
 	if (rc)
-		return lin_store_fail(&d->q->e, rc, "cannot open cursor");
+		return lin_store_fail(d->err, rc, "cannot open cursor");
 	if ((rc = mdb_stat(txn, dbi, &ms))) {
 		mdb_cursor_close(c);
-		return lin_store_fail(&d->q->e, rc, "cannot read a database");
+		return lin_store_fail(d->err, rc, "cannot read a database");
 	}
 	d->used += ms.ms_branch_pages + ms.ms_leaf_pages +
 		   ms.ms_overflow_pages;
@@ -449,7 +477,9 @@ static const char *map_base(MDB_env *env)
 	return base;
 }
 
-int lq_deep(struct lq *q, lq_report_fn *report, void *ctx)
+int lin_deep_check(MDB_txn *txn, const struct lin_store *s,
+		   lin_deep_report_fn *report, void *ctx,
+		   struct lin_err *err)
 {
 	struct deep d;
 	MDB_envinfo info;
@@ -457,27 +487,28 @@ int lq_deep(struct lq *q, lq_report_fn *report, void *ctx)
 	int rc;
 
 	memset(&d, 0, sizeof d);
-	d.q = q;
+	d.s = s;
+	d.err = err;
 	d.report = report;
 	d.ctx = ctx;
-	if ((rc = mdb_env_info(q->store.env, &info)) ||
-	    (rc = mdb_env_stat(q->store.env, &ms)))
-		return lin_store_fail(&q->e, rc, "cannot read the store");
-	d.base = map_base(q->store.env);
+	if ((rc = mdb_env_info(s->env, &info)) ||
+	    (rc = mdb_env_stat(s->env, &ms)))
+		return lin_store_fail(err, rc, "cannot read the store");
+	d.base = map_base(s->env);
 	d.psize = ms.ms_psize;
 	/* the snapshot being read, not a newer commit's */
 	d.pages = info.me_last_pgno + 1;
 	d.db = LIN_DB_COUNT;
-	if ((rc = walk(&d, q->txn, 0, 0)))
+	if ((rc = walk(&d, txn, 0, 0)))
 		return rc;
 	d.db = LIN_DB_COUNT + 1;
-	if ((rc = walk(&d, q->txn, 1, 0)))
+	if ((rc = walk(&d, txn, 1, 0)))
 		return rc;
 	for (int i = 0; i < LIN_DB_COUNT; i++) {
 		unsigned flags = 0;
 		d.db = (enum lin_db)i;
-		mdb_dbi_flags(q->txn, q->store.dbi[i], &flags);
-		if ((rc = walk(&d, q->txn, q->store.dbi[i],
+		mdb_dbi_flags(txn, s->dbi[i], &flags);
+		if ((rc = walk(&d, txn, s->dbi[i],
 			       !!(flags & MDB_DUPSORT))))
 			return rc;
 	}
@@ -497,7 +528,7 @@ int lq_deep(struct lq *q, lq_report_fn *report, void *ctx)
 	 * of duplicates are not in any record LMDB shows, so the sum may
 	 * fall short, never exceed; only for the newest snapshot
 	 * (me_last_pgno is the newest commit's). */
-	if (info.me_last_txnid == mdb_txn_id(q->txn) &&
+	if (info.me_last_txnid == mdb_txn_id(txn) &&
 	    2 + d.used + d.free_pages > d.pages)
 		report(ctx, 1, "pages: %llu in the file, but %llu meta, "
 		       "%llu in databases and %llu free",
