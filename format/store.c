@@ -231,6 +231,13 @@ int lin_store_validate(const char *path, struct lin_store_shape *shape,
 	if (rc)
 		return damaged(err, path, "cannot map the store (%s): its "
 			       "header is damaged", mdb_strerror(rc));
+	/* The size again, after the meta page was read: a writer may have
+	 * committed (and grown the file) between the first stat and that
+	 * read, and LMDB writes a commit's pages before its meta page, so
+	 * only a size taken after the meta is comparable with it. The
+	 * file never shrinks. */
+	if (stat(path, &st) == 0 && (uint64_t)st.st_size > shape->file_size)
+		shape->file_size = (uint64_t)st.st_size;
 	shape->page_size = ms.ms_psize;
 	shape->last_page = info.me_last_pgno;
 	shape->txnid = info.me_last_txnid;
