@@ -999,7 +999,7 @@ Test(query, graph_formats_and_clusters)
 	nfile = 6;
 	run_file("other", "x1", "twin", "misc", NULL);
 	for (int i = 0; i < 6; i++) {
-		char digest[16];
+		char digest[24];
 		snprintf(digest, sizeof digest, "shard-%d", i);
 		logv("shard", "shard", digest, i, 0);
 	}
@@ -1087,7 +1087,7 @@ Test(query, graph_dot_renders_with_graphviz)
 	/* Labels that need escaping, and a collapsed cluster. */
 	run_file("other", "q1", "say \"hi\" \\o/ {x}", "mi|sc", NULL);
 	for (int i = 0; i < 6; i++) {
-		char digest[16];
+		char digest[24];
 		snprintf(digest, sizeof digest, "shard-%d", i);
 		logv("shard", "shard", digest, i, 0);
 	}
