@@ -360,6 +360,33 @@ int lin_store_grow(struct lin_store *s, struct lin_err *err)
 	return 0;
 }
 
+int lin_store_reset(struct lin_store *s, struct lin_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (s->readonly)
+		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "cannot reset a store opened read-only");
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return lin_store_fail(err, rc, "cannot begin transaction");
+	for (int i = 0; i < LIN_DB_COUNT && rc == 0; i++)
+		rc = mdb_drop(txn, s->dbi[i], 0);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return lin_store_fail(err, rc, "cannot empty database");
+	}
+	/* what open_dbs() writes into a new store */
+	rc = check_schema(s, txn, 1, err);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
+}
+
 void lin_store_close(struct lin_store *s)
 {
 	if (s && s->env) {
