@@ -230,6 +230,12 @@ int lin_store_validate(const char *path, struct lin_store_shape *shape,
 		return damaged(err, path, "header names a page size of %u "
 			       "bytes", ms.ms_psize);
 	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	/* A writer may have committed, growing the file, between the
+	 * stat above and the meta page read: its pages were written
+	 * before its meta page, so a file size taken now is the one to
+	 * judge by. Only a file still too short is truncated. */
+	if (shape->file_size < need && stat(path, &st) == 0)
+		shape->file_size = (uint64_t)st.st_size;
 	if (shape->file_size < need)
 		return damaged(err, path, "truncated: %s of %s bytes",
 			       commas(a, shape->file_size), commas(b, need));
