@@ -276,7 +276,8 @@ bench: bench-deps
 	sh bench/shapes.sh
 
 # ---- fuzzing: libFuzzer targets in tests/fuzz/ (never part of check) ----
-# FUZZ_SECONDS=600 make fuzz for a longer run. Crashes are saved as
+# FUZZ_SECONDS=600 make fuzz for a longer run, FUZZ_TARGETS=fuzz_wandb
+# for one target. Crashes are saved as
 # tests/fuzz/crashes/TARGET-crash-* (reproduce: build/fuzz/TARGET FILE).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60

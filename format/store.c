@@ -246,6 +246,12 @@ int lin_store_validate(const char *path, struct lin_store_shape *shape,
 		return damaged(err, path, "header names a page size of %u "
 			       "bytes", ms.ms_psize);
 	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	/* A writer may have committed, growing the file, between the
+	 * stat above and the meta page read: its pages were written
+	 * before its meta page, so a file size taken now is the one to
+	 * judge by. Only a file still too short is truncated. */
+	if (shape->file_size < need && stat(path, &st) == 0)
+		shape->file_size = (uint64_t)st.st_size;
 	if (shape->file_size < need)
 		return damaged(err, path, "truncated: %s of %s bytes",
 			       commas(a, shape->file_size), commas(b, need));
@@ -374,6 +380,33 @@ int lin_store_grow(struct lin_store *s, struct lin_err *err)
 		return lin_store_fail(err, rc, "cannot grow the store map");
 	s->mapsize = next;
 	return 0;
+}
+
+int lin_store_reset(struct lin_store *s, struct lin_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (s->readonly)
+		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "cannot reset a store opened read-only");
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return lin_store_fail(err, rc, "cannot begin transaction");
+	for (int i = 0; i < LIN_DB_COUNT && rc == 0; i++)
+		rc = mdb_drop(txn, s->dbi[i], 0);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return lin_store_fail(err, rc, "cannot empty database");
+	}
+	/* what open_dbs() writes into a new store */
+	rc = check_schema(s, txn, 1, err);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? lin_store_fail(err, rc, "cannot commit") : 0;
 }
 
 void lin_store_close(struct lin_store *s)

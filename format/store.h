@@ -74,6 +74,13 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 
 void lin_store_close(struct lin_store *s);
 
+/* Empty every database of a store opened for writing and write the
+ * schema record again: the store then holds what a new one holds (its
+ * file keeps its size). For harnesses that index many inputs into one
+ * store (tests/fuzz/fuzz_index.c) without opening a new one each time.
+ * Errors: LIN_ESTORE (also for a read-only store). */
+int lin_store_reset(struct lin_store *s, struct lin_err *err);
+
 /* Double the map size after a write failed with MDB_MAP_FULL; call with
  * no transaction open, then retry the work. LIN_ESTORE on failure. */
 int lin_store_grow(struct lin_store *s, struct lin_err *err);

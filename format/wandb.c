@@ -19,8 +19,11 @@
 #define HEADER_LEN 7
 #define CHUNK_HEADER 7
 #define BLOCK LIN_WANDB_BLOCK
-/* Read 32 blocks (1 MiB) at a time: few syscalls, and whole blocks, so
- * every chunk lies entirely inside the buffer. */
+/* Read up to 32 blocks (1 MiB) at a time: few syscalls, and whole
+ * blocks, so every chunk lies entirely inside the buffer. The buffer
+ * starts at one block and doubles on each refill after a full one, so a
+ * small file costs 32 KiB, not 1 MiB (and, in fuzz builds, refills are
+ * exercised by inputs of a few blocks). */
 #define BUF_SIZE (32 * BLOCK)
 
 enum { FULL = 1, FIRST = 2, MIDDLE = 3, LAST = 4 };
@@ -44,7 +47,7 @@ struct lin_wandb {
 	unsigned char src_head[HEADER_LEN]; /* read again after open() */
 
 	unsigned char *buf;     /* whole blocks of the file from buf_off */
-	size_t buf_len;
+	size_t buf_len, buf_cap;
 	uint64_t buf_off;
 	int eof;                /* the last read reached the end of file */
 
@@ -180,7 +183,8 @@ static int wandb_open(struct lin_wandb **out, const char *path,
 	w->max_record = LIN_WANDB_MAX_RECORD;
 	w->started_at = LIN_TIME_NONE;
 	w->path = strdup(path);
-	w->buf = malloc(BUF_SIZE);
+	w->buf_cap = BLOCK;
+	w->buf = malloc(w->buf_cap);
 	if (fallback_run_id && *fallback_run_id)
 		w->fallback = strdup(fallback_run_id);
 	if (!w->path || !w->buf || (fallback_run_id && *fallback_run_id &&
@@ -292,14 +296,26 @@ static int load(struct lin_wandb *w, size_t *avail, struct lin_err *err)
 	uint64_t bend = bstart + BLOCK;
 	uint64_t have = w->buf_off + w->buf_len;
 
+	*avail = 0;
 	if (!(bstart >= w->buf_off &&
 	      (bend <= have || (w->eof && bstart <= have)))) {
 		size_t got = 0;
+		/* the last fill was full: the file is large, read more */
+		if (w->buf_len == w->buf_cap && w->buf_cap < BUF_SIZE) {
+			unsigned char *nb = malloc(w->buf_cap * 2);
+			if (!nb)
+				return fail(w, err, LIN_ENOMEM, bstart,
+					    "out of memory");
+			free(w->buf);
+			w->buf = nb;
+			w->buf_cap *= 2;
+		}
 		w->buf_off = bstart;
+		w->buf_len = 0;
 		w->eof = 0;
-		while (got < BUF_SIZE) {
+		while (got < w->buf_cap) {
 			char msg[256];
-			ssize_t n = read_at(w, w->buf + got, BUF_SIZE - got,
+			ssize_t n = read_at(w, w->buf + got, w->buf_cap - got,
 					    bstart + got, msg, sizeof msg);
 			if (n < 0) {
 				int e = errno;

@@ -1516,23 +1516,16 @@ static int nothing_to_index(struct ctx *c, const char *store_path,
 	return 1;
 }
 
-int lin_index_paths(const char *store_path, const char *const *paths,
-		    size_t npaths, const struct lin_index_opts *opts,
-		    struct lin_index_stats *st, struct lin_err *err)
+/* lin_index_paths on the store in c->s, open for writing; the store
+ * stays open. */
+static int index_into(struct ctx *c, const char *const *paths,
+		      size_t npaths)
 {
-	struct ctx c;
-	int rc;
+	const struct lin_index_opts *opts = c->o;
+	struct lin_index_stats *st = c->st;
+	struct lin_err *err = c->err;
+	int rc = 0;
 
-	memset(&c, 0, sizeof c);
-	memset(st, 0, sizeof *st);
-	c.o = opts;
-	c.st = st;
-	c.err = err;
-	lin_err_clear(err);
-	if (nothing_to_index(&c, store_path, paths, npaths))
-		return 0;
-	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
-		return rc;
 	/* Every file is its own (nested) transaction. Committing and
 	 * flushing each one would cost more than indexing small files, so
 	 * unless opts->sync asks for that, files are committed in groups
@@ -1540,22 +1533,22 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	 * at the end: killing the indexer loses at most the last group,
 	 * a power failure the last second; never a part of a file. */
 	if (!opts->sync)
-		lin_store_lazy_sync(&c.s);
-	c.last_sync = mono_now();
-	c.gstats = *st;
-	c.group_interval = GROUP_INTERVAL;
+		lin_store_lazy_sync(&c->s);
+	c->last_sync = mono_now();
+	c->gstats = *st;
+	c->group_interval = GROUP_INTERVAL;
 	/* For crash tests: shorter groups, so kills land between them. */
 	const char *gms = getenv("LINEAGE_GROUP_MS");
 	if (gms && atoi(gms) > 0)
-		c.group_interval = atoi(gms) / 1000.0;
-	c.x.s = &c.s;
-	c.x.err = err;
-	c.x.entity_default = opts->entity ? opts->entity : "local";
-	c.x.project_default = opts->project ? opts->project : "default";
-	lin_packer_init(&c.x.pk);
-	msgpack_zone_init(&c.x.zone, 4096);
-	lin_idset_init(&c.seen);
-	ix_fileruns_init(&c.x.fr);
+		c->group_interval = atoi(gms) / 1000.0;
+	c->x.s = &c->s;
+	c->x.err = err;
+	c->x.entity_default = opts->entity ? opts->entity : "local";
+	c->x.project_default = opts->project ? opts->project : "default";
+	lin_packer_init(&c->x.pk);
+	msgpack_zone_init(&c->x.zone, 4096);
+	lin_idset_init(&c->seen);
+	ix_fileruns_init(&c->x.fr);
 
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
 	if (!roots)
@@ -1573,18 +1566,18 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 			rc = LIN_ENOMEM;
 			break;
 		}
-		c.given = given[i];
-		c.abs = roots[i];
-		rc = index_tree(&c, given[i], 1, 0);
+		c->given = given[i];
+		c->abs = roots[i];
+		rc = index_tree(c, given[i], 1, 0);
 	}
 	/* the read transactions below need the group committed */
 	if (!rc)
-		rc = end_group(&c);
+		rc = end_group(c);
 	/* Vanished files are only known after a whole walk. */
-	if (!rc && !stopping(&c))
-		rc = find_vanished(&c, roots, given, npaths);
+	if (!rc && !stopping(c))
+		rc = find_vanished(c, roots, given, npaths);
 	if (!rc)
-		rc = end_group(&c);
+		rc = end_group(c);
 	for (size_t i = 0; roots && given && i < npaths; i++) {
 		free(roots[i]);
 		free(given[i]);
@@ -1592,21 +1585,61 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	free(roots);
 	free(given);
 	if (!rc)
-		rc = totals(&c);
+		rc = totals(c);
 	if (!rc) {
-		rc = lin_store_sync(&c.s, err);
+		rc = lin_store_sync(&c->s, err);
 	}
-	if (c.group)  /* only after an error: keep the last group out */
-		lin_store_abort(c.group);
+	if (c->group)  /* only after an error: keep the last group out */
+		lin_store_abort(c->group);
+	c->st = st;
+	forget_group(c);
+	free(c->gfiles);
+	ix_release(&c->x);
+	lin_idset_release(&c->seen);
+	ix_orphans_free(&c->orphans);
+	ix_fileruns_release(&c->x.fr);
+	lin_packer_release(&c->x.pk);
+	msgpack_zone_destroy(&c->x.zone);
+	return rc;
+}
+
+int lin_index_paths(const char *store_path, const char *const *paths,
+		    size_t npaths, const struct lin_index_opts *opts,
+		    struct lin_index_stats *st, struct lin_err *err)
+{
+	struct ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	memset(st, 0, sizeof *st);
+	c.o = opts;
 	c.st = st;
-	forget_group(&c);
-	free(c.gfiles);
-	ix_release(&c.x);
-	lin_idset_release(&c.seen);
-	ix_orphans_free(&c.orphans);
-	ix_fileruns_release(&c.x.fr);
-	lin_packer_release(&c.x.pk);
-	msgpack_zone_destroy(&c.x.zone);
+	c.err = err;
+	lin_err_clear(err);
+	if (nothing_to_index(&c, store_path, paths, npaths))
+		return 0;
+	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
+		return rc;
+	rc = index_into(&c, paths, npaths);
 	lin_store_close(&c.s);
+	return rc;
+}
+
+int lin_index_store(struct lin_store *s, const char *const *paths,
+		    size_t npaths, const struct lin_index_opts *opts,
+		    struct lin_index_stats *st, struct lin_err *err)
+{
+	struct ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	memset(st, 0, sizeof *st);
+	c.o = opts;
+	c.st = st;
+	c.err = err;
+	c.s = *s;
+	lin_err_clear(err);
+	rc = index_into(&c, paths, npaths);
+	*s = c.s;
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "format/err.h"
+#include "format/store.h"
 
 enum lin_file_status {
 	LIN_FILE_INDEXED,   /* read and committed */
@@ -64,6 +65,13 @@ struct lin_index_stats {
  * Returns 0 when the store could be used (per-file problems are counted
  * in `st` and reported), else a negative LIN_E* code with `err` set. */
 int lin_index_paths(const char *store_path, const char *const *paths,
+		    size_t npaths, const struct lin_index_opts *opts,
+		    struct lin_index_stats *st, struct lin_err *err);
+
+/* lin_index_paths into `s`, a store already open for writing (not
+ * closed; its map may have grown). For harnesses that index many inputs
+ * into one store (tests/fuzz/fuzz_index.c). */
+int lin_index_store(struct lin_store *s, const char *const *paths,
 		    size_t npaths, const struct lin_index_opts *opts,
 		    struct lin_index_stats *st, struct lin_err *err);
 

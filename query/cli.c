@@ -247,34 +247,46 @@ static int hold_output(struct lq *q)
 	return 0;
 }
 
+/* Close the store lq_open opened; a borrowed one stays open. */
+static void close_store(struct lq *q)
+{
+	if (q->borrowed)
+		memset(&q->store, 0, sizeof q->store);
+	else
+		lin_store_close(&q->store);
+}
+
 int lq_open(struct lq *q)
 {
-	int rc;
+	int rc = 0;
 
 	if (q->opened)
 		return 0;
 	lin_err_clear(&q->e);
-	rc = lin_store_open(&q->store, q->store_path, LIN_STORE_RDONLY,
-			    &q->e);
+	if (q->borrowed)
+		q->store = *q->borrowed;
+	else
+		rc = lin_store_open(&q->store, q->store_path, LIN_STORE_RDONLY,
+				    &q->e);
 	if (rc == 0) {
 		/* One read transaction: every answer comes from one
 		 * consistent snapshot even while an indexer writes. */
 		rc = lin_store_begin(&q->store, 1, &q->txn, &q->e);
 		if (rc)
-			lin_store_close(&q->store);
+			close_store(q);
 	}
 	if (rc == 0) {
 		q->txnid = lin_store_txn_id(q->txn);
 		if (q->store.nolock && !q->held_out && hold_output(q)) {
 			lin_store_abort(q->txn);
-			lin_store_close(&q->store);
+			close_store(q);
 			lq_errf(q, "out of memory");
 			return LQ_SOFTWARE;
 		}
 	}
 	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
 		lin_store_abort(q->txn);
-		lin_store_close(&q->store);
+		close_store(q);
 		lq_errf(q, "%s", q->e.msg);
 		return LQ_SOFTWARE;
 	}
@@ -435,7 +447,7 @@ static void finish(struct lq *q)
 		if (q->txn)
 			lin_store_abort(q->txn);
 		q->txn = NULL;
-		lin_store_close(&q->store);
+		close_store(q);
 	}
 	q->opened = 0;
 }
@@ -473,7 +485,9 @@ static void release_held(struct lq *q, int keep)
 #define NOLOCK_ATTEMPTS 12
 #define NOLOCK_PAUSE_US 2000
 
-int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
+/* lin_query_run, on `borrowed` when it is not NULL. */
+static int query_run(struct lin_store *borrowed, int argc, char **argv,
+		     FILE *out, FILE *errf)
 {
 	struct lq *q = calloc(1, sizeof *q);
 	char **av = calloc((size_t)argc + 1, sizeof *av);
@@ -492,6 +506,7 @@ int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 		q->err = errf;
 		q->prog = PROG;
 		q->store_path = lin_store_default_path();
+		q->borrowed = borrowed;
 		/* --as-of is taken out of argv in place: each attempt
 		 * parses a fresh copy. */
 		memcpy(av, argv, (size_t)argc * sizeof *av);
@@ -545,6 +560,17 @@ int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
 	fflush(errf);
 	free(q);
 	return rc;
+}
+
+int lin_query_run(int argc, char **argv, FILE *out, FILE *errf)
+{
+	return query_run(NULL, argc, argv, out, errf);
+}
+
+int lin_query_run_store(struct lin_store *s, int argc, char **argv,
+			FILE *out, FILE *errf)
+{
+	return query_run(s, argc, argv, out, errf);
 }
 
 int lin_query_main(int argc, char **argv)

@@ -197,6 +197,7 @@ struct lq {
 	int json;
 	int opened;
 	struct lin_store store;
+	struct lin_store *borrowed; /* lin_query_run_store: use, never close */
 	MDB_txn *txn;
 	struct lin_err e;
 	int has_asof;            /* --as-of given: answer as of `asof` */

@@ -24,6 +24,15 @@ int lin_query_main(int argc, char **argv);
  * flushed and checked, not closed). For tests and embedding. */
 int lin_query_run(int argc, char **argv, FILE *out, FILE *errf);
 
+/* The same on `s`, a store the caller has open (read-only or for
+ * writing, with no write transaction active), which the commands read
+ * in their own read transaction and leave open; --store names it in
+ * messages only. For harnesses that run many queries on one store
+ * (tests/fuzz/fuzz_index.c); opening and validating the store is then
+ * the caller's. */
+int lin_query_run_store(struct lin_store *s, int argc, char **argv,
+			FILE *out, FILE *errf);
+
 /* Walk directions. DOWN follows LOGGED (run -> version it produced) and
  * USED_BY (version -> run that used it); UP follows LOGGED_BY and USES.
  * Re-log edges (RELOGGED, RELOGGED_BY: a run logged a digest another

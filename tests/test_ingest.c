@@ -18,6 +18,7 @@
 #include "format/store.h"
 #include "format/facts.h"
 #include "indexer/ingest.h"
+#include "query/query.h"
 #include "helpers.h"
 
 TestSuite(ingest, .init = th_mkdir, .fini = th_rmdir);
@@ -895,4 +896,128 @@ Test(ingest, generated_wandb_archive_matches_generator_truth, .timeout = 120)
 	cr_assert(strcmp(got, want) == 0, "lineage differs from the truth");
 	free(got);
 	free(want);
+}
+
+/* ---- one store for many inputs (tests/fuzz/fuzz_index.c) -------------- */
+
+/* `argv` (a NULL-terminated lineage-query command line) on the open
+ * store `s` (NULL: the store its --store names): its output, or "exit N" when it fails. Caller frees. */
+static char *query_on(struct lin_store *s, char **argv)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	int argc = 0;
+	FILE *out = open_memstream(&buf, &n);
+	FILE *err = fopen("/dev/null", "w");
+
+	while (argv[argc])
+		argc++;
+	int rc = s ? lin_query_run_store(s, argc, argv, out, err) :
+		     lin_query_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	if (rc) {
+		free(buf);
+		buf = NULL;
+		cr_assert(asprintf(&buf, "exit %d", rc) > 0);
+	}
+	return buf;
+}
+
+/* lin_store_dump of `s` without what records when things happened:
+ * meta's created_at line and the entries of `sources` (each holds its
+ * indexed_at; st.sources counts them). Caller frees. */
+static char *timeless_dump(struct lin_store *s)
+{
+	static const char created[] = "637265617465645f6174 "; /* hex key */
+	char *buf = NULL, *out = malloc(1), *p;
+	size_t n = 0, o = 0;
+	FILE *m = open_memstream(&buf, &n);
+	struct lin_err err;
+	int in_sources = 0;
+
+	cr_assert_eq(lin_store_dump(s, m, &err), 0, "%s", err.msg);
+	fclose(m);
+	cr_assert_not_null(out);
+	out = realloc(out, n + 1);
+	for (char *line = strtok_r(buf, "\n", &p); line;
+	     line = strtok_r(NULL, "\n", &p)) {
+		if (!strncmp(line, "db ", 3))
+			in_sources = !strcmp(line, "db sources");
+		else if (in_sources || !strncmp(line, created,
+						sizeof created - 1))
+			continue;
+		o += (size_t)sprintf(out + o, "%s\n", line);
+	}
+	out[o] = 0;
+	free(buf);
+	return out;
+}
+
+/* lin_store_reset empties a store so that indexing into it gives what
+ * a new store gives; lin_index_store and lin_query_run_store work on
+ * the open store and leave it open. */
+Test(ingest, reset_store_answers_as_a_new_one)
+{
+	char *a = strdup(th_at("a.runlog")), *b = strdup(th_at("b.runlog"));
+	char *fresh = strdup(th_at("fresh.lmdb"));
+	char *reused = strdup(th_at("reused.lmdb"));
+	const char *pa[] = { a }, *pb[] = { b };
+	struct lin_index_opts o = { 0 };
+	struct lin_store s;
+	struct lin_err err;
+	char *cmds[][6] = {
+		{ "lineage-query", "--store", reused, "ls", "runs", NULL },
+		{ "lineage-query", "--store", reused, "ls", "artifacts", NULL },
+		{ "lineage-query", "--store", reused, "ls", "types", NULL },
+		{ "lineage-query", "--store", reused, "check", NULL },
+		{ "lineage-query", "--store", reused, "lineage", "acme/mnist/ds:v0",
+		  NULL },
+	};
+
+	write_a(a);
+	rl_open(b, 0);
+	rl_run("other", "train", 300);
+	rl_log("model", "m", "m9", 301, "best");
+	rl_use("ds:prod", LIN_TIME_NONE, NULL);
+	rl_finish("finished", 0);
+	rl_close();
+	index_paths(fresh, 0, 1, a);
+
+	cr_assert_eq(lin_store_open(&s, reused, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(lin_index_store(&s, pb, 1, &o, &st, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(st.indexed, 1);
+	char *before = query_on(&s, cmds[0]);
+	cr_assert(strstr(before, "other"), "%s", before);
+	free(before);
+	cr_assert_eq(lin_store_reset(&s, &err), 0, "%s", err.msg);
+	cr_assert_eq(lin_index_store(&s, pa, 1, &o, &st, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(st.indexed, 1);
+	cr_assert_eq(st.sources, 1, "the reset store kept b's source");
+	struct lin_store f;
+	cr_assert_eq(lin_store_open(&f, fresh, LIN_STORE_RDONLY, &err), 0);
+	char *dump_fresh = timeless_dump(&f), *dump_reused = timeless_dump(&s);
+	lin_store_close(&f);
+	cr_assert_str_eq(dump_reused, dump_fresh, "ids and all");
+	free(dump_fresh);
+	free(dump_reused);
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		char *got = query_on(&s, cmds[i]);
+		cmds[i][2] = fresh;
+		char *want = query_on(NULL, cmds[i]);
+		cmds[i][2] = reused;
+		cr_assert(strncmp(got, "exit ", 5), "%s %s: %s", cmds[i][3],
+			  cmds[i][4] ? cmds[i][4] : "", got);
+		cr_assert_str_eq(got, want, "%s %s", cmds[i][3],
+				 cmds[i][4] ? cmds[i][4] : "");
+		free(got);
+		free(want);
+	}
+	lin_store_close(&s);
+	free(a);
+	free(b);
+	free(fresh);
+	free(reused);
 }

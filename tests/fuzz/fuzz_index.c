@@ -1,6 +1,12 @@
 /* fuzz_index.c - libFuzzer target: index the input as one run log into
- * a fresh store, then check the store and walk it. Catches indexer
- * crashes and inconsistent derived state on weird but valid records. */
+ * an empty store, then check the store and walk it. Catches indexer
+ * crashes and inconsistent derived state on weird but valid records.
+ *
+ * One store serves every input: it is opened once and emptied before
+ * each input (lin_store_reset leaves what a new store holds), and the
+ * queries run on it in-process (lin_query_run_store). Opening an LMDB
+ * environment per input, and per query, cost more than the indexing
+ * itself. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,49 +21,61 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], input[128], store[128], lock[160];
+static char dir[64], input[128], store_path[128];
+static struct lin_store store;
 static FILE *devnull;
 
-/* A working folder per input, on tmpfs when there is one (every input
- * creates a store); removed again when the input is done, so only a
- * crashing input leaves its folder behind. */
-static void setup(void)
+static void remove_folder(void)
 {
+	char lock[160];
+
+	snprintf(lock, sizeof lock, "%s-lock", store_path);
+	lin_store_close(&store);
+	unlink(input);
+	unlink(store_path);
+	unlink(lock);
+	rmdir(dir);
+}
+
+/* The working folder and its store, made once, on tmpfs when there is
+ * one; removed at exit (a crash leaves it behind, with the input). */
+static void setup_once(void)
+{
+	struct lin_err err;
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
 			   "/tmp";
+
+	if (devnull)
+		return;
 	snprintf(dir, sizeof dir, "%s/lin-fuzz-XXXXXX", base);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		abort();
 	}
 	snprintf(input, sizeof input, "%s/in.runlog", dir);
-	snprintf(store, sizeof store, "%s/s.lmdb", dir);
-	snprintf(lock, sizeof lock, "%s-lock", store);
-	if (!devnull && !(devnull = fopen("/dev/null", "w")))
+	snprintf(store_path, sizeof store_path, "%s/s.lmdb", dir);
+	if (!(devnull = fopen("/dev/null", "w")))
 		abort();
-}
-
-static void cleanup(void)
-{
-	unlink(input);
-	unlink(store);
-	unlink(lock);
-	rmdir(dir);
+	if (lin_store_open(&store, store_path, 0, &err)) {
+		fprintf(stderr, "fuzz_index: %s\n", err.msg);
+		abort();
+	}
+	atexit(remove_folder);
 }
 
 /* lineage-query with `args` must exit 0; on anything else its
  * diagnostics are shown again and the input counts as a crash. */
 static void query_ok(const char *cmd, const char *arg)
 {
-	char *argv[] = { "lineage-query", "--store", store, (char *)cmd,
+	char *argv[] = { "lineage-query", "--store", store_path, (char *)cmd,
 			 (char *)arg, NULL };
 	int argc = arg ? 5 : 4;
-	int rc = lin_query_run(argc, argv, devnull, devnull);
+	int rc = lin_query_run_store(&store, argc, argv, devnull, devnull);
 
 	if (rc != 0) {
 		fprintf(stderr, "fuzz_index: lineage-query %s%s%s exits %d:\n",
 			cmd, arg ? " " : "", arg ? arg : "", rc);
-		lin_query_run(argc, argv, stderr, stderr);
+		lin_query_run_store(&store, argc, argv, stderr, stderr);
 		abort();
 	}
 }
@@ -68,15 +86,14 @@ static void walk_all(void)
 {
 	static const unsigned dirs[] = { LIN_WALK_DOWN, LIN_WALK_UP,
 					  LIN_WALK_BOTH };
-	struct lin_store s;
+	struct lin_store *s = &store;
 	struct lin_err err;
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
 	uint64_t nodes = 0;
 
-	if (lin_store_open(&s, store, LIN_STORE_RDONLY, &err) ||
-	    lin_store_begin(&s, 1, &txn, &err)) {
+	if (lin_store_begin(s, 1, &txn, &err)) {
 		fprintf(stderr, "fuzz_index: %s\n", err.msg);
 		abort();
 	}
@@ -84,8 +101,8 @@ static void walk_all(void)
 		struct lin_walk *w;
 		struct lin_walk_step step;
 		int rc;
-		if (lin_walk_new(&w, txn, &s, dirs[d], LIN_WALK_ALL, &err) ||
-		    mdb_cursor_open(txn, s.dbi[LIN_DB_NODES], &c))
+		if (lin_walk_new(&w, txn, s, dirs[d], LIN_WALK_ALL, &err) ||
+		    mdb_cursor_open(txn, s->dbi[LIN_DB_NODES], &c))
 			abort();
 		nodes = 0;
 		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
@@ -111,7 +128,6 @@ static void walk_all(void)
 		lin_walk_free(w);
 	}
 	mdb_txn_abort(txn);
-	lin_store_close(&s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -121,7 +137,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lin_err err;
 	const char *paths[1];
 
-	setup();
+	setup_once();
+	if (lin_store_reset(&store, &err)) {
+		fprintf(stderr, "fuzz_index: %s\n", err.msg);
+		abort();
+	}
 	/* .wandb inputs with right checksums, so that their records reach
 	 * the indexer (fuzz_wandb covers damaged ones) */
 	uint8_t *img = malloc(size ? size : 1);
@@ -140,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	paths[0] = input;
 	/* A file's content may get the file rejected, never stop the run:
 	 * anything but 0 here is a bug. */
-	if (lin_index_paths(store, paths, 1, &o, &st, &err) != 0) {
+	if (lin_index_store(&store, paths, 1, &o, &st, &err) != 0) {
 		fprintf(stderr, "fuzz_index: indexing failed: %s\n", err.msg);
 		abort();
 	}
@@ -156,6 +176,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	query_ok("ls", "artifacts");
 	query_ok("ls", "types");
 	walk_all();
-	cleanup();
+	unlink(input);
 	return 0;
 }

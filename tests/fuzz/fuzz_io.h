@@ -14,29 +14,34 @@
 #include "format/wandb.h"
 
 /* Put `data` into an anonymous memory file and write a path that opens
- * it ("/proc/self/fd/N") into `path`. Returns the descriptor, which the
- * caller closes; aborts when the file cannot be made, since every later
+ * it ("/proc/self/fd/N") into `path`. One memory file serves every
+ * input (emptied and rewritten each time: creating one per input cost a
+ * syscall and a fresh page); the readers open their own descriptor on
+ * the path. Aborts when the file cannot be written, since every later
  * result would be meaningless. */
-static inline int fuzz_memfile(const uint8_t *data, size_t size,
-			       char *path, size_t cap)
+static inline void fuzz_memfile(const uint8_t *data, size_t size,
+				char *path, size_t cap)
 {
-	int fd = memfd_create("fuzz-input", MFD_CLOEXEC);
+	static int fd = -1;
 	size_t done = 0;
 
-	if (fd < 0) {
+	if (fd < 0 && (fd = memfd_create("fuzz-input", MFD_CLOEXEC)) < 0) {
 		perror("memfd_create");
 		abort();
 	}
+	if (ftruncate(fd, 0) != 0) {
+		perror("ftruncate");
+		abort();
+	}
 	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
+		ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
 		if (n <= 0) {
-			perror("write");
+			perror("pwrite");
 			abort();
 		}
 		done += (size_t)n;
 	}
 	snprintf(path, cap, "/proc/self/fd/%d", fd);
-	return fd;
 }
 
 /* Recompute the checksum of every chunk of a .wandb image in place
@@ -73,6 +78,19 @@ static inline void fuzz_wandb_fix_crcs(uint8_t *buf, size_t n)
 		}
 		pos += 7 + len;
 	}
+}
+
+/* AddressSanitizer's defaults for every target (ASAN_OPTIONS still
+ * overrides them). clear_shadow_mmap_threshold: ASan clears the shadow of
+ * a large block (LMDB allocates 3 MiB for each nested transaction, one
+ * per indexed file) by mapping it anew above this size, and each such
+ * mmap flushes the TLB of every CPU, which on this kind of virtual
+ * machine cost more than the work itself; memset clears it instead.
+ * What ASan detects is the same. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "clear_shadow_mmap_threshold=1099511627776";
 }
 
 #endif
