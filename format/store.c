@@ -39,10 +39,41 @@ int lin_store_fail(struct lin_err *err, int rc, const char *what)
 	return LIN_ESTORE;
 }
 
+int lin_db_dupsort(enum lin_db db)
+{
+	return db == LIN_DB_NODE_FACTS || db == LIN_DB_EDGES;
+}
+
 static unsigned db_flags(enum lin_db db)
 {
-	if (db == LIN_DB_NODE_FACTS || db == LIN_DB_EDGES)
-		return MDB_DUPSORT | MDB_DUPFIXED;
+	return lin_db_dupsort(db) ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+}
+
+const char *const lin_count_names[LIN_COUNT_N] = {
+	LIN_META_COUNT_RUNS, LIN_META_COUNT_VERSIONS, LIN_META_COUNT_LOGGED,
+	LIN_META_COUNT_USED
+};
+
+int lin_store_counts(MDB_txn *txn, const struct lin_store *s,
+		     uint64_t out[LIN_COUNT_N], struct lin_err *err)
+{
+	for (int i = 0; i < LIN_COUNT_N; i++) {
+		MDB_val v;
+		int rc = lin_store_get(txn, s, LIN_DB_META, lin_count_names[i],
+				       strlen(lin_count_names[i]), &v, err);
+		out[i] = 0;
+		if (rc == LIN_ENOTFOUND)
+			continue;
+		if (rc)
+			return rc;
+		if (v.mv_size != 8)
+			return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+					   "meta '%s' is %zu bytes, not 8",
+					   lin_count_names[i], v.mv_size);
+		out[i] = lin_be64_get(v.mv_data);
+	}
+	if (err)
+		lin_err_clear(err);
 	return 0;
 }
 
@@ -80,11 +111,15 @@ static int check_schema(struct lin_store *s, MDB_txn *txn, int fresh,
 		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
 				   "store schema %u is newer than this "
 				   "program's %u", ver, LIN_SCHEMA_VERSION);
-	if (ver < LIN_SCHEMA_VERSION)
+	/* --rebuild reads an older store's sources, which every schema
+	 * keeps alike, to index them again into this schema. */
+	if (ver < LIN_SCHEMA_VERSION && !s->salvage)
 		return lin_err_set(err, LIN_ESCHEMA, LIN_NO_OFFSET,
 				   "store schema %u is older than this "
-				   "program's %u; re-index into a new store",
-				   ver, LIN_SCHEMA_VERSION);
+				   "program's %u; rebuild it from its "
+				   "sources with 'lineage-index --store %s "
+				   "--rebuild'", ver, LIN_SCHEMA_VERSION,
+				   s->path);
 	return 0;
 }
 
@@ -273,6 +308,7 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 
 	memset(s, 0, sizeof *s);
 	s->readonly = !!(flags & LIN_STORE_RDONLY);
+	s->salvage = !!(flags & LIN_STORE_SALVAGE);
 	snprintf(s->path, sizeof s->path, "%s", path);
 	lin_err_path(err, path);
 	/* Validate before LMDB opens it for real: no lock file for what is

@@ -85,6 +85,9 @@ int ix_meta_load(struct ix *x)
 		rc = meta_u64(x, seq_names[i], seq_field(x, i));
 		x->seq_loaded[i] = *seq_field(x, i);
 	}
+	if (!rc)
+		rc = lin_store_counts(x->txn, x->s, x->counts, x->err);
+	memcpy(x->counts_loaded, x->counts, sizeof x->counts);
 	return rc;
 }
 
@@ -97,7 +100,49 @@ int ix_meta_save(struct ix *x)
 	for (int i = 0; i < 4 && rc == 0; i++)
 		if (*seq_field(x, i) != x->seq_loaded[i])
 			rc = meta_put_u64(x, seq_names[i], *seq_field(x, i));
+	for (int i = 0; i < LIN_COUNT_N && rc == 0; i++)
+		if (x->counts[i] != x->counts_loaded[i])
+			rc = meta_put_u64(x, lin_count_names[i], x->counts[i]);
 	return rc;
+}
+
+/* The counter an edge of `kind` feeds (stats counts the run side), or
+ * -1. */
+static int edge_counter(unsigned kind)
+{
+	return kind == LIN_EDGE_LOGGED || kind == LIN_EDGE_RELOGGED ?
+	       LIN_COUNT_LOGGED : kind == LIN_EDGE_USES ? LIN_COUNT_USED : -1;
+}
+
+static int node_counter(uint64_t id)
+{
+	unsigned kind = LIN_ID_KIND(id);
+	return kind == LIN_ID_RUN ? LIN_COUNT_RUNS :
+	       kind == LIN_ID_VERSION ? LIN_COUNT_VERSIONS : -1;
+}
+
+/* rc from lin_store_put_new/_del_found: 1 moves counter i by `dir`. */
+static int count(struct ix *x, int i, int rc, int dir)
+{
+	if (rc == 1 && i >= 0)
+		x->counts[i] += (uint64_t)(int64_t)dir;
+	return rc < 0 ? rc : 0;
+}
+
+int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn)
+{
+	unsigned char k[8];
+	int rc = lin_store_put_new(x->txn, x->s, LIN_DB_NODES, k,
+				   lin_key_id(k, id), v, vn, x->err);
+	return count(x, node_counter(id), rc, 1);
+}
+
+int ix_node_del(struct ix *x, uint64_t id)
+{
+	unsigned char k[8];
+	int rc = lin_store_del_found(x->txn, x->s, LIN_DB_NODES, k,
+				     lin_key_id(k, id), NULL, 0, x->err);
+	return count(x, node_counter(id), rc, -1);
 }
 
 static int edge_op(struct ix *x, uint64_t node, unsigned kind,
@@ -108,8 +153,15 @@ static int edge_op(struct ix *x, uint64_t node, unsigned kind,
 
 	lin_key_id(k, node);
 	lin_edge_encode(v, &e);
-	return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
-		   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
+	int i = edge_counter(kind);
+	if (i < 0)
+		return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
+			   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
+	int rc = add ? lin_store_put_new(x->txn, x->s, LIN_DB_EDGES, k, 8, v,
+					 sizeof v, x->err)
+		     : lin_store_del_found(x->txn, x->s, LIN_DB_EDGES, k, 8,
+					   v, sizeof v, x->err);
+	return count(x, i, rc, add ? 1 : -1);
 }
 
 int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,

@@ -238,8 +238,7 @@ static int renumber(struct ix *x, struct touched_coll *t,
 					       v[i].digest,
 					       strlen(v[i].digest), 0);
 		if (!(rc = ix_del(x, LIN_DB_COLL_DIG, k, kn, NULL, 0))) {
-			lin_key_id(k, v[i].vid);
-			rc = ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);
+			rc = ix_node_del(x, v[i].vid);
 		}
 		free(v[i].path);
 		free(v[i].digest);

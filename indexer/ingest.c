@@ -199,16 +199,21 @@ struct file_head {
 	int fd;                  /* -1: the file could not be opened */
 	unsigned char h[LIN_ARCHIVE_HEAD];
 	size_t n, pos;           /* bytes in h, and handed to the reader */
+	int eof;                 /* h holds the whole file (as it was when
+				    read: a log still being written is
+				    read as of that moment) */
 };
 
 static void file_head_open(struct file_head *f, const char *path)
 {
 	f->n = f->pos = 0;
+	f->eof = 0;
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	while (f->fd >= 0 && f->n < sizeof f->h) {
 		ssize_t k = read(f->fd, f->h + f->n, sizeof f->h - f->n);
 		if (k < 0 && errno == EINTR)
 			continue;
+		f->eof = k == 0;
 		if (k <= 0)
 			break;   /* an error shows again when the reader reads */
 		f->n += (size_t)k;
@@ -222,25 +227,34 @@ static void file_head_close(struct file_head *f)
 	f->fd = -1;
 }
 
-/* lin_read_fn over a file_head: the head, then the rest of the file. */
+/* lin_read_fn over a file_head: the head, then the rest of the file.
+ * A read that starts in the head is filled up from the file, so the
+ * reader gets the chunks read(2) would give it (its gzip-bomb check
+ * counts input by chunk). */
 static ssize_t file_head_read(void *ctx, void *buf, size_t n, char *msg,
 			      size_t mlen)
 {
 	struct file_head *f = ctx;
+	size_t m = 0;
 	ssize_t k;
 
 	if (f->pos < f->n) {
-		size_t m = f->n - f->pos < n ? f->n - f->pos : n;
+		m = f->n - f->pos < n ? f->n - f->pos : n;
 		memcpy(buf, f->h + f->pos, m);
 		f->pos += m;
-		return (ssize_t)m;
+		if (m == n || f->eof)
+			return (ssize_t)m;
 	}
+	if (f->eof)
+		return 0;
 	do
-		k = read(f->fd, buf, n);
+		k = read(f->fd, (char *)buf + m, n - m);
 	while (k < 0 && errno == EINTR);
+	if (k < 0 && m)
+		return (ssize_t)m;   /* the error shows on the next read */
 	if (k < 0)
 		snprintf(msg, mlen, "%s", strerror(errno));
-	return k;
+	return k < 0 ? k : (ssize_t)m + k;
 }
 
 /* W&B keeps a run's log in wandb/[offline-]run-DATE_TIME-ID/run-ID.wandb;

@@ -77,6 +77,10 @@ struct ix {
 	uint64_t seq_run, seq_version, seq_coll;
 	uint64_t seq_src;        /* source ids are u32: checked on use */
 	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
+	uint64_t counts[LIN_COUNT_N];  /* the store's counters (store.h),
+					  kept by ix_node_put/_del and the
+					  edge writes */
+	uint64_t counts_loaded[LIN_COUNT_N];
 
 	struct cur_run cur;
 	struct ix_fileruns fr;   /* the runs this file declares */
@@ -117,6 +121,10 @@ int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
 int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
+/* Write or delete the node of a run or version: through these only, so
+ * that the node counters stay right. */
+int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn);
+int ix_node_del(struct ix *x, uint64_t id);
 int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
 		 int add);
 const char *ix_src_path(struct ix *x, uint32_t src);

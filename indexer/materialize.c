@@ -80,7 +80,6 @@ int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 			   struct lin_packer *names)
 {
 	struct first_log fl = { 0 };
-	unsigned char k[8];
 	unsigned nal = 0, nattr = 0;
 	int64_t num;
 	int rc;
@@ -127,8 +126,7 @@ int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
 	     i++)
 		pack_attr(pk, attrs, version_attrs[i], &nattr, 0);
-	lin_key_id(k, vid);
-	return ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
+	return ix_node_put(x, vid, x->pk.sb.data, x->pk.sb.size);
 }
 
 struct run_facts {
@@ -205,7 +203,6 @@ static int rename_run(struct ix *x, uint64_t run, const msgpack_object *o,
 static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 {
 	struct lin_slice e, p, id;
-	unsigned char k[8];
 	char key[3 * LIN_MAX_KEY + 3];
 	int rc = rename_run(x, run, o, NULL);
 
@@ -223,8 +220,7 @@ static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 					     0);
 		}
 	}
-	lin_key_id(k, run);
-	return rc ? rc : ix_del(x, LIN_DB_NODES, k, 8, NULL, 0);
+	return rc ? rc : ix_node_del(x, run);
 }
 
 /* The identity of a run created in this transaction, as a node map. */
@@ -271,7 +267,6 @@ int ix_materialize_run(struct ix *x, uint64_t run)
 	struct lin_slice e = { "", 0 }, p = { "", 0 }, id = { "", 0 };
 	int64_t started = LIN_TIME_NONE, t;
 	size_t total = 0;
-	unsigned char k[8];
 	int found, rc;
 
 	msgpack_zone_clear(&x->zone);
@@ -341,8 +336,7 @@ int ix_materialize_run(struct ix *x, uint64_t run)
 		lin_pack_kv_i64(pk, "started_at", started);
 	if ((rc = rename_run(x, run, &node, val[0])))
 		goto out;
-	lin_key_id(k, run);
-	rc = ix_put(x, LIN_DB_NODES, k, 8, x->pk.sb.data, x->pk.sb.size);
+	rc = ix_node_put(x, run, x->pk.sb.data, x->pk.sb.size);
 out:
 	free(rf.f);
 	free(rf.key);

@@ -38,6 +38,9 @@ static char dir[64], path[128];
 static struct lin_store S;
 static MDB_txn *T;
 static uint64_t fact_seq = 100;
+/* The store's counters (store.h), kept as the indexer keeps them: read
+ * at begin(), moved by put_node() and edge(), written at commit(). */
+static uint64_t counts[LIN_COUNT_N];
 
 static void put(enum lin_db db, const void *k, size_t kn, const void *v,
 		size_t vn)
@@ -74,6 +77,8 @@ static void put_node(uint64_t id, const msgpack_sbuffer *sb)
 {
 	unsigned char k[8];
 	put(LIN_DB_NODES, k, lin_key_id(k, id), sb->data, sb->size);
+	counts[LIN_COUNT_RUNS] += LIN_ID_KIND(id) == LIN_ID_RUN;
+	counts[LIN_COUNT_VERSIONS] += LIN_ID_KIND(id) == LIN_ID_VERSION;
 }
 
 static void put_key(enum lin_db db, const char *key, uint64_t id)
@@ -185,6 +190,9 @@ static void edge(uint64_t a, unsigned kind, uint64_t b, uint64_t fact)
 
 	lin_edge_encode(v, &e);
 	put(LIN_DB_EDGES, k, lin_key_id(k, a), v, sizeof v);
+	counts[LIN_COUNT_LOGGED] += kind == LIN_EDGE_LOGGED ||
+				    kind == LIN_EDGE_RELOGGED;
+	counts[LIN_COUNT_USED] += kind == LIN_EDGE_USES;
 }
 
 static void logs(uint64_t r, uint64_t v)
@@ -227,10 +235,17 @@ static void begin(void)
 	int rc = lin_store_open(&S, path, 0, &e);
 	cr_assert_eq(rc, 0, "open: %s", e.msg);
 	cr_assert_eq(lin_store_begin(&S, 0, &T, &e), 0);
+	cr_assert_eq(lin_store_counts(T, &S, counts, &e), 0, "%s", e.msg);
 }
 
 static void commit(void)
 {
+	for (int i = 0; i < LIN_COUNT_N; i++) {
+		unsigned char v[8];
+		lin_be64_put(v, counts[i]);
+		put(LIN_DB_META, lin_count_names[i],
+		    strlen(lin_count_names[i]), v, 8);
+	}
 	cr_assert_eq(mdb_txn_commit(T), 0);
 	lin_store_close(&S);
 }
