@@ -77,10 +77,17 @@ static uint64_t *seq_field(struct ix *x, int i)
 	return f[i];
 }
 
-int ix_meta_load(struct ix *x)
+int ix_meta_load(struct ix *x, int group)
 {
 	int rc = 0;
 
+	if (group && x->group_meta) {
+		for (int i = 0; i < 4; i++)
+			*seq_field(x, i) = x->seq_loaded[i] = x->group_seq[i];
+		memcpy(x->counts, x->group_counts, sizeof x->counts);
+		memcpy(x->counts_loaded, x->counts, sizeof x->counts);
+		return 0;
+	}
 	for (int i = 0; i < 4 && rc == 0; i++) {
 		rc = meta_u64(x, seq_names[i], seq_field(x, i));
 		x->seq_loaded[i] = *seq_field(x, i);
@@ -88,22 +95,72 @@ int ix_meta_load(struct ix *x)
 	if (!rc)
 		rc = lin_store_counts(x->txn, x->s, x->counts, x->err);
 	memcpy(x->counts_loaded, x->counts, sizeof x->counts);
+	if (!rc && group) {
+		memcpy(x->start_seq, x->seq_loaded, sizeof x->start_seq);
+		memcpy(x->group_seq, x->seq_loaded, sizeof x->group_seq);
+		memcpy(x->start_counts, x->counts, sizeof x->start_counts);
+		memcpy(x->group_counts, x->counts, sizeof x->group_counts);
+		x->group_meta = 1;
+	}
 	return rc;
 }
 
-int ix_meta_save(struct ix *x)
+/* Write the values of `seq` and `counts` that differ from `seq0` and
+ * `counts0`: a run that changes nothing leaves the store byte-for-byte
+ * as it was. */
+static int meta_write(struct ix *x, const uint64_t *seq,
+		      const uint64_t *seq0, const uint64_t *counts,
+		      const uint64_t *counts0)
 {
 	int rc = 0;
 
-	/* Write only what moved, so a run that changes nothing leaves the
-	 * store byte-for-byte as it was. */
 	for (int i = 0; i < 4 && rc == 0; i++)
-		if (*seq_field(x, i) != x->seq_loaded[i])
-			rc = meta_put_u64(x, seq_names[i], *seq_field(x, i));
+		if (seq[i] != seq0[i])
+			rc = meta_put_u64(x, seq_names[i], seq[i]);
 	for (int i = 0; i < LIN_COUNT_N && rc == 0; i++)
-		if (x->counts[i] != x->counts_loaded[i])
-			rc = meta_put_u64(x, lin_count_names[i], x->counts[i]);
+		if (counts[i] != counts0[i])
+			rc = meta_put_u64(x, lin_count_names[i], counts[i]);
 	return rc;
+}
+
+int ix_meta_save(struct ix *x, int group)
+{
+	uint64_t seq[4];
+
+	if (group)
+		return 0;   /* ix_meta_keep, then ix_meta_flush */
+	for (int i = 0; i < 4; i++)
+		seq[i] = *seq_field(x, i);
+	return meta_write(x, seq, x->seq_loaded, x->counts,
+			  x->counts_loaded);
+}
+
+void ix_meta_keep(struct ix *x)
+{
+	if (!x->group_meta)
+		return;
+	for (int i = 0; i < 4; i++)
+		x->group_seq[i] = *seq_field(x, i);
+	memcpy(x->group_counts, x->counts, sizeof x->counts);
+}
+
+int ix_meta_flush(struct ix *x, MDB_txn *txn)
+{
+	MDB_txn *own = x->txn;
+	int rc;
+
+	if (!x->group_meta)
+		return 0;
+	x->txn = txn;
+	rc = meta_write(x, x->group_seq, x->start_seq, x->group_counts,
+			x->start_counts);
+	x->txn = own;
+	return rc;
+}
+
+void ix_meta_forget(struct ix *x)
+{
+	x->group_meta = 0;
 }
 
 /* The counter an edge of `kind` feeds (stats counts the run side), or

@@ -449,6 +449,7 @@ static void ix_reset(struct ix *x)
 
 static void forget_group(struct ctx *c)
 {
+	ix_meta_forget(&c->x);   /* committed, or aborted: read again */
 	for (size_t i = 0; i < c->ngfiles; i++)
 		free(c->gfiles[i].path);
 	c->ngfiles = 0;
@@ -507,6 +508,13 @@ static int end_group(struct ctx *c)
 
 	if (!c->group)
 		return 0;
+	rc = ix_meta_flush(&c->x, c->group);
+	ix_meta_forget(&c->x);
+	if (rc) {
+		lin_store_abort(c->group);
+		c->group = NULL;
+		return rc;
+	}
 	rc = lin_store_commit(c->group, c->err);
 	c->group = NULL;
 	if (rc)
@@ -539,7 +547,7 @@ static int begin(struct ctx *c)
 	rc = lin_store_begin_nested(&c->s, c->group, &c->x.txn, c->err);
 	if (rc)
 		return rc;
-	rc = ix_meta_load(&c->x);
+	rc = ix_meta_load(&c->x, c->group != NULL);
 	if (rc) {
 		lin_store_abort(c->x.txn);
 		c->x.txn = NULL;
@@ -559,13 +567,15 @@ static int commit(struct ctx *c)
 	int rc = ix_derive(&c->x);
 
 	if (!rc)
-		rc = ix_meta_save(&c->x);
+		rc = ix_meta_save(&c->x, c->group != NULL);
 	if (rc) {
 		abort_txn(c);
 		return rc;
 	}
 	rc = lin_store_commit(c->x.txn, c->err);
 	c->x.txn = NULL;
+	if (!rc)
+		ix_meta_keep(&c->x);
 	ix_reset(&c->x);
 	if (rc)
 		return commit_failed(c, c->err->sys);
@@ -968,6 +978,7 @@ static int index_file(struct ctx *c, const char *path, int named)
 	if (c->group)
 		lin_store_abort(c->group);
 	c->group = NULL;
+	ix_meta_forget(&c->x);
 	*c->st = c->gstats;
 	c->done = c->gdone;
 	lin_err_clear(c->err);
