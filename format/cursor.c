@@ -41,6 +41,42 @@ int lin_store_del(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 	return rc ? lin_store_fail(err, rc, "cannot delete from store") : 0;
 }
 
+int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
+		      enum lin_db db, const void *k, size_t kn,
+		      const void *v, size_t vn, struct lin_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int dup = lin_db_dupsort(db);
+	/* One search either way: LMDB refuses with MDB_KEYEXIST what is
+	 * there, which a dupsort put would skip silently anyway. */
+	int rc = mdb_put(txn, s->dbi[db], &key, &val,
+			 dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
+
+	if (rc == 0)
+		return 1;
+	if (rc == MDB_KEYEXIST && dup)
+		return 0;
+	if (rc == MDB_KEYEXIST) {
+		val.mv_size = vn;
+		val.mv_data = (void *)v;
+		if ((rc = mdb_put(txn, s->dbi[db], &key, &val, 0)) == 0)
+			return 0;
+	}
+	return lin_store_fail(err, rc, "cannot write store");
+}
+
+int lin_store_del_found(MDB_txn *txn, const struct lin_store *s,
+			enum lin_db db, const void *k, size_t kn,
+			const void *v, size_t vn, struct lin_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_del(txn, s->dbi[db], &key, v ? &val : NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? lin_store_fail(err, rc, "cannot delete from store") : 1;
+}
+
 int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
 			 enum lin_db db, const void *pre, size_t pn,
 			 struct lin_err *err)

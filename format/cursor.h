@@ -33,6 +33,20 @@ int lin_store_del(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 		  const void *k, size_t kn, const void *v, size_t vn,
 		  struct lin_err *err);
 
+/* lin_store_put that says whether it added: 1 when `k` (dupsort
+ * databases: `k` with `v`) was not there, 0 when it was (dupsort: nothing
+ * written; else its value replaced). The store's counters
+ * (LIN_META_COUNT_*) are kept from this. LIN_ESTORE on failure. */
+int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
+		      enum lin_db db, const void *k, size_t kn,
+		      const void *v, size_t vn, struct lin_err *err);
+
+/* lin_store_del that says whether it deleted: 1, or 0 when there was
+ * nothing to delete. LIN_ESTORE on failure. */
+int lin_store_del_found(MDB_txn *txn, const struct lin_store *s,
+			enum lin_db db, const void *k, size_t kn,
+			const void *v, size_t vn, struct lin_err *err);
+
 /* Delete every key of `db` starting with the `pn` bytes of `pre`. */
 int lin_store_del_prefix(MDB_txn *txn, const struct lin_store *s,
 			 enum lin_db db, const void *pre, size_t pn,

@@ -113,6 +113,13 @@
 #define LIN_META_SEQ_COLL "seq.coll"
 #define LIN_META_SEQ_SRC "seq.source" /* u32 */
 #define LIN_META_DEFAULTS "defaults"  /* msgpack {entity, project} last used */
+/* Counters (schema 3), u64 each, written in the transaction of the
+ * writes they count (absent: 0): */
+#define LIN_META_COUNT_RUNS "count.runs"         /* run nodes */
+#define LIN_META_COUNT_VERSIONS "count.versions" /* version nodes */
+#define LIN_META_COUNT_LOGGED "count.logged"     /* LOGGED + RELOGGED
+						    edges */
+#define LIN_META_COUNT_USED "count.used"         /* USES edges */
 
 /* Fact kinds (first element of a fact array). Layouts, all msgpack:
  * RUN:    [1, run, pos, attrs-map]         attrs as given by the record

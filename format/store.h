@@ -24,10 +24,27 @@ enum lin_db {
 /* The name of each database, indexed by enum lin_db. */
 extern const char *const lin_db_names[LIN_DB_COUNT];
 
+/* 1 for the databases that keep sorted duplicates (node_facts, edges). */
+int lin_db_dupsort(enum lin_db db);
+
+/* The store's counters (meta "count.*", schema.h), kept by the indexer
+ * in the transaction of the writes they count, so that `stats` reads
+ * four keys instead of every node and edge. */
+enum lin_count {
+	LIN_COUNT_RUNS,      /* run nodes */
+	LIN_COUNT_VERSIONS,  /* version nodes */
+	LIN_COUNT_LOGGED,    /* LOGGED and RELOGGED edges (run side) */
+	LIN_COUNT_USED,      /* USES edges (run side) */
+	LIN_COUNT_N
+};
+/* Their meta keys, indexed by enum lin_count. */
+extern const char *const lin_count_names[LIN_COUNT_N];
+
 struct lin_store {
 	MDB_env *env;
 	MDB_dbi dbi[LIN_DB_COUNT];
 	int readonly;
+	int salvage;       /* LIN_STORE_SALVAGE: an older schema is read */
 	int nolock;        /* opened without LMDB's lock file */
 	size_t mapsize;
 	char path[1024];
@@ -147,6 +164,11 @@ int lin_store_coll_ver(MDB_txn *txn, const struct lin_store *s,
 int lin_store_alias_tl(MDB_txn *txn, const struct lin_store *s,
 		       uint64_t coll, const char *name, size_t len,
 		       const void **tl, size_t *n, struct lin_err *err);
+
+/* Read the counters into out[] (a counter not yet written is 0).
+ * LIN_ECORRUPT for a value that is not 8 bytes, LIN_ESTORE. */
+int lin_store_counts(MDB_txn *txn, const struct lin_store *s,
+		     uint64_t out[LIN_COUNT_N], struct lin_err *err);
 
 /* Write every database of the store to `out` as text, one entry a line
  * ("db NAME" headers, then "hex(key) hex(value)"), in key order, from one

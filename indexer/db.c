@@ -77,27 +77,129 @@ static uint64_t *seq_field(struct ix *x, int i)
 	return f[i];
 }
 
-int ix_meta_load(struct ix *x)
+int ix_meta_load(struct ix *x, int group)
 {
 	int rc = 0;
 
+	if (group && x->group_meta) {
+		for (int i = 0; i < 4; i++)
+			*seq_field(x, i) = x->seq_loaded[i] = x->group_seq[i];
+		memcpy(x->counts, x->group_counts, sizeof x->counts);
+		memcpy(x->counts_loaded, x->counts, sizeof x->counts);
+		return 0;
+	}
 	for (int i = 0; i < 4 && rc == 0; i++) {
 		rc = meta_u64(x, seq_names[i], seq_field(x, i));
 		x->seq_loaded[i] = *seq_field(x, i);
 	}
+	if (!rc)
+		rc = lin_store_counts(x->txn, x->s, x->counts, x->err);
+	memcpy(x->counts_loaded, x->counts, sizeof x->counts);
+	if (!rc && group) {
+		memcpy(x->start_seq, x->seq_loaded, sizeof x->start_seq);
+		memcpy(x->group_seq, x->seq_loaded, sizeof x->group_seq);
+		memcpy(x->start_counts, x->counts, sizeof x->start_counts);
+		memcpy(x->group_counts, x->counts, sizeof x->group_counts);
+		x->group_meta = 1;
+	}
 	return rc;
 }
 
-int ix_meta_save(struct ix *x)
+/* Write the values of `seq` and `counts` that differ from `seq0` and
+ * `counts0`: a run that changes nothing leaves the store byte-for-byte
+ * as it was. */
+static int meta_write(struct ix *x, const uint64_t *seq,
+		      const uint64_t *seq0, const uint64_t *counts,
+		      const uint64_t *counts0)
 {
 	int rc = 0;
 
-	/* Write only what moved, so a run that changes nothing leaves the
-	 * store byte-for-byte as it was. */
 	for (int i = 0; i < 4 && rc == 0; i++)
-		if (*seq_field(x, i) != x->seq_loaded[i])
-			rc = meta_put_u64(x, seq_names[i], *seq_field(x, i));
+		if (seq[i] != seq0[i])
+			rc = meta_put_u64(x, seq_names[i], seq[i]);
+	for (int i = 0; i < LIN_COUNT_N && rc == 0; i++)
+		if (counts[i] != counts0[i])
+			rc = meta_put_u64(x, lin_count_names[i], counts[i]);
 	return rc;
+}
+
+int ix_meta_save(struct ix *x, int group)
+{
+	uint64_t seq[4];
+
+	if (group)
+		return 0;   /* ix_meta_keep, then ix_meta_flush */
+	for (int i = 0; i < 4; i++)
+		seq[i] = *seq_field(x, i);
+	return meta_write(x, seq, x->seq_loaded, x->counts,
+			  x->counts_loaded);
+}
+
+void ix_meta_keep(struct ix *x)
+{
+	if (!x->group_meta)
+		return;
+	for (int i = 0; i < 4; i++)
+		x->group_seq[i] = *seq_field(x, i);
+	memcpy(x->group_counts, x->counts, sizeof x->counts);
+}
+
+int ix_meta_flush(struct ix *x, MDB_txn *txn)
+{
+	MDB_txn *own = x->txn;
+	int rc;
+
+	if (!x->group_meta)
+		return 0;
+	x->txn = txn;
+	rc = meta_write(x, x->group_seq, x->start_seq, x->group_counts,
+			x->start_counts);
+	x->txn = own;
+	return rc;
+}
+
+void ix_meta_forget(struct ix *x)
+{
+	x->group_meta = 0;
+}
+
+/* The counter an edge of `kind` feeds (stats counts the run side), or
+ * -1. */
+static int edge_counter(unsigned kind)
+{
+	return kind == LIN_EDGE_LOGGED || kind == LIN_EDGE_RELOGGED ?
+	       LIN_COUNT_LOGGED : kind == LIN_EDGE_USES ? LIN_COUNT_USED : -1;
+}
+
+static int node_counter(uint64_t id)
+{
+	unsigned kind = LIN_ID_KIND(id);
+	return kind == LIN_ID_RUN ? LIN_COUNT_RUNS :
+	       kind == LIN_ID_VERSION ? LIN_COUNT_VERSIONS : -1;
+}
+
+/* rc from lin_store_put_new/_del_found: 1 moves counter i by `dir`. */
+static int count(struct ix *x, int i, int rc, int dir)
+{
+	if (rc == 1 && i >= 0)
+		x->counts[i] += (uint64_t)(int64_t)dir;
+	return rc < 0 ? rc : 0;
+}
+
+int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn)
+{
+	unsigned char k[8];
+	int rc = lin_store_put_new(x->txn, x->s, LIN_DB_NODES, k,
+				   lin_key_id(k, id), v, vn, x->err);
+	return count(x, node_counter(id), rc, 1);
+}
+
+int ix_node_del(struct ix *x, uint64_t id)
+{
+	unsigned char k[8];
+	int rc = lin_store_del_found(x->txn, x->s, LIN_DB_NODES, k,
+				     lin_key_id(k, id), NULL, 0, x->err);
+	return count(x, node_counter(id), rc, -1);
 }
 
 static int edge_op(struct ix *x, uint64_t node, unsigned kind,
@@ -108,8 +210,15 @@ static int edge_op(struct ix *x, uint64_t node, unsigned kind,
 
 	lin_key_id(k, node);
 	lin_edge_encode(v, &e);
-	return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
-		   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
+	int i = edge_counter(kind);
+	if (i < 0)
+		return add ? ix_put(x, LIN_DB_EDGES, k, 8, v, sizeof v)
+			   : ix_del(x, LIN_DB_EDGES, k, 8, v, sizeof v);
+	int rc = add ? lin_store_put_new(x->txn, x->s, LIN_DB_EDGES, k, 8, v,
+					 sizeof v, x->err)
+		     : lin_store_del_found(x->txn, x->s, LIN_DB_EDGES, k, 8,
+					   v, sizeof v, x->err);
+	return count(x, i, rc, add ? 1 : -1);
 }
 
 int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,

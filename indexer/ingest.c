@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <sys/statvfs.h>
 #include <limits.h>
@@ -60,6 +61,7 @@ struct ctx {
 	/* The archive member being read is copied here for a second
 	 * reading; NULL for a file, which is simply opened again. */
 	struct ix_replay *copy;
+	struct file_head *fh;    /* the file being read (index_file_once) */
 };
 
 /* The absolute form of `path`, a path under the current root. */
@@ -189,17 +191,70 @@ static enum fmt sniff_head(const unsigned char *h, size_t n,
 	return FMT_NONE;
 }
 
-static enum fmt sniff(const char *path, int named)
-{
+/* A file opened once for all its per-file work: its first bytes tell
+ * its format, feed its checksum and then the runlog reader, which goes
+ * on reading from the same descriptor (three opens and reads of every
+ * small file made it to one). */
+struct file_head {
+	int fd;                  /* -1: the file could not be opened */
 	unsigned char h[LIN_ARCHIVE_HEAD];
-	FILE *f = fopen(path, "rb");
-	size_t n = 0;
+	size_t n, pos;           /* bytes in h, and handed to the reader */
+	int eof;                 /* h holds the whole file (as it was when
+				    read: a log still being written is
+				    read as of that moment) */
+};
 
-	if (f) {
-		n = fread(h, 1, sizeof h, f);
-		fclose(f);
+static void file_head_open(struct file_head *f, const char *path)
+{
+	f->n = f->pos = 0;
+	f->eof = 0;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (f->fd >= 0 && f->n < sizeof f->h) {
+		ssize_t k = read(f->fd, f->h + f->n, sizeof f->h - f->n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		f->eof = k == 0;
+		if (k <= 0)
+			break;   /* an error shows again when the reader reads */
+		f->n += (size_t)k;
 	}
-	return sniff_head(h, n, path, named);
+}
+
+static void file_head_close(struct file_head *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* lin_read_fn over a file_head: the head, then the rest of the file.
+ * A read that starts in the head is filled up from the file, so the
+ * reader gets the chunks read(2) would give it (its gzip-bomb check
+ * counts input by chunk). */
+static ssize_t file_head_read(void *ctx, void *buf, size_t n, char *msg,
+			      size_t mlen)
+{
+	struct file_head *f = ctx;
+	size_t m = 0;
+	ssize_t k;
+
+	if (f->pos < f->n) {
+		m = f->n - f->pos < n ? f->n - f->pos : n;
+		memcpy(buf, f->h + f->pos, m);
+		f->pos += m;
+		if (m == n || f->eof)
+			return (ssize_t)m;
+	}
+	if (f->eof)
+		return 0;
+	do
+		k = read(f->fd, (char *)buf + m, n - m);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && m)
+		return (ssize_t)m;   /* the error shows on the next read */
+	if (k < 0)
+		snprintf(msg, mlen, "%s", strerror(errno));
+	return k < 0 ? k : (ssize_t)m + k;
 }
 
 /* W&B keeps a run's log in wandb/[offline-]run-DATE_TIME-ID/run-ID.wandb;
@@ -347,14 +402,19 @@ static int64_t now_ns(void)
 
 static int source_put(struct ix *x, const char *key, size_t kn,
 		      enum fmt fmt, const struct stat *sb, uint64_t records,
-		      uint64_t skipped, uint64_t problems, const char *path)
+		      uint64_t skipped, uint64_t problems,
+		      const struct file_head *fh)
 {
 	msgpack_packer *pk = &x->pk.pk;
 	uint32_t crc;
+	struct stat now;
 	/* the content's checksum finds the file again when it is copied
-	 * elsewhere and the original removed (moves.h); path NULL: an
-	 * archive member, which moves with its archive */
-	int has_crc = path && ix_file_crc(path, &crc) == 0;
+	 * elsewhere and the original removed (moves.h); fh NULL: an
+	 * archive member, which moves with its archive. Its size now: a
+	 * run still writing may have made it longer since it was read. */
+	int has_crc = fh && fh->fd >= 0 && fstat(fh->fd, &now) == 0 &&
+		      ix_fd_crc(fh->fd, (uint64_t)now.st_size, fh->h, fh->n,
+				&crc) == 0;
 
 	lin_packer_reset(&x->pk);
 	msgpack_pack_map(pk, 10 + has_crc);
@@ -389,6 +449,7 @@ static void ix_reset(struct ix *x)
 
 static void forget_group(struct ctx *c)
 {
+	ix_meta_forget(&c->x);   /* committed, or aborted: read again */
 	for (size_t i = 0; i < c->ngfiles; i++)
 		free(c->gfiles[i].path);
 	c->ngfiles = 0;
@@ -447,6 +508,13 @@ static int end_group(struct ctx *c)
 
 	if (!c->group)
 		return 0;
+	rc = ix_meta_flush(&c->x, c->group);
+	ix_meta_forget(&c->x);
+	if (rc) {
+		lin_store_abort(c->group);
+		c->group = NULL;
+		return rc;
+	}
 	rc = lin_store_commit(c->group, c->err);
 	c->group = NULL;
 	if (rc)
@@ -479,7 +547,7 @@ static int begin(struct ctx *c)
 	rc = lin_store_begin_nested(&c->s, c->group, &c->x.txn, c->err);
 	if (rc)
 		return rc;
-	rc = ix_meta_load(&c->x);
+	rc = ix_meta_load(&c->x, c->group != NULL);
 	if (rc) {
 		lin_store_abort(c->x.txn);
 		c->x.txn = NULL;
@@ -499,13 +567,15 @@ static int commit(struct ctx *c)
 	int rc = ix_derive(&c->x);
 
 	if (!rc)
-		rc = ix_meta_save(&c->x);
+		rc = ix_meta_save(&c->x, c->group != NULL);
 	if (rc) {
 		abort_txn(c);
 		return rc;
 	}
 	rc = lin_store_commit(c->x.txn, c->err);
 	c->x.txn = NULL;
+	if (!rc)
+		ix_meta_keep(&c->x);
 	ix_reset(&c->x);
 	if (rc)
 		return commit_failed(c, c->err->sys);
@@ -668,8 +738,9 @@ enum pass { PASS_FIRST, PASS_AGAIN };
 
 /* Read an open reader into the transaction begun for the source `key`
  * (`src` as found there), replacing what that source said before, and
- * commit. `path` is shown, `spath` stored; `file` is the file on disk
- * (NULL for an archive member) whose checksum is kept (moves.h). Closes
+ * commit. `path` is shown, `spath` stored; `file` is the file on disk,
+ * opened (NULL for an archive member), whose checksum is kept
+ * (moves.h). Closes
  * the reader. Returns 0
  * (also when the input was rejected: that is reported and counted) or a
  * fatal store code. On PASS_FIRST, a record met before the run record it
@@ -678,7 +749,7 @@ enum pass { PASS_FIRST, PASS_AGAIN };
 static int index_open(struct ctx *c, struct reader *r, const char *path,
 		      const char *spath, const char *key, size_t kn,
 		      const struct source *src, const struct stat *sb,
-		      enum pass pass, const char *file)
+		      enum pass pass, const struct file_head *file)
 {
 	uint64_t records = 0, problems = 0;
 	int rc, partial = 0;
@@ -763,7 +834,7 @@ static int archive_seen(struct ctx *c, const char *spath);
 
 /* One reading of a file (see index_file_once). */
 static int index_file_pass(struct ctx *c, const char *path, int named,
-			   enum pass pass)
+			   enum pass pass, struct file_head *fh)
 {
 	struct stat sb;
 	struct source src;
@@ -818,14 +889,20 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 			return 0;
 		}
 	}
-	fmt = sniff(path, named);
+	file_head_open(fh, path);
+	fmt = sniff_head(fh->h, fh->n, path, named);
 	if (fmt == FMT_ARCHIVE) {
 		abort_txn(c);
 		return index_archive(c, path, spath, &sb, named);
 	}
 	lin_err_clear(&e);
+	/* A runlog is read on from the head; a file that could not be
+	 * opened is tried again by the reader, which says why it fails. */
+	struct lin_stream in = { file_head_read, fh };
+	const struct lin_stream *head_in = fmt == FMT_RUNLOG &&
+					   fh->fd >= 0 ? &in : NULL;
 	if (fmt == FMT_NONE ||
-	    (rc = reader_open(&r, fmt, path, NULL, &e)) != 0) {
+	    (rc = reader_open(&r, fmt, path, head_in, &e)) != 0) {
 		abort_txn(c);
 		return open_failed(c, fmt, rc, path, named, &e);
 	}
@@ -844,8 +921,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		if (mr && pass == PASS_FIRST)
 			report(c, LIN_FILE_WARNING, path, &e);
 	}
-	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass,
-			  path);
+	return index_open(c, &r, path, spath, key, kn, &src, &sb, pass, fh);
 }
 
 /* Index one file. Returns 0 (also when the file was rejected: that is
@@ -860,11 +936,17 @@ static int index_file_once(struct ctx *c, const char *path, int named)
 	c->nheld = 0;
 	c->redo = 0;
 	ix_fileruns_clear(&c->x.fr);
-	rc = index_file_pass(c, path, named, PASS_FIRST);
+	if (!c->fh && !(c->fh = malloc(sizeof *c->fh)))
+		return LIN_ENOMEM;
+	struct file_head *fh = c->fh;
+	fh->fd = -1;
+	rc = index_file_pass(c, path, named, PASS_FIRST, fh);
+	file_head_close(fh);
 	if (rc == 0 && c->redo) {
 		c->redo = 0;
 		if ((rc = ix_fileruns_new_pass(&c->x.fr)) == 0)
-			rc = index_file_pass(c, path, named, PASS_AGAIN);
+			rc = index_file_pass(c, path, named, PASS_AGAIN, fh);
+		file_head_close(fh);
 	}
 	return rc;
 }
@@ -896,6 +978,7 @@ static int index_file(struct ctx *c, const char *path, int named)
 	if (c->group)
 		lin_store_abort(c->group);
 	c->group = NULL;
+	ix_meta_forget(&c->x);
 	*c->st = c->gstats;
 	c->done = c->gdone;
 	lin_err_clear(c->err);
@@ -1319,6 +1402,8 @@ static int index_tree(struct ctx *c, const char *path, int named,
 	if (S_ISLNK(lsb.st_mode) && !named) {
 		if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))
 			return 0;
+	} else if (!S_ISLNK(lsb.st_mode)) {
+		sb = lsb;   /* no link: stat would say the same */
 	} else if (stat(path, &sb) != 0) {
 		return index_file(c, path, named);
 	}
@@ -1597,6 +1682,7 @@ static int index_into(struct ctx *c, const char *const *paths,
 	ix_release(&c->x);
 	lin_idset_release(&c->seen);
 	ix_orphans_free(&c->orphans);
+	free(c->fh);
 	ix_fileruns_release(&c->x.fr);
 	lin_packer_release(&c->x.pk);
 	msgpack_zone_destroy(&c->x.zone);

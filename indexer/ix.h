@@ -78,6 +78,18 @@ struct ix {
 	uint64_t seq_run, seq_version, seq_coll;
 	uint64_t seq_src;        /* source ids are u32: checked on use */
 	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
+	uint64_t counts[LIN_COUNT_N];  /* the store's counters (store.h),
+					  kept by ix_node_put/_del and the
+					  edge writes */
+	uint64_t counts_loaded[LIN_COUNT_N];
+	/* In a group (ingest.c), the ids and counters are read once when
+	 * it starts and written once when it commits, not per file:
+	 * group_meta says the two sets below are valid. */
+	int group_meta;
+	uint64_t group_seq[4], group_counts[LIN_COUNT_N];   /* as of the
+					  last file committed into it */
+	uint64_t start_seq[4], start_counts[LIN_COUNT_N];   /* as the
+					  group found them */
 
 	struct cur_run cur;
 	struct ix_fileruns fr;   /* the runs this file declares */
@@ -116,12 +128,26 @@ int ix_del(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	   const void *v, size_t vn); /* v NULL: whole key; NOTFOUND is ok */
 int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
 	      uint64_t *id);
-int ix_meta_load(struct ix *x);
-int ix_meta_save(struct ix *x);
+/* The id sequences and counters into x for one file's transaction:
+ * from the store, or in a group (`group`) from what the group holds.
+ * ix_meta_save writes what moved; in a group it writes nothing, and
+ * ix_meta_keep takes the file's values into the group once its
+ * transaction committed, ix_meta_flush writes the group's values into
+ * the group's transaction `txn` before it commits, and
+ * ix_meta_forget drops them (the group ended or was aborted). */
+int ix_meta_load(struct ix *x, int group);
+int ix_meta_save(struct ix *x, int group);
+void ix_meta_keep(struct ix *x);
+int ix_meta_flush(struct ix *x, MDB_txn *txn);
+void ix_meta_forget(struct ix *x);
 int ix_edge_put(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
 int ix_edge_del(struct ix *x, uint64_t node, unsigned kind, uint64_t other,
 		uint64_t fact);
+/* Write or delete the node of a run or version: through these only, so
+ * that the node counters stay right. */
+int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn);
+int ix_node_del(struct ix *x, uint64_t id);
 int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
 		 int add);
 const char *ix_src_path(struct ix *x, uint32_t src);

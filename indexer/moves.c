@@ -10,46 +10,63 @@
 #include <unistd.h>
 #include <zlib.h>
 
-int ix_file_crc(const char *path, uint32_t *crc)
+/* Add bytes [from, to) of the file to *c: those below `headn` from
+ * `head`, the others read with pread. */
+static int span_crc(int fd, const unsigned char *head, size_t headn,
+		    uint64_t from, uint64_t to, uLong *c)
 {
-	unsigned char buf[2 * IX_CRC_SPAN];
-	struct stat sb;
-	uLong c = crc32(0L, Z_NULL, 0);
-	int fd = open(path, O_RDONLY | O_CLOEXEC), bad = 0;
+	unsigned char buf[IX_CRC_SPAN];
 
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) != 0) {
-		close(fd);
-		return -1;
+	if (from < headn) {
+		uint64_t end = to < headn ? to : headn;
+		*c = crc32(*c, head + from, (uInt)(end - from));
+		from = end;
 	}
+	while (from < to) {
+		size_t want = to - from < sizeof buf ? (size_t)(to - from)
+						     : sizeof buf;
+		ssize_t n = pread(fd, buf, want, (off_t)from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		*c = crc32(*c, buf, (uInt)n);
+		from += (uint64_t)n;
+	}
+	return 0;
+}
+
+int ix_fd_crc(int fd, uint64_t size, const unsigned char *head,
+	      size_t headn, uint32_t *crc)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
 	/* the first and last IX_CRC_SPAN bytes (the whole of a smaller
 	 * file): a file's run record is at its start, its end records at
 	 * its end, and reading whole .wandb files again would cost more
 	 * than indexing them */
-	off_t size = sb.st_size, spans[2][2] = {
-		{ 0, size < IX_CRC_SPAN ? size : IX_CRC_SPAN },
-		{ size > 2 * IX_CRC_SPAN ? size - IX_CRC_SPAN :
-		  size < IX_CRC_SPAN ? size : IX_CRC_SPAN, size }
-	};
-	for (int i = 0; i < 2 && !bad; i++) {
-		off_t off = spans[i][0];
-		while (off < spans[i][1] && !bad) {
-			ssize_t n = pread(fd, buf, (size_t)(spans[i][1] - off),
-					  off);
-			if (n <= 0) {
-				bad = 1;
-				break;
-			}
-			c = crc32(c, buf, (uInt)n);
-			off += n;
-		}
-	}
-	close(fd);
-	if (bad)
+	uint64_t first = size < IX_CRC_SPAN ? size : IX_CRC_SPAN;
+	uint64_t last = size > 2 * IX_CRC_SPAN ? size - IX_CRC_SPAN : first;
+
+	if (span_crc(fd, head, headn, 0, first, &c) ||
+	    span_crc(fd, head, headn, last, size, &c))
 		return -1;
 	*crc = (uint32_t)c;
 	return 0;
+}
+
+int ix_file_crc(const char *path, uint32_t *crc)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0)
+		rc = ix_fd_crc(fd, (uint64_t)sb.st_size, NULL, 0, crc);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }
 
 void ix_orphans_free(struct ix_orphans *o)

@@ -63,5 +63,10 @@ void ix_orphans_free(struct ix_orphans *o);
  * `path` (of all of it when shorter than twice that): with the size,
  * what recognises a copy. 0, or -1 with errno. */
 int ix_file_crc(const char *path, uint32_t *crc);
+/* The same checksum of the open file `fd` of `size` bytes, whose first
+ * `headn` bytes are already in `head` (not read again). 0, or -1 with
+ * errno. */
+int ix_fd_crc(int fd, uint64_t size, const unsigned char *head,
+	      size_t headn, uint32_t *crc);
 
 #endif

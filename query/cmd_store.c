@@ -407,7 +407,19 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		return lq_usage(q, "stats", "takes no arguments");
 	if ((rc = lq_open(q)) != 0)
 		return rc;
-	if ((rc = count_kinds(q, &runs, &versions, &logged, &used)) ||
+	/* Now: the counters the indexer keeps; as of a past time, only a
+	 * scan can tell what existed then. */
+	uint64_t cnt[LIN_COUNT_N];
+	if (!q->at) {
+		if ((rc = lin_store_counts(q->txn, &q->store, cnt, &q->e)))
+			return lq_fail(q, rc);
+		runs = cnt[LIN_COUNT_RUNS];
+		versions = cnt[LIN_COUNT_VERSIONS];
+		logged = cnt[LIN_COUNT_LOGGED];
+		used = cnt[LIN_COUNT_USED];
+	}
+	if ((q->at &&
+	     (rc = count_kinds(q, &runs, &versions, &logged, &used))) ||
 	    (rc = entries(q, LIN_DB_COLLS, &colls)) ||
 	    (rc = entries(q, LIN_DB_SOURCES, &sources)) ||
 	    (rc = entries(q, LIN_DB_FACTS, &facts)) ||
@@ -489,6 +501,7 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 struct checker {
 	struct lq *q;
 	uint64_t problems, warnings, nodes, edges;
+	uint64_t counted[LIN_COUNT_N];  /* what the counters must say */
 	struct lin_qnode n;
 };
 
@@ -681,6 +694,9 @@ static int check_edges(struct checker *k)
 		}
 		uint64_t node = lin_be64_get(key.mv_data);
 		lin_edge_decode(v.mv_data, &e);
+		k->counted[LIN_COUNT_LOGGED] += e.kind == LIN_EDGE_LOGGED ||
+						e.kind == LIN_EDGE_RELOGGED;
+		k->counted[LIN_COUNT_USED] += e.kind == LIN_EDGE_USES;
 		back.kind = reverse_kind(e.kind);
 		if (!back.kind)
 			continue;  /* a kind from a newer schema */
@@ -706,6 +722,28 @@ static int check_edges(struct checker *k)
 	return r < 0 ? r : 0;
 }
 
+/* The counters `stats` reads against what check_nodes and check_edges
+ * counted. */
+static int check_counts(struct checker *k)
+{
+	uint64_t c[LIN_COUNT_N];
+	int rc = lin_store_counts(k->q->txn, &k->q->store, c, &k->q->e);
+
+	if (rc == LIN_ECORRUPT) {
+		problem(k, "%s", k->q->e.msg);
+		lin_err_clear(&k->q->e);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	for (int i = 0; i < LIN_COUNT_N; i++)
+		if (c[i] != k->counted[i])
+			problem(k, "meta '%s' says %llu, the store holds %llu",
+				lin_count_names[i], (unsigned long long)c[i],
+				(unsigned long long)k->counted[i]);
+	return 0;
+}
+
 static int check_nodes(struct checker *k)
 {
 	struct lq *q = k->q;
@@ -722,6 +760,9 @@ static int check_nodes(struct checker *k)
 			problem(k, "nodes key of %zu bytes", key.mv_size);
 			continue;
 		}
+		unsigned kind = LIN_ID_KIND(lin_be64_get(key.mv_data));
+		k->counted[LIN_COUNT_RUNS] += kind == LIN_ID_RUN;
+		k->counted[LIN_COUNT_VERSIONS] += kind == LIN_ID_VERSION;
 		rc = check_load(k, lin_be64_get(key.mv_data), "node");
 	}
 	lin_scan_close(&c);
@@ -749,6 +790,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
 	    (rc = check_versions(&k)) == 0 &&
 	    (rc = check_edges(&k)) == 0 &&
+	    (rc = check_counts(&k)) == 0 &&
 	    (rc = lq_audit(q, audit_report, &k)) == 0 && deep)
 		rc = lin_deep_check(q->txn, &q->store, audit_report, &k,
 				    &q->e);

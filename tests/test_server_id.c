@@ -393,7 +393,7 @@ Test(server_id, an_older_store_is_refused_with_the_rebuild_message)
 	mdb_env_close(env);
 
 	const char *msg = "store schema 2 is older than this program's 3; "
-			  "re-index into a new store";
+			  "rebuild it from its sources";
 	struct th_res r = th_query(s, "stats", NULL);
 	cr_expect_eq(r.rc, 65);
 	cr_expect(strstr(r.err, msg), "%s", r.err);
@@ -406,4 +406,10 @@ Test(server_id, an_older_store_is_refused_with_the_rebuild_message)
 	char *err = th_read_file(th_at("stderr.log"), NULL);
 	cr_expect(strstr(err, msg), "%s", err);
 	free(err);
+	/* --rebuild reads its sources although `server_ids` is absent */
+	code = th_index("-q", "--store", s, "--rebuild", NULL);
+	cr_expect_eq(code, 0, "rebuild: exit %d", code);
+	r = th_query(s, "stats", NULL);
+	cr_expect_eq(r.rc, 0, "rebuilt: %s", r.err);
+	cr_expect(strstr(r.out, "schema       3\n"), "%s", r.out);
 }

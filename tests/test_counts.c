@@ -1,0 +1,195 @@
+/* test_counts.c - the store's counters (meta "count.*", schema 3) that
+ * `stats` reads instead of scanning: kept right by the indexer through
+ * batches, replaced files and prunes (`check` counts the nodes and edges
+ * and compares), read by `stats`, and a store of the older schema,
+ * which has none, refused with the way to rebuild it. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "format/cursor.h"
+#include "format/store.h"
+#include "format/txn.h"
+#include "tests/helpers.h"
+
+TestSuite(counts, .init = th_mkdir, .fini = th_rmdir, .timeout = 240);
+
+/* The "runs" .. "used" lines of `stats` (the counted figures). */
+static char *counted(const char *store)
+{
+	struct th_res r = th_query(store, "stats", NULL);
+	cr_assert_eq(r.rc, 0, "stats: %s", r.err);
+	char *keep = strstr(r.out, "runs ");
+	char *end = keep ? strstr(keep, "pending") : NULL;
+	cr_assert(keep && end, "%s", r.out);
+	return strndup(keep, (size_t)(end - keep));
+}
+
+/* `check` finds nothing wrong (the counters among what it compares). */
+static void check_clean(const char *store, const char *when)
+{
+	struct th_res r = th_query(store, "check", NULL);
+	cr_assert_eq(r.rc, 0, "%s: %s%s", when, r.out, r.err);
+	cr_assert(!strstr(r.out, "problem:"), "%s: %s", when, r.out);
+}
+
+static void index_sh(const char *args)
+{
+	int code;
+	free(th_sh(&code, "./lineage-index -q %s", args));
+	cr_assert_eq(code, 0, "lineage-index %s", args);
+}
+
+/* The counters of a store indexed file by file, newest first, after a
+ * file was replaced and after a prune, equal what check counts and what
+ * a fresh index of the same files says. */
+Test(counts, kept_through_batches_replacements_and_prunes)
+{
+	char arch[TH_PATH_MAX], st[TH_PATH_MAX], fresh[TH_PATH_MAX];
+	char args[3 * TH_PATH_MAX];
+	int code;
+
+	th_path(arch, "arch");
+	th_path(st, "s.lmdb");
+	free(th_sh(&code, "./lineage-gen synth --runs 120 --runs-per-file 4 "
+		   "--seed 5 --shape late-finish,relogs,cross-project,resumed,"
+		   "explicit,crashed '%s' && find '%s' -type f | LC_ALL=C "
+		   "sort -r > '%s'", arch, arch, th_at("files")));
+	cr_assert_eq(code, 0);
+	/* newest file first, one at a time: versions renumbered, edges
+	 * turned from producer to re-log and back */
+	char *list = th_sh(&code, "cat '%s'", th_at("files"));
+	const char *p = list;
+	char *line;
+	int n = 0;
+	while ((line = th_line(&p))) {
+		snprintf(args, sizeof args, "--store '%s' '%s'", st, line);
+		index_sh(args);
+		if (++n % 8 == 0)
+			check_clean(st, line);
+		free(line);
+	}
+	free(list);
+	cr_assert_gt(n, 20);
+	check_clean(st, "all files");
+	snprintf(args, sizeof args, "--store '%s' '%s'", th_path(fresh,
+		 "f0.lmdb"), arch);
+	index_sh(args);
+	char *a = counted(st), *b = counted(fresh);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+
+	/* a file replaced by another's content: its facts go, others come */
+	free(th_sh(&code, "a=$(sed -n 3p '%s'); b=$(sed -n 9p '%s'); "
+		   "cp \"$b\" \"$a\"", th_at("files"), th_at("files")));
+	cr_assert_eq(code, 0);
+	/* a quarter of the files gone, pruned */
+	free(th_sh(&code, "sed -n '1~4p' '%s' | xargs rm -f",
+		   th_at("files")));
+	cr_assert_eq(code, 0);
+	snprintf(args, sizeof args, "--prune --store '%s' '%s'", st, arch);
+	index_sh(args);
+	check_clean(st, "after the prune");
+	snprintf(args, sizeof args, "--store '%s' '%s'", th_path(fresh,
+		 "f1.lmdb"), arch);
+	index_sh(args);
+	a = counted(st);
+	b = counted(fresh);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+/* Write `val` under meta key `name` of the store at `path`. */
+static void put_meta(const char *path, const char *name, const void *val,
+		     size_t n)
+{
+	struct lin_store s;
+	struct lin_err e;
+	MDB_txn *txn;
+
+	cr_assert_eq(lin_store_open(&s, path, 0, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_store_begin(&s, 0, &txn, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_store_put(txn, &s, LIN_DB_META, name, strlen(name),
+				   val, n, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_store_commit(txn, &e), 0, "%s", e.msg);
+	lin_store_close(&s);
+}
+
+static void small_store(const char *store)
+{
+	char args[2 * TH_PATH_MAX];
+	int code;
+
+	free(th_sh(&code, "./lineage-gen synth --runs 30 --runs-per-file 3 "
+		   "--seed 2 '%s'", th_at("arch")));
+	cr_assert_eq(code, 0);
+	snprintf(args, sizeof args, "--store '%s' '%s'", store, th_at("arch"));
+	index_sh(args);
+}
+
+/* stats reads the counter (no scan), and check tells a counter that
+ * disagrees with the store. */
+Test(counts, stats_reads_them_and_check_verifies_them)
+{
+	char st[TH_PATH_MAX];
+	unsigned char v[8];
+
+	small_store(th_path(st, "s.lmdb"));
+	check_clean(st, "indexed");
+	struct th_res r = th_query(st, "stats", NULL);
+	cr_assert(strstr(r.out, "runs         30\n"), "%s", r.out);
+	lin_be64_put(v, 12345);
+	put_meta(st, LIN_META_COUNT_RUNS, v, 8);
+	r = th_query(st, "stats", NULL);
+	cr_assert(strstr(r.out, "runs         12345\n"), "%s", r.out);
+	/* as of a time, stats scans: the nodes themselves */
+	r = th_query(st, "--as-of", "2100-01-01", "stats", NULL);
+	cr_assert(strstr(r.out, "runs         30\n"), "%s", r.out);
+	r = th_query(st, "check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	cr_assert(strstr(r.out, "problem: meta 'count.runs' says 12345, the "
+			 "store holds 30\n"), "%s", r.out);
+	put_meta(st, LIN_META_COUNT_USED, "abc", 3);
+	r = th_query(st, "check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	cr_assert(strstr(r.out, "problem: meta 'count.used' is 3 bytes, "
+			 "not 8\n"), "%s", r.out);
+}
+
+/* A store of schema 2 (no counters) is refused by both programs with
+ * the command that rebuilds it, and --rebuild makes it whole. */
+Test(counts, schema_2_store_refused_then_rebuilt)
+{
+	char st[TH_PATH_MAX], want[3 * TH_PATH_MAX];
+	unsigned char v[4];
+	int code;
+
+	small_store(th_path(st, "s.lmdb"));
+	char *before = counted(st);
+	lin_be32_put(v, 2);
+	put_meta(st, LIN_META_SCHEMA, v, 4);
+	snprintf(want, sizeof want, "store schema 2 is older than this "
+		 "program's 3; rebuild it from its sources with "
+		 "'lineage-index --store %s --rebuild'", st);
+	struct th_res r = th_query(st, "stats", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.err);
+	cr_assert(strstr(r.err, want), "%s", r.err);
+	char *o = th_sh(&code, "./lineage-index --store '%s' '%s' 2>&1", st,
+			th_at("arch"));
+	cr_assert_eq(code, 65, "%s", o);
+	cr_assert(strstr(o, want), "%s", o);
+	free(o);
+	free(th_sh(&code, "./lineage-index -q --store '%s' --rebuild", st));
+	cr_assert_eq(code, 0);
+	r = th_query(st, "stats", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "schema       3\n"), "%s", r.out);
+	check_clean(st, "rebuilt");
+	char *after = counted(st);
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
