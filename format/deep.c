@@ -228,6 +228,30 @@ static int timeline_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 	return rc;
 }
 
+/* A server_ids entry, id . 0 . kind . fact: LOG -> version, USE ->
+ * empty; the fact exists, and a LOG entry's version too. */
+static int server_id_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+			   const MDB_val *v)
+{
+	const unsigned char *kb = k->mv_data;
+
+	if (!sizes(d, k, v, 11, LIN_MAX_SERVER_ID + 10, 0, 8))
+		return 0;
+	unsigned kind = kb[k->mv_size - 9];
+	uint64_t fact = lin_be64_get(kb + k->mv_size - 8);
+	if (kb[k->mv_size - 10] != 0 ||
+	    (kind != LIN_FACT_LOG && kind != LIN_FACT_USE) ||
+	    v->mv_size != (kind == LIN_FACT_LOG ? 8u : 0u)) {
+		bad(d, "not a server id . 0 . log or use . fact entry");
+		return 0;
+	}
+	if (kind == LIN_FACT_LOG &&
+	    node_exists(d, txn, lin_be64_get(v->mv_data), LIN_ID_VERSION,
+			"server id's version") != 1)
+		return 0;
+	return fact_exists(d, txn, fact, "server id's");
+}
+
 /* The references of one entry: what every id in it names exists. */
 static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		 const MDB_val *v)
@@ -329,25 +353,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		return node_exists(d, txn, lin_be64_get(vb),
 				   kb[0] == LIN_NAME_COLL ? LIN_ID_COLL :
 				   LIN_ID_RUN, "named");
-	case LIN_DB_SERVER_IDS: {
-		/* id . 0 . kind . fact: LOG -> version, USE -> empty */
-		if (!sizes(d, k, v, 11, LIN_MAX_SERVER_ID + 10, 0, 8))
-			return 0;
-		unsigned kind = kb[k->mv_size - 9];
-		uint64_t fact = lin_be64_get(kb + k->mv_size - 8);
-		if (kb[k->mv_size - 10] != 0 ||
-		    (kind != LIN_FACT_LOG && kind != LIN_FACT_USE) ||
-		    v->mv_size != (kind == LIN_FACT_LOG ? 8u : 0u)) {
-			bad(d, "not a server id . 0 . log or use . fact "
-			    "entry");
-			return 0;
-		}
-		if (kind == LIN_FACT_LOG &&
-		    node_exists(d, txn, lin_be64_get(vb), LIN_ID_VERSION,
-				"server id's version") != 1)
-			return 0;
-		return fact_exists(d, txn, fact, "server id's");
-	}
+	case LIN_DB_SERVER_IDS:
+		return server_id_entry(d, txn, k, v);
 	case LIN_DB_COUNT:
 		break;
 	}
