@@ -17,14 +17,8 @@ struct touched_coll *ix_touch_coll(struct ix *x, uint64_t coll)
 
 	if (i >= 0)
 		return &x->tc[i];
-	if (x->ntc == x->captc) {
-		size_t cap = x->captc ? x->captc * 2 : 16;
-		t = realloc(x->tc, cap * sizeof *t);
-		if (!t)
-			return NULL;
-		x->tc = t;
-		x->captc = cap;
-	}
+	if (LIN_GROW(x->tc, x->captc, x->ntc + 1, 16) < 0)
+		return NULL;
 	if (lin_idset_add(&x->colls, coll) < 0)
 		return NULL;
 	t = &x->tc[x->ntc++];
@@ -39,14 +33,8 @@ int ix_touch_alias(struct touched_coll *t, const char *a, size_t n)
 	for (size_t i = 0; i < t->naliases; i++)
 		if (strlen(t->aliases[i]) == n && !memcmp(t->aliases[i], a, n))
 			return 0;
-	if (t->naliases == t->capaliases) {
-		size_t cap = t->capaliases ? t->capaliases * 2 : 4;
-		char **v = realloc(t->aliases, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		t->aliases = v;
-		t->capaliases = cap;
-	}
+	if (LIN_GROW(t->aliases, t->capaliases, t->naliases + 1, 4) < 0)
+		return LIN_ENOMEM;
 	if (!(t->aliases[t->naliases] = strndup(a, n)))
 		return LIN_ENOMEM;
 	t->naliases++;
@@ -58,14 +46,8 @@ int ix_add_task(struct touched_coll *t, enum task_kind k, uint64_t fact,
 {
 	struct coll_task *task;
 
-	if (t->ntasks == t->captasks) {
-		size_t cap = t->captasks ? t->captasks * 2 : 8;
-		task = realloc(t->tasks, cap * sizeof *task);
-		if (!task)
-			return LIN_ENOMEM;
-		t->tasks = task;
-		t->captasks = cap;
-	}
+	if (LIN_GROW(t->tasks, t->captasks, t->ntasks + 1, 8) < 0)
+		return LIN_ENOMEM;
 	task = &t->tasks[t->ntasks];
 	task->kind = k;
 	task->fact = fact;
@@ -187,14 +169,8 @@ static int get_run(struct ix *x, const char *e, const char *p,
 	/* No node yet: it is written once, whole, when the run is rebuilt,
 	 * so nodes are appended in id order and pages stay full. */
 	if (!rc) {
-		if (x->newruns.n == x->capnew) {
-			size_t cap = x->capnew ? x->capnew * 2 : 64;
-			char **v = realloc(x->newkeys, cap * sizeof *v);
-			if (!v)
-				return LIN_ENOMEM;
-			x->newkeys = v;
-			x->capnew = cap;
-		}
+		if (LIN_GROW(x->newkeys, x->capnew, x->newruns.n + 1, 64) < 0)
+			return LIN_ENOMEM;
 		if (!(x->newkeys[x->newruns.n] = strndup(key, (size_t)n)) ||
 		    lin_idset_add(&x->newruns, *node) < 0)
 			return LIN_ENOMEM;

@@ -1,4 +1,5 @@
 /* db.c - the indexer's LMDB access helpers (errors into ix->err). */
+#include "format/grow.h"
 #include "indexer/ix.h"
 
 #include <stdlib.h>
@@ -254,14 +255,8 @@ const char *ix_src_path(struct ix *x, uint32_t src)
 			return x->paths[i].path;
 	if (ix_get(x, LIN_DB_SOURCE_IDS, k, lin_key_src(k, src), &v))
 		return "";
-	if (x->npaths == x->cappaths) {
-		size_t cap = x->cappaths ? x->cappaths * 2 : 16;
-		struct src_path *p = realloc(x->paths, cap * sizeof *p);
-		if (!p)
-			return "";
-		x->paths = p;
-		x->cappaths = cap;
-	}
+	if (LIN_GROW(x->paths, x->cappaths, x->npaths + 1, 16) < 0)
+		return "";
 	char *s = strndup(v.mv_data, v.mv_size);
 	if (!s)
 		return "";
@@ -343,14 +338,8 @@ int ix_scan(struct ix *x, enum lin_db db, const void *prefix, size_t plen,
 
 int u64v_push(struct u64v *l, uint64_t id)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		uint64_t *v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (LIN_GROW(l->v, l->cap, l->n + 1, 16) < 0)
+		return LIN_ENOMEM;
 	l->v[l->n++] = id;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * producer and re-log edges of its versions. A collection is renumbered
  * whole only when a version arrives out of time order or disappears;
  * otherwise new versions are appended. */
+#include "format/grow.h"
 #include "indexer/derive.h"
 
 #include <stdio.h>
@@ -125,14 +126,8 @@ static int set_number(struct ix *x, uint64_t vid, int64_t number)
 		if (lin_idset_add(&x->numv, vid) < 0)
 			return LIN_ENOMEM;
 		i = (long)x->numv.n - 1;
-		if ((size_t)i >= x->capnums) {
-			size_t cap = x->capnums ? x->capnums * 2 : 64;
-			int64_t *p = realloc(x->nums, cap * sizeof *p);
-			if (!p)
-				return LIN_ENOMEM;
-			x->nums = p;
-			x->capnums = cap;
-		}
+		if (LIN_GROW(x->nums, x->capnums, (size_t)i + 1, 64) < 0)
+			return LIN_ENOMEM;
 	}
 	x->nums[i] = number;
 	return 0;
@@ -170,14 +165,8 @@ static int add_version(void *ctx, const MDB_val *k, const MDB_val *val)
 {
 	struct version_list *l = ctx;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct vinfo *p = realloc(l->v, cap * sizeof *p);
-		if (!p)
-			return LIN_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
+	if (LIN_GROW(l->v, l->cap, l->n + 1, 16) < 0)
+		return LIN_ENOMEM;
 	struct vinfo *vi = &l->v[l->n];
 	memset(vi, 0, sizeof *vi);
 	vi->vid = lin_be64_get(val->mv_data);

@@ -1,5 +1,6 @@
 /* ingest.c - finding run logs, and indexing each one in its own write
  * transaction together with its bookkeeping (the `sources` database). */
+#include "format/grow.h"
 #include "indexer/ingest.h"
 
 #include <dirent.h>
@@ -459,14 +460,8 @@ static void forget_group(struct ctx *c)
 
 static int remember_file(struct ctx *c, const char *path, int named)
 {
-	if (c->ngfiles == c->capgfiles) {
-		size_t cap = c->capgfiles ? c->capgfiles * 2 : 64;
-		struct group_file *v = realloc(c->gfiles, cap * sizeof *v);
-		if (!v)
-			return LIN_ENOMEM;
-		c->gfiles = v;
-		c->capgfiles = cap;
-	}
+	if (LIN_GROW(c->gfiles, c->capgfiles, c->ngfiles + 1, 64) < 0)
+		return LIN_ENOMEM;
 	if (!(c->gfiles[c->ngfiles].path = strdup(path)))
 		return LIN_ENOMEM;
 	c->gfiles[c->ngfiles++].named = named;
@@ -1671,9 +1666,8 @@ static int index_into(struct ctx *c, const char *const *paths,
 	free(given);
 	if (!rc)
 		rc = totals(c);
-	if (!rc) {
+	if (!rc)
 		rc = lin_store_sync(&c->s, err);
-	}
 	if (c->group)  /* only after an error: keep the last group out */
 		lin_store_abort(c->group);
 	c->st = st;
@@ -1689,6 +1683,18 @@ static int index_into(struct ctx *c, const char *const *paths,
 	return rc;
 }
 
+/* A run's context, before its store is known. */
+static void ctx_init(struct ctx *c, const struct lin_index_opts *opts,
+		     struct lin_index_stats *st, struct lin_err *err)
+{
+	memset(c, 0, sizeof *c);
+	memset(st, 0, sizeof *st);
+	c->o = opts;
+	c->st = st;
+	c->err = err;
+	lin_err_clear(err);
+}
+
 int lin_index_paths(const char *store_path, const char *const *paths,
 		    size_t npaths, const struct lin_index_opts *opts,
 		    struct lin_index_stats *st, struct lin_err *err)
@@ -1696,12 +1702,7 @@ int lin_index_paths(const char *store_path, const char *const *paths,
 	struct ctx c;
 	int rc;
 
-	memset(&c, 0, sizeof c);
-	memset(st, 0, sizeof *st);
-	c.o = opts;
-	c.st = st;
-	c.err = err;
-	lin_err_clear(err);
+	ctx_init(&c, opts, st, err);
 	if (nothing_to_index(&c, store_path, paths, npaths))
 		return 0;
 	if ((rc = lin_store_open(&c.s, store_path, 0, err)))
@@ -1718,13 +1719,8 @@ int lin_index_store(struct lin_store *s, const char *const *paths,
 	struct ctx c;
 	int rc;
 
-	memset(&c, 0, sizeof c);
-	memset(st, 0, sizeof *st);
-	c.o = opts;
-	c.st = st;
-	c.err = err;
+	ctx_init(&c, opts, st, err);
 	c.s = *s;
-	lin_err_clear(err);
 	rc = index_into(&c, paths, npaths);
 	*s = c.s;
 	return rc;
