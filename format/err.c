@@ -15,17 +15,24 @@ void lin_err_clear(struct lin_err *e)
 	e->msg[0] = '\0';
 }
 
+int lin_err_vset(struct lin_err *e, int code, uint64_t offset,
+		 const char *fmt, va_list ap)
+{
+	if (!e)
+		return code;
+	e->code = code;
+	e->offset = offset;
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	return code;
+}
+
 int lin_err_set(struct lin_err *e, int code, uint64_t offset,
 		const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!e)
-		return code;
-	e->code = code;
-	e->offset = offset;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	lin_err_vset(e, code, offset, fmt, ap);
 	va_end(ap);
 	return code;
 }

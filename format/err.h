@@ -49,6 +49,11 @@ int lin_err_set(struct lin_err *e, int code, uint64_t offset,
 		const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* lin_err_set with a va_list, for readers that wrap it. */
+int lin_err_vset(struct lin_err *e, int code, uint64_t offset,
+		 const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
 /* Record the file an error belongs to (copied, truncated if long). */
 void lin_err_path(struct lin_err *e, const char *path);
 

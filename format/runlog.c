@@ -119,10 +119,8 @@ static int rfail(struct lin_runlog *r, struct lin_err *err, int code,
 
 	if (!err)
 		return code;
-	err->code = code;
-	err->offset = off;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	lin_err_vset(err, code, off, fmt, ap);
 	va_end(ap);
 	lin_err_path(err, r->path);
 	return code;

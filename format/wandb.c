@@ -101,13 +101,11 @@ static int fail(struct lin_wandb *w, struct lin_err *err, int code,
 static int fail(struct lin_wandb *w, struct lin_err *err, int code,
 		uint64_t off, const char *fmt, ...)
 {
-	char msg[sizeof err->msg];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	lin_err_vset(err, code, off, fmt, ap);
 	va_end(ap);
-	lin_err_set(err, code, off, "%s", msg);
 	lin_err_path(err, w->path);
 	return code;
 }
