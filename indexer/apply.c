@@ -856,7 +856,10 @@ static int undo_fact(struct ix *x, const struct lin_fact *f)
 	      (rc = ix_touch_sid(x, sid.p, sid.n)))))
 		return rc;
 
-	if (f->kind == LIN_FACT_LOG || f->kind == LIN_FACT_ALIAS) {
+	/* A use too: its collection may be left with nothing (derive.c
+	 * drops it then). */
+	if (f->kind == LIN_FACT_LOG || f->kind == LIN_FACT_ALIAS ||
+	    f->kind == LIN_FACT_USE) {
 		if (!(t = ix_touch_coll(x, f->coll)))
 			return LIN_ENOMEM;
 	}

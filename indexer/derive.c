@@ -80,6 +80,53 @@ static int save_coll(struct ix *x, uint64_t coll, const struct coll_state *c)
 	return ix_put(x, LIN_DB_COLL_INFO, k, 8, x->pk.sb.data, x->pk.sb.size);
 }
 
+/* ix_scan visitor: any entry at all. */
+static int found_one(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+	(void)ctx;
+	(void)k;
+	(void)v;
+	return 1;
+}
+
+/* 1 when some key of `db` starts with the collection id `ck`, else 0 or
+ * a store code. */
+static int coll_has(struct ix *x, enum lin_db db, const unsigned char ck[8])
+{
+	return ix_scan(x, db, ck, 8, ck, 8, found_one, NULL);
+}
+
+/* A collection that nothing names any more (its last version, use and
+ * alias went with a replaced or pruned file) leaves `colls`, `coll_info`
+ * and `names`, as a run does when its last fact goes: otherwise stats
+ * counts it and a REF naming it finds a collection "with no versions"
+ * where a fresh index of the same files knows none. Its id is never
+ * reused (seq.coll only grows). */
+static int drop_if_empty(struct ix *x, uint64_t coll,
+			 const struct coll_state *cs)
+{
+	char key[LIN_MAX_KEY + 1];
+	unsigned char ck[8];
+	int rc, n;
+
+	if (cs->count != 0)
+		return 0;
+	lin_key_id(ck, coll);
+	if ((rc = coll_has(x, LIN_DB_USE_SEL, ck)) != 0 ||
+	    (rc = coll_has(x, LIN_DB_ALIAS_EV, ck)) != 0 ||
+	    (rc = coll_has(x, LIN_DB_COLL_VER, ck)) != 0)
+		return rc < 0 ? rc : 0;
+	n = lin_key_path(key, sizeof key, cs->entity, cs->project, cs->name);
+	if (n < 0)  /* too long: refused on input, so never stored */
+		return 0;
+	struct lin_slice nm = { cs->name, strlen(cs->name) };
+	struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
+	if ((rc = ix_del(x, LIN_DB_COLLS, key, (size_t)n, NULL, 0)) ||
+	    (rc = ix_del(x, LIN_DB_COLL_INFO, ck, 8, NULL, 0)))
+		return rc;
+	return ix_name(x, LIN_NAME_COLL, nm, scope, coll, 0);
+}
+
 /* ---- entry ------------------------------------------------------------ */
 
 static int derive_coll(struct ix *x, struct touched_coll *t,
@@ -106,6 +153,8 @@ static int derive_coll(struct ix *x, struct touched_coll *t,
 					    names);
 	if (!rc && cs.dirty)
 		rc = save_coll(x, t->coll, &cs);
+	if (!rc)
+		rc = drop_if_empty(x, t->coll, &cs);
 	coll_state_free(&cs);
 	lin_idset_release(&mat);
 	return rc;
