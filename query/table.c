@@ -229,6 +229,9 @@ int lq_take_format(struct lq *q, const char *cmd, int *argc, char **argv)
 		} else if (!strncmp(argv[i], "--format=", 9)) {
 			val = argv[i] + 9;
 			take = 1;
+		} else if (!strncmp(argv[i], "-F", 2)) {
+			val = argv[i] + 2;   /* -Fcsv, as getopt allows */
+			take = 1;
 		} else {
 			i++;
 			continue;

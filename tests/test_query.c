@@ -963,6 +963,30 @@ Test(query, impact_csv_and_unknown_roots)
 	cr_assert_eq(r.rc, 64);
 }
 
+/* The four spellings getopt users expect of a listing's --format give
+ * the same answer; "-Fcsv" used to fail as "unknown option 'ls'". */
+Test(query, format_spellings_agree)
+{
+	struct th_res r = q("ls", "--format", "csv", "runs", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	char *want = strdup(r.out);
+	cr_assert(strncmp(want, "id,kind,", 8) == 0, "%s", want);
+	const char *const spell[][2] = {
+		{ "-F", "csv" }, { "-Fcsv", NULL }, { "--format=csv", NULL },
+	};
+	for (size_t i = 0; i < sizeof spell / sizeof spell[0]; i++) {
+		r = spell[i][1] ? q("ls", spell[i][0], spell[i][1], "runs",
+				    NULL)
+				: q("ls", spell[i][0], "runs", NULL);
+		cr_assert_eq(r.rc, 0, "%s: %s", spell[i][0], r.err);
+		cr_assert_str_eq(r.out, want, "%s", spell[i][0]);
+	}
+	r = q("ls", "-Fxml", "runs", NULL);
+	TH_FAIL(r, 64, "lineage-query: ls: bad --format 'xml': expected "
+		"text, tsv, csv or json\nTry 'lineage-query ls --help'.\n");
+	free(want);
+}
+
 /* Roots from a file; prep2 only re-logged processed:v2, which walks
  * do not follow without --with-relogs. */
 Test(query, provenance_from_file)
