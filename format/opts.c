@@ -118,3 +118,23 @@ const struct lin_opt *lin_opts_by_code(const struct lin_opt *t, int code)
 			return t;
 	return NULL;
 }
+
+const char *lin_opt_culprit(int argc, char *const argv[], char *buf,
+			    size_t cap)
+{
+	int letter = optopt > 0 && optopt < 0x7f && optopt != '-';
+	const char *cur = optind < argc ? argv[optind] : NULL;
+	const char *prev = optind > 0 ? argv[optind - 1] : "";
+
+	/* getopt leaves optind on a cluster until its last letter */
+	if (letter && cur && cur[0] == '-' && cur[1] != '-' &&
+	    strchr(cur + 1, optopt))
+		snprintf(buf, cap, "-%c", optopt);
+	else if (prev[0] == '-' && prev[1] == '-')
+		snprintf(buf, cap, "%.*s", (int)strcspn(prev, "="), prev);
+	else if (letter)
+		snprintf(buf, cap, "-%c", optopt);
+	else
+		snprintf(buf, cap, "%s", prev);
+	return buf;
+}

@@ -66,4 +66,12 @@ const struct lin_opt *lin_opts_find(const struct lin_opt *t,
  * option itself, not an alias), or NULL. */
 const struct lin_opt *lin_opts_by_code(const struct lin_opt *t, int code);
 
+/* The option getopt_long has just refused (it returned '?' or ':'), as
+ * the user wrote it, for the usage error: "-Z" for a letter, also when
+ * it sat in a cluster ("-qZ") or had its value attached; "--name" for a
+ * long option, without any "=value". Written to `buf` (its size `cap`)
+ * and returned. Reads getopt's optind and optopt. */
+const char *lin_opt_culprit(int argc, char *const argv[], char *buf,
+			    size_t cap);
+
 #endif

@@ -337,6 +337,7 @@ int lin_index_main(int argc, char **argv)
 	struct cli c = { 0 };
 	const char *store = NULL, *compact_to = NULL;
 	int ch, rc, rebuild = 0;
+	char bad[64];
 
 	lin_guard_init(PROG);
 	opterr = 0;  /* our own message, with the program's name */
@@ -361,10 +362,12 @@ int lin_index_main(int argc, char **argv)
 		/* The same wording as lineage-query's usage errors. */
 		case ':':
 			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
+					   lin_opt_culprit(argc, argv, bad,
+							   sizeof bad));
 		default:
 			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+					   lin_opt_culprit(argc, argv, bad,
+							   sizeof bad));
 		}
 	}
 	if (compact_to && !*compact_to)

@@ -754,6 +754,16 @@ static const struct shcase newcomer[] = {
 	  "Try 'lineage-index --help'.\n" },
 	{ "./lineage-index", 64,
 	  "lineage-index: no PATH to index\nTry 'lineage-index --help'.\n" },
+	/* the letter refused, not the cluster or the word before it */
+	{ "./lineage-index -qZ x", 64,
+	  "lineage-index: unknown option '-Z'\n"
+	  "Try 'lineage-index --help'.\n" },
+	{ "./lineage-index --quiet -Zq x", 64,
+	  "lineage-index: unknown option '-Z'\n"
+	  "Try 'lineage-index --help'.\n" },
+	{ "./lineage-index --bogus=1 x", 64,
+	  "lineage-index: unknown option '--bogus'\n"
+	  "Try 'lineage-index --help'.\n" },
 	{ "./lineage-query --bogus", 64,
 	  "lineage-query: unknown option '--bogus'\n"
 	  "Try 'lineage-query --help'.\n" },
