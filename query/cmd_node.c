@@ -468,23 +468,12 @@ out:
 
 /* ---- the commands' options and help ---- */
 
-/* --history is answered by cmd_history.c (lq_cmd_history), which parses
- * this table too. */
-static const struct lin_opt artifact_opts[] = {
-	{ 'H', "history", NULL, "the versions REF's alias (NAME:ALIAS, or "
-	  "NAME\nfor latest) named, from when until when, oldest\n"
-	  "first: rows ALIAS VERSION FROM UNTIL; VERSION is\n"
-	  "'(removed)' while the alias named nothing, UNTIL\n"
-	  "'-' while it still names it" },
-	LIN_OPT_END
-};
-
 static const struct lin_opt no_opts[] = { LIN_OPT_END };
 
 const struct lq_cmd lq_artifact = {
 	"artifact", lq_cmd_artifact, "artifact REF [--history]",
 	"a version's attributes, aliases, producer and user count",
-	NULL, artifact_opts, NULL
+	NULL, lq_artifact_opts, NULL
 };
 
 const struct lq_cmd lq_logged_by = {

@@ -180,9 +180,14 @@ void lin_table_joined(struct lin_table *t, const char *prefix,
  * aliases=... or name and state. */
 void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
 
-/* ---- the CLI (cli.c) ---- */
+/* ---- the CLI: the query context; dispatch in cli.c, what the commands
+ * share in cmdkit.c (errors, the store) and cmdopts.c (options, help) */
+
+/* The program's name, first word of every message. */
+#define LQ_PROG "lineage-query"
 
 struct lq_asof;
+struct lq_cmd;
 
 /* Output formats of the listing commands (--format). */
 enum lq_fmt { LQ_FMT_TEXT, LQ_FMT_TSV, LQ_FMT_CSV, LQ_FMT_JSON };
@@ -193,6 +198,9 @@ struct lq {
 	int row_fields;          /* tsv/csv: fields of the current row */
 	FILE *out, *err;
 	const char *prog;        /* "lineage-query" */
+	/* The commands (cli.c's lq_cmds), which --help lists: read
+	 * through here so that cmdopts.c need not call cli.c. */
+	const struct lq_cmd *const *cmds;
 	const char *store_path;
 	int json;
 	int opened;
@@ -258,6 +266,8 @@ void lq_fields_node(struct lq *q, const struct lin_qnode *n);
 struct lq_unres;
 void lq_fields_unres(struct lq *q, const struct lq_unres *u);
 
+/* ---- what every command does alike (cmdkit.c) ---- */
+
 /* Print "lineage-query: MSG" on q->err. */
 void lq_errf(struct lq *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -273,6 +283,10 @@ int lq_open(struct lq *q);
 /* Print q->e (or a library error `rc`) and map it to an exit status. */
 int lq_fail(struct lq *q, int rc);
 
+/* Close the store lq_open opened (its transaction already ended); a
+ * borrowed one (lin_query_run_store) stays open. */
+void lq_close_store(struct lq *q);
+
 /* One subcommand: its entry point, its options and help texts, all
  * declared in the command's own cmd_*.c. Its getopt inputs and the
  * option lines of its --help come from `opts` (format/opts.h). */
@@ -287,7 +301,8 @@ struct lq_cmd {
 	const char *notes;     /* after the options, or NULL */
 };
 
-/* The commands, in the order --help lists them; NULL-terminated. */
+/* The commands, in the order --help lists them; NULL-terminated
+ * (cli.c; commands and help reach it as q->cmds). */
 extern const struct lq_cmd *const lq_cmds[];
 
 /* The commands (cmd_node.c, cmd_history.c, cmd_lineage.c, cmd_batch.c,
@@ -296,8 +311,13 @@ extern const struct lq_cmd lq_artifact, lq_logged_by, lq_used_by, lq_run,
 	lq_logged, lq_used, lq_lineage, lq_path, lq_impact, lq_provenance,
 	lq_graph, lq_ls, lq_stats, lq_check, lq_diff, lq_export;
 
+/* ---- options and help (cmdopts.c) ---- */
+
+/* Codes of the program's long-only options (lq_global_opts). */
+enum { LQ_OPT_ASOF = LIN_OPT_LONG_ONLY, LQ_OPT_RELOGS };
+
 /* Options every command takes among its own: -j/--json, -h/--help,
- * -V/--version (cli.c); and the program's own (-s/--store, --as-of,
+ * -V/--version; and the program's own (-s/--store, --as-of,
  * --with-relogs), which every command also accepts after its name
  * (taken out by lq_take_asof before its options are parsed). */
 extern const struct lin_opt lq_head_opts[], lq_global_opts[];
@@ -320,7 +340,7 @@ struct lq_filter;
 int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
 		int argc, char **argv, struct lq_filter *f, int *c);
 
-/* Print a command's --help. */
+/* Print a command's --help (from q->cmds). */
 void lq_cmd_help(struct lq *q, const char *name);
 
 /* Handle an option returned by getopt_long that every command shares
@@ -445,7 +465,11 @@ int lq_cmd_export(struct lq *q, int argc, char **argv);
 typedef void lq_report_fn(void *ctx, int problem, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int lq_audit(struct lq *q, lq_report_fn *report, void *ctx);
+/* `artifact --history` (cmd_history.c), and the options of `artifact`
+ * it shares with lq_cmd_artifact (cmd_node.c): --history itself, its
+ * only option, lives with the code that answers it. */
 int lq_cmd_history(struct lq *q, int argc, char **argv);
+extern const struct lin_opt lq_artifact_opts[];
 int lq_cmd_diff(struct lq *q, int argc, char **argv);
 
 #endif
