@@ -6,7 +6,9 @@
  * file never calls cli.c, which calls it). */
 #include "internal.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char exit_table[] =
@@ -80,6 +82,34 @@ int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
 			return r;
 	}
 	return -2;
+}
+
+int lq_parse_count(const char *s, uint32_t all, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (all && strcmp(s, "all") == 0) {
+		*out = all;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int lq_parse_limit(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out)
+{
+	if (lq_parse_count(arg, 0, out) || !*out)
+		return lq_usage(q, cmd, "bad --limit '%s': expected a number "
+				"> 0", arg);
+	return 0;
 }
 
 static void version(struct lq *q)

@@ -343,6 +343,15 @@ int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
 /* Print a command's --help (from q->cmds). */
 void lq_cmd_help(struct lq *q, const char *name);
 
+/* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
+ * when `all` is non-zero. 0 or -1. */
+int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
+
+/* --limit N of command `cmd` (N > 0) into *out: 0, or the exit status
+ * of the usage error (printed). */
+int lq_parse_limit(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out);
+
 /* Handle an option returned by getopt_long that every command shares
  * ('h', 'V', 'j', and the errors ':' and '?'; cmd NULL: the program's
  * own options). Returns -1 to go on, else the exit status. */
@@ -381,10 +390,6 @@ int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
  * (printed). */
 int lq_filter_check(struct lq *q, const char *cmd,
 		    const struct lq_filter *f);
-
-/* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
- * when `all` is non-zero. 0 or -1. */
-int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
 
 /* ---- answers as of a past time (asof.c) ----
  *
