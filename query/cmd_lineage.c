@@ -222,22 +222,14 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	lq_getopt(&go, lq_lineage.opts);
 	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
 				  &c)) == -1) {
-		switch (c) {
-		case 'd': dir = LIN_WALK_DOWN; continue;
-		case 'u': dir = LIN_WALK_UP; continue;
-		case 'b': dir = LIN_WALK_BOTH; continue;
-		case 'a': after = optarg; continue;
-		case 'D':
-			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
-				return lq_usage(q, cmd, "bad --depth '%s': "
-						"expected a number or 'all'",
-						optarg);
-			continue;
-		case 'n':
-			if ((r = lq_parse_limit(q, cmd, optarg, &limit)))
-				return r;
+		if (c == 'a') {
+			after = optarg;
 			continue;
 		}
+		r = c == 'n' ? lq_parse_limit(q, cmd, optarg, &limit) :
+		    lq_walk_opt(q, cmd, c, optarg, &dir, &depth);
+		if (r)
+			return r;
 	}
 	if (r >= 0)
 		return r;

@@ -112,6 +112,27 @@ int lq_parse_limit(struct lq *q, const char *cmd, const char *arg,
 	return 0;
 }
 
+int lq_parse_depth(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out)
+{
+	if (lq_parse_count(arg, LIN_WALK_ALL, out))
+		return lq_usage(q, cmd, "bad --depth '%s': expected a number "
+				"or 'all'", arg);
+	return 0;
+}
+
+int lq_walk_opt(struct lq *q, const char *cmd, int c, const char *arg,
+		unsigned *dir, uint32_t *depth)
+{
+	switch (c) {
+	case 'd': *dir = LIN_WALK_DOWN; return 0;
+	case 'u': *dir = LIN_WALK_UP; return 0;
+	case 'b': *dir = LIN_WALK_BOTH; return 0;
+	case 'D': return lq_parse_depth(q, cmd, arg, depth);
+	default: return 0;
+	}
+}
+
 static void version(struct lq *q)
 {
 	fprintf(q->out, LQ_PROG " " LIN_VERSION " (store schema %d)\n",

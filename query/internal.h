@@ -352,6 +352,18 @@ int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
 int lq_parse_limit(struct lq *q, const char *cmd, const char *arg,
 		   uint32_t *out);
 
+/* --depth N|all of command `cmd` into *out (all: LIN_WALK_ALL): 0, or
+ * the exit status of the usage error (printed). */
+int lq_parse_depth(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out);
+
+/* The walk options of lineage and graph, option `c` with value `arg`:
+ * -d/--down, -u/--up and -b/--both set *dir, -D/--depth sets *depth
+ * (lq_parse_depth); any other `c` is left alone. 0, or the exit status
+ * of a usage error (printed). */
+int lq_walk_opt(struct lq *q, const char *cmd, int c, const char *arg,
+		unsigned *dir, uint32_t *depth);
+
 /* Handle an option returned by getopt_long that every command shares
  * ('h', 'V', 'j', and the errors ':' and '?'; cmd NULL: the program's
  * own options). Returns -1 to go on, else the exit status. */
