@@ -105,6 +105,25 @@ static int neighbours(struct lq *q, uint64_t node, unsigned kind,
 	return lq_neighbours(q, node, kind, kind, l);
 }
 
+/* Parse `cmd`'s one argument (a REF when want_version, else a RUN) into
+ * *arg, open the store and resolve the argument into *id. -1 when
+ * resolved, else the exit status (printed). */
+static int open_one(struct lq *q, const struct lq_cmd *cmd,
+		    int want_version, int argc, char **argv, const char **arg,
+		    uint64_t *id)
+{
+	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
+			   arg);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	rc = want_version ? lq_resolve_ref(q, *arg, id)
+			  : lq_resolve_run(q, *arg, id);
+	return rc ? lq_fail(q, rc) : -1;
+}
+
 /* resolve ARG (a REF when want_version, else a RUN), then list the
  * nodes over edges of `kind`, then those over `relog` (0: none; the
  * rows are marked), then for `used` the uses that never resolved. */
@@ -117,17 +136,10 @@ static int list_cmd(struct lq *q, const struct lq_cmd *cmd,
 	struct lq_unres_list un = { NULL, 0, 0 };
 	struct lin_table t;
 	uint64_t id;
-	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
-			   &arg);
+	int rc = open_one(q, cmd, want_version, argc, argv, &arg, &id);
 
 	if (rc >= 0)
 		return rc;
-	if ((rc = lq_open(q)) != 0)
-		return rc;
-	rc = want_version ? lq_resolve_ref(q, arg, &id)
-			  : lq_resolve_run(q, arg, &id);
-	if (rc)
-		return lq_fail(q, rc);
 	lin_table_init(&t);
 	/* the producer first, then the re-logs in node order */
 	rc = neighbours(q, id, kind, &l);
@@ -295,28 +307,23 @@ static void shown_release(struct shown *s)
 		lin_nbrs_free(&s->l[i]);
 }
 
-/* Parse `cmd`'s one argument (a REF when want_version, else a RUN),
- * open the store, resolve the argument and load its node and its
- * neighbours over kinds[0..2] into s->l. -1 when loaded (the caller
- * then calls shown_release), else the exit status (printed). */
+/* open_one, then load the node and its neighbours over kinds[0..2]
+ * into s->l. -1 when loaded (the caller then calls shown_release),
+ * else the exit status (printed). */
 static int show_open(struct lq *q, const struct lq_cmd *cmd,
 		     int want_version, const unsigned kinds[3], int argc,
 		     char **argv, struct shown *s)
 {
 	const char *arg = NULL;
-	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
-			   &arg);
+	uint64_t id;
+	int rc = open_one(q, cmd, want_version, argc, argv, &arg, &id);
 
 	if (rc >= 0)
 		return rc;
-	if ((rc = lq_open(q)) != 0)
-		return rc;
 	memset(s, 0, sizeof *s);
+	s->id = id;
 	lin_qnode_init(&s->n);
-	rc = want_version ? lq_resolve_ref(q, arg, &s->id)
-			  : lq_resolve_run(q, arg, &s->id);
-	if (rc == 0)
-		rc = lq_node_load(q, s->id, &s->n);
+	rc = lq_node_load(q, s->id, &s->n);
 	for (size_t i = 0; rc == 0 && i < 3; i++)
 		rc = neighbours(q, s->id, kinds[i], &s->l[i]);
 	if (rc == 0)
