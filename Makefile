@@ -85,7 +85,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 PROGS = lineage-index lineage-query lineage-gen
 TEST_BIN = $(BUILD)/tests/run-tests
 
-.PHONY: all check check-san test install uninstall clean deps demo bench \
+.PHONY: all check check-calls check-san test install uninstall clean deps demo bench \
 	bench-deps fuzz
 .PHONY: fuzz-deps
 
@@ -113,15 +113,23 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LIBS) $(ARCHIVE_LIBS) $(LIBS) \
 		$(LDFLAGS)
 
-# The whole test suite: unit tests and end-to-end tests on the fixtures,
-# then the Python tests (tests/test_*.py: the runlog writer, the W&B
-# exporter against a stub API, archives); each runner ends with its
+# No two files of the library call each other, nor files round a longer
+# circle: tests/calls.sh reads the call graph from the objects' symbols
+# (nm) and names any circle; the first step of check.
+check-calls: $(LIB_OBJ) $(BUILD)/indexer/main.o $(BUILD)/query/main.o
+	@sh tests/calls.sh $^
+
+# The whole test suite: first the call graph (check-calls), then unit
+# tests and end-to-end tests on the fixtures, then the Python tests
+# (tests/test_*.py: the runlog writer, the W&B exporter against a stub
+# API, archives, the call graph check itself); each runner ends with its
 # summary line, and a failure in either fails check. Criterion's summary
 # does not count skipped tests: they are listed after it, with their
 # reasons, from the TAP report. Then the whole C suite again under
 # AddressSanitizer and UndefinedBehaviorSanitizer (check-san).
 TEST_TAP = $(BUILD)/tests/results.tap
 check: all $(TEST_BIN)
+	@$(MAKE) --no-print-directory check-calls
 	@rm -f $(TEST_TAP)
 	@./$(TEST_BIN) --jobs 2 --tap=$(TEST_TAP); rc=$$?; \
 	n=$$(grep -c '# SKIP' $(TEST_TAP) 2>/dev/null); \

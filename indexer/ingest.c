@@ -65,28 +65,31 @@ struct ctx {
 	struct file_head *fh;    /* the file being read (index_file_once) */
 };
 
+/* `path` with its prefix `from` replaced by `to` (in `buf`), or `path`
+ * itself when it does not start with `from`. */
+static const char *swap_prefix(const char *path, const char *from,
+			       const char *to, char *buf, size_t n)
+{
+	size_t fl = strlen(from);
+
+	if (strncmp(path, from, fl) != 0)
+		return path;
+	snprintf(buf, n, "%s%s", to, path + fl);
+	return buf;
+}
+
 /* The absolute form of `path`, a path under the current root. */
 static const char *stored_path(const struct ctx *c, const char *path,
 			       char *buf, size_t n)
 {
-	size_t gl = strlen(c->given);
-
-	if (strncmp(path, c->given, gl) != 0)
-		return path;
-	snprintf(buf, n, "%s%s", c->abs, path + gl);
-	return buf;
+	return swap_prefix(path, c->given, c->abs, buf, n);
 }
 
 /* The form to show of a stored path under the current root. */
 static const char *shown_path(const struct ctx *c, const char *stored,
 			      char *buf, size_t n)
 {
-	size_t al = strlen(c->abs);
-
-	if (strncmp(stored, c->abs, al) != 0)
-		return stored;
-	snprintf(buf, n, "%s%s", c->given, stored + al);
-	return buf;
+	return swap_prefix(stored, c->abs, c->given, buf, n);
 }
 
 #define SYNC_INTERVAL 1.0  /* seconds between flushes without --sync */

@@ -1,5 +1,7 @@
-/* cli.c - lineage-query's global options, subcommand table and exit
- * statuses.
+/* cli.c - lineage-query's entry points: the subcommand table, the
+ * program's own options and the dispatch to a command, the retries of a
+ * read without the lock file, and the exit statuses. What the commands
+ * share lives below it (cmdkit.c, cmdopts.c), never calling back.
  *
  * Exit statuses (also in --help and the man page; never renumbered):
  *   0   ok: the query ran (an empty answer is still 0); diff: the two
@@ -21,35 +23,9 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define PROG "lineage-query"
-
-static const char exit_table[] =
-	"exit status:\n"
-	"  0   ok (an empty answer is ok too); diff: no differences\n"
-	"  1   a REF, RUN or NODE names nothing (unknown, ambiguous, or not"
-	"\n      there yet as of --as-of); diff: differences found\n"
-	"  64  usage error\n"
-	"  65  the store's data is invalid\n"
-	"  66  the store is missing or cannot be opened\n"
-	"  70  internal error\n"
-	"  74  I/O error (writing the output or reading the store)\n"
-	"  75  the store kept changing while read without its lock file\n";
-
-static const char arg_forms[] =
-	"arguments:\n"
-	"  REF   [entity/project/]name[:alias|:vN]; name alone means "
-	"name:latest\n"
-	"  RUN   [entity/project/]run_id, or a run's display name\n"
-	"  NODE  run:entity/project/run_id, "
-	"artifact:entity/project/name:vN,\n"
-	"        a REF (contains ':') or a RUN\n"
-	"  entity/project may be left out when only one project has the "
-	"name.\n";
 
 /* The commands, in the order --help lists them; each declares its
  * options and help in its own cmd_*.c. */
@@ -59,295 +35,6 @@ const struct lq_cmd *const lq_cmds[] = {
 	&lq_graph, &lq_ls, &lq_stats, &lq_check, &lq_diff, &lq_export,
 	NULL
 };
-
-/* Codes of the long-only options. */
-enum { OPT_ASOF = LIN_OPT_LONG_ONLY, OPT_RELOGS };
-
-const struct lin_opt lq_head_opts[] = {
-	{ 'j', "json", NULL, "one JSON object per line" },
-	{ 'h', "help", NULL, "this help; after COMMAND, that command's" },
-	{ 'V', "version", NULL, "print the version" },
-	LIN_OPT_END
-};
-
-const struct lin_opt lq_global_opts[] = {
-	{ 's', "store", "PATH", "the store (default: $LINEAGE_STORE, else\n"
-	  "./lineage.lmdb); also accepted after COMMAND" },
-	{ OPT_ASOF, "as-of", "TIME", "answer as the archive stood at TIME: "
-	  "ISO 8601\nUTC (2024-03-01T10:30:00Z, 2024-03-01) or "
-	  "@SECONDS;\nalso accepted after COMMAND" },
-	{ OPT_RELOGS, "with-relogs", NULL, "walks, impact, provenance, path "
-	  "and graph also\nfollow re-logs (a run that logged a digest "
-	  "another\nrun logged first); also accepted after COMMAND" },
-	LIN_OPT_END
-};
-
-/* The column of the help text in the common options' lines. */
-#define COMMON_COL 22
-
-void lq_getopt(struct lin_getopt *g, const struct lin_opt *opts)
-{
-	const struct lin_opt *const tables[] = { lq_head_opts, opts, NULL };
-
-	lin_getopt_build(g, ":", tables);
-	optind = 0;  /* a full rescan: one process runs many queries */
-	opterr = 0;  /* our own messages */
-}
-
-int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
-		int argc, char **argv, struct lq_filter *f, int *c)
-{
-	while ((*c = getopt_long(argc, argv, g->shorts, g->longs,
-				 NULL)) != -1) {
-		int r = f ? lq_filter_opt(q, cmd, f, *c, optarg) : -2;
-		if (r >= 0)
-			return r;
-		if (r == -1)
-			continue;
-		if (!lin_opts_by_code(lq_head_opts, *c) && *c != ':' &&
-		    *c != '?')
-			return -1;
-		if ((r = lq_common_opt(q, cmd, *c, argv)) >= 0)
-			return r;
-	}
-	return -2;
-}
-
-void lq_errf(struct lq *q, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", q->err);
-	va_start(ap, fmt);
-	vfprintf(q->err, fmt, ap);
-	va_end(ap);
-	putc('\n', q->err);
-}
-
-int lq_usage(struct lq *q, const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", q->err);
-	if (cmd)
-		fprintf(q->err, "%s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(q->err, fmt, ap);
-	va_end(ap);
-	fprintf(q->err, "\nTry '" PROG "%s%s --help'.\n", cmd ? " " : "",
-		cmd ? cmd : "");
-	return LQ_USAGE;
-}
-
-static void version(struct lq *q)
-{
-	fprintf(q->out, PROG " " LIN_VERSION " (store schema %d)\n",
-		LIN_SCHEMA_VERSION);
-}
-
-/* The end of every --help: the options every command takes, the forms
- * of the arguments, the exit statuses. */
-static void help_tail(struct lq *q)
-{
-	lin_opts_help(q->out, lq_global_opts, COMMON_COL);
-	lin_opts_help(q->out, lq_head_opts, COMMON_COL);
-	putc('\n', q->out);
-	fputs(arg_forms, q->out);
-	putc('\n', q->out);
-	fputs(exit_table, q->out);
-}
-
-static void help(struct lq *q)
-{
-	fputs("usage: " PROG " [--store PATH] [--json] [--as-of TIME] "
-	      "[--with-relogs] COMMAND [ARGS]\n\n"
-	      "Answer lineage questions from a store written by "
-	      "lineage-index.\n\ncommands:\n", q->out);
-	for (const struct lq_cmd *const *c = lq_cmds; *c; c++)
-		fprintf(q->out, "  %-11s%s\n", (*c)->name, (*c)->summary);
-	fputs("\noptions:\n", q->out);
-	help_tail(q);
-}
-
-void lq_cmd_help(struct lq *q, const char *name)
-{
-	const struct lq_cmd *c = NULL;
-
-	for (const struct lq_cmd *const *p = lq_cmds; *p && !c; p++)
-		if (strcmp((*p)->name, name) == 0)
-			c = *p;
-	if (!c)
-		return;
-	fprintf(q->out, "usage: " PROG " [--store PATH] [--json] %s\n\n"
-		"%s.\n\n", c->synopsis, c->summary);
-	if (c->about)
-		fprintf(q->out, "%s\n", c->about);
-	int listing = lq_lists(c->name);
-	if ((c->opts && c->opts->name) || listing) {
-		int col = c->opts ? lin_opts_col(c->opts) : 0;
-		if (listing && lin_opts_col(lq_format_opts) > col)
-			col = lin_opts_col(lq_format_opts);
-		fputs("options:\n", q->out);
-		if (c->opts)
-			lin_opts_help(q->out, c->opts, col);
-		if (listing)
-			lin_opts_help(q->out, lq_format_opts, col);
-		if (c->notes)
-			fprintf(q->out, "\n%s", c->notes);
-		putc('\n', q->out);
-	}
-	fputs("common options:\n", q->out);
-	help_tail(q);
-}
-
-int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
-{
-	switch (c) {
-	case 'h':
-		if (cmd)
-			lq_cmd_help(q, cmd);
-		else
-			help(q);
-		return LQ_OK;
-	case 'V':
-		version(q);
-		return LQ_OK;
-	case 'j':
-		q->json = 1;
-		return -1;
-	case ':':
-		return lq_usage(q, cmd, "option '%s' needs a value",
-				argv[optind - 1]);
-	default:
-		return lq_usage(q, cmd, "unknown option '%s'",
-				argv[optind - 1]);
-	}
-}
-
-/* Without the lock file a writer may reuse the pages being read: hold
- * the answer in memory until lin_query_run knows whether a commit
- * happened meanwhile. Nothing was written to q->out before the store was
- * opened; what went to q->err so far stays there. */
-static int hold_output(struct lq *q)
-{
-	FILE *o = open_memstream(&q->obuf, &q->olen);
-	FILE *e = o ? open_memstream(&q->ebuf, &q->elen) : NULL;
-
-	if (!e) {
-		if (o)
-			fclose(o);
-		free(q->obuf);
-		q->obuf = NULL;
-		return -1;
-	}
-	q->held_out = q->out;
-	q->held_err = q->err;
-	q->out = o;
-	q->err = e;
-	return 0;
-}
-
-/* Close the store lq_open opened; a borrowed one stays open. */
-static void close_store(struct lq *q)
-{
-	if (q->borrowed)
-		memset(&q->store, 0, sizeof q->store);
-	else
-		lin_store_close(&q->store);
-}
-
-int lq_open(struct lq *q)
-{
-	int rc = 0;
-
-	if (q->opened)
-		return 0;
-	lin_err_clear(&q->e);
-	if (q->borrowed)
-		q->store = *q->borrowed;
-	else
-		rc = lin_store_open(&q->store, q->store_path, LIN_STORE_RDONLY,
-				    &q->e);
-	if (rc == 0) {
-		/* One read transaction: every answer comes from one
-		 * consistent snapshot even while an indexer writes. */
-		rc = lin_store_begin(&q->store, 1, &q->txn, &q->e);
-		if (rc)
-			close_store(q);
-	}
-	if (rc == 0) {
-		q->txnid = lin_store_txn_id(q->txn);
-		if (q->store.nolock && !q->held_out && hold_output(q)) {
-			lin_store_abort(q->txn);
-			close_store(q);
-			lq_errf(q, "out of memory");
-			return LQ_SOFTWARE;
-		}
-	}
-	if (rc == 0 && (rc = lq_asof_open(q)) != 0) {
-		lin_store_abort(q->txn);
-		close_store(q);
-		lq_errf(q, "%s", q->e.msg);
-		return LQ_SOFTWARE;
-	}
-	if (rc) {
-		char buf[1200];
-		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
-		return rc == LIN_ESCHEMA || rc == LIN_ECORRUPT ? LQ_DATAERR :
-		       LQ_NOINPUT;
-	}
-	q->opened = 1;
-	lin_err_clear(&q->e);
-	return 0;
-}
-
-int lq_fail(struct lq *q, int rc)
-{
-	char buf[1200];
-
-	if (q->e.code == 0)
-		lin_err_set(&q->e, rc, LIN_NO_OFFSET, "%s", lin_strerror(rc));
-	switch (rc) {
-	case LIN_ENOTFOUND:
-		lq_errf(q, "%s", q->e.msg);
-		return LQ_NOTFOUND;
-	case LIN_EINVAL:
-		return lq_usage(q, NULL, "%s", q->e.msg);
-	default:
-		break;
-	}
-	lin_err_path(&q->e, q->store_path);
-	/* MDB_BAD_TXN: an earlier read in this (read-only) snapshot failed
-	 * on a damaged page, and LMDB refuses every read after it. */
-	int damaged = rc == LIN_ECORRUPT ||
-		      (rc == LIN_ESTORE && (q->e.sys == MDB_CORRUPTED ||
-					    q->e.sys == MDB_PAGE_NOTFOUND ||
-					    q->e.sys == MDB_INVALID ||
-					    q->e.sys == MDB_BAD_TXN));
-	if (damaged && !strstr(q->e.msg, "--rebuild")) {
-		/* Never a partial answer that looks complete: say the store
-		 * is damaged and what to do about it. */
-		char advice[1100];
-		lq_errf(q, "%s; store damaged: %s",
-			lin_err_format(&q->e, buf, sizeof buf),
-			lin_guard_advice(advice, sizeof advice,
-					 q->store_path));
-	} else {
-		lq_errf(q, "%s", lin_err_format(&q->e, buf, sizeof buf));
-	}
-	if (damaged)
-		return LQ_DATAERR;
-	switch (rc) {
-	case LIN_ESCHEMA: case LIN_EFORMAT:
-		return LQ_DATAERR;
-	case LIN_ESTORE:
-		return LQ_IOERR;
-	case LIN_EIO:
-		return LQ_IOERR;
-	default:
-		return LQ_SOFTWARE;
-	}
-}
 
 /* Remove every `flag` before a "--" from a command's argv (argv[0] is
  * the command name); 1 when there was one. Global flags are accepted
@@ -386,11 +73,11 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			q->store_path = optarg;
 			continue;
 		}
-		if (c == OPT_RELOGS) {
+		if (c == LQ_OPT_RELOGS) {
 			q->relogs = 1;
 			continue;
 		}
-		if (c == OPT_ASOF) {
+		if (c == LQ_OPT_ASOF) {
 			char why[160];
 			if (lq_parse_time(optarg, &q->asof))
 				return lq_usage(q, NULL, "bad --as-of '%s': "
@@ -447,7 +134,7 @@ static void finish(struct lq *q)
 		if (q->txn)
 			lin_store_abort(q->txn);
 		q->txn = NULL;
-		close_store(q);
+		lq_close_store(q);
 	}
 	q->opened = 0;
 }
@@ -495,7 +182,7 @@ static int query_run(struct lin_store *borrowed, int argc, char **argv,
 	volatile int rc = LQ_SOFTWARE;
 
 	if (!q || !av) {
-		fprintf(errf, PROG ": out of memory\n");
+		fprintf(errf, LQ_PROG ": out of memory\n");
 		free(q);
 		free(av);
 		return LQ_SOFTWARE;
@@ -504,7 +191,8 @@ static int query_run(struct lin_store *borrowed, int argc, char **argv,
 		memset(q, 0, sizeof *q);
 		q->out = out;
 		q->err = errf;
-		q->prog = PROG;
+		q->prog = LQ_PROG;
+		q->cmds = lq_cmds;
 		q->store_path = lin_store_default_path();
 		q->borrowed = borrowed;
 		/* --as-of is taken out of argv in place: each attempt
@@ -576,7 +264,7 @@ int lin_query_run_store(struct lin_store *s, int argc, char **argv,
 int lin_query_main(int argc, char **argv)
 {
 	/* A damaged store ends with a message, never a signal. */
-	lin_guard_init(PROG);
+	lin_guard_init(LQ_PROG);
 	int rc = lin_query_run(argc, argv, stdout, stderr);
 	if (lin_guard_caught()) {
 		/* an attempt was abandoned mid-way: end without running

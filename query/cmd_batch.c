@@ -219,10 +219,8 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 		case 'f': from = optarg; continue;
 		case 'F': format = optarg; continue;
 		case 'D':
-			if (lq_parse_count(optarg, LIN_WALK_ALL, &b.depth))
-				return lq_usage(q, cmd, "bad --depth '%s': "
-						"expected a number or 'all'",
-						optarg);
+			if ((r = lq_parse_depth(q, cmd, optarg, &b.depth)))
+				return r;
 			continue;
 		}
 	}

@@ -1044,17 +1044,8 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 				  &c)) == -1) {
 		switch (c) {
 		case 'F': format = optarg; continue;
-		case 'd': dir = LIN_WALK_DOWN; continue;
-		case 'u': dir = LIN_WALK_UP; continue;
-		case 'b': dir = LIN_WALK_BOTH; continue;
 		case 'x': explode = 1; continue;
 		case 'A': all = 1; continue;
-		case 'D':
-			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
-				return lq_usage(q, cmd, "bad --depth '%s': "
-						"expected a number or 'all'",
-						optarg);
-			continue;
 		case 'm':
 			if (lq_parse_count(optarg, 0, &max_nodes))
 				return lq_usage(q, cmd, "bad --max-nodes '%s':"
@@ -1062,6 +1053,8 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 						"limit)", optarg);
 			continue;
 		}
+		if ((r = lq_walk_opt(q, cmd, c, optarg, &dir, &depth)))
+			return r;
 	}
 	if (r >= 0)
 		return r;

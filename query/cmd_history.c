@@ -207,6 +207,17 @@ static int is_version_sel(const char *s)
 	return 1;
 }
 
+/* The options of `artifact` (lq_artifact in cmd_node.c, which sends
+ * --history here): this answer's option is that command's only one. */
+const struct lin_opt lq_artifact_opts[] = {
+	{ 'H', "history", NULL, "the versions REF's alias (NAME:ALIAS, or "
+	  "NAME\nfor latest) named, from when until when, oldest\n"
+	  "first: rows ALIAS VERSION FROM UNTIL; VERSION is\n"
+	  "'(removed)' while the alias named nothing, UNTIL\n"
+	  "'-' while it still names it" },
+	LIN_OPT_END
+};
+
 int lq_cmd_history(struct lq *q, int argc, char **argv)
 {
 	struct lin_getopt go;
@@ -215,7 +226,7 @@ int lq_cmd_history(struct lq *q, int argc, char **argv)
 	uint64_t coll, vid;
 	int c, r, rc;
 
-	lq_getopt(&go, lq_artifact.opts);
+	lq_getopt(&go, lq_artifact_opts);
 	/* -H, --history: what brought the command here */
 	while ((r = lq_next_opt(q, cmd, &go, argc, argv, NULL,
 				&c)) == -1)

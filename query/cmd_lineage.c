@@ -5,29 +5,9 @@
 #include "format/grow.h"
 #include "unresolved.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-
-int lq_parse_count(const char *s, uint32_t all, uint32_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (all && strcmp(s, "all") == 0) {
-		*out = all;
-		return 0;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v >= UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
 
 struct lineage {
 	struct lq *q;
@@ -242,24 +222,14 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	lq_getopt(&go, lq_lineage.opts);
 	while ((r = lq_next_opt(q, cmd, &go, argc, argv, &f,
 				  &c)) == -1) {
-		switch (c) {
-		case 'd': dir = LIN_WALK_DOWN; continue;
-		case 'u': dir = LIN_WALK_UP; continue;
-		case 'b': dir = LIN_WALK_BOTH; continue;
-		case 'a': after = optarg; continue;
-		case 'D':
-			if (lq_parse_count(optarg, LIN_WALK_ALL, &depth))
-				return lq_usage(q, cmd, "bad --depth '%s': "
-						"expected a number or 'all'",
-						optarg);
-			continue;
-		case 'n':
-			if (lq_parse_count(optarg, 0, &limit) || !limit)
-				return lq_usage(q, cmd, "bad --limit '%s': "
-						"expected a number > 0",
-						optarg);
+		if (c == 'a') {
+			after = optarg;
 			continue;
 		}
+		r = c == 'n' ? lq_parse_limit(q, cmd, optarg, &limit) :
+		    lq_walk_opt(q, cmd, c, optarg, &dir, &depth);
+		if (r)
+			return r;
 	}
 	if (r >= 0)
 		return r;
@@ -552,11 +522,8 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 						"expected 1 to 64", optarg);
 			continue;
 		case 'n':
-			if (lq_parse_count(optarg, 0, &max_paths) ||
-			    !max_paths)
-				return lq_usage(q, cmd, "bad --limit '%s': "
-						"expected a number > 0",
-						optarg);
+			if ((r = lq_parse_limit(q, cmd, optarg, &max_paths)))
+				return r;
 			continue;
 		}
 	}

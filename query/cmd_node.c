@@ -105,6 +105,25 @@ static int neighbours(struct lq *q, uint64_t node, unsigned kind,
 	return lq_neighbours(q, node, kind, kind, l);
 }
 
+/* Parse `cmd`'s one argument (a REF when want_version, else a RUN) into
+ * *arg, open the store and resolve the argument into *id. -1 when
+ * resolved, else the exit status (printed). */
+static int open_one(struct lq *q, const struct lq_cmd *cmd,
+		    int want_version, int argc, char **argv, const char **arg,
+		    uint64_t *id)
+{
+	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
+			   arg);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = lq_open(q)) != 0)
+		return rc;
+	rc = want_version ? lq_resolve_ref(q, *arg, id)
+			  : lq_resolve_run(q, *arg, id);
+	return rc ? lq_fail(q, rc) : -1;
+}
+
 /* resolve ARG (a REF when want_version, else a RUN), then list the
  * nodes over edges of `kind`, then those over `relog` (0: none; the
  * rows are marked), then for `used` the uses that never resolved. */
@@ -117,17 +136,10 @@ static int list_cmd(struct lq *q, const struct lq_cmd *cmd,
 	struct lq_unres_list un = { NULL, 0, 0 };
 	struct lin_table t;
 	uint64_t id;
-	int rc = parse_one(q, cmd, want_version ? "REF" : "RUN", argc, argv,
-			   &arg);
+	int rc = open_one(q, cmd, want_version, argc, argv, &arg, &id);
 
 	if (rc >= 0)
 		return rc;
-	if ((rc = lq_open(q)) != 0)
-		return rc;
-	rc = want_version ? lq_resolve_ref(q, arg, &id)
-			  : lq_resolve_run(q, arg, &id);
-	if (rc)
-		return lq_fail(q, rc);
 	lin_table_init(&t);
 	/* the producer first, then the re-logs in node order */
 	rc = neighbours(q, id, kind, &l);
@@ -264,14 +276,70 @@ static int run_rows(struct lq *q, struct lin_table *t, const char *key,
 	return 0;
 }
 
-int lq_cmd_artifact(struct lq *q, int argc, char **argv)
+static void kv_count(struct lin_table *t, const char *k, size_t n)
+{
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	lin_table_cellf(t, "%zu", n);
+}
+
+/* A row "k  a[0], a[1], ..." ("-" when there are none). */
+static void kv_joined(struct lin_table *t, const char *k,
+		      const msgpack_object *a, const char *sep)
+{
+	lin_table_row(t);
+	lin_table_cell(t, k);
+	lin_table_joined(t, "", a, sep);
+}
+
+/* What artifact and run show: one node and its neighbours over three
+ * edge kinds. */
+struct shown {
+	uint64_t id;
+	struct lin_qnode n;
+	struct lin_nbrs l[3];
+};
+
+static void shown_release(struct shown *s)
+{
+	lin_qnode_release(&s->n);
+	for (size_t i = 0; i < 3; i++)
+		lin_nbrs_free(&s->l[i]);
+}
+
+/* open_one, then load the node and its neighbours over kinds[0..2]
+ * into s->l. -1 when loaded (the caller then calls shown_release),
+ * else the exit status (printed). */
+static int show_open(struct lq *q, const struct lq_cmd *cmd,
+		     int want_version, const unsigned kinds[3], int argc,
+		     char **argv, struct shown *s)
 {
 	const char *arg = NULL;
-	struct lin_nbrs by = { NULL, 0, 0 }, users = { NULL, 0, 0 };
-	struct lin_nbrs re = { NULL, 0, 0 };
-	struct lin_qnode n, r;
-	struct lin_table t;
 	uint64_t id;
+	int rc = open_one(q, cmd, want_version, argc, argv, &arg, &id);
+
+	if (rc >= 0)
+		return rc;
+	memset(s, 0, sizeof *s);
+	s->id = id;
+	lin_qnode_init(&s->n);
+	rc = lq_node_load(q, s->id, &s->n);
+	for (size_t i = 0; rc == 0 && i < 3; i++)
+		rc = neighbours(q, s->id, kinds[i], &s->l[i]);
+	if (rc == 0)
+		return -1;
+	shown_release(s);
+	return lq_fail(q, rc);
+}
+
+int lq_cmd_artifact(struct lq *q, int argc, char **argv)
+{
+	static const unsigned kinds[3] = { LIN_EDGE_LOGGED_BY,
+					   LIN_EDGE_RELOGGED_BY,
+					   LIN_EDGE_USED_BY };
+	struct shown s;
+	struct lin_qnode r;
+	struct lin_table t;
 	int rc;
 
 	/* --history is a different answer with its own options. */
@@ -279,25 +347,19 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 		if (strcmp(argv[i], "--history") == 0 ||
 		    strcmp(argv[i], "-H") == 0)
 			return lq_cmd_history(q, argc, argv);
-	rc = parse_one(q, &lq_artifact, "REF", argc, argv, &arg);
+	rc = show_open(q, &lq_artifact, 1, kinds, argc, argv, &s);
 	if (rc >= 0)
 		return rc;
-	if ((rc = lq_open(q)) != 0)
-		return rc;
-	lin_qnode_init(&n);
+	rc = 0;
+	const struct lin_qnode *n = &s.n;
+	const struct lin_nbrs *by = &s.l[0], *re = &s.l[1], *users = &s.l[2];
 	lin_qnode_init(&r);
 	lin_table_init(&t);
-	if ((rc = lq_resolve_ref(q, arg, &id)) ||
-	    (rc = lq_node_load(q, id, &n)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_LOGGED_BY, &by)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_RELOGGED_BY, &re)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_USED_BY, &users)))
-		goto out;
 	if (q->json) {
 		putc('{', q->out);
-		lin_json_node_fields(q->out, &n);
+		lin_json_node_fields(q->out, n);
 		fputs(",\"collection\":", q->out);
-		char *coll = lin_qnode_id(&n, 0);
+		char *coll = lin_qnode_id(n, 0);
 		if (coll)  /* "e/p/name:vN" minus ":vN" */
 			*strrchr(coll, ':') = '\0';
 		lin_json_cstr(q->out, coll ? coll : "");
@@ -305,45 +367,43 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 		/* W&B's names: logged_by (the producer), relogged_by and
 		 * used_by, lists of run ids, and how many used it */
 		fputs(",\"logged_by\":", q->out);
-		if ((rc = json_ids(q, &by, &r)))
+		if ((rc = json_ids(q, by, &r)))
 			goto out;
 		fputs(",\"relogged_by\":", q->out);
-		if ((rc = json_ids(q, &re, &r)))
+		if ((rc = json_ids(q, re, &r)))
 			goto out;
 		fputs(",\"used_by\":", q->out);
-		if ((rc = json_ids(q, &users, &r)))
+		if ((rc = json_ids(q, users, &r)))
 			goto out;
-		fprintf(q->out, ",\"used_by_count\":%zu}\n", users.n);
+		fprintf(q->out, ",\"used_by_count\":%zu}\n", users->n);
 		goto out;
 	}
-	kv_id(&t, "id", &n);
+	kv_id(&t, "id", n);
 	lin_table_row(&t);
 	lin_table_cell(&t, "collection");
-	lin_table_cellf(&t, "%.*s/%.*s/%.*s", (int)n.entity.n, n.entity.p,
-			(int)n.project.n, n.project.p, (int)n.name.n,
-			n.name.p);
-	kv_str(&t, "type", n.type);
+	lin_table_cellf(&t, "%.*s/%.*s/%.*s", (int)n->entity.n, n->entity.p,
+			(int)n->project.n, n->project.p, (int)n->name.n,
+			n->name.p);
+	kv_str(&t, "type", n->type);
 	lin_table_row(&t);
 	lin_table_cell(&t, "version");
-	lin_table_cellf(&t, "v%lld", (long long)n.version);
-	kv_str(&t, "digest", n.digest);
-	lin_table_row(&t);
-	lin_table_cell(&t, "aliases");
-	lin_table_joined(&t, "", n.aliases, ", ");
-	kv_int(&t, "size", n.size);
-	kv_int(&t, "files", n.files);
-	kv_str(&t, "description", n.description);
-	kv_time(&t, "created_at", n.created_at);
-	if (n.server_id.p)  /* only versions exported from a W&B server */
-		kv_str(&t, "server_id", n.server_id);
+	lin_table_cellf(&t, "v%lld", (long long)n->version);
+	kv_str(&t, "digest", n->digest);
+	kv_joined(&t, "aliases", n->aliases, ", ");
+	kv_int(&t, "size", n->size);
+	kv_int(&t, "files", n->files);
+	kv_str(&t, "description", n->description);
+	kv_time(&t, "created_at", n->created_at);
+	if (n->server_id.p)  /* only versions exported from a W&B server */
+		kv_str(&t, "server_id", n->server_id);
 	lin_table_row(&t);
 	lin_table_cell(&t, "metadata");
-	if (n.metadata) {
+	if (n->metadata) {
 		char *js = NULL;
 		size_t len = 0;
 		FILE *m = open_memstream(&js, &len);
 		if (m) {
-			lin_json_msgpack(m, n.metadata);
+			lin_json_msgpack(m, n->metadata);
 			fclose(m);
 		}
 		lin_table_cell(&t, js ? js : "?");
@@ -351,56 +411,45 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	} else {
 		lin_table_cell(&t, "-");
 	}
-	if ((rc = run_rows(q, &t, "logged_by", &by, &r, 1)) ||
-	    (rc = run_rows(q, &t, "relogged_by", &re, &r, 0)))
+	if ((rc = run_rows(q, &t, "logged_by", by, &r, 1)) ||
+	    (rc = run_rows(q, &t, "relogged_by", re, &r, 0)))
 		goto out;
-	lin_table_row(&t);
-	lin_table_cell(&t, "users");
-	lin_table_cellf(&t, "%zu", users.n);
+	kv_count(&t, "users", users->n);
 	if (lin_table_flush(&t, q->out))
 		rc = LIN_ENOMEM;
 out:
 	lin_table_release(&t);
-	lin_qnode_release(&n);
 	lin_qnode_release(&r);
-	lin_nbrs_free(&by);
-	lin_nbrs_free(&re);
-	lin_nbrs_free(&users);
+	shown_release(&s);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
 
 int lq_cmd_run(struct lq *q, int argc, char **argv)
 {
-	const char *arg = NULL;
-	struct lin_nbrs logged = { NULL, 0, 0 }, used = { NULL, 0, 0 };
-	struct lin_nbrs relogged = { NULL, 0, 0 };
+	static const unsigned kinds[3] = { LIN_EDGE_LOGGED,
+					   LIN_EDGE_RELOGGED,
+					   LIN_EDGE_USES };
 	struct lq_unres_list un = { NULL, 0, 0 };
-	struct lin_qnode n;
+	struct shown s;
 	struct lin_table t;
-	uint64_t id;
 	int offline;
-	int rc = parse_one(q, &lq_run, "RUN", argc, argv, &arg);
+	int rc = show_open(q, &lq_run, 0, kinds, argc, argv, &s);
 
 	if (rc >= 0)
 		return rc;
-	if ((rc = lq_open(q)) != 0)
-		return rc;
-	lin_qnode_init(&n);
+	const struct lin_qnode *n = &s.n;
+	const struct lin_nbrs *logged = &s.l[0], *relogged = &s.l[1];
+	const struct lin_nbrs *used = &s.l[2];
 	lin_table_init(&t);
-	if ((rc = lq_resolve_run(q, arg, &id)) ||
-	    (rc = lq_node_load(q, id, &n)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_LOGGED, &logged)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_RELOGGED, &relogged)) ||
-	    (rc = neighbours(q, id, LIN_EDGE_USES, &used)) ||
-	    (rc = lq_unresolved_of_run(q, id, &un)))
+	if ((rc = lq_unresolved_of_run(q, s.id, &un)))
 		goto out;
-	offline = used.n == 0 && un.n == 0 && lq_run_offline(q, id);
+	offline = used->n == 0 && un.n == 0 && lq_run_offline(q, s.id);
 	if (q->json) {
 		putc('{', q->out);
-		lin_json_node_fields(q->out, &n);
+		lin_json_node_fields(q->out, n);
 		fprintf(q->out, ",\"logged\":%zu,\"relogged\":%zu,"
-			"\"used\":%zu,\"unresolved\":[", logged.n,
-			relogged.n, used.n);
+			"\"used\":%zu,\"unresolved\":[", logged->n,
+			relogged->n, used->n);
 		for (size_t i = 0; i < un.n; i++) {
 			fputs(i ? ",{" : "{", q->out);
 			lq_unres_json_fields(q->out, &un.v[i]);
@@ -410,42 +459,33 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 			offline ? "false" : "true");
 		goto out;
 	}
-	kv_id(&t, "id", &n);
-	kv_str(&t, "name", n.name);
-	kv_str(&t, "job_type", n.job_type);
-	kv_str(&t, "group", n.group);
-	kv_str(&t, "host", n.host);
-	kv_str(&t, "notes", n.notes);
-	lin_table_row(&t);
-	lin_table_cell(&t, "tags");
-	lin_table_joined(&t, "", n.tags, ", ");
-	if (lin_qnode_has_code(&n)) {
-		kv_str(&t, "program", n.program);
-		kv_str(&t, "git_remote", n.git_remote);
-		kv_str(&t, "git_commit", n.git_commit);
-		lin_table_row(&t);
-		lin_table_cell(&t, "args");
-		lin_table_joined(&t, "", n.args, " ");
+	kv_id(&t, "id", n);
+	kv_str(&t, "name", n->name);
+	kv_str(&t, "job_type", n->job_type);
+	kv_str(&t, "group", n->group);
+	kv_str(&t, "host", n->host);
+	kv_str(&t, "notes", n->notes);
+	kv_joined(&t, "tags", n->tags, ", ");
+	if (lin_qnode_has_code(n)) {
+		kv_str(&t, "program", n->program);
+		kv_str(&t, "git_remote", n->git_remote);
+		kv_str(&t, "git_commit", n->git_commit);
+		kv_joined(&t, "args", n->args, " ");
 	}
-	kv_str(&t, "state", n.state);
-	kv_int(&t, "exit_code", n.exit_code);
-	kv_time(&t, "started_at", n.started_at);
-	kv_time(&t, "ended_at", n.ended_at);
-	lin_table_row(&t);
-	lin_table_cell(&t, "logged");
-	lin_table_cellf(&t, "%zu", logged.n);
-	if (relogged.n) {
-		lin_table_row(&t);
-		lin_table_cell(&t, "relogged");
-		lin_table_cellf(&t, "%zu", relogged.n);
-	}
+	kv_str(&t, "state", n->state);
+	kv_int(&t, "exit_code", n->exit_code);
+	kv_time(&t, "started_at", n->started_at);
+	kv_time(&t, "ended_at", n->ended_at);
+	kv_count(&t, "logged", logged->n);
+	if (relogged->n)
+		kv_count(&t, "relogged", relogged->n);
 	lin_table_row(&t);
 	lin_table_cell(&t, "used");
 	if (offline)
 		lin_table_cell(&t, "unknown (an offline W&B log records no "
 			       "uses)");
 	else
-		lin_table_cellf(&t, "%zu", used.n);
+		lin_table_cellf(&t, "%zu", used->n);
 	/* every use that named no version, as its own row: "used 0" alone
 	 * would read as "used nothing" */
 	for (size_t i = 0; i < un.n; i++) {
@@ -458,33 +498,19 @@ int lq_cmd_run(struct lq *q, int argc, char **argv)
 		rc = LIN_ENOMEM;
 out:
 	lin_table_release(&t);
-	lin_qnode_release(&n);
-	lin_nbrs_free(&logged);
-	lin_nbrs_free(&relogged);
-	lin_nbrs_free(&used);
+	shown_release(&s);
 	lq_unres_free(&un);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
 
 /* ---- the commands' options and help ---- */
 
-/* --history is answered by cmd_history.c (lq_cmd_history), which parses
- * this table too. */
-static const struct lin_opt artifact_opts[] = {
-	{ 'H', "history", NULL, "the versions REF's alias (NAME:ALIAS, or "
-	  "NAME\nfor latest) named, from when until when, oldest\n"
-	  "first: rows ALIAS VERSION FROM UNTIL; VERSION is\n"
-	  "'(removed)' while the alias named nothing, UNTIL\n"
-	  "'-' while it still names it" },
-	LIN_OPT_END
-};
-
 static const struct lin_opt no_opts[] = { LIN_OPT_END };
 
 const struct lq_cmd lq_artifact = {
 	"artifact", lq_cmd_artifact, "artifact REF [--history]",
 	"a version's attributes, aliases, producer and user count",
-	NULL, artifact_opts, NULL
+	NULL, lq_artifact_opts, NULL
 };
 
 const struct lq_cmd lq_logged_by = {

@@ -180,9 +180,14 @@ void lin_table_joined(struct lin_table *t, const char *prefix,
  * aliases=... or name and state. */
 void lin_table_node(struct lin_table *t, const struct lin_qnode *n);
 
-/* ---- the CLI (cli.c) ---- */
+/* ---- the CLI: the query context; dispatch in cli.c, what the commands
+ * share in cmdkit.c (errors, the store) and cmdopts.c (options, help) */
+
+/* The program's name, first word of every message. */
+#define LQ_PROG "lineage-query"
 
 struct lq_asof;
+struct lq_cmd;
 
 /* Output formats of the listing commands (--format). */
 enum lq_fmt { LQ_FMT_TEXT, LQ_FMT_TSV, LQ_FMT_CSV, LQ_FMT_JSON };
@@ -193,6 +198,9 @@ struct lq {
 	int row_fields;          /* tsv/csv: fields of the current row */
 	FILE *out, *err;
 	const char *prog;        /* "lineage-query" */
+	/* The commands (cli.c's lq_cmds), which --help lists: read
+	 * through here so that cmdopts.c need not call cli.c. */
+	const struct lq_cmd *const *cmds;
 	const char *store_path;
 	int json;
 	int opened;
@@ -258,6 +266,8 @@ void lq_fields_node(struct lq *q, const struct lin_qnode *n);
 struct lq_unres;
 void lq_fields_unres(struct lq *q, const struct lq_unres *u);
 
+/* ---- what every command does alike (cmdkit.c) ---- */
+
 /* Print "lineage-query: MSG" on q->err. */
 void lq_errf(struct lq *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -273,6 +283,10 @@ int lq_open(struct lq *q);
 /* Print q->e (or a library error `rc`) and map it to an exit status. */
 int lq_fail(struct lq *q, int rc);
 
+/* Close the store lq_open opened (its transaction already ended); a
+ * borrowed one (lin_query_run_store) stays open. */
+void lq_close_store(struct lq *q);
+
 /* One subcommand: its entry point, its options and help texts, all
  * declared in the command's own cmd_*.c. Its getopt inputs and the
  * option lines of its --help come from `opts` (format/opts.h). */
@@ -287,7 +301,8 @@ struct lq_cmd {
 	const char *notes;     /* after the options, or NULL */
 };
 
-/* The commands, in the order --help lists them; NULL-terminated. */
+/* The commands, in the order --help lists them; NULL-terminated
+ * (cli.c; commands and help reach it as q->cmds). */
 extern const struct lq_cmd *const lq_cmds[];
 
 /* The commands (cmd_node.c, cmd_history.c, cmd_lineage.c, cmd_batch.c,
@@ -296,8 +311,13 @@ extern const struct lq_cmd lq_artifact, lq_logged_by, lq_used_by, lq_run,
 	lq_logged, lq_used, lq_lineage, lq_path, lq_impact, lq_provenance,
 	lq_graph, lq_ls, lq_stats, lq_check, lq_diff, lq_export;
 
+/* ---- options and help (cmdopts.c) ---- */
+
+/* Codes of the program's long-only options (lq_global_opts). */
+enum { LQ_OPT_ASOF = LIN_OPT_LONG_ONLY, LQ_OPT_RELOGS };
+
 /* Options every command takes among its own: -j/--json, -h/--help,
- * -V/--version (cli.c); and the program's own (-s/--store, --as-of,
+ * -V/--version; and the program's own (-s/--store, --as-of,
  * --with-relogs), which every command also accepts after its name
  * (taken out by lq_take_asof before its options are parsed). */
 extern const struct lin_opt lq_head_opts[], lq_global_opts[];
@@ -320,8 +340,29 @@ struct lq_filter;
 int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
 		int argc, char **argv, struct lq_filter *f, int *c);
 
-/* Print a command's --help. */
+/* Print a command's --help (from q->cmds). */
 void lq_cmd_help(struct lq *q, const char *name);
+
+/* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
+ * when `all` is non-zero. 0 or -1. */
+int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
+
+/* --limit N of command `cmd` (N > 0) into *out: 0, or the exit status
+ * of the usage error (printed). */
+int lq_parse_limit(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out);
+
+/* --depth N|all of command `cmd` into *out (all: LIN_WALK_ALL): 0, or
+ * the exit status of the usage error (printed). */
+int lq_parse_depth(struct lq *q, const char *cmd, const char *arg,
+		   uint32_t *out);
+
+/* The walk options of lineage and graph, option `c` with value `arg`:
+ * -d/--down, -u/--up and -b/--both set *dir, -D/--depth sets *depth
+ * (lq_parse_depth); any other `c` is left alone. 0, or the exit status
+ * of a usage error (printed). */
+int lq_walk_opt(struct lq *q, const char *cmd, int c, const char *arg,
+		unsigned *dir, uint32_t *depth);
 
 /* Handle an option returned by getopt_long that every command shares
  * ('h', 'V', 'j', and the errors ':' and '?'; cmd NULL: the program's
@@ -361,10 +402,6 @@ int lq_filter_opt(struct lq *q, const char *cmd, struct lq_filter *f,
  * (printed). */
 int lq_filter_check(struct lq *q, const char *cmd,
 		    const struct lq_filter *f);
-
-/* Parse a decimal count below UINT32_MAX into *out; "all" gives `all`
- * when `all` is non-zero. 0 or -1. */
-int lq_parse_count(const char *s, uint32_t all, uint32_t *out);
 
 /* ---- answers as of a past time (asof.c) ----
  *
@@ -445,7 +482,11 @@ int lq_cmd_export(struct lq *q, int argc, char **argv);
 typedef void lq_report_fn(void *ctx, int problem, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int lq_audit(struct lq *q, lq_report_fn *report, void *ctx);
+/* `artifact --history` (cmd_history.c), and the options of `artifact`
+ * it shares with lq_cmd_artifact (cmd_node.c): --history itself, its
+ * only option, lives with the code that answers it. */
 int lq_cmd_history(struct lq *q, int argc, char **argv);
+extern const struct lin_opt lq_artifact_opts[];
 int lq_cmd_diff(struct lq *q, int argc, char **argv);
 
 #endif
