@@ -87,7 +87,7 @@ static int dispatch(struct lq *q, int argc, char **argv)
 			q->has_asof = 1;
 			continue;
 		}
-		int r = lq_common_opt(q, NULL, c, argv);
+		int r = lq_common_opt(q, NULL, c, argc, argv);
 		if (r >= 0)
 			return r;
 	}

@@ -20,8 +20,10 @@ static int parse_one(struct lq *q, const struct lq_cmd *cmd,
 	/* artifact's -H is taken before (lq_cmd_artifact): any other
 	 * option is not this parse's */
 	r = lq_next_opt(q, cmd->name, &go, argc, argv, NULL, &c);
-	if (r == -1)
-		return lq_common_opt(q, cmd->name, '?', argv);
+	if (r == -1) {
+		optopt = c;
+		return lq_common_opt(q, cmd->name, '?', argc, argv);
+	}
 	if (r >= 0)
 		return r;
 	if (optind == argc)

@@ -20,8 +20,11 @@ static int parse(struct lq *q, const struct lq_cmd *cmd, int argc,
 	lq_getopt(&go, cmd->opts);
 	while ((r = lq_next_opt(q, cmd->name, &go, argc, argv, f,
 				&c)) == -1) {
-		if (!flag)
-			return lq_common_opt(q, cmd->name, '?', argv);
+		if (!flag) {
+			optopt = c;
+			return lq_common_opt(q, cmd->name, '?', argc,
+					     argv);
+		}
 		*flag = 1;
 	}
 	return r >= 0 ? r : -1;

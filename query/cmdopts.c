@@ -78,7 +78,7 @@ int lq_next_opt(struct lq *q, const char *cmd, const struct lin_getopt *g,
 		if (!lin_opts_by_code(lq_head_opts, *c) && *c != ':' &&
 		    *c != '?')
 			return -1;
-		if ((r = lq_common_opt(q, cmd, *c, argv)) >= 0)
+		if ((r = lq_common_opt(q, cmd, *c, argc, argv)) >= 0)
 			return r;
 	}
 	return -2;
@@ -194,8 +194,11 @@ void lq_cmd_help(struct lq *q, const char *name)
 	help_tail(q);
 }
 
-int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
+int lq_common_opt(struct lq *q, const char *cmd, int c, int argc,
+		  char **argv)
 {
+	char bad[64];
+
 	switch (c) {
 	case 'h':
 		if (cmd)
@@ -211,9 +214,9 @@ int lq_common_opt(struct lq *q, const char *cmd, int c, char **argv)
 		return -1;
 	case ':':
 		return lq_usage(q, cmd, "option '%s' needs a value",
-				argv[optind - 1]);
+				lin_opt_culprit(argc, argv, bad, sizeof bad));
 	default:
 		return lq_usage(q, cmd, "unknown option '%s'",
-				argv[optind - 1]);
+				lin_opt_culprit(argc, argv, bad, sizeof bad));
 	}
 }

@@ -767,6 +767,12 @@ static const struct shcase newcomer[] = {
 	{ "./lineage-query --bogus", 64,
 	  "lineage-query: unknown option '--bogus'\n"
 	  "Try 'lineage-query --help'.\n" },
+	{ "./lineage-query --store %s/s.lmdb ls -jZ runs", 64,
+	  "lineage-query: ls: unknown option '-Z'\n"
+	  "Try 'lineage-query ls --help'.\n" },
+	{ "./lineage-query --store %s/s.lmdb -Zj ls runs", 64,
+	  "lineage-query: unknown option '-Z'\n"
+	  "Try 'lineage-query --help'.\n" },
 	/* --store after the command, like --json */
 	{ "./lineage-query logged-by --store %s/s.lmdb mnist-19pofeku:best",
 	  0, "run  acme/mnist/4mc8v3mn  train  sunny-sky-8  finished\n" },
