@@ -1224,5 +1224,6 @@ Test(query_cells, control_bytes_are_escaped, .init = th_mkdir,
 	th_rl_close();
 	cr_assert_eq(th_index("-q", "--store", store, th_at("logs"), NULL), 0);
 	struct th_res r = th_query(store, "ls", "runs", NULL);
-	TH_OK_OUT(r, "run  acme/p/r1  train  a\\nb\\tc\\x01d\\x7fe\xc3\xa9  -\n");
+	TH_OK_OUT(r, "run  acme/p/r1  train  "
+		  "a\\nb\\tc\\x01d\\x7fe\xc3\xa9  -\n");
 }
