@@ -1,5 +1,6 @@
-/* ingest.c - finding run logs, and indexing each one in its own write
- * transaction together with its bookkeeping (the `sources` database). */
+/* ingest.c - finding run logs, and indexing each one together with its
+ * bookkeeping (the `sources` database), whole or not at all, in group
+ * commits. */
 #include "format/grow.h"
 #include "indexer/ingest.h"
 
@@ -37,18 +38,28 @@ struct ctx {
 	struct lin_idset seen;   /* source ids met in this run (id + 1) */
 	uint64_t done;
 	double last_sync;
-	/* Group commit: files are nested transactions inside `group`,
-	 * committed GROUP_INTERVAL apart (unless opts->sync). */
+	/* Group commit: files are written into `group`, committed
+	 * GROUP_INTERVAL apart (unless opts->sync: each file alone). LMDB
+	 * cannot undo a part of a transaction short of a nested one, which
+	 * costs a page-list allocation per file and a copy of every page the
+	 * file writes; so a file that has to be undone after it wrote takes
+	 * its group with it, and the group's earlier files are indexed
+	 * again (undo_file, redo_group). Archive members are the exception
+	 * (`nest`): they cannot be read again, so each is still a nested
+	 * transaction. */
 	MDB_txn *group;
+	int nest;
 	double group_start, group_interval;
 	uint64_t group_records;
 	/* Files handled since the last group commit, and the counters as
-	 * they were then: a group that finds the map full is redone whole
-	 * after the map grows. */
+	 * they were then: a group that finds the map full, or that a file
+	 * had to be undone from, is redone whole. */
 	struct group_file { char *path; int named; } *gfiles;
 	size_t ngfiles, capgfiles;
 	struct lin_index_stats gstats;
 	uint64_t gdone;
+	int undo;                /* the file was undone with its group */
+	int quiet;               /* files indexed again: reported before */
 	/* Paths are shown as given and stored absolute: the root being
 	 * walked, in both forms. */
 	const char *given, *abs;
@@ -107,7 +118,7 @@ static double mono_now(void)
 static void report(struct ctx *c, enum lin_file_status st, const char *path,
 		   const struct lin_err *e)
 {
-	if (c->o->report)
+	if (c->o->report && !c->quiet)
 		c->o->report(c->o->report_ctx, st, path, e, c->done);
 }
 
@@ -451,6 +462,8 @@ static void ix_reset(struct ix *x)
 	x->src = 0;
 }
 
+/* What the run did so far is final (committed, or dropped and counted):
+ * the next group starts from it. */
 static void forget_group(struct ctx *c)
 {
 	ix_meta_forget(&c->x);   /* committed, or aborted: read again */
@@ -517,6 +530,7 @@ static int end_group(struct ctx *c)
 	c->group = NULL;
 	if (rc)
 		return commit_failed(c, c->err->sys);
+	ix_orphans_settle(&c->orphans, 1);
 	forget_group(c);
 	if (!c->o->sync && mono_now() - c->last_sync > SYNC_INTERVAL) {
 		if ((rc = lin_store_sync(&c->s, c->err)))
@@ -528,8 +542,18 @@ static int end_group(struct ctx *c)
 	return 0;
 }
 
-/* Start one file's transaction: nested in the current group, so that a
- * rejected file is undone alone while commits are shared. */
+/* Abort the open group: the store stays as of the last commit. */
+static void drop_group(struct ctx *c)
+{
+	lin_store_abort(c->group);
+	c->group = NULL;
+	ix_meta_forget(&c->x);
+	ix_orphans_settle(&c->orphans, 0);
+}
+
+/* Start one file's transaction: the current group itself (see struct
+ * ctx), a transaction nested in it for an archive member, or with
+ * opts->sync one of its own. */
 static int begin(struct ctx *c)
 {
 	int rc = 0;
@@ -542,22 +566,63 @@ static int begin(struct ctx *c)
 		c->group_start = mono_now();
 		c->group_records = 0;
 	}
-	rc = lin_store_begin_nested(&c->s, c->group, &c->x.txn, c->err);
-	if (rc)
+	if (c->group && !c->nest)
+		c->x.txn = c->group;
+	else if ((rc = lin_store_begin_nested(&c->s, c->group, &c->x.txn,
+					      c->err)))
 		return rc;
 	rc = ix_meta_load(&c->x, c->group != NULL);
 	if (rc) {
-		lin_store_abort(c->x.txn);
+		if (c->x.txn != c->group)
+			lin_store_abort(c->x.txn);
 		c->x.txn = NULL;
 	}
 	return rc;
 }
 
-static void abort_txn(struct ctx *c)
+/* End a file's transaction in which nothing was written. */
+static void end_read(struct ctx *c)
 {
-	lin_store_abort(c->x.txn);
+	if (c->x.txn != c->group)
+		lin_store_abort(c->x.txn);
 	c->x.txn = NULL;
 	ix_reset(&c->x);
+}
+
+/* Throw away what the file wrote: its own transaction, or the group it
+ * wrote into, whatever else that holds (callers that go on use
+ * undo_file, which redoes the rest; on a fatal error nothing is
+ * committed any more). */
+static void abort_txn(struct ctx *c)
+{
+	if (c->x.txn && c->x.txn == c->group) {
+		drop_group(c);
+	} else {
+		lin_store_abort(c->x.txn);
+		if (!c->group)
+			ix_orphans_settle(&c->orphans, 0);
+	}
+	c->x.txn = NULL;
+	ix_reset(&c->x);
+}
+
+/* Undo the file being read, which wrote and must not stay (rejected,
+ * or to be read again). Alone in its transaction (its own, nested, or
+ * the first of its group) it is simply aborted: returns 0. When it
+ * wrote into a group that holds earlier files, the group goes with it
+ * and c->undo is set: index_file_now indexes those files again, commits
+ * them, and then this one first in a group of its own. Returns 1 then;
+ * the file is neither counted nor reported yet. */
+static int undo_file(struct ctx *c)
+{
+	int shared = c->x.txn == c->group && c->ngfiles > 0;
+
+	abort_txn(c);
+	if (shared) {
+		c->undo = 1;
+		c->nheld = 0;
+	}
+	return shared;
 }
 
 static int commit(struct ctx *c)
@@ -570,13 +635,17 @@ static int commit(struct ctx *c)
 		abort_txn(c);
 		return rc;
 	}
-	rc = lin_store_commit(c->x.txn, c->err);
+	/* written into the group: kept when the group commits */
+	if (c->x.txn != c->group)
+		rc = lin_store_commit(c->x.txn, c->err);
 	c->x.txn = NULL;
 	if (!rc)
 		ix_meta_keep(&c->x);
 	ix_reset(&c->x);
 	if (rc)
 		return commit_failed(c, c->err->sys);
+	if (!c->group)
+		ix_orphans_settle(&c->orphans, 1);
 	if (!c->group || c->group_records >= GROUP_RECORDS ||
 	    mono_now() - c->group_start > c->group_interval)
 		return end_group(c);
@@ -774,7 +843,8 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	}
 	if (rc) {
 		/* Unreadable: keep what the file gave before. */
-		abort_txn(c);
+		if (undo_file(c))
+			return 0;
 		c->st->bytes += bytes;
 		c->st->rejected++;
 		flush_held(c, path);
@@ -786,7 +856,8 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 	    (!c->copy || ix_replay_finish(c->copy))) {
 		/* A record met before the run record it needed: read the
 		 * input again, knowing every run it declares. */
-		abort_txn(c);
+		if (undo_file(c))
+			return 0;
 		c->nheld = 0;
 		c->redo = 1;
 		return 0;
@@ -878,7 +949,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		    src.ino == (int64_t)sb.st_ino &&
 		    src.mtime == (int64_t)sb.st_mtim.tv_sec * 1000000000 +
 				 sb.st_mtim.tv_nsec) {
-			abort_txn(c);
+			end_read(c);
 			/* an unchanged archive: its members are still there */
 			if (src.archive && (rc = archive_seen(c, spath)))
 				return rc;
@@ -890,7 +961,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 	file_head_open(fh, path);
 	fmt = sniff_head(fh->h, fh->n, path, named);
 	if (fmt == FMT_ARCHIVE) {
-		abort_txn(c);
+		end_read(c);
 		return index_archive(c, path, spath, &sb, named);
 	}
 	lin_err_clear(&e);
@@ -901,7 +972,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 					   fh->fd >= 0 ? &in : NULL;
 	if (fmt == FMT_NONE ||
 	    (rc = reader_open(&r, fmt, path, head_in, &e)) != 0) {
-		abort_txn(c);
+		end_read(c);
 		return open_failed(c, fmt, rc, path, named, &e);
 	}
 	if (fmt == FMT_WANDB) {
@@ -957,37 +1028,68 @@ static int stopping(struct ctx *c)
 	return c->st->interrupted != 0;
 }
 
-static int index_file(struct ctx *c, const char *path, int named)
-{
-	if (stopping(c))
-		return 0;
-	int rc = index_file_once(c, path, named);
+static int index_file_now(struct ctx *c, const char *path, int named);
 
-	if (rc == 0 && c->group)
-		return remember_file(c, path, named);
-	if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
-		return rc;
-	/* The map is full: drop the open group, grow, and redo its files
-	 * and this one (their reports repeat; the counters do not). */
+/* Drop the open group and index its files again into a new one (after
+ * growing the map when `grow`), from the counters as they were when it
+ * began, so that nothing is counted twice; quietly, since their reports
+ * were made. A stop asked for meanwhile does not skip them: they were
+ * handled before it. */
+static int redo_group(struct ctx *c, int grow)
+{
 	struct group_file *redo = c->gfiles;
 	size_t n = c->ngfiles;
+	int quiet = c->quiet, rc = 0;
+
 	c->gfiles = NULL;
 	c->ngfiles = c->capgfiles = 0;
-	if (c->group)
-		lin_store_abort(c->group);
-	c->group = NULL;
-	ix_meta_forget(&c->x);
+	drop_group(c);
 	*c->st = c->gstats;
 	c->done = c->gdone;
 	lin_err_clear(c->err);
-	rc = lin_store_grow(&c->s, c->err);
+	if (grow)
+		rc = lin_store_grow(&c->s, c->err);
+	c->quiet = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (!rc)
-			rc = index_file(c, redo[i].path, redo[i].named);
+			rc = index_file_now(c, redo[i].path, redo[i].named);
 		free(redo[i].path);
 	}
+	c->quiet = quiet;
 	free(redo);
-	return rc ? rc : index_file(c, path, named);
+	return rc;
+}
+
+/* index_file_once, and what its outcome asks of the group. */
+static int index_file_now(struct ctx *c, const char *path, int named)
+{
+	int rc = index_file_once(c, path, named);
+
+	if (rc == 0 && c->undo) {
+		/* Undone with the group it shared (undo_file): the group's
+		 * other files are indexed again and committed, then this
+		 * file, first in a group that holds nothing else. */
+		c->undo = 0;
+		if (!(rc = redo_group(c, 0)) && !(rc = end_group(c)))
+			return index_file_now(c, path, named);
+	} else if (rc == 0) {
+		if (c->group)
+			return remember_file(c, path, named);
+		/* committed, or undone with a group of its own */
+		forget_group(c);
+		return 0;
+	}
+	if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
+		return rc;
+	/* The map is full: grow it, redo the group and this file. */
+	if ((rc = redo_group(c, 1)))
+		return rc;
+	return index_file_now(c, path, named);
+}
+
+static int index_file(struct ctx *c, const char *path, int named)
+{
+	return stopping(c) ? 0 : index_file_now(c, path, named);
 }
 
 /* ---- archives ---------------------------------------------------------
@@ -1035,7 +1137,7 @@ static int each_member_source(struct ctx *c, const char *spath,
 		return rc;
 	rc = ix_scan(&c->x, LIN_DB_SOURCES, pre, strlen(pre), NULL, 0,
 		     member_visit, &m);
-	abort_txn(c);
+	end_read(c);
 	return rc;
 }
 
@@ -1070,7 +1172,7 @@ static int source_path(struct ctx *c, uint32_t id, char *out, size_t n)
 	lin_key_src(k, id);
 	if (!(rc = ix_get(&c->x, LIN_DB_SOURCE_IDS, k, 4, &v)))
 		snprintf(out, n, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
-	abort_txn(c);
+	end_read(c);
 	return rc;
 }
 
@@ -1137,7 +1239,7 @@ static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
 	}
 	lin_err_clear(&e);
 	if ((rc = reader_open(&r, fmt, mpath, in, &e)) != 0) {
-		abort_txn(c);
+		end_read(c);
 		return open_failed(c, fmt, rc, mpath, 0, &e);
 	}
 	return index_open(c, &r, mpath, smpath, key, kn, &src, sb, pass,
@@ -1312,20 +1414,20 @@ static int index_archive(struct ctx *c, const char *path, const char *spath,
 		return rc;
 	snap = *c->st;
 	done0 = c->done;
+	c->nest = 1;
 	for (;;) {
 		rc = archive_pass(c, path, spath, sb, named);
 		if (rc != LIN_ESTORE || c->err->sys != MDB_MAP_FULL)
 			break;
-		if (c->group)
-			lin_store_abort(c->group);
-		c->group = NULL;
+		drop_group(c);
 		*c->st = snap;
 		c->done = done0;
 		forget_group(c);
 		lin_err_clear(c->err);
 		if ((rc = lin_store_grow(&c->s, c->err)))
-			return rc;
+			break;
 	}
+	c->nest = 0;
 	return rc ? rc : end_group(c);
 }
 
@@ -1534,9 +1636,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 			rc = end_group(c);
 		if (rc == LIN_ESTORE && c->err->sys == MDB_MAP_FULL) {
 			/* the group holds only this prune: drop it, grow */
-			if (c->group)
-				lin_store_abort(c->group);
-			c->group = NULL;
+			drop_group(c);
 			forget_group(c);
 			if (lin_store_grow(&c->s, c->err))
 				break;
@@ -1672,7 +1772,7 @@ static int index_into(struct ctx *c, const char *const *paths,
 	if (!rc)
 		rc = lin_store_sync(&c->s, err);
 	if (c->group)  /* only after an error: keep the last group out */
-		lin_store_abort(c->group);
+		drop_group(c);
 	c->st = st;
 	forget_group(c);
 	free(c->gfiles);

@@ -291,3 +291,10 @@ int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
 	or->used = 1;
 	return 0;
 }
+
+void ix_orphans_settle(struct ix_orphans *o, int kept)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].used == 1)
+			o->v[i].used = kept ? 2 : 0;
+}

@@ -19,7 +19,8 @@ struct ix_orphan {
 	int64_t size, mtime, ino;
 	int has_crc;
 	uint32_t crc;        /* ix_file_crc of the file as indexed */
-	int used;            /* re-keyed in this run */
+	int used;            /* re-keyed in this run: 1 in the open
+				transaction, 2 committed (ix_orphans_settle) */
 };
 
 /* The orphan sources of one indexer run, found once (when the first
@@ -53,6 +54,11 @@ long ix_orphan_match(struct ix_orphans *o, const char *path,
 int ix_rekey_source(struct ix *x, struct ix_orphan *or, const char *key,
 		    size_t kn, const char *stored, const struct stat *sb,
 		    uint32_t crc, int has_crc);
+
+/* The transaction that re-keyed orphans committed (`kept`), or was
+ * aborted: they stay re-keyed, or can be matched again (a group redone
+ * after an abort meets the same files). */
+void ix_orphans_settle(struct ix_orphans *o, int kept);
 
 void ix_orphans_free(struct ix_orphans *o);
 

@@ -122,8 +122,16 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		return rc;
 	if (lin_mp_check(v.mv_data, v.mv_size))
 		return bad(err, id, "malformed msgpack");
-	if (msgpack_unpack_next(&n->up, v.mv_data, v.mv_size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS || off != v.mv_size)
+	/* One zone serves every load of `n` (msgpack_unpack_next would
+	 * free it and allocate a new 8 KiB one per node). */
+	if (!n->up.zone &&
+	    !(n->up.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
+	msgpack_zone_clear(n->up.zone);
+	if (msgpack_unpack(v.mv_data, v.mv_size, &off, n->up.zone,
+			   &n->up.data) != MSGPACK_UNPACK_SUCCESS ||
+	    off != v.mv_size)
 		return bad(err, id, "malformed msgpack");
 	const msgpack_object *root = &n->up.data;
 	if (root->type != MSGPACK_OBJECT_MAP)

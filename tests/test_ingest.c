@@ -1021,3 +1021,189 @@ Test(ingest, reset_store_answers_as_a_new_one)
 	free(fresh);
 	free(reused);
 }
+
+/* ---- files undone inside a group commit (ingest.c, undo_file) ---------- */
+
+static const char *const status_names[] = {
+	"indexed", "unchanged", "rejected", "warning", "vanished", "pruned",
+	"ignored", "partial", "moved"
+};
+
+/* Every report of the last run_grouped(), as "STATUS NAME DONE" (NAME
+ * the path's last component), in the order made. */
+static struct th_lines told;
+
+static void on_any_report(void *ctx, enum lin_file_status s,
+			  const char *path, const struct lin_err *e,
+			  uint64_t done)
+{
+	const char *base = strrchr(path, '/');
+
+	(void)ctx;
+	(void)e;
+	cr_assert_lt((size_t)s, sizeof status_names / sizeof *status_names);
+	th_lines_add(&told, "%s %s %llu", status_names[s],
+		     base ? base + 1 : path, (unsigned long long)done);
+}
+
+/* Index `path` into `store` in one run, every file in one group (each
+ * alone when `sync`), so that an undone file always shares it. */
+static void run_grouped(const char *store, int sync, const char *path)
+{
+	struct lin_index_opts o = { 0 };
+	struct lin_err err;
+	const char *paths[] = { path };
+
+	o.sync = sync;
+	o.report = on_any_report;
+	th_lines_free(&told);
+	setenv("LINEAGE_GROUP_MS", "600000", 1);
+	int rc = lin_index_paths(store, paths, 1, &o, &st, &err);
+	unsetenv("LINEAGE_GROUP_MS");
+	cr_assert_eq(rc, 0, "index failed: %s", err.msg);
+}
+
+/* The reports were exactly `want` (NULL-terminated), in that order. */
+static void assert_told(const char *const *want)
+{
+	size_t n = 0;
+	char all[4096] = "";
+
+	for (size_t i = 0; i < told.n; i++) {
+		size_t k = strlen(all);
+		snprintf(all + k, sizeof all - k, "%s\n", told.v[i]);
+	}
+	for (; want[n]; n++) {
+		cr_assert_lt(n, told.n, "report '%s' missing in:\n%s", want[n],
+			     all);
+		cr_assert_str_eq(told.v[n], want[n], "reports:\n%s", all);
+	}
+	cr_assert_eq(told.n, n, "reports:\n%s", all);
+}
+
+/* b's records, then a byte that starts no MessagePack value: the file
+ * is read and written into the store before it turns out unreadable. */
+static void write_unreadable(const char *path)
+{
+	write_b(path, 0);
+	FILE *f = fopen(path, "ab");
+	cr_assert_not_null(f);
+	fputc(0xc1, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static char *timeless_dump_at(const char *path)
+{
+	struct lin_store s;
+	struct lin_err err;
+
+	cr_assert_eq(lin_store_open(&s, path, LIN_STORE_RDONLY, &err), 0,
+		     "%s", err.msg);
+	char *d = timeless_dump(&s);
+	lin_store_close(&s);
+	return d;
+}
+
+/* In one group: a and b, then c, which is read twice (a record before
+ * its run's record) and has a bad record, then d, rejected after its
+ * records were written, then e. Undoing c's first reading and d takes
+ * the group each shares: the files before are indexed again. The store
+ * must equal one of the good files alone, ids included, every file be
+ * counted and reported once, and the same with --sync (each file its
+ * own transaction). */
+Test(ingest, undone_files_in_a_group_leave_what_the_good_files_give)
+{
+	static const char *const want[] = {
+		"indexed a.runlog 1", "indexed b.runlog.gz 2",
+		"warning c.runlog 3", "indexed c.runlog 3",
+		"rejected d.runlog 4", "indexed e.runlog 5", NULL
+	};
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog.gz"), 1);
+	write_named_runs(th_at("arch/c.runlog"));
+	rl_open(th_at("arch/e.runlog"), 0);
+	rl_run("eval", "evaluate", 400);
+	rl_use("m:best", LIN_TIME_NONE, NULL);
+	rl_finish("finished", 0);
+	rl_close();
+	run_grouped(th_at("good.lmdb"), 0, th_at("arch"));
+	struct lin_index_stats good = st;
+	cr_assert_eq(good.indexed, 4);
+	cr_assert_eq(good.bad_records, 1);
+	char *want_dump = timeless_dump_at(th_at("good.lmdb"));
+
+	write_unreadable(th_at("arch/d.runlog"));
+	for (int sync = 0; sync < 2; sync++) {
+		const char *store = th_at("mixed%d.lmdb", sync);
+		run_grouped(store, sync, th_at("arch"));
+		assert_told(want);
+		cr_assert_eq(st.indexed, good.indexed);
+		cr_assert_eq(st.rejected, 1);
+		cr_assert_eq(st.records, good.records);
+		cr_assert_eq(st.bad_records, good.bad_records);
+		cr_assert_eq(st.skipped, good.skipped);
+		cr_assert_eq(st.partial, good.partial);
+		cr_assert_gt(st.bytes, good.bytes);
+		cr_assert_leq(st.bytes, good.bytes +
+			      th_file_size(th_at("arch/d.runlog")));
+		cr_assert_eq(st.sources, good.sources);
+		cr_assert_eq(st.runs, good.runs);
+		cr_assert_eq(st.versions, good.versions);
+		cr_assert_eq(st.edges, good.edges);
+		cr_assert_eq(st.pending, good.pending);
+		char *got = timeless_dump_at(store);
+		cr_assert_str_eq(got, want_dump, "sync %d", sync);
+		free(got);
+	}
+	free(want_dump);
+	th_lines_free(&told);
+}
+
+/* A moved file re-keyed in a group that an undone file then drops is
+ * matched again when the group is redone: still a move, nothing
+ * vanished. */
+Test(ingest, moved_file_in_an_undone_group_stays_a_move)
+{
+	static const char *const want[] = {
+		"unchanged a.runlog 1", "moved b2.runlog 2",
+		"rejected z.runlog 3", NULL
+	};
+	write_a(th_at("arch/a.runlog"));
+	write_b(th_at("arch/b.runlog"), 0);
+	run_grouped(th_at("s.lmdb"), 0, th_at("arch"));
+	char *before = canon(th_at("s.lmdb"));
+	cr_assert_eq(rename(th_at("arch/b.runlog"), th_at("arch/b2.runlog")),
+		     0);
+	write_unreadable(th_at("arch/z.runlog"));
+	run_grouped(th_at("s.lmdb"), 0, th_at("arch"));
+	assert_told(want);
+	cr_assert_eq(st.moved, 1);
+	cr_assert_eq(st.vanished, 0);
+	cr_assert_eq(st.indexed, 0);
+	cr_assert_eq(st.sources, 2);
+	char *after = canon(th_at("s.lmdb"));
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	th_lines_free(&told);
+}
+
+/* With --sync every file commits alone; a map that fills up is grown
+ * and the file redone, and the files committed before stay counted. */
+Test(ingest, map_growth_under_sync_keeps_the_counts, .timeout = 120)
+{
+	gen_synth(1000, 100);
+	run_grouped(th_at("big.lmdb"), 1, th_at("arch"));
+	struct lin_index_stats big = st;
+	setenv("LINEAGE_MAP_MIN", "131072", 1);
+	run_grouped(th_at("small.lmdb"), 1, th_at("arch"));
+	unsetenv("LINEAGE_MAP_MIN");
+	cr_assert_eq(st.indexed, 10);
+	cr_assert_eq(st.records, big.records);
+	cr_assert_eq(told.n, 10, "each file reported once");
+	char *a = canon(th_at("small.lmdb")), *b = canon(th_at("big.lmdb"));
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	th_lines_free(&told);
+}

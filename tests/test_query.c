@@ -1234,3 +1234,20 @@ Test(query, path_all_lists_every_simple_path_within_bounds)
 	r = q("path", "--all", "--depth", "0", "a", "b", NULL);
 	cr_assert_eq(r.rc, 64);
 }
+
+/* Table cells show control bytes escaped (\n, \t, \xHH) and every other
+ * byte as it is (out.c, escape_dup); a store of its own. */
+Test(query_cells, control_bytes_are_escaped, .init = th_mkdir,
+     .fini = th_rmdir)
+{
+	char store[TH_PATH_MAX];
+
+	th_path(store, "c.lmdb");
+	th_rl_open("acme", "p", "logs/c.runlog");
+	th_rl_run("r1", "a\nb\tc\x01" "d\x7f" "e\xc3\xa9", "train", T0);
+	th_rl_close();
+	cr_assert_eq(th_index("-q", "--store", store, th_at("logs"), NULL), 0);
+	struct th_res r = th_query(store, "ls", "runs", NULL);
+	TH_OK_OUT(r, "run  acme/p/r1  train  "
+		  "a\\nb\\tc\\x01d\\x7fe\xc3\xa9  -\n");
+}
