@@ -336,6 +336,12 @@ void lin_json_node_fields(FILE *f, const struct lin_qnode *n)
 
 /* ---- text ---- */
 
+/* Whether the byte `c` is shown as itself (not a control byte). */
+static int plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f;
+}
+
 /* The escaped form of the byte `c` (a control byte as \n, \t or
  * \xHH, any other as itself) into `out` (room for 4 bytes, not
  * terminated); returns its length. */
@@ -343,7 +349,7 @@ static size_t escape_byte(unsigned char c, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	if (c >= 0x20 && c != 0x7f) {
+	if (plain_byte(c)) {
 		out[0] = (char)c;
 		return 1;
 	}
@@ -382,7 +388,7 @@ void lin_text_str(FILE *f, const char *p, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c >= 0x20 && c != 0x7f)
+		if (plain_byte(c))   /* the common case, without a copy */
 			putc(c, f);
 		else
 			fwrite(buf, 1, escape_byte(c, buf), f);
