@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "unresolved.h"
 
+#include <assert.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,13 @@ static int parse_one(struct lq *q, const struct lq_cmd *cmd,
 	int c, r;
 
 	lq_getopt(&go, cmd->opts);
-	/* artifact's -H is taken before (lq_cmd_artifact): any other
-	 * option is not this parse's */
 	r = lq_next_opt(q, cmd->name, &go, argc, argv, NULL, &c);
 	if (r == -1) {
-		optopt = c;
-		return lq_common_opt(q, cmd->name, '?', argc, argv);
+		/* the only own option of these commands: artifact's
+		 * --history, a different answer with its own parse (found
+		 * here, so that "-jH" and "--hist" reach it too) */
+		assert(cmd == &lq_artifact && c == 'H');
+		return lq_cmd_history(q, argc, argv);
 	}
 	if (r >= 0)
 		return r;
@@ -344,11 +346,6 @@ int lq_cmd_artifact(struct lq *q, int argc, char **argv)
 	struct lin_table t;
 	int rc;
 
-	/* --history is a different answer with its own options. */
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (strcmp(argv[i], "--history") == 0 ||
-		    strcmp(argv[i], "-H") == 0)
-			return lq_cmd_history(q, argc, argv);
 	rc = show_open(q, &lq_artifact, 1, kinds, argc, argv, &s);
 	if (rc >= 0)
 		return rc;

@@ -367,8 +367,7 @@ int lq_walk_opt(struct lq *q, const char *cmd, int c, const char *arg,
 /* Handle an option returned by getopt_long that every command shares
  * ('h', 'V', 'j', and the errors ':' and '?'; cmd NULL: the program's
  * own options). The errors name the option from getopt's state
- * (lin_opt_culprit): to refuse an option getopt accepted, set optopt to
- * its code first. Returns -1 to go on, else the exit status. */
+ * (lin_opt_culprit). Returns -1 to go on, else the exit status. */
 int lq_common_opt(struct lq *q, const char *cmd, int c, int argc,
 		  char **argv);
 

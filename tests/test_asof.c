@@ -460,6 +460,24 @@ Test(asof, alias_history)
 	cr_assert(strstr(r.out, "--history"), "%s", r.out);
 }
 
+/* --history in the forms getopt accepts everywhere else: abbreviated,
+ * and in a cluster of letters. */
+Test(asof, alias_history_option_forms)
+{
+	struct th_res r = q("artifact", "model:best", "--history", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	char *want = strdup(r.out);
+	r = q("artifact", "model:best", "--hist", NULL);
+	TH_OK_OUT(r, want);
+	r = q("--json", "artifact", "model:best", "-H", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	char *want_json = strdup(r.out);
+	r = q("artifact", "-jH", "model:best", NULL);
+	TH_OK_OUT(r, want_json);
+	free(want);
+	free(want_json);
+}
+
 /* ---- diff ---- */
 
 Test(asof, diff_two_times)
