@@ -233,13 +233,14 @@ static int timeline_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 static int server_id_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 			   const MDB_val *v)
 {
-	const unsigned char *kb = k->mv_data;
+	size_t sn;
+	unsigned kind;
+	uint64_t fact;
 
 	if (!sizes(d, k, v, 11, LIN_MAX_SERVER_ID + 10, 0, 8))
 		return 0;
-	unsigned kind = kb[k->mv_size - 9];
-	uint64_t fact = lin_be64_get(kb + k->mv_size - 8);
-	if (kb[k->mv_size - 10] != 0 ||
+	if (lin_key_server_id_split(k->mv_data, k->mv_size, &sn, &kind,
+				    &fact) ||
 	    (kind != LIN_FACT_LOG && kind != LIN_FACT_USE) ||
 	    v->mv_size != (kind == LIN_FACT_LOG ? 8u : 0u)) {
 		bad(d, "not a server id . 0 . log or use . fact entry");

@@ -69,6 +69,19 @@ size_t lin_key_server_id(unsigned char *out, size_t n, const void *sid,
 	return sn + 10;
 }
 
+int lin_key_server_id_split(const void *k, size_t kn, size_t *sn,
+			    unsigned *kind, uint64_t *fact)
+{
+	const unsigned char *kb = k;
+
+	if (kn < 11 || kb[kn - 10] != 0)
+		return -1;
+	*sn = kn - 10;
+	*kind = kb[kn - 9];
+	*fact = lin_be64_get(kb + kn - 8);
+	return 0;
+}
+
 int lin_key_path(char *out, size_t n, const char *a, const char *b,
 		 const char *c)
 {

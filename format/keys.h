@@ -54,6 +54,12 @@ size_t lin_key_coll_event(unsigned char *out, size_t n, uint64_t coll,
 size_t lin_key_server_id(unsigned char *out, size_t n, const void *sid,
 			 size_t sn, unsigned kind, uint64_t fact);
 
+/* The parts of server_ids key k[0..kn): the id's length *sn, *kind and
+ * *fact. -1 (nothing set) when it is not shaped as one: shorter than a
+ * one-byte id, or no 0 after the id. The kind is not checked. */
+int lin_key_server_id_split(const void *k, size_t kn, size_t *sn,
+			    unsigned *kind, uint64_t *fact);
+
 /* Room for the longest key any builder here makes. */
 #define LIN_KEY_BUF (8 + LIN_MAX_KEY + 2 + 16)
 

@@ -26,10 +26,15 @@ struct sid_hits {
 static int add_sid_hit(void *ctx, const MDB_val *k, const MDB_val *v)
 {
 	struct sid_hits *h = ctx;
-	const unsigned char *kb = k->mv_data;
 	uint64_t vid = v->mv_size == 8 ? lin_be64_get(v->mv_data) : 0;
-	int rc = u64v_push(&h->facts, lin_be64_get(kb + k->mv_size - 8));
+	size_t sn;
+	unsigned kind;
+	uint64_t fact;
+	int rc = lin_key_server_id_split(k->mv_data, k->mv_size, &sn, &kind,
+					 &fact) ? LIN_ECORRUPT : 0;
 
+	if (!rc)
+		rc = u64v_push(&h->facts, fact);
 	return rc ? rc : u64v_push(&h->vids, vid);
 }
 

@@ -332,14 +332,16 @@ static int server_id_conflicts(struct audit *a)
 			      LIN_DB_SERVER_IDS, NULL, 0, NULL, 0, &a->q->e);
 
 	while (r == 0 && (r = lin_scan_next(&sc)) == 1) {
-		const unsigned char *kb = sc.k.mv_data;
-		size_t kn = sc.k.mv_size;
+		size_t sn;
+		unsigned kind;
+		uint64_t fid;
 		unsigned char fk[8];
 		MDB_val v;
 		r = 0;
-		if (kn < 11 || kb[kn - 9] != LIN_FACT_USE)
+		if (lin_key_server_id_split(sc.k.mv_data, sc.k.mv_size, &sn,
+					    &kind, &fid) ||
+		    kind != LIN_FACT_USE)
 			continue;
-		uint64_t fid = lin_be64_get(kb + kn - 8);
 		if (lin_store_get(a->q->txn, &a->q->store, LIN_DB_USE_RES, fk,
 				  lin_key_id(fk, fid), &v, NULL) ||
 		    v.mv_size != 8)
@@ -372,7 +374,7 @@ static int server_id_conflicts(struct audit *a)
 		a->report(a->ctx, 0, "use linked by its W&B server id, not "
 			  "its name: %s used '%.*s' (server id %.*s), which "
 			  "by name is %s; the id names %s", run ? run : "a run",
-			  (int)ref.n, ref.p, (int)(kn - 10), (const char *)kb,
+			  (int)ref.n, ref.p, (int)sn, (const char *)sc.k.mv_data,
 			  named ? named : "no version in the store",
 			  ver ? ver : "a version");
 		free(ver);
