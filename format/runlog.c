@@ -103,7 +103,7 @@ void lin_runlog_limits_default(struct lin_runlog_limits *l)
 	l->max_record = (size_t)1 << 20;
 	l->max_string = (size_t)64 << 10;
 	l->max_items = 4096;
-	l->max_inflated = (uint64_t)1 << 20;
+	l->max_inflated = (uint64_t)256 << 10;
 #endif
 }
 
@@ -338,6 +338,12 @@ static inline uint32_t be32(const unsigned char *p)
 static inline uint64_t be64(const unsigned char *p)
 {
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* A map's first byte: fixmap, map 16, map 32. */
+static int is_map_marker(unsigned char b)
+{
+	return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
 }
 
 /* What a MessagePack header is, from its first bytes. */
@@ -1275,7 +1281,7 @@ static int decode_record(struct lin_runlog *r, const unsigned char *p,
 	d.off = off;
 	d.rec = p;
 	d.kind = NULL;
-	if (!((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
+	if (!is_map_marker(*p))
 		return rfail(r, err, LIN_ERECORD, off,
 			     "record at byte %llu is not a map",
 			     (unsigned long long)off);
@@ -1343,7 +1349,7 @@ static int read_header(struct lin_runlog *r, struct lin_err *err)
 	p = r->buf + r->start;
 	/* judged by the first byte, so that any file that is not a runlog
 	 * (text, images, ...) gets this message, not a parse error */
-	if (!((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
+	if (!is_map_marker(*p))
 		return rfail(r, err, LIN_EFORMAT, 0, "not a runlog file: "
 			     "the first object is not a map");
 	rc = scan_object(r, err, &len);
@@ -1520,6 +1526,74 @@ int lin_runlog_open_stream(struct lin_runlog **out, const char *name,
 	return runlog_open(out, name, src, limits, err);
 }
 
+/* A MessagePack value of one byte: fixint, nil, false, true. */
+static int one_byte_value(unsigned char b)
+{
+	return b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3;
+}
+
+/* Whether the object at `p` (scanned whole) can be neither a record nor
+ * a joined file's header: not a map, or a map with neither key 't' nor
+ * key 'runlog'. */
+static int not_a_record(const unsigned char *p)
+{
+	struct val m, k;
+
+	if (!is_map_marker(*p))
+		return 1;
+	p = peek(p, &m);
+	for (size_t i = 0; i < m.n; i++) {
+		peek(p, &k);
+		if (k.t == VT_STR && ((k.n == 1 && k.p[0] == 't') ||
+				      (k.n == 6 && !memcmp(k.p, "runlog", 6))))
+			return 0;
+		p = skip(skip(p));
+	}
+	return 1;
+}
+
+/* The object just passed over (at stream offset `first`, refused with
+ * `err`) is not a record at all. Such values come in stretches (a zeroed
+ * or overwritten range of the file), so the ones right after it join the
+ * same error: one message per damaged stretch rather than one per byte,
+ * which also keeps a megabyte of zeros from costing a million formatted
+ * messages. Only objects that scan whole are taken; whatever else comes
+ * (a record, the end of the input, an error) is left for the next call,
+ * which scans it again. Returns LIN_ERECORD. */
+static int junk_stretch(struct lin_runlog *r, uint64_t first,
+			struct lin_err *err)
+{
+	uint64_t more = 0;
+	char what[sizeof err->msg];
+	size_t len;
+
+	for (;;) {
+		/* one-byte values (zeros, most often) need no scan */
+		while (r->start < r->end && one_byte_value(r->buf[r->start])) {
+			r->start++;
+			more++;
+		}
+		if (scan_object(r, NULL, &len) != 1 ||
+		    !not_a_record(r->buf + r->start))
+			break;
+		r->start += len;
+		more++;
+	}
+	r->skip_pending = 0;   /* a limit met above is met again then */
+	if (more == 0)
+		return LIN_ERECORD;
+	memcpy(what, err->msg, sizeof what);
+	if (more == 1)
+		return rfail(r, err, LIN_ERECORD, first, "%s; the value after "
+			     "it, to byte %llu, is no record either: skipped "
+			     "with it", what,
+			     (unsigned long long)(r->base + r->start));
+	return rfail(r, err, LIN_ERECORD, first, "%s; the %llu values after "
+		     "it, to byte %llu, are no records either: skipped as one "
+		     "damaged stretch", what, (unsigned long long)more,
+		     (unsigned long long)(r->base + r->start));
+}
+
 int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		    struct lin_err *err)
 {
@@ -1548,6 +1622,8 @@ int lin_runlog_next(struct lin_runlog *r, struct lin_record *rec,
 		/* the bytes stay in the window until the next call, so
 		 * metadata may point at them */
 		r->start += len;
+		if (rc == LIN_ERECORD && not_a_record(r->buf + r->start - len))
+			rc = junk_stretch(r, off, err);
 		if (rc != 0)
 			break;
 	}

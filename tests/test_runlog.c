@@ -1118,7 +1118,8 @@ Test(runlog, record_over_max_record)
 }
 
 /* 200 MB of zero bytes behind a valid header, as one gzip member of
- * about 200 KB. Each 0x00 is a (non-map) record; the reader must stop at
+ * about 200 KB. Each 0x00 is a value that is not a record; they are
+ * reported as one damaged stretch, and the reader must stop at
  * max_inflated exactly. */
 Test(runlog, gzip_bomb, .timeout = 60)
 {
@@ -1164,13 +1165,22 @@ Test(runlog, gzip_bomb, .timeout = 60)
 	cr_assert_lt(th_file_size(path), 1 << 20);
 
 	r = open_ok(path, &lim);
-	while ((rc = lin_runlog_next(r, &rec, &err)) == LIN_ERECORD)
+	while ((rc = lin_runlog_next(r, &rec, &err)) == LIN_ERECORD) {
+		char want[200];
+
+		snprintf(want, sizeof want, "record at byte 9 is not a map; "
+			 "the %zu values after it, to byte 1048576, are no "
+			 "records either: skipped as one damaged stretch",
+			 (size_t)(1 << 20) - sizeof hdr - 1);
+		cr_assert_str_eq(err.msg, want);
+		cr_assert_eq(err.offset, sizeof hdr);
 		bad++;
+	}
 	cr_assert_eq(rc, LIN_ELIMIT, "rc %d: %s", rc, err.msg);
 	cr_assert_eq(err.offset, 1 << 20);
 	cr_assert(strstr(err.msg, "max_inflated limit of 1048576 bytes in "
 			 "gzip stream"), "%s", err.msg);
-	cr_assert_eq(bad, (1 << 20) - sizeof hdr);
+	cr_assert_eq(bad, 1);
 	cr_assert_eq(lin_runlog_bytes(r), 1 << 20);
 	lin_runlog_close(r);
 }
@@ -1206,6 +1216,99 @@ Test(runlog, non_map_record)
 	cr_assert_str_eq(rec.run_id, "r2");
 	expect_next(r, &rec, 0, 0, "");
 	lin_runlog_close(r);
+}
+
+/* Values that are no records, one after another (zeros, a string, an
+ * array holding a map, maps without key 't'), are one error naming the
+ * stretch; the record after them is read whole. */
+Test(runlog, junk_stretch_is_one_error)
+{
+	static const unsigned char bad[] = {
+		0x00, 0x00, 0xc0, 0xff,             /* 4 one-byte values */
+		0xa3, 'a', 'b', 'c',                /* "abc" */
+		0x91, 0x81, 0xa1, 't', 0x01,        /* [{"t": 1}] */
+		0x80,                               /* {} */
+		0x81, 0xa1, 'x', 0xa1, 't',         /* {"x": "t"} */
+		0x00 };
+	struct lin_record rec;
+	struct lin_runlog *r;
+
+	r = open_ok(bad_after_run("junk.runlog", bad, sizeof bad), NULL);
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, 22, "record at byte 22 is not a "
+		    "map; the 8 values after it, to byte 42, are no records "
+		    "either: skipped as one damaged stretch");
+	expect_next(r, &rec, 1, 42, "");
+	cr_assert_str_eq(rec.run_id, "r2");
+	expect_next(r, &rec, 0, 0, "");
+	lin_runlog_close(r);
+}
+
+/* A stretch ends at a map with key 't', even a bad record, which keeps
+ * its own error; a stretch that starts with a map without 't' names
+ * that. */
+Test(runlog, junk_stretch_stops_at_a_record)
+{
+	static const unsigned char bad[] = {
+		0x80, 0x05,                         /* {} 5 */
+		0x81, 0xa1, 't', 0x07,              /* {"t": 7}: a record */
+		0x01, 0x02 };
+	struct lin_record rec;
+	struct lin_runlog *r;
+
+	r = open_ok(bad_after_run("junk2.runlog", bad, sizeof bad), NULL);
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, 22, "record at byte 22 has no key "
+		    "'t'; the value after it, to byte 24, is no record "
+		    "either: skipped with it");
+	expect_next(r, &rec, LIN_ERECORD, 24, "key 't' of record at byte 24 "
+		    "must be a string");
+	expect_next(r, &rec, LIN_ERECORD, 28, "record at byte 28 is not a "
+		    "map; the value after it, to byte 30");
+	expect_next(r, &rec, 1, 30, "");
+	expect_next(r, &rec, 0, 0, "");
+	lin_runlog_close(r);
+}
+
+/* A stretch at the end of the file, or before a truncated record, is
+ * reported first; what ends it is reported next, as it was before. */
+Test(runlog, junk_stretch_then_end_or_truncation)
+{
+	static const unsigned char tail[] = { 0x00, 0x01, 0x02 };
+	static const unsigned char cut[] = { 0x00, 0x01, 0x82, 0xa1, 't' };
+	const char *path = th_at("junk-end.runlog");
+	struct lin_record rec;
+	struct lin_runlog *r;
+	struct mp m;
+
+	mp_init(&m);
+	mp_header(&m);
+	mp_rec(&m, "run", 1);
+	mp_kv(&m, "id", "r1");
+	mp_raw(&m, tail, sizeof tail);
+	mp_save(&m, path);
+	r = open_ok(path, NULL);
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, 22, "the 2 values after it, to "
+		    "byte 25, are no records either");
+	expect_next(r, &rec, 0, 0, "");
+	lin_runlog_close(r);
+	mp_free(&m);
+
+	mp_init(&m);
+	mp_header(&m);
+	mp_rec(&m, "run", 1);
+	mp_kv(&m, "id", "r1");
+	mp_raw(&m, cut, sizeof cut);
+	mp_save(&m, path);
+	r = open_ok(path, NULL);
+	expect_next(r, &rec, 1, 9, "");
+	expect_next(r, &rec, LIN_ERECORD, 22, "the value after it, to byte "
+		    "24");
+	expect_next(r, &rec, LIN_ETRUNC, 27, "file ends inside a record "
+		    "that started at byte 24");
+	lin_runlog_close(r);
+	mp_free(&m);
 }
 
 /* Strings are UTF-8 without NUL: a NUL used to cut the C string short
