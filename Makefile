@@ -292,10 +292,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS ?= -rss_limit_mb=2048 -timeout=30
 # Longest input per target: the readers get 64 KiB (several .wandb
 # blocks, runlog windows); fuzz_index, whose executions index, check and
-# query a store, gets 8 KiB: tens of records, what the indexer's rules
+# query a store, gets 4 KiB: tens of records, what the indexer's rules
 # need, at a cost that keeps it over 1,000 executions a second.
 FUZZ_MAX_LEN = 65536
-FUZZ_MAX_LEN_INDEX = 8192
+FUZZ_MAX_LEN_INDEX = 4096
 FUZZ_DEBIAN_PKGS = clang libclang-rt-dev
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # LIN_FUZZ_LIMITS: the readers' limits (inflated bytes, record, string
