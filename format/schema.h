@@ -35,6 +35,7 @@
  * names           tag . name . 0 . scope               id u64
  * server_ids      server id . 0 . kind u8 . fact id u64  LOG: version id u64;
  *                                                      USE: (empty)
+ * node_core       node id u64                          core record (core.h)
  *
  * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
  * numbered so that each direction is one contiguous range:
@@ -72,7 +73,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 3
+#define LIN_SCHEMA_VERSION 4
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name
