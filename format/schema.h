@@ -57,6 +57,9 @@
  * timeline entry: time key u64 . version node id u64 (0: alias removed),
  * 16 bytes each, in time order; the alias names at time t the vid of the
  * last entry whose time <= t.
+ * node_core: a compact record of what walks print of a node (format/core.h,
+ * STORE.md "Node core"), equal to lin_core_encode of its `nodes` value:
+ * written and deleted with the node, never alone.
  * One edge per fact: a run that used a version twice has two entries with
  * the same kind and other id (adjacent, since values are sorted).
  * server_ids: W&B's id of a version (a LOG fact's `server_id`, from an
