@@ -870,8 +870,7 @@ const struct lq_cmd lq_check = {
 	"check the store's consistency; exit status 65 on problems",
 	"Decodes every node and checks that run keys, version numbers,\n"
 	"core records (node_core) and edges agree (every edge has its\n"
-	"reverse). One line per problem,\n"
-	"then a summary line. Checks the whole store: --as-of is "
-	"ignored.\n",
+	"reverse). One line per problem, then a summary line. Checks the\n"
+	"whole store: --as-of is ignored.\n",
 	check_opts, NULL
 };
