@@ -15,6 +15,8 @@
  *   hubs CSV N         the N versions of a truth CSV with the most uses
  *   rss CMD...         run CMD once: wall seconds, peak RSS and peak
  *                      anonymous (heap) RSS
+ *   dbsize STORE       per database: entries, pages (branch, leaf,
+ *                      overflow), bytes of pages and of values
  * The cold-start floor is bare.c (lineage-bare).
  */
 #include <errno.h>
@@ -613,6 +615,44 @@ static int cmd_rss(int argc, char **argv)
 	return 0;
 }
 
+/* One line per database of STORE: what it holds and what it costs. */
+static int cmd_dbsize(const char *store)
+{
+	struct lin_store s;
+	struct lin_err err;
+	MDB_txn *txn;
+
+	if (lin_store_open(&s, store, LIN_STORE_RDONLY, &err) ||
+	    lin_store_begin(&s, 1, &txn, &err)) {
+		fprintf(stderr, "lineage-bench: %s\n", err.msg);
+		return 66;
+	}
+	for (int i = 0; i < LIN_DB_COUNT; i++) {
+		MDB_stat st;
+		MDB_cursor *c;
+		MDB_val k, v;
+		unsigned long long vbytes = 0, kbytes = 0;
+		if (mdb_stat(txn, s.dbi[i], &st) ||
+		    mdb_cursor_open(txn, s.dbi[i], &c))
+			return 70;
+		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+			kbytes += k.mv_size;
+			vbytes += v.mv_size;
+		}
+		mdb_cursor_close(c);
+		size_t pages = st.ms_branch_pages + st.ms_leaf_pages +
+			       st.ms_overflow_pages;
+		printf("db %s entries %zu branch %zu leaf %zu overflow %zu "
+		       "page_bytes %zu key_bytes %llu value_bytes %llu\n",
+		       lin_db_names[i], st.ms_entries, st.ms_branch_pages,
+		       st.ms_leaf_pages, st.ms_overflow_pages,
+		       pages * st.ms_psize, kbytes, vbytes);
+	}
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "parse") == 0)
@@ -636,8 +676,11 @@ int main(int argc, char **argv)
 		return cmd_hubs(argv[2], atol(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "rss") == 0)
 		return cmd_rss(argc - 2, argv + 2);
+	if (argc >= 3 && strcmp(argv[1], "dbsize") == 0)
+		return cmd_dbsize(argv[2]);
 	fprintf(stderr, "usage: lineage-bench parse|crc|wandb-read DIR | "
 		"starts CSV N SEED | lineage STORE STARTS | sqlite DB STARTS | "
-		"spawn|spawn-cold N STARTS CMD... | hubs CSV N | rss CMD...\n");
+		"spawn|spawn-cold N STARTS CMD... | hubs CSV N | rss CMD... | "
+		"dbsize STORE\n");
 	return 64;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "format/core.h"
 #include "format/keys.h"
 #include "format/mpcheck.h"
 #include "format/schema.h"
@@ -254,6 +255,25 @@ static int server_id_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 }
 
 /* The references of one entry: what every id in it names exists. */
+/* A node_core entry: a record that decodes, of its node's kind, whose
+ * node exists (that it equals the node's attributes is plain check's). */
+static int core_entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
+		      const MDB_val *v)
+{
+	struct lin_core c;
+
+	if (!sizes(d, k, v, 8, 8, LIN_CORE_HEAD, SIZE_MAX))
+		return 0;
+	uint64_t id = lin_be64_get(k->mv_data);
+	if (lin_core_decode(v->mv_data, v->mv_size, &c) ||
+	    c.kind != LIN_ID_KIND(id)) {
+		bad(d, "core record of node %016llx does not decode",
+		    (unsigned long long)id);
+		return 0;
+	}
+	return node_exists(d, txn, id, 0, "node of core record");
+}
+
 static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 		 const MDB_val *v)
 {
@@ -356,6 +376,8 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 				   LIN_ID_RUN, "named");
 	case LIN_DB_SERVER_IDS:
 		return server_id_entry(d, txn, k, v);
+	case LIN_DB_NODE_CORE:
+		return core_entry(d, txn, k, v);
 	case LIN_DB_COUNT:
 		break;
 	}

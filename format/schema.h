@@ -35,6 +35,7 @@
  * names           tag . name . 0 . scope               id u64
  * server_ids      server id . 0 . kind u8 . fact id u64  LOG: version id u64;
  *                                                      USE: (empty)
+ * node_core       node id u64                          core record (core.h)
  *
  * edge value: kind u8 . other node id u64 . fact id u64. Kinds are
  * numbered so that each direction is one contiguous range:
@@ -56,6 +57,9 @@
  * timeline entry: time key u64 . version node id u64 (0: alias removed),
  * 16 bytes each, in time order; the alias names at time t the vid of the
  * last entry whose time <= t.
+ * node_core: a compact record of what walks print of a node (format/core.h,
+ * STORE.md "Node core"), equal to lin_core_encode of its `nodes` value:
+ * written and deleted with the node, never alone.
  * One edge per fact: a run that used a version twice has two entries with
  * the same kind and other id (adjacent, since values are sorted).
  * server_ids: W&B's id of a version (a LOG fact's `server_id`, from an
@@ -72,7 +76,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 3
+#define LIN_SCHEMA_VERSION 4
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name

@@ -15,7 +15,7 @@ const char *const lin_db_names[LIN_DB_COUNT] = {
 	"meta", "sources", "source_ids", "facts", "runs", "colls", "nodes",
 	"coll_info", "coll_ver", "coll_dig", "node_facts", "edges",
 	"use_sel", "use_res", "pending", "alias_ev", "alias_tl", "names",
-	"server_ids",
+	"server_ids", "node_core",
 };
 
 /* Address space reserved for the map at open: LMDB files are sparse, so

@@ -187,12 +187,21 @@ static int count(struct ix *x, int i, int rc, int dir)
 	return rc < 0 ? rc : 0;
 }
 
+/* A node's core record (node_core) is written and deleted with it: it
+ * mirrors `nodes`, so every put of a node puts its core again. */
 int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn)
 {
 	unsigned char k[8];
 	int rc = lin_store_put_new(x->txn, x->s, LIN_DB_NODES, k,
 				   lin_key_id(k, id), v, vn, x->err);
-	return count(x, node_counter(id), rc, 1);
+
+	if (rc < 0)
+		return rc;
+	if (lin_core_encode(&x->core, id, v, vn))
+		return lin_err_set(x->err, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
+	int rc2 = ix_put(x, LIN_DB_NODE_CORE, k, 8, x->core.buf, x->core.n);
+	return rc2 ? rc2 : count(x, node_counter(id), rc, 1);
 }
 
 int ix_node_del(struct ix *x, uint64_t id)
@@ -200,7 +209,11 @@ int ix_node_del(struct ix *x, uint64_t id)
 	unsigned char k[8];
 	int rc = lin_store_del_found(x->txn, x->s, LIN_DB_NODES, k,
 				     lin_key_id(k, id), NULL, 0, x->err);
-	return count(x, node_counter(id), rc, -1);
+
+	if (rc < 0)
+		return rc;
+	int rc2 = ix_del(x, LIN_DB_NODE_CORE, k, 8, NULL, 0);
+	return rc2 ? rc2 : count(x, node_counter(id), rc, -1);
 }
 
 static int edge_op(struct ix *x, uint64_t node, unsigned kind,
@@ -280,6 +293,7 @@ static void release_touched(struct touched_coll *t)
 
 void ix_release(struct ix *x)
 {
+	lin_core_enc_release(&x->core);
 	for (size_t i = 0; i < x->ntc; i++)
 		release_touched(&x->tc[i]);
 	free(x->tc);

@@ -11,6 +11,7 @@
 #include "format/cursor.h"
 #include "format/store.h"
 #include "format/facts.h"
+#include "format/core.h"
 #include "indexer/fileruns.h"
 #include "indexer/idset.h"
 #include "indexer/ingest.h"
@@ -71,6 +72,7 @@ struct ix {
 	const char *entity_default, *project_default;
 	struct lin_packer pk;
 	msgpack_zone zone;
+	struct lin_core_enc core; /* ix_node_put's node_core records */
 
 	uint32_t src;            /* source being indexed */
 	const char *path;

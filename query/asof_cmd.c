@@ -230,6 +230,19 @@ int lq_node_load(struct lq *q, uint64_t id, struct lin_qnode *n)
 	return 0;
 }
 
+int lq_node_core(struct lq *q, uint64_t id, struct lin_qnode *n)
+{
+	/* as of T, aliases and states are computed from the whole node */
+	if (q->at)
+		return lq_node_load(q, id, n);
+	return lin_qnode_load_core(q->txn, &q->store, id, n, &q->e);
+}
+
+int lq_node_row(struct lq *q, uint64_t id, struct lin_qnode *n)
+{
+	return q->json ? lq_node_load(q, id, n) : lq_node_core(q, id, n);
+}
+
 int lq_neighbours(struct lq *q, uint64_t node, unsigned first_kind,
 		  unsigned last_kind, struct lin_nbrs *out)
 {

@@ -27,8 +27,8 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 {
 	struct lq *q = b->q;
 	char *id = u ? lq_unres_id(u) : lin_qnode_id(&b->n, 1), *from = NULL;
-	int rc = lin_qnode_load(q->txn, &q->store, from_node, &b->from,
-				&q->e);
+	int rc = lin_qnode_load_core(q->txn, &q->store, from_node,
+				     &b->from, &q->e);
 
 	if (rc == 0 && !(from = lin_qnode_id(&b->from, 1)))
 		rc = LIN_ENOMEM;
@@ -118,7 +118,8 @@ static int one_root(struct batch *b, const char *spec)
 	}
 	if (rc)
 		return rc;
-	if ((rc = lin_qnode_load(q->txn, &q->store, id, &b->n, &q->e)))
+	if ((rc = lin_qnode_load_core(q->txn, &q->store, id, &b->n,
+				      &q->e)))
 		return rc;
 	if (!(root = lin_qnode_id(&b->n, 1)))
 		return LIN_ENOMEM;
@@ -126,7 +127,7 @@ static int one_root(struct batch *b, const char *spec)
 	if (rc == 0)
 		rc = lin_walk_start(w, id, &q->e);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		rc = lq_node_load(q, st.node, &b->n);
+		rc = lq_node_row(q, st.node, &b->n);
 		if (rc == 0 && st.depth > 0 && lq_wanted(&b->f, &b->n))
 			rc = row(b, root, st.depth, st.from,
 				 lin_edge_label(st.edge), NULL);

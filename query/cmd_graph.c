@@ -180,7 +180,7 @@ static int add_if_in(struct lq *q, uint64_t id, void *ctx)
 	struct in_projects *p = ctx;
 	int rc = lq_exists(q, id);
 
-	if (rc <= 0 || (rc = lq_node_load(q, id, &p->g->node)))
+	if (rc <= 0 || (rc = lq_node_core(q, id, &p->g->node)))
 		return rc;
 	if (!lq_wanted(&p->pf, &p->g->node))
 		return 0;
@@ -287,7 +287,7 @@ static int hide(struct graph *g, const struct lq_filter *f)
 	for (size_t i = 0; rc == 0 && i < g->n; i++) {
 		if (IS_UNRES(g->id[i]))
 			keep[i] = lq_unres_wanted(f, UNRES_OF(g, g->id[i]));
-		else if (!(rc = lq_node_load(g->q, g->id[i], &g->node)))
+		else if (!(rc = lq_node_core(g->q, g->id[i], &g->node)))
 			keep[i] = g->start[i] || lq_wanted(f, &g->node);
 	}
 	if (rc)
@@ -394,8 +394,9 @@ static int classify(struct graph *g)
 				t = (struct lin_slice){ u->type,
 						       strlen(u->type) };
 		} else {
-			int rc = lin_qnode_load(g->q->txn, &g->q->store,
-						g->id[i], n, &g->q->e);
+			int rc = lin_qnode_load_core(g->q->txn,
+						     &g->q->store,
+						     g->id[i], n, &g->q->e);
 			if (rc)
 				return rc;
 			run = n->kind == LIN_ID_RUN;
@@ -523,7 +524,8 @@ static char *node_label(struct graph *g, size_t i, int *rc)
 		}
 		return s;
 	}
-	*rc = lin_qnode_load(g->q->txn, &g->q->store, g->id[i], n, &g->q->e);
+	*rc = lin_qnode_load_core(g->q->txn, &g->q->store, g->id[i], n,
+				  &g->q->e);
 	if (*rc)
 		return NULL;
 	if (n->kind == LIN_ID_RUN) {
@@ -629,8 +631,8 @@ static void ref(struct graph *g, size_t i, int own)
 			id = NULL;
 	} else if (IS_UNRES(g->id[i])) {
 		id = lq_unres_id(UNRES_OF(g, g->id[i]));
-	} else if (lin_qnode_load(g->q->txn, &g->q->store, g->id[i],
-				  &g->node, &g->q->e) == 0) {
+	} else if (lin_qnode_load_core(g->q->txn, &g->q->store, g->id[i],
+				       &g->node, &g->q->e) == 0) {
 		id = lin_qnode_id(&g->node, 1);
 	}
 	if (!id) {

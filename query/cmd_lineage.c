@@ -32,8 +32,8 @@ static void walk_header(struct lq *q, int paths)
 static int from_id(struct lineage *l, uint64_t node, const char **out)
 {
 	if (node != l->from_node || !l->from_id) {
-		int rc = lin_qnode_load(l->q->txn, &l->q->store, node,
-					&l->from, &l->q->e);
+		int rc = lin_qnode_load_core(l->q->txn, &l->q->store,
+					     node, &l->from, &l->q->e);
 		if (rc)
 			return rc;
 		free(l->from_id);
@@ -261,7 +261,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	if (rc == 0 && lq_tabular(q))
 		walk_header(q, 0);
 	while (rc == 0 && (rc = lin_walk_next(w, &st, &q->e)) == 1) {
-		rc = lq_node_load(q, st.node, &l.n);
+		rc = lq_node_row(q, st.node, &l.n);
 		if (rc)
 			break;
 		int is_run = l.n.kind == LIN_ID_RUN;
@@ -399,7 +399,7 @@ static int emit_path(struct allpaths *p)
 		fprintf(q->out, "# path %u: %zu edge%s\n", p->found, p->len - 1,
 			p->len == 2 ? "" : "s");
 	for (size_t i = 0; rc == 0 && i < p->len; i++) {
-		rc = lq_node_load(q, p->cur[i].node, &p->l->n);
+		rc = lq_node_row(q, p->cur[i].node, &p->l->n);
 		if (rc == 0)
 			rc = report(p->l, &p->cur[i]);
 	}
@@ -562,7 +562,7 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	if (lq_tabular(q))
 		walk_header(q, 0);
 	for (size_t i = 0; rc == 0 && i < len; i++) {
-		rc = lq_node_load(q, chain[i].node, &l.n);
+		rc = lq_node_row(q, chain[i].node, &l.n);
 		if (rc == 0)
 			rc = report(&l, &chain[i]);
 	}

@@ -1,6 +1,7 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
 #include "format/grow.h"
+#include "format/core.h"
 #include "format/deep.h"
 
 #include <assert.h>
@@ -773,6 +774,19 @@ static int check_nodes(struct checker *k)
 	return r < 0 ? r : 0;
 }
 
+static void core_problem(void *ctx, uint64_t id, const char *what)
+{
+	problem(ctx, "node %016llx: %s", (unsigned long long)id, what);
+}
+
+/* node_core mirrors nodes: every node's core record is the one its
+ * attributes give, and no core record is without its node. */
+static int check_cores(struct checker *k)
+{
+	return lin_core_check(k->q->txn, &k->q->store, core_problem, k,
+			      &k->q->e);
+}
+
 int lq_cmd_check(struct lq *q, int argc, char **argv)
 {
 	struct checker k;
@@ -788,6 +802,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	k.q = q;
 	lin_qnode_init(&k.n);
 	if ((rc = check_nodes(&k)) == 0 &&
+	    (rc = check_cores(&k)) == 0 &&
 	    (rc = check_keys(&k, LIN_DB_RUNS)) == 0 &&
 	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
 	    (rc = check_versions(&k)) == 0 &&
@@ -853,9 +868,9 @@ static const struct lin_opt check_opts[] = {
 const struct lq_cmd lq_check = {
 	"check", lq_cmd_check, "check [--deep]",
 	"check the store's consistency; exit status 65 on problems",
-	"Decodes every node and checks that run keys, version numbers and\n"
-	"edges agree (every edge has its reverse). One line per problem,\n"
-	"then a summary line. Checks the whole store: --as-of is "
-	"ignored.\n",
+	"Decodes every node and checks that run keys, version numbers,\n"
+	"core records (node_core) and edges agree (every edge has its\n"
+	"reverse). One line per problem, then a summary line. Checks the\n"
+	"whole store: --as-of is ignored.\n",
 	check_opts, NULL
 };

@@ -68,6 +68,16 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 
 void lin_qnode_release(struct lin_qnode *n);
 
+/* As lin_qnode_load, for callers that print only what a node's core
+ * record (node_core, format/core.h) holds: kind, entity, project, name,
+ * run_id, job_type, state, git_commit (runs), type, version, aliases
+ * (versions), started_at (runs) or created_at (versions). The other
+ * attributes read as absent. Loads the whole node when the store has no
+ * core record for it or the record defers to `nodes`. Same errors. */
+int lin_qnode_load_core(MDB_txn *txn, const struct lin_store *s,
+			uint64_t id, struct lin_qnode *n,
+			struct lin_err *err);
+
 /* The node's id text, "run:e/p/run_id" or "artifact:e/p/name:vN" (with
  * with_kind 0: without the "run:"/"artifact:" prefix). The caller frees
  * the string; NULL when out of memory. */
@@ -453,6 +463,12 @@ int lq_resolve_ref(struct lq *q, const char *ref, uint64_t *vid);
 int lq_resolve_run(struct lq *q, const char *run, uint64_t *rid);
 int lq_resolve_node(struct lq *q, const char *spec, uint64_t *node);
 int lq_node_load(struct lq *q, uint64_t id, struct lin_qnode *n);
+/* lq_node_load for callers that print only the core's attributes
+ * (lin_qnode_load_core); with --as-of, the whole node. */
+int lq_node_core(struct lq *q, uint64_t id, struct lin_qnode *n);
+/* The node of one row of a walk: with --json every attribute
+ * (lq_node_load), else what tables and tsv/csv print (lq_node_core). */
+int lq_node_row(struct lq *q, uint64_t id, struct lin_qnode *n);
 int lq_neighbours(struct lq *q, uint64_t node, unsigned first_kind,
 		  unsigned last_kind, struct lin_nbrs *out);
 int lq_walk_new(struct lq *q, struct lin_walk **w, unsigned dir,

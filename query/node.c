@@ -1,5 +1,7 @@
-/* node.c - decoding run and version nodes from the `nodes` database. */
+/* node.c - decoding run and version nodes from the `nodes` database,
+ * or what walks print of them from `node_core`. */
 #include "internal.h"
+#include "format/core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,4 +187,72 @@ char *lin_qnode_id(const struct lin_qnode *n, int with_kind)
 			      (int)n->name.n, n->name.p,
 			      (long long)n->version);
 	return rc < 0 ? NULL : s;
+}
+
+/* The aliases of a core record as the msgpack array the printers read:
+ * the array and its strings in n's zone, the bytes in the value. */
+static int core_aliases(struct lin_qnode *n, const struct lin_core *c,
+			struct lin_err *err)
+{
+	if (!(c->flags & LIN_CORE_ALIASES))
+		return 0;
+	if (!n->up.zone &&
+	    !(n->up.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
+	msgpack_zone_clear(n->up.zone);
+	msgpack_object *a = msgpack_zone_malloc(n->up.zone,
+		(1 + (size_t)c->naliases) * sizeof *a);
+	if (!a)
+		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
+				   "out of memory");
+	a->type = MSGPACK_OBJECT_ARRAY;
+	a->via.array.size = c->naliases;
+	a->via.array.ptr = a + 1;
+	const unsigned char *at = c->aliases;
+	struct lin_slice s;
+	for (uint32_t i = 0; i < c->naliases; i++) {
+		if (!lin_core_alias_next(c, &at, &s))
+			return bad(err, n->id, "core record aliases");
+		a[1 + i].type = MSGPACK_OBJECT_STR;
+		a[1 + i].via.str.ptr = s.p;
+		a[1 + i].via.str.size = (uint32_t)s.n;
+	}
+	n->aliases = a;
+	return 0;
+}
+
+int lin_qnode_load_core(MDB_txn *txn, const struct lin_store *s,
+			uint64_t id, struct lin_qnode *n,
+			struct lin_err *err)
+{
+	struct lin_core c;
+	int rc = lin_core_get(txn, s, id, &c, err);
+
+	/* A node without a core (damage `check` reports) or one whose
+	 * attributes the core cannot hold exactly is read whole. */
+	if (rc == LIN_ENOTFOUND || (rc == 0 && (c.flags & LIN_CORE_FULL)))
+		return lin_qnode_load(txn, s, id, n, err);
+	if (rc)
+		return rc;
+	clear_attrs(n);
+	n->id = id;
+	n->kind = c.kind;
+	n->entity = c.entity;
+	n->project = c.project;
+	n->name = c.name;
+	if (c.kind == LIN_ID_RUN) {
+		n->run_id = c.run_id;
+		n->job_type = c.job_type;
+		n->state = c.state;
+		n->git_commit = c.git_commit;
+		if (c.flags & LIN_CORE_TIME)
+			n->started_at = c.time;
+		return 0;
+	}
+	n->type = c.type;
+	n->version = c.version;
+	if (c.flags & LIN_CORE_TIME)
+		n->created_at = c.time;
+	return core_aliases(n, &c, err);
 }

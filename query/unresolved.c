@@ -171,6 +171,12 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 	size_t scope = 0;
 	int rc;
 
+	/* Without --as-of a use that use_res resolves is not wanted,
+	 * whatever its fact says: look there first, so that a walk reads
+	 * (and decodes) the facts of the unresolved uses alone. */
+	int later = 0;
+	if (!q->has_asof && (rc = resolved(q, id, &later)) != 0)
+		return rc < 0 ? rc : 0;
 	msgpack_zone_clear(zone);
 	rc = lin_store_fact(q->txn, &q->store, id, zone, &f, &q->e);
 	if (rc == LIN_ENOTFOUND || rc == LIN_ECORRUPT) {
@@ -183,8 +189,7 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 		return 0;
 	if (q->has_asof && f.time != LIN_TIME_NONE && f.time > q->asof)
 		return 0;  /* not used yet then */
-	int later = 0;
-	if ((rc = resolved(q, id, &later)) != 0)
+	if (q->has_asof && (rc = resolved(q, id, &later)) != 0)
 		return rc < 0 ? rc : 0;
 	char *coll = coll_name(q, f.coll, &scope);
 	if (!coll)

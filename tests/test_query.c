@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/core.h"
 #include "format/cursor.h"
 #include "format/keys.h"
 #include "format/record.h"
@@ -251,6 +252,12 @@ static void set_alias(uint64_t id, const char *alias)
 	msgpack_pack_str_with_body(&pk, alias, strlen(alias));
 	cr_assert_eq(lin_store_put(t, &S, LIN_DB_NODES, k, 8, sb.data,
 				   sb.size, &e), 0, "%s", e.msg);
+	/* and its core record, as the indexer writes them together */
+	struct lin_core_enc ce = { 0 };
+	cr_assert_eq(lin_core_encode(&ce, id, sb.data, sb.size), 0);
+	cr_assert_eq(lin_store_put(t, &S, LIN_DB_NODE_CORE, k, 8, ce.buf,
+				   ce.n, &e), 0, "%s", e.msg);
+	lin_core_enc_release(&ce);
 	msgpack_sbuffer_destroy(&sb);
 	msgpack_unpacked_destroy(&up);
 	close_txn(t, 1);
