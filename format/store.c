@@ -359,7 +359,12 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 	lin_err_path(err, path);
 	if (s->readonly)
 		envflags |= MDB_RDONLY;
-	else
+	/* A cold walk of 1,000 nodes touched ~500 pages of a 300 MB store,
+	 * and the kernel's read-ahead around each fault read 256 MB of it:
+	 * look-ups and walks open without read-ahead, scans with it. */
+	if (s->readonly && (flags & LIN_STORE_RANDOM))
+		envflags |= MDB_NORDAHEAD;
+	if (!s->readonly)
 		/* LMDB zeroes every page it mallocs (a dirty page, and a
 		 * copy in each nested transaction) only so that the unused
 		 * tail written to the file is not old heap bytes, which

@@ -54,6 +54,9 @@ struct lin_store {
 #define LIN_STORE_SALVAGE 2 /* open a store that failed validation as
 			       LIN_ECORRUPT anyway (--rebuild reads what it
 			       can of it); faults stay guarded */
+#define LIN_STORE_RANDOM 4  /* read-only: the reader looks up and walks
+			       rather than scans, so the kernel reads no
+			       pages ahead (MDB_NORDAHEAD) */
 
 /* What lin_store_validate learned from a store's header. */
 struct lin_store_shape {

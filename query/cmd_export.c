@@ -306,6 +306,7 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	if ((optind == argc) == !all)
 		return lq_usage(q, cmd, all ? "--all exports every run: give "
 				"no NODE with it" : "missing NODE (or --all)");
+	q->scans = all;
 	if ((rc = lq_open(q)) != 0)
 		return rc;
 	memset(&x, 0, sizeof x);

@@ -1083,6 +1083,7 @@ int lq_cmd_graph(struct lq *q, int argc, char **argv)
 	if (!projects && all)
 		return lq_usage(q, cmd, "--all draws every project: give "
 				"no NODE with it");
+	q->scans = projects;
 	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 	lin_qnode_init(&g.node);

@@ -240,6 +240,7 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 	if (!runs && !arts && !colls && !types)
 		return lq_usage(q, cmd, "unknown list '%s': expected runs, "
 				"artifacts, collections or types", what);
+	q->scans = 1;
 	if ((rc = lq_open(q)) != 0 || (rc = lq_filter_check(q, cmd, &f)))
 		return rc;
 	memset(&x, 0, sizeof x);
@@ -796,6 +797,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 		return rc;
 	if (argc != optind)
 		return lq_usage(q, "check", "takes no arguments");
+	q->scans = 1;
 	if ((rc = lq_open(q)) != 0)
 		return rc;
 	memset(&k, 0, sizeof k);

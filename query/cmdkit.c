@@ -77,8 +77,9 @@ int lq_open(struct lq *q)
 	if (q->borrowed)
 		q->store = *q->borrowed;
 	else
-		rc = lin_store_open(&q->store, q->store_path, LIN_STORE_RDONLY,
-				    &q->e);
+		rc = lin_store_open(&q->store, q->store_path,
+				    LIN_STORE_RDONLY |
+				    (q->scans ? 0 : LIN_STORE_RANDOM), &q->e);
 	if (rc == 0) {
 		/* One read transaction: every answer comes from one
 		 * consistent snapshot even while an indexer writes. */

@@ -193,3 +193,31 @@ Test(counts, schema_2_store_refused_then_rebuilt)
 	free(before);
 	free(after);
 }
+
+/* Look-ups and walks open a store without the kernel's read-ahead (a
+ * cold walk otherwise read most of a large store); writers and scans
+ * keep it. */
+Test(counts, readers_that_walk_open_without_read_ahead)
+{
+	const char *store = th_at("s.lmdb");
+	struct { unsigned flags; int want; } cases[] = {
+		{ LIN_STORE_RDONLY | LIN_STORE_RANDOM, 1 },
+		{ LIN_STORE_RDONLY, 0 },
+		{ 0, 0 },
+		{ LIN_STORE_RANDOM, 0 },   /* a writer reads ahead as before */
+	};
+
+	small_store(store);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct lin_store s;
+		struct lin_err e;
+		unsigned envflags = 0;
+
+		cr_assert_eq(lin_store_open(&s, store, cases[i].flags, &e), 0,
+			     "%s", e.msg);
+		cr_assert_eq(mdb_env_get_flags(s.env, &envflags), 0);
+		cr_assert_eq(!!(envflags & MDB_NORDAHEAD), cases[i].want,
+			     "case %zu: flags 0x%x", i, envflags);
+		lin_store_close(&s);
+	}
+}
