@@ -71,16 +71,6 @@ struct attrs {
 	int aliases_set;
 };
 
-static struct lin_slice str_of(const msgpack_object *o)
-{
-	struct lin_slice s = { NULL, 0 };
-	if (o->type == MSGPACK_OBJECT_STR) {
-		s.p = o->via.str.size ? o->via.str.ptr : "";
-		s.n = o->via.str.size;
-	}
-	return s;
-}
-
 static int key_is(const msgpack_object *k, const char *name)
 {
 	size_t n = strlen(name);
@@ -104,7 +94,7 @@ static void take(struct attrs *a, const msgpack_object *k,
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
 		if (key_is(k, strs[i].name)) {
 			*(struct lin_slice *)((char *)a + strs[i].off) =
-				str_of(v);
+				lin_slice_of(v);
 			return;
 		}
 	if (key_is(k, "version"))
@@ -184,7 +174,7 @@ static int put_strings(struct lin_core_enc *e, const struct attrs *a,
 	if (put_len(e, al->size, 0))
 		return LIN_ENOMEM;
 	for (uint32_t i = 0; i < al->size; i++)
-		if (put_str(e, str_of(&al->ptr[i])))
+		if (put_str(e, lin_slice_of(&al->ptr[i])))
 			return LIN_ENOMEM;
 	return 0;
 }

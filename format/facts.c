@@ -236,3 +236,14 @@ int lin_slice_eq_cstr(struct lin_slice a, const char *s)
 	size_t n = strlen(s);
 	return a.n == n && memcmp(a.p, s, n) == 0;
 }
+
+struct lin_slice lin_slice_of(const msgpack_object *o)
+{
+	struct lin_slice s = { NULL, 0 };
+
+	if (o->type == MSGPACK_OBJECT_STR) {
+		s.p = o->via.str.size ? o->via.str.ptr : "";
+		s.n = o->via.str.size;
+	}
+	return s;
+}

@@ -16,6 +16,10 @@ struct lin_slice {
 	size_t n;
 };
 
+/* The string `o` holds, borrowed; {NULL, 0} when it is not a string.
+ * An empty string keeps a non-NULL pointer, so it reads as present. */
+struct lin_slice lin_slice_of(const msgpack_object *o);
+
 /* A decoded fact; slices and objects borrow from the zone and the value
  * it was decoded from. Fields that the kind lacks are zero/NONE. */
 struct lin_fact {

@@ -19,17 +19,6 @@ void lin_qnode_release(struct lin_qnode *n)
 	msgpack_unpacked_init(&n->up);
 }
 
-static struct lin_slice str_of(const msgpack_object *o)
-{
-	struct lin_slice s = { NULL, 0 };
-	if (o->type == MSGPACK_OBJECT_STR) {
-		/* "" keeps a non-NULL pointer so it reads as present. */
-		s.p = o->via.str.size ? o->via.str.ptr : "";
-		s.n = o->via.str.size;
-	}
-	return s;
-}
-
 static int64_t int_of(const msgpack_object *o)
 {
 	int64_t v;
@@ -58,24 +47,24 @@ static void take_attr(struct lin_qnode *n, const msgpack_object *k,
 {
 	/* Unknown attributes are skipped (schema.h); so are known ones of
 	 * an unexpected type, which then read as absent. */
-	if (is(k, "entity")) n->entity = str_of(v);
-	else if (is(k, "project")) n->project = str_of(v);
-	else if (is(k, "name")) n->name = str_of(v);
-	else if (is(k, "run_id")) n->run_id = str_of(v);
-	else if (is(k, "job_type")) n->job_type = str_of(v);
-	else if (is(k, "group")) n->group = str_of(v);
-	else if (is(k, "host")) n->host = str_of(v);
-	else if (is(k, "notes")) n->notes = str_of(v);
-	else if (is(k, "state")) n->state = str_of(v);
-	else if (is(k, "type")) n->type = str_of(v);
-	else if (is(k, "digest")) n->digest = str_of(v);
-	else if (is(k, "description")) n->description = str_of(v);
-	else if (is(k, "server_id")) n->server_id = str_of(v);
+	if (is(k, "entity")) n->entity = lin_slice_of(v);
+	else if (is(k, "project")) n->project = lin_slice_of(v);
+	else if (is(k, "name")) n->name = lin_slice_of(v);
+	else if (is(k, "run_id")) n->run_id = lin_slice_of(v);
+	else if (is(k, "job_type")) n->job_type = lin_slice_of(v);
+	else if (is(k, "group")) n->group = lin_slice_of(v);
+	else if (is(k, "host")) n->host = lin_slice_of(v);
+	else if (is(k, "notes")) n->notes = lin_slice_of(v);
+	else if (is(k, "state")) n->state = lin_slice_of(v);
+	else if (is(k, "type")) n->type = lin_slice_of(v);
+	else if (is(k, "digest")) n->digest = lin_slice_of(v);
+	else if (is(k, "description")) n->description = lin_slice_of(v);
+	else if (is(k, "server_id")) n->server_id = lin_slice_of(v);
 	else if (is(k, "tags"))
 		n->tags = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
-	else if (is(k, "program")) n->program = str_of(v);
-	else if (is(k, "git_remote")) n->git_remote = str_of(v);
-	else if (is(k, "git_commit")) n->git_commit = str_of(v);
+	else if (is(k, "program")) n->program = lin_slice_of(v);
+	else if (is(k, "git_remote")) n->git_remote = lin_slice_of(v);
+	else if (is(k, "git_commit")) n->git_commit = lin_slice_of(v);
 	else if (is(k, "args"))
 		n->args = v->type == MSGPACK_OBJECT_ARRAY ? v : NULL;
 	else if (is(k, "aliases"))
@@ -143,7 +132,7 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			continue;
 		if (is(&kv->key, "kind"))
-			kind = str_of(&kv->val);
+			kind = lin_slice_of(&kv->val);
 		else
 			take_attr(n, &kv->key, &kv->val);
 	}
