@@ -409,6 +409,7 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 		return rc;
 	if (argc != optind)
 		return lq_usage(q, "stats", "takes no arguments");
+	q->scans = q->has_asof;   /* as of a time it counts by scanning */
 	if ((rc = lq_open(q)) != 0)
 		return rc;
 	/* Now: the counters the indexer keeps; as of a past time, only a

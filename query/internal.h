@@ -223,8 +223,9 @@ struct lq {
 	struct lq_asof *at;      /* set up by lq_open when has_asof */
 	int relogs;              /* --with-relogs: walks follow re-logs */
 	int scans;               /* the command reads much of the store in
-				    key order (ls, check, export, graph of
-				    projects): lq_open keeps read-ahead */
+				    key order (ls, check, export --all,
+				    graph of projects, stats --as-of):
+				    lq_open keeps read-ahead */
 	/* A store read without its lock file (lin_store.nolock): output is
 	 * held in memory until the read is known untorn (cli.c). */
 	size_t txnid;            /* the snapshot's transaction id */
