@@ -92,17 +92,25 @@ int lin_key_path(char *out, size_t n, const char *a, const char *b,
 	return len;
 }
 
+uint64_t lin_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
 size_t lin_key_source(char *out, const char *path)
 {
 	size_t n = strlen(path);
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h;
 
 	if (n <= 500) {
 		memcpy(out, path, n);
 		return n;
 	}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
+	h = lin_fnv1a(LIN_FNV_OFFSET, path, n);
 	memcpy(out, path, 480);
 	return 480 + (size_t)sprintf(out + 480, "#%016llx",
 				     (unsigned long long)h);

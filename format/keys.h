@@ -69,6 +69,12 @@ int lin_key_server_id_split(const void *k, size_t kn, size_t *sn,
 int lin_key_path(char *out, size_t n, const char *a, const char *b,
 		 const char *c);
 
+/* FNV-1a of `n` bytes at `p`, continuing from `h` (start with
+ * LIN_FNV_OFFSET): the hash of long source keys, also used for
+ * in-memory digests and name-derived ids. */
+#define LIN_FNV_OFFSET 0xcbf29ce484222325ull
+uint64_t lin_fnv1a(uint64_t h, const void *p, size_t n);
+
 /* sources key of file `path` into `out` (LIN_SOURCE_KEY bytes at
  * most, not NUL-terminated): the path, or for a path over 500 bytes
  * its first 480 bytes, '#' and 16 hex digits of an FNV-1a hash of the

@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "unresolved.h"
 #include "indexer/idset.h"
+#include "format/keys.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -42,22 +43,13 @@ struct exp {
 	int offline;          /* the current run's uses are unknown */
 };
 
-static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* A UUID (RFC 9562 version 8, name-derived) for run "e/p/id": two
  * FNV-1a hashes with different offsets give the 128 bits. */
 static void run_uuid(char out[37], const char *key)
 {
 	size_t n = strlen(key);
-	uint64_t hi = fnv1a(key, n, 0xcbf29ce484222325ULL);
-	uint64_t lo = fnv1a(key, n, 0x84222325cbf29ce4ULL ^ hi);
+	uint64_t hi = lin_fnv1a(LIN_FNV_OFFSET, key, n);
+	uint64_t lo = lin_fnv1a(0x84222325cbf29ce4ULL ^ hi, key, n);
 	unsigned char b[16];
 
 	for (int i = 0; i < 8; i++) {

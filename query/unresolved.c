@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/facts.h"
+#include "format/keys.h"
 
 const char *lq_unres_code(enum lq_unres_why why)
 {
@@ -369,16 +370,14 @@ int lq_unres_wanted(const struct lq_filter *f, const struct lq_unres *u)
 
 static uint64_t fnv(uint64_t h, const char *p)
 {
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-	return h;
+	return lin_fnv1a(h, p, strlen(p));
 }
 
 int lq_unres_seen_add(struct lq_unres_seen *s, const struct lq_unres *u)
 {
 	/* collection and selector identify the entry; ':' cannot occur in
 	 * a collection name, so the pair hashes unambiguously */
-	uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, u->coll), ":"),
+	uint64_t h = fnv(fnv(fnv(LIN_FNV_OFFSET, u->coll), ":"),
 			 u->sel);
 	int r = lin_idset_add(&s->set, h ? h : 1);
 

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/keys.h"
 #include "format/store.h"
 #include "format/wandb.h"
+#include "indexer/idset.h"
 #include "indexer/ingest.h"
 #include "query/query.h"
 #include "tests/fuzz/fuzz_io.h"
@@ -130,16 +132,6 @@ static void walk_all(void)
 	mdb_txn_abort(txn);
 }
 
-/* FNV-1a over `n` bytes, continuing from `h`. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* A digest of what the queries and walks answer from: every key and
  * value of the databases the indexer derives, and the file's counts of
  * records. `sources` and `meta` are left out: they hold the times and
@@ -150,11 +142,11 @@ static uint64_t store_digest(const struct lin_index_stats *st)
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = LIN_FNV_OFFSET;
 	const uint64_t counts[] = { st->records, st->bad_records, st->skipped,
 				    st->partial };
 
-	h = fnv(h, counts, sizeof counts);
+	h = lin_fnv1a(h, counts, sizeof counts);
 	if (lin_store_begin(&store, 1, &txn, &err))
 		abort();
 	for (int d = 0; d < LIN_DB_COUNT; d++) {
@@ -163,12 +155,12 @@ static uint64_t store_digest(const struct lin_index_stats *st)
 			continue;
 		if (mdb_cursor_open(txn, store.dbi[d], &c))
 			abort();
-		h = fnv(h, &d, sizeof d);
+		h = lin_fnv1a(h, &d, sizeof d);
 		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-			h = fnv(h, &k.mv_size, sizeof k.mv_size);
-			h = fnv(h, k.mv_data, k.mv_size);
-			h = fnv(h, &v.mv_size, sizeof v.mv_size);
-			h = fnv(h, v.mv_data, v.mv_size);
+			h = lin_fnv1a(h, &k.mv_size, sizeof k.mv_size);
+			h = lin_fnv1a(h, k.mv_data, k.mv_size);
+			h = lin_fnv1a(h, &v.mv_size, sizeof v.mv_size);
+			h = lin_fnv1a(h, v.mv_data, v.mv_size);
 		}
 		mdb_cursor_close(c);
 	}
@@ -176,43 +168,15 @@ static uint64_t store_digest(const struct lin_index_stats *st)
 	return h;
 }
 
-/* Whether `h` was seen before in this process; remembers it. An open-
- * addressing set that stops growing at 4M digests (32 MiB), after which
- * every store counts as new. */
+/* Whether `h` was seen before in this process; remembers it. */
 static int seen_before(uint64_t h)
 {
-	static uint64_t *slot;
-	static size_t cap, used;
+	static struct lin_idset seen;
+	int rc = lin_idset_add(&seen, h ? h : 1);   /* ids are non-zero */
 
-	h |= 1;   /* 0 marks an empty slot */
-	if (used * 2 >= cap) {
-		size_t ncap = cap ? cap * 2 : 4096;
-		uint64_t *n;
-
-		if (ncap > (size_t)8 << 20)
-			return 0;
-		if (!(n = calloc(ncap, sizeof *n)))
-			abort();
-		for (size_t i = 0; i < cap; i++)
-			for (size_t j = slot[i] & (ncap - 1); slot[i];
-			     j = (j + 1) & (ncap - 1))
-				if (!n[j]) {
-					n[j] = slot[i];
-					break;
-				}
-		free(slot);
-		slot = n;
-		cap = ncap;
-	}
-	for (size_t j = h & (cap - 1);; j = (j + 1) & (cap - 1)) {
-		if (slot[j] == h)
-			return 1;
-		if (!slot[j]) {
-			slot[j] = h;
-			used++;
-			return 0;
-		}
-	}
+	if (rc < 0)
+		abort();
+	return rc == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
