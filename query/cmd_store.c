@@ -789,6 +789,56 @@ static int check_cores(struct checker *k)
 			      &k->q->e);
 }
 
+/* 1 when `db` has key fact id `fid`, 0 when not, <0 on store errors. */
+static int has_fact_key(struct lq *q, enum lin_db db, uint64_t fid)
+{
+	unsigned char kb[8];
+	MDB_val v;
+	int rc = lin_store_get(q->txn, &q->store, db, kb, lin_key_id(kb, fid),
+			       &v, &q->e);
+
+	if (rc == LIN_ENOTFOUND) {
+		lin_err_clear(&q->e);
+		return 0;
+	}
+	return rc ? rc : 1;
+}
+
+/* Every use fact of a node resolved (use_res) or pending, never both:
+ * walks learn that a run has unresolved uses from `pending` alone. */
+static int check_uses(struct checker *k)
+{
+	struct lq *q = k->q;
+	struct lin_scan c;
+	unsigned kind;
+	uint64_t fid;
+	int r, rc = cursor(q, LIN_DB_NODE_FACTS, &c);
+
+	if (rc)
+		return rc;
+	while (rc >= 0 && (r = lin_scan_next(&c)) == 1) {
+		if (c.k.mv_size != 8 ||
+		    lin_val_node_fact(c.v.mv_data, c.v.mv_size, &kind, &fid,
+				      NULL) || kind != LIN_FACT_USE)
+			continue;  /* check --deep reports malformed entries */
+		int res = has_fact_key(q, LIN_DB_USE_RES, fid);
+		int pend = res < 0 ? 0 : has_fact_key(q, LIN_DB_PENDING, fid);
+		if ((rc = res < 0 ? res : pend < 0 ? pend : 0))
+			break;
+		if (res == pend)
+			problem(k, "use fact %016llx of node %016llx is in %s: "
+				"each use is either resolved or pending",
+				(unsigned long long)fid,
+				(unsigned long long)lin_be64_get(c.k.mv_data),
+				res ? "both use_res and pending" :
+				"neither use_res nor pending");
+	}
+	lin_scan_close(&c);
+	if (rc < 0)
+		return rc;
+	return r < 0 ? r : 0;
+}
+
 int lq_cmd_check(struct lq *q, int argc, char **argv)
 {
 	struct checker k;
@@ -810,6 +860,7 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
 	    (rc = check_versions(&k)) == 0 &&
 	    (rc = check_edges(&k)) == 0 &&
+	    (rc = check_uses(&k)) == 0 &&
 	    (rc = check_counts(&k)) == 0 &&
 	    (rc = lq_audit(q, audit_report, &k)) == 0 && deep)
 		rc = lin_deep_check(q->txn, &q->store, audit_report, &k,
@@ -873,7 +924,8 @@ const struct lq_cmd lq_check = {
 	"check the store's consistency; exit status 65 on problems",
 	"Decodes every node and checks that run keys, version numbers,\n"
 	"core records (node_core) and edges agree (every edge has its\n"
-	"reverse). One line per problem, then a summary line. Checks the\n"
-	"whole store: --as-of is ignored.\n",
+	"reverse; every use is resolved or pending, not both). One line\n"
+	"per problem, then a summary line. Checks the whole store:\n"
+	"--as-of is ignored.\n",
 	check_opts, NULL
 };

@@ -89,6 +89,7 @@ int lq_open(struct lq *q)
 	}
 	if (rc == 0) {
 		q->txnid = lin_store_txn_id(q->txn);
+		q->pending_read = 0;
 		if (q->store.nolock && !q->held_out && hold_output(q)) {
 			lin_store_abort(q->txn);
 			lq_close_store(q);

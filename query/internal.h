@@ -226,6 +226,9 @@ struct lq {
 				    key order (ls, check, export --all,
 				    graph of projects, stats --as-of):
 				    lq_open keeps read-ahead */
+	int pending_read;        /* `pending_uses` holds the entry count of
+				    `pending` in this snapshot */
+	uint64_t pending_uses;
 	/* A store read without its lock file (lin_store.nolock): output is
 	 * held in memory until the read is known untorn (cli.c). */
 	size_t txnid;            /* the snapshot's transaction id */

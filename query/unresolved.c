@@ -147,6 +147,38 @@ static int resolved(struct lq *q, uint64_t id, int *later)
 	return rc;
 }
 
+/* Whether use fact `id` is in `pending` (it resolved to no version):
+ * 1 yes, 0 no, or a negative LIN_E* code. Every use fact is in exactly
+ * one of use_res and pending (check verifies it). */
+static int is_pending(struct lq *q, uint64_t id)
+{
+	unsigned char k[8];
+	MDB_val v;
+	int rc;
+
+	lin_key_id(k, id);
+	rc = lin_store_get(q->txn, &q->store, LIN_DB_PENDING, k, 8, &v,
+			   &q->e);
+	if (rc == LIN_ENOTFOUND) {
+		lin_err_clear(&q->e);
+		return 0;
+	}
+	return rc ? rc : 1;
+}
+
+/* The number of pending uses in the snapshot, read once per query. */
+static int pending_count(struct lq *q, uint64_t *n)
+{
+	int rc = 0;
+
+	if (!q->pending_read &&
+	    (rc = lin_store_count(q->txn, &q->store, LIN_DB_PENDING,
+				  &q->pending_uses, &q->e)) == 0)
+		q->pending_read = 1;
+	*n = q->pending_uses;
+	return rc;
+}
+
 static char *dup_slice(struct lin_slice s)
 {
 	return strndup(s.p ? s.p : "", s.n);
@@ -172,11 +204,12 @@ static int one_use(struct lq *q, uint64_t rid, uint64_t id,
 	size_t scope = 0;
 	int rc;
 
-	/* Without --as-of a use that use_res resolves is not wanted,
-	 * whatever its fact says: look there first, so that a walk reads
-	 * (and decodes) the facts of the unresolved uses alone. */
+	/* Without --as-of only a pending use is wanted, whatever its fact
+	 * says: look there first, so that a walk reads (and decodes) the
+	 * facts of the unresolved uses alone. `pending` is small where
+	 * use_res holds every resolved use, so fewer pages are read. */
 	int later = 0;
-	if (!q->has_asof && (rc = resolved(q, id, &later)) != 0)
+	if (!q->has_asof && (rc = is_pending(q, id)) != 1)
 		return rc < 0 ? rc : 0;
 	msgpack_zone_clear(zone);
 	rc = lin_store_fact(q->txn, &q->store, id, zone, &f, &q->e);
@@ -245,8 +278,18 @@ int lq_unresolved_of_run(struct lq *q, uint64_t rid,
 	struct { uint64_t *v; size_t n, cap; } ids = { NULL, 0, 0 };
 	msgpack_zone zone;
 	size_t first = out->n;
+	uint64_t pending;
 	int rc;
 
+	/* Without --as-of an unresolved use is a pending one: with none in
+	 * the store, no run has any, and the run's facts need no reading
+	 * (a walk asks this of every run it reaches). */
+	if (!q->has_asof) {
+		if ((rc = pending_count(q, &pending)))
+			return rc;
+		if (pending == 0)
+			return 0;
+	}
 	/* node_facts values sort by kind: the run's use facts are one
 	 * contiguous run of duplicates */
 	rc = lin_scan_dups(&sc, q->txn, &q->store, LIN_DB_NODE_FACTS, kb,

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/cursor.h"
+#include "format/keys.h"
 #include "format/runlog.h"
+#include "format/store.h"
+#include "format/txn.h"
 #include "format/runlog_writer.h"
 #include "indexer/ingest.h"
 #include "query/query.h"
@@ -67,11 +71,11 @@ static char *check(const char *store, int *rc)
 
 #define HAS(text, s) cr_assert(strstr(text, s), "missing '%s' in:\n%s", s, text)
 
-Test(audit, notes_on_a_runlog_archive)
+/* r1 uses a version no file logged (pending), r2 one that r3 logged
+ * (use_res). */
+static void write_archive(const char *path)
 {
-	const char *path = th_at("a.runlog"), *store = th_at("s.lmdb");
 	FILE *fp;
-	int rc;
 
 	cr_assert_not_null(fp = fopen(path, "wb"));
 	cr_assert_eq(lin_runlog_writer_open(&w, fp, 0, "t", LIN_TIME_NONE), 0);
@@ -86,6 +90,14 @@ Test(audit, notes_on_a_runlog_archive)
 	rec(LIN_REC_FINISH, NULL, NULL, NULL, NULL, NULL, 510);
 	cr_assert_eq(lin_runlog_writer_close(w), 0);
 	fclose(fp);
+}
+
+Test(audit, notes_on_a_runlog_archive)
+{
+	const char *path = th_at("a.runlog"), *store = th_at("s.lmdb");
+	int rc;
+
+	write_archive(path);
 	index_into(store, path);
 
 	char *out = check(store, &rc);
@@ -113,4 +125,99 @@ Test(audit, offline_wandb_runs_and_runs_still_writing)
 	    "no uses in offline logs, so what it consumed is unknown\n");
 	HAS(out, "note: run:acme/wandb-demo/mn34op56 has no finish record");
 	free(out);
+}
+
+/* The first key of `db` as a fact id (the database must not be empty). */
+static uint64_t first_fact(const char *store, enum lin_db db)
+{
+	struct lin_store s;
+	struct lin_scan sc;
+	struct lin_err e;
+	MDB_txn *txn;
+	uint64_t id = 0;
+
+	cr_assert_eq(lin_store_open(&s, store, LIN_STORE_RDONLY, &e), 0, "%s",
+		     e.msg);
+	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_scan_open(&sc, txn, &s, db, NULL, 0, NULL, 0, &e), 0);
+	cr_assert_eq(lin_scan_next(&sc), 1, "%s is empty", lin_db_names[db]);
+	cr_assert_eq(lin_val_id(sc.k.mv_data, sc.k.mv_size, &id, "key", &e),
+		     0);
+	lin_scan_close(&sc);
+	lin_store_abort(txn);
+	lin_store_close(&s);
+	return id;
+}
+
+/* Put fact id `fid` into `db` with value `val` (8 bytes, or none when
+ * 0), or delete it (put 0). */
+static void set_fact(const char *store, enum lin_db db, uint64_t fid,
+		     int put, uint64_t val)
+{
+	struct lin_store s;
+	struct lin_err e;
+	MDB_txn *txn;
+	unsigned char k[8], v[8];
+
+	cr_assert_eq(lin_store_open(&s, store, 0, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_store_begin(&s, 0, &txn, &e), 0, "%s", e.msg);
+	lin_key_id(k, fid);
+	lin_key_id(v, val);
+	if (put)
+		cr_assert_eq(lin_store_put(txn, &s, db, k, 8, v, val ? 8 : 0,
+					   &e), 0, "%s", e.msg);
+	else
+		cr_assert_eq(lin_store_del(txn, &s, db, k, 8, NULL, 0, &e), 0,
+			     "%s", e.msg);
+	cr_assert_eq(lin_store_commit(txn, &e), 0, "%s", e.msg);
+	lin_store_close(&s);
+}
+
+/* Walks learn a run's unresolved uses from `pending` alone (use_res is
+ * not read for them), so check verifies that every use is in exactly
+ * one of use_res and pending. */
+Test(audit, each_use_is_resolved_or_pending_never_both)
+{
+	const char *path = th_at("a.runlog"), *store = th_at("s.lmdb");
+	char want[200];
+
+	write_archive(path);
+	index_into(store, path);
+	struct th_res r = th_query(store, "provenance", "run:acme/p/r1", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	HAS(r.out, "other/q/ds:v0");
+	uint64_t pend = first_fact(store, LIN_DB_PENDING);
+	uint64_t res = first_fact(store, LIN_DB_USE_RES);
+
+	/* in neither: the walk no longer sees the use; check says so */
+	set_fact(store, LIN_DB_PENDING, pend, 0, 0);
+	r = th_query(store, "provenance", "run:acme/p/r1", NULL);
+	cr_assert(!strstr(r.out, "other/q/ds:v0"), "%s", r.out);
+	r = th_query(store, "check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	snprintf(want, sizeof want, "problem: use fact %016llx of node ",
+		 (unsigned long long)pend);
+	HAS(r.out, want);
+	HAS(r.out, " is in neither use_res nor pending: each use is either "
+	    "resolved or pending\n");
+	HAS(r.out, ": 1 problem, ");
+
+	/* in both */
+	set_fact(store, LIN_DB_PENDING, pend, 1, 0);
+	set_fact(store, LIN_DB_USE_RES, pend, 1, 1);
+	r = th_query(store, "check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	HAS(r.out, want);
+	HAS(r.out, " is in both use_res and pending");
+	set_fact(store, LIN_DB_USE_RES, pend, 0, 0);
+	r = th_query(store, "check", NULL);
+	cr_assert_eq(r.rc, 0, "%s", r.out);
+
+	/* a resolved use lost from use_res, `pending` still holding one */
+	set_fact(store, LIN_DB_USE_RES, res, 0, 0);
+	r = th_query(store, "check", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.out);
+	snprintf(want, sizeof want, "problem: use fact %016llx of node ",
+		 (unsigned long long)res);
+	HAS(r.out, want);
 }
