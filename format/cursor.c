@@ -353,33 +353,33 @@ void lin_edges_seek(struct lin_edges *es, uint64_t node, unsigned first,
 	 * by _next rather than skipped by the seek). Values sort by kind
 	 * first, so one direction is one contiguous run of duplicates. */
 	MDB_val k = { lin_key_id(es->kb, node), es->kb };
-	MDB_val v = { sizeof vb, vb };
 
+	es->v.mv_size = sizeof vb;
+	es->v.mv_data = vb;
 	es->node = node;
 	es->last = last;
-	es->rc = mdb_cursor_get(es->c, &k, &v, MDB_GET_BOTH_RANGE);
+	es->rc = mdb_cursor_get(es->c, &k, &es->v, MDB_GET_BOTH_RANGE);
 	es->fresh = 1;
 }
 
 int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
 {
-	MDB_val k, v;
+	MDB_val k;
 
+	/* The move gives the entry: no MDB_GET_CURRENT after it. */
 	if (!es->fresh && es->rc == 0)
-		es->rc = mdb_cursor_get(es->c, &k, &v, MDB_NEXT_DUP);
+		es->rc = mdb_cursor_get(es->c, &k, &es->v, MDB_NEXT_DUP);
 	es->fresh = 0;
 	if (es->rc == MDB_NOTFOUND)
 		return 0;
 	if (es->rc)
 		return lin_store_fail(es->err, es->rc, "cannot read edges");
-	if ((es->rc = mdb_cursor_get(es->c, &k, &v, MDB_GET_CURRENT)))
-		return lin_store_fail(es->err, es->rc, "cannot read edges");
-	if (v.mv_size != LIN_EDGE_SIZE)
+	if (es->v.mv_size != LIN_EDGE_SIZE)
 		return lin_err_set(es->err, LIN_ECORRUPT, LIN_NO_OFFSET,
 				   "edge of node %016llx is %zu bytes, not %d",
-				   (unsigned long long)es->node, v.mv_size,
+				   (unsigned long long)es->node, es->v.mv_size,
 				   LIN_EDGE_SIZE);
-	lin_edge_decode(v.mv_data, e);
+	lin_edge_decode(es->v.mv_data, e);
 	if (e->kind > es->last) {
 		es->rc = MDB_NOTFOUND;
 		return 0;

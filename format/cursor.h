@@ -145,6 +145,7 @@ struct lin_edges {
 	unsigned last;
 	int rc;           /* of the last cursor move */
 	int fresh;        /* the current entry is not yet returned */
+	MDB_val v;        /* the current entry's value, as the move gave it */
 	unsigned char kb[8];
 	struct lin_err *err;
 };

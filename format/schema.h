@@ -155,20 +155,29 @@
  *           indexed_at (ns), records, facts, skipped, warnings
  * Times are i64 ns since the epoch, UTC. */
 
+/* One load or store and a byte swap (the byte loops they replace were
+ * compiled as loops: 9% of a hub walk's instructions went to decoding
+ * edges). */
+static inline uint64_t lin_be64_of_host(uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return v;
+#else
+	return __builtin_bswap64(v);
+#endif
+}
+
 static inline void lin_be64_put(unsigned char *p, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
+	v = lin_be64_of_host(v);
+	memcpy(p, &v, 8);
 }
 
 static inline uint64_t lin_be64_get(const unsigned char *p)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return lin_be64_of_host(v);
 }
 
 static inline void lin_be32_put(unsigned char *p, uint32_t v)
