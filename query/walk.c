@@ -166,19 +166,6 @@ static int idset_add(struct idset *h, uint64_t key)
 	return 1;
 }
 
-static int idset_has(const struct idset *h, uint64_t key)
-{
-	if (!h->cap)
-		return 0;
-	size_t j = mix(key) & (h->cap - 1);
-	while (h->slot[j]) {
-		if (h->slot[j] == key)
-			return 1;
-		j = (j + 1) & (h->cap - 1);
-	}
-	return 0;
-}
-
 /* ---- the walk ---- */
 
 struct qitem {
@@ -289,6 +276,14 @@ static int by_node(const void *a, const void *b)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
+static int nbrs_sorted(const struct lin_nbrs *l)
+{
+	for (size_t i = 1; i < l->n; i++)
+		if (by_node(&l->v[i - 1], &l->v[i]) > 0)
+			return 0;
+	return 1;
+}
+
 static int expand(struct lin_walk *w, const struct qitem *it,
 		  struct lin_err *err)
 {
@@ -311,10 +306,10 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 				w->filter, &w->nb, err);
 		if (rc)
 			return rc;
-		/* A node has neighbours of several kinds in one direction
-		 * only in future schemas; sort anyway so the order is by
-		 * node id whatever the kinds. */
-		if (w->nb.n)  /* qsort(NULL, 0, ...) is undefined */
+		/* Edges of one kind come in node order; with several kinds
+		 * (re-logs) they need sorting, so that the order is by node
+		 * id whatever the kinds. */
+		if (!nbrs_sorted(&w->nb))
 			qsort(w->nb.v, w->nb.n, sizeof *w->nb.v, by_node);
 		for (size_t i = 0; i < w->nb.n; i++) {
 			struct lin_walk_step st = {
@@ -343,12 +338,17 @@ int lin_walk_next(struct lin_walk *w, struct lin_walk_step *step,
 				return rc;
 		}
 		/* With BOTH, a node on a cycle may be queued once per
-		 * direction; report it the first time only. */
-		if (idset_has(&w->reported, it.step.node))
-			continue;
-		if (idset_add(&w->reported, it.step.node) < 0)
-			return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
-					   "out of memory");
+		 * direction; report it the first time only. One direction
+		 * queues a node once (`seen`), so it needs no second set. */
+		if (w->dir == LIN_WALK_BOTH) {
+			rc = idset_add(&w->reported, it.step.node);
+			if (rc < 0)
+				return lin_err_set(err, LIN_ENOMEM,
+						   LIN_NO_OFFSET,
+						   "out of memory");
+			if (rc == 0)
+				continue;
+		}
 		*step = it.step;
 		w->count++;
 		return 1;
