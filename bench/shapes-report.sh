@@ -56,6 +56,10 @@ END {
 		}
 		cs = g(s, "cold_stats.cold") ? "cold" : "WARM"
 		row(sprintf("%s stats median (ms), peak RSS (MB)", cs), sprintf("%.2f", g(s, "cold_stats.median_us") / 1000), sprintf("%.1f MB", g(s, "cold_stats.maxrss_kb") / 1024), "", "< 2 ms", ok(g(s, "cold_stats.median_us") < 2000))
+		if ((s ".cold_bare.median_us") in v) {
+			a = g(s, "cold_stats.median_us"); b = g(s, "cold_bare.median_us")
+			row(sprintf("  vs %s bare LMDB open + one read (ms)", g(s, "cold_bare.cold") ? "cold" : "WARM"), sprintf("%.2f", a / 1000), sprintf("%.2f", b / 1000), sprintf("%.2fx", r(a, b)), "", "")
+		}
 		if ((s ".warm_stats.median_us") in v)
 			row("  the same, page cache warm (ms)", sprintf("%.2f", g(s, "warm_stats.median_us") / 1000), "", "", "", "")
 		j(s "_runs", runs); j(s "_collections", g(s, "counts.collections")); j(s "_index_seconds", idx); j(s "_index_small_seconds", ids); j(s "_sqlite_load_seconds", sql)
@@ -63,6 +67,8 @@ END {
 		j(s "_heap_peak_bytes", hb); j(s "_heap_peak_small_bytes", hs); j(s "_maxrss_kb", rb); j(s "_maxrss_small_kb", rs)
 		j(s "_cold_impact_median_us", g(s, "cold_impact.median_us")); j(s "_cold_impact_sqlite_median_us", g(s, "cold_sql.median_us"))
 		j(s "_hub_walk_us", g(s, "hub_lin.median_us")); j(s "_hub_walk_sqlite_us", g(s, "hub_sql.median_us")); j(s "_cold_stats_median_us", g(s, "cold_stats.median_us"))
+		if ((s ".cold_bare.median_us") in v)
+			j(s "_cold_bare_median_us", g(s, "cold_bare.median_us"))
 	}
 	j("cpu", "\"" cpu "\""); j("date", "\"" date "\"")
 	print "{" json "\n}" > "bench/results-shapes.json"

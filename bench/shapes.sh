@@ -149,6 +149,10 @@ bench_shape() {
 	$BENCH spawn "$COLD" "$W/hubs.txt" ./lineage-query \
 		--store "$W/s.lmdb" stats | cut -d' ' -f2- \
 		| record "$shape" warm_stats
+	# the floor: a bare C program that opens the store and reads one
+	# key, cold the same way (process start and the first page faults)
+	$BENCH spawn-cold "$COLD" "$W/hubs.txt" ./lineage-bare "$W/s.lmdb" \
+		| cut -d' ' -f2- | record "$shape" cold_bare
 
 	say "$shape: .wandb crc floor and indexing"
 	$BENCH crc "$W/wandb" >/dev/null
@@ -163,8 +167,8 @@ bench_shape() {
 		"$W/s.sqlite" "$W/g.csv" "$W/truth.csv"
 }
 
-[ -x "$DYN" ] && [ -f "$HEAP" ] || {
-	echo "bench/shapes.sh: build $DYN and lineage-heap.so first (make bench)" >&2
+[ -x "$DYN" ] && [ -f "$HEAP" ] && [ -x ./lineage-bare ] || {
+	echo "bench/shapes.sh: build $DYN, lineage-heap.so and lineage-bare first (make bench)" >&2
 	exit 64
 }
 for shape in ${BENCH_SHAPES:-classic per-run}; do

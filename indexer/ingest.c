@@ -21,6 +21,7 @@
 #include "format/runlog.h"
 #include "format/wandb.h"
 #include "format/wmeta.h"
+#include "indexer/idbits.h"
 #include "indexer/ix.h"
 #include "indexer/moves.h"
 #include "indexer/replay.h"
@@ -35,7 +36,7 @@ struct ctx {
 	struct lin_index_stats *st;
 	struct lin_err *err;
 	struct ix x;
-	struct lin_idset seen;   /* source ids met in this run (id + 1) */
+	struct lin_idbits seen;  /* source ids met in this run */
 	uint64_t done;
 	double last_sync;
 	/* Group commit: files are written into `group`, committed
@@ -790,7 +791,7 @@ static int try_move(struct ctx *c, const char *path, const char *spath,
 	if ((rc = ix_rekey_source(&c->x, or, key, kn, spath, sb, crc,
 				  has_crc)))
 		return rc;
-	if (lin_idset_add(&c->seen, (uint64_t)or->id + 1) < 0)
+	if (lin_idbits_add(&c->seen, or->id) < 0)
 		return LIN_ENOMEM;
 	if ((rc = commit(c)))
 		return rc;
@@ -826,7 +827,7 @@ static int index_open(struct ctx *c, struct reader *r, const char *path,
 		rc = ix_remove_source_facts(&c->x, src->id);
 	} else {
 		rc = new_source(&c->x, spath);
-		if (!rc && lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
+		if (!rc && lin_idbits_add(&c->seen, c->x.src) < 0)
 			rc = LIN_ENOMEM;
 	}
 	c->x.path = path;
@@ -941,7 +942,7 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 		}
 	}
 	if (src.known) {
-		if (lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+		if (lin_idbits_add(&c->seen, src.id) < 0) {
 			abort_txn(c);
 			return LIN_ENOMEM;
 		}
@@ -1144,7 +1145,7 @@ static int each_member_source(struct ctx *c, const char *spath,
 static int mark_seen(struct ctx *c, uint32_t id, void *arg)
 {
 	(void)arg;
-	return lin_idset_add(&c->seen, (uint64_t)id + 1) < 0 ? LIN_ENOMEM : 0;
+	return lin_idbits_add(&c->seen, id) < 0 ? LIN_ENOMEM : 0;
 }
 
 /* An unchanged archive: its members count as met. */
@@ -1156,7 +1157,7 @@ static int archive_seen(struct ctx *c, const char *spath)
 /* Member sources an archive no longer holds. */
 static int note_gone(struct ctx *c, uint32_t id, void *arg)
 {
-	return lin_idset_has(&c->seen, (uint64_t)id + 1) ? 0
+	return lin_idbits_has(&c->seen, (uint64_t)id) ? 0
 	       : u64v_push(arg, id);
 }
 
@@ -1233,7 +1234,7 @@ static int member_pass(struct ctx *c, enum fmt fmt, const char *mpath,
 		abort_txn(c);
 		return rc;
 	}
-	if (src.known && lin_idset_add(&c->seen, (uint64_t)src.id + 1) < 0) {
+	if (src.known && lin_idbits_add(&c->seen, src.id) < 0) {
 		abort_txn(c);
 		return LIN_ENOMEM;
 	}
@@ -1388,7 +1389,7 @@ static int archive_pass(struct ctx *c, const char *path, const char *spath,
 		if (src.known)
 			c->x.src = src.id;
 		else if (!(rc = new_source(&c->x, spath)) &&
-			 lin_idset_add(&c->seen, (uint64_t)c->x.src + 1) < 0)
+			 lin_idbits_add(&c->seen, c->x.src) < 0)
 			rc = LIN_ENOMEM;
 	}
 	if (!rc)
@@ -1572,7 +1573,7 @@ static int find_vanished(struct ctx *c, char **roots, char **given,
 		long root = -1;
 		if (lin_val_map(v.mv_data, v.mv_size, &c->x.zone, &o) ||
 		    !lin_map_i64(&o, "id", &id) ||
-		    lin_idset_has(&c->seen, (uint64_t)id + 1) ||
+		    lin_idbits_has(&c->seen, (uint64_t)id) ||
 		    k.mv_size > 512)
 			continue;
 		for (size_t i = 0; i < nroots && root < 0; i++)
@@ -1730,7 +1731,7 @@ static int index_into(struct ctx *c, const char *const *paths,
 	c->x.project_default = opts->project ? opts->project : "default";
 	lin_packer_init(&c->x.pk);
 	msgpack_zone_init(&c->x.zone, 4096);
-	lin_idset_init(&c->seen);
+	lin_idbits_init(&c->seen);
 	ix_fileruns_init(&c->x.fr);
 
 	char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
@@ -1777,7 +1778,7 @@ static int index_into(struct ctx *c, const char *const *paths,
 	forget_group(c);
 	free(c->gfiles);
 	ix_release(&c->x);
-	lin_idset_release(&c->seen);
+	lin_idbits_release(&c->seen);
 	ix_orphans_free(&c->orphans);
 	free(c->fh);
 	ix_fileruns_release(&c->x.fr);

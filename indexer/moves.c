@@ -78,7 +78,7 @@ void ix_orphans_free(struct ix_orphans *o)
 }
 
 /* Add the source `key` (map value `val`) when its file is gone. */
-static int consider(struct ix *x, const struct lin_idset *seen,
+static int consider(struct ix *x, const struct lin_idbits *seen,
 		    struct ix_orphans *o, const MDB_val *key,
 		    const MDB_val *val)
 {
@@ -88,7 +88,7 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 	msgpack_zone_clear(&x->zone);
 	if (lin_val_map(val->mv_data, val->mv_size, &x->zone, &m) ||
 	    !lin_map_i64(&m, "id", &id) || id < 0 ||
-	    lin_idset_has(seen, (uint64_t)id + 1))
+	    lin_idbits_has(seen, (uint64_t)id))
 		return 0;
 	/* the full path: keys of long paths are hashed. Archive members
 	 * ("ARCHIVE//MEMBER") and archives move with their archive file,
@@ -121,7 +121,7 @@ static int consider(struct ix *x, const struct lin_idset *seen,
 	return 0;
 }
 
-int ix_orphans_build(struct ix *x, const struct lin_idset *seen,
+int ix_orphans_build(struct ix *x, const struct lin_idbits *seen,
 		     struct ix_orphans *o)
 {
 	struct lin_scan sc;

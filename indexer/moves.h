@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "indexer/idbits.h"
 #include "indexer/ix.h"
 
 struct ix_orphan {
@@ -33,10 +34,10 @@ struct ix_orphans {
 };
 
 /* Find the sources whose file is gone (stat fails with ENOENT) among
- * those this run has not met (`seen` holds source id + 1). Sources whose
- * key is a hashed long path cannot be checked and are left out.
+ * those this run has not met (`seen`). Sources whose key is a hashed
+ * long path cannot be checked and are left out.
  * 0, LIN_ESTORE or LIN_ENOMEM (x->err set). */
-int ix_orphans_build(struct ix *x, const struct lin_idset *seen,
+int ix_orphans_build(struct ix *x, const struct lin_idbits *seen,
 		     struct ix_orphans *o);
 
 /* The orphan that the file at `path` (stat `sb`) is, or -1: same size,
