@@ -17,6 +17,9 @@ struct batch {
 	struct lq_filter f;
 	struct lin_table t;
 	struct lin_qnode n, from;
+	uint64_t from_id;  /* the node `from_ref` names (0: none yet) */
+	char *from_ref;    /* rows come grouped by the node they were
+			    * reached from: its id is formatted once */
 	int unknown;       /* some roots did not resolve */
 };
 
@@ -26,16 +29,25 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 	       uint64_t from_node, const char *edge, const struct lq_unres *u)
 {
 	struct lq *q = b->q;
-	char *id = u ? lq_unres_id(u) : lin_qnode_id(&b->n, 1), *from = NULL;
-	int rc = lin_qnode_load_core(q->txn, &q->store, from_node,
-				     &b->from, &q->e);
+	char *id = u ? lq_unres_id(u) : lin_qnode_id(&b->n, 1);
+	int rc = 0;
 
-	if (rc == 0 && !(from = lin_qnode_id(&b->from, 1)))
-		rc = LIN_ENOMEM;
+	if (from_node != b->from_id) {
+		free(b->from_ref);
+		b->from_ref = NULL;
+		b->from_id = 0;
+		rc = lin_qnode_load_core(q->txn, &q->store, from_node,
+					 &b->from, &q->e);
+		if (rc == 0 && !(b->from_ref = lin_qnode_id(&b->from, 1)))
+			rc = LIN_ENOMEM;
+		if (rc == 0)
+			b->from_id = from_node;
+	}
 	if (rc == 0 && !id)
 		rc = LIN_ENOMEM;
 	if (rc)
 		goto out;
+	const char *from = b->from_ref;
 	const char *kind = u ? "unresolved" :
 			   b->n.kind == LIN_ID_RUN ? "run" : "artifact";
 	switch (q->json ? LQ_FMT_JSON : q->fmt) {
@@ -78,7 +90,6 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 	}
 out:
 	free(id);
-	free(from);
 	return rc;
 }
 
@@ -255,6 +266,7 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 	lin_table_release(&b.t);
 	lin_qnode_release(&b.n);
 	lin_qnode_release(&b.from);
+	free(b.from_ref);
 	if (rc <= -LQ_USAGE)  /* an exit status, already printed */
 		return -rc;
 	if (rc)

@@ -161,8 +161,15 @@ void lin_text_str(FILE *f, const char *p, size_t n);
 /* An aligned text table: cells are copied; rows may have any number of
  * cells; columns are padded to their widest cell, separated by two
  * spaces; trailing empty cells are dropped. */
+struct lin_table_cell {
+	size_t off;      /* into text */
+	size_t width;    /* display width (code points) */
+};
 struct lin_table {
-	char **cell;     /* all cells, row after row */
+	char *text;      /* every cell's text, NUL-terminated, row after
+			  * row: one buffer, not an allocation per cell */
+	size_t len, cap;
+	struct lin_table_cell *cell;
 	size_t *rowlen;  /* cells per row */
 	size_t ncell, cellcap, nrow, rowcap;
 	int failed;      /* out of memory: rows were lost */

@@ -364,24 +364,6 @@ static size_t escape_byte(unsigned char c, char *out)
 	return 4;
 }
 
-/* p[0..n) with control bytes escaped, as a new string (NULL: no memory).
- * Measured first, then written: a table cell is one allocation (a
- * memory stream per cell cost a stream and an 8 KiB buffer). */
-static char *escape_dup(const char *p, size_t n)
-{
-	char tmp[4], *out;
-	size_t len = 0, o = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += escape_byte((unsigned char)p[i], tmp);
-	if (!(out = malloc(len + 1)))
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		o += escape_byte((unsigned char)p[i], out + o);
-	out[o] = 0;
-	return out;
-}
-
 void lin_text_str(FILE *f, const char *p, size_t n)
 {
 	char buf[4];
@@ -409,60 +391,105 @@ void lin_table_row(struct lin_table *t)
 	t->rowlen[t->nrow++] = 0;
 }
 
-static void add_cell(struct lin_table *t, char *s)
+/* Room for `n` more bytes of text; 0 or -1 (the table is marked
+ * failed). */
+static int reserve(struct lin_table *t, size_t n)
 {
-	if (!s || !t->nrow) {
+	if (t->len + n < t->len ||
+	    LIN_GROW(t->text, t->cap, t->len + n, 4096) < 0) {
 		t->failed = 1;
-		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append p[0..n) to the cell being written, control bytes escaped. */
+static void append_escaped(struct lin_table *t, const char *p, size_t n)
+{
+	if (n > SIZE_MAX / 4 || reserve(t, 4 * n))
+		return;
+	char *out = t->text + t->len;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (plain_byte(c))   /* the common case */
+			*out++ = (char)c;
+		else
+			out += escape_byte(c, out);
+	}
+	t->len = (size_t)(out - t->text);
+}
+
+/* A cell is written from `start` (t->len when it began) to t->len:
+ * terminate it and add it to the current row. */
+static void end_cell(struct lin_table *t, size_t start)
+{
+	if (!t->nrow || reserve(t, 1) ||
+	    LIN_GROW(t->cell, t->cellcap, t->ncell + 1, 64) < 0) {
+		t->failed = 1;
+		t->len = start;
 		return;
 	}
-	if (LIN_GROW(t->cell, t->cellcap, t->ncell + 1, 64) < 0) {
-		t->failed = 1;
-		free(s);
-		return;
-	}
-	t->cell[t->ncell++] = s;
+	size_t w = 0;
+	for (size_t i = start; i < t->len; i++)
+		w += ((unsigned char)t->text[i] & 0xc0) != 0x80;
+	t->text[t->len++] = 0;
+	t->cell[t->ncell].off = start;
+	t->cell[t->ncell++].width = w;
 	t->rowlen[t->nrow - 1]++;
+}
+
+static void put_cell(struct lin_table *t, const char *p, size_t n)
+{
+	size_t start = t->len;
+
+	append_escaped(t, p, n);
+	end_cell(t, start);
 }
 
 void lin_table_cell(struct lin_table *t, const char *s)
 {
-	add_cell(t, escape_dup(s, strlen(s)));
+	put_cell(t, s, strlen(s));
 }
 
 void lin_table_cellf(struct lin_table *t, const char *fmt, ...)
 {
-	char *s = NULL;
+	char buf[256], *s = buf;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vasprintf(&s, fmt, ap);
+	rc = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	if (rc >= (int)sizeof buf) {
+		va_start(ap, fmt);
+		rc = vasprintf(&s, fmt, ap);
+		va_end(ap);
+	}
 	if (rc < 0) {
 		t->failed = 1;
 		return;
 	}
-	lin_table_cell(t, s);
-	free(s);
+	put_cell(t, s, (size_t)rc);
+	if (s != buf)
+		free(s);
 }
 
 void lin_table_cellq(struct lin_table *t, struct lin_slice s)
 {
 	if (!s.p || !s.n)
-		lin_table_cell(t, "-");
+		put_cell(t, "-", 1);
 	else
-		add_cell(t, escape_dup(s.p, s.n));
+		put_cell(t, s.p, s.n);
 }
 
-/* Display width: code points, not bytes. */
-static size_t width(const char *s)
+/* `n` spaces. */
+static void pad(FILE *f, size_t n)
 {
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
+	static const char sp[] = "                                ";
+
+	for (; n > sizeof sp - 1; n -= sizeof sp - 1)
+		fwrite(sp, 1, sizeof sp - 1, f);
+	fwrite(sp, 1, n, f);
 }
 
 int lin_table_flush(struct lin_table *t, FILE *f)
@@ -476,27 +503,20 @@ int lin_table_flush(struct lin_table *t, FILE *f)
 	w = calloc(maxcols ? maxcols : 1, sizeof *w);
 	if (!w)
 		failed = 1;
-	for (size_t r = 0; w && r < t->nrow; r++) {
-		for (size_t i = 0; i < t->rowlen[r]; i++, c++) {
-			size_t cw = width(t->cell[c]);
-			if (cw > w[i])
-				w[i] = cw;
-		}
-	}
+	for (size_t r = 0; w && r < t->nrow; r++)
+		for (size_t i = 0; i < t->rowlen[r]; i++, c++)
+			if (t->cell[c].width > w[i])
+				w[i] = t->cell[c].width;
 	c = 0;
 	for (size_t r = 0; r < t->nrow; r++) {
+		const struct lin_table_cell *cl = t->cell + c;
 		size_t n = t->rowlen[r];
-		while (n && !t->cell[c + n - 1][0])
+		while (n && !t->text[cl[n - 1].off])
 			n--;
 		for (size_t i = 0; i < n; i++) {
-			fputs(t->cell[c + i], f);
-			if (i + 1 < n) {
-				size_t pad = (w ? w[i] : 0) -
-					     width(t->cell[c + i]) + 2;
-				if (!w)
-					pad = 2;
-				fprintf(f, "%*s", (int)pad, "");
-			}
+			fputs(t->text + cl[i].off, f);
+			if (i + 1 < n)
+				pad(f, w ? w[i] - cl[i].width + 2 : 2);
 		}
 		putc('\n', f);
 		c += t->rowlen[r];
@@ -508,8 +528,7 @@ int lin_table_flush(struct lin_table *t, FILE *f)
 
 void lin_table_release(struct lin_table *t)
 {
-	for (size_t i = 0; i < t->ncell; i++)
-		free(t->cell[i]);
+	free(t->text);
 	free(t->cell);
 	free(t->rowlen);
 	lin_table_init(t);
@@ -519,33 +538,22 @@ void lin_table_release(struct lin_table *t)
 static void cell_joined(struct lin_table *t, const char *prefix,
 			const msgpack_object *a, const char *sep)
 {
-	char *s = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&s, &len);
+	size_t start = t->len;
 	int any = 0;
 
-	if (!m) {
-		t->failed = 1;
-		return;
-	}
-	fputs(prefix, m);
+	append_escaped(t, prefix, strlen(prefix));
 	for (uint32_t i = 0; a && i < a->via.array.size; i++) {
 		const msgpack_object *o = &a->via.array.ptr[i];
 		if (o->type != MSGPACK_OBJECT_STR)
 			continue;
 		if (any)
-			fputs(sep, m);
-		lin_text_str(m, o->via.str.ptr, o->via.str.size);
+			append_escaped(t, sep, strlen(sep));
+		append_escaped(t, o->via.str.ptr, o->via.str.size);
 		any = 1;
 	}
 	if (!any)
-		fputs("-", m);
-	if (fclose(m)) {
-		free(s);
-		t->failed = 1;
-		return;
-	}
-	add_cell(t, s);
+		append_escaped(t, "-", 1);
+	end_cell(t, start);
 }
 
 void lin_table_joined(struct lin_table *t, const char *prefix,
