@@ -16,10 +16,8 @@ struct batch {
 	uint32_t depth;
 	struct lq_filter f;
 	struct lin_table t;
-	struct lin_qnode n, from;
-	uint64_t from_id;  /* the node `from_ref` names (0: none yet) */
-	char *from_ref;    /* rows come grouped by the node they were
-			    * reached from: its id is formatted once */
+	struct lin_qnode n;
+	struct lin_qref from;
 	int unknown;       /* some roots did not resolve */
 };
 
@@ -30,24 +28,14 @@ static int row(struct batch *b, const char *root, uint32_t depth,
 {
 	struct lq *q = b->q;
 	char *id = u ? lq_unres_id(u) : lin_qnode_id(&b->n, 1);
-	int rc = 0;
+	const char *from = NULL;
+	int rc = lin_qref_get(q->txn, &q->store, &b->from, from_node, &from,
+			      &q->e);
 
-	if (from_node != b->from_id) {
-		free(b->from_ref);
-		b->from_ref = NULL;
-		b->from_id = 0;
-		rc = lin_qnode_load_core(q->txn, &q->store, from_node,
-					 &b->from, &q->e);
-		if (rc == 0 && !(b->from_ref = lin_qnode_id(&b->from, 1)))
-			rc = LIN_ENOMEM;
-		if (rc == 0)
-			b->from_id = from_node;
-	}
 	if (rc == 0 && !id)
 		rc = LIN_ENOMEM;
 	if (rc)
 		goto out;
-	const char *from = b->from_ref;
 	const char *kind = u ? "unresolved" :
 			   b->n.kind == LIN_ID_RUN ? "run" : "artifact";
 	switch (q->json ? LQ_FMT_JSON : q->fmt) {
@@ -249,7 +237,7 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 		return rc;
 	lin_table_init(&b.t);
 	lin_qnode_init(&b.n);
-	lin_qnode_init(&b.from);
+	lin_qref_init(&b.from);
 	if (lq_tabular(q)) {
 		char cols[256];
 		snprintf(cols, sizeof cols, "root,distance,%s,edge,from",
@@ -265,8 +253,7 @@ static int batch_cmd(struct lq *q, const char *cmd, unsigned dir, int argc,
 		rc = LIN_ENOMEM;
 	lin_table_release(&b.t);
 	lin_qnode_release(&b.n);
-	lin_qnode_release(&b.from);
-	free(b.from_ref);
+	lin_qref_release(&b.from);
 	if (rc <= -LQ_USAGE)  /* an exit status, already printed */
 		return -rc;
 	if (rc)

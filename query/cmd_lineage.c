@@ -12,9 +12,8 @@
 struct lineage {
 	struct lq *q;
 	struct lin_table t;
-	struct lin_qnode n, from;
-	char *from_id;      /* id text of from.id, cached */
-	uint64_t from_node;
+	struct lin_qnode n;
+	struct lin_qref from;
 	unsigned path;      /* path --all: the path's number (tsv/csv) */
 };
 
@@ -31,19 +30,8 @@ static void walk_header(struct lq *q, int paths)
 /* The id text of the node a step came from (loaded once per parent). */
 static int from_id(struct lineage *l, uint64_t node, const char **out)
 {
-	if (node != l->from_node || !l->from_id) {
-		int rc = lin_qnode_load_core(l->q->txn, &l->q->store,
-					     node, &l->from, &l->q->e);
-		if (rc)
-			return rc;
-		free(l->from_id);
-		l->from_id = lin_qnode_id(&l->from, 1);
-		if (!l->from_id)
-			return LIN_ENOMEM;
-		l->from_node = node;
-	}
-	*out = l->from_id;
-	return 0;
+	return lin_qref_get(l->q->txn, &l->q->store, &l->from, node, out,
+			    &l->q->e);
 }
 
 static int report(struct lineage *l, const struct lin_walk_step *st)
@@ -250,7 +238,7 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 	l.q = q;
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
-	lin_qnode_init(&l.from);
+	lin_qref_init(&l.from);
 	rc = lq_walk_new(q, &w, dir, depth);
 	for (int i = optind; rc == 0 && i < argc; i++) {
 		uint64_t id;
@@ -295,10 +283,9 @@ int lq_cmd_lineage(struct lq *q, int argc, char **argv)
 		summary(q, &pg, next);
 	lq_unres_seen_free(&seen);
 	free(pg.last);
-	free(l.from_id);
 	lin_table_release(&l.t);
 	lin_qnode_release(&l.n);
-	lin_qnode_release(&l.from);
+	lin_qref_release(&l.from);
 	lin_walk_free(w);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
@@ -465,7 +452,7 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 	l.q = q;
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
-	lin_qnode_init(&l.from);
+	lin_qref_init(&l.from);
 	memset(&p, 0, sizeof p);
 	p.q = q;
 	p.l = &l;
@@ -493,10 +480,9 @@ static int all_paths(struct lq *q, uint64_t a, uint64_t b, uint32_t max_len,
 			"# paths=%u truncated=%s\n", p.found,
 			p.truncated ? "yes" : "no");
 	free(p.cur);
-	free(l.from_id);
 	lin_table_release(&l.t);
 	lin_qnode_release(&l.n);
-	lin_qnode_release(&l.from);
+	lin_qref_release(&l.from);
 	return rc;
 }
 
@@ -558,7 +544,7 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	l.q = q;
 	lin_table_init(&l.t);
 	lin_qnode_init(&l.n);
-	lin_qnode_init(&l.from);
+	lin_qref_init(&l.from);
 	if (lq_tabular(q))
 		walk_header(q, 0);
 	for (size_t i = 0; rc == 0 && i < len; i++) {
@@ -569,10 +555,9 @@ int lq_cmd_path(struct lq *q, int argc, char **argv)
 	if (rc == 0 && lin_table_flush(&l.t, q->out))
 		rc = LIN_ENOMEM;
 	free(chain);
-	free(l.from_id);
 	lin_table_release(&l.t);
 	lin_qnode_release(&l.n);
-	lin_qnode_release(&l.from);
+	lin_qref_release(&l.from);
 	return rc ? lq_fail(q, rc) : LQ_OK;
 }
 

@@ -83,6 +83,23 @@ int lin_qnode_load_core(MDB_txn *txn, const struct lin_store *s,
  * the string; NULL when out of memory. */
 char *lin_qnode_id(const struct lin_qnode *n, int with_kind);
 
+/* The id text of the node a walk's row was reached from. Rows come
+ * grouped by that node, so it is loaded (lin_qnode_load_core) and
+ * formatted once for as long as the same node is asked for. */
+struct lin_qref {
+	uint64_t node;      /* the node `ref` names; 0: none */
+	struct lin_qnode n;
+	char *ref;
+};
+void lin_qref_init(struct lin_qref *r);
+void lin_qref_release(struct lin_qref *r);
+/* *out: the "run:"/"artifact:" id text of `node`, valid until the next
+ * call or lin_qref_release. 0, LIN_ENOMEM or lin_qnode_load_core's
+ * errors. */
+int lin_qref_get(MDB_txn *txn, const struct lin_store *s,
+		 struct lin_qref *r, uint64_t node, const char **out,
+		 struct lin_err *err);
+
 
 /* ---- whole-store scans (each.c) ---- */
 

@@ -192,6 +192,40 @@ char *lin_qnode_id(const struct lin_qnode *n, int with_kind)
 	return s;
 }
 
+void lin_qref_init(struct lin_qref *r)
+{
+	r->node = 0;
+	r->ref = NULL;
+	lin_qnode_init(&r->n);
+}
+
+void lin_qref_release(struct lin_qref *r)
+{
+	free(r->ref);
+	lin_qnode_release(&r->n);
+	r->ref = NULL;
+	r->node = 0;
+}
+
+int lin_qref_get(MDB_txn *txn, const struct lin_store *s,
+		 struct lin_qref *r, uint64_t node, const char **out,
+		 struct lin_err *err)
+{
+	if (node != r->node || !r->ref) {
+		free(r->ref);
+		r->ref = NULL;
+		r->node = 0;
+		int rc = lin_qnode_load_core(txn, s, node, &r->n, err);
+		if (rc)
+			return rc;
+		if (!(r->ref = lin_qnode_id(&r->n, 1)))
+			return LIN_ENOMEM;
+		r->node = node;
+	}
+	*out = r->ref;
+	return 0;
+}
+
 /* The aliases of a core record as the msgpack array the printers read:
  * the array and its strings in n's zone, the bytes in the value. */
 static int core_aliases(struct lin_qnode *n, const struct lin_core *c,
