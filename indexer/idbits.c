@@ -37,7 +37,7 @@ int lin_idbits_add(struct lin_idbits *s, uint64_t id)
 	if (id == UINT64_MAX)
 		return -1;
 	if (id >= LIN_IDBITS_DENSE)
-		return lin_idset_add(&s->sparse, (uint64_t)id + 1) < 0 ? -1 : 0;
+		return lin_idset_add(&s->sparse, id + 1) < 0 ? -1 : 0;
 	size_t i = id / 64;
 	if (i >= s->nw && reach(s, i))
 		return -1;
@@ -50,7 +50,7 @@ int lin_idbits_has(const struct lin_idbits *s, uint64_t id)
 	if (id == UINT64_MAX)
 		return 0;  /* a negative id read from a damaged store */
 	if (id >= LIN_IDBITS_DENSE)
-		return lin_idset_has(&s->sparse, (uint64_t)id + 1);
+		return lin_idset_has(&s->sparse, id + 1);
 	size_t i = id / 64;
 	return i < s->nw && (s->w[i] >> (id % 64) & 1);
 }
