@@ -1243,7 +1243,7 @@ Test(query, path_all_lists_every_simple_path_within_bounds)
 }
 
 /* Table cells show control bytes escaped (\n, \t, \xHH) and every other
- * byte as it is (out.c, escape_dup); a store of its own. */
+ * byte as it is (out.c, append_escaped); a store of its own. */
 Test(query_cells, control_bytes_are_escaped, .init = th_mkdir,
      .fini = th_rmdir)
 {
@@ -1257,4 +1257,25 @@ Test(query_cells, control_bytes_are_escaped, .init = th_mkdir,
 	struct th_res r = th_query(store, "ls", "runs", NULL);
 	TH_OK_OUT(r, "run  acme/p/r1  train  "
 		  "a\\nb\\tc\\x01d\\x7fe\xc3\xa9  -\n");
+}
+
+/* Columns are padded to their widest cell in code points, not bytes: a
+ * job type of 5 code points in 7 bytes and an escaped control byte (1
+ * byte shown as 4) line the next column up with ASCII cells. */
+Test(query_cells, columns_align_by_code_points, .init = th_mkdir,
+     .fini = th_rmdir)
+{
+	char store[TH_PATH_MAX];
+
+	th_path(store, "c.lmdb");
+	th_rl_open("acme", "p", "logs/c.runlog");
+	th_rl_run("r1", "one", "\xc3\xa9t\xc3\xa9" "es", T0);
+	th_rl_run("r2", "two", "evalx", T0 + 1);
+	th_rl_run("r3", "three", "a\x01", T0 + 2);
+	th_rl_close();
+	cr_assert_eq(th_index("-q", "--store", store, th_at("logs"), NULL), 0);
+	struct th_res r = th_query(store, "ls", "runs", NULL);
+	TH_OK_OUT(r, "run  acme/p/r1  \xc3\xa9t\xc3\xa9" "es  one    -\n"
+		  "run  acme/p/r2  evalx  two    -\n"
+		  "run  acme/p/r3  a\\x01  three  -\n");
 }
