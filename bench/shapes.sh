@@ -13,7 +13,9 @@
 # with BENCH_HISTORY_BYTES of history per run.
 #
 # BENCH_RUNS (default 100000): the archive size; linearity is measured
-# against an archive of BENCH_RUNS/10. BENCH_WANDB_RUNS (default
+# against an archive of BENCH_RUNS/10, the indexer's peak heap against
+# BENCH_RUNS/100 (the issue's 1,000,000 against 10,000) and
+# BENCH_RUNS/10. BENCH_WANDB_RUNS (default
 # BENCH_RUNS, at most 100000): the .wandb archive's runs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,6 +23,8 @@ cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-100000}
 SMALL=$(( RUNS / 10 ))
 [ "$SMALL" -ge 1 ] || SMALL=1
+TINY=$(( RUNS / 100 ))
+[ "$TINY" -ge 1 ] || TINY=1
 WRUNS=${BENCH_WANDB_RUNS:-$(( RUNS < 100000 ? RUNS : 100000 ))}
 HISTORY=${BENCH_HISTORY_BYTES:-4000}
 STARTS=${BENCH_STARTS:-1000}
@@ -31,6 +35,12 @@ DYN=build/bench/lineage-index-dyn
 HEAP=$(pwd)/lineage-heap.so
 ROOT=bench/work/shapes
 RAW=${BENCH_SHAPES_RAW:-bench/work/shapes.txt}
+# SQLite's walk down from START (an SQL literal): its nodes in table r
+hub_walk() {
+	echo "WITH RECURSIVE r(n) AS (SELECT $1 UNION SELECT g.dst FROM g JOIN r ON g.src = r.n)"
+}
+# the same from each hub ("{}": lineage-bench spawn puts the hub there)
+HUB_SQL="$(hub_walk "'{}'") SELECT n FROM r"
 
 mkdir -p "$ROOT"
 : > "$RAW"
@@ -64,6 +74,8 @@ bench_shape() {
 		--edges "$W/truth.csv" "$W/runlog" >/dev/null
 	./lineage-gen synth --runs "$SMALL" --gzip-every 2 --seed 11 "$@" \
 		"$W/small" >/dev/null
+	./lineage-gen synth --runs "$TINY" --gzip-every 2 --seed 11 "$@" \
+		"$W/tiny" >/dev/null
 	./lineage-gen synth --runs "$WRUNS" --format wandb --seed 11 "$@" \
 		--history-bytes "$HISTORY" "$W/wandb" >/dev/null
 	echo "files $(find "$W/runlog" -type f | wc -l) bytes $(mb "$W/runlog") wandb_files $(find "$W/wandb" -type f | wc -l)" \
@@ -82,7 +94,8 @@ bench_shape() {
 	say "$shape: indexer heap (counted malloc, separate runs)"
 	heap "$shape" heap_small "$W/heap-small.lmdb" "$W/small"
 	heap "$shape" heap "$W/heap.lmdb" "$W/runlog"
-	rm -f "$W/heap-small.lmdb" "$W/heap.lmdb"
+	heap "$shape" heap_tiny "$W/heap-tiny.lmdb" "$W/tiny"
+	rm -f "$W/heap-small.lmdb" "$W/heap.lmdb" "$W/heap-tiny.lmdb"
 
 	say "$shape: SQLite load from the edges CSV"
 	sh bench/sqlite-load.sh "$W/truth.csv" "$W"
@@ -91,6 +104,11 @@ bench_shape() {
 		| record "$shape" sqliteload
 	echo "lmdb_bytes $(stat -c %s "$W/s.lmdb") sqlite_bytes $(stat -c %s "$W/s.sqlite")" \
 		| record "$shape" size
+	# the copy for shipping: LMDB's compacting copy (--compact-to)
+	./lineage-index -q --store "$W/s.lmdb" --compact-to "$W/copy.lmdb" \
+		2>/dev/null
+	echo "bytes $(stat -c %s "$W/copy.lmdb")" | record "$shape" compact
+	rm -f "$W/copy.lmdb"
 
 	say "$shape: in-process point and k-hop queries ($STARTS starts)"
 	$BENCH starts "$W/truth.csv" "$STARTS" 42 > "$W/starts.txt"
@@ -122,7 +140,7 @@ bench_shape() {
 		--store "$W/s.lmdb" impact '{}' | cut -d' ' -f2- \
 		| record "$shape" cold_impact
 	$BENCH spawn-cold "$HUBS" "$W/hubs.txt" sqlite3 -readonly \
-		"$W/s.sqlite" "WITH RECURSIVE r(n) AS (SELECT '{}' UNION SELECT g.dst FROM g JOIN r ON g.src = r.n) SELECT n FROM r" \
+		"$W/s.sqlite" "$HUB_SQL" \
 		| cut -d' ' -f2- | record "$shape" cold_sql
 	# the same processes with the page cache warm (store and binaries
 	# cached): start-up and page faults, no disk reads. The cold rounds
@@ -130,18 +148,18 @@ bench_shape() {
 	$BENCH spawn "$HUBS" "$W/hubs.txt" ./lineage-query \
 		--store "$W/s.lmdb" impact '{}' >/dev/null
 	$BENCH spawn "$HUBS" "$W/hubs.txt" sqlite3 -readonly \
-		"$W/s.sqlite" "WITH RECURSIVE r(n) AS (SELECT '{}' UNION SELECT g.dst FROM g JOIN r ON g.src = r.n) SELECT n FROM r" \
+		"$W/s.sqlite" "$HUB_SQL" \
 		>/dev/null
 	$BENCH spawn "$HUBS" "$W/hubs.txt" ./lineage-query \
 		--store "$W/s.lmdb" impact '{}' | cut -d' ' -f2- \
 		| record "$shape" warm_impact
 	$BENCH spawn "$HUBS" "$W/hubs.txt" sqlite3 -readonly \
-		"$W/s.sqlite" "WITH RECURSIVE r(n) AS (SELECT '{}' UNION SELECT g.dst FROM g JOIN r ON g.src = r.n) SELECT n FROM r" \
+		"$W/s.sqlite" "$HUB_SQL" \
 		| cut -d' ' -f2- | record "$shape" warm_sql
 	# the answers agree: impact rows (root excluded) and SQL's nodes
 	while read -r h; do
 		a=$(./lineage-query --store "$W/s.lmdb" impact "$h" | wc -l)
-		b=$(sqlite3 -readonly "$W/s.sqlite" "WITH RECURSIVE r(n) AS (SELECT '$h' UNION SELECT g.dst FROM g JOIN r ON g.src = r.n) SELECT count(*) - 1 FROM r")
+		b=$(sqlite3 -readonly "$W/s.sqlite" "$(hub_walk "'$h'") SELECT count(*) - 1 FROM r")
 		echo "$a $b"
 	done < "$W/hubs.txt" | awk '{ lo = (NR == 1 || $1 < lo) ? $1 : lo;
 		hi = $1 > hi ? $1 : hi; if ($1 != $2) bad = 1 }
@@ -165,11 +183,11 @@ bench_shape() {
 	$BENCH crc "$W/wandb" | record "$shape" crc
 	$BENCH rss ./lineage-index -q --store "$W/w.lmdb" "$W/wandb" \
 		| record "$shape" wandbindex
-	echo "runs $RUNS small_runs $SMALL wandb_runs $WRUNS history $HISTORY" \
+	echo "runs $RUNS small_runs $SMALL tiny_runs $TINY wandb_runs $WRUNS history $HISTORY" \
 		| record "$shape" params
 	# the archives and stores of a shape are large: keep the figures
 	# (BENCH_KEEP=1 keeps them, to profile)
-	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W/runlog" "$W/small" "$W/wandb" "$W"/*.lmdb "$W"/*.lmdb-lock \
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W/runlog" "$W/small" "$W/tiny" "$W/wandb" "$W"/*.lmdb "$W"/*.lmdb-lock \
 		"$W/s.sqlite" "$W/g.csv" "$W/truth.csv"
 }
 
