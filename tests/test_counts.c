@@ -221,3 +221,68 @@ Test(counts, readers_that_walk_open_without_read_ahead)
 		lin_store_close(&s);
 	}
 }
+
+/* A real schema-1 store, written by the schema-1 indexer (e5c5ca9) from
+ * fixtures/sample copied to FIX_SRC (the store names its sources by
+ * absolute path): every command refuses it with the rebuild command,
+ * before any of the databases it lacks is looked for; while its sources
+ * are gone the rebuild says so and leaves it as it was; with them back
+ * the rebuild gives what a fresh index gives. */
+#define FIX_SRC "/tmp/lineage-schema-1"
+Test(counts, a_real_schema_1_store_is_refused_then_rebuilt)
+{
+	char st[TH_PATH_MAX], fresh[TH_PATH_MAX], want[3 * TH_PATH_MAX];
+	int code;
+
+	th_path(st, "schema-1.lmdb");
+	free(th_sh(&code, "gzip -dc fixtures/stores/schema-1.lmdb.gz > '%s'",
+		   st));
+	cr_assert_eq(code, 0);
+	snprintf(want, sizeof want, "store schema 1 is older than this "
+		 "program's 4; rebuild it from its sources with "
+		 "'lineage-index --store %s --rebuild'", st);
+	const char *cmds[][2] = {
+		{ "stats", NULL }, { "check", NULL }, { "ls", "runs" },
+		{ "impact", "dataset/mnist-raw:v0" },
+		{ "used", "dataset/mnist-raw:v0" },
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		struct th_res r = th_query(st, cmds[i][0], cmds[i][1], NULL);
+		cr_assert_eq(r.rc, 65, "%s: %s", cmds[i][0], r.err);
+		cr_assert(strstr(r.err, want), "%s: %s", cmds[i][0], r.err);
+	}
+	char *o = th_sh(&code, "./lineage-index --store '%s' fixtures/sample "
+			"2>&1", st);
+	cr_assert_eq(code, 65, "%s", o);
+	cr_assert(strstr(o, want), "%s", o);
+	free(o);
+
+	free(th_sh(&code, "rm -rf " FIX_SRC));
+	o = th_sh(&code, "./lineage-index --store '%s' --rebuild 2>&1", st);
+	cr_assert_eq(code, 66, "%s", o);
+	cr_assert(strstr(o, FIX_SRC "/sample/mnist/01-upload.runlog: vanished"
+			 " since it was indexed"), "%s", o);
+	cr_assert(strstr(o, "every source of the store has vanished; the "
+			 "store is left as it was"), "%s", o);
+	free(o);
+	struct th_res r = th_query(st, "stats", NULL);
+	cr_assert_eq(r.rc, 65, "%s", r.err);
+
+	free(th_sh(&code, "mkdir -p " FIX_SRC " && cp -r fixtures/sample "
+		   FIX_SRC "/"));
+	cr_assert_eq(code, 0);
+	free(th_sh(&code, "./lineage-index -q --store '%s' --rebuild", st));
+	free(th_sh(NULL, "rm -rf " FIX_SRC));
+	cr_assert_eq(code, 0);
+	r = th_query(st, "stats", NULL);
+	cr_assert(strstr(r.out, "schema       4\n"), "%s", r.out);
+	check_clean(st, "rebuilt");
+	char args[2 * TH_PATH_MAX];
+	snprintf(args, sizeof args, "--store '%s' fixtures/sample",
+		 th_path(fresh, "fresh.lmdb"));
+	index_sh(args);
+	char *a = counted(st), *b = counted(fresh);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
