@@ -6,9 +6,9 @@
 
 #include "err.h"
 
-/* Copy the store at `from` to a new file `to` with LMDB's
- * mdb_env_copy2(MDB_CP_COMPACT): one read snapshot (an indexer may keep
- * writing), free pages left out, pages renumbered. The copy is written
+/* Copy the store at `from` to a new file `to`: one read snapshot (an
+ * indexer may keep writing), every database rewritten in key order with
+ * MDB_APPEND, so its pages are full and free pages are left out. The copy is written
  * beside `to`, flushed, validated and only then renamed to `to`, so `to`
  * is a whole store or absent. It needs no lock file to be read (open it
  * read-only on read-only media: lin_store_open falls back to
