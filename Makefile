@@ -35,9 +35,9 @@ endif
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -I. \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 # libarchive (archives read in place) only where format/archive.c is
 # linked: lineage-index, the tests, the generator and the benchmark.
@@ -152,7 +152,7 @@ SAN_CC ?= $(CC)
 SAN = $(BUILD)/san
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-SAN_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -I. \
+SAN_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -O1 -g $(SAN_FLAGS) -I. \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null)
 SAN_LIB_OBJ = $(LIB_SRC:%.c=$(SAN)/%.o)
 SAN_TEST_OBJ = $(TEST_SRC:%.c=$(SAN)/%.o)

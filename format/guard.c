@@ -13,8 +13,11 @@
 static const char *prog = "lineage";
 static int installed;
 static volatile sig_atomic_t armed;
-static sigjmp_buf *volatile catcher;
-static volatile sig_atomic_t caught;
+/* Per thread: a reader's helper threads (query/prefetch.c) catch their
+ * own faults. Initial-exec TLS (the library is linked statically), so
+ * the handler may read it. */
+static __thread sigjmp_buf *volatile catcher;
+static volatile sig_atomic_t caught;  /* atomic adds: several threads */
 /* Two prepared messages, one per signal name; the handler picks one. */
 static char msg_bus[1400], msg_segv[1400], msg_head[700], msg_tail[1200];
 static size_t len_bus, len_segv, len_head, len_tail;
@@ -48,7 +51,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	if (catcher) {
-		caught++;
+		__atomic_add_fetch(&caught, 1, __ATOMIC_RELAXED);
 		siglongjmp(*catcher, sig);
 	}
 	if (sig == SIGBUS)
@@ -128,7 +131,7 @@ static void on_assert(MDB_env *env, const char *what)
 {
 	(void)env;
 	if (catcher) {
-		caught++;
+		__atomic_add_fetch(&caught, 1, __ATOMIC_RELAXED);
 		siglongjmp(*catcher, SIGABRT);
 	}
 	if (len_head) {
@@ -164,7 +167,7 @@ const char *lin_guard_why(int sig)
 
 int lin_guard_caught(void)
 {
-	return caught;
+	return __atomic_load_n(&caught, __ATOMIC_RELAXED);
 }
 
 void lin_guard_catch(sigjmp_buf *jb)

@@ -34,11 +34,12 @@ void lin_guard_arm(const char *path);
 /* Undo one lin_guard_arm. */
 void lin_guard_disarm(void);
 
-/* While `jb` is set (not NULL), a guarded fault or an LMDB assertion
- * jumps there (siglongjmp(*jb, SIGNAL); SIGABRT for an assertion)
- * instead of ending the process: for a reader that can tell damage from
- * a writer's concurrent commit (a store read without its lock file) or
- * that can go on without the store (--rebuild reading what it can).
+/* While `jb` is set (not NULL) by a thread, a guarded fault or an LMDB
+ * assertion in that thread jumps there (siglongjmp(*jb, SIGNAL); SIGABRT
+ * for an assertion) instead of ending the process: for a reader that can
+ * tell damage from a writer's concurrent commit (a store read without
+ * its lock file), that can go on without the store (--rebuild reading
+ * what it can), or whose thread only reads ahead (query/prefetch.c).
  * After the jump the caller must only abort the store's transactions and
  * close it, and must not use anything it read from it. */
 void lin_guard_catch(sigjmp_buf *jb);

@@ -259,7 +259,9 @@ int lq_walk_new(struct lq *q, struct lin_walk **w, unsigned dir,
 
 	if (rc == 0 && q->at)
 		lin_walk_set_filter(*w, lq_asof_filter(q->at));
-	if (rc == 0)
+	if (rc == 0) {
 		lin_walk_set_relogs(*w, q->relogs);
+		lin_walk_set_prefetch(*w, 1);
+	}
 	return rc;
 }

@@ -20,6 +20,7 @@
  */
 #include "internal.h"
 #include "format/guard.h"
+#include "query/prefetch.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -204,6 +205,9 @@ static int query_run(struct lin_store *borrowed, int argc, char **argv,
 			rc = dispatch(q, argc, av);
 		}
 		lin_guard_catch(NULL);
+		if (sig)  /* helpers of abandoned walks, before the store
+			     closes */
+			lin_prefetch_abandon_all();
 		int nolock = q->store.env && q->store.nolock;
 		int retry = nolock && (sig || torn(q));
 		if (sig && !nolock) {

@@ -136,6 +136,13 @@ void lin_walk_set_filter(struct lin_walk *w,
  * default: producer and use edges only). */
 void lin_walk_set_relogs(struct lin_walk *w, int on);
 
+/* Read ahead when the walk finds the store cold (`on`; default off):
+ * once its own thread has waited for disk reads (major page faults),
+ * helper threads look up the nodes it has queued but not reached
+ * (query/prefetch.h), so that the reads overlap. A walk over pages in
+ * memory never starts them. */
+void lin_walk_set_prefetch(struct lin_walk *w, int on);
+
 /* Add a start node (before the first lin_walk_next). Adding a node
  * twice is harmless. Errors: LIN_ENOMEM. */
 int lin_walk_start(struct lin_walk *w, uint64_t node, struct lin_err *err);

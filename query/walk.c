@@ -1,9 +1,12 @@
 /* walk.c - breadth-first lineage walks over the `edges` database. */
 #include "query.h"
 #include "format/grow.h"
+#include "query/prefetch.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/resource.h>
 
 const char *lin_edge_label(unsigned kind)
 {
@@ -188,7 +191,22 @@ struct lin_walk {
 	int relogs;             /* follow re-log edges too */
 	struct lin_edges edges; /* opened at the first expand (open) */
 	int open;
+	/* reading ahead (lin_walk_set_prefetch) */
+	enum { PF_OFF, PF_WATCH, PF_ON } pf_state;
+	int pf_always;          /* LINEAGE_PREFETCH=always */
+	long pf_faults;         /* this thread's major faults at the start */
+	uint64_t pf_pops;       /* queue items taken since the start */
+	struct lin_prefetch *pf;
+	size_t pf_base;         /* queue index of the prefetcher's item 0 */
 };
+
+/* Check for disk reads after this many items, then every PF_EVERY. */
+#define PF_FIRST 8
+#define PF_EVERY 128
+/* Major faults that say the store is cold (one may be the program's own
+ * code paged in). Warm walks never start helpers: a thread and a reader
+ * slot each would only cost there. */
+#define PF_COLD 2
 
 /* Node ids use only the low bits of their top byte, so the two top bits
  * can tag the direction a node was queued for. */
@@ -217,6 +235,14 @@ int lin_walk_new(struct lin_walk **w, MDB_txn *txn,
 	return 0;
 }
 
+/* The directions a queued node will be expanded in: none at the depth
+ * limit (only its core is read then). */
+static unsigned expands(const struct lin_walk *w,
+			const struct lin_walk_step *st, unsigned dir)
+{
+	return st->depth < w->max_depth ? dir : 0;
+}
+
 static int push(struct lin_walk *w, const struct lin_walk_step *st,
 		unsigned dir)
 {
@@ -225,7 +251,59 @@ static int push(struct lin_walk *w, const struct lin_walk_step *st,
 	w->q[w->len].step = *st;
 	w->q[w->len].dir = dir;
 	w->len++;
+	/* a dropped item only means one read not made ahead */
+	if (w->pf)
+		(void)lin_prefetch_add(w->pf, st->node, expands(w, st, dir));
 	return 0;
+}
+
+/* Major page faults of the calling thread so far. */
+static long thread_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_majflt : 0;
+}
+
+void lin_walk_set_prefetch(struct lin_walk *w, int on)
+{
+	enum lin_prefetch_mode m = on ? lin_prefetch_mode() : LIN_PREFETCH_OFF;
+
+	w->pf_state = m == LIN_PREFETCH_OFF ? PF_OFF : PF_WATCH;
+	w->pf_always = m == LIN_PREFETCH_ALWAYS;
+	if (w->pf_state == PF_WATCH)
+		w->pf_faults = thread_faults();
+}
+
+/* While watching: when this thread has waited for the disk since the
+ * walk began, start the helpers on what is queued and not reached. */
+static void watch_faults(struct lin_walk *w)
+{
+	w->pf_pops++;
+	if (w->pf_state == PF_ON) {
+		if (w->pf && w->pf_pops % 16 == 0)
+			lin_prefetch_reached(w->pf, w->head - w->pf_base);
+		return;
+	}
+	long faults = 0;
+	if (!w->pf_always) {
+		if (w->pf_pops != PF_FIRST && w->pf_pops % PF_EVERY != 0)
+			return;
+		faults = thread_faults() - w->pf_faults;
+		if (faults < PF_COLD)
+			return;
+	}
+	w->pf_state = PF_ON;  /* once, whether or not helpers start */
+	w->pf = lin_prefetch_new(w->s);
+	w->pf_base = w->head;
+	if (w->pf && lin_prefetch_tracing())
+		fprintf(stderr, "prefetch: helpers start at step %llu, %zu "
+			"nodes queued, after %ld disk reads\n",
+			(unsigned long long)w->pf_pops, w->len - w->head,
+			faults);
+	for (size_t i = w->head; w->pf && i < w->len; i++)
+		(void)lin_prefetch_add(w->pf, w->q[i].step.node,
+				       expands(w, &w->q[i].step, w->q[i].dir));
 }
 
 /* Queue `node` for direction d unless it was queued for d before. */
@@ -332,6 +410,9 @@ int lin_walk_next(struct lin_walk *w, struct lin_walk_step *step,
 		struct qitem it = w->q[w->head++];
 		int rc;
 
+		if (w->pf_state != PF_OFF)
+			watch_faults(w);
+
 		if (it.step.depth < w->max_depth) {
 			rc = expand(w, &it, err);
 			if (rc)
@@ -365,6 +446,7 @@ void lin_walk_free(struct lin_walk *w)
 {
 	if (!w)
 		return;
+	lin_prefetch_free(w->pf);
 	if (w->open)
 		lin_edges_close(&w->edges);
 	free(w->q);

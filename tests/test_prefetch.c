@@ -1,0 +1,192 @@
+/* test_prefetch.c - walks that read ahead with helper threads
+ * (query/prefetch.c): the answers, exit codes and messages are those of
+ * the walk alone, on a good store and on a damaged one (a helper that
+ * faults stops quietly); helpers start when the walk's thread waits for
+ * the disk, and never over a store in memory. LINEAGE_PREFETCH=always
+ * starts them at a walk's first step, since a test's store is in the
+ * page cache. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+TestSuite(prefetch, .init = th_mkdir, .fini = th_rmdir, .timeout = 300);
+
+/* A one-file-per-run store of 2,000 runs, and the `n` most-used version
+ * refs (hubs: the widest walks) into refs[]. */
+static void hub_store(char st[TH_PATH_MAX], char refs[][128], int n)
+{
+	int code;
+
+	th_path(st, "s.lmdb");
+	free(th_sh(&code, "./lineage-gen synth --runs 2000 --shape per-run "
+		   "--seed 3 --edges '%s' '%s' >/dev/null && ./lineage-index "
+		   "-q --store '%s' '%s'", th_at("truth.csv"), th_at("arch"),
+		   st, th_at("arch")));
+	cr_assert_eq(code, 0);
+	char *top = th_sh(&code, "grep '^used,' '%s' | cut -d, -f3 | sort | "
+			  "uniq -c | sort -k1,1nr -k2 | head -%d | "
+			  "awk '{ print $2 }'", th_at("truth.csv"), n);
+	const char *p = top;
+	char *line;
+	int i = 0;
+	while (i < n && (line = th_line(&p))) {
+		snprintf(refs[i++], 128, "%s", line);
+		free(line);
+	}
+	free(top);
+	cr_assert_eq(i, n, "only %d hubs", i);
+}
+
+/* `lineage-query --store st CMD REF` run as a program (its fault guard
+ * on) with LINEAGE_PREFETCH set to `mode` and tracing on: the exit
+ * code, stdout and stderr without the trace lines, in one string;
+ * *traced says whether helpers started. */
+static char *answer(const char *st, const char *mode, const char *cmd,
+		    const char *ref, int *traced)
+{
+	int code;
+	char *out = th_sh(&code, "LINEAGE_PREFETCH=%s LINEAGE_PREFETCH_TRACE=1 "
+			  "./lineage-query --store '%s' %s '%s' 2>'%s'", mode,
+			  st, cmd, ref, th_at("q.err"));
+	char *err = th_read_file(th_at("q.err"), NULL);
+	size_t cap = strlen(out) + strlen(err) + 64;
+	char *all = malloc(cap), *o = all;
+	o += snprintf(o, cap, "exit %d\n%s", code, out);
+	*traced = 0;
+	const char *p = err;
+	char *line;
+	while ((line = th_line(&p))) {
+		if (strncmp(line, "prefetch: ", 10) == 0)
+			*traced = 1;
+		else
+			o += snprintf(o, cap - (size_t)(o - all), "%s\n",
+				      line);
+		free(line);
+	}
+	free(out);
+	free(err);
+	return all;
+}
+
+static const char *const cmds[] = {
+	"impact", "provenance", "lineage --both", "lineage --down --depth 2",
+	"--json impact", "graph --format dot --both",
+};
+#define NCMDS (sizeof cmds / sizeof *cmds)
+
+/* Every walk command answers the same with helpers reading ahead from
+ * the first step as without them, and the helpers did run. */
+Test(prefetch, the_same_answers_with_helpers)
+{
+	char st[TH_PATH_MAX], refs[6][128];
+	int traced, started = 0;
+
+	hub_store(st, refs, 6);
+	for (int i = 0; i < 6; i++)
+		for (size_t c = 0; c < NCMDS; c++) {
+			char *off = answer(st, "off", cmds[c], refs[i],
+					   &traced);
+			cr_assert(!traced, "helpers with LINEAGE_PREFETCH=off");
+			char *on = answer(st, "always", cmds[c], refs[i],
+					  &traced);
+			started += traced;
+			cr_assert_str_eq(on, off, "%s %s", cmds[c], refs[i]);
+			cr_assert(strncmp(off, "exit 0\n", 7) == 0, "%s", off);
+			free(off);
+			free(on);
+		}
+	cr_assert_eq(started, 6 * (int)NCMDS, "helpers started %d times",
+		     started);
+}
+
+/* Overwrite `n` bytes at `at` of file `path` with `byte`. */
+static void scribble(const char *path, off_t at, size_t n, int byte)
+{
+	char buf[4096];
+	int fd = open(path, O_WRONLY);
+
+	cr_assert_geq(fd, 0);
+	memset(buf, byte, sizeof buf);
+	while (n) {
+		size_t k = n < sizeof buf ? n : sizeof buf;
+		cr_assert_eq(pwrite(fd, buf, k, at), (ssize_t)k);
+		at += (off_t)k;
+		n -= k;
+	}
+	close(fd);
+}
+
+/* A store with damaged pages: whatever the walk meets (a clean answer,
+ * an error, "store damaged"), it meets it the same with helpers, which
+ * may fault first and must stop quietly. */
+Test(prefetch, a_damaged_store_reads_the_same_with_helpers)
+{
+	char st[TH_PATH_MAX], refs[6][128];
+	int traced, differ = 0;
+	struct stat sb;
+
+	hub_store(st, refs, 6);
+	cr_assert_eq(stat(st, &sb), 0);
+	/* pages in the second half of the file hold leaves of the big
+	 * databases: zeros in some, 0xff (wild page numbers) in others */
+	for (off_t pg = sb.st_size / 8192; pg < sb.st_size / 4096;
+	     pg += 37)
+		scribble(st, pg * 4096 + 16, 64, pg % 2 ? 0xff : 0);
+	for (int i = 0; i < 6; i++)
+		for (size_t c = 0; c < NCMDS; c++) {
+			char *off = answer(st, "off", cmds[c], refs[i],
+					   &traced);
+			char *on = answer(st, "always", cmds[c], refs[i],
+					  &traced);
+			cr_assert_str_eq(on, off, "%s %s", cmds[c], refs[i]);
+			differ += strncmp(off, "exit 0\n", 7) != 0;
+			free(off);
+			free(on);
+		}
+	cr_log_info("%d of %zu walks met the damage", differ, 6 * NCMDS);
+	cr_assert_gt(differ, 0, "the damage was never met");
+}
+
+/* Over a store in memory a walk starts no helpers; once the store's
+ * pages are out of the page cache, it does. */
+Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
+{
+	char st[TH_PATH_MAX], refs[1][128];
+	int traced;
+
+	hub_store(st, refs, 1);
+	char *warm = answer(st, "auto", "impact", refs[0], &traced);
+	cr_assert(!traced, "helpers over a store in memory");
+	/* drop the store's pages from the page cache */
+	int fd = open(st, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	fdatasync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	struct stat sb;
+	fstat(fd, &sb);
+	void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	size_t pages = ((size_t)sb.st_size + 4095) / 4096, resident = 0;
+	unsigned char *vec = malloc(pages);
+	cr_assert_eq(mincore(m, (size_t)sb.st_size, vec), 0);
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	free(vec);
+	munmap(m, (size_t)sb.st_size);
+	close(fd);
+	if (resident > pages / 2)
+		cr_skip_test("the page cache kept %zu of %zu pages of the "
+			     "store (POSIX_FADV_DONTNEED ignored here)",
+			     resident, pages);
+	char *cold = answer(st, "auto", "impact", refs[0], &traced);
+	cr_assert(traced, "no helpers over a cold store");
+	cr_assert_str_eq(cold, warm);
+	free(cold);
+	free(warm);
+}
