@@ -50,6 +50,10 @@ END {
 		a = g(s, "cold_impact.median_us"); b = g(s, "cold_sql.median_us")
 		row(sprintf("%s impact, 10 hubs, median (ms)", cold), sprintf("%.2f", a / 1000), sprintf("%.2f", b / 1000), sprintf("%.2fx", r(b, a)), ">= 3x", ok(r(b, a) >= 3))
 		row("  range over the 10 hubs (ms)", sprintf("%.2f-%.2f", g(s, "cold_impact.min_us") / 1000, g(s, "cold_impact.max_us") / 1000), sprintf("%.2f-%.2f", g(s, "cold_sql.min_us") / 1000, g(s, "cold_sql.max_us") / 1000), "", "", "")
+		if ((s ".cold_nopf.median_us") in v) {
+			a2 = g(s, "cold_nopf.median_us")
+			row("  the same without read-ahead helpers (ms)", sprintf("%.2f", a2 / 1000), sprintf("%.2f", b / 1000), sprintf("%.2fx", r(b, a2)), "", "")
+		}
 		row("  hubs: uses, nodes reached, same answers", sprintf("%d-%d uses", g(s, "hubs.uses_min"), g(s, "hubs.uses_max")), sprintf("%d-%d nodes", g(s, "hubs.nodes_min"), g(s, "hubs.nodes_max")), "", "", g(s, "hubs.same"))
 		if ((s ".warm_impact.median_us") in v) {
 			a = g(s, "warm_impact.median_us"); b = g(s, "warm_sql.median_us")

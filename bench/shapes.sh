@@ -142,6 +142,10 @@ bench_shape() {
 	$BENCH spawn-cold "$HUBS" "$W/hubs.txt" sqlite3 -readonly \
 		"$W/s.sqlite" "$HUB_SQL" \
 		| cut -d' ' -f2- | record "$shape" cold_sql
+	# the walk alone, without its read-ahead helpers: what they gain
+	LINEAGE_PREFETCH=off $BENCH spawn-cold "$HUBS" "$W/hubs.txt" \
+		./lineage-query --store "$W/s.lmdb" impact '{}' \
+		| cut -d' ' -f2- | record "$shape" cold_nopf
 	# the same processes with the page cache warm (store and binaries
 	# cached): start-up and page faults, no disk reads. The cold rounds
 	# left only the last hub's pages cached: one unmeasured round first.

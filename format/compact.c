@@ -27,6 +27,11 @@ static int io_fail(struct lin_err *err, const char *path, const char *what)
  * they fill, so a transaction stays small whatever the store's size. */
 #define PUTS_PER_TXN 131072
 
+/* The flags LMDB keeps with a database (its key and duplicate order),
+ * which the copy's database must be created with. */
+#define DB_FLAGS (MDB_REVERSEKEY | MDB_DUPSORT | MDB_INTEGERKEY | \
+		  MDB_DUPFIXED | MDB_INTEGERDUP | MDB_REVERSEDUP)
+
 /* The copy being written: its environment, open transaction, and the
  * puts made in that transaction. */
 struct copy {
@@ -51,8 +56,7 @@ static int append_db(struct lin_store *s, MDB_txn *rtxn, enum lin_db db,
 
 	if (rc == 0)
 		rc = mdb_dbi_open(c->txn, lin_db_names[db],
-				  (flags & (MDB_DUPSORT | MDB_DUPFIXED)) |
-				  MDB_CREATE, &to);
+				  (flags & DB_FLAGS) | MDB_CREATE, &to);
 	if (rc == 0)
 		rc = mdb_cursor_open(rtxn, s->dbi[db], &rc_);
 	if (rc)
