@@ -385,6 +385,12 @@ int lin_store_open(struct lin_store *s, const char *path, int flags,
 		lin_guard_env(s->env);
 		mdb_env_set_maxdbs(s->env, LIN_DB_COUNT + 2);
 		mdb_env_set_mapsize(s->env, s->mapsize);
+		/* A walk that reads ahead holds a slot per helper thread
+		 * (query/prefetch.h): a larger table than LMDB's 126, so
+		 * that many concurrent cold queries do not fill it. LMDB
+		 * grows the lock file to it when it is the first to open
+		 * it (64 bytes a slot). */
+		mdb_env_set_maxreaders(s->env, LIN_MAX_READERS);
 		rc = mdb_env_open(s->env, path, envflags, 0644);
 		if (rc == 0)
 			break;

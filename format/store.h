@@ -50,6 +50,9 @@ struct lin_store {
 	char path[1024];
 };
 
+/* Reader slots of the lock file (LMDB's default is 126). */
+#define LIN_MAX_READERS 1022
+
 #define LIN_STORE_RDONLY 1  /* open read-only; the store must exist */
 #define LIN_STORE_SALVAGE 2 /* open a store that failed validation as
 			       LIN_ECORRUPT anyway (--rebuild reads what it

@@ -4,15 +4,17 @@
  * faults stops quietly); helpers start when the walk's thread waits for
  * the disk, and never over a store in memory. LINEAGE_PREFETCH=always
  * starts them at a walk's first step, since a test's store is in the
- * page cache. */
+ * page cache. The lock file has room for their reader slots. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/store.h"
 #include "tests/helpers.h"
 
 TestSuite(prefetch, .init = th_mkdir, .fini = th_rmdir, .timeout = 300);
@@ -189,4 +191,57 @@ Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
 	cr_assert_str_eq(cold, warm);
 	free(cold);
 	free(warm);
+}
+
+/* Readers hold a slot of the lock file each, helpers too: the table
+ * has room for LIN_MAX_READERS (LMDB's own default, 126, would be
+ * filled by some 25 cold walks at once). 300 threads hold a read
+ * transaction each at the same time. */
+#define READERS 300
+static pthread_barrier_t all_began;
+static struct lin_store *shared_store;
+
+static void *reader(void *arg)
+{
+	MDB_txn *txn = NULL;
+	int *rc = arg;
+
+	*rc = mdb_txn_begin(shared_store->env, NULL, MDB_RDONLY, &txn);
+	pthread_barrier_wait(&all_began);
+	if (txn)
+		mdb_txn_abort(txn);
+	return NULL;
+}
+
+Test(prefetch, the_lock_file_has_room_for_many_readers)
+{
+	char st[TH_PATH_MAX];
+	struct lin_store s;
+	struct lin_err e;
+	pthread_t th[READERS];
+	pthread_attr_t attr;
+	int rc[READERS], code;
+
+	th_path(st, "s.lmdb");
+	free(th_sh(&code, "./lineage-index -q --store '%s' fixtures/sample",
+		   st));
+	cr_assert_eq(code, 0);
+	cr_assert_eq(lin_store_open(&s, st, LIN_STORE_RDONLY, &e), 0, "%s",
+		     e.msg);
+	shared_store = &s;
+	pthread_barrier_init(&all_began, NULL, READERS);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 0; i < READERS; i++)
+		cr_assert_eq(pthread_create(&th[i], &attr, reader, &rc[i]), 0);
+	for (int i = 0; i < READERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&all_began);
+	pthread_attr_destroy(&attr);
+	int failed = 0;
+	for (int i = 0; i < READERS; i++)
+		failed += rc[i] != 0;
+	cr_assert_eq(failed, 0, "%d of %d readers found no slot (%s)", failed,
+		     READERS, mdb_strerror(rc[0] ? rc[0] : rc[READERS - 1]));
+	lin_store_close(&s);
 }
