@@ -50,7 +50,7 @@ static int append_db(struct lin_store *s, MDB_txn *rtxn, enum lin_db db,
 {
 	unsigned flags = 0;
 	MDB_dbi to;
-	MDB_cursor *rc_, *wc = NULL;
+	MDB_cursor *from, *into = NULL;
 	MDB_val k, v, last = { 0, NULL };
 	int rc = mdb_dbi_flags(rtxn, s->dbi[db], &flags);
 
@@ -58,24 +58,24 @@ static int append_db(struct lin_store *s, MDB_txn *rtxn, enum lin_db db,
 		rc = mdb_dbi_open(c->txn, lin_db_names[db],
 				  (flags & DB_FLAGS) | MDB_CREATE, &to);
 	if (rc == 0)
-		rc = mdb_cursor_open(rtxn, s->dbi[db], &rc_);
+		rc = mdb_cursor_open(rtxn, s->dbi[db], &from);
 	if (rc)
 		return rc;
 	int dup = !!(flags & MDB_DUPSORT);
 	for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
-		rc = mdb_cursor_get(rc_, &k, &v, op);
+		rc = mdb_cursor_get(from, &k, &v, op);
 		if (rc)
 			break;
-		if (!wc && (rc = mdb_cursor_open(c->txn, to, &wc)))
+		if (!into && (rc = mdb_cursor_open(c->txn, to, &into)))
 			break;
 		int same = dup && last.mv_data && k.mv_size == last.mv_size &&
 			   !memcmp(k.mv_data, last.mv_data, k.mv_size);
-		rc = mdb_cursor_put(wc, &k, &v, same ? MDB_APPENDDUP :
+		rc = mdb_cursor_put(into, &k, &v, same ? MDB_APPENDDUP :
 				    MDB_APPEND);
 		last = k;  /* the read snapshot's bytes stay valid */
 		if (rc == 0 && ++c->puts >= PUTS_PER_TXN) {
-			mdb_cursor_close(wc);
-			wc = NULL;
+			mdb_cursor_close(into);
+			into = NULL;
 			c->puts = 0;
 			rc = mdb_txn_commit(c->txn);
 			c->txn = NULL;
@@ -83,9 +83,9 @@ static int append_db(struct lin_store *s, MDB_txn *rtxn, enum lin_db db,
 				rc = mdb_txn_begin(c->env, NULL, 0, &c->txn);
 		}
 	}
-	if (wc)
-		mdb_cursor_close(wc);
-	mdb_cursor_close(rc_);
+	if (into)
+		mdb_cursor_close(into);
+	mdb_cursor_close(from);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
