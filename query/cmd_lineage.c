@@ -418,9 +418,7 @@ static int extend(struct allpaths *p)
 		p->truncated = 1;
 		return 0;
 	}
-	rc = lq_neighbours(p->q, last->node,
-			   p->dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST
-						   : LIN_EDGE_UP_FIRST,
+	rc = lq_neighbours(p->q, last->node, lin_walk_first_kind(p->dir),
 			   lin_walk_last_kind(p->dir, p->q->relogs), &nb);
 	for (size_t i = 0; rc == 0 && i < nb.n; i++) {
 		if (on_path(p, nb.v[i].node))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/cursor.h"
 #include "format/guard.h"
 #include "format/keys.h"
 #include "query/query.h"
@@ -41,30 +42,21 @@ static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lin_prefetch *live;
 
 /* Look `it` up as the walk will: its edges in each direction it will be
- * expanded in (the seek touches the leaf page that holds them) and its
- * core record (every walk command prints it). */
-static void touch(MDB_txn *txn, MDB_cursor *edges, const struct lin_store *s,
-		  const struct item *it)
+ * expanded in (the seek reads the leaf page that holds them) and its
+ * core record (every walk command prints it). What they hold is not
+ * needed: having read the pages is the point. */
+static void touch(struct lin_edges *edges, MDB_txn *txn,
+		  const struct lin_store *s, const struct item *it)
 {
-	unsigned char kb[8];
-	MDB_val k = { 8, kb }, v;
-	volatile unsigned char sink;
+	unsigned char k[8];
+	MDB_val v;
 
-	lin_key_id(kb, it->node);
-	for (unsigned bit = LIN_WALK_DOWN; bit <= LIN_WALK_UP; bit <<= 1) {
-		if (!(it->dirs & bit))
-			continue;
-		unsigned char first = bit == LIN_WALK_DOWN ?
-				      LIN_EDGE_DOWN_FIRST : LIN_EDGE_UP_FIRST;
-		v.mv_size = 1;
-		v.mv_data = &first;
-		if (mdb_cursor_get(edges, &k, &v, MDB_GET_BOTH_RANGE) == 0 &&
-		    v.mv_size)
-			sink = *(const unsigned char *)v.mv_data;
-	}
-	if (mdb_get(txn, s->dbi[LIN_DB_NODE_CORE], &k, &v) == 0 && v.mv_size)
-		sink = ((const unsigned char *)v.mv_data)[v.mv_size - 1];
-	(void)sink;
+	for (unsigned bit = LIN_WALK_DOWN; bit <= LIN_WALK_UP; bit <<= 1)
+		if (it->dirs & bit)
+			lin_edges_seek(edges, it->node, lin_walk_first_kind(bit),
+				       lin_walk_first_kind(bit));
+	(void)lin_store_get(txn, s, LIN_DB_NODE_CORE, k,
+			    lin_key_id(k, it->node), &v, NULL);
 }
 
 /* The next item to read ahead, or 0 when told to stop. */
@@ -88,7 +80,9 @@ static int take(struct lin_prefetch *p, struct item *it)
  * its own fault guard. */
 struct helper {
 	MDB_txn *txn;
-	MDB_cursor *edges;
+	struct lin_edges edges;
+	int open;               /* edges opened */
+	struct lin_err err;     /* what went wrong, never reported */
 	sigjmp_buf jb;
 };
 
@@ -105,16 +99,17 @@ static void *helper_main(void *arg)
 	if (sigsetjmp(h->jb, 1) == 0) {
 		lin_guard_catch(&h->jb);
 		if (mdb_txn_begin(p->s->env, NULL, MDB_RDONLY, &h->txn) == 0 &&
-		    mdb_cursor_open(h->txn, p->s->dbi[LIN_DB_EDGES],
-				    &h->edges) == 0)
+		    lin_edges_open(&h->edges, h->txn, p->s, &h->err) == 0) {
+			h->open = 1;
 			while (take(p, &it))
-				touch(h->txn, h->edges, p->s, &it);
+				touch(&h->edges, h->txn, p->s, &it);
+		}
 	}
 	/* after a fault the walk meets the damage itself: only let go of
 	 * the transaction (guard.h) */
 	lin_guard_catch(NULL);
-	if (h->edges)
-		mdb_cursor_close(h->edges);
+	if (h->open)
+		lin_edges_close(&h->edges);
 	if (h->txn)
 		mdb_txn_abort(h->txn);
 	free(h);

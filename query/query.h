@@ -101,6 +101,13 @@ void lin_nbrs_free(struct lin_nbrs *l);
  * for RELOGGED/RELOGGED_BY, else NULL. Static storage. */
 const char *lin_edge_label(unsigned kind);
 
+/* The first edge kind of direction `dir` (LIN_WALK_DOWN or LIN_WALK_UP):
+ * each direction is one contiguous range of kinds (schema.h). */
+static inline unsigned lin_walk_first_kind(unsigned dir)
+{
+	return dir == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST : LIN_EDGE_UP_FIRST;
+}
+
 /* The last edge kind of direction `dir` (LIN_WALK_DOWN or LIN_WALK_UP)
  * that a walk follows: the range from LIN_EDGE_DOWN_FIRST/UP_FIRST up to
  * it holds the producer and use edges, and the re-log edges too when

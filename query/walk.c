@@ -378,8 +378,7 @@ static int expand(struct lin_walk *w, const struct qitem *it,
 			w->open = 1;
 		}
 		rc = neighbours(&w->edges, it->step.node,
-				bit == LIN_WALK_DOWN ? LIN_EDGE_DOWN_FIRST :
-						       LIN_EDGE_UP_FIRST,
+				lin_walk_first_kind(bit),
 				lin_walk_last_kind(bit, w->relogs),
 				w->filter, &w->nb, err);
 		if (rc)
