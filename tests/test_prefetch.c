@@ -19,14 +19,16 @@
 
 TestSuite(prefetch, .init = th_mkdir, .fini = th_rmdir, .timeout = 300);
 
-/* A one-file-per-run store of 2,000 runs, and the `n` most-used version
- * refs (hubs: the widest walks) into refs[]. */
+/* A store of 2,000 runs of every generated shape (one file per run,
+ * finishes after the next run, resumed and crashed runs, re-logs,
+ * cross-project uses, names beyond ASCII, stated version numbers), and
+ * the `n` most-used version refs (hubs: the widest walks) into refs[]. */
 static void hub_store(char st[TH_PATH_MAX], char refs[][128], int n)
 {
 	int code;
 
 	th_path(st, "s.lmdb");
-	free(th_sh(&code, "./lineage-gen synth --runs 2000 --shape per-run "
+	free(th_sh(&code, "./lineage-gen synth --runs 2000 --shape all "
 		   "--seed 3 --edges '%s' '%s' >/dev/null && "
 		   /* groups cut by record count only: the same pages
 		    * however fast the indexer runs (sanitizers) */
@@ -168,6 +170,12 @@ Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
 	hub_store(st, refs, 1);
 	char *warm = answer(st, "auto", "impact", refs[0], &traced);
 	cr_assert(!traced, "helpers over a store in memory");
+	setenv("LINEAGE_PREFETCH_THREADS", "0", 1);
+	char *none = answer(st, "always", "impact", refs[0], &traced);
+	unsetenv("LINEAGE_PREFETCH_THREADS");
+	cr_assert(!traced, "helpers with LINEAGE_PREFETCH_THREADS=0");
+	cr_assert_str_eq(none, warm);
+	free(none);
 	/* drop the store's pages from the page cache */
 	int fd = open(st, O_RDONLY);
 	cr_assert_geq(fd, 0);
