@@ -415,7 +415,11 @@ int lin_core_check(MDB_txn *txn, const struct lin_store *s,
 	struct pair p = { NULL, NULL, { 0, NULL }, { 0, NULL }, { 0, NULL },
 			  { 0, NULL }, 0, 0 };
 	struct lin_core_enc e = { NULL, NULL, 0, 0 };
+	struct lin_order no, co;
 	int rc = mdb_cursor_open(txn, s->dbi[LIN_DB_NODES], &p.node);
+
+	memset(&no, 0, sizeof no);
+	memset(&co, 0, sizeof co);
 
 	if (rc == 0)
 		rc = mdb_cursor_open(txn, s->dbi[LIN_DB_NODE_CORE], &p.core);
@@ -436,6 +440,13 @@ int lin_core_check(MDB_txn *txn, const struct lin_store *s,
 			p.nrc = mdb_cursor_get(p.node, &p.nk, &p.nv, MDB_NEXT);
 		if (step & 2)
 			p.crc = mdb_cursor_get(p.core, &p.ck, &p.cv, MDB_NEXT);
+		if (((step & 1) && p.nrc == 0 &&
+		     (rc = lin_order_next(&no, &p.nk, NULL, LIN_DB_NODES,
+					  err))) ||
+		    ((step & 2) && p.crc == 0 &&
+		     (rc = lin_order_next(&co, &p.ck, NULL, LIN_DB_NODE_CORE,
+					  err))))
+			goto out_err;
 	}
 	if (rc == 0 && ((p.nrc && p.nrc != MDB_NOTFOUND) ||
 			(p.crc && p.crc != MDB_NOTFOUND)))
@@ -450,4 +461,9 @@ out:
 		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
 	return rc ? lin_store_fail(err, rc, "cannot read node_core") : 0;
+out_err:  /* rc is the project's code, err says why */
+	mdb_cursor_close(p.node);
+	mdb_cursor_close(p.core);
+	lin_core_enc_release(&e);
+	return rc;
 }

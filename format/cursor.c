@@ -133,6 +133,7 @@ static int scan_init(struct lin_scan *sc, MDB_txn *txn,
 
 	memset(sc, 0, sizeof *sc);
 	sc->err = err;
+	sc->db = db;
 	/* Short prefixes (every key prefix) are copied, so callers may
 	 * build them on the stack; a longer one (a path) is used in place. */
 	sc->pre = pn <= sizeof sc->buf ? sc->buf : pre;
@@ -201,6 +202,10 @@ int lin_scan_next(struct lin_scan *sc)
 		return 0;
 	if (rc)
 		return lin_store_fail(sc->err, rc, "cannot read store");
+	if ((rc = lin_order_next(&sc->order, sc->dups ? NULL : &sc->k,
+				 sc->dups || lin_db_dupsort(sc->db) ? &sc->v :
+				 NULL, sc->db, sc->err)))
+		return rc;
 	if (sc->k.mv_size < sc->pn || memcmp(sc->k.mv_data, sc->pre, sc->pn))
 		return 0;
 	return 1;
@@ -360,6 +365,7 @@ void lin_edges_seek(struct lin_edges *es, uint64_t node, unsigned first,
 	es->last = last;
 	es->rc = mdb_cursor_get(es->c, &k, &es->v, MDB_GET_BOTH_RANGE);
 	es->fresh = 1;
+	es->fresh_seek = 1;
 }
 
 int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
@@ -379,6 +385,15 @@ int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
 				   "edge of node %016llx is %zu bytes, not %d",
 				   (unsigned long long)es->node, es->v.mv_size,
 				   LIN_EDGE_SIZE);
+	/* a damaged page can lead the cursor in a circle */
+	if (!es->fresh_seek && memcmp(es->prev, es->v.mv_data,
+				      LIN_EDGE_SIZE) >= 0)
+		return lin_err_set(es->err, LIN_ECORRUPT, LIN_NO_OFFSET,
+				   "edges of node %016llx out of order (a "
+				   "damaged page)",
+				   (unsigned long long)es->node);
+	memcpy(es->prev, es->v.mv_data, LIN_EDGE_SIZE);
+	es->fresh_seek = 0;
 	lin_edge_decode(es->v.mv_data, e);
 	if (e->kind > es->last) {
 		es->rc = MDB_NOTFOUND;

@@ -71,6 +71,8 @@ struct lin_scan {
 	MDB_val start;
 	struct lin_err *err;
 	MDB_val k, v;   /* the current entry, after _next returned 1 */
+	enum lin_db db;
+	struct lin_order order;
 };
 
 /* Scan `db` for keys starting with `pre` (`pn` bytes; 0: every key),
@@ -90,10 +92,16 @@ int lin_scan_dups(struct lin_scan *sc, MDB_txn *txn,
 		  size_t kn, const void *from, size_t fn,
 		  struct lin_err *err);
 
+/* 1 with the next entry in sc->k, sc->v; 0 at the end of the range;
+ * below 0 when the store cannot be read, or LIN_ECORRUPT when an entry
+ * does not come after the one before (lin_order_next). */
 int lin_scan_next(struct lin_scan *sc);
 
 /* Make the next _next seek afresh (to `start`, or the prefix): after
- * writes to the database, where a cursor stands is not to be trusted. */
+ * writes to the database, where a cursor stands is not to be trusted.
+ * The entries found then must still come after the last one given (the
+ * caller deleted what it read): a scan that would give an entry twice
+ * stops with LIN_ECORRUPT instead of going round. */
 void lin_scan_restart(struct lin_scan *sc);
 
 void lin_scan_close(struct lin_scan *sc);
@@ -145,8 +153,10 @@ struct lin_edges {
 	unsigned last;
 	int rc;           /* of the last cursor move */
 	int fresh;        /* the current entry is not yet returned */
+	int fresh_seek;   /* no edge returned since the seek */
 	MDB_val v;        /* the current entry's value, as the move gave it */
 	unsigned char kb[8];
+	unsigned char prev[LIN_EDGE_SIZE]; /* the edge returned last */
 	struct lin_err *err;
 };
 int lin_edges_open(struct lin_edges *es, MDB_txn *txn,

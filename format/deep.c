@@ -423,10 +423,17 @@ static int walk(struct deep *d, MDB_txn *txn, MDB_dbi dbi, int dupsort)
 			continue;
 		}
 		int order = pk.mv_data ? mdb_cmp(txn, dbi, &pk, &k) : -1;
-		if (order > 0 || (order == 0 && !dupsort))
-			bad(d, "key out of order");
-		else if (order == 0 && mdb_dcmp(txn, dbi, &pv, &v) >= 0)
-			bad(d, "duplicate value out of order");
+		/* Out of order, the cursor may be going round in a circle
+		 * of damaged pages: the rest of the database is not read. */
+		if (order > 0 || (order == 0 && !dupsort)) {
+			bad(d, "key out of order (the rest of this database "
+			    "is not read)");
+			break;
+		} else if (order == 0 && mdb_dcmp(txn, dbi, &pv, &v) >= 0) {
+			bad(d, "duplicate value out of order (the rest of "
+			    "this database is not read)");
+			break;
+		}
 		pk = k;
 		pv = v;
 		if (dbi == 0) {

@@ -6,8 +6,11 @@
  *
  * Conventions
  *  - Integers in keys are big-endian so byte order == numeric order.
- *  - Ids are u64. The top byte says what an id names (LIN_ID_*), the low
- *    56 bits are a sequence number from meta "seq.<kind>".
+ *  - Ids are u64. The low byte says what an id names (LIN_ID_*), the high
+ *    56 bits are a sequence number: runs and versions share meta
+ *    "seq.node" (schema 5), so the versions a run logged get the ids
+ *    right after the run's and sit on the same pages of `node_core`,
+ *    `nodes` and `edges`; collections count in "seq.coll".
  *  - Times in keys are signed ns since the epoch stored as u64 with the
  *    sign bit flipped (lin_time_key), so they sort in time order.
  *  - Values with attributes are one MessagePack map (attribute names
@@ -76,7 +79,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 4
+#define LIN_SCHEMA_VERSION 5
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name
@@ -89,12 +92,13 @@
 #define LIN_MAX_NAME_KEY 511  /* a whole names key (tag . name . 0 .
 				 scope); longer names are not indexed */
 
-/* id kinds, in the top byte */
+/* id kinds, in the low byte (schema 5; the top byte until schema 4) */
 #define LIN_ID_RUN     0x01u
 #define LIN_ID_VERSION 0x02u
 #define LIN_ID_COLL    0x03u
-#define LIN_ID_KIND(id) ((unsigned)((id) >> 56))
-#define LIN_ID_MAKE(kind, seq) (((uint64_t)(kind) << 56) | (seq))
+#define LIN_ID_KIND(id) ((unsigned)((id) & 0xffu))
+#define LIN_ID_MAKE(kind, seq) (((uint64_t)(seq) << 8) | (kind))
+#define LIN_ID_SEQ_MAX ((UINT64_C(1) << 56) - 1)
 
 /* edge kinds */
 #define LIN_EDGE_LOGGED    0x10u  /* down: run -> version it produced */
@@ -112,8 +116,7 @@
 /* meta keys */
 #define LIN_META_SCHEMA "schema"      /* u32: LIN_SCHEMA_VERSION */
 #define LIN_META_CREATED "created_at" /* i64 ns */
-#define LIN_META_SEQ_RUN "seq.run"    /* u64: last run seq used */
-#define LIN_META_SEQ_VERSION "seq.version"
+#define LIN_META_SEQ_NODE "seq.node"  /* u64: last run or version seq */
 #define LIN_META_SEQ_COLL "seq.coll"
 #define LIN_META_SEQ_SRC "seq.source" /* u32 */
 #define LIN_META_DEFAULTS "defaults"  /* msgpack {entity, project} last used */

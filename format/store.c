@@ -40,6 +40,45 @@ int lin_store_fail(struct lin_err *err, int rc, const char *what)
 	return LIN_ESTORE;
 }
 
+/* LMDB's default order: bytes, then the shorter first. */
+static int cmp_bytes(const void *a, size_t an, const MDB_val *b)
+{
+	int c = memcmp(a, b->mv_data, an < b->mv_size ? an : b->mv_size);
+
+	return c ? c : (an > b->mv_size) - (an < b->mv_size);
+}
+
+static int order_keep(unsigned char *buf, size_t *n, const MDB_val *x)
+{
+	if (x->mv_size > LIN_KEY_BUF)
+		return -1;
+	memcpy(buf, x->mv_data, x->mv_size);
+	*n = x->mv_size;
+	return 0;
+}
+
+int lin_order_next(struct lin_order *o, const MDB_val *k, const MDB_val *v,
+		   enum lin_db db, struct lin_err *err)
+{
+	int c = -1;
+
+	if (o->have) {
+		c = k ? cmp_bytes(o->k, o->kn, k) : 0;
+		if (c == 0 && v)
+			c = cmp_bytes(o->v, o->vn, v);
+		if (o->desc)
+			c = -c;
+	}
+	if (c < 0 && (!k || order_keep(o->k, &o->kn, k) == 0) &&
+	    (!v || order_keep(o->v, &o->vn, v) == 0)) {
+		o->have = 1;
+		return 0;
+	}
+	return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
+			   "'%s' gives an entry out of order (a damaged "
+			   "page)", lin_db_names[db]);
+}
+
 int lin_db_dupsort(enum lin_db db)
 {
 	return db == LIN_DB_NODE_FACTS || db == LIN_DB_EDGES;
@@ -550,8 +589,11 @@ static int latest_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 	unsigned char k[12];
 	MDB_val key = { 12, k }, val;
 	MDB_cursor *c;
+	struct lin_order order;
 	int rc;
 
+	memset(&order, 0, sizeof order);
+	order.desc = 1;
 	lin_key_coll_num(k, coll, UINT32_MAX);
 	rc = mdb_cursor_open(txn, s->dbi[LIN_DB_COLL_VER], &c);
 	if (rc)
@@ -561,7 +603,9 @@ static int latest_at(MDB_txn *txn, const struct lin_store *s, uint64_t coll,
 	while (rc == 0 && key.mv_size == 12 &&
 	       lin_be64_get(key.mv_data) == coll) {
 		uint64_t v, t;
-		if ((rc = lin_val_coll_ver(val.mv_data, val.mv_size, &v, &t,
+		if ((rc = lin_order_next(&order, &key, NULL, LIN_DB_COLL_VER,
+					 err)) ||
+		    (rc = lin_val_coll_ver(val.mv_data, val.mv_size, &v, &t,
 					   err))) {
 			mdb_cursor_close(c);
 			return rc;
@@ -644,13 +688,20 @@ int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err)
 			rc = lin_store_fail(err, rc, "cannot open cursor");
 			break;
 		}
+		struct lin_order order;
+		memset(&order, 0, sizeof order);
 		while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+			if ((rc = lin_order_next(&order, &k, lin_db_dupsort(i)
+						 ? &v : NULL, i, err)))
+				break;
 			hex(out, k.mv_data, k.mv_size);
 			fputc(' ', out);
 			hex(out, v.mv_data, v.mv_size);
 			fputc('\n', out);
 		}
 		mdb_cursor_close(c);
+		if (rc == LIN_ECORRUPT)
+			break;
 		rc = rc == MDB_NOTFOUND ? 0 :
 		     lin_store_fail(err, rc, "cannot read store");
 	}

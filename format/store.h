@@ -182,4 +182,22 @@ int lin_store_counts(MDB_txn *txn, const struct lin_store *s,
  * 0, LIN_ESTORE or LIN_EIO (writing failed). */
 int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err);
 
+/* The last entry a cursor moved to, to tell that the next one lies past
+ * it. Keys (and the duplicates of a key) come in strictly increasing
+ * order (strictly decreasing with `desc`) from a sound store; a damaged
+ * branch page can point back to a page already read, and LMDB then
+ * moves in a circle for ever. Every loop that moves a cursor until the
+ * end checks its entries with lin_order_next. */
+struct lin_order {
+	unsigned char k[LIN_KEY_BUF], v[LIN_KEY_BUF];
+	size_t kn, vn;
+	int have, desc;
+};
+/* 0 when `k` (then `v`, for the duplicates of one key) lies past the
+ * last entry, which it becomes; k NULL compares values alone (the
+ * duplicates of one key), v NULL keys alone (a database without
+ * duplicates). LIN_ECORRUPT, naming `db`, when it does not. */
+int lin_order_next(struct lin_order *o, const MDB_val *k, const MDB_val *v,
+		   enum lin_db db, struct lin_err *err);
+
 #endif

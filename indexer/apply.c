@@ -150,6 +150,20 @@ static size_t sel_key(unsigned char *k, uint64_t coll, const char *name,
 
 /* ---- nodes ----------------------------------------------------------- */
 
+/* The next id of `kind` from `seq` (seq.node or seq.coll). Only a
+ * damaged or hostile store's meta holds a sequence near its end: it
+ * would otherwise wrap into ids of the store's first nodes. */
+static int next_id(struct ix *x, uint64_t *seq, unsigned kind, uint64_t *id)
+{
+	if (*seq >= LIN_ID_SEQ_MAX)
+		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
+				   "the store's id sequence is used up "
+				   "(meta seq at %llu)",
+				   (unsigned long long)*seq);
+	*id = LIN_ID_MAKE(kind, ++*seq);
+	return 0;
+}
+
 static int get_run(struct ix *x, const char *e, const char *p,
 		   const char *id, uint64_t off, uint64_t *node)
 {
@@ -162,7 +176,8 @@ static int get_run(struct ix *x, const char *e, const char *p,
 	rc = ix_get_id(x, LIN_DB_RUNS, key, (size_t)n, node);
 	if (rc != LIN_ENOTFOUND)
 		return rc;
-	*node = LIN_ID_MAKE(LIN_ID_RUN, ++x->seq_run);
+	if ((rc = next_id(x, &x->seq_node, LIN_ID_RUN, node)))
+		return rc;
 	unsigned char nk[8];
 	lin_key_id(nk, *node);
 	rc = ix_put(x, LIN_DB_RUNS, key, (size_t)n, nk, 8);
@@ -220,7 +235,8 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 		return n;
 	rc = ix_get_id(x, LIN_DB_COLLS, key, (size_t)n, coll);
 	if (rc == LIN_ENOTFOUND) {
-		*coll = LIN_ID_MAKE(LIN_ID_COLL, ++x->seq_coll);
+		if ((rc = next_id(x, &x->seq_coll, LIN_ID_COLL, coll)))
+			return rc;
 		lin_key_id(ck, *coll);
 		rc = ix_put(x, LIN_DB_COLLS, key, (size_t)n, ck, 8);
 		pack_coll_info(x, e, p, name, type);
@@ -280,7 +296,8 @@ static int get_version(struct ix *x, uint64_t coll, const char *digest,
 	rc = ix_get_id(x, LIN_DB_COLL_DIG, k, n, vid);
 	if (rc != LIN_ENOTFOUND)
 		return rc;
-	*vid = LIN_ID_MAKE(LIN_ID_VERSION, ++x->seq_version);
+	if ((rc = next_id(x, &x->seq_node, LIN_ID_VERSION, vid)))
+		return rc;
 	lin_key_id(vk, *vid);
 	/* the node is written when the version is materialised */
 	return ix_put(x, LIN_DB_COLL_DIG, k, n, vk, 8);
@@ -565,11 +582,13 @@ static int apply_log(struct ix *x, const struct lin_record *r)
 	al_pack(x, &a, r);
 	if ((rc = put_fact(x, &fact)) ||
 	    (rc = ix_node_fact(x, vid, LIN_FACT_LOG, fact, 1)) ||
-	    (rc = ix_node_fact(x, run.node, LIN_FACT_LOG, fact, 1)) ||
-	    /* as the producer; set_log_edges turns a re-log around */
-	    (rc = ix_edge_put(x, run.node, LIN_EDGE_LOGGED, vid, fact)) ||
-	    (rc = ix_edge_put(x, vid, LIN_EDGE_LOGGED_BY, run.node, fact)))
+	    (rc = ix_node_fact(x, run.node, LIN_FACT_LOG, fact, 1)))
 		return rc;
+	/* as the producer, by ix_derive; set_log_edges turns a re-log
+	 * around */
+	if (LIN_GROW(x->logs, x->caplogs, x->nlogs + 1, 16) < 0)
+		return LIN_ENOMEM;
+	x->logs[x->nlogs++] = (struct ix_log_edge){ run.node, vid, fact };
 	/* the uses that name this id link to it (derive.c) */
 	if (sid && ((rc = sid_entry(x, sid, strlen(sid), LIN_FACT_LOG, fact,
 				    vid, 1)) ||

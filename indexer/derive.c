@@ -160,19 +160,44 @@ static int derive_coll(struct ix *x, struct touched_coll *t,
 	return rc;
 }
 
+/* A log fact's edges, as if its run produced the version
+ * (ix_set_log_edges turns a re-log around). */
+static int put_log_edges(struct ix *x, const struct ix_log_edge *l)
+{
+	int rc = ix_edge_put(x, l->run, LIN_EDGE_LOGGED, l->vid, l->fact);
+
+	return rc ? rc : ix_edge_put(x, l->vid, LIN_EDGE_LOGGED_BY, l->run,
+				     l->fact);
+}
+
 int ix_derive(struct ix *x)
 {
 	struct lin_packer names;
 	int rc = 0;
 
 	lin_packer_init(&names);
-	/* derive_coll may touch no new collections, so ntc is stable */
-	for (size_t i = 0; i < x->ntc && rc == 0; i++)
-		rc = derive_coll(x, &x->tc[i], &names);
-	for (size_t i = 0; i < x->nsids && rc == 0; i++)
-		rc = ix_resolve_sid_uses(x, x->sids[i]);
+	/* Writes go in id order where they can, so LMDB adds keys at the
+	 * end of a page and leaves full pages behind (a key added before
+	 * the last one splits its page in the middle). A file's new run
+	 * has the id before the versions it logged (one sequence): its
+	 * node and its use edges first (collections without new
+	 * versions), then its log edges, then the collections that gained
+	 * versions, whose edges and nodes sit after it. Runs and
+	 * collections are derived independently of each other. */
 	for (size_t i = 0; i < x->runs.n && rc == 0; i++)
 		rc = ix_materialize_run(x, x->runs.order[i]);
+	/* derive_coll may touch no new collections, so ntc is stable */
+	for (size_t i = 0; i < x->ntc && rc == 0; i++)
+		if (x->tc[i].vids.n == 0)
+			rc = derive_coll(x, &x->tc[i], &names);
+	for (size_t i = 0; i < x->nlogs && rc == 0; i++)
+		rc = put_log_edges(x, &x->logs[i]);
+	x->nlogs = 0;
+	for (size_t i = 0; i < x->ntc && rc == 0; i++)
+		if (x->tc[i].vids.n != 0)
+			rc = derive_coll(x, &x->tc[i], &names);
+	for (size_t i = 0; i < x->nsids && rc == 0; i++)
+		rc = ix_resolve_sid_uses(x, x->sids[i]);
 	lin_packer_release(&names);
 	return rc;
 }

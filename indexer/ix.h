@@ -77,9 +77,9 @@ struct ix {
 	uint32_t src;            /* source being indexed */
 	const char *path;
 	uint32_t seq;            /* next fact seq in this source */
-	uint64_t seq_run, seq_version, seq_coll;
+	uint64_t seq_node, seq_coll; /* runs and versions share seq_node */
 	uint64_t seq_src;        /* source ids are u32: checked on use */
-	uint64_t seq_loaded[4];  /* the four as ix_meta_load found them */
+	uint64_t seq_loaded[3];  /* the three as ix_meta_load found them */
 	uint64_t counts[LIN_COUNT_N];  /* the store's counters (store.h),
 					  kept by ix_node_put/_del and the
 					  edge writes */
@@ -88,9 +88,9 @@ struct ix {
 	 * it starts and written once when it commits, not per file:
 	 * group_meta says the two sets below are valid. */
 	int group_meta;
-	uint64_t group_seq[4], group_counts[LIN_COUNT_N];   /* as of the
+	uint64_t group_seq[3], group_counts[LIN_COUNT_N];   /* as of the
 					  last file committed into it */
-	uint64_t start_seq[4], start_counts[LIN_COUNT_N];   /* as the
+	uint64_t start_seq[3], start_counts[LIN_COUNT_N];   /* as the
 					  group found them */
 
 	struct cur_run cur;
@@ -115,6 +115,14 @@ struct ix {
 
 	struct src_path *paths;  /* cache for tie-breaks by path */
 	size_t npaths, cappaths;
+
+	/* The producer edges of this transaction's log facts, which
+	 * ix_derive writes after the uses it resolves (derive.c says
+	 * why). */
+	struct ix_log_edge {
+		uint64_t run, vid, fact;
+	} *logs;
+	size_t nlogs, caplogs;
 };
 
 /* db.c: thin wrappers that fill ix->err on failure. */

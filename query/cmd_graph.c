@@ -48,18 +48,19 @@ struct graph {
 	size_t nclusters;
 	char **clabel;       /* label per cluster */
 	struct lin_qnode node;
-	/* Uses that never resolved are nodes too, with ids UNRES_TAG | k
+	/* Uses that never resolved are nodes too, with ids UNRES_ID(k)
 	 * (k indexes unres); ulink holds their edges as (run id, k). */
 	struct lq_unres_list unres;
 	uint64_t *ulink;
 	size_t nulink, ulcap;
 };
 
-/* Node ids use the low values of the top byte (LIN_ID_*): this tag
- * cannot name a stored node. */
-#define UNRES_TAG (0x7full << 56)
-#define IS_UNRES(id) (((id) >> 56) == 0x7f)
-#define UNRES_OF(g, id) (&(g)->unres.v[(id) & 0xffffffff])
+/* Stored ids name their kind in the low byte with the low LIN_ID_*
+ * values: this kind cannot name a stored node. */
+#define UNRES_KIND 0x7fu
+#define UNRES_ID(k) LIN_ID_MAKE(UNRES_KIND, (uint64_t)(k))
+#define IS_UNRES(id) (LIN_ID_KIND(id) == UNRES_KIND)
+#define UNRES_OF(g, id) (&(g)->unres.v[(id) >> 8])
 
 static int oom(struct graph *g)
 {
@@ -139,7 +140,7 @@ static int add_unres_nodes(struct graph *g)
 {
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < g->unres.n; k++)
-		rc = add_node(g, UNRES_TAG | k, 0);
+		rc = add_node(g, UNRES_ID(k), 0);
 	return rc;
 }
 
@@ -263,7 +264,7 @@ static int collect_edges(struct graph *g)
 	/* data flows from a missing version into the run that used it */
 	for (size_t k = 0; rc == 0 && k < g->nulink; k += 2) {
 		long a = index_of(g, g->ulink[k]);
-		long b = index_of(g, UNRES_TAG | g->ulink[k + 1]);
+		long b = index_of(g, UNRES_ID(g->ulink[k + 1]));
 		if (a >= 0 && b >= 0)
 			rc = add_edge(g, (size_t)b, (size_t)a, "used", 0);
 	}

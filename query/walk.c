@@ -208,11 +208,12 @@ struct lin_walk {
  * slot each would only cost there. */
 #define PF_COLD 2
 
-/* Node ids use only the low bits of their top byte, so the two top bits
- * can tag the direction a node was queued for. */
+/* Node ids name their kind in the low byte with values below 0x40
+ * (LIN_ID_*), so the byte's two top bits can tag the direction a node
+ * was queued for. */
 static uint64_t dir_key(uint64_t node, unsigned dir)
 {
-	return node | (dir == LIN_WALK_UP ? 1ull << 63 : 1ull << 62);
+	return node | (dir == LIN_WALK_UP ? 0x80u : 0x40u);
 }
 
 int lin_walk_new(struct lin_walk **w, MDB_txn *txn,

@@ -1279,3 +1279,60 @@ Test(query_cells, columns_align_by_code_points, .init = th_mkdir,
 		  "run  acme/p/r2  evalx  two    -\n"
 		  "run  acme/p/r3  a\\x01  three  -\n");
 }
+
+/* ---- entries in order (lin_order_next) ---- */
+
+static int order_step(struct lin_order *o, const char *k, const char *v)
+{
+	MDB_val kv = { k ? strlen(k) : 0, (void *)k };
+	MDB_val vv = { v ? strlen(v) : 0, (void *)v };
+	struct lin_err e = { 0 };
+
+	return lin_order_next(o, k ? &kv : NULL, v ? &vv : NULL,
+			      LIN_DB_EDGES, &e);
+}
+
+/* What a cursor gives must come after what it gave before: keys in
+ * LMDB's byte order (a shorter key first), a key's duplicates in the
+ * same order; anything else is a damaged page, named as such. */
+Test(query, entries_out_of_order_are_refused)
+{
+	struct lin_order o;
+
+	memset(&o, 0, sizeof o);
+	cr_assert_eq(order_step(&o, "ab", NULL), 0);
+	cr_assert_eq(order_step(&o, "abc", NULL), 0);
+	cr_assert_eq(order_step(&o, "b", NULL), 0);
+	cr_assert_eq(order_step(&o, "b", NULL), LIN_ECORRUPT);
+	cr_assert_eq(order_step(&o, "a", NULL), LIN_ECORRUPT);
+	cr_assert_eq(order_step(&o, "ba", NULL), 0, "a refusal keeps the "
+		     "last entry given");
+
+	memset(&o, 0, sizeof o);  /* keys with duplicates */
+	cr_assert_eq(order_step(&o, "k", "1"), 0);
+	cr_assert_eq(order_step(&o, "k", "2"), 0);
+	cr_assert_eq(order_step(&o, "k", "2"), LIN_ECORRUPT);
+	cr_assert_eq(order_step(&o, "k", "10"), LIN_ECORRUPT);
+	cr_assert_eq(order_step(&o, "l", "0"), 0);
+
+	memset(&o, 0, sizeof o);  /* the duplicates of one key */
+	cr_assert_eq(order_step(&o, NULL, "a"), 0);
+	cr_assert_eq(order_step(&o, NULL, "b"), 0);
+	cr_assert_eq(order_step(&o, NULL, "a"), LIN_ECORRUPT);
+
+	memset(&o, 0, sizeof o);  /* backwards */
+	o.desc = 1;
+	cr_assert_eq(order_step(&o, "c", NULL), 0);
+	cr_assert_eq(order_step(&o, "b", NULL), 0);
+	cr_assert_eq(order_step(&o, "bb", NULL), LIN_ECORRUPT);
+	cr_assert_eq(order_step(&o, "a", NULL), 0);
+
+	struct lin_err e = { 0 };
+	MDB_val k = { 1, (void *)"a" };
+	memset(&o, 0, sizeof o);
+	lin_order_next(&o, &k, NULL, LIN_DB_NODES, &e);
+	cr_assert_eq(lin_order_next(&o, &k, NULL, LIN_DB_NODES, &e),
+		     LIN_ECORRUPT);
+	cr_assert(strstr(e.msg, "'nodes' gives an entry out of order"),
+		  "%s", e.msg);
+}
