@@ -54,6 +54,10 @@ END {
 			a2 = g(s, "cold_nopf.median_us")
 			row("  the same without read-ahead helpers (ms)", sprintf("%.2f", a2 / 1000), sprintf("%.2f", b / 1000), sprintf("%.2fx", r(b, a2)), "", "")
 		}
+		if ((s ".cold_pf.median_us") in v) {
+			a2 = g(s, "cold_pf.median_us")
+			row("  the same with read-ahead helpers (ms)", sprintf("%.2f", a2 / 1000), sprintf("%.2f", b / 1000), sprintf("%.2fx", r(b, a2)), "", "")
+		}
 		row("  hubs: uses, nodes reached, same answers", sprintf("%d-%d uses", g(s, "hubs.uses_min"), g(s, "hubs.uses_max")), sprintf("%d-%d nodes", g(s, "hubs.nodes_min"), g(s, "hubs.nodes_max")), "", "", g(s, "hubs.same"))
 		if ((s ".warm_impact.median_us") in v) {
 			a = g(s, "warm_impact.median_us"); b = g(s, "warm_sql.median_us")

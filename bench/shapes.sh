@@ -142,10 +142,11 @@ bench_shape() {
 	$BENCH spawn-cold "$HUBS" "$W/hubs.txt" sqlite3 -readonly \
 		"$W/s.sqlite" "$HUB_SQL" \
 		| cut -d' ' -f2- | record "$shape" cold_sql
-	# the walk alone, without its read-ahead helpers: what they gain
-	LINEAGE_PREFETCH=off $BENCH spawn-cold "$HUBS" "$W/hubs.txt" \
+	# the walk with its read-ahead helpers (off by default since
+	# schema 5): what they would gain or cost
+	LINEAGE_PREFETCH=auto $BENCH spawn-cold "$HUBS" "$W/hubs.txt" \
 		./lineage-query --store "$W/s.lmdb" impact '{}' \
-		| cut -d' ' -f2- | record "$shape" cold_nopf
+		| cut -d' ' -f2- | record "$shape" cold_pf
 	# the same processes with the page cache warm (store and binaries
 	# cached): start-up and page faults, no disk reads. The cold rounds
 	# left only the last hub's pages cached: one unmeasured round first.

@@ -130,11 +130,12 @@ enum lin_prefetch_mode lin_prefetch_mode(void)
 {
 	const char *knob = getenv("LINEAGE_PREFETCH");
 
-	if (threads_wanted() == 0 || (knob && strcmp(knob, "off") == 0))
+	if (threads_wanted() == 0 || !knob)
 		return LIN_PREFETCH_OFF;
-	if (knob && strcmp(knob, "always") == 0)
+	if (strcmp(knob, "always") == 0)
 		return LIN_PREFETCH_ALWAYS;
-	return LIN_PREFETCH_AUTO;
+	return strcmp(knob, "auto") == 0 ? LIN_PREFETCH_AUTO :
+					   LIN_PREFETCH_OFF;
 }
 
 int lin_prefetch_tracing(void)

@@ -51,16 +51,18 @@ static void hub_store(char st[TH_PATH_MAX], char refs[][128], int n)
 }
 
 /* `lineage-query --store st CMD REF` run as a program (its fault guard
- * on) with LINEAGE_PREFETCH set to `mode` and tracing on: the exit
+ * on) with LINEAGE_PREFETCH set to `mode` (unset when NULL: the
+ * default) and tracing on: the exit
  * code, stdout and stderr without the trace lines, in one string;
  * *traced says whether helpers started. */
 static char *answer(const char *st, const char *mode, const char *cmd,
 		    const char *ref, int *traced)
 {
 	int code;
-	char *out = th_sh(&code, "LINEAGE_PREFETCH=%s LINEAGE_PREFETCH_TRACE=1 "
-			  "./lineage-query --store '%s' %s '%s' 2>'%s'", mode,
-			  st, cmd, ref, th_at("q.err"));
+	char *out = th_sh(&code, "%s%s LINEAGE_PREFETCH_TRACE=1 "
+			  "./lineage-query --store '%s' %s '%s' 2>'%s'",
+			  mode ? "LINEAGE_PREFETCH=" : "env -u LINEAGE_PREFETCH",
+			  mode ? mode : "", st, cmd, ref, th_at("q.err"));
 	char *err = th_read_file(th_at("q.err"), NULL);
 	size_t cap = strlen(out) + strlen(err) + 64;
 	char *all = malloc(cap), *o = all;
@@ -160,23 +162,10 @@ Test(prefetch, a_damaged_store_reads_the_same_with_helpers)
 	cr_assert_gt(differ, 0, "the damage was never met");
 }
 
-/* Over a store in memory a walk starts no helpers; once the store's
- * pages are out of the page cache, it does. */
-Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
+/* Drop the store's pages from the page cache; skip the test where the
+ * kernel keeps them. */
+static void drop_from_cache(const char *st)
 {
-	char st[TH_PATH_MAX], refs[1][128];
-	int traced;
-
-	hub_store(st, refs, 1);
-	char *warm = answer(st, "auto", "impact", refs[0], &traced);
-	cr_assert(!traced, "helpers over a store in memory");
-	setenv("LINEAGE_PREFETCH_THREADS", "0", 1);
-	char *none = answer(st, "always", "impact", refs[0], &traced);
-	unsetenv("LINEAGE_PREFETCH_THREADS");
-	cr_assert(!traced, "helpers with LINEAGE_PREFETCH_THREADS=0");
-	cr_assert_str_eq(none, warm);
-	free(none);
-	/* drop the store's pages from the page cache */
 	int fd = open(st, O_RDONLY);
 	cr_assert_geq(fd, 0);
 	fdatasync(fd);
@@ -197,6 +186,31 @@ Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
 		cr_skip_test("the page cache kept %zu of %zu pages of the "
 			     "store (POSIX_FADV_DONTNEED ignored here)",
 			     resident, pages);
+}
+
+/* Over a store in memory a walk starts no helpers; once the store's
+ * pages are out of the page cache, it does with LINEAGE_PREFETCH=auto,
+ * and not by default (no longer worth it since schema 5). */
+Test(prefetch, helpers_start_when_the_walk_waits_for_the_disk)
+{
+	char st[TH_PATH_MAX], refs[1][128];
+	int traced;
+
+	hub_store(st, refs, 1);
+	char *warm = answer(st, "auto", "impact", refs[0], &traced);
+	cr_assert(!traced, "helpers over a store in memory");
+	setenv("LINEAGE_PREFETCH_THREADS", "0", 1);
+	char *none = answer(st, "always", "impact", refs[0], &traced);
+	unsetenv("LINEAGE_PREFETCH_THREADS");
+	cr_assert(!traced, "helpers with LINEAGE_PREFETCH_THREADS=0");
+	cr_assert_str_eq(none, warm);
+	free(none);
+	drop_from_cache(st);
+	char *plain = answer(st, NULL, "impact", refs[0], &traced);
+	cr_assert(!traced, "helpers by default");
+	cr_assert_str_eq(plain, warm);
+	free(plain);
+	drop_from_cache(st);
 	char *cold = answer(st, "auto", "impact", refs[0], &traced);
 	cr_assert(traced, "no helpers over a cold store");
 	cr_assert_str_eq(cold, warm);
