@@ -387,11 +387,14 @@ int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
 				   LIN_EDGE_SIZE);
 	/* a damaged page can lead the cursor in a circle */
 	if (!es->fresh_seek && memcmp(es->prev, es->v.mv_data,
-				      LIN_EDGE_SIZE) >= 0)
-		return lin_err_set(es->err, LIN_ECORRUPT, LIN_NO_OFFSET,
-				   "edges of node %016llx out of order (a "
-				   "damaged page)",
-				   (unsigned long long)es->node);
+				      LIN_EDGE_SIZE) >= 0) {
+		lin_err_set(es->err, LIN_ESTORE, LIN_NO_OFFSET, "edges of "
+			    "node %016llx out of order (a damaged page)",
+			    (unsigned long long)es->node);
+		if (es->err)
+			es->err->sys = MDB_CORRUPTED;
+		return LIN_ESTORE;
+	}
 	memcpy(es->prev, es->v.mv_data, LIN_EDGE_SIZE);
 	es->fresh_seek = 0;
 	lin_edge_decode(es->v.mv_data, e);

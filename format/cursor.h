@@ -65,7 +65,7 @@ int lin_store_count(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 struct lin_scan {
 	MDB_cursor *c;
 	const void *pre;
-	unsigned char buf[LIN_KEY_BUF];
+	unsigned char buf[LIN_LMDB_MAX_KEY + 1];
 	size_t pn;
 	int started, dups;
 	MDB_val start;
@@ -77,7 +77,8 @@ struct lin_scan {
 
 /* Scan `db` for keys starting with `pre` (`pn` bytes; 0: every key),
  * from the first key at or after `start` (NULL: the prefix). A prefix
- * of up to LIN_KEY_BUF bytes is copied; a longer one, and `start`, must
+ * of up to LIN_LMDB_MAX_KEY + 1 bytes (any prefix a key can have) is
+ * copied; a longer one, and `start`, must
  * stay valid while the scan is open.
  * LIN_ESTORE when no cursor can be opened. */
 int lin_scan_open(struct lin_scan *sc, MDB_txn *txn,
@@ -93,15 +94,16 @@ int lin_scan_dups(struct lin_scan *sc, MDB_txn *txn,
 		  struct lin_err *err);
 
 /* 1 with the next entry in sc->k, sc->v; 0 at the end of the range;
- * below 0 when the store cannot be read, or LIN_ECORRUPT when an entry
- * does not come after the one before (lin_order_next). */
+ * below 0 when the store cannot be read, LIN_ESTORE with err->sys
+ * MDB_CORRUPTED too when an entry does not come after the one before
+ * (lin_order_next). */
 int lin_scan_next(struct lin_scan *sc);
 
 /* Make the next _next seek afresh (to `start`, or the prefix): after
  * writes to the database, where a cursor stands is not to be trusted.
  * The entries found then must still come after the last one given (the
  * caller deleted what it read): a scan that would give an entry twice
- * stops with LIN_ECORRUPT instead of going round. */
+ * stops with a damaged-store error instead of going round. */
 void lin_scan_restart(struct lin_scan *sc);
 
 void lin_scan_close(struct lin_scan *sc);

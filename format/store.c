@@ -50,7 +50,7 @@ static int cmp_bytes(const void *a, size_t an, const MDB_val *b)
 
 static int order_keep(unsigned char *buf, size_t *n, const MDB_val *x)
 {
-	if (x->mv_size > LIN_KEY_BUF)
+	if (x->mv_size > LIN_LMDB_MAX_KEY)
 		return -1;
 	memcpy(buf, x->mv_data, x->mv_size);
 	*n = x->mv_size;
@@ -74,9 +74,11 @@ int lin_order_next(struct lin_order *o, const MDB_val *k, const MDB_val *v,
 		o->have = 1;
 		return 0;
 	}
-	return lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-			   "'%s' gives an entry out of order (a damaged "
-			   "page)", lin_db_names[db]);
+	lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET, "'%s' gives an entry "
+		    "out of order (a damaged page)", lin_db_names[db]);
+	if (err)
+		err->sys = MDB_CORRUPTED;
+	return LIN_ESTORE;
 }
 
 int lin_db_dupsort(enum lin_db db)
@@ -700,7 +702,7 @@ int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err)
 			fputc('\n', out);
 		}
 		mdb_cursor_close(c);
-		if (rc == LIN_ECORRUPT)
+		if (rc == LIN_ESTORE)
 			break;
 		rc = rc == MDB_NOTFOUND ? 0 :
 		     lin_store_fail(err, rc, "cannot read store");

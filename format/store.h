@@ -188,15 +188,19 @@ int lin_store_dump(struct lin_store *s, FILE *out, struct lin_err *err);
  * branch page can point back to a page already read, and LMDB then
  * moves in a circle for ever. Every loop that moves a cursor until the
  * end checks its entries with lin_order_next. */
+#define LIN_LMDB_MAX_KEY 511  /* LMDB's largest key, and largest
+				 duplicate value (its MDB_MAXKEYSIZE) */
 struct lin_order {
-	unsigned char k[LIN_KEY_BUF], v[LIN_KEY_BUF];
+	unsigned char k[LIN_LMDB_MAX_KEY], v[LIN_LMDB_MAX_KEY];
 	size_t kn, vn;
 	int have, desc;
 };
 /* 0 when `k` (then `v`, for the duplicates of one key) lies past the
  * last entry, which it becomes; k NULL compares values alone (the
  * duplicates of one key), v NULL keys alone (a database without
- * duplicates). LIN_ECORRUPT, naming `db`, when it does not. */
+ * duplicates). When it does not: LIN_ESTORE with err->sys
+ * MDB_CORRUPTED (a damaged store, which stops the indexer too), the
+ * message naming `db`. */
 int lin_order_next(struct lin_order *o, const MDB_val *k, const MDB_val *v,
 		   enum lin_db db, struct lin_err *err);
 

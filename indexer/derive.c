@@ -1,11 +1,11 @@
 /* derive.c - rebuilding derived state from facts after a file's facts
  * went in or out: for each touched collection its versions
- * (ix_derive_versions.c), alias timelines (derive_aliases.c) and use
- * resolutions (derive_uses.c), then the materialised nodes
- * (materialize.c). This file holds the collection state they work on
- * and the order of the steps; what the steps share (first-logging
- * order, a node's facts) is in derive_facts.c. Only touched things are
- * rebuilt. */
+ * (derive_versions.c), alias timelines (derive_aliases.c) and use
+ * resolutions (derive_uses.c), and the materialised nodes
+ * (materialize.c), runs first (ix_derive says why). This file holds
+ * the collection state they work on and the order of the steps; what
+ * the steps share (first-logging order, a node's facts) is in
+ * derive_facts.c. Only touched things are rebuilt. */
 #include "indexer/derive.h"
 
 #include <stdio.h>

@@ -59,8 +59,9 @@ int ix_set_log_edges(struct ix *x, uint64_t vid)
 	memset(&l, 0, sizeof l);
 	msgpack_zone_clear(&x->zone);
 	rc = ix_each_fact(x, vid, 1u << LIN_FACT_LOG, collect_log, &l, NULL);
-	/* One fact written by this file: apply_log made it the producer
-	 * already, and no other fact can be one. */
+	/* One fact written by this file: ix_derive made it the producer
+	 * already (put_log_edges, from apply_log's queue), and no other
+	 * fact can be one. */
 	int fresh = l.ids.n == 1 && (l.ids.v[0] >> 32) == x->src;
 	for (size_t i = 0; i < l.ids.n && rc == 0 && !fresh; i++) {
 		uint64_t run = l.runs.v[i], f = l.ids.v[i];

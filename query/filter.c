@@ -233,7 +233,7 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 					&q->e)))
 			return rc;
 		msgpack_zone_init(&zone, 1024);
-		while (lin_scan_next(&sc) == 1) {
+		while ((rc = lin_scan_next(&sc)) == 1) {
 			struct lin_fact fact;
 			struct lin_slice type;
 			uint64_t id;
@@ -248,12 +248,14 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 		}
 		msgpack_zone_destroy(&zone);
 		lin_scan_close(&sc);
+		if (rc < 0)  /* a damaged store: no partial suggestions */
+			return rc;
 	}
 	if (!done(&a->s[2])) {
 		if ((rc = lin_scan_open(&sc, q->txn, &q->store, LIN_DB_COLLS,
 					NULL, 0, NULL, 0, &q->e)))
 			return rc;
-		while (lin_scan_next(&sc) == 1) {
+		while ((rc = lin_scan_next(&sc)) == 1) {
 			MDB_val k = sc.k;
 			const char *p = k.mv_data, *e = p + k.mv_size;
 			const char *s1 = memchr(p, '/', k.mv_size);

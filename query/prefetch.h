@@ -28,7 +28,7 @@ struct lin_prefetch;
 /* When walks read ahead, from the environment: LINEAGE_PREFETCH unset,
  * "off" or anything else: never (since schema 5 put a run and its
  * versions on the same pages, helpers no longer paid: at 1,000,000 runs
- * they made cold hub walks 15-50% slower on two cores, STORE.md
+ * they made cold hub walks 14-59% slower on two cores, STORE.md
  * "Read-ahead"); "auto": once the walk's thread has waited for the
  * disk; "always": from a walk's first step (for tests: stores that the
  * page cache holds never start helpers otherwise). */
