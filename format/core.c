@@ -446,7 +446,7 @@ int lin_core_check(MDB_txn *txn, const struct lin_store *s,
 		    ((step & 2) && p.crc == 0 &&
 		     (rc = lin_order_next(&co, &p.ck, NULL, LIN_DB_NODE_CORE,
 					  err))))
-			goto out_err;
+			break;
 	}
 	if (rc == 0 && ((p.nrc && p.nrc != MDB_NOTFOUND) ||
 			(p.crc && p.crc != MDB_NOTFOUND)))
@@ -460,10 +460,7 @@ out:
 	if (rc == LIN_ENOMEM)
 		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
+	if (rc == LIN_ESTORE)  /* an entry out of order: err says so */
+		return rc;
 	return rc ? lin_store_fail(err, rc, "cannot read node_core") : 0;
-out_err:  /* rc is the project's code, err says why */
-	mdb_cursor_close(p.node);
-	mdb_cursor_close(p.core);
-	lin_core_enc_release(&e);
-	return rc;
 }

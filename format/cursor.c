@@ -365,7 +365,7 @@ void lin_edges_seek(struct lin_edges *es, uint64_t node, unsigned first,
 	es->last = last;
 	es->rc = mdb_cursor_get(es->c, &k, &es->v, MDB_GET_BOTH_RANGE);
 	es->fresh = 1;
-	es->fresh_seek = 1;
+	es->order.have = 0;  /* a new range of duplicates */
 }
 
 int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
@@ -385,18 +385,10 @@ int lin_edges_next(struct lin_edges *es, struct lin_edge *e)
 				   "edge of node %016llx is %zu bytes, not %d",
 				   (unsigned long long)es->node, es->v.mv_size,
 				   LIN_EDGE_SIZE);
-	/* a damaged page can lead the cursor in a circle */
-	if (!es->fresh_seek && memcmp(es->prev, es->v.mv_data,
-				      LIN_EDGE_SIZE) >= 0) {
-		lin_err_set(es->err, LIN_ESTORE, LIN_NO_OFFSET, "edges of "
-			    "node %016llx out of order (a damaged page)",
-			    (unsigned long long)es->node);
-		if (es->err)
-			es->err->sys = MDB_CORRUPTED;
-		return LIN_ESTORE;
-	}
-	memcpy(es->prev, es->v.mv_data, LIN_EDGE_SIZE);
-	es->fresh_seek = 0;
+	int rc = lin_order_next(&es->order, NULL, &es->v, LIN_DB_EDGES,
+				es->err);
+	if (rc)
+		return rc;
 	lin_edge_decode(es->v.mv_data, e);
 	if (e->kind > es->last) {
 		es->rc = MDB_NOTFOUND;

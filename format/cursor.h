@@ -155,10 +155,9 @@ struct lin_edges {
 	unsigned last;
 	int rc;           /* of the last cursor move */
 	int fresh;        /* the current entry is not yet returned */
-	int fresh_seek;   /* no edge returned since the seek */
 	MDB_val v;        /* the current entry's value, as the move gave it */
 	unsigned char kb[8];
-	unsigned char prev[LIN_EDGE_SIZE]; /* the edge returned last */
+	struct lin_order order; /* the edges returned since the seek */
 	struct lin_err *err;
 };
 int lin_edges_open(struct lin_edges *es, MDB_txn *txn,

@@ -66,14 +66,13 @@ static int meta_put_u64(struct ix *x, const char *name, uint64_t val)
 	return ix_put(x, LIN_DB_META, name, strlen(name), b, 8);
 }
 
-#define NSEQ 3
-static const char *const seq_names[NSEQ] = {
+static const char *const seq_names[IX_NSEQ] = {
 	LIN_META_SEQ_NODE, LIN_META_SEQ_COLL, LIN_META_SEQ_SRC
 };
 
 static uint64_t *seq_field(struct ix *x, int i)
 {
-	uint64_t *f[NSEQ] = { &x->seq_node, &x->seq_coll, &x->seq_src };
+	uint64_t *f[IX_NSEQ] = { &x->seq_node, &x->seq_coll, &x->seq_src };
 	return f[i];
 }
 
@@ -82,13 +81,13 @@ int ix_meta_load(struct ix *x, int group)
 	int rc = 0;
 
 	if (group && x->group_meta) {
-		for (int i = 0; i < NSEQ; i++)
+		for (int i = 0; i < IX_NSEQ; i++)
 			*seq_field(x, i) = x->seq_loaded[i] = x->group_seq[i];
 		memcpy(x->counts, x->group_counts, sizeof x->counts);
 		memcpy(x->counts_loaded, x->counts, sizeof x->counts);
 		return 0;
 	}
-	for (int i = 0; i < NSEQ && rc == 0; i++) {
+	for (int i = 0; i < IX_NSEQ && rc == 0; i++) {
 		rc = meta_u64(x, seq_names[i], seq_field(x, i));
 		x->seq_loaded[i] = *seq_field(x, i);
 	}
@@ -114,7 +113,7 @@ static int meta_write(struct ix *x, const uint64_t *seq,
 {
 	int rc = 0;
 
-	for (int i = 0; i < NSEQ && rc == 0; i++)
+	for (int i = 0; i < IX_NSEQ && rc == 0; i++)
 		if (seq[i] != seq0[i])
 			rc = meta_put_u64(x, seq_names[i], seq[i]);
 	for (int i = 0; i < LIN_COUNT_N && rc == 0; i++)
@@ -125,11 +124,11 @@ static int meta_write(struct ix *x, const uint64_t *seq,
 
 int ix_meta_save(struct ix *x, int group)
 {
-	uint64_t seq[NSEQ];
+	uint64_t seq[IX_NSEQ];
 
 	if (group)
 		return 0;   /* ix_meta_keep, then ix_meta_flush */
-	for (int i = 0; i < NSEQ; i++)
+	for (int i = 0; i < IX_NSEQ; i++)
 		seq[i] = *seq_field(x, i);
 	return meta_write(x, seq, x->seq_loaded, x->counts,
 			  x->counts_loaded);
@@ -139,7 +138,7 @@ void ix_meta_keep(struct ix *x)
 {
 	if (!x->group_meta)
 		return;
-	for (int i = 0; i < NSEQ; i++)
+	for (int i = 0; i < IX_NSEQ; i++)
 		x->group_seq[i] = *seq_field(x, i);
 	memcpy(x->group_counts, x->counts, sizeof x->counts);
 }

@@ -65,6 +65,8 @@ struct src_path {
 	char *path;
 };
 
+#define IX_NSEQ 3  /* id sequences: seq_node, seq_coll, seq_src */
+
 struct ix {
 	struct lin_store *s;
 	MDB_txn *txn;
@@ -79,7 +81,7 @@ struct ix {
 	uint32_t seq;            /* next fact seq in this source */
 	uint64_t seq_node, seq_coll; /* runs and versions share seq_node */
 	uint64_t seq_src;        /* source ids are u32: checked on use */
-	uint64_t seq_loaded[3];  /* the three as ix_meta_load found them */
+	uint64_t seq_loaded[IX_NSEQ]; /* as ix_meta_load found them */
 	uint64_t counts[LIN_COUNT_N];  /* the store's counters (store.h),
 					  kept by ix_node_put/_del and the
 					  edge writes */
@@ -88,9 +90,9 @@ struct ix {
 	 * it starts and written once when it commits, not per file:
 	 * group_meta says the two sets below are valid. */
 	int group_meta;
-	uint64_t group_seq[3], group_counts[LIN_COUNT_N];   /* as of the
+	uint64_t group_seq[IX_NSEQ], group_counts[LIN_COUNT_N];   /* as of the
 					  last file committed into it */
-	uint64_t start_seq[3], start_counts[LIN_COUNT_N];   /* as the
+	uint64_t start_seq[IX_NSEQ], start_counts[LIN_COUNT_N];   /* as the
 					  group found them */
 
 	struct cur_run cur;
