@@ -41,12 +41,9 @@ static int has_ustar(const unsigned char *p, size_t n)
 	return n >= 262 && memcmp(p + 257, "ustar", 5) == 0;
 }
 
-int lin_archive_sniff(const void *head, size_t n)
+int lin_archive_sniff_plain(const void *head, size_t n)
 {
 	const unsigned char *p = head;
-	unsigned char out[512];
-	z_stream z;
-	int tar;
 
 	if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
 	    ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6)))
@@ -56,11 +53,19 @@ int lin_archive_sniff(const void *head, size_t n)
 	    (n >= 4 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' &&
 	     p[3] <= '9'))                                   /* bzip2 */
 		return 1;
-	if (has_ustar(p, n))
-		return 1;
+	return has_ustar(p, n);
+}
+
+int lin_archive_sniff_gzip(const void *head, size_t n)
+{
+	const unsigned char *p = head;
+	unsigned char out[512];
+	z_stream z;
+	int tar;
+
 	if (n < 2 || p[0] != 0x1f || p[1] != 0x8b)
 		return 0;
-	/* gzip: a tar inside, or a gzip'd runlog? Look at the tar header. */
+	/* a tar inside, or a gzip'd runlog? Look at the tar header. */
 	memset(&z, 0, sizeof z);
 	if (inflateInit2(&z, 16 + 15) != Z_OK)
 		return 0;
@@ -72,6 +77,12 @@ int lin_archive_sniff(const void *head, size_t n)
 	tar = has_ustar(out, sizeof out - z.avail_out);
 	inflateEnd(&z);
 	return tar;
+}
+
+int lin_archive_sniff(const void *head, size_t n)
+{
+	return lin_archive_sniff_plain(head, n) ||
+	       lin_archive_sniff_gzip(head, n);
 }
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */

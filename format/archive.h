@@ -19,6 +19,14 @@
  * gzip'd runlog is not an archive. */
 int lin_archive_sniff(const void *head, size_t n);
 
+/* lin_archive_sniff in two halves: the signatures read as they are
+ * (zip, tar, bzip2, xz, zstd), and a tar inside gzip, which costs an
+ * inflate of the head (as much as reading a small gzip'd runlog whole),
+ * so a caller that reads the file anyway may try it only when the
+ * runlog reader refuses the file. */
+int lin_archive_sniff_plain(const void *head, size_t n);
+int lin_archive_sniff_gzip(const void *head, size_t n);
+
 struct lin_archive;
 
 /* Open the archive at `path`, or read it from `src` when that is not

@@ -75,26 +75,31 @@ static const char *const version_attrs[] = {
 	"size", "files", "description", "metadata", "created_at"
 };
 
-/* The first log fact (by the producer rule) that carries a server id. */
-static int pick_first_sid(struct ix *x, const struct lin_fact *f, void *ctx)
+/* The first log fact by the producer rule (ctx[0]), and the first that
+ * carries a server id (ctx[1]), in one reading of the version's facts. */
+static int pick_firsts(struct ix *x, const struct lin_fact *f, void *ctx)
 {
+	struct first_log *fl = ctx;
 	struct lin_slice sid;
+	int rc = ix_pick_first(x, f, &fl[0]);
 
-	return ix_fact_sid(f, &sid) ? ix_pick_first(x, f, ctx) : 0;
+	return rc || !ix_fact_sid(f, &sid) ? rc : ix_pick_first(x, f, &fl[1]);
 }
 
 int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 			   uint64_t coll, uint64_t vid,
 			   struct lin_packer *names)
 {
-	struct first_log fl = { 0 };
+	struct first_log firsts[2] = { { 0 }, { 0 } };
+	struct first_log *fl = &firsts[0], *fs = &firsts[1];
 	unsigned nal = 0, nattr = 0;
 	int64_t num;
 	int rc;
 
 	msgpack_zone_clear(&x->zone);
-	rc = ix_each_fact(x, vid, 1u << LIN_FACT_LOG, ix_pick_first, &fl, NULL);
-	if (rc || !fl.found)
+	rc = ix_each_fact(x, vid, 1u << LIN_FACT_LOG, pick_firsts, firsts,
+			  NULL);
+	if (rc || !fl->found)
 		return rc;   /* removed versions were deleted by renumber */
 	if ((rc = version_number(x, vid, &num)))
 		return rc;
@@ -102,7 +107,7 @@ int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 	if ((rc = current_aliases(x, coll, vid, names, &nal)))
 		return rc;
 	int is_latest = num >= 0 && num == cs->count - 1;
-	const msgpack_object *attrs = &fl.fact.attrs;
+	const msgpack_object *attrs = &fl->fact.attrs;
 	struct lin_slice type = { "", 0 };
 	lin_map_str(attrs, "type", &type);
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
@@ -110,17 +115,9 @@ int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 		pack_attr(NULL, attrs, version_attrs[i], &nattr, 1);
 	/* W&B's id, from the first log that has one: a re-log written
 	 * elsewhere (an offline .wandb log) may come first without it */
-	struct first_log fs = { 0 };
 	struct lin_slice sid = { NULL, 0 };
-	if (!ix_fact_sid(&fl.fact, &sid)) {
+	if (!fs->found || !ix_fact_sid(&fs->fact, &sid))
 		sid.n = 0;
-		rc = ix_each_fact(x, vid, 1u << LIN_FACT_LOG, pick_first_sid,
-				  &fs, NULL);
-		if (rc)
-			return rc;
-		if (fs.found && !ix_fact_sid(&fs.fact, &sid))
-			sid.n = 0;
-	}
 	nattr += sid.n > 0;
 
 	msgpack_packer *pk = &x->pk.pk;
@@ -137,14 +134,14 @@ int ix_materialize_version(struct ix *x, const struct coll_state *cs,
 	lin_pack_cstr(pk, "version");
 	msgpack_pack_int64(pk, num);
 	lin_pack_cstr(pk, "digest");
-	lin_pack_slice(pk, fl.fact.digest);
+	lin_pack_slice(pk, fl->fact.digest);
 	lin_pack_cstr(pk, "aliases");
 	msgpack_pack_array(pk, nal + (unsigned)is_latest);
 	if (is_latest)
 		lin_pack_cstr(pk, "latest");
 	msgpack_sbuffer_write(&x->pk.sb, names->sb.data, names->sb.size);
 	lin_pack_cstr(pk, "first");
-	ix_pack_okey(pk, &fl.key);
+	ix_pack_okey(pk, &fl->key);
 	for (size_t i = 0; i < sizeof version_attrs / sizeof *version_attrs;
 	     i++)
 		pack_attr(pk, attrs, version_attrs[i], &nattr, 0);

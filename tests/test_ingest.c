@@ -569,6 +569,34 @@ Test(ingest, archive_members_resolve_runs_named_by_id_like_files)
 		  reports);
 }
 
+/* A gzip'd tar is an archive whatever its name, though a gzip file met
+ * in a folder is read as a runlog before anyone looks inside it for a
+ * tar (sniff_head): found in a folder, named, and beside a gzip file
+ * that is neither (ignored, as a file of no format found in a folder). */
+Test(ingest, a_gzipped_tar_is_an_archive_whatever_its_name)
+{
+	static const unsigned char gz_hello[] = {  /* gzip of "hello\n" */
+		0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+		0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xe7, 0x02, 0x00, 0x20, 0x30,
+		0x3a, 0x36, 0x06, 0x00, 0x00, 0x00
+	};
+
+	write_named_runs(th_at("a.runlog"));
+	cr_assert_eq(mkdir(th_at("arch"), 0755), 0);
+	archive_one(th_at("arch/export-1"), 1, "logs/a.runlog",
+		    th_at("a.runlog"));
+	th_write_file(th_at("arch/notes"), gz_hello, sizeof gz_hello, "wb");
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	check_named_runs(th_at("s.lmdb"), 1);
+	cr_assert(strstr(reports, "export-1//logs/a.runlog"), "%s", reports);
+	cr_expect_eq(st.ignored, 1, "%s", reports);
+	cr_expect_eq(st.rejected, 0, "%s", reports);
+
+	index_paths(th_at("t.lmdb"), 0, 1, th_at("arch/export-1"));
+	check_named_runs(th_at("t.lmdb"), 1);
+	cr_assert(strstr(reports, "export-1//logs/a.runlog"), "%s", reports);
+}
+
 /* A RUN record skipped as invalid (here: an id that is not UTF-8) must
  * not let the records after it fall to the run before it. */
 Test(ingest, records_after_a_skipped_run_record_belong_to_no_run)
