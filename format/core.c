@@ -3,6 +3,7 @@
  * `nodes` (core.h; the layout is in STORE.md, "Node core"). */
 #include "core.h"
 
+#include "attrs.h"
 #include "grow.h"
 #include "mpcheck.h"
 
@@ -203,6 +204,7 @@ static int read_map(struct lin_core_enc *e, const void *mp, size_t n,
 	    MSGPACK_UNPACK_SUCCESS || off != n ||
 	    root.type != MSGPACK_OBJECT_MAP)
 		return -1;
+	lin_attrs_decode(&root);
 	for (uint32_t i = 0; i < root.via.map.size; i++) {
 		const msgpack_object_kv *kv = &root.via.map.ptr[i];
 		if (kv->key.type == MSGPACK_OBJECT_STR)

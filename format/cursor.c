@@ -2,15 +2,48 @@
  * store's databases (the tools' only way to LMDB). */
 #include "cursor.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "attrs.h"
+
+/* A value as `db` stores it (lin_db_coded: attribute names as codes),
+ * in `buf` when it fits, else in *heap (the caller frees it). A value
+ * the coder refuses (not one well-formed value) is stored as given. */
+#define CODED_BUF 2048
+static int stored_value(enum lin_db db, MDB_val *val, unsigned char *buf,
+			void **heap)
+{
+	size_t n;
+
+	*heap = NULL;
+	if (!lin_db_coded(db) ||
+	    !(n = lin_attrs_encode(val->mv_data, val->mv_size, buf,
+				   CODED_BUF)))
+		return 0;
+	if (n > CODED_BUF) {
+		if (!(*heap = malloc(n)))
+			return ENOMEM;
+		lin_attrs_encode(val->mv_data, val->mv_size, *heap, n);
+	}
+	val->mv_data = *heap ? *heap : buf;
+	val->mv_size = n;
+	return 0;
+}
 
 int lin_store_put(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 		  const void *k, size_t kn, const void *v, size_t vn,
 		  struct lin_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	unsigned char buf[CODED_BUF];
+	void *heap;
+	int rc = stored_value(db, &val, buf, &heap);
 
+	if (!rc)
+		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	free(heap);
 	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
 }
 
@@ -19,13 +52,18 @@ int lin_store_put_last(MDB_txn *txn, const struct lin_store *s,
 		       const void *v, size_t vn, struct lin_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	unsigned char buf[CODED_BUF];
+	void *heap;
+	int rc = stored_value(db, &val, buf, &heap);
+
 	/* MDB_APPEND skips the search and, when a page splits, leaves the
 	 * full page full (a plain put halves it); LMDB refuses it with
 	 * MDB_KEYEXIST when the key is not past the last one. */
-	int rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
-
+	if (!rc)
+		rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	free(heap);
 	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
 }
 
@@ -46,23 +84,28 @@ int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
 		      const void *v, size_t vn, struct lin_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	unsigned char buf[CODED_BUF];
+	void *heap;
 	int dup = lin_db_dupsort(db);
+	int rc = stored_value(db, &val, buf, &heap);
+	MDB_val coded = val;
+
 	/* One search either way: LMDB refuses with MDB_KEYEXIST what is
 	 * there, which a dupsort put would skip silently anyway. */
-	int rc = mdb_put(txn, s->dbi[db], &key, &val,
-			 dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
-
-	if (rc == 0)
-		return 1;
-	if (rc == MDB_KEYEXIST && dup)
-		return 0;
-	if (rc == MDB_KEYEXIST) {
-		val.mv_size = vn;
-		val.mv_data = (void *)v;
-		if ((rc = mdb_put(txn, s->dbi[db], &key, &val, 0)) == 0)
-			return 0;
+	if (!rc)
+		rc = mdb_put(txn, s->dbi[db], &key, &val,
+			     dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
+	if (rc == 0 || (rc == MDB_KEYEXIST && dup)) {
+		free(heap);
+		return rc == 0;
 	}
-	return lin_store_fail(err, rc, "cannot write store");
+	if (rc == MDB_KEYEXIST) {
+		/* LMDB pointed val at the value found */
+		val = coded;
+		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	}
+	free(heap);
+	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
 }
 
 int lin_store_del_found(MDB_txn *txn, const struct lin_store *s,

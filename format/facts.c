@@ -1,5 +1,6 @@
 /* facts.c - MessagePack encoding of facts and node attributes. */
 #include "facts.h"
+#include "attrs.h"
 #include "mpcheck.h"
 
 #include <string.h>
@@ -121,6 +122,7 @@ int lin_fact_decode(const void *p, size_t n, msgpack_zone *zone,
 	if (msgpack_unpack(p, n, NULL, zone, &root) != MSGPACK_UNPACK_SUCCESS
 	    || root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size < 4)
 		return -1;
+	lin_attrs_decode(&root);
 	e = root.via.array.ptr;
 	if (obj_u64(&e[0], &kind) || obj_u64(&e[1], &f->run) ||
 	    obj_u64(&e[2], &f->pos))
@@ -171,6 +173,7 @@ int lin_val_map(const void *p, size_t n, msgpack_zone *zone,
 	    msgpack_unpack(p, n, NULL, zone, out) != MSGPACK_UNPACK_SUCCESS ||
 	    out->type != MSGPACK_OBJECT_MAP)
 		return LIN_ECORRUPT;
+	lin_attrs_decode(out);
 	return 0;
 }
 

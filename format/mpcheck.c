@@ -20,7 +20,7 @@ static uint64_t be_n(const unsigned char *p, size_t k)
 	return v;
 }
 
-int lin_mp_check(const void *data, size_t len)
+size_t lin_mp_len(const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	uint64_t left[MP_MAX_DEPTH + 1];
@@ -35,7 +35,7 @@ int lin_mp_check(const void *data, size_t len)
 		}
 		left[d]--;
 		if (pos >= len)
-			return LIN_ECORRUPT;
+			return 0;
 		unsigned b = p[pos++];
 		uint64_t skip = 0, count = 0;
 		size_t lenb = 0;   /* bytes of a length field */
@@ -72,11 +72,11 @@ int lin_mp_check(const void *data, size_t len)
 		case 0xdd: lenb = 4; cont = 1; break;
 		case 0xde: lenb = 2; cont = map = 1; break;
 		case 0xdf: lenb = 4; cont = map = 1; break;
-		default: return LIN_ECORRUPT; /* 0xc1: never used */
+		default: return 0; /* 0xc1: never used */
 		}
 		if (lenb) {
 			if (need(pos, lenb, len))
-				return LIN_ECORRUPT;
+				return 0;
 			uint64_t n = be_n(p + pos, lenb);
 			pos += lenb;
 			if (cont)
@@ -86,7 +86,7 @@ int lin_mp_check(const void *data, size_t len)
 		}
 		if (!cont) {
 			if (skip > len - pos)
-				return LIN_ECORRUPT;
+				return 0;
 			pos += (size_t)skip;
 			continue;
 		}
@@ -94,12 +94,17 @@ int lin_mp_check(const void *data, size_t len)
 			count *= 2;
 		/* Every element takes at least one byte. */
 		if (count > len - pos)
-			return LIN_ECORRUPT;
+			return 0;
 		if (count) {
 			if (d == MP_MAX_DEPTH)
-				return LIN_ECORRUPT;
+				return 0;
 			left[++d] = count;
 		}
 	}
-	return pos == len ? 0 : LIN_ECORRUPT;
+	return pos;
+}
+
+int lin_mp_check(const void *data, size_t len)
+{
+	return len && lin_mp_len(data, len) == len ? 0 : LIN_ECORRUPT;
 }

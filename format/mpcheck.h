@@ -10,4 +10,8 @@
  * 0 or LIN_ECORRUPT. */
 int lin_mp_check(const void *p, size_t len);
 
+/* The bytes of the first value at `p` that passes the same checks
+ * (more may follow it), or 0 when there is none. */
+size_t lin_mp_len(const void *p, size_t len);
+
 #endif

@@ -14,7 +14,11 @@
  *  - Times in keys are signed ns since the epoch stored as u64 with the
  *    sign bit flipped (lin_time_key), so they sort in time order.
  *  - Values with attributes are one MessagePack map (attribute names
- *    below). Unknown attributes must be ignored by readers.
+ *    below). Unknown attributes must be ignored by readers. In the
+ *    values of sources, facts (their attribute maps), nodes and
+ *    coll_info, a name of format/attrs.c's table is stored as its code,
+ *    a positive fixint, instead of its string (schema 6); decoders give
+ *    the string back.
  *
  * Database        key                                  value
  * --------------  -----------------------------------  --------------------
@@ -79,7 +83,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 5
+#define LIN_SCHEMA_VERSION 6
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name

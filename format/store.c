@@ -86,6 +86,12 @@ int lin_db_dupsort(enum lin_db db)
 	return db == LIN_DB_NODE_FACTS || db == LIN_DB_EDGES;
 }
 
+int lin_db_coded(enum lin_db db)
+{
+	return db == LIN_DB_NODES || db == LIN_DB_FACTS ||
+	       db == LIN_DB_SOURCES || db == LIN_DB_COLL_INFO;
+}
+
 static unsigned db_flags(enum lin_db db)
 {
 	return lin_db_dupsort(db) ? MDB_DUPSORT | MDB_DUPFIXED : 0;

@@ -26,6 +26,9 @@ extern const char *const lin_db_names[LIN_DB_COUNT];
 
 /* 1 for the databases that keep sorted duplicates (node_facts, edges). */
 int lin_db_dupsort(enum lin_db db);
+/* Whether the values of `db` are maps (or facts) whose attribute names
+ * are stored as codes (attrs.h): the puts of cursor.c code them. */
+int lin_db_coded(enum lin_db db);
 
 /* The store's counters (meta "count.*", schema.h), kept by the indexer
  * in the transaction of the writes they count, so that `stats` reads

@@ -1,6 +1,7 @@
 /* node.c - decoding run and version nodes from the `nodes` database,
  * or what walks print of them from `node_core`. */
 #include "internal.h"
+#include "format/attrs.h"
 #include "format/core.h"
 
 #include <stdio.h>
@@ -124,6 +125,7 @@ int lin_qnode_load(MDB_txn *txn, const struct lin_store *s, uint64_t id,
 			   &n->up.data) != MSGPACK_UNPACK_SUCCESS ||
 	    off != v.mv_size)
 		return bad(err, id, "malformed msgpack");
+	lin_attrs_decode(&n->up.data);
 	const msgpack_object *root = &n->up.data;
 	if (root->type != MSGPACK_OBJECT_MAP)
 		return bad(err, id, "not a map");

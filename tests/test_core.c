@@ -356,8 +356,9 @@ Test(core, a_schema_3_store_is_refused_then_rebuilt)
 	lin_store_close(&s);
 
 	snprintf(want, sizeof want, "store schema 3 is older than this "
-		 "program's 5; rebuild it from its sources with "
-		 "'lineage-index --store %s --rebuild'", st);
+		 "program's %d; rebuild it from its sources with "
+		 "'lineage-index --store %s --rebuild'", LIN_SCHEMA_VERSION,
+		 st);
 	struct th_res r = th_query(st, "impact", RAW, NULL);
 	cr_assert_eq(r.rc, 65, "%s", r.err);
 	cr_assert(strstr(r.err, want), "%s", r.err);
@@ -369,7 +370,7 @@ Test(core, a_schema_3_store_is_refused_then_rebuilt)
 	code = th_index("-q", "--store", st, "--rebuild", NULL);
 	cr_assert_eq(code, 0, "rebuild: exit %d", code);
 	r = th_query(st, "stats", NULL);
-	cr_assert(strstr(r.out, "schema       5\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
 	r = th_query(st, "check", "--deep", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.out);
 	cr_assert(strstr(r.out, " 0 problems"), "%s", r.out);

@@ -172,8 +172,9 @@ Test(counts, schema_2_store_refused_then_rebuilt)
 	lin_be32_put(v, 2);
 	put_meta(st, LIN_META_SCHEMA, v, 4);
 	snprintf(want, sizeof want, "store schema 2 is older than this "
-		 "program's 5; rebuild it from its sources with "
-		 "'lineage-index --store %s --rebuild'", st);
+		 "program's %d; rebuild it from its sources with "
+		 "'lineage-index --store %s --rebuild'", LIN_SCHEMA_VERSION,
+		 st);
 	struct th_res r = th_query(st, "stats", NULL);
 	cr_assert_eq(r.rc, 65, "%s", r.err);
 	cr_assert(strstr(r.err, want), "%s", r.err);
@@ -186,7 +187,7 @@ Test(counts, schema_2_store_refused_then_rebuilt)
 	cr_assert_eq(code, 0);
 	r = th_query(st, "stats", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "schema       5\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
 	check_clean(st, "rebuilt");
 	char *after = counted(st);
 	cr_assert_str_eq(before, after);
@@ -239,8 +240,9 @@ Test(counts, a_real_schema_1_store_is_refused_then_rebuilt)
 		   st));
 	cr_assert_eq(code, 0);
 	snprintf(want, sizeof want, "store schema 1 is older than this "
-		 "program's 5; rebuild it from its sources with "
-		 "'lineage-index --store %s --rebuild'", st);
+		 "program's %d; rebuild it from its sources with "
+		 "'lineage-index --store %s --rebuild'", LIN_SCHEMA_VERSION,
+		 st);
 	const char *cmds[][2] = {
 		{ "stats", NULL }, { "check", NULL }, { "ls", "runs" },
 		{ "impact", "dataset/mnist-raw:v0" },
@@ -275,7 +277,7 @@ Test(counts, a_real_schema_1_store_is_refused_then_rebuilt)
 	free(th_sh(NULL, "rm -rf " FIX_SRC));
 	cr_assert_eq(code, 0);
 	r = th_query(st, "stats", NULL);
-	cr_assert(strstr(r.out, "schema       5\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
 	check_clean(st, "rebuilt");
 	char args[2 * TH_PATH_MAX];
 	snprintf(args, sizeof args, "--store '%s' fixtures/sample",

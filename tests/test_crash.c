@@ -19,6 +19,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "format/attrs.h"
 #include "format/schema.h"
 #include "format/store.h"
 #include "format/facts.h"
@@ -201,6 +202,7 @@ static msgpack_object unpack(const MDB_val *v, const char *what)
 	msgpack_object o;
 	cr_assert_eq(msgpack_unpack(v->mv_data, v->mv_size, NULL, &zone, &o),
 		     MSGPACK_UNPACK_SUCCESS, "bad MessagePack in %s", what);
+	lin_attrs_decode(&o);   /* attribute names, not their codes */
 	return o;
 }
 

@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 #include <msgpack.h>
 
+#include "format/attrs.h"
 #include "format/runlog.h"
 #include "format/runlog_writer.h"
 #include "format/store.h"
@@ -92,6 +93,7 @@ static msgpack_object node_attrs(MDB_txn *txn, struct lin_store *s,
 	cr_assert_eq(lin_store_get(txn, s, LIN_DB_NODES, k, 8, &v, NULL), 0);
 	cr_assert_eq(msgpack_unpack(v.mv_data, v.mv_size, NULL, &zone, &o),
 		     MSGPACK_UNPACK_SUCCESS);
+	lin_attrs_decode(&o);   /* attribute names, not their codes */
 	return o;
 }
 

@@ -145,7 +145,7 @@ Test(prefetch, a_damaged_store_reads_the_same_with_helpers)
 	/* pages in the second half of the file hold leaves of the big
 	 * databases: zeros in some, 0xff (wild page numbers) in others */
 	for (off_t pg = sb.st_size / 8192; pg < sb.st_size / 4096;
-	     pg += 23)
+	     pg += 19)
 		scribble(st, pg * 4096 + 16, 64, pg % 2 ? 0xff : 0);
 	for (int i = 0; i < 6; i++)
 		for (size_t c = 0; c < NCMDS; c++) {

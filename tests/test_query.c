@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/attrs.h"
 #include "format/core.h"
 #include "format/cursor.h"
 #include "format/keys.h"
@@ -233,6 +234,7 @@ static void set_alias(uint64_t id, const char *alias)
 	msgpack_unpacked_init(&up);
 	cr_assert_eq(msgpack_unpack_next(&up, v.mv_data, v.mv_size, NULL),
 		     MSGPACK_UNPACK_SUCCESS);
+	lin_attrs_decode(&up.data);   /* attribute names, not their codes */
 	cr_assert_eq(up.data.type, MSGPACK_OBJECT_MAP);
 	const msgpack_object_map *m = &up.data.via.map;
 	int had = 0;
