@@ -2,8 +2,9 @@
  * (format/attrs.c, schema 6): every name of the table has one code and
  * back; a map, or a fact's attribute map, is stored with coded keys and
  * decodes to the map it was, nested maps keeping their names; coding
- * twice changes nothing; too little room and bad input are handled; the
- * indexer's writes store coded values that every reader decodes. */
+ * twice changes nothing; too little room and bad or damaged input are
+ * handled; the indexer's writes store coded values that every reader
+ * decodes. */
 #include <criterion/criterion.h>
 #include <msgpack.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "format/cursor.h"
 #include "format/facts.h"
 #include "format/keys.h"
+#include "format/mpcheck.h"
 #include "format/store.h"
 #include "format/txn.h"
 #include "tests/helpers.h"
@@ -227,4 +229,57 @@ Test(attrs, the_indexer_stores_coded_maps)
 	msgpack_zone_destroy(&z);
 	lin_store_abort(txn);
 	lin_store_close(&s);
+}
+
+/* Damaged input (bytes changed, cut) is either refused or coded into
+ * one well-formed value that decodes like the input; nothing is read
+ * or written out of bounds (the sanitized suite runs this too). */
+Test(attrs, damaged_input_is_refused_or_coded_whole)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_zone z;
+	unsigned char in[256], out[512];
+	unsigned seed = 12345;
+	int coded = 0;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_zone_init(&z, 4096);
+	pack_node(&pk);
+	cr_assert_leq(sb.size, sizeof in);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = sb.size;
+		memcpy(in, sb.data, n);
+		for (int k = 0; k < 1 + round % 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			in[(seed >> 8) % n] = (unsigned char)(seed >> 20);
+		}
+		if (round % 5 == 0) {
+			seed = seed * 1103515245u + 12345u;
+			n = 1 + (seed >> 8) % n;
+		}
+		/* into a buffer of exactly the bytes it needs, so that a
+		 * write past them is one the sanitizers see */
+		size_t need = lin_attrs_encode(in, n, out, 0);
+		if (!need) {
+			cr_assert(lin_mp_check(in, n) != 0 ||
+				  lin_attrs_encode(in, n, out, sizeof out) == 0);
+			continue;
+		}
+		cr_assert_leq(need, sizeof out);
+		unsigned char *exact = malloc(need);
+		cr_assert_not_null(exact);
+		cr_assert_eq(lin_attrs_encode(in, n, exact, need), need);
+		cr_assert_eq(lin_mp_check(exact, need), 0, "round %d", round);
+		msgpack_zone_clear(&z);
+		msgpack_object a = decode(in, n, &z), b = decode(exact, need, &z);
+		cr_assert(msgpack_object_equal(a, b), "round %d", round);
+		free(exact);
+		coded++;
+	}
+	cr_assert_gt(coded, 1000, "only %d of 20000 damaged inputs coded",
+		     coded);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
 }
