@@ -143,9 +143,11 @@ static int str_at(const unsigned char *p, size_t len, const char **s,
 	return 1;
 }
 
-/* The bytes of the value at p (n bytes there, n >= 1), or 0 when it is
- * not one: scalars from their first byte, containers by lin_mp_len. */
-static size_t value_len(const unsigned char *p, size_t n)
+/* The bytes of the value at p (n bytes there, n >= 1) inside `depth`
+ * containers, or 0 when it is not one (lin_mp_check's bounds, its
+ * nesting counted from the top): scalars from their first byte,
+ * containers by lin_mp_len_at. */
+static size_t value_len(const unsigned char *p, size_t n, unsigned depth)
 {
 	unsigned b = p[0];
 	size_t k;
@@ -165,14 +167,15 @@ static size_t value_len(const unsigned char *p, size_t n)
 	else if (b == 0xcf || b == 0xd3 || b == 0xcb)
 		k = 9;
 	else
-		return lin_mp_len(p, n);
+		return lin_mp_len_at(p, n, depth);
 	return k <= n ? k : 0;
 }
 
-/* Copy the map at in[*pos] with its keys coded: 0, or -1 when it is not
- * well formed. */
+/* Copy the map at in[*pos], whose keys and values sit inside `depth`
+ * containers, with its keys coded: 0, or -1 when it is not well
+ * formed. */
 static int encode_map(const unsigned char *in, size_t n, size_t *pos,
-		      struct out *o)
+		      unsigned depth, struct out *o)
 {
 	uint64_t pairs;
 	size_t h = container(in + *pos, n - *pos, 1, &pairs);
@@ -180,7 +183,8 @@ static int encode_map(const unsigned char *in, size_t n, size_t *pos,
 	put(o, in + *pos, h);
 	*pos += h;
 	for (uint64_t i = 0; i < pairs; i++) {
-		size_t kl = *pos < n ? value_len(in + *pos, n - *pos) : 0;
+		size_t kl = *pos < n ? value_len(in + *pos, n - *pos, depth)
+				     : 0;
 		const char *s;
 		size_t sn;
 		if (!kl)
@@ -194,7 +198,8 @@ static int encode_map(const unsigned char *in, size_t n, size_t *pos,
 			put(o, in + *pos, kl);
 		}
 		*pos += kl;
-		size_t vl = *pos < n ? value_len(in + *pos, n - *pos) : 0;
+		size_t vl = *pos < n ? value_len(in + *pos, n - *pos, depth)
+				     : 0;
 		if (!vl)
 			return -1;
 		put(o, in + *pos, vl);
@@ -215,7 +220,7 @@ size_t lin_attrs_encode(const void *in_, size_t n, unsigned char *out,
 		return 0;
 	pthread_once(&built, build);
 	if (container(in, n, 1, &count)) {
-		if (encode_map(in, n, &pos, &o))
+		if (encode_map(in, n, &pos, 1, &o))
 			return 0;
 	} else if ((h = container(in, n, 0, &count))) {
 		put(&o, in, h);
@@ -224,17 +229,18 @@ size_t lin_attrs_encode(const void *in_, size_t n, unsigned char *out,
 			uint64_t pairs;
 			size_t el;
 			if (pos < n && container(in + pos, n - pos, 1, &pairs)) {
-				if (encode_map(in, n, &pos, &o))
+				if (encode_map(in, n, &pos, 2, &o))
 					return 0;
 				continue;
 			}
-			if (!(el = pos < n ? value_len(in + pos, n - pos) : 0))
+			if (!(el = pos < n ? value_len(in + pos, n - pos, 1)
+					   : 0))
 				return 0;
 			put(&o, in + pos, el);
 			pos += el;
 		}
 	} else {
-		pos = value_len(in, n);
+		pos = value_len(in, n, 0);
 		put(&o, in, pos);
 	}
 	/* one value and nothing after it, as lin_mp_check wants */

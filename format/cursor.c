@@ -2,15 +2,15 @@
  * store's databases (the tools' only way to LMDB). */
 #include "cursor.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attrs.h"
 
 /* A value as `db` stores it (lin_db_coded: attribute names as codes),
- * in `buf` when it fits, else in *heap (the caller frees it). A value
- * the coder refuses (not one well-formed value) is stored as given. */
+ * in `buf` when it fits, else in *heap (the caller frees it): 0, or
+ * LIN_ENOMEM. A value the coder refuses (not one well-formed value) is
+ * stored as given. */
 #define CODED_BUF 2048
 static int stored_value(enum lin_db db, MDB_val *val, unsigned char *buf,
 			void **heap)
@@ -24,12 +24,17 @@ static int stored_value(enum lin_db db, MDB_val *val, unsigned char *buf,
 		return 0;
 	if (n > CODED_BUF) {
 		if (!(*heap = malloc(n)))
-			return ENOMEM;
+			return LIN_ENOMEM;
 		lin_attrs_encode(val->mv_data, val->mv_size, *heap, n);
 	}
 	val->mv_data = *heap ? *heap : buf;
 	val->mv_size = n;
 	return 0;
+}
+
+static int nomem(struct lin_err *err)
+{
+	return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET, "out of memory");
 }
 
 int lin_store_put(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
@@ -39,10 +44,11 @@ int lin_store_put(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	unsigned char buf[CODED_BUF];
 	void *heap;
-	int rc = stored_value(db, &val, buf, &heap);
+	int rc;
 
-	if (!rc)
-		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
+	if (stored_value(db, &val, buf, &heap))
+		return nomem(err);
+	rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
 	free(heap);
 	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
 }
@@ -54,13 +60,14 @@ int lin_store_put_last(MDB_txn *txn, const struct lin_store *s,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	unsigned char buf[CODED_BUF];
 	void *heap;
-	int rc = stored_value(db, &val, buf, &heap);
+	int rc;
 
+	if (stored_value(db, &val, buf, &heap))
+		return nomem(err);
 	/* MDB_APPEND skips the search and, when a page splits, leaves the
 	 * full page full (a plain put halves it); LMDB refuses it with
 	 * MDB_KEYEXIST when the key is not past the last one. */
-	if (!rc)
-		rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
+	rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		rc = mdb_put(txn, s->dbi[db], &key, &val, 0);
 	free(heap);
@@ -86,15 +93,15 @@ int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	unsigned char buf[CODED_BUF];
 	void *heap;
-	int dup = lin_db_dupsort(db);
-	int rc = stored_value(db, &val, buf, &heap);
-	MDB_val coded = val;
+	int dup = lin_db_dupsort(db), rc;
 
+	if (stored_value(db, &val, buf, &heap))
+		return nomem(err);
+	MDB_val coded = val;
 	/* One search either way: LMDB refuses with MDB_KEYEXIST what is
 	 * there, which a dupsort put would skip silently anyway. */
-	if (!rc)
-		rc = mdb_put(txn, s->dbi[db], &key, &val,
-			     dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
+	rc = mdb_put(txn, s->dbi[db], &key, &val,
+		     dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
 	if (rc == 0 || (rc == MDB_KEYEXIST && dup)) {
 		free(heap);
 		return rc == 0;

@@ -20,7 +20,7 @@ static uint64_t be_n(const unsigned char *p, size_t k)
 	return v;
 }
 
-size_t lin_mp_len(const void *data, size_t len)
+size_t lin_mp_len_at(const void *data, size_t len, unsigned depth)
 {
 	const unsigned char *p = data;
 	uint64_t left[MP_MAX_DEPTH + 1];
@@ -96,12 +96,17 @@ size_t lin_mp_len(const void *data, size_t len)
 		if (count > len - pos)
 			return 0;
 		if (count) {
-			if (d == MP_MAX_DEPTH)
+			if ((unsigned)d + depth >= MP_MAX_DEPTH)
 				return 0;
 			left[++d] = count;
 		}
 	}
 	return pos;
+}
+
+size_t lin_mp_len(const void *data, size_t len)
+{
+	return lin_mp_len_at(data, len, 0);
 }
 
 int lin_mp_check(const void *data, size_t len)

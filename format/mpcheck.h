@@ -14,4 +14,8 @@ int lin_mp_check(const void *p, size_t len);
  * (more may follow it), or 0 when there is none. */
 size_t lin_mp_len(const void *p, size_t len);
 
+/* lin_mp_len of a value found inside `depth` containers, so that the
+ * whole value's nesting stays within the same bound. */
+size_t lin_mp_len_at(const void *p, size_t len, unsigned depth);
+
 #endif

@@ -1654,6 +1654,13 @@ int lin_runlog_gzip(const struct lin_runlog *r)
 	return r->gz;
 }
 
+int lin_runlog_tar_inside(const struct lin_runlog *r)
+{
+	/* a tar header's magic, at byte 257 of what was inflated */
+	return r->gz && r->base == 0 && r->end >= 262 &&
+	       memcmp(r->buf + 257, "ustar", 5) == 0;
+}
+
 uint64_t lin_runlog_bytes(const struct lin_runlog *r)
 {
 	return r->base + r->start;

@@ -75,6 +75,12 @@ uint64_t lin_runlog_skipped(const struct lin_runlog *r);
 /* Non-zero when the file is gzip-compressed. */
 int lin_runlog_gzip(const struct lin_runlog *r);
 
+/* 1 when the reader, opened on gzip data, inflated the header of a tar
+ * archive (its first member's name happened to read as a runlog
+ * header): the caller that took gzip for a runlog without looking
+ * inside reads it as an archive instead. */
+int lin_runlog_tar_inside(const struct lin_runlog *r);
+
 /* Uncompressed bytes consumed so far (== file size when not gzip). */
 uint64_t lin_runlog_bytes(const struct lin_runlog *r);
 

@@ -984,6 +984,11 @@ static int index_file_pass(struct ctx *c, const char *path, int named,
 			return index_archive(c, path, spath, &sb, named);
 		return open_failed(c, fmt, rc, path, named, &e);
 	}
+	if (fmt == FMT_RUNLOG && lin_runlog_tar_inside(r.rl)) {
+		reader_close(&r);
+		end_read(c);
+		return index_archive(c, path, spath, &sb, named);
+	}
 	if (fmt == FMT_WANDB) {
 		/* The run folder's files/wandb-metadata.json (plain files
 		 * only: an archive member has no folder to look in). A bad

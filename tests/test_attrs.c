@@ -185,6 +185,24 @@ Test(attrs, too_little_room_and_bad_input)
 	/* a map claiming more pairs than it has */
 	cr_assert_eq(lin_attrs_encode("\x8f\xa4kind\xa3run", 10, full,
 				      sizeof full), 0);
+	/* nested past lin_mp_check's 32 levels below a key: refused like
+	 * it, though the nested value alone would pass */
+	unsigned char deep[64];
+	size_t dn = 0;
+	deep[dn++] = 0x81;            /* {"kind": [[[...[]...]]]} */
+	deep[dn++] = 0xa4;
+	memcpy(deep + dn, "kind", 4);
+	dn += 4;
+	for (int i = 0; i <= 32; i++)
+		deep[dn++] = i < 32 ? 0x91 : 0x90;
+	cr_assert_neq(lin_mp_check(deep, dn), 0);
+	cr_assert_eq(lin_mp_check(deep + 6, dn - 6), 0);
+	cr_assert_eq(lin_attrs_encode(deep, dn, full, sizeof full), 0);
+	/* one level less: within the bound, coded */
+	deep[dn - 2] = 0x90;
+	cr_assert_eq(lin_mp_check(deep, dn - 1), 0);
+	cr_assert_eq(lin_attrs_encode(deep, dn - 1, full, sizeof full),
+		     dn - 1 - 4);
 	/* not a container: copied as it is */
 	cr_assert_eq(lin_attrs_encode("\xa3run", 4, full, sizeof full), 4);
 	msgpack_sbuffer_destroy(&sb);
@@ -259,23 +277,29 @@ Test(attrs, damaged_input_is_refused_or_coded_whole)
 			seed = seed * 1103515245u + 12345u;
 			n = 1 + (seed >> 8) % n;
 		}
-		/* into a buffer of exactly the bytes it needs, so that a
-		 * write past them is one the sanitizers see */
-		size_t need = lin_attrs_encode(in, n, out, 0);
+		/* from and into buffers of exactly their bytes, so that a
+		 * read or write past them is one the sanitizers see */
+		unsigned char *src = malloc(n);
+		cr_assert_not_null(src);
+		memcpy(src, in, n);
+		size_t need = lin_attrs_encode(src, n, out, 0);
+		/* coded exactly when the value is well formed */
+		cr_assert_eq(need != 0, lin_mp_check(src, n) == 0,
+			     "round %d", round);
 		if (!need) {
-			cr_assert(lin_mp_check(in, n) != 0 ||
-				  lin_attrs_encode(in, n, out, sizeof out) == 0);
+			free(src);
 			continue;
 		}
 		cr_assert_leq(need, sizeof out);
 		unsigned char *exact = malloc(need);
 		cr_assert_not_null(exact);
-		cr_assert_eq(lin_attrs_encode(in, n, exact, need), need);
+		cr_assert_eq(lin_attrs_encode(src, n, exact, need), need);
 		cr_assert_eq(lin_mp_check(exact, need), 0, "round %d", round);
 		msgpack_zone_clear(&z);
-		msgpack_object a = decode(in, n, &z), b = decode(exact, need, &z);
+		msgpack_object a = decode(src, n, &z), b = decode(exact, need, &z);
 		cr_assert(msgpack_object_equal(a, b), "round %d", round);
 		free(exact);
+		free(src);
 		coded++;
 	}
 	cr_assert_gt(coded, 1000, "only %d of 20000 damaged inputs coded",

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -597,6 +598,56 @@ Test(ingest, a_gzipped_tar_is_an_archive_whatever_its_name)
 	index_paths(th_at("t.lmdb"), 0, 1, th_at("arch/export-1"));
 	check_named_runs(th_at("t.lmdb"), 1);
 	cr_assert(strstr(reports, "export-1//logs/a.runlog"), "%s", reports);
+}
+
+/* Write a gzip'd tar at `path` whose one member, named `name`, holds
+ * the file `file`: the ustar header by hand, so that the name's bytes
+ * are written as they are. */
+static void crafted_tar_gz(const char *path, const char *name,
+			   const char *file)
+{
+	unsigned char h[512] = { 0 };
+	size_t n;
+	char *data = th_read_file(file, &n);
+	unsigned sum = 0;
+
+	memcpy(h, name, strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf((char *)h + 124, 12, "%011o", (unsigned)n);
+	memcpy(h + 136, "00000000000", 11);
+	h[156] = '0';
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < sizeof h; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	gzFile gz = gzopen(path, "wb");
+	cr_assert_not_null(gz);
+	static const unsigned char zeros[1024];
+	cr_assert_eq(gzwrite(gz, h, sizeof h), (int)sizeof h);
+	cr_assert_eq(gzwrite(gz, data, (unsigned)n), (int)n);
+	cr_assert_eq(gzwrite(gz, zeros, (unsigned)(511 - (n + 511) % 512)),
+		     (int)(511 - (n + 511) % 512));
+	cr_assert_eq(gzwrite(gz, zeros, sizeof zeros), (int)sizeof zeros);
+	cr_assert_eq(gzclose(gz), Z_OK);
+	free(data);
+}
+
+/* The runlog reader, given a gzip'd tar first, may accept its first
+ * member's name as a runlog header (a fixmap naming "runlog"): the tar
+ * header behind it still makes it an archive. */
+Test(ingest, a_gzipped_tar_whose_first_name_reads_as_a_runlog_header)
+{
+	write_named_runs(th_at("a.runlog"));
+	cr_assert_eq(mkdir(th_at("arch"), 0755), 0);
+	crafted_tar_gz(th_at("arch/export.bin"), "\x81\xa6runlog\x01",
+		       th_at("a.runlog"));
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	check_named_runs(th_at("s.lmdb"), 1);
+	cr_expect_eq(st.rejected, 0, "%s", reports);
 }
 
 /* A RUN record skipped as invalid (here: an id that is not UTF-8) must
