@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mpcheck.h"
+#include "schema.h"
 
 /* Index = code. Append only: a store keeps these numbers. */
 #define NAME(s) { s, sizeof s - 1 }
@@ -97,14 +98,6 @@ static void put(struct out *o, const unsigned char *p, size_t n)
 	o->n += n;
 }
 
-static uint64_t be(const unsigned char *p, size_t k)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < k; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The header of the container at p (n bytes there, n >= 1): its element
  * count (pairs for a map) and header size, or 0 when it is not one. */
 static size_t container(const unsigned char *p, size_t n, int map,
@@ -118,11 +111,11 @@ static size_t container(const unsigned char *p, size_t n, int map,
 		return 1;
 	}
 	if (p[0] == b16 && n >= 3) {
-		*count = be(p + 1, 2);
+		*count = (uint64_t)p[1] << 8 | p[2];
 		return 3;
 	}
 	if (p[0] == b32 && n >= 5) {
-		*count = be(p + 1, 4);
+		*count = lin_be32_get(p + 1);
 		return 5;
 	}
 	return 0;
