@@ -86,22 +86,30 @@ int lin_store_del(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 	return rc ? lin_store_fail(err, rc, "cannot delete from store") : 0;
 }
 
-int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
-		      enum lin_db db, const void *k, size_t kn,
-		      const void *v, size_t vn, struct lin_err *err)
+/* lin_store_put_new and lin_store_put_new_last: `last` tries MDB_APPEND
+ * first, which inserts without a search when the key is past the last
+ * one (so it is new) and is refused with MDB_KEYEXIST otherwise. */
+static int put_new(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
+		   const void *k, size_t kn, const void *v, size_t vn,
+		   int last, struct lin_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	unsigned char buf[CODED_BUF];
 	void *heap;
-	int dup = lin_db_dupsort(db), rc;
+	int dup = lin_db_dupsort(db), rc = MDB_KEYEXIST;
 
 	if (stored_value(db, &val, buf, &heap))
 		return nomem(err);
 	MDB_val coded = val;
+	if (last && !dup) {
+		rc = mdb_put(txn, s->dbi[db], &key, &val, MDB_APPEND);
+		val = coded;
+	}
 	/* One search either way: LMDB refuses with MDB_KEYEXIST what is
 	 * there, which a dupsort put would skip silently anyway. */
-	rc = mdb_put(txn, s->dbi[db], &key, &val,
-		     dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn, s->dbi[db], &key, &val,
+			     dup ? MDB_NODUPDATA : MDB_NOOVERWRITE);
 	if (rc == 0 || (rc == MDB_KEYEXIST && dup)) {
 		free(heap);
 		return rc == 0;
@@ -113,6 +121,20 @@ int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
 	}
 	free(heap);
 	return rc ? lin_store_fail(err, rc, "cannot write store") : 0;
+}
+
+int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
+		      enum lin_db db, const void *k, size_t kn,
+		      const void *v, size_t vn, struct lin_err *err)
+{
+	return put_new(txn, s, db, k, kn, v, vn, 0, err);
+}
+
+int lin_store_put_new_last(MDB_txn *txn, const struct lin_store *s,
+			   enum lin_db db, const void *k, size_t kn,
+			   const void *v, size_t vn, struct lin_err *err)
+{
+	return put_new(txn, s, db, k, kn, v, vn, 1, err);
 }
 
 int lin_store_del_found(MDB_txn *txn, const struct lin_store *s,

@@ -41,6 +41,14 @@ int lin_store_put_new(MDB_txn *txn, const struct lin_store *s,
 		      enum lin_db db, const void *k, size_t kn,
 		      const void *v, size_t vn, struct lin_err *err);
 
+/* lin_store_put_new for a key that is usually past every key of `db`
+ * when it is new (node ids come from a counter): such a key is appended
+ * without a search, and split pages stay full (put_last). Not for
+ * dupsort databases, where it is lin_store_put_new. */
+int lin_store_put_new_last(MDB_txn *txn, const struct lin_store *s,
+			   enum lin_db db, const void *k, size_t kn,
+			   const void *v, size_t vn, struct lin_err *err);
+
 /* lin_store_del that says whether it deleted: 1, or 0 when there was
  * nothing to delete. LIN_ESTORE on failure. */
 int lin_store_del_found(MDB_txn *txn, const struct lin_store *s,

@@ -190,15 +190,16 @@ static int count(struct ix *x, int i, int rc, int dir)
 int ix_node_put(struct ix *x, uint64_t id, const void *v, size_t vn)
 {
 	unsigned char k[8];
-	int rc = lin_store_put_new(x->txn, x->s, LIN_DB_NODES, k,
-				   lin_key_id(k, id), v, vn, x->err);
+	int rc = lin_store_put_new_last(x->txn, x->s, LIN_DB_NODES, k,
+					lin_key_id(k, id), v, vn, x->err);
 
 	if (rc < 0)
 		return rc;
 	if (lin_core_encode(&x->core, id, v, vn))
 		return lin_err_set(x->err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
-	int rc2 = ix_put(x, LIN_DB_NODE_CORE, k, 8, x->core.buf, x->core.n);
+	int rc2 = ix_put_last(x, LIN_DB_NODE_CORE, k, 8, x->core.buf,
+			      x->core.n);
 	return rc2 ? rc2 : count(x, node_counter(id), rc, 1);
 }
 

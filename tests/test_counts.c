@@ -288,3 +288,48 @@ Test(counts, a_real_schema_1_store_is_refused_then_rebuilt)
 	free(a);
 	free(b);
 }
+
+/* lin_store_put_new_last (what puts a node): a key past the last one is
+ * appended and counted as new; a new key before it, and a key that is
+ * there, go the usual way, so the answer (new or replaced) and the
+ * values are those of lin_store_put_new whatever the order. */
+Test(counts, put_new_last_answers_as_put_new_in_any_order)
+{
+	struct lin_store s;
+	struct lin_err err;
+	MDB_txn *txn;
+	static const struct { unsigned char key; char val; int added; } put[] = {
+		{ 2, 'a', 1 }, { 5, 'b', 1 }, { 3, 'c', 1 }, { 5, 'd', 0 },
+		{ 3, 'e', 0 }, { 9, 'f', 1 }, { 1, 'g', 1 }, { 9, 'h', 0 },
+	};
+	static const char want[10] = { 0, 'g', 'a', 'e', 0, 'd', 0, 0, 0,
+				       'h' };
+
+	cr_assert_eq(lin_store_open(&s, th_at("s.lmdb"), 0, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(lin_store_begin(&s, 0, &txn, &err), 0, "%s", err.msg);
+	for (size_t i = 0; i < sizeof put / sizeof *put; i++) {
+		unsigned char k[8] = { 0, 0, 0, 0, 0, 0, 0, put[i].key };
+		int rc = lin_store_put_new_last(txn, &s, LIN_DB_RUNS, k, 8,
+						&put[i].val, 1, &err);
+		cr_assert_eq(rc, put[i].added, "put %zu (key %u): %d", i,
+			     put[i].key, rc);
+	}
+	for (unsigned key = 0; key < 10; key++) {
+		unsigned char k[8] = { 0, 0, 0, 0, 0, 0, 0,
+				       (unsigned char)key };
+		MDB_val v;
+		int rc = lin_store_get(txn, &s, LIN_DB_RUNS, k, 8, &v, &err);
+		if (!want[key]) {
+			cr_assert_neq(rc, 0, "key %u should be absent", key);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "key %u: %s", key, err.msg);
+		cr_assert(v.mv_size == 1 && *(char *)v.mv_data == want[key],
+			  "key %u holds '%.*s', not '%c'", key, (int)v.mv_size,
+			  (char *)v.mv_data, want[key]);
+	}
+	cr_assert_eq(lin_store_entries(txn, &s, LIN_DB_RUNS), 5);
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+}
