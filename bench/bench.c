@@ -38,6 +38,7 @@
 #include "format/grow.h"
 #include "format/runlog.h"
 #include "format/store.h"
+#include "format/view.h"
 #include "format/wandb.h"
 #include "query/query.h"
 
@@ -320,7 +321,8 @@ static int version_node(MDB_txn *txn, struct lin_store *s, const char *ref,
 	if (!(colon = strrchr(nm, ':')) || colon[1] != 'v')
 		return -1;
 	*colon = 0;
-	if (lin_store_coll(txn, s, e, p, nm, &coll, NULL))
+	if (lin_view_get(txn, s, LIN_VIEW_COLLS, e, strlen(e), p, strlen(p),
+			 nm, strlen(nm), &coll, NULL))
 		return -1;
 	return lin_store_version(txn, s, coll,
 				 (uint32_t)strtoul(colon + 2, NULL, 10), node,

@@ -252,6 +252,8 @@ int lin_scan_next(struct lin_scan *sc)
 {
 	int rc;
 
+	if (sc->rows_next)
+		return sc->rows_next(sc);
 	if (!sc->c)
 		return 0;
 	if (sc->started) {
@@ -290,6 +292,10 @@ void lin_scan_restart(struct lin_scan *sc)
 
 void lin_scan_close(struct lin_scan *sc)
 {
+	if (sc->rows_free)
+		sc->rows_free(sc);
+	sc->rows_next = NULL;
+	sc->rows_free = NULL;
 	if (sc->c)
 		mdb_cursor_close(sc->c);
 	sc->c = NULL;

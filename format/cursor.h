@@ -81,6 +81,11 @@ struct lin_scan {
 	MDB_val k, v;   /* the current entry, after _next returned 1 */
 	enum lin_db db;
 	struct lin_order order;
+	/* a scan over rows held in memory (view.h) instead of a cursor:
+	 * _next and _close call these */
+	void *rows;
+	int (*rows_next)(struct lin_scan *sc);
+	void (*rows_free)(struct lin_scan *sc);
 };
 
 /* Scan `db` for keys starting with `pre` (`pn` bytes; 0: every key),

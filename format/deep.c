@@ -29,6 +29,7 @@ struct deep {
 	uint64_t used;         /* pages the databases' records account for */
 	uint64_t free_pages;   /* pages the free list names */
 	uint64_t runs, versions; /* run and version nodes */
+	uint64_t run_names;      /* names entries R (a run id each) */
 	uint64_t entries[LIN_DB_COUNT];
 	enum lin_db db;        /* the database being walked */
 	uint64_t entry;        /* its entry number, from 0 */
@@ -304,14 +305,6 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 				   &sv, d->err);
 		return found(d, rc, "fact's source", lin_be32_get(kb));
 	}
-	case LIN_DB_RUNS:
-		return sizes(d, k, v, 1, 511, 8, 8) &&
-		       node_exists(d, txn, lin_be64_get(vb), LIN_ID_RUN,
-				   "run");
-	case LIN_DB_COLLS:
-		return sizes(d, k, v, 1, 511, 8, 8) &&
-		       node_exists(d, txn, lin_be64_get(vb), LIN_ID_COLL,
-				   "collection");
 	case LIN_DB_NODES:
 		if (!sizes(d, k, v, 8, 8, 1, SIZE_MAX))
 			return 0;
@@ -371,6 +364,11 @@ static int entry(struct deep *d, MDB_txn *txn, const MDB_val *k,
 			bad(d, "name of unknown tag 0x%02x", kb[0]);
 			return 0;
 		}
+		if (!memchr(kb + 1, 0, k->mv_size - 1)) {
+			bad(d, "name without the 0 before its scope");
+			return 0;
+		}
+		d->run_names += kb[0] == LIN_NAME_RUN;
 		return node_exists(d, txn, lin_be64_get(vb),
 				   kb[0] == LIN_NAME_COLL ? LIN_ID_COLL :
 				   LIN_ID_RUN, "named");
@@ -549,12 +547,13 @@ int lin_deep_check(MDB_txn *txn, const struct lin_store *s,
 			       !!(flags & MDB_DUPSORT))))
 			return rc;
 	}
-	/* Every node is reached from an index: each runs key names a
-	 * node with its name (check), so equal counts leave none out. */
-	if (d.runs != d.entries[LIN_DB_RUNS])
-		report(ctx, 1, "nodes: %llu runs, but %llu runs keys",
+	/* Every node is reached from an index: each run id entry of
+	 * `names` names a node with that id (check), so equal counts leave
+	 * none out. */
+	if (d.runs != d.run_names)
+		report(ctx, 1, "nodes: %llu runs, but %llu run id names",
 		       (unsigned long long)d.runs,
-		       (unsigned long long)d.entries[LIN_DB_RUNS]);
+		       (unsigned long long)d.run_names);
 	if (d.versions != d.entries[LIN_DB_COLL_VER] ||
 	    d.versions != d.entries[LIN_DB_COLL_DIG])
 		report(ctx, 1, "nodes: %llu versions, but %llu coll_ver and "

@@ -63,7 +63,7 @@ int lin_key_server_id_split(const void *k, size_t kn, size_t *sn,
 /* Room for the longest key any builder here makes. */
 #define LIN_KEY_BUF (8 + LIN_MAX_KEY + 2 + 16)
 
-/* runs and colls key: "a/b/c" (entity/project/run_id or name) into
+/* a run's or collection's full name: "a/b/c" (entity/project/run_id or name) into
  * `out` (NUL-terminated). Returns the length without the NUL, or -1
  * when it is longer than LIN_MAX_KEY or `n` - 1. */
 int lin_key_path(char *out, size_t n, const char *a, const char *b,

@@ -83,7 +83,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIN_SCHEMA_VERSION 6
+#define LIN_SCHEMA_VERSION 7
 
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name

@@ -12,7 +12,7 @@
 #include <time.h>
 
 const char *const lin_db_names[LIN_DB_COUNT] = {
-	"meta", "sources", "source_ids", "facts", "runs", "colls", "nodes",
+	"meta", "sources", "source_ids", "facts", "nodes",
 	"coll_info", "coll_ver", "coll_dig", "node_facts", "edges",
 	"use_sel", "use_res", "pending", "alias_ev", "alias_tl", "names",
 	"server_ids", "node_core",
@@ -546,34 +546,6 @@ int lin_store_get(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 	if (rc == MDB_NOTFOUND)
 		return LIN_ENOTFOUND;
 	return rc ? lin_store_fail(err, rc, "cannot read") : 0;
-}
-
-static int get_id(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
-		  const char *a, const char *b, const char *c, uint64_t *id,
-		  struct lin_err *err)
-{
-	char key[1536];
-	int n = snprintf(key, sizeof key, "%s/%s/%s", a, b, c);
-	MDB_val v;
-	int rc;
-
-	if (n < 0 || (size_t)n >= sizeof key || n > 511)
-		return LIN_ENOTFOUND;
-	rc = lin_store_get(txn, s, db, key, (size_t)n, &v, err);
-	if (rc)
-		return rc;
-	if (v.mv_size != 8)
-		return lin_err_set(err, LIN_ESTORE, LIN_NO_OFFSET,
-				   "bad id value for '%s'", key);
-	*id = lin_be64_get(v.mv_data);
-	return 0;
-}
-
-int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
-		   const char *entity, const char *project, const char *name,
-		   uint64_t *coll, struct lin_err *err)
-{
-	return get_id(txn, s, LIN_DB_COLLS, entity, project, name, coll, err);
 }
 
 int lin_store_version(MDB_txn *txn, const struct lin_store *s,

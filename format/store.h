@@ -14,7 +14,7 @@
 
 enum lin_db {
 	LIN_DB_META, LIN_DB_SOURCES, LIN_DB_SOURCE_IDS, LIN_DB_FACTS,
-	LIN_DB_RUNS, LIN_DB_COLLS, LIN_DB_NODES, LIN_DB_COLL_INFO,
+	LIN_DB_NODES, LIN_DB_COLL_INFO,
 	LIN_DB_COLL_VER, LIN_DB_COLL_DIG, LIN_DB_NODE_FACTS, LIN_DB_EDGES,
 	LIN_DB_USE_SEL, LIN_DB_USE_RES, LIN_DB_PENDING, LIN_DB_ALIAS_EV,
 	LIN_DB_ALIAS_TL, LIN_DB_NAMES, LIN_DB_SERVER_IDS, LIN_DB_NODE_CORE,
@@ -124,12 +124,6 @@ int lin_store_fail(struct lin_err *err, int rc, const char *what);
 int lin_store_get(MDB_txn *txn, const struct lin_store *s, enum lin_db db,
 		  const void *key, size_t klen, MDB_val *val,
 		  struct lin_err *err);
-
-/* Id of the collection whose key is "entity/project/name"
- * (LIN_ENOTFOUND when absent). */
-int lin_store_coll(MDB_txn *txn, const struct lin_store *s,
-		   const char *entity, const char *project, const char *name,
-		   uint64_t *coll, struct lin_err *err);
 
 /* Version node that is vN of `coll`. */
 int lin_store_version(MDB_txn *txn, const struct lin_store *s,

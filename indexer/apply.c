@@ -173,14 +173,15 @@ static int get_run(struct ix *x, const char *e, const char *p,
 
 	if (n < 0)
 		return n;
-	rc = ix_get_id(x, LIN_DB_RUNS, key, (size_t)n, node);
+	/* The run id's `names` entry is the run's one index (schema 7) */
+	struct lin_slice nm = { id, strlen(id) };
+	struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
+	rc = ix_name_get(x, LIN_NAME_RUN, nm, scope, node);
 	if (rc != LIN_ENOTFOUND)
 		return rc;
 	if ((rc = next_id(x, &x->seq_node, LIN_ID_RUN, node)))
 		return rc;
-	unsigned char nk[8];
-	lin_key_id(nk, *node);
-	rc = ix_put(x, LIN_DB_RUNS, key, (size_t)n, nk, 8);
+	rc = ix_name(x, LIN_NAME_RUN, nm, scope, *node, 1);
 	/* No node yet: it is written once, whole, when the run is rebuilt,
 	 * so nodes are appended in id order and pages stay full. */
 	if (!rc) {
@@ -189,11 +190,6 @@ static int get_run(struct ix *x, const char *e, const char *p,
 		if (!(x->newkeys[x->newruns.n] = strndup(key, (size_t)n)) ||
 		    lin_idset_add(&x->newruns, *node) < 0)
 			return LIN_ENOMEM;
-	}
-	if (!rc) {
-		struct lin_slice nm = { id, strlen(id) };
-		struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
-		rc = ix_name(x, LIN_NAME_RUN, nm, scope, *node, 1);
 	}
 	if (!rc && lin_idset_add(&x->runs, *node) < 0)
 		rc = LIN_ENOMEM;
@@ -233,21 +229,19 @@ static int get_coll(struct ix *x, const char *e, const char *p,
 
 	if (n < 0)
 		return n;
-	rc = ix_get_id(x, LIN_DB_COLLS, key, (size_t)n, coll);
+	/* The name's `names` entry is the collection's one index */
+	struct lin_slice nm = { name, strlen(name) };
+	struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
+	rc = ix_name_get(x, LIN_NAME_COLL, nm, scope, coll);
 	if (rc == LIN_ENOTFOUND) {
 		if ((rc = next_id(x, &x->seq_coll, LIN_ID_COLL, coll)))
 			return rc;
 		lin_key_id(ck, *coll);
-		rc = ix_put(x, LIN_DB_COLLS, key, (size_t)n, ck, 8);
 		pack_coll_info(x, e, p, name, type);
+		rc = ix_put(x, LIN_DB_COLL_INFO, ck, 8, x->pk.sb.data,
+			    x->pk.sb.size);
 		if (!rc)
-			rc = ix_put(x, LIN_DB_COLL_INFO, ck, 8, x->pk.sb.data,
-				    x->pk.sb.size);
-		if (!rc) {
-			struct lin_slice nm = { name, strlen(name) };
-			struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
 			rc = ix_name(x, LIN_NAME_COLL, nm, scope, *coll, 1);
-		}
 		return rc;
 	}
 	if (rc || !type)

@@ -325,6 +325,16 @@ void ix_release(struct ix *x)
 	x->nlogs = x->caplogs = 0;
 }
 
+int ix_name_get(struct ix *x, int tag, struct lin_slice name,
+		struct lin_slice scope, uint64_t *id)
+{
+	unsigned char k[LIN_MAX_NAME_KEY];
+	size_t kn = lin_key_name(k, sizeof k, tag, name.p, name.n, scope.p,
+				 scope.n);
+
+	return kn ? ix_get_id(x, LIN_DB_NAMES, k, kn, id) : LIN_ENOTFOUND;
+}
+
 int ix_name(struct ix *x, int tag, struct lin_slice name,
 	    struct lin_slice scope, uint64_t id, int add)
 {

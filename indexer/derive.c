@@ -97,8 +97,8 @@ static int coll_has(struct ix *x, enum lin_db db, const unsigned char ck[8])
 }
 
 /* A collection that nothing names any more (its last version, use and
- * alias went with a replaced or pruned file) leaves `colls`, `coll_info`
- * and `names`, as a run does when its last fact goes: otherwise stats
+ * alias went with a replaced or pruned file) leaves `coll_info` and
+ * `names`, as a run does when its last fact goes: otherwise stats
  * counts it and a REF naming it finds a collection "with no versions"
  * where a fresh index of the same files knows none. Its id is never
  * reused (seq.coll only grows). */
@@ -121,8 +121,7 @@ static int drop_if_empty(struct ix *x, uint64_t coll,
 		return 0;
 	struct lin_slice nm = { cs->name, strlen(cs->name) };
 	struct lin_slice scope = { key, (size_t)n - nm.n - 1 };
-	if ((rc = ix_del(x, LIN_DB_COLLS, key, (size_t)n, NULL, 0)) ||
-	    (rc = ix_del(x, LIN_DB_COLL_INFO, ck, 8, NULL, 0)))
+	if ((rc = ix_del(x, LIN_DB_COLL_INFO, ck, 8, NULL, 0)))
 		return rc;
 	return ix_name(x, LIN_NAME_COLL, nm, scope, coll, 0);
 }

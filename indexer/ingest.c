@@ -1694,7 +1694,9 @@ static int totals(struct ctx *c)
 
 	if (rc)
 		return rc;
-	c->st->runs = db_entries(c, txn, LIN_DB_RUNS);
+	uint64_t cnt[LIN_COUNT_N];
+	c->st->runs = lin_store_counts(txn, &c->s, cnt, NULL) == 0 ?
+		      cnt[LIN_COUNT_RUNS] : 0;
 	c->st->versions = db_entries(c, txn, LIN_DB_COLL_DIG);
 	c->st->edges = db_entries(c, txn, LIN_DB_EDGES) / 2;
 	c->st->pending = db_entries(c, txn, LIN_DB_PENDING);

@@ -163,6 +163,10 @@ int ix_node_del(struct ix *x, uint64_t id);
 int ix_node_fact(struct ix *x, uint64_t node, int kind, uint64_t fact,
 		 int add);
 const char *ix_src_path(struct ix *x, uint32_t src);
+/* The id of `names` entry tag . name . 0 . scope: 0 or LIN_ENOTFOUND
+ * (also for a key too long to be stored), or the error. */
+int ix_name_get(struct ix *x, int tag, struct lin_slice name,
+		struct lin_slice scope, uint64_t *id);
 /* Add or remove a `names` entry (store.h LIN_NAME_*). */
 int ix_name(struct ix *x, int tag, struct lin_slice name,
 	    struct lin_slice scope, uint64_t id, int add);

@@ -237,10 +237,7 @@ static int delete_run(struct ix *x, uint64_t run, const msgpack_object *o)
 		if (n >= 0) {
 			struct lin_slice scope = { key,
 						   (size_t)n - id.n - 1 };
-			rc = ix_del(x, LIN_DB_RUNS, key, (size_t)n, NULL, 0);
-			if (!rc)
-				rc = ix_name(x, LIN_NAME_RUN, id, scope, run,
-					     0);
+			rc = ix_name(x, LIN_NAME_RUN, id, scope, run, 0);
 		}
 	}
 	return rc ? rc : ix_node_del(x, run);

@@ -2,6 +2,7 @@
  * removed between two stores, or one store at two times, matched by
  * name (internal ids differ between stores). */
 #include "internal.h"
+#include "format/view.h"
 #include "format/grow.h"
 
 #include <getopt.h>
@@ -97,11 +98,11 @@ static int collect_runs(struct lq *q, struct side *d)
 {
 	struct lin_scan sc;
 	uint64_t id;
-	int rc = lin_scan_open(&sc, d->txn, d->s, LIN_DB_RUNS, NULL, 0, NULL,
+	int rc = lin_view_open(&sc, d->txn, d->s, LIN_VIEW_RUNS, NULL, 0, NULL,
 			       0, &q->e);
 
 	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
-		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "runs",
+		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "run name",
 				     &q->e)))
 			break;
 		if ((rc = exists(q, d, id)) <= 0)
@@ -126,11 +127,11 @@ static int coll_names(struct lq *q, struct side *d, struct named **out,
 	char **strs = NULL;
 	size_t n = 0, cap = 0, scap = 0;
 	uint64_t id;
-	int rc = lin_scan_open(&sc, d->txn, d->s, LIN_DB_COLLS, NULL, 0, NULL,
+	int rc = lin_view_open(&sc, d->txn, d->s, LIN_VIEW_COLLS, NULL, 0, NULL,
 			       0, &q->e);
 
 	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
-		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "colls",
+		if ((rc = lin_val_id(sc.v.mv_data, sc.v.mv_size, &id, "collection name",
 				     &q->e)))
 			break;
 		rc = 0;
@@ -175,7 +176,7 @@ static int collect_versions(struct lq *q, struct side *d)
 		if (!cn) {
 			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
 					 "version %016llx belongs to no "
-					 "collection in 'colls'",
+					 "collection in 'names'",
 					 (unsigned long long)vid);
 			break;
 		}

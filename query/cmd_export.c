@@ -307,7 +307,7 @@ int lq_cmd_export(struct lq *q, int argc, char **argv)
 	lin_qnode_init(&x.v);
 	lin_idset_init(&x.done);
 	if (all)
-		rc = lq_each_id(q, LIN_DB_RUNS, export_run, &x);
+		rc = lq_each_run(q, export_run, &x);
 	for (int i = optind; rc == 0 && i < argc; i++) {
 		uint64_t id;
 		if ((rc = lq_resolve_node(q, argv[i], &id)) == 0)

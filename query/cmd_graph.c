@@ -200,7 +200,7 @@ static int collect_projects(struct graph *g, const struct lq_filter *f)
 	memset(&p, 0, sizeof p);
 	p.g = g;
 	p.pf.project = f->project;
-	int rc = lq_each_id(g->q, LIN_DB_NODES, add_if_in, &p);
+	int rc = lq_each_id(g->q, add_if_in, &p);
 	return rc ? rc : add_unres_nodes(g);
 }
 

@@ -1,5 +1,6 @@
 /* cmd_store.c - whole-store subcommands: ls, stats and check. */
 #include "internal.h"
+#include "format/view.h"
 #include "format/grow.h"
 #include "format/core.h"
 #include "format/deep.h"
@@ -251,15 +252,16 @@ int lq_cmd_ls(struct lq *q, int argc, char **argv)
 			  "type,collections,versions");
 	lin_table_init(&x.t);
 	lin_qnode_init(&x.n);
-	rc = cursor(q, runs ? LIN_DB_RUNS : LIN_DB_COLLS, &c);
+	rc = lin_view_open(&c, q->txn, &q->store, runs ? LIN_VIEW_RUNS :
+			   LIN_VIEW_COLLS, NULL, 0, NULL, 0, &q->e);
 	for (int r = rc ? 0 : lin_scan_next(&c); rc == 0 && r == 1;
 	     r = lin_scan_next(&c)) {
 		MDB_val v = c.v;
 		struct coll_sum cs;
 		if (v.mv_size != 8) {
 			rc = lin_err_set(&q->e, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "bad id value in '%s'", runs ?
-					 "runs" : "colls");
+					 "bad id value of a %s name in "
+					 "'names'", runs ? "run" : "collection");
 			break;
 		}
 		uint64_t id = lin_be64_get(v.mv_data);
@@ -376,7 +378,8 @@ static int live_colls(struct lq *q, uint64_t *n)
 	struct lin_scan c;
 	MDB_val v;
 	struct coll_sum cs;
-	int r, rc = cursor(q, LIN_DB_COLLS, &c);
+	int r, rc = lin_view_open(&c, q->txn, &q->store, LIN_VIEW_COLLS, NULL,
+				  0, NULL, 0, &q->e);
 
 	*n = 0;
 	if (rc)
@@ -425,7 +428,7 @@ int lq_cmd_stats(struct lq *q, int argc, char **argv)
 	}
 	if ((q->at &&
 	     (rc = count_kinds(q, &runs, &versions, &logged, &used))) ||
-	    (rc = entries(q, LIN_DB_COLLS, &colls)) ||
+	    (rc = entries(q, LIN_DB_COLL_INFO, &colls)) ||
 	    (rc = entries(q, LIN_DB_SOURCES, &sources)) ||
 	    (rc = entries(q, LIN_DB_FACTS, &facts)) ||
 	    (rc = entries(q, LIN_DB_PENDING, &pending)) ||
@@ -574,12 +577,16 @@ static int check_load(struct checker *k, uint64_t id, const char *why)
 	return rc;
 }
 
-static int check_keys(struct checker *k, enum lin_db db)
+/* Every run id and collection name of `names`, as "entity/project/name"
+ * (view.h), names a node or collection of that name. */
+static int check_keys(struct checker *k, enum lin_view view)
 {
 	struct lq *q = k->q;
 	struct lin_scan c;
 	MDB_val key, v;
-	int r, rc = cursor(q, db, &c);
+	int r, rc = lin_view_open(&c, q->txn, &q->store, view, NULL, 0, NULL,
+				  0, &q->e);
+	const char *what = view == LIN_VIEW_RUNS ? "run" : "collection";
 
 	if (rc)
 		return rc;
@@ -589,20 +596,20 @@ static int check_keys(struct checker *k, enum lin_db db)
 		int kn = key.mv_size > 200 ? 200 : (int)key.mv_size;
 		const char *ks = key.mv_data;
 		if (v.mv_size != 8) {
-			problem(k, "%s key '%.*s': value is %zu bytes, not 8",
-				lin_db_names[db], kn, ks, v.mv_size);
+			problem(k, "%s name '%.*s': value is %zu bytes, not 8",
+				what, kn, ks, v.mv_size);
 			continue;
 		}
 		uint64_t id = lin_be64_get(v.mv_data);
-		if (db == LIN_DB_COLLS) {
+		if (view == LIN_VIEW_COLLS) {
 			if (LIN_ID_KIND(id) != LIN_ID_COLL)
-				problem(k, "colls key '%.*s' names %016llx, "
+				problem(k, "collection name '%.*s' names %016llx, "
 					"not a collection id", kn, ks,
 					(unsigned long long)id);
 			continue;
 		}
 		char want[1600];
-		rc = check_load(k, id, "runs key");
+		rc = check_load(k, id, "run name");
 		if (rc != 1)
 			continue;
 		snprintf(want, sizeof want, "%.*s/%.*s/%.*s",
@@ -611,7 +618,7 @@ static int check_keys(struct checker *k, enum lin_db db)
 			 (int)k->n.run_id.n, k->n.run_id.p);
 		if (k->n.kind != LIN_ID_RUN || strlen(want) != key.mv_size ||
 		    memcmp(want, ks, key.mv_size))
-			problem(k, "runs key '%.*s' names node %016llx, which "
+			problem(k, "run name '%.*s' names node %016llx, which "
 				"is '%s'", kn, ks, (unsigned long long)id,
 				want);
 	}
@@ -856,8 +863,8 @@ int lq_cmd_check(struct lq *q, int argc, char **argv)
 	lin_qnode_init(&k.n);
 	if ((rc = check_nodes(&k)) == 0 &&
 	    (rc = check_cores(&k)) == 0 &&
-	    (rc = check_keys(&k, LIN_DB_RUNS)) == 0 &&
-	    (rc = check_keys(&k, LIN_DB_COLLS)) == 0 &&
+	    (rc = check_keys(&k, LIN_VIEW_RUNS)) == 0 &&
+	    (rc = check_keys(&k, LIN_VIEW_COLLS)) == 0 &&
 	    (rc = check_versions(&k)) == 0 &&
 	    (rc = check_edges(&k)) == 0 &&
 	    (rc = check_uses(&k)) == 0 &&

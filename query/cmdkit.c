@@ -61,6 +61,8 @@ static int hold_output(struct lq *q)
 
 void lq_close_store(struct lq *q)
 {
+	lin_scopes_free(&q->run_scopes);
+	q->run_scopes_read = 0;
 	if (q->borrowed)
 		memset(&q->store, 0, sizeof q->store);
 	else

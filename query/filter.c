@@ -2,6 +2,7 @@
  * repeatable and comma-separated, checked against what the store holds so
  * that a misspelt filter is an error instead of an empty answer. */
 #include "internal.h"
+#include "format/view.h"
 #include "format/grow.h"
 #include "format/facts.h"
 
@@ -219,7 +220,7 @@ static int see_node(struct lq *q, uint64_t id, void *ctx)
 
 /* What uses that never resolved name: the types they stated (pending
  * use facts) and the projects of collections with no version yet
- * (colls keys "entity/project/name"). Read only when a value was not
+ * (collection names "entity/project/name", format/view.h). Read only when a value was not
  * found among the nodes. */
 static int see_unresolved(struct lq *q, struct seen_all *a)
 {
@@ -252,7 +253,7 @@ static int see_unresolved(struct lq *q, struct seen_all *a)
 			return rc;
 	}
 	if (!done(&a->s[2])) {
-		if ((rc = lin_scan_open(&sc, q->txn, &q->store, LIN_DB_COLLS,
+		if ((rc = lin_view_open(&sc, q->txn, &q->store, LIN_VIEW_COLLS,
 					NULL, 0, NULL, 0, &q->e)))
 			return rc;
 		while ((rc = lin_scan_next(&sc)) == 1) {
@@ -296,7 +297,7 @@ int lq_filter_check(struct lq *q, const char *cmd,
 	/* Every node once, stopping as soon as each wanted value was seen:
 	 * a correct filter costs a few node reads, a wrong one one scan
 	 * (the whole store, never --as-of: "never seen" means never). */
-	rc = lq_each_id(q, LIN_DB_NODES, see_node, &a);
+	rc = lq_each_id(q, see_node, &a);
 	if (rc == 0 && !(done(&a.s[0]) && done(&a.s[2])))
 		rc = see_unresolved(q, &a);
 	struct seen *s = a.s;

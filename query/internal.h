@@ -12,6 +12,7 @@
 #include "format/facts.h"
 #include "format/mpcheck.h"
 #include "format/opts.h"
+#include "format/view.h"
 #include "qtime.h"
 #include "query.h"
 
@@ -108,11 +109,14 @@ int lin_qref_get(MDB_txn *txn, const struct lin_store *s,
 struct lq;
 typedef int lq_each_fn(struct lq *q, uint64_t id, void *ctx);
 
-/* Every run and version id of `db` (LIN_DB_RUNS: runs by name;
- * LIN_DB_NODES: every node by id), in key order, whatever --as-of says.
- * 0, or LIN_ECORRUPT (an id that is not 8 bytes), LIN_ESTORE, or what
- * `fn` returned. */
-int lq_each_id(struct lq *q, enum lin_db db, lq_each_fn *fn, void *ctx);
+/* Every run and version node by id, in id order, whatever --as-of
+ * says. 0, or LIN_ECORRUPT (an id that is not 8 bytes), LIN_ESTORE, or
+ * what `fn` returned. */
+int lq_each_id(struct lq *q, lq_each_fn *fn, void *ctx);
+
+/* Every run, by name ("entity/project/run_id" order). The same
+ * returns, and LIN_ENOMEM. */
+int lq_each_run(struct lq *q, lq_each_fn *fn, void *ctx);
 
 /* ---- resolution (resolve.c); messages in err->msg are user-facing ---- */
 
@@ -253,6 +257,9 @@ struct lq {
 	int pending_read;        /* `pending_uses` holds the entry count of
 				    `pending` in this snapshot */
 	uint64_t pending_uses;
+	/* the projects that hold runs, read once (unresolved.c) */
+	int run_scopes_read;
+	struct lin_scopes run_scopes;
 	/* A store read without its lock file (lin_store.nolock): output is
 	 * held in memory until the read is known untorn (cli.c). */
 	size_t txnid;            /* the snapshot's transaction id */

@@ -1,6 +1,7 @@
 /* resolve.c - REF, RUN and NODE arguments to node ids, with messages
  * that name what does exist when they do not resolve. */
 #include "internal.h"
+#include "format/view.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -233,18 +234,19 @@ static void found_add(struct found *f, uint64_t id, const struct path *k,
 typedef int (*key_fn)(void *ctx, const struct path *k, uint64_t id);
 
 static int scan_keys(MDB_txn *txn, const struct lin_store *s,
-		     enum lin_db db, key_fn fn, void *ctx,
+		     enum lin_view view, key_fn fn, void *ctx,
 		     struct lin_err *err)
 {
 	struct lin_scan sc;
 	struct path kp;
-	int rc = lin_scan_open(&sc, txn, s, db, NULL, 0, NULL, 0, err);
+	int rc = lin_view_open(&sc, txn, s, view, NULL, 0, NULL, 0, err);
 
 	while (rc == 0 && (rc = lin_scan_next(&sc)) == 1) {
 		if (sc.v.mv_size != 8 || split_key(&sc.k, &kp)) {
 			rc = lin_err_set(err, LIN_ECORRUPT, LIN_NO_OFFSET,
-					 "malformed key in '%s'",
-					 lin_db_names[db]);
+					 "malformed %s name in 'names'",
+					 view == LIN_VIEW_RUNS ? "run" :
+					 "collection");
 			break;
 		}
 		rc = fn(ctx, &kp, lin_be64_get(sc.v.mv_data));
@@ -471,7 +473,7 @@ static int find_coll(MDB_txn *txn, const struct lin_store *s,
 	 * suggestions when nothing matched. */
 	rc = scan_names(txn, s, LIN_NAME_COLL, p, &l->found, err);
 	if (!rc && l->found.n == 0)
-		rc = scan_keys(txn, s, LIN_DB_COLLS, lookup_key, l, err);
+		rc = scan_keys(txn, s, LIN_VIEW_COLLS, lookup_key, l, err);
 	if (rc)
 		goto out;
 	if (l->found.n == 1) {
@@ -684,7 +686,7 @@ static int find_run(MDB_txn *txn, const struct lin_store *s,
 		goto out;
 	}
 	if (!rc && l->found.n == 0 && r->found.n == 0)
-		rc = scan_keys(txn, s, LIN_DB_RUNS, lookup_key, l, err);
+		rc = scan_keys(txn, s, LIN_VIEW_RUNS, lookup_key, l, err);
 	if (rc)
 		goto out;
 	if (l->found.n == 1) {
@@ -707,7 +709,7 @@ static int find_run(MDB_txn *txn, const struct lin_store *s,
 	r->wanted = p.last;
 	r->err = err;
 	lin_qnode_init(&r->node);
-	rc = scan_keys(txn, s, LIN_DB_RUNS, name_key, r, err);
+	rc = scan_keys(txn, s, LIN_VIEW_RUNS, name_key, r, err);
 	lin_qnode_release(&r->node);
 	if (rc)
 		goto out;

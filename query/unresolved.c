@@ -2,6 +2,7 @@
  * read from the run's use facts and the `pending` database, each with
  * the reason it could not be resolved. */
 #include "unresolved.h"
+#include "format/view.h"
 #include "format/grow.h"
 
 #include <stdlib.h>
@@ -82,18 +83,19 @@ static char *coll_name(struct lq *q, uint64_t coll, size_t *scope)
 	return out;
 }
 
-/* 1 when some run of the archive is in `scope` ("entity/project/"). */
+/* 1 when some run of the archive is in `scope` ("entity/project/"). The
+ * projects that hold runs are read once per snapshot (view.h). */
 static int project_has_runs(struct lq *q, const char *scope, size_t n)
 {
-	struct lin_scan sc;
-	int has;
-
-	if (lin_scan_open(&sc, q->txn, &q->store, LIN_DB_RUNS, scope, n,
-			  NULL, 0, NULL))
-		return 1;  /* unknown: do not claim the project is absent */
-	has = lin_scan_next(&sc);
-	lin_scan_close(&sc);
-	return has < 0 ? 1 : has;
+	if (!q->run_scopes_read) {
+		if (lin_view_scopes(q->txn, &q->store, LIN_VIEW_RUNS,
+				    &q->run_scopes, NULL))
+			return 1;  /* unknown: do not claim it is absent */
+		q->run_scopes_read = 1;
+	}
+	if (n && scope[n - 1] == '/')
+		n--;
+	return lin_scopes_has(&q->run_scopes, scope, n);
 }
 
 /* 1 when source `src` is a .wandb transaction log. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/view.h"
 #include "format/core.h"
 #include "format/cursor.h"
 #include "format/keys.h"
@@ -170,7 +171,6 @@ static uint64_t node_id(const char *st, const char *node)
 	struct lin_store s;
 	struct lin_err e;
 	MDB_txn *txn;
-	MDB_val v;
 	const char *slash = strrchr(node, '/');
 	char key[256];
 	int n;
@@ -183,9 +183,14 @@ static uint64_t node_id(const char *st, const char *node)
 	cr_assert_eq(lin_store_open(&s, st, LIN_STORE_RDONLY, &e), 0, "%s",
 		     e.msg);
 	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0, "%s", e.msg);
-	cr_assert_eq(lin_store_get(txn, &s, LIN_DB_COLLS, key, (size_t)n, &v,
-				   &e), 0, "%s: %s", key, e.msg);
-	uint64_t coll = lin_be64_get(v.mv_data), vid;
+	const char *pslash = strchr(key, '/'), *nslash = strrchr(key, '/');
+	cr_assert(pslash && nslash && pslash < nslash, "%s", key);
+	uint64_t coll, vid;
+	cr_assert_eq(lin_view_get(txn, &s, LIN_VIEW_COLLS, key,
+				  (size_t)(pslash - key), pslash + 1,
+				  (size_t)(nslash - pslash - 1), nslash + 1,
+				  strlen(nslash + 1), &coll, &e), 0, "%s: %s",
+		     key, e.msg);
 	cr_assert_eq(lin_store_version(txn, &s, coll,
 				       (uint32_t)atoi(colon + 2), &vid, &e),
 		     0, "%s", e.msg);
@@ -370,7 +375,7 @@ Test(core, a_schema_3_store_is_refused_then_rebuilt)
 	code = th_index("-q", "--store", st, "--rebuild", NULL);
 	cr_assert_eq(code, 0, "rebuild: exit %d", code);
 	r = th_query(st, "stats", NULL);
-	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       7\n"), "%s", r.out);
 	r = th_query(st, "check", "--deep", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.out);
 	cr_assert(strstr(r.out, " 0 problems"), "%s", r.out);

@@ -187,7 +187,7 @@ Test(counts, schema_2_store_refused_then_rebuilt)
 	cr_assert_eq(code, 0);
 	r = th_query(st, "stats", NULL);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       7\n"), "%s", r.out);
 	check_clean(st, "rebuilt");
 	char *after = counted(st);
 	cr_assert_str_eq(before, after);
@@ -277,7 +277,7 @@ Test(counts, a_real_schema_1_store_is_refused_then_rebuilt)
 	free(th_sh(NULL, "rm -rf " FIX_SRC));
 	cr_assert_eq(code, 0);
 	r = th_query(st, "stats", NULL);
-	cr_assert(strstr(r.out, "schema       6\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "schema       7\n"), "%s", r.out);
 	check_clean(st, "rebuilt");
 	char args[2 * TH_PATH_MAX];
 	snprintf(args, sizeof args, "--store '%s' fixtures/sample",
@@ -310,7 +310,7 @@ Test(counts, put_new_last_answers_as_put_new_in_any_order)
 	cr_assert_eq(lin_store_begin(&s, 0, &txn, &err), 0, "%s", err.msg);
 	for (size_t i = 0; i < sizeof put / sizeof *put; i++) {
 		unsigned char k[8] = { 0, 0, 0, 0, 0, 0, 0, put[i].key };
-		int rc = lin_store_put_new_last(txn, &s, LIN_DB_RUNS, k, 8,
+		int rc = lin_store_put_new_last(txn, &s, LIN_DB_USE_RES, k, 8,
 						&put[i].val, 1, &err);
 		cr_assert_eq(rc, put[i].added, "put %zu (key %u): %d", i,
 			     put[i].key, rc);
@@ -319,7 +319,7 @@ Test(counts, put_new_last_answers_as_put_new_in_any_order)
 		unsigned char k[8] = { 0, 0, 0, 0, 0, 0, 0,
 				       (unsigned char)key };
 		MDB_val v;
-		int rc = lin_store_get(txn, &s, LIN_DB_RUNS, k, 8, &v, &err);
+		int rc = lin_store_get(txn, &s, LIN_DB_USE_RES, k, 8, &v, &err);
 		if (!want[key]) {
 			cr_assert_neq(rc, 0, "key %u should be absent", key);
 			continue;
@@ -329,7 +329,7 @@ Test(counts, put_new_last_answers_as_put_new_in_any_order)
 			  "key %u holds '%.*s', not '%c'", key, (int)v.mv_size,
 			  (char *)v.mv_data, want[key]);
 	}
-	cr_assert_eq(lin_store_entries(txn, &s, LIN_DB_RUNS), 5);
+	cr_assert_eq(lin_store_entries(txn, &s, LIN_DB_USE_RES), 5);
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 }

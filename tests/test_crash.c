@@ -19,6 +19,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "format/view.h"
 #include "format/attrs.h"
 #include "format/schema.h"
 #include "format/store.h"
@@ -339,8 +340,14 @@ static char *canon_lineage(const char *store)
 	}
 	mdb_cursor_close(c);
 
-	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_RUNS], &c), 0);
-	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+	/* runs by name (view.h) */
+	struct lin_scan rs;
+	struct lin_err re;
+	cr_assert_eq(lin_view_open(&rs, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &re), 0);
+	while (lin_scan_next(&rs) == 1) {
+		k = rs.k;
+		v = rs.v;
 		cr_assert_eq(v.mv_size, 8);
 		msgpack_object o = node_attrs(txn, &s,
 					      lin_be64_get(v.mv_data));
@@ -353,7 +360,7 @@ static char *canon_lineage(const char *store)
 			 (long long)attr_i64(&o, "exit_code"));
 		msgpack_zone_clear(&zone);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&rs);
 
 	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_SOURCES], &c), 0);
 	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {

@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 #include <msgpack.h>
 
+#include "format/view.h"
 #include "format/attrs.h"
 #include "format/runlog.h"
 #include "format/runlog_writer.h"
@@ -167,8 +168,14 @@ static char *canon(const char *store)
 	}
 	mdb_cursor_close(c);
 	/* runs */
-	cr_assert_eq(mdb_cursor_open(txn, s.dbi[LIN_DB_RUNS], &c), 0);
-	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+	/* runs by name (view.h) */
+	struct lin_scan rs;
+	struct lin_err re;
+	cr_assert_eq(lin_view_open(&rs, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &re), 0);
+	while (lin_scan_next(&rs) == 1) {
+		k = rs.k;
+		v = rs.v;
 		msgpack_object o = node_attrs(txn, &s,
 					      lin_be64_get(v.mv_data));
 		struct lin_slice state = { "-", 1 };
@@ -179,7 +186,7 @@ static char *canon(const char *store)
 			 (int)k.mv_size, (char *)k.mv_data, (int)state.n,
 			 state.p, (long long)started);
 	}
-	mdb_cursor_close(c);
+	lin_scan_close(&rs);
 	MDB_stat ms;
 	mdb_stat(txn, s.dbi[LIN_DB_PENDING], &ms);
 	th_lines_add(&l, "pending %zu", ms.ms_entries);
