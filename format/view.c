@@ -9,7 +9,11 @@
 #include "store.h"
 
 struct row {
-	size_t off, n;          /* the key in rows->buf */
+	union {
+		size_t off;     /* while rows->buf grows */
+		const char *p;  /* once it is whole, to sort and read */
+	} key;
+	size_t n;
 	unsigned char id[8];    /* big-endian, as the databases held it */
 };
 
@@ -36,13 +40,11 @@ static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
 	return c ? c : (an > bn) - (an < bn);
 }
 
-static const char *sort_buf;
-
 static int row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 
-	return key_cmp(sort_buf + x->off, x->n, sort_buf + y->off, y->n);
+	return key_cmp(x->key.p, x->n, y->key.p, y->n);
 }
 
 /* Add the row of names entry k (tag . name . 0 . scope) as
@@ -69,7 +71,7 @@ static int add_row(struct lin_view_rows *r, const MDB_val *k,
 	if ((pn && (tn < pn || memcmp(t, pre, pn) != 0)) ||
 	    (start && key_cmp(t, tn, start, sn) < 0))
 		return 0;
-	r->row[r->n].off = r->bn;
+	r->row[r->n].key.off = r->bn;
 	r->row[r->n].n = tn;
 	memcpy(r->row[r->n].id, v->mv_data, 8);
 	r->n++;
@@ -107,10 +109,10 @@ int lin_view_open(struct lin_scan *sc, MDB_txn *txn,
 		free(r);
 		return rc;
 	}
-	/* qsort takes no context: the buffer is the one being sorted */
-	sort_buf = r->buf;
-	qsort(r->row, r->n, sizeof *r->row, row_cmp);
-	sort_buf = NULL;
+	for (size_t i = 0; i < r->n; i++)
+		r->row[i].key.p = r->buf + r->row[i].key.off;
+	if (r->n)  /* r->row is NULL when nothing matched */
+		qsort(r->row, r->n, sizeof *r->row, row_cmp);
 	sc->rows = r;
 	sc->rows_next = view_next;
 	sc->rows_free = view_free;
@@ -124,7 +126,7 @@ static int view_next(struct lin_scan *sc)
 	if (r->next == r->n)
 		return 0;
 	struct row *w = &r->row[r->next++];
-	sc->k.mv_data = r->buf + w->off;
+	sc->k.mv_data = (void *)w->key.p;
 	sc->k.mv_size = w->n;
 	sc->v.mv_data = w->id;
 	sc->v.mv_size = 8;
@@ -154,9 +156,11 @@ int lin_view_get(MDB_txn *txn, const struct lin_store *s,
 
 	if (en + pn + 1 > sizeof scope)
 		return LIN_ENOTFOUND;
-	memcpy(scope, entity, en);
+	if (en)  /* memcpy from NULL is undefined even for no bytes */
+		memcpy(scope, entity, en);
 	scope[en] = '/';
-	memcpy(scope + en + 1, project, pn);
+	if (pn)
+		memcpy(scope + en + 1, project, pn);
 	size_t kn = lin_key_name(k, sizeof k, tag_of(view), name, nn, scope,
 				 en + 1 + pn);
 	if (!kn)
@@ -211,7 +215,8 @@ int lin_view_scopes(MDB_txn *txn, const struct lin_store *s,
 		       lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory") : rc;
 	}
-	qsort(out->v, out->n, sizeof *out->v, str_cmp);
+	if (out->n)  /* out->v is NULL when there is no entry */
+		qsort(out->v, out->n, sizeof *out->v, str_cmp);
 	size_t keep = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		if (keep && strcmp(out->v[keep - 1], out->v[i]) == 0)
