@@ -26,8 +26,6 @@
  * sources         file path (as given, no NUL)         msgpack map, source
  * source_ids      src id u32                           file path
  * facts           fact id u64 = src<<32 | seq          msgpack array, fact
- * runs            "entity/project/run_id"              node id u64
- * colls           "entity/project/name"                coll id u64
  * nodes           node id u64                          msgpack map, node
  * coll_info       coll id u64                          msgpack map, coll
  * coll_ver        coll id u64 . number u32             vid u64 . tkey u64
@@ -40,6 +38,9 @@
  * alias_ev        coll u64 . alias . 0 . time . fact   (empty)
  * alias_tl        coll u64 . alias                     timeline entries
  * names           tag . name . 0 . scope               id u64
+ *                 (R: a run by id, C: a collection, N: a run by its
+ *                 display name; runs and collections have no other
+ *                 index by name since schema 7: format/view.h)
  * server_ids      server id . 0 . kind u8 . fact id u64  LOG: version id u64;
  *                                                      USE: (empty)
  * node_core       node id u64                          core record (core.h)
@@ -88,7 +89,9 @@
 /* Limits on names stored in keys. A record naming something longer is
  * refused by the indexer (LIN_ERECORD), so readers treat a longer name
  * as one the store cannot hold. */
-#define LIN_MAX_KEY 480       /* "entity/project/name" (runs, colls) and
+#define LIN_MAX_KEY 480       /* "entity/project/name" of a run or a
+				 collection (the scope and name of its
+				 names entry, joined) and
 				 a digest or selector after a coll id */
 #define LIN_MAX_ALIAS 200     /* an alias name, or a selector in a list */
 #define LIN_MAX_SERVER_ID 200 /* a W&B server id (server_id); W&B's are

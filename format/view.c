@@ -14,6 +14,7 @@ struct row {
 		const char *p;  /* once it is whole, to sort and read */
 	} key;
 	size_t n;
+	size_t vn;              /* the value's size: 8 unless damaged */
 	unsigned char id[8];    /* big-endian, as the databases held it */
 };
 
@@ -40,40 +41,51 @@ static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
 	return c ? c : (an > bn) - (an < bn);
 }
 
+/* Key order, then id order: two runs whose "entity/project/name" read
+ * the same (a '/' inside a part) list in a stable order. */
 static int row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
+	int c = key_cmp(x->key.p, x->n, y->key.p, y->n);
 
-	return key_cmp(x->key.p, x->n, y->key.p, y->n);
+	return c ? c : memcmp(x->id, y->id, sizeof x->id);
 }
 
 /* Add the row of names entry k (tag . name . 0 . scope) as
- * "scope/name" when it lies in the range asked for. */
+ * "scope/name" when it lies in the range asked for. An entry the
+ * indexer did not write (no scope, a value that is not an id) is kept
+ * as it is, its key the bytes after the tag, so that readers which
+ * report damage (`check`, `ls`) see it. */
 static int add_row(struct lin_view_rows *r, const MDB_val *k,
 		   const MDB_val *v, const void *pre, size_t pn,
 		   const void *start, size_t sn)
 {
 	const char *key = k->mv_data;
 	const char *nul = memchr(key + 1, 0, k->mv_size - 1);
+	size_t nn = nul ? (size_t)(nul - key - 1) : k->mv_size - 1;
+	size_t scn = nul ? k->mv_size - nn - 2 : 0;
+	size_t tn = nul ? scn + 1 + nn : nn;
 
-	if (!nul || v->mv_size != 8)
-		return 0;  /* no entry the indexer wrote */
-	size_t nn = (size_t)(nul - key - 1);
-	size_t scn = k->mv_size - nn - 2;
-	size_t tn = scn + 1 + nn;
-	if (LIN_GROW(r->buf, r->bcap, r->bn + tn, 4096) ||
+	if (LIN_GROW(r->buf, r->bcap, r->bn + tn + 1, 4096) ||
 	    LIN_GROW(r->row, r->cap, r->n + 1, 256))
 		return LIN_ENOMEM;
 	char *t = r->buf + r->bn;
-	memcpy(t, nul + 1, scn);
-	t[scn] = '/';
-	memcpy(t + scn + 1, key + 1, nn);
+	if (nul) {
+		memcpy(t, nul + 1, scn);
+		t[scn] = '/';
+		memcpy(t + scn + 1, key + 1, nn);
+	} else if (nn) {
+		memcpy(t, key + 1, nn);
+	}
 	if ((pn && (tn < pn || memcmp(t, pre, pn) != 0)) ||
 	    (start && key_cmp(t, tn, start, sn) < 0))
 		return 0;
-	r->row[r->n].key.off = r->bn;
-	r->row[r->n].n = tn;
-	memcpy(r->row[r->n].id, v->mv_data, 8);
+	struct row *w = &r->row[r->n];
+	w->key.off = r->bn;
+	w->n = tn;
+	w->vn = v->mv_size;
+	memset(w->id, 0, sizeof w->id);
+	memcpy(w->id, v->mv_data, v->mv_size < 8 ? v->mv_size : 8);
 	r->n++;
 	r->bn += tn;
 	return 0;
@@ -129,7 +141,7 @@ static int view_next(struct lin_scan *sc)
 	sc->k.mv_data = (void *)w->key.p;
 	sc->k.mv_size = w->n;
 	sc->v.mv_data = w->id;
-	sc->v.mv_size = 8;
+	sc->v.mv_size = w->vn;  /* readers check for 8; w->id holds 8 */
 	return 1;
 }
 

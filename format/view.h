@@ -5,8 +5,9 @@
  * every run and collection, beside the `names` entries R (run id) and C
  * (collection name) that hold the same pairs keyed name first. Their keys
  * are random (W&B run ids), so each new run dirtied a page of each in
- * every group commit: at 1,000,000 runs that write traffic was 18% of
- * the first index (STORE.md "Versioning"). A view gives readers the old
+ * every group commit: at 1,000,000 runs dropping them took the first
+ * index from 43.3-49.8 s to 34.0-36.0 s (STORE.md "Runs and collections
+ * by name"). A view gives readers the old
  * key order over `names` alone: it reads the tag's entries, builds each
  * "scope/name" key and sorts them. It costs a read of every entry of the
  * tag per open, so it serves listings, checks and look-ups of names
@@ -23,8 +24,11 @@ enum lin_view { LIN_VIEW_RUNS, LIN_VIEW_COLLS };
  * `pre` (`pn` bytes), from the first at or after `start` (`sn` bytes;
  * NULL: every one), in byte order (shorter first), each with its id as
  * an 8-byte big-endian value; lin_scan_next and lin_scan_close as for a
- * database. Entries of `names` whose value is not an id are left out
- * (lin_names_next does the same). LIN_ENOMEM, LIN_ESTORE. */
+ * database. Equal keys (a '/' inside an entity, project or name) come
+ * in id order. A damaged entry is not left out: one with no scope has
+ * its name alone as key, one whose value is not 8 bytes gives a value
+ * of its size (whose bytes must not be read), so readers report it as
+ * they did for the old databases. LIN_ENOMEM, LIN_ESTORE. */
 int lin_view_open(struct lin_scan *sc, MDB_txn *txn,
 		  const struct lin_store *s, enum lin_view view,
 		  const void *pre, size_t pn, const void *start, size_t sn,

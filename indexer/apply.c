@@ -164,6 +164,21 @@ static int next_id(struct ix *x, uint64_t *seq, unsigned kind, uint64_t *id)
 	return 0;
 }
 
+/* "entity\0project\0run_id": the parts apart, since any of them may
+ * hold a '/' that would make "entity/project/run_id" ambiguous. */
+static char *identity(const char *e, const char *p, const char *id)
+{
+	size_t en = strlen(e), pn = strlen(p), idn = strlen(id);
+	char *s = malloc(en + pn + idn + 3);
+
+	if (s) {
+		memcpy(s, e, en + 1);
+		memcpy(s + en + 1, p, pn + 1);
+		memcpy(s + en + pn + 2, id, idn + 1);
+	}
+	return s;
+}
+
 static int get_run(struct ix *x, const char *e, const char *p,
 		   const char *id, uint64_t off, uint64_t *node)
 {
@@ -187,7 +202,7 @@ static int get_run(struct ix *x, const char *e, const char *p,
 	if (!rc) {
 		if (LIN_GROW(x->newkeys, x->capnew, x->newruns.n + 1, 64) < 0)
 			return LIN_ENOMEM;
-		if (!(x->newkeys[x->newruns.n] = strndup(key, (size_t)n)) ||
+		if (!(x->newkeys[x->newruns.n] = identity(e, p, id)) ||
 		    lin_idset_add(&x->newruns, *node) < 0)
 			return LIN_ENOMEM;
 	}

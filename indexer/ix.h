@@ -101,7 +101,7 @@ struct ix {
 	struct lin_idset runs;   /* runs to rebuild */
 	struct lin_idset newruns;/* runs created in this transaction: their
 				    node is first written when rebuilt */
-	char **newkeys;          /* their "entity/project/run_id" */
+	char **newkeys;          /* their "entity\0project\0run_id" */
 	size_t capnew;
 	struct lin_idset colls;  /* touched collections, index into tc */
 	struct touched_coll *tc;

@@ -248,24 +248,21 @@ static int new_run_node(struct ix *x, uint64_t run, msgpack_object *o,
 			int *found)
 {
 	long i = lin_idset_find(&x->newruns, run);
-	const char *key, *s1, *s2;
+	const char *e, *p, *id;
 	struct lin_packer pk;
 	int rc = 0;
 
 	*found = 0;
 	if (i < 0)
 		return 0;
-	key = x->newkeys[i];
-	if (!(s1 = strchr(key, '/')) || !(s2 = strchr(s1 + 1, '/')))
-		return 0;
+	e = x->newkeys[i];
+	p = e + strlen(e) + 1;
+	id = p + strlen(p) + 1;
 	lin_packer_init(&pk);
 	msgpack_pack_map(&pk.pk, 3);
-	lin_pack_cstr(&pk.pk, "entity");
-	lin_pack_slice(&pk.pk, (struct lin_slice){ key, (size_t)(s1 - key) });
-	lin_pack_cstr(&pk.pk, "project");
-	lin_pack_slice(&pk.pk, (struct lin_slice){ s1 + 1,
-					(size_t)(s2 - s1 - 1) });
-	lin_pack_kv_str(&pk.pk, "run_id", s2 + 1);
+	lin_pack_kv_str(&pk.pk, "entity", e);
+	lin_pack_kv_str(&pk.pk, "project", p);
+	lin_pack_kv_str(&pk.pk, "run_id", id);
 	void *copy = msgpack_zone_malloc(&x->zone, pk.sb.size);
 	if (!copy)
 		rc = LIN_ENOMEM;

@@ -600,6 +600,15 @@ static int check_keys(struct checker *k, enum lin_view view)
 				what, kn, ks, v.mv_size);
 			continue;
 		}
+		/* A view key is "entity/project/name"; one without two
+		 * slashes came from a names entry with no scope. */
+		const char *s1 = memchr(ks, '/', key.mv_size);
+		if (!s1 || !memchr(s1 + 1, '/', key.mv_size -
+				   (size_t)(s1 + 1 - ks))) {
+			problem(k, "%s name '%.*s' has no entity/project in "
+				"'names'", what, kn, ks);
+			continue;
+		}
 		uint64_t id = lin_be64_get(v.mv_data);
 		if (view == LIN_VIEW_COLLS) {
 			if (LIN_ID_KIND(id) != LIN_ID_COLL)

@@ -123,7 +123,7 @@ static void sugg_write(const struct sugg *s, struct msg *m)
 	msg_add(m, "?");
 }
 
-/* ---- "entity/project/last" keys (runs, colls) ---- */
+/* ---- "entity/project/last" keys (the views of runs and collections) ---- */
 
 struct path {
 	const char *entity, *project, *last;  /* NULL: any */

@@ -739,6 +739,90 @@ Test(ingest, vanished_file_is_reported_then_pruned)
 	free(fresh);
 }
 
+/* One run of project "p/a" with id "b" (file a), one of project "p"
+ * with id "a/b" (file b): both read "acme/p/a/b", yet they are two runs,
+ * each keeps its own parts, and pruning b leaves a's run whole. */
+static void write_slashed_run(const char *path, const char *project,
+			      const char *id)
+{
+	struct lin_record r;
+
+	th_rl_file(path, 0, "acme", project);
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = id;
+	r.started_at = S(100);
+	put(&r);
+	rl_close();
+}
+
+/* The project and run id of each run the view lists, "project|id"
+ * lines in view order; `n` the count. */
+static char *slashed_runs(const char *store, size_t *n)
+{
+	struct lin_store s;
+	struct lin_scan rs;
+	struct lin_err e;
+	MDB_txn *txn;
+	char *out = calloc(1, 1);
+
+	cr_assert_eq(lin_store_open(&s, store, LIN_STORE_RDONLY, &e), 0);
+	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0);
+	msgpack_zone_init(&zone, 4096);
+	cr_assert_eq(lin_view_open(&rs, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &e), 0);
+	*n = 0;
+	while (lin_scan_next(&rs) == 1) {
+		cr_assert_eq(rs.v.mv_size, 8);
+		cr_assert_eq(rs.k.mv_size, strlen("acme/p/a/b"));
+		cr_assert(!memcmp(rs.k.mv_data, "acme/p/a/b", rs.k.mv_size));
+		msgpack_object o = node_attrs(txn, &s,
+					      lin_be64_get(rs.v.mv_data));
+		struct lin_slice p = { "", 0 }, id = { "", 0 };
+		lin_map_str(&o, "project", &p);
+		lin_map_str(&o, "run_id", &id);
+		char *line;
+		cr_assert_gt(asprintf(&line, "%s%.*s|%.*s\n", out, (int)p.n,
+				      p.p, (int)id.n, id.p), 0);
+		free(out);
+		out = line;
+		++*n;
+	}
+	lin_scan_close(&rs);
+	uint64_t found;
+	cr_assert_eq(lin_view_get(txn, &s, LIN_VIEW_RUNS, "acme", 4, "p/a", 3,
+				  "b", 1, &found, &e), 0);
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+	msgpack_zone_destroy(&zone);
+	return out;
+}
+
+Test(ingest, runs_whose_names_hold_a_slash_keep_their_parts)
+{
+	size_t n;
+	char *got;
+
+	write_slashed_run(th_at("arch/a.runlog"), "p/a", "b");
+	write_slashed_run(th_at("arch/b.runlog"), "p", "a/b");
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	cr_assert_eq(st.runs, 2);
+	got = slashed_runs(th_at("s.lmdb"), &n);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(got, "p/a|b\n") && strstr(got, "p|a/b\n"),
+		  "runs as stored:\n%s", got);
+	free(got);
+
+	cr_assert_eq(unlink(th_at("arch/b.runlog")), 0);
+	index_paths(th_at("s.lmdb"), 1, 1, th_at("arch"));
+	cr_assert_eq(st.pruned, 1);
+	cr_assert_eq(st.runs, 1);
+	got = slashed_runs(th_at("s.lmdb"), &n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(got, "p/a|b\n");
+	free(got);
+}
+
 Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 {
 	write_a(th_at("arch/a.runlog"));

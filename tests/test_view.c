@@ -188,3 +188,62 @@ Test(view, runs_and_collections_read_from_names)
 	mdb_txn_abort(txn);
 	lin_store_close(&s);
 }
+
+/* A names entry the indexer did not write is listed, not dropped:
+ * `ls runs` and `check` report it as damage (as they did for the old
+ * `runs` database) instead of answering as if it were not there. */
+Test(view, damaged_names_entries_are_listed_and_reported)
+{
+	char st[TH_PATH_MAX];
+	struct lin_store s;
+	struct lin_err e;
+	MDB_txn *txn;
+
+	th_path(st, "s.lmdb");
+	th_rl_open("acme", "p", "logs/a.runlog");
+	th_rl_run("r1", "one", "train", 1000000000);
+	th_rl_close();
+	cr_assert_eq(th_index("-q", "--store", st, th_at("logs"), NULL), 0);
+	struct th_res r = th_query(st, "check", NULL);
+	cr_assert_eq(r.rc, 0, "a sound store first: %s", r.err);
+
+	/* a run name whose value is 3 bytes; one with no scope */
+	cr_assert_eq(lin_store_open(&s, st, 0, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_store_begin(&s, 0, &txn, &e), 0, "%s", e.msg);
+	MDB_val k = { 10, "Rghost\0a/p" }, v = { 3, "abc" };
+	cr_assert_eq(mdb_put(txn, s.dbi[LIN_DB_NAMES], &k, &v, 0), 0);
+	MDB_val k2 = { 5, "Rzzzz" }, v2 = { 8, "\0\0\0\0\0\0\0\1" };
+	cr_assert_eq(mdb_put(txn, s.dbi[LIN_DB_NAMES], &k2, &v2, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+
+	struct lin_scan sc;
+	size_t n = 0, bad = 0, noscope = 0;
+	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0, "%s", e.msg);
+	cr_assert_eq(lin_view_open(&sc, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &e), 0);
+	while (lin_scan_next(&sc) == 1) {
+		n++;
+		bad += sc.v.mv_size == 3 && sc.k.mv_size == 9 &&
+		       !memcmp(sc.k.mv_data, "a/p/ghost", 9);
+		noscope += sc.k.mv_size == 4 &&
+			   !memcmp(sc.k.mv_data, "zzzz", 4);
+	}
+	lin_scan_close(&sc);
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(bad, 1);
+	cr_assert_eq(noscope, 1);
+
+	r = th_query(st, "ls", "runs", NULL);
+	cr_assert_eq(r.rc, 65, "rc %d: %s", r.rc, r.err);
+	cr_assert(strstr(r.err, "bad id value of a run name"), "%s", r.err);
+	r = th_query(st, "check", NULL);
+	cr_assert_neq(r.rc, 0);
+	cr_assert(strstr(r.out, "value is 3 bytes, not 8") ||
+		  strstr(r.err, "value is 3 bytes, not 8"), "%s%s", r.out,
+		  r.err);
+	cr_assert(strstr(r.out, "run name 'zzzz' has no entity/project") ||
+		  strstr(r.err, "run name 'zzzz' has no entity/project"),
+		  "%s%s", r.out, r.err);
+}
