@@ -23,7 +23,49 @@ struct lin_view_rows {
 	size_t bn, bcap;
 	struct row *row;
 	size_t n, cap, next;
+	struct lin_view_rows *live_prev, *live_next;
 };
+
+/* The views this thread holds open. A query that meets a damaged page
+ * jumps out of its command (lin_guard) past every lin_scan_close, and a
+ * view holds a copy of every name of its kind: lin_view_abandon_all
+ * frees them. */
+static __thread struct lin_view_rows *live;
+static __thread size_t nlive;
+
+static void live_add(struct lin_view_rows *r)
+{
+	r->live_next = live;
+	if (live)
+		live->live_prev = r;
+	live = r;
+	nlive++;
+}
+
+static void rows_free(struct lin_view_rows *r)
+{
+	if (r->live_prev)
+		r->live_prev->live_next = r->live_next;
+	else
+		live = r->live_next;
+	if (r->live_next)
+		r->live_next->live_prev = r->live_prev;
+	nlive--;
+	free(r->buf);
+	free(r->row);
+	free(r);
+}
+
+void lin_view_abandon_all(void)
+{
+	while (live)
+		rows_free(live);
+}
+
+size_t lin_view_open_count(void)
+{
+	return nlive;
+}
 
 static int view_next(struct lin_scan *sc);
 static void view_free(struct lin_scan *sc);
@@ -107,6 +149,7 @@ int lin_view_open(struct lin_scan *sc, MDB_txn *txn,
 	if (!r)
 		return lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				   "out of memory");
+	live_add(r);  /* from here on: the scan below may meet damage */
 	rc = lin_scan_open(&names, txn, s, LIN_DB_NAMES, &tag, 1, NULL, 0,
 			   err);
 	while (rc == 0 && (rc = lin_scan_next(&names)) == 1)
@@ -116,9 +159,7 @@ int lin_view_open(struct lin_scan *sc, MDB_txn *txn,
 		rc = lin_err_set(err, LIN_ENOMEM, LIN_NO_OFFSET,
 				 "out of memory");
 	if (rc < 0) {
-		free(r->buf);
-		free(r->row);
-		free(r);
+		rows_free(r);
 		return rc;
 	}
 	for (size_t i = 0; i < r->n; i++)
@@ -151,9 +192,7 @@ static void view_free(struct lin_scan *sc)
 
 	if (!r)
 		return;
-	free(r->buf);
-	free(r->row);
-	free(r);
+	rows_free(r);
 	sc->rows = NULL;
 }
 

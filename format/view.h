@@ -57,4 +57,10 @@ int lin_scopes_has(const struct lin_scopes *sc, const char *scope,
 		   size_t n);
 void lin_scopes_free(struct lin_scopes *sc);
 
+/* Free every view this thread holds open, after a fault (lin_guard)
+ * jumped past their lin_scan_close; the scans that held them are dead. */
+void lin_view_abandon_all(void);
+/* How many views this thread holds open. */
+size_t lin_view_open_count(void);
+
 #endif

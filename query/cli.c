@@ -205,9 +205,11 @@ static int query_run(struct lin_store *borrowed, int argc, char **argv,
 			rc = dispatch(q, argc, av);
 		}
 		lin_guard_catch(NULL);
-		if (sig)  /* helpers of abandoned walks, before the store
-			     closes */
+		if (sig) {  /* helpers of abandoned walks, before the store
+			       closes; views the jump went past */
 			lin_prefetch_abandon_all();
+			lin_view_abandon_all();
+		}
 		int nolock = q->store.env && q->store.nolock;
 		int retry = nolock && (sig || torn(q));
 		if (sig && !nolock) {

@@ -247,3 +247,38 @@ Test(view, damaged_names_entries_are_listed_and_reported)
 		  strstr(r.err, "run name 'zzzz' has no entity/project"),
 		  "%s%s", r.out, r.err);
 }
+
+/* A query that meets a damaged page jumps past lin_scan_close:
+ * lin_view_abandon_all frees the views it left open (cli.c calls it on
+ * such a jump), and a view closed as usual is no longer counted. */
+Test(view, views_left_open_by_a_jump_are_freed)
+{
+	char st[TH_PATH_MAX];
+	struct lin_store s;
+	struct lin_err e;
+	struct lin_scan a, b, c;
+	MDB_txn *txn;
+
+	th_path(st, "s.lmdb");
+	th_rl_open("acme", "p", "logs/a.runlog");
+	th_rl_run("r1", "one", "train", 1000000000);
+	th_rl_log("data", "dataset", "d1", 1000000001, NULL);
+	th_rl_close();
+	cr_assert_eq(th_index("-q", "--store", st, th_at("logs"), NULL), 0);
+	cr_assert_eq(lin_store_open(&s, st, LIN_STORE_RDONLY, &e), 0);
+	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0);
+	size_t base = lin_view_open_count();
+	cr_assert_eq(lin_view_open(&a, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &e), 0);
+	cr_assert_eq(lin_view_open(&b, txn, &s, LIN_VIEW_COLLS, NULL, 0, NULL,
+				   0, &e), 0);
+	cr_assert_eq(lin_view_open(&c, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
+				   0, &e), 0);
+	cr_assert_eq(lin_view_open_count(), base + 3);
+	lin_scan_close(&b);  /* the middle one, closed as usual */
+	cr_assert_eq(lin_view_open_count(), base + 2);
+	lin_view_abandon_all();  /* a and c, as after a jump */
+	cr_assert_eq(lin_view_open_count(), 0);
+	mdb_txn_abort(txn);
+	lin_store_close(&s);
+}
