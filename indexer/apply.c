@@ -129,8 +129,17 @@ static int sid_entry(struct ix *x, const char *sid, size_t n, unsigned kind,
 static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 		      const char *c, uint64_t off, const char *what)
 {
-	int n = lin_key_path(out, LIN_MAX_KEY + 1, a, b, c);
+	int n;
 
+	/* A scope is "entity/project" up to its first '/': an entity
+	 * holding one would give "a/b"+"c" and "a"+"b/c" the same scope,
+	 * one run or collection for two. W&B forbids it too. */
+	if (strchr(a, '/'))
+		return lin_err_set(x->err, LIN_ERECORD, off,
+				   "entity '%.60s' holds a '/' (an entity "
+				   "name cannot: it would be read as part "
+				   "of the project)", a);
+	n = lin_key_path(out, LIN_MAX_KEY + 1, a, b, c);
 	if (n < 0)
 		return lin_err_set(x->err, LIN_ERECORD, off,
 				   "%s name '%.40s...' is too long (limit %d "

@@ -376,6 +376,8 @@ int lin_index_main(int argc, char **argv)
 		return usage_error("no PATH to index");
 	if ((o.entity && !*o.entity) || (o.project && !*o.project))
 		return usage_error("--entity and --project cannot be empty");
+	if (o.entity && strchr(o.entity, '/'))
+		return usage_error("--entity cannot hold a '/'");
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);

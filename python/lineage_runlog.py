@@ -356,6 +356,10 @@ class RunlogWriter:
                               "record" % kind)
 
     def _key_len(self, entity, project, name, kind):
+        if entity and "/" in entity:
+            # "entity/project" is read up to its first '/'
+            raise RunlogError("'%s' record: entity '%s' must not hold '/'"
+                              % (kind, entity))
         key = "%s/%s/%s" % (entity or "", project or "", name)
         if _utf8_len(key) > MAX_KEY:
             raise RunlogError("'%s' record: entity/project/name is longer "

@@ -823,6 +823,34 @@ Test(ingest, runs_whose_names_hold_a_slash_keep_their_parts)
 	free(got);
 }
 
+/* "a/b"+"c" and "a"+"b/c" would share the scope "a/b/c": the run whose
+ * entity holds the '/' is refused, with its byte offset, and the other
+ * stays a run of its own. */
+Test(ingest, an_entity_holding_a_slash_is_refused)
+{
+	struct lin_record r;
+
+	th_rl_file(th_at("arch/a.runlog"), 0, "a/b", "c");
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "r";
+	r.started_at = S(100);
+	put(&r);
+	rl_close();
+	th_rl_file(th_at("arch/b.runlog"), 0, "a", "b/c");
+	lin_record_clear(&r);
+	r.kind = LIN_REC_RUN;
+	r.run_id = "r";
+	r.started_at = S(100);
+	put(&r);
+	rl_close();
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	cr_assert_eq(st.runs, 1, "%s", reports);
+	cr_assert_eq(st.bad_records, 1, "%s", reports);
+	cr_assert(strstr(reports, "a.runlog: at byte ") &&
+		  strstr(reports, "entity 'a/b' holds a '/'"), "%s", reports);
+}
+
 Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)
 {
 	write_a(th_at("arch/a.runlog"));
