@@ -742,18 +742,24 @@ Test(ingest, vanished_file_is_reported_then_pruned)
 /* One run of project "p/a" with id "b" (file a), one of project "p"
  * with id "a/b" (file b): both read "acme/p/a/b", yet they are two runs,
  * each keeps its own parts, and pruning b leaves a's run whole. */
-static void write_slashed_run(const char *path, const char *project,
-			      const char *id)
+static void write_scoped_run(const char *path, const char *entity,
+			     const char *project, const char *id)
 {
 	struct lin_record r;
 
-	th_rl_file(path, 0, "acme", project);
+	th_rl_file(path, 0, entity, project);
 	lin_record_clear(&r);
 	r.kind = LIN_REC_RUN;
 	r.run_id = id;
 	r.started_at = S(100);
 	put(&r);
 	rl_close();
+}
+
+static void write_slashed_run(const char *path, const char *project,
+			      const char *id)
+{
+	write_scoped_run(path, "acme", project, id);
 }
 
 /* The project and run id of each run the view lists, "project|id"
@@ -828,22 +834,8 @@ Test(ingest, runs_whose_names_hold_a_slash_keep_their_parts)
  * stays a run of its own. */
 Test(ingest, an_entity_holding_a_slash_is_refused)
 {
-	struct lin_record r;
-
-	th_rl_file(th_at("arch/a.runlog"), 0, "a/b", "c");
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = "r";
-	r.started_at = S(100);
-	put(&r);
-	rl_close();
-	th_rl_file(th_at("arch/b.runlog"), 0, "a", "b/c");
-	lin_record_clear(&r);
-	r.kind = LIN_REC_RUN;
-	r.run_id = "r";
-	r.started_at = S(100);
-	put(&r);
-	rl_close();
+	write_scoped_run(th_at("arch/a.runlog"), "a/b", "c", "r");
+	write_scoped_run(th_at("arch/b.runlog"), "a", "b/c", "r");
 	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.runs, 1, "%s", reports);
 	cr_assert_eq(st.bad_records, 1, "%s", reports);
