@@ -657,6 +657,7 @@ Test(e2e, usage_errors_exit_64)
 		INDEX " --bogus",
 		INDEX,
 		INDEX " --store",
+		INDEX " --entity a/b no-such-path",
 		GEN,
 		GEN " frobnicate",
 		GEN " wandb-sample",

@@ -739,9 +739,7 @@ Test(ingest, vanished_file_is_reported_then_pruned)
 	free(fresh);
 }
 
-/* One run of project "p/a" with id "b" (file a), one of project "p"
- * with id "a/b" (file b): both read "acme/p/a/b", yet they are two runs,
- * each keeps its own parts, and pruning b leaves a's run whole. */
+/* A file holding one RUN record of entity/project/id. */
 static void write_scoped_run(const char *path, const char *entity,
 			     const char *project, const char *id)
 {
@@ -756,6 +754,9 @@ static void write_scoped_run(const char *path, const char *entity,
 	rl_close();
 }
 
+/* One run of project "p/a" with id "b" (file a), one of project "p"
+ * with id "a/b" (file b): both read "acme/p/a/b", yet they are two runs,
+ * each keeps its own parts, and pruning b leaves a's run whole. */
 static void write_slashed_run(const char *path, const char *project,
 			      const char *id)
 {
