@@ -129,16 +129,23 @@ static int sid_entry(struct ix *x, const char *sid, size_t n, unsigned kind,
 static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 		      const char *c, uint64_t off, const char *what)
 {
+	const char *part[3] = { a, b, c };
+	const char *label[3] = { "entity", "project",
+				 strcmp(what, "run") ? "artifact name" :
+				 "run id" };
 	int n;
 
-	/* A scope is "entity/project" up to its first '/': an entity
-	 * holding one would give "a/b"+"c" and "a"+"b/c" the same scope,
-	 * one run or collection for two. W&B forbids it too. */
-	if (strchr(a, '/'))
-		return lin_err_set(x->err, LIN_ERECORD, off,
-				   "entity '%.60s' holds a '/' (an entity "
-				   "name cannot: it would be read as part "
-				   "of the project)", a);
+	/* "entity/project/name" is read at its first two '/': a part
+	 * holding one would make "a/b"+"c" and "a"+"b/c" one scope, and
+	 * "p/a"+"b" and "p"+"a/b" one name (in `names`, in queries and in
+	 * diffs), two runs or collections answered as one. W&B forbids
+	 * '/' in all three. */
+	for (int i = 0; i < 3; i++)
+		if (strchr(part[i], '/'))
+			return lin_err_set(x->err, LIN_ERECORD, off,
+					   "%s '%.60s' holds a '/' (no part "
+					   "of entity/project/name can)",
+					   label[i], part[i]);
 	n = lin_key_path(out, LIN_MAX_KEY + 1, a, b, c);
 	if (n < 0)
 		return lin_err_set(x->err, LIN_ERECORD, off,
@@ -173,8 +180,8 @@ static int next_id(struct ix *x, uint64_t *seq, unsigned kind, uint64_t *id)
 	return 0;
 }
 
-/* "entity\0project\0run_id": the parts apart, since any of them may
- * hold a '/' that would make "entity/project/run_id" ambiguous. */
+/* "entity\0project\0run_id": the parts apart, as the node's
+ * attributes want them. */
 static char *identity(const char *e, const char *p, const char *id)
 {
 	size_t en = strlen(e), pn = strlen(p), idn = strlen(id);

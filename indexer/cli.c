@@ -378,6 +378,8 @@ int lin_index_main(int argc, char **argv)
 		return usage_error("--entity and --project cannot be empty");
 	if (o.entity && strchr(o.entity, '/'))
 		return usage_error("--entity cannot hold a '/'");
+	if (o.project && strchr(o.project, '/'))
+		return usage_error("--project cannot hold a '/'");
 	if (!store)
 		store = lin_store_default_path();
 	c.tty = isatty(STDERR_FILENO);

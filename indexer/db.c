@@ -37,9 +37,11 @@ int ix_get_id(struct ix *x, enum lin_db db, const void *k, size_t kn,
 
 	if (rc)
 		return rc;
-	if (v.mv_size < 8)
+	/* every id value is 8 bytes: another size is damage, not an id */
+	if (v.mv_size != 8)
 		return lin_err_set(x->err, LIN_ESTORE, LIN_NO_OFFSET,
-				   "short id value in '%s'", lin_db_names[db]);
+				   "id value of %zu bytes, not 8, in '%s'",
+				   v.mv_size, lin_db_names[db]);
 	*id = lin_be64_get(v.mv_data);
 	return 0;
 }

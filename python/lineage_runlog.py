@@ -351,15 +351,21 @@ class RunlogWriter:
     def _run_key(self, rec, run, kind):
         if run is not None:
             rec["run"] = self._name(run, "run", kind)
+            if "/" in run:
+                raise RunlogError("'%s' record: run id '%s' must not hold "
+                                  "'/'" % (kind, run))
         elif self._run is None:
             raise RunlogError("'%s' record names no run and follows no run "
                               "record" % kind)
 
     def _key_len(self, entity, project, name, kind):
-        if entity and "/" in entity:
-            # "entity/project" is read up to its first '/'
-            raise RunlogError("'%s' record: entity '%s' must not hold '/'"
-                              % (kind, entity))
+        # "entity/project/name" is read at its first two '/'
+        for what, v in (("entity", entity), ("project", project),
+                        ("run id" if kind == "run" else "artifact name",
+                         name)):
+            if v and "/" in v:
+                raise RunlogError("'%s' record: %s '%s' must not hold '/'"
+                                  % (kind, what, v))
         key = "%s/%s/%s" % (entity or "", project or "", name)
         if _utf8_len(key) > MAX_KEY:
             raise RunlogError("'%s' record: entity/project/name is longer "

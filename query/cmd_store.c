@@ -600,13 +600,17 @@ static int check_keys(struct checker *k, enum lin_view view)
 				what, kn, ks, v.mv_size);
 			continue;
 		}
-		/* A view key is "entity/project/name"; one without two
-		 * slashes came from a names entry with no scope. */
-		const char *s1 = memchr(ks, '/', key.mv_size);
-		if (!s1 || !memchr(s1 + 1, '/', key.mv_size -
-				   (size_t)(s1 + 1 - ks))) {
-			problem(k, "%s name '%.*s' has no entity/project in "
-				"'names'", what, kn, ks);
+		/* A view key is "entity/project/name" with exactly two
+		 * slashes: fewer came from a names entry with no scope,
+		 * more from a part holding a '/', which the indexer
+		 * refuses (two runs would read as one). */
+		size_t slashes = 0;
+		for (size_t i = 0; i < key.mv_size; i++)
+			slashes += ks[i] == '/';
+		if (slashes != 2) {
+			problem(k, "%s name '%.*s' %s in 'names'", what, kn,
+				ks, slashes < 2 ? "has no entity/project" :
+				"has a part holding a '/'");
 			continue;
 		}
 		uint64_t id = lin_be64_get(v.mv_data);

@@ -658,6 +658,7 @@ Test(e2e, usage_errors_exit_64)
 		INDEX,
 		INDEX " --store",
 		INDEX " --entity a/b no-such-path",
+		INDEX " --project p/a no-such-path",
 		GEN,
 		GEN " frobnicate",
 		GEN " wandb-sample",

@@ -754,94 +754,90 @@ static void write_scoped_run(const char *path, const char *entity,
 	rl_close();
 }
 
-/* One run of project "p/a" with id "b" (file a), one of project "p"
- * with id "a/b" (file b): both read "acme/p/a/b", yet they are two runs,
- * each keeps its own parts, and pruning b leaves a's run whole. */
-static void write_slashed_run(const char *path, const char *project,
-			      const char *id)
+/* Project "p/a" with run id "b", and project "p" with run id "a/b",
+ * both read "acme/p/a/b": two runs that would be answered as one (by
+ * name, in `names`, in diffs). Both are refused, each with its file and
+ * byte offset, as is a collection named with a '/'; the file's other
+ * records are kept. */
+Test(ingest, a_project_run_id_or_artifact_name_holding_a_slash_is_refused)
 {
-	write_scoped_run(path, "acme", project, id);
+	write_scoped_run(th_at("arch/a.runlog"), "acme", "p/a", "b");
+	write_scoped_run(th_at("arch/b.runlog"), "acme", "p", "a/b");
+	rl_open(th_at("arch/c.runlog"), 0);
+	rl_run("c1", "train", 100);
+	rl_log("model", "m/x", "d1", 110, NULL);
+	rl_log("model", "m", "d2", 120, NULL);
+	rl_close();
+	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
+	cr_assert_eq(st.runs, 1, "%s", reports);
+	cr_assert_eq(st.versions, 1, "%s", reports);
+	cr_assert_eq(st.bad_records, 3, "%s", reports);
+	cr_assert(strstr(reports, "a.runlog: at byte ") &&
+		  strstr(reports, "project 'p/a' holds a '/'"), "%s", reports);
+	cr_assert(strstr(reports, "b.runlog: at byte ") &&
+		  strstr(reports, "run id 'a/b' holds a '/'"), "%s", reports);
+	cr_assert(strstr(reports, "c.runlog: at byte ") &&
+		  strstr(reports, "artifact name 'm/x' holds a '/'"), "%s",
+		  reports);
 }
 
-/* The project and run id of each run the view lists, "project|id"
- * lines in view order; `n` the count. */
-static char *slashed_runs(const char *store, size_t *n)
+/* A run's `names` entry holding 12 bytes is damage: the indexer, finding
+ * the run again, stops with a store error instead of reading the first 8
+ * bytes as the run's id, and the store keeps what it had. */
+Test(ingest, a_names_value_not_8_bytes_stops_the_indexer)
 {
 	struct lin_store s;
-	struct lin_scan rs;
 	struct lin_err e;
 	MDB_txn *txn;
-	char *out = calloc(1, 1);
+	unsigned char k[64], v[12] = { 0 };
 
-	cr_assert_eq(lin_store_open(&s, store, LIN_STORE_RDONLY, &e), 0);
-	cr_assert_eq(lin_store_begin(&s, 1, &txn, &e), 0);
-	msgpack_zone_init(&zone, 4096);
-	cr_assert_eq(lin_view_open(&rs, txn, &s, LIN_VIEW_RUNS, NULL, 0, NULL,
-				   0, &e), 0);
-	*n = 0;
-	while (lin_scan_next(&rs) == 1) {
-		cr_assert_eq(rs.v.mv_size, 8);
-		cr_assert_eq(rs.k.mv_size, strlen("acme/p/a/b"));
-		cr_assert(!memcmp(rs.k.mv_data, "acme/p/a/b", rs.k.mv_size));
-		msgpack_object o = node_attrs(txn, &s,
-					      lin_be64_get(rs.v.mv_data));
-		struct lin_slice p = { "", 0 }, id = { "", 0 };
-		lin_map_str(&o, "project", &p);
-		lin_map_str(&o, "run_id", &id);
-		char *line;
-		cr_assert_gt(asprintf(&line, "%s%.*s|%.*s\n", out, (int)p.n,
-				      p.p, (int)id.n, id.p), 0);
-		free(out);
-		out = line;
-		++*n;
-	}
-	lin_scan_close(&rs);
-	uint64_t found;
-	cr_assert_eq(lin_view_get(txn, &s, LIN_VIEW_RUNS, "acme", 4, "p/a", 3,
-				  "b", 1, &found, &e), 0);
-	mdb_txn_abort(txn);
-	lin_store_close(&s);
-	msgpack_zone_destroy(&zone);
-	return out;
-}
-
-Test(ingest, runs_whose_names_hold_a_slash_keep_their_parts)
-{
-	size_t n;
-	char *got;
-
-	write_slashed_run(th_at("arch/a.runlog"), "p/a", "b");
-	write_slashed_run(th_at("arch/b.runlog"), "p", "a/b");
+	write_scoped_run(th_at("arch/a.runlog"), "acme", "p", "r1");
 	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
-	cr_assert_eq(st.runs, 2);
-	got = slashed_runs(th_at("s.lmdb"), &n);
-	cr_assert_eq(n, 2);
-	cr_assert(strstr(got, "p/a|b\n") && strstr(got, "p|a/b\n"),
-		  "runs as stored:\n%s", got);
-	free(got);
+	cr_assert_eq(st.runs, 1, "%s", reports);
+	size_t kn = lin_key_name(k, sizeof k, LIN_NAME_RUN, "r1", 2, "acme/p",
+				 6);
+	cr_assert_gt(kn, 0);
+	cr_assert_eq(lin_store_open(&s, th_at("s.lmdb"), 0, &e), 0, "%s",
+		     e.msg);
+	cr_assert_eq(lin_store_begin(&s, 0, &txn, &e), 0);
+	MDB_val got;
+	cr_assert_eq(lin_store_get(txn, &s, LIN_DB_NAMES, k, kn, &got, &e), 0);
+	memcpy(v, got.mv_data, 8);
+	cr_assert_eq(lin_store_put(txn, &s, LIN_DB_NAMES, k, kn, v, sizeof v,
+				   &e), 0);
+	cr_assert_eq(lin_store_commit(txn, &e), 0);
+	lin_store_close(&s);
+	char *before = canon(th_at("s.lmdb"));
 
-	cr_assert_eq(unlink(th_at("arch/b.runlog")), 0);
-	index_paths(th_at("s.lmdb"), 1, 1, th_at("arch"));
-	cr_assert_eq(st.pruned, 1);
-	cr_assert_eq(st.runs, 1);
-	got = slashed_runs(th_at("s.lmdb"), &n);
-	cr_assert_eq(n, 1);
-	cr_assert_str_eq(got, "p/a|b\n");
-	free(got);
+	write_scoped_run(th_at("arch/b.runlog"), "acme", "p", "r1");
+	const char *paths[] = { th_at("arch") };
+	struct lin_index_opts o = { 0 };
+	struct lin_err err;
+	int rc = lin_index_paths(th_at("s.lmdb"), paths, 1, &o, &st, &err);
+	cr_assert_eq(rc, LIN_ESTORE, "rc %d: %s", rc, err.msg);
+	cr_assert(strstr(err.msg, "id value of 12 bytes, not 8, in 'names'"),
+		  "%s", err.msg);
+	char *after = canon(th_at("s.lmdb"));
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
 }
 
-/* "a/b"+"c" and "a"+"b/c" would share the scope "a/b/c": the run whose
- * entity holds the '/' is refused, with its byte offset, and the other
- * stays a run of its own. */
+/* "a/b"+"c" and "a"+"b/c" would share the scope "a/b/c": both runs are
+ * refused, each with its byte offset, and a run of entity "a" and
+ * project "c" stays. */
 Test(ingest, an_entity_holding_a_slash_is_refused)
 {
 	write_scoped_run(th_at("arch/a.runlog"), "a/b", "c", "r");
 	write_scoped_run(th_at("arch/b.runlog"), "a", "b/c", "r");
+	write_scoped_run(th_at("arch/c.runlog"), "a", "c", "r");
 	index_paths(th_at("s.lmdb"), 0, 1, th_at("arch"));
 	cr_assert_eq(st.runs, 1, "%s", reports);
-	cr_assert_eq(st.bad_records, 1, "%s", reports);
+	cr_assert_eq(st.bad_records, 2, "%s", reports);
 	cr_assert(strstr(reports, "a.runlog: at byte ") &&
 		  strstr(reports, "entity 'a/b' holds a '/'"), "%s", reports);
+	cr_assert(strstr(reports, "b.runlog: at byte ") &&
+		  strstr(reports, "project 'b/c' holds a '/'"), "%s", reports);
 }
 
 Test(ingest, broken_file_is_rejected_and_keeps_earlier_contribution)

@@ -214,6 +214,10 @@ Test(view, damaged_names_entries_are_listed_and_reported)
 	cr_assert_eq(mdb_put(txn, s.dbi[LIN_DB_NAMES], &k, &v, 0), 0);
 	MDB_val k2 = { 5, "Rzzzz" }, v2 = { 8, "\0\0\0\0\0\0\0\1" };
 	cr_assert_eq(mdb_put(txn, s.dbi[LIN_DB_NAMES], &k2, &v2, 0), 0);
+	/* a collection name holding a '/': "a/p/x/y", which the indexer
+	 * never writes */
+	MDB_val k3 = { 8, "Cx/y\0a/p" };
+	cr_assert_eq(mdb_put(txn, s.dbi[LIN_DB_NAMES], &k3, &v2, 0), 0);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
 
 	struct lin_scan sc;
@@ -246,6 +250,10 @@ Test(view, damaged_names_entries_are_listed_and_reported)
 	cr_assert(strstr(r.out, "run name 'zzzz' has no entity/project") ||
 		  strstr(r.err, "run name 'zzzz' has no entity/project"),
 		  "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "collection name 'a/p/x/y' has a part "
+			 "holding a '/'") ||
+		  strstr(r.err, "collection name 'a/p/x/y' has a part "
+			 "holding a '/'"), "%s%s", r.out, r.err);
 }
 
 /* A query that meets a damaged page jumps past lin_scan_close:
