@@ -64,12 +64,13 @@ heap() {
 }
 
 # first_index SHAPE SECTION STORE DIR ROUNDS: index DIR into a new STORE
-# ROUNDS times and record the round of median time. Each round starts
-# after a sync, so that the writeback of what came before (the
-# generated archive, the previous store) does not fall into its time:
-# the 10x smaller archive, indexed right after the large one, took
-# 45% longer than alone (1,000,000 runs per-run: 9.29 s against
-# 6.3-6.7 s), which flattered the linearity figure.
+# ROUNDS times and record the round of median time. The 10x smaller
+# archive, indexed once right after the large one, took 45% longer than
+# alone (1,000,000 runs per-run: 9.29 s against 6.3-6.7 s), which
+# flattered the linearity figure. Each round starts after a sync, so
+# that no writeback of earlier steps falls into its time. Neither
+# removed the slowdown (rounds of 7.9-10.0 s): docs/BENCHMARKS.md reads
+# linearity from runs of the two archives alone, alternating.
 first_index() {
 	: > "$ROOT/rounds"
 	i=0

@@ -130,9 +130,6 @@ static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 		      const char *c, uint64_t off, const char *what)
 {
 	const char *part[3] = { a, b, c };
-	const char *label[3] = { "entity", "project",
-				 strcmp(what, "run") ? "artifact name" :
-				 "run id" };
 	int n;
 
 	/* "entity/project/name" is read at its first two '/': a part
@@ -140,12 +137,16 @@ static int triple_key(struct ix *x, char *out, const char *a, const char *b,
 	 * "p/a"+"b" and "p"+"a/b" one name (in `names`, in queries and in
 	 * diffs), two runs or collections answered as one. W&B forbids
 	 * '/' in all three. */
-	for (int i = 0; i < 3; i++)
-		if (strchr(part[i], '/'))
-			return lin_err_set(x->err, LIN_ERECORD, off,
-					   "%s '%.60s' holds a '/' (no part "
-					   "of entity/project/name can)",
-					   label[i], part[i]);
+	for (int i = 0; i < 3; i++) {
+		if (!strchr(part[i], '/'))
+			continue;
+		const char *label = i == 0 ? "entity" : i == 1 ? "project" :
+				    strcmp(what, "run") ? "artifact name" :
+				    "run id";
+		return lin_err_set(x->err, LIN_ERECORD, off,
+				   "%s '%.60s' holds a '/' (no part of "
+				   "entity/project/name can)", label, part[i]);
+	}
 	n = lin_key_path(out, LIN_MAX_KEY + 1, a, b, c);
 	if (n < 0)
 		return lin_err_set(x->err, LIN_ERECORD, off,

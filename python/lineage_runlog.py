@@ -112,7 +112,7 @@ class RunlogWriter:
         """A run starts, or its attributes change (resumed runs repeat
         it). Later records without `run` belong to this run. `program`,
         `git_remote`, `git_commit` and `args` are the code behind it."""
-        rec = {"t": "run", "id": self._name(id, "id", "run")}
+        rec = {"t": "run", "id": self._run_id(id, "id", "run")}
         self._opt_strs(rec, "run", entity=entity, project=project,
                        name=name, job_type=job_type, group=group,
                        host=host, notes=notes)
@@ -350,19 +350,24 @@ class RunlogWriter:
 
     def _run_key(self, rec, run, kind):
         if run is not None:
-            rec["run"] = self._name(run, "run", kind)
-            if "/" in run:
-                raise RunlogError("'%s' record: run id '%s' must not hold "
-                                  "'/'" % (kind, run))
+            rec["run"] = self._run_id(run, "run", kind)
         elif self._run is None:
             raise RunlogError("'%s' record names no run and follows no run "
                               "record" % kind)
 
+    def _run_id(self, v, key, kind):
+        """A run id (`id` of a run record, `run` of the others): no '/',
+        as "entity/project/run_id" is read at its first two."""
+        self._name(v, key, kind)
+        if "/" in v:
+            raise RunlogError("'%s' record: run id '%s' must not hold '/'"
+                              % (kind, v))
+        return v
+
     def _key_len(self, entity, project, name, kind):
-        # "entity/project/name" is read at its first two '/'
-        for what, v in (("entity", entity), ("project", project),
-                        ("run id" if kind == "run" else "artifact name",
-                         name)):
+        # "entity/project/name" is read at its first two '/' (the name
+        # is checked as a run id or an artifact name already)
+        for what, v in (("entity", entity), ("project", project)):
             if v and "/" in v:
                 raise RunlogError("'%s' record: %s '%s' must not hold '/'"
                                   % (kind, what, v))

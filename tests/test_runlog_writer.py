@@ -18,6 +18,12 @@ def at(minutes):
     return T0 + dt.timedelta(minutes=minutes)
 
 
+def as_given(kind, **keys):
+    """A bad record whose writer call takes exactly the record's keys:
+    the call, and the record as written raw."""
+    return (lambda w: getattr(w, kind)(**keys), dict(t=kind, **keys))
+
+
 class WriterTest(TmpCase):
     def write_project(self, gz):
         d = self.path("logs")
@@ -139,29 +145,19 @@ class WriterTest(TmpCase):
          {"t": "log", "type": "m", "name": "n", "digest": "d",
           "version": "x1"}),
         ("entity with a slash",
-         lambda w: w.run(id="r2", entity="a/b", project="p"),
-         {"t": "run", "id": "r2", "entity": "a/b", "project": "p"}),
+         *as_given("run", id="r2", entity="a/b", project="p")),
         ("artifact entity with a slash",
-         lambda w: w.log(type="m", name="n", digest="d", entity="a/b"),
-         {"t": "log", "type": "m", "name": "n", "digest": "d",
-          "entity": "a/b"}),
+         *as_given("log", type="m", name="n", digest="d", entity="a/b")),
         ("project with a slash",
-         lambda w: w.run(id="r2", entity="e", project="p/a"),
-         {"t": "run", "id": "r2", "entity": "e", "project": "p/a"}),
+         *as_given("run", id="r2", entity="e", project="p/a")),
         ("run id with a slash",
-         lambda w: w.run(id="a/b", entity="e", project="p"),
-         {"t": "run", "id": "a/b", "entity": "e", "project": "p"}),
+         *as_given("run", id="a/b", entity="e", project="p")),
         ("artifact project with a slash",
-         lambda w: w.log(type="m", name="n", digest="d", project="p/a"),
-         {"t": "log", "type": "m", "name": "n", "digest": "d",
-          "project": "p/a"}),
+         *as_given("log", type="m", name="n", digest="d", project="p/a")),
         ("artifact name with a slash",
-         lambda w: w.log(type="m", name="a/b", digest="d"),
-         {"t": "log", "type": "m", "name": "a/b", "digest": "d"}),
+         *as_given("log", type="m", name="a/b", digest="d")),
         ("run named with a slash",
-         lambda w: w.log(type="m", name="n", digest="d", run="a/b"),
-         {"t": "log", "type": "m", "name": "n", "digest": "d",
-          "run": "a/b"}),
+         *as_given("log", type="m", name="n", digest="d", run="a/b")),
         ("tags not strings", lambda w: w.run(id="r2", tags=[1]),
          {"t": "run", "id": "r2", "tags": [1]}),
         ("bad ref", lambda w: w.use("a/b/c/d:v0"),
